@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# ctmd production image: build with the full toolchain, ship only the compiled
+# daemon and its production dependencies, run as the unprivileged "node" user.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# classic-level and cbor-extract ship prebuilt binaries: no install scripts, no compiler.
+RUN npm ci --no-fund --no-audit
+COPY tsconfig.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-fund --no-audit
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    CTM_LISTEN=0.0.0.0:7411 \
+    CTM_DATA_DIR=/var/lib/ctm
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+RUN mkdir -p /var/lib/ctm && chown node:node /var/lib/ctm
+USER node
+VOLUME ["/var/lib/ctm"]
+EXPOSE 7411
+# grpc.health.v1 Check through the daemon's own port; NOT_SERVING (store failed) makes it unhealthy.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "dist/src/health-probe.js"]
+# SIGTERM drains Watch streams and closes LevelDB cleanly.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/src/main.js"]

@@ -1,0 +1,63 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+
+export interface DaemonConfig {
+  listen: string;
+  dataDir: string;
+  logLevel: string;
+  logFormat: "json" | "pretty";
+  watchProgressMs: number;
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_LISTEN = "127.0.0.1:7411";
+export const DEFAULT_DATA_DIR = "./ctm-data";
+
+const positiveInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+};
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseConfig(argv: string[], version: string): DaemonConfig {
+  const program = new Command("ctmd")
+    .description("ctm, the config time machine: versioned configuration and feature flags over gRPC")
+    .version(version)
+    .addOption(new Option("--listen <host:port>", "gRPC address to listen on").env("CTM_LISTEN").default(DEFAULT_LISTEN))
+    .addOption(new Option("--data-dir <dir>", "LevelDB data directory (created if missing)").env("CTM_DATA_DIR").default(DEFAULT_DATA_DIR))
+    .addOption(
+      new Option("--log-level <level>", "pino log level")
+        .env("CTM_LOG_LEVEL")
+        .choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+        .default("info"),
+    )
+    .addOption(new Option("--log-format <format>", "log format").env("CTM_LOG_FORMAT").choices(["json", "pretty"]).default("json"))
+    .addOption(
+      new Option("--watch-progress-ms <ms>", "progress heartbeat interval of idle Watch streams")
+        .env("CTM_WATCH_PROGRESS_MS")
+        .argParser(positiveInt)
+        .default(10_000),
+    )
+    .addOption(
+      new Option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls")
+        .env("CTM_SHUTDOWN_GRACE_MS")
+        .argParser(positiveInt)
+        .default(10_000),
+    )
+    .addHelpText(
+      "after",
+      `
+Signals: SIGTERM or SIGINT drain Watch streams, finish running calls and close LevelDB.
+Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm`,
+    );
+  program.parse(argv);
+  const o = program.opts();
+  return {
+    listen: o.listen,
+    dataDir: o.dataDir,
+    logLevel: o.logLevel,
+    logFormat: o.logFormat,
+    watchProgressMs: o.watchProgressMs,
+    shutdownGraceMs: o.shutdownGraceMs,
+  };
+}

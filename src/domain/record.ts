@@ -1,0 +1,48 @@
+import type { JsonValue } from "./json.js";
+
+/** Why a record was appended. Later kinds (rollout steps, auto-rollbacks) extend this. */
+export type RecordKind = "set" | "delete" | "rollback";
+
+/** Who or what caused a record: "api" for client requests, or a background loop's name. */
+export type Cause = string;
+
+/** One immutable entry of the append-only log. */
+export interface LogRecord {
+  /** Global, gap-free, starting at 1. */
+  readonly revision: number;
+  readonly key: string;
+  /** Per-key, starting at 1, counting on across deletes. */
+  readonly version: number;
+  /** Absent for tombstones. */
+  readonly value?: JsonValue;
+  readonly deleted: boolean;
+  /** Unix milliseconds; never decreases with revision, so the time index is ordered. */
+  readonly time: number;
+  readonly author: string;
+  readonly message: string;
+  readonly kind: RecordKind;
+  readonly cause: Cause;
+  /** For rollbacks: the version whose value was restored. */
+  readonly rolledBackTo?: number;
+}
+
+/** A record before the store gives it a revision, version and time. */
+export interface Draft {
+  readonly key: string;
+  readonly value?: JsonValue;
+  readonly deleted: boolean;
+  readonly author: string;
+  readonly message: string;
+  readonly kind: RecordKind;
+  readonly cause: Cause;
+  readonly rolledBackTo?: number;
+}
+
+/** Where a key stands, as the writer sees it (including writes not yet durable). */
+export interface KeyHead {
+  readonly version: number;
+  readonly revision: number;
+  readonly deleted: boolean;
+}
+
+export const isLive = (r: LogRecord | undefined): r is LogRecord => r !== undefined && !r.deleted;

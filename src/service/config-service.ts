@@ -1,0 +1,204 @@
+import { blame, type BlameLine } from "../domain/blame.js";
+import type { Clock } from "../domain/clock.js";
+import { diffValues, type PatchOp } from "../domain/diff.js";
+import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import { jsonEqual, type JsonValue } from "../domain/json.js";
+import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
+import { isLive, type Draft, type LogRecord } from "../domain/record.js";
+import type { LogStore } from "../storage/log-store.js";
+import type { WatchHub } from "../watch/watch-hub.js";
+import type { Watcher } from "../watch/watcher.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import { resolvePoint, type PointInTime } from "./point-in-time.js";
+import { checkExpected, planWrites, type Actor, type WriteOp } from "./write-plans.js";
+
+export interface WriteMeta {
+  author?: string;
+  message?: string;
+}
+
+const BLAME_DEPTH = 1000;
+
+/** The use cases of ConfigService. Knows nothing of gRPC. */
+export class ConfigService {
+  constructor(
+    private readonly store: LogStore,
+    private readonly hub: WatchHub,
+    private readonly clock: Clock,
+  ) {}
+
+  get headRevision(): number {
+    return this.store.headRevision;
+  }
+
+  async set(req: { key: string; value?: JsonValue; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
+    const op: WriteOp = {
+      type: "set",
+      key: checkKey(req.key),
+      value: checkValue(req.value),
+      expectedVersion: checkVersion(req.expectedVersion, "expected_version"),
+    };
+    const actor = this.actor(req);
+    const [r] = await this.store.commit((view) => planWrites(view, [op], actor, () => ""));
+    return r!;
+  }
+
+  get(key: string): LogRecord {
+    const r = this.store.latest(checkKey(key));
+    if (!isLive(r)) throw notFound(`key "${key}" does not exist`);
+    return r;
+  }
+
+  async delete(req: { key: string; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
+    const op: WriteOp = { type: "delete", key: checkKey(req.key), expectedVersion: checkVersion(req.expectedVersion, "expected_version") };
+    const actor = this.actor(req);
+    const [r] = await this.store.commit((view) => planWrites(view, [op], actor, () => ""));
+    return r!;
+  }
+
+  async apply(ops: readonly WriteOp[], meta: WriteMeta): Promise<LogRecord[]> {
+    if (ops.length === 0) throw invalidArgument("operations", "must hold at least one operation");
+    if (ops.length > LIMITS.applyOperations) throw invalidArgument("operations", `must hold at most ${LIMITS.applyOperations}`);
+    const checked = ops.map((op, i): WriteOp => {
+      const f = `operations[${i}].${op.type}.`;
+      const key = checkKey(op.key, `${f}key`);
+      const expectedVersion = checkVersion(op.expectedVersion, `${f}expected_version`);
+      return op.type === "set"
+        ? { type: "set", key, value: checkValue(op.value, `${f}value`), expectedVersion }
+        : { type: "delete", key, expectedVersion };
+    });
+    const actor = this.actor(meta);
+    return this.store.commit((view) => planWrites(view, checked, actor, (i) => `operations[${i}].${checked[i]!.type}.`));
+  }
+
+  async history(key: string, limit: number, pageToken: string): Promise<{ records: LogRecord[]; nextPageToken: string }> {
+    checkKey(key);
+    const before = decodePageToken(pageToken);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidArgument("limit", "must be a non-negative integer");
+    const n = Math.min(limit === 0 ? LIMITS.historyDefault : limit, LIMITS.historyMax);
+    if (this.store.latest(key) === undefined) throw notFound(`key "${key}" does not exist`);
+    // One extra record tells whether another page exists.
+    const got = await this.store.history(key, n + 1, before);
+    const records = got.slice(0, n);
+    const more = got.length > n;
+    return { records, nextPageToken: more ? encodePageToken(records[records.length - 1]!.revision) : "" };
+  }
+
+  async diff(key: string, fromVersion: number, toVersion: number): Promise<{ from?: LogRecord; to: LogRecord; ops: PatchOp[] }> {
+    checkKey(key);
+    checkVersion(fromVersion, "from_version");
+    checkVersion(toVersion, "to_version");
+    const latest = this.store.latest(key);
+    if (latest === undefined) throw notFound(`key "${key}" does not exist`);
+    const to = await this.versionOf(key, toVersion === 0 ? latest.version : toVersion, "to_version", latest.version);
+    const fromV = fromVersion === 0 ? to.version - 1 : fromVersion;
+    const from = fromV === 0 ? undefined : await this.versionOf(key, fromV, "from_version", latest.version);
+    return { from, to, ops: diffValues(from?.value, to.value) };
+  }
+
+  async blame(key: string): Promise<{ record: LogRecord; lines: BlameLine[] }> {
+    const record = this.get(key);
+    const history = await this.store.history(key, BLAME_DEPTH, record.revision + 1);
+    return { record, lines: blame(history) };
+  }
+
+  async rollback(req: { key: string; toVersion?: number; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
+    const key = checkKey(req.key);
+    checkVersion(req.toVersion, "to_version");
+    const expectedVersion = checkVersion(req.expectedVersion, "expected_version");
+    const latest = this.store.latest(key);
+    if (latest === undefined) throw notFound(`key "${key}" does not exist`);
+    const targetVersion = req.toVersion ?? latest.version - 1;
+    if (targetVersion === 0) throw failedPrecondition(`key "${key}" has no version before ${latest.version}`);
+    if (targetVersion >= latest.version) {
+      throw invalidArgument("to_version", `must be older than the current version ${latest.version}`);
+    }
+    const target = await this.versionOf(key, targetVersion, "to_version", latest.version);
+    const actor = this.actor(req);
+    const [r] = await this.store.commit((view) => {
+      checkExpected(view.head(key), key, expectedVersion);
+      return [restore(key, target, actor)];
+    });
+    return r!;
+  }
+
+  async getAt(key: string, at: PointInTime | undefined): Promise<{ revision: number; record: LogRecord }> {
+    checkKey(key);
+    if (at === undefined) throw invalidArgument("at", "a time or a revision is required");
+    const revision = await resolvePoint(this.store, this.clock, at, "at");
+    const record = await this.store.at(key, revision);
+    if (!isLive(record)) throw notFound(`key "${key}" did not exist at revision ${revision}`);
+    return { revision, record };
+  }
+
+  async snapshot(prefix: string, at: PointInTime | undefined): Promise<{ revision: number; records: LogRecord[] }> {
+    checkPrefix(prefix);
+    if (at === undefined) {
+      const revision = this.store.headRevision;
+      return { revision, records: this.store.latestUnder(prefix).filter(isLive) };
+    }
+    const revision = await resolvePoint(this.store, this.clock, at, "at");
+    return { revision, records: (await this.recordsAt(prefix, revision)).filter(isLive) };
+  }
+
+  async rollbackPrefix(prefix: string, to: PointInTime | undefined, meta: WriteMeta): Promise<{ revision: number; records: LogRecord[] }> {
+    checkPrefix(prefix);
+    if (to === undefined) throw invalidArgument("to", "a time or a revision is required");
+    const revision = await resolvePoint(this.store, this.clock, to, "to");
+    const then = new Map((await this.recordsAt(prefix, revision)).map((r) => [r.key, r]));
+    const actor = this.actor(meta);
+    const records = await this.store.commit((view) => {
+      const drafts: Draft[] = [];
+      for (const key of [...view.keys(prefix)].sort()) {
+        const head = view.head(key)!;
+        const target = then.get(key);
+        if (target !== undefined && head.version === target.version) continue;
+        const targetLive = target !== undefined && !target.deleted;
+        if (!targetLive && head.deleted) continue;
+        const now = this.store.latest(key);
+        const unchanged = targetLive && now?.revision === head.revision && !now.deleted && jsonEqual(now.value, target!.value);
+        if (!unchanged) drafts.push(restore(key, target, actor));
+      }
+      return drafts;
+    });
+    return { revision, records };
+  }
+
+  watch(key: string, prefix: boolean, startRevision: number): Watcher {
+    if (prefix) checkPrefix(key, "key");
+    else checkKey(key);
+    checkVersion(startRevision, "start_revision");
+    if (startRevision !== 0 && startRevision < this.store.firstRevision) {
+      throw invalidArgument("start_revision", `must be at least ${this.store.firstRevision}`);
+    }
+    return this.hub.watch({ key, prefix }, startRevision);
+  }
+
+  private actor(meta: WriteMeta): Actor {
+    return {
+      author: checkText(meta.author || "anonymous", "author", LIMITS.authorChars),
+      message: checkText(meta.message ?? "", "message", LIMITS.messageChars),
+      cause: "api",
+    };
+  }
+
+  private async versionOf(key: string, version: number, field: string, latest: number): Promise<LogRecord> {
+    const r = version > latest ? undefined : await this.store.version(key, version);
+    if (r === undefined) throw notFound(`${field}: version ${version} of "${key}" does not exist (the latest is ${latest})`);
+    return r;
+  }
+
+  /** Every key under `prefix` as it stood at `revision` (tombstones included). */
+  private async recordsAt(prefix: string, revision: number): Promise<LogRecord[]> {
+    const keys = this.store.latestUnder(prefix).map((r) => r.key);
+    const found = await Promise.all(keys.map((k) => this.store.at(k, revision)));
+    return found.filter((r): r is LogRecord => r !== undefined);
+  }
+}
+
+/** A rollback draft: the target's value, or a tombstone when the key did not live then. */
+function restore(key: string, target: LogRecord | undefined, actor: Actor): Draft {
+  return target !== undefined && !target.deleted
+    ? { key, value: target.value, deleted: false, kind: "rollback", rolledBackTo: target.version, ...actor }
+    : { key, deleted: true, kind: "rollback", rolledBackTo: target?.version, ...actor };
+}

@@ -1,0 +1,26 @@
+import { Encoder } from "cbor-x";
+import type { LogRecord } from "../../domain/record.js";
+
+// Plain objects in, plain objects out: records must read back as they were written.
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
+
+export const encodeRecord = (r: LogRecord): Buffer => cbor.encode(r);
+export const decodeRecord = (b: Uint8Array): LogRecord => cbor.decode(b) as LogRecord;
+
+/** Big-endian fixed-width numbers so byte order is number order. */
+export function u64(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+export const readU64 = (b: Uint8Array, offset = 0): number =>
+  Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64BE(offset));
+
+/** `key \0 number`: keys never hold \0, and \0 sorts below every key byte, so a key's entries are contiguous. */
+export const keyNum = (key: string, n: number): Buffer => Buffer.concat([Buffer.from(key, "utf8"), ZERO, u64(n)]);
+
+export const timeRev = (ms: number, rev: number): Buffer => Buffer.concat([u64(ms), u64(rev)]);
+
+const ZERO = Buffer.from([0]);
+export const MAX_U64 = Number.MAX_SAFE_INTEGER;

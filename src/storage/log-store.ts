@@ -1,0 +1,59 @@
+import type { Draft, KeyHead, LogRecord } from "../domain/record.js";
+
+/** What `prepare` sees: the writer's state, including commits not yet durable. */
+export interface WriteView {
+  head(key: string): KeyHead | undefined;
+  /** Every key ever written under `prefix`, tombstoned ones too, in no particular order. */
+  keys(prefix: string): Iterable<string>;
+}
+
+export interface StoreStats {
+  /** Log records read while opening: O(keys), never O(log). */
+  readonly openLogReads: number;
+  /** Synced batches written since open. */
+  readonly batches: number;
+  /** Records written since open. */
+  readonly records: number;
+}
+
+export type CommitListener = (records: readonly LogRecord[]) => void;
+
+/**
+ * The append-only log. Revisions are global and gap-free; each commit is one
+ * atomic, synced batch shared with concurrent commits (group commit).
+ */
+export interface LogStore {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** The newest durable revision (0 when empty). */
+  readonly headRevision: number;
+  /** The oldest revision still readable. */
+  readonly firstRevision: number;
+  /** Whether the store is open and has not failed. */
+  readonly healthy: boolean;
+  readonly stats: StoreStats;
+
+  /**
+   * Runs `prepare` synchronously against the writer's view, gives its drafts
+   * consecutive revisions, and resolves once they are durable. If `prepare`
+   * throws, nothing is written. Readers see the records only once durable.
+   */
+  commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]>;
+
+  /** The newest durable record of a key, tombstones included. */
+  latest(key: string): LogRecord | undefined;
+  /** The newest durable record of every key under `prefix`, sorted by key. */
+  latestUnder(prefix: string): LogRecord[];
+  /** The record of `key` current at `revision`, tombstones included. */
+  at(key: string, revision: number): Promise<LogRecord | undefined>;
+  /** A key's record with this version. */
+  version(key: string, version: number): Promise<LogRecord | undefined>;
+  /** A key's records, newest first, strictly below `beforeRevision` when given. */
+  history(key: string, limit: number, beforeRevision?: number): Promise<LogRecord[]>;
+  /** The last revision written at or before `time` (ms); 0 when none. */
+  revisionAt(time: number): Promise<number>;
+  /** Records with revisions in [from, to], oldest first, at most `limit`; only `key` when given. */
+  range(from: number, to: number, limit: number, key?: string): Promise<LogRecord[]>;
+  /** Called synchronously, in order, after each batch becomes durable and visible. */
+  onCommit(listener: CommitListener): () => void;
+}

@@ -1,0 +1,75 @@
+import type { Logger } from "pino";
+import type { ConfigService } from "../../service/config-service.js";
+import type { WriteOp } from "../../service/write-plans.js";
+import type { ConfigServiceServer, ApplyOperation } from "../../gen/ctm/v1/config_service.js";
+import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
+import { unary } from "./rpc-logger.js";
+import { watchHandler, type WatchOptions } from "./watch-handler.js";
+
+/** Proto <-> domain mapping for ConfigService; the use cases live in the service. */
+export function configHandlers(svc: ConfigService, log: Logger, watchOpts: WatchOptions): ConfigServiceServer {
+  const header = () => ({ revision: svc.headRevision });
+  const byKey = (r: { key: string }) => r.key;
+  const byPrefix = (r: { prefix: string }) => r.prefix;
+  return {
+    set: unary(log, "Set", byKey, async (r) => {
+      const rec = await svc.set(r);
+      return { header: header(), entry: toEntry(rec) };
+    }),
+    get: unary(log, "Get", byKey, (r) => {
+      const rec = svc.get(r.key);
+      return { header: header(), entry: toEntry(rec) };
+    }),
+    delete: unary(log, "Delete", byKey, async (r) => {
+      const rec = await svc.delete(r);
+      return { header: header(), entry: toEntry(rec) };
+    }),
+    history: unary(log, "History", byKey, async (r) => {
+      const { records, nextPageToken } = await svc.history(r.key, r.limit, r.pageToken);
+      return { header: header(), entries: records.map(toEntry), nextPageToken };
+    }),
+    diff: unary(log, "Diff", byKey, async (r) => {
+      const d = await svc.diff(r.key, r.fromVersion, r.toVersion);
+      return {
+        header: header(),
+        from: d.from && toEntry(d.from),
+        to: toEntry(d.to),
+        operations: d.ops.map(toPatchOperation),
+      };
+    }),
+    blame: unary(log, "Blame", byKey, async (r) => {
+      const b = await svc.blame(r.key);
+      return { header: header(), entry: toEntry(b.record), lines: b.lines.map(toBlameLine) };
+    }),
+    rollback: unary(log, "Rollback", byKey, async (r) => {
+      const rec = await svc.rollback(r);
+      return { header: header(), entry: toEntry(rec) };
+    }),
+    getAt: unary(log, "GetAt", byKey, async (r) => {
+      const { revision, record } = await svc.getAt(r.key, toPoint(r.at));
+      return { header: header(), revision, entry: toEntry(record) };
+    }),
+    snapshot: unary(log, "Snapshot", byPrefix, async (r) => {
+      const { revision, records } = await svc.snapshot(r.prefix, toPoint(r.at));
+      return { header: header(), revision, entries: records.map(toEntry) };
+    }),
+    apply: unary(log, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
+      const records = await svc.apply(r.operations.map(toWriteOp), r);
+      return { header: header(), entries: records.map(toEntry) };
+    }),
+    rollbackPrefix: unary(log, "RollbackPrefix", byPrefix, async (r) => {
+      const { revision, records } = await svc.rollbackPrefix(r.prefix, toPoint(r.to), r);
+      return { header: header(), revision, entries: records.map(toEntry) };
+    }),
+    watch: watchHandler(svc, log, watchOpts),
+  };
+}
+
+const opKey = (op: ApplyOperation): string => op.operation?.value.key ?? "";
+
+/** An operation with neither set nor delete is reported by the service as an empty key. */
+function toWriteOp(op: ApplyOperation): WriteOp {
+  const o = op.operation;
+  if (o?.$case === "delete") return { type: "delete", key: o.value.key, expectedVersion: o.value.expectedVersion };
+  return { type: "set", key: o?.value.key ?? "", value: o?.value.value, expectedVersion: o?.value.expectedVersion };
+}

@@ -1,0 +1,49 @@
+import type { BlameLine as DomainBlameLine } from "../../domain/blame.js";
+import type { PatchOp } from "../../domain/diff.js";
+import type { LogRecord, RecordKind as DomainKind } from "../../domain/record.js";
+import { type BlameLine, type Entry, type PatchOperation, RecordKind } from "../../gen/ctm/v1/record.js";
+
+const KINDS: Record<DomainKind, RecordKind> = {
+  set: RecordKind.RECORD_KIND_SET,
+  delete: RecordKind.RECORD_KIND_DELETE,
+  rollback: RecordKind.RECORD_KIND_ROLLBACK,
+};
+
+export function toEntry(r: LogRecord): Entry {
+  return {
+    key: r.key,
+    value: r.deleted ? undefined : r.value,
+    version: r.version,
+    revision: r.revision,
+    time: new Date(r.time),
+    author: r.author,
+    message: r.message,
+    kind: KINDS[r.kind] ?? RecordKind.RECORD_KIND_UNSPECIFIED,
+    deleted: r.deleted,
+    rolledBackTo: r.rolledBackTo ?? 0,
+    cause: r.cause,
+  };
+}
+
+export const toPatchOperation = (op: PatchOp): PatchOperation => ({
+  op: op.op,
+  path: op.path,
+  from: op.from ?? "",
+  value: op.value,
+});
+
+export const toBlameLine = (l: DomainBlameLine): BlameLine => ({
+  path: l.path,
+  value: l.value,
+  version: l.record.version,
+  revision: l.record.revision,
+  time: new Date(l.record.time),
+  author: l.record.author,
+  message: l.record.message,
+});
+
+/** A proto `oneof at { time, revision }` as the service's point in time. */
+export function toPoint(at: { $case: "time"; value: Date } | { $case: "revision"; value: number } | undefined) {
+  if (at === undefined) return undefined;
+  return at.$case === "time" ? { time: at.value.getTime() } : { revision: at.value };
+}

@@ -1,0 +1,72 @@
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import type { Logger } from "pino";
+import type { ConfigService } from "../../service/config-service.js";
+import { ConfigServiceService, WatchResponse } from "../../gen/ctm/v1/config_service.js";
+import { configHandlers } from "./config-handlers.js";
+import { addReflection } from "./reflection.js";
+import type { WatchOptions, WatchWire } from "./watch-handler.js";
+
+export interface GrpcTransportOptions {
+  watch: WatchOptions;
+  /** Largest request accepted; values have their own, smaller limit. */
+  maxReceiveBytes: number;
+}
+
+// Watch writes pre-encoded bytes; everything else goes through ts-proto.
+const configService = {
+  ...ConfigServiceService,
+  watch: {
+    ...ConfigServiceService.watch,
+    responseSerialize: (v: WatchWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(WatchResponse.encode(v).finish())),
+  },
+};
+
+const SERVICE_NAMES = ["", "ctm.v1.ConfigService"];
+
+/** The gRPC face of ctmd: ConfigService, grpc.health.v1 and server reflection. */
+export class GrpcTransport {
+  private readonly server: grpc.Server;
+  private readonly health = new HealthImplementation(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "NOT_SERVING"])));
+
+  constructor(svc: ConfigService, private readonly log: Logger, opts: GrpcTransportOptions) {
+    this.server = new grpc.Server({
+      "grpc.max_receive_message_length": opts.maxReceiveBytes,
+      // Watch streams live long; keepalives find dead peers so their watchers are released.
+      "grpc.keepalive_time_ms": 60_000,
+      "grpc.keepalive_timeout_ms": 20_000,
+    });
+    this.server.addService(configService, configHandlers(svc, log, opts.watch));
+    this.health.addToServer(this.server);
+    addReflection(this.server);
+  }
+
+  listen(address: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+        if (err) return reject(err);
+        resolve(address.replace(/:\d+$/, `:${port}`));
+      });
+    });
+  }
+
+  setServing(serving: boolean): void {
+    for (const s of SERVICE_NAMES) this.health.setStatus(s, serving ? "SERVING" : "NOT_SERVING");
+  }
+
+  /** Stops accepting calls and waits for running ones, up to `graceMs`. */
+  async shutdown(graceMs: number): Promise<void> {
+    this.setServing(false);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ graceMs }, "calls still running after the grace period; forcing shutdown");
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

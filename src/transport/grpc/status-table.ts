@@ -1,0 +1,39 @@
+import * as grpc from "@grpc/grpc-js";
+import { isCtmError, type ErrorCode } from "../../domain/errors.js";
+
+/** The one table from domain errors to gRPC status codes. */
+const CODES: Record<ErrorCode, grpc.status> = {
+  invalid_argument: grpc.status.INVALID_ARGUMENT,
+  not_found: grpc.status.NOT_FOUND,
+  conflict: grpc.status.ABORTED,
+  failed_precondition: grpc.status.FAILED_PRECONDITION,
+  out_of_range: grpc.status.OUT_OF_RANGE,
+  permission_denied: grpc.status.PERMISSION_DENIED,
+  unavailable: grpc.status.UNAVAILABLE,
+  internal: grpc.status.INTERNAL,
+};
+
+export interface MappedError {
+  error: Partial<grpc.StatusObject>;
+  /** Set when the error was not a domain error: it must be logged in full. */
+  unexpected: boolean;
+}
+
+/**
+ * Maps any thrown value to a status. Domain errors keep their message and put
+ * the field and details in trailers (`ctm-field`, `ctm-<detail>`) for
+ * programs; anything else becomes INTERNAL naming the request id, so the log
+ * line with the stack can be found.
+ */
+export function toStatus(e: unknown, requestId: string): MappedError {
+  const metadata = new grpc.Metadata();
+  metadata.set("ctm-request-id", requestId);
+  if (isCtmError(e)) {
+    if (e.field) metadata.set("ctm-field", e.field);
+    for (const [k, v] of Object.entries(e.details)) metadata.set(`ctm-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(v));
+    return { error: { code: CODES[e.code], details: e.message, metadata }, unexpected: e.code === "internal" };
+  }
+  return { error: { code: grpc.status.INTERNAL, details: `internal error (request id ${requestId})`, metadata }, unexpected: true };
+}
+
+export const statusName = (code: grpc.status): string => grpc.status[code] ?? String(code);

@@ -1,0 +1,55 @@
+import * as grpc from "@grpc/grpc-js";
+import * as pb from "../../src/gen/ctm/v1/config_service.js";
+import { ConfigServiceClient } from "../../src/gen/ctm/v1/config_service.js";
+
+export type Client = InstanceType<typeof ConfigServiceClient>;
+
+export const connect = (address: string): Client => new ConfigServiceClient(address, grpc.credentials.createInsecure());
+
+type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall;
+
+/** Promisified unary call: `await call(client.set.bind(client), {...})`. */
+export function call<Req, Res>(fn: Unary<Req, Res>, req: Req, md = new grpc.Metadata()): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    fn(req, md, { deadline: Date.now() + 30_000 }, (e, r) => (e ? reject(e) : resolve(r)));
+  });
+}
+
+/** Resolves the gRPC error of a call that must fail. */
+export async function rejects(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as grpc.ServiceError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+type Msg<T> = { fromPartial(o: object): T };
+const partial =
+  <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>) =>
+  (r: Partial<Req>): Promise<Res> =>
+    call(fn, type.fromPartial(r as object));
+
+/** A thin typed facade over the generated client for tests; omitted fields take proto defaults. */
+export function api(c: Client) {
+  return {
+    set: partial(c.set.bind(c), pb.SetRequest),
+    get: partial(c.get.bind(c), pb.GetRequest),
+    delete: partial(c.delete.bind(c), pb.DeleteRequest),
+    history: partial(c.history.bind(c), pb.HistoryRequest),
+    diff: partial(c.diff.bind(c), pb.DiffRequest),
+    blame: partial(c.blame.bind(c), pb.BlameRequest),
+    rollback: partial(c.rollback.bind(c), pb.RollbackRequest),
+    getAt: partial(c.getAt.bind(c), pb.GetAtRequest),
+    snapshot: partial(c.snapshot.bind(c), pb.SnapshotRequest),
+    apply: partial(c.apply.bind(c), pb.ApplyRequest),
+    rollbackPrefix: partial(c.rollbackPrefix.bind(c), pb.RollbackPrefixRequest),
+  };
+}
+
+/** The store's head revision, read from a response header (any key will do). */
+export async function headRevision(c: Client): Promise<number> {
+  const r = await call(c.snapshot.bind(c), { prefix: "", at: undefined });
+  return r.header!.revision;
+}

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+
+const MAIN = resolve(import.meta.dirname, "../../dist/src/main.js");
+
+export interface DaemonOptions {
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+/** A real ctmd process on 127.0.0.1:0 with a real LevelDB directory. */
+export class Daemon {
+  address = "";
+  readonly logs: Record<string, unknown>[] = [];
+  private proc: ChildProcess | undefined;
+  private exited: Promise<number | null> = Promise.resolve(null);
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly opts: DaemonOptions,
+    private readonly ownsDir: boolean,
+  ) {}
+
+  static async start(opts: DaemonOptions = {}): Promise<Daemon> {
+    const owns = opts.dataDir === undefined;
+    const dir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "ctm-test-")));
+    const d = new Daemon(dir, opts, owns);
+    await d.launch();
+    return d;
+  }
+
+  /** Starts the process (again) on the same data directory. */
+  async launch(): Promise<void> {
+    const proc = spawn(process.execPath, [MAIN, "--listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...(this.opts.args ?? [])], {
+      env: { ...process.env, ...this.opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.proc = proc;
+    this.exited = new Promise((res) => proc.once("exit", (code) => res(code)));
+    let stderr = "";
+    proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    const lines = createInterface({ input: proc.stdout! });
+    this.address = await new Promise<string>((res, rej) => {
+      const fail = () => rej(new Error(`ctmd exited before listening: ${stderr}`));
+      proc.once("exit", fail);
+      lines.on("line", (line) => {
+        let rec: Record<string, unknown>;
+        try {
+          rec = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        this.logs.push(rec);
+        if (rec.msg === "listening") {
+          proc.off("exit", fail);
+          res(String(rec.address));
+        }
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** SIGTERM and wait: the graceful path. Resolves the exit code. */
+  async stop(): Promise<number | null> {
+    this.proc?.kill("SIGTERM");
+    return this.exited;
+  }
+
+  /** SIGKILL: no chance to flush anything. */
+  async kill(): Promise<void> {
+    this.proc?.kill("SIGKILL");
+    await this.exited;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.launch();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) await this.kill();
+    if (this.ownsDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
