@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigServiceService, type ConfigServiceServer } from "../src/gen/ctm/v1/config_service.js";
 import { CTM_DESCRIPTOR_SET, HEALTH_DESCRIPTOR_SET } from "../src/gen/descriptors.js";
 import { addReflection } from "../src/transport/grpc/reflection.js";
+import { Daemon } from "./helpers/daemon.js";
 
 const VERSIONS = ["v1", "v1alpha"] as const;
 let server: grpc.Server;
@@ -64,6 +65,27 @@ describe("reflection with a lenient client (grpc-js-reflection-client)", () => {
     });
     const check = await unary(lookup(health, "grpc.health.v1.Health"), "Check", { service: "ctm.v1.ConfigService" });
     expect(check).toMatchObject({ status: "SERVING" });
+  });
+});
+
+describe("reflection on the real daemon", () => {
+  let daemon: Daemon;
+  beforeAll(async () => {
+    daemon = await Daemon.start();
+  });
+  afterAll(() => daemon?.dispose());
+
+  it.each(VERSIONS)("%s: an independent client lists ctmd's services and calls Set, Get and Health/Check", async (version) => {
+    const reflection = new GrpcReflection(daemon.address, grpc.credentials.createInsecure(), {}, version);
+    expect(await reflection.listServices()).toEqual(expect.arrayContaining(["ctm.v1.ConfigService", "grpc.health.v1.Health"]));
+    const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+    const Config = lookup((await reflection.getDescriptorBySymbol("ctm.v1.ConfigService")).getPackageObject(options), "ctm.v1.ConfigService");
+    const key = `reflected/${version}`;
+    const set = (await unary(Config, "Set", { key, value: { string_value: "on" }, author: "grpcurl-like" }, daemon.address)) as { entry: { version: string } };
+    expect(set.entry.version).toBe("1");
+    expect(await unary(Config, "Get", { key }, daemon.address)).toMatchObject({ entry: { key, author: "grpcurl-like", value: { kind: "string_value", string_value: "on" } } });
+    const Health = lookup((await reflection.getDescriptorBySymbol("grpc.health.v1.Health")).getPackageObject(options), "grpc.health.v1.Health");
+    expect(await unary(Health, "Check", { service: "" }, daemon.address)).toMatchObject({ status: "SERVING" });
   });
 });
 
@@ -184,8 +206,8 @@ function lookup(root: grpc.GrpcObject, name: string): grpc.ServiceClientConstruc
   return found as grpc.ServiceClientConstructor;
 }
 
-function unary(Client: grpc.ServiceClientConstructor, method: string, request: object): Promise<unknown> {
-  const client = new Client(address, grpc.credentials.createInsecure());
+function unary(Client: grpc.ServiceClientConstructor, method: string, request: object, target = address): Promise<unknown> {
+  const client = new Client(target, grpc.credentials.createInsecure());
   return new Promise<unknown>((resolve, reject) =>
     client[method](request, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res))),
   ).finally(() => client.close());
