@@ -38,12 +38,31 @@ export function checkPrefix(prefix: string, field = "prefix"): string {
 
 export function checkValue(value: JsonValue | undefined, field = "value"): JsonValue {
   if (value === undefined) throw invalidArgument(field, "is required");
-  if (typeof value === "number" && !Number.isFinite(value)) throw invalidArgument(field, "must be a finite number");
+  checkJsonData(value, field, "");
   const size = jsonByteLength(value);
   if (size > LIMITS.valueBytes) {
     throw invalidArgument(field, `is ${size} bytes as JSON; the limit is ${LIMITS.valueBytes}`);
   }
   return value;
+}
+
+/**
+ * Every number, at any depth, must be finite (JSON has no NaN or Infinity), and no
+ * object member may be named "__proto__" (the CBOR decoder renames it to guard
+ * against prototype pollution, so it would not read back as written).
+ */
+function checkJsonData(value: JsonValue, field: string, path: string): void {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw invalidArgument(field, `must hold only finite numbers${path ? ` (at ${path})` : ""}`);
+    return;
+  }
+  if (typeof value !== "object" || value === null) return;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) checkJsonData(value[i]!, field, `${path}/${i}`);
+    return;
+  }
+  if (Object.hasOwn(value, "__proto__")) throw invalidArgument(field, `must not hold a member named "__proto__"${path ? ` (at ${path})` : ""}`);
+  for (const [k, v] of Object.entries(value)) checkJsonData(v, field, `${path}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
 }
 
 export function checkText(text: string, field: string, maxChars: number): string {

@@ -108,6 +108,7 @@ export class ConfigService {
     const expectedVersion = checkVersion(req.expectedVersion, "expected_version");
     const latest = this.store.latest(key);
     if (latest === undefined) throw notFound(`key "${key}" does not exist`);
+    if (req.toVersion === 0) throw invalidArgument("to_version", "must be at least 1 (leave it unset for the previous version)");
     const targetVersion = req.toVersion ?? latest.version - 1;
     if (targetVersion === 0) throw failedPrecondition(`key "${key}" has no version before ${latest.version}`);
     if (targetVersion >= latest.version) {

@@ -118,10 +118,17 @@ export class LevelLogStore implements LogStore {
   commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]> {
     if (this.failure) return Promise.reject(unavailable(`store failed: ${this.failure.message}`));
     if (!this.isOpen) return Promise.reject(unavailable("store is closed"));
-    const drafts = prepare(this.view);
+    let drafts: readonly Draft[];
+    try {
+      drafts = prepare(this.view);
+    } catch (e) {
+      // Nothing was written; report it the way a promise-returning API should.
+      return Promise.reject(e);
+    }
     if (drafts.length === 0) return Promise.resolve([]);
 
-    const now = Math.max(this.lastTime, this.clock.now());
+    // Whole milliseconds: the time index is keyed by integer ms.
+    const now = Math.max(this.lastTime, Math.floor(this.clock.now()));
     this.lastTime = now;
     const records: LogRecord[] = [];
     const ops: BatchOp[] = [];
@@ -171,7 +178,14 @@ export class LevelLogStore implements LogStore {
         this.counters.records += p.records.length;
       }
       const all = group.flatMap((p) => p.records);
-      for (const l of this.listeners) l(all);
+      for (const l of this.listeners) {
+        // A faulty listener must not wedge the writer: the batch is durable either way.
+        try {
+          l(all);
+        } catch (e) {
+          process.emitWarning(e instanceof Error ? e : new Error(String(e)), "CommitListenerError");
+        }
+      }
       for (const p of group) p.resolve(p.records);
     }
     this.flushing = false;
@@ -216,7 +230,10 @@ export class LevelLogStore implements LogStore {
   }
 
   async revisionAt(time: number): Promise<number> {
-    for await (const k of this.timeIdx.keys({ lte: timeRev(time, MAX_U64), reverse: true, limit: 1 })) {
+    // Record times are whole, non-negative ms: a fractional time finds the ms it is in.
+    if (!(time >= 0)) return 0;
+    const ms = Math.min(Math.floor(time), MAX_U64);
+    for await (const k of this.timeIdx.keys({ lte: timeRev(ms, MAX_U64), reverse: true, limit: 1 })) {
       return Math.min(readU64(k, 8), this.committedRev);
     }
     return 0;
