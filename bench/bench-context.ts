@@ -1,0 +1,84 @@
+import type { ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ChildProcesses } from "./child-processes.js";
+import { CpuMeter } from "./cpu-meter.js";
+import { grpcFrame } from "./grpc-frame.js";
+import type { Report } from "./report.js";
+import { runH2load, type H2loadResult } from "./run-h2load.js";
+import { settings } from "./settings.js";
+
+export interface LoadTarget {
+  /** For the CPU note, e.g. "ctmd Get c64". */
+  label: string;
+  /** The server process under load. */
+  process: ChildProcess;
+  address: string;
+  /** What the server said last, for the error if it died. */
+  lastWords?: () => string;
+}
+
+/** What every bench section shares: the children to clean up, the report, a scratch dir. */
+export class BenchContext {
+  private readonly serverCpu: string[] = [];
+
+  constructor(
+    readonly children: ChildProcesses,
+    readonly report: Report,
+    readonly work: string,
+  ) {}
+
+  log(text: string): void {
+    console.error(`[bench] ${text}`);
+  }
+
+  /** Writes one gRPC frame for h2load's -d and returns the file. */
+  frame(name: string, body: Uint8Array): string {
+    const file = join(this.work, `${name}.frame`);
+    writeFileSync(file, grpcFrame(body));
+    return file;
+  }
+
+  /** One h2load run against `target`, noting how much CPU the target used meanwhile. */
+  async h2load(target: LoadTarget, path: string, frameFile: string, level: { connections: number; streams: number }): Promise<H2loadResult> {
+    assertAlive(target);
+    const meter = new CpuMeter(target.process.pid);
+    const result = await runH2load(this.children, {
+      url: `http://${target.address}${path}`,
+      frameFile,
+      connections: level.connections,
+      streamsPerConnection: level.streams,
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+    });
+    this.serverCpu.push(`${target.label} ${Math.round(meter.cores() * 100)}%`);
+    assertAlive(target);
+    return result;
+  }
+
+  /** Adds the CPU note; call once at the end. */
+  noteServerCpu(): void {
+    if (this.serverCpu.length === 0) return;
+    this.report.note(
+      `Server CPU during each h2load run (warm-up included), in % of one core (etcd is multi-threaded; node servers mostly use one): ${this.serverCpu.join(", ")}.`,
+    );
+  }
+}
+
+export function h2label(level: { connections: number; streams: number }): string {
+  return `h2load -c${level.connections} -m${level.streams}`;
+}
+
+/** Lets ctmd's asynchronous logger flush the last RPC lines before they are tallied. */
+export function settle(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 500));
+}
+
+/** A server that died mid-run ends the run: h2load against a closed port just reports 0 requests. */
+function assertAlive(target: LoadTarget): void {
+  const p = target.process;
+  if (p.exitCode !== null || p.signalCode !== null) {
+    const said = target.lastWords?.() ?? "";
+    throw new Error(`${target.label}: the server process (pid ${p.pid}) has exited (code ${p.exitCode}, signal ${p.signalCode})${said ? `:\n${said}` : ""}`);
+  }
+}

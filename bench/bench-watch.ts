@@ -1,0 +1,60 @@
+import * as grpc from "@grpc/grpc-js";
+import { SetRequest } from "../src/gen/ctm/v1/config_service.js";
+import type { BenchContext } from "./bench-context.js";
+import { etcdPutRequest } from "./etcd-messages.js";
+import { fixture } from "./fixture.js";
+import { formatMs, formatRatio } from "./format.js";
+import { RawClient } from "./raw-client.js";
+import { runWatchFanout, type WatchFanoutResult } from "./run-watch-fanout.js";
+import { paths, settings } from "./settings.js";
+
+/** 1,000 watchers of one key on ctmd, then on etcd; put-to-delivery latency of each write. */
+export async function benchWatch(ctx: BenchContext, ctmdAddress: string, ctm: RawClient, etcdAddress: string): Promise<void> {
+  const { report } = ctx;
+  const common = {
+    key: fixture.watchKey,
+    watchers: settings.watchers,
+    channels: settings.watchChannels,
+    sets: settings.watchWrites,
+    spacingMs: settings.watchSpacingMs,
+  };
+  ctx.log(`Watch fan-out: ${settings.watchers} ctmd watchers`);
+  const mine = await runWatchFanout(ctx.children, {
+    ...common,
+    target: "ctm",
+    address: ctmdAddress,
+    put: async (seq, sentNs) => {
+      const body = SetRequest.encode({ key: fixture.watchKey, value: { seq, sentNs }, author: "bench", message: "watch" }).finish();
+      return (await ctm.unary(paths.set, body)).code === grpc.status.OK;
+    },
+  });
+  ctx.log(`Watch fan-out: ${settings.watchers} etcd watchers`);
+  const etcd = new RawClient(etcdAddress);
+  const base = await runWatchFanout(ctx.children, {
+    ...common,
+    target: "etcd",
+    address: etcdAddress,
+    put: async (seq, sentNs) => (await etcd.unary(paths.put, etcdPutRequest(fixture.watchKey, JSON.stringify({ seq, sentNs })))).code === grpc.status.OK,
+  });
+  etcd.close();
+
+  for (const [name, r] of [["ctmd", mine], ["etcd", base]] as const) {
+    report.check(r.created === r.watchers && r.setsOk === r.sets && r.deliveries === r.expected && r.outOfOrder === 0, describe(name, r));
+  }
+  const label = `${settings.watchers} watchers, ${settings.watchWrites} writes ${settings.watchSpacingMs} ms apart`;
+  report.row(`Watch put-to-delivery p50 (${label}) vs etcd`, formatMs(mine.p50Ms), formatMs(base.p50Ms), formatRatio(mine.p50Ms, base.p50Ms));
+  report.row(`Watch put-to-delivery p99 (${label}) vs etcd`, formatMs(mine.p99Ms), formatMs(base.p99Ms), formatRatio(mine.p99Ms, base.p99Ms));
+  report.row(`Watch put-to-last-watcher p99, per write (${label}) vs etcd`, formatMs(mine.fanoutP99Ms), formatMs(base.fanoutP99Ms), formatRatio(mine.fanoutP99Ms, base.fanoutP99Ms));
+  report.note(
+    `Watch: ${settings.watchers} streams over ${settings.watchChannels} connections, held by a child process; each write carries process.hrtime.bigint() (CLOCK_MONOTONIC, shared by processes) taken just before it is sent, and the child subtracts it on receipt, so latency includes the write's own commit and the client's decoding. Writes go one at a time, each started no earlier than ${settings.watchSpacingMs} ms after the previous one (BENCH_WATCH_SPACING_MS).`,
+  );
+}
+
+function describe(name: string, r: WatchFanoutResult): string {
+  const errors = r.streamErrors.length ? `, errors: ${r.streamErrors.join("; ")}` : "";
+  return (
+    `${name} Watch: ${r.created}/${r.watchers} streams CREATED (setup ${(r.setupMs / 1000).toFixed(1)} s)${errors}; ` +
+    `${r.setsOk}/${r.sets} writes OK (ack p50 ${formatMs(r.ackP50Ms)}, p99 ${formatMs(r.ackP99Ms)}); ` +
+    `${r.deliveries}/${r.expected} deliveries, ${r.outOfOrder} out of order`
+  );
+}

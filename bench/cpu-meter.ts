@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+
+/** Linux USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every mainstream arch). */
+const TICKS_PER_SECOND = 100;
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * CPU used by one process over an interval, as a share of one core (1.0 = one core busy):
+ * says whether a server was CPU-bound during a measurement, or waiting (on fsync, say).
+ */
+export class CpuMeter {
+  private cpu0: number;
+  private t0: bigint;
+
+  constructor(private readonly pid: number | undefined) {
+    this.cpu0 = pid === undefined ? Number.NaN : cpuSeconds(pid);
+    this.t0 = process.hrtime.bigint();
+  }
+
+  cores(): number {
+    if (this.pid === undefined) return Number.NaN;
+    const wall = Number(process.hrtime.bigint() - this.t0) / 1e9;
+    return (cpuSeconds(this.pid) - this.cpu0) / wall;
+  }
+}

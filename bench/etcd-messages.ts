@@ -1,0 +1,80 @@
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+
+// Hand-encoded etcdserverpb/mvccpb messages: only the fields the bench uses.
+const utf8 = new TextEncoder();
+
+/** etcdserverpb.RangeRequest { bytes key = 1; } */
+export function etcdRangeRequest(key: string): Uint8Array {
+  return new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).finish();
+}
+
+/** etcdserverpb.PutRequest { bytes key = 1; bytes value = 2; } */
+export function etcdPutRequest(key: string, value: string | Uint8Array): Uint8Array {
+  const bytes = typeof value === "string" ? utf8.encode(value) : value;
+  return new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).uint32((2 << 3) | 2).bytes(bytes).finish();
+}
+
+/** etcdserverpb.WatchRequest { create_request = 1: WatchCreateRequest { bytes key = 1; } } */
+export function etcdWatchCreateRequest(key: string): Uint8Array {
+  const create = new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).finish();
+  return new BinaryWriter().uint32((1 << 3) | 2).bytes(create).finish();
+}
+
+export interface EtcdKeyValue {
+  key: Uint8Array;
+  modRevision: number;
+  version: number;
+  value: Uint8Array;
+}
+
+/** etcdserverpb.RangeResponse { repeated mvccpb.KeyValue kvs = 2; int64 count = 4; } */
+export function decodeEtcdRangeResponse(bytes: Uint8Array): { kvs: EtcdKeyValue[]; count: number } {
+  const reader = new BinaryReader(bytes);
+  const kvs: EtcdKeyValue[] = [];
+  let count = 0;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 2 && (tag & 7) === 2) kvs.push(decodeKeyValue(reader.bytes()));
+    else if (tag >>> 3 === 4 && (tag & 7) === 0) count = Number(reader.int64());
+    else reader.skip(tag & 7);
+  }
+  return { kvs, count };
+}
+
+/** etcdserverpb.WatchResponse { int64 watch_id = 2; bool created = 3; bool canceled = 4; repeated mvccpb.Event events = 11; } */
+export function decodeEtcdWatchResponse(bytes: Uint8Array): { created: boolean; canceled: boolean; events: EtcdKeyValue[] } {
+  const reader = new BinaryReader(bytes);
+  const out = { created: false, canceled: false, events: [] as EtcdKeyValue[] };
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    if (field === 3 && (tag & 7) === 0) out.created = reader.bool();
+    else if (field === 4 && (tag & 7) === 0) out.canceled = reader.bool();
+    else if (field === 11 && (tag & 7) === 2) {
+      // mvccpb.Event { EventType type = 1; KeyValue kv = 2; }
+      const event = new BinaryReader(reader.bytes());
+      while (event.pos < event.len) {
+        const t = event.uint32();
+        if (t >>> 3 === 2 && (t & 7) === 2) out.events.push(decodeKeyValue(event.bytes()));
+        else event.skip(t & 7);
+      }
+    } else reader.skip(tag & 7);
+  }
+  return out;
+}
+
+/** mvccpb.KeyValue { bytes key = 1; int64 mod_revision = 3; int64 version = 4; bytes value = 5; } */
+function decodeKeyValue(bytes: Uint8Array): EtcdKeyValue {
+  const reader = new BinaryReader(bytes);
+  const kv: EtcdKeyValue = { key: new Uint8Array(), modRevision: 0, version: 0, value: new Uint8Array() };
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    if (field === 1 && (tag & 7) === 2) kv.key = reader.bytes();
+    else if (field === 3 && (tag & 7) === 0) kv.modRevision = Number(reader.int64());
+    else if (field === 4 && (tag & 7) === 0) kv.version = Number(reader.int64());
+    else if (field === 5 && (tag & 7) === 2) kv.value = reader.bytes();
+    else reader.skip(tag & 7);
+  }
+  return kv;
+}

@@ -1,0 +1,47 @@
+import { GetRequest, GetResponse, SetRequest } from "../src/gen/ctm/v1/config_service.js";
+import { RecordKind } from "../src/gen/ctm/v1/record.js";
+
+/** The key every Get measurement reads, seeded in ctmd and etcd with the same value. */
+export const fixture = {
+  key: "bench/flags/checkout",
+  value: { enabled: true, rollout: 25, owner: "payments", variants: ["a", "b"] },
+  setKey: "bench/set/one",
+  watchKey: "bench/watch/fanout",
+
+  getRequest(): Uint8Array {
+    return GetRequest.encode({ key: fixture.key }).finish();
+  },
+
+  getRequestFor(key: string): Uint8Array {
+    return GetRequest.encode({ key }).finish();
+  },
+
+  seedRequest(): Uint8Array {
+    return SetRequest.encode({ key: fixture.key, value: fixture.value, author: "bench", message: "seed" }).finish();
+  },
+
+  /** Every h2load Set sends this same request: one key, so the version counts the writes. */
+  setRequest(): Uint8Array {
+    return SetRequest.encode({ key: fixture.setKey, value: fixture.value, author: "bench", message: "load" }).finish();
+  },
+
+  /** What the no-op server answers: shaped like ctmd's answer to the seeded Get. */
+  getResponse(): Uint8Array {
+    return GetResponse.encode({
+      header: { revision: 1 },
+      entry: {
+        key: fixture.key,
+        value: fixture.value,
+        version: 1,
+        revision: 1,
+        time: new Date("2026-01-01T00:00:00Z"),
+        author: "bench",
+        message: "seed",
+        kind: RecordKind.RECORD_KIND_SET,
+        deleted: false,
+        rolledBackTo: 0,
+        cause: "api",
+      },
+    }).finish();
+  },
+};

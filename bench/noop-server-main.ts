@@ -1,0 +1,42 @@
+// Child process: the transport ceiling. A grpc-js server whose ctm.v1.ConfigService/Get
+// answers a fixed, pre-encoded GetResponse without decoding the request. The parent asks
+// for the call count over IPC ("count") to check h2load's success figures.
+import * as grpc from "@grpc/grpc-js";
+import { fixture } from "./fixture.js";
+
+const response = Buffer.from(fixture.getResponse());
+let calls = 0;
+
+const identity = (b: Buffer): Buffer => b;
+const definition: grpc.ServiceDefinition = {
+  get: {
+    path: "/ctm.v1.ConfigService/Get",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+const server = new grpc.Server();
+server.addService(definition, {
+  get: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    calls++;
+    callback(null, response);
+  },
+});
+server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => {
+  if (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  console.log(JSON.stringify({ msg: "listening", address: `127.0.0.1:${port}` }));
+});
+
+process.on("message", (message) => {
+  if (message === "count") process.send?.({ calls });
+});
+process.on("disconnect", () => process.exit(0));
+process.on("SIGTERM", () => server.tryShutdown(() => process.exit(0)));

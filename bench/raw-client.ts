@@ -1,0 +1,49 @@
+import * as grpc from "@grpc/grpc-js";
+
+export interface RawReply {
+  code: grpc.status;
+  details: string;
+  body: Buffer | undefined;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+/**
+ * A grpc-js client that sends pre-encoded request bodies and hands back raw response
+ * bytes: the same bytes h2load sends, so one sample call proves what h2load's 200s mean.
+ */
+export class RawClient {
+  private readonly clients: grpc.Client[];
+  private next = 0;
+
+  /** `channels` > 1 spreads calls over several HTTP/2 connections, like h2load -c. */
+  constructor(address: string, channels = 1) {
+    this.clients = Array.from(
+      { length: channels },
+      (_, i) =>
+        // A local subchannel pool per client: otherwise grpc-js shares one connection.
+        new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.bench.channel": i }),
+    );
+  }
+
+  unary(path: string, body: Uint8Array, deadlineMs = 10_000): Promise<RawReply> {
+    const client = this.clients[this.next++ % this.clients.length]!;
+    return new Promise((resolve) => {
+      client.makeUnaryRequest<Buffer, Buffer>(
+        path,
+        identity,
+        identity,
+        Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        { deadline: Date.now() + deadlineMs },
+        (err, value) => {
+          if (err) resolve({ code: err.code, details: err.details, body: undefined });
+          else resolve({ code: grpc.status.OK, details: "", body: value });
+        },
+      );
+    });
+  }
+
+  close(): void {
+    for (const client of this.clients) client.close();
+  }
+}

@@ -1,0 +1,82 @@
+// ctm bench: ctmd against a no-op grpc-js server (the transport ceiling), the disk's fsync
+// rate and etcd, all measured in this one run on 127.0.0.1. A report, never a timed test.
+// Usage: npm run bench   (BENCH_SECONDS per measurement, default 8, after a 2 s warm-up)
+import * as grpc from "@grpc/grpc-js";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { GetResponse } from "../src/gen/ctm/v1/config_service.js";
+import { BenchContext } from "./bench-context.js";
+import { benchEtcd } from "./bench-etcd.js";
+import { benchGet } from "./bench-get.js";
+import { benchSet } from "./bench-set.js";
+import { benchWatch } from "./bench-watch.js";
+import { ChildProcesses } from "./child-processes.js";
+import { fixture } from "./fixture.js";
+import { RawClient } from "./raw-client.js";
+import { Report } from "./report.js";
+import { requireTools } from "./require-tools.js";
+import { paths, settings } from "./settings.js";
+import { startCtmd } from "./start-ctmd.js";
+import { systemInfo } from "./system-info.js";
+
+async function main(): Promise<number> {
+  const tools = requireTools();
+  const info = systemInfo();
+  const report = new Report();
+  // Every child (servers, h2load, watch clients) dies with this process, whatever happens.
+  const children = new ChildProcesses();
+  const work = mkdtempSync(join(tmpdir(), "ctm-bench-"));
+  process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+  const ctx = new BenchContext(children, report, work);
+  let error: unknown;
+  try {
+    ctx.log(`work dir ${work}; ${settings.seconds} s per measurement after ${settings.warmupSeconds} s warm-up`);
+    const ctmd = await startCtmd(children, work);
+    ctx.log(`ctmd listening on ${ctmd.address}`);
+    const ctm = new RawClient(ctmd.address);
+    try {
+      const seeded = await ctm.unary(paths.set, fixture.seedRequest());
+      const got = await ctm.unary(paths.get, fixture.getRequest());
+      const entry = got.body ? GetResponse.decode(got.body).entry : undefined;
+      report.check(
+        seeded.code === grpc.status.OK && got.code === grpc.status.OK && entry?.key === fixture.key && JSON.stringify(entry.value) === JSON.stringify(fixture.value),
+        `ctmd: seed Set ${grpc.status[seeded.code]}${seeded.details ? ` (${seeded.details})` : ""}; one grpc-js Get with the h2load frame ${grpc.status[got.code]} returning the seeded value`,
+      );
+      if (seeded.code !== grpc.status.OK) throw new Error(`ctmd rejected the seed Set: ${grpc.status[seeded.code]} ${seeded.details}`);
+
+      const getC64 = await benchGet(ctx, ctmd);
+      const set = await benchSet(ctx, ctmd, ctm);
+      const etcd = await benchEtcd(ctx, getC64, set);
+      await benchWatch(ctx, ctmd.address, ctm, etcd.address);
+    } finally {
+      ctm.close();
+    }
+  } catch (e) {
+    error = e;
+  } finally {
+    await children.closeAll();
+    children.dispose();
+  }
+  ctx.noteServerCpu();
+  report.note(
+    `req/s: h2load over h2c, one thread (-t1), ${settings.seconds} s measured after ${settings.warmupSeconds} s warm-up; concurrency = connections (-c) × streams per connection (-m). h2load counts gRPC errors as successes, so each run is checked against a server-side count (no-op: its own counter over IPC; ctmd: its per-RPC log lines and the Set key's version; etcd: grpc_server_handled_total from /metrics).`,
+  );
+  report.note(
+    `p99 of Get and Set: a grpc-js client in the bench driver, ${settings.latencyCalls} calls after 200 warm-up calls, with that many calls in flight over as many connections as the h2load row; the client's own overhead (grpc-js saturates near 10k calls/s here) is in both columns.`,
+  );
+  report.note(`Durable Set and etcd Put via h2load write one key each (h2load sends one fixed body), so every Set is a new version of that key; the grpc-js Set/Put p99 runs use distinct keys.`);
+  report.note(`No-op server: grpc-js in its own process, answering ctm.v1.ConfigService/Get with a fixed, pre-encoded GetResponse shaped like ctmd's. ctmd: dist/src/main.js with its defaults (one info-level JSON log line per RPC, here to a file).`);
+
+  const markdown = report.render(info, systemInfo(), tools, error);
+  console.log(markdown);
+  const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, "latest.md"), markdown);
+  ctx.log(`written to ${join(resultsDir, "latest.md")}`);
+  return error !== undefined || report.failed > 0 ? 1 : 0;
+}
+
+// Exit explicitly: a failed run may leave client channels open.
+process.exit(await main());
