@@ -1,4 +1,5 @@
 import { GetRequest, GetResponse, SetRequest } from "../src/gen/ctm/v1/config_service.js";
+import { Reason } from "../src/gen/ctm/v1/rollout.js";
 import { RecordKind } from "../src/gen/ctm/v1/record.js";
 
 /** The key every Get measurement reads, seeded in ctmd and etcd with the same value. */
@@ -29,6 +30,9 @@ export const fixture = {
   getResponse(): Uint8Array {
     return GetResponse.encode({
       header: { revision: 1 },
+      value: fixture.value,
+      variant: "",
+      reason: Reason.REASON_STATIC,
       entry: {
         key: fixture.key,
         value: fixture.value,

@@ -7,6 +7,7 @@ export interface DaemonConfig {
   logFormat: "json" | "pretty";
   watchProgressMs: number;
   shutdownGraceMs: number;
+  schedulerIntervalMs: number;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
@@ -44,6 +45,12 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(positiveInt)
         .default(10_000),
     )
+    .addOption(
+      new Option("--scheduler-interval-ms <ms>", "how often the rollout scheduler looks for milestones that fell due")
+        .env("CTM_SCHEDULER_INTERVAL_MS")
+        .argParser(positiveInt)
+        .default(1000),
+    )
     .addHelpText(
       "after",
       `
@@ -59,5 +66,6 @@ Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm`,
     logFormat: o.logFormat,
     watchProgressMs: o.watchProgressMs,
     shutdownGraceMs: o.shutdownGraceMs,
+    schedulerIntervalMs: o.schedulerIntervalMs,
   };
 }

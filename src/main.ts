@@ -5,7 +5,9 @@ import { pino, type Logger } from "pino";
 import { systemClock } from "./domain/clock.js";
 import { LIMITS } from "./domain/limits.js";
 import { parseConfig, type DaemonConfig } from "./config.js";
+import { RolloutScheduler } from "./scheduler/rollout-scheduler.js";
 import { ConfigService } from "./service/config-service.js";
+import { RolloutService } from "./service/rollout-service.js";
 import { LevelLogStore } from "./storage/level/level-log-store.js";
 import { GrpcTransport } from "./transport/grpc/grpc-server.js";
 import { WatchHub } from "./watch/watch-hub.js";
@@ -32,12 +34,15 @@ async function main(): Promise<void> {
   await store.open();
   const hub = new WatchHub(store);
   const svc = new ConfigService(store, hub, systemClock);
-  const transport = new GrpcTransport(svc, log.child({ component: "grpc" }), {
+  const rollouts = new RolloutService(store, systemClock);
+  const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs);
+  const transport = new GrpcTransport({ config: svc, rollouts }, log.child({ component: "grpc" }), {
     watch: { progressIntervalMs: cfg.watchProgressMs },
     maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024,
   });
   const address = await transport.listen(cfg.listen);
   transport.setServing(true);
+  scheduler.start();
   // The health service follows the store: a failed batch means NOT_SERVING.
   const healthTimer = setInterval(() => transport.setServing(store.healthy), 1000);
   healthTimer.unref();
@@ -53,8 +58,10 @@ async function main(): Promise<void> {
     log.info({ signal }, "draining");
     clearInterval(healthTimer);
     transport.setServing(false);
+    await scheduler.close();
     hub.close();
     await transport.shutdown(cfg.shutdownGraceMs);
+    rollouts.close();
     await store.close();
     log.info({ revision: store.headRevision, ...store.stats }, "stopped");
     log.flush();

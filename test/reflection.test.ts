@@ -30,6 +30,9 @@ beforeAll(async () => {
         header: { revision: 7 },
         entry: { key: call.request.key, value: { on: true }, version: 3, revision: 7, author: "ann", message: "",
           kind: 1, deleted: false, rolledBackTo: 0, cause: "api" },
+        value: { on: true },
+        variant: "",
+        reason: 1,
       }),
   };
   server.addService(ConfigServiceService, impl);
@@ -77,7 +80,7 @@ describe("reflection on the real daemon", () => {
 
   it.each(VERSIONS)("%s: an independent client lists ctmd's services and calls Set, Get and Health/Check", async (version) => {
     const reflection = new GrpcReflection(daemon.address, grpc.credentials.createInsecure(), {}, version);
-    expect(await reflection.listServices()).toEqual(expect.arrayContaining(["ctm.v1.ConfigService", "grpc.health.v1.Health"]));
+    expect(await reflection.listServices()).toEqual(expect.arrayContaining(["ctm.v1.ConfigService", "ctm.v1.RolloutService", "grpc.health.v1.Health"]));
     const options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
     const Config = lookup((await reflection.getDescriptorBySymbol("ctm.v1.ConfigService")).getPackageObject(options), "ctm.v1.ConfigService");
     const key = `reflected/${version}`;
@@ -101,7 +104,7 @@ describe("reflection as strict as grpcurl", () => {
     try {
       const listed = await session.ask({ listServices: "*" });
       const names = listed.listServicesResponse?.service.map((s) => s.name);
-      expect(names).toEqual(expect.arrayContaining(["ctm.v1.ConfigService", "grpc.health.v1.Health"]));
+      expect(names).toEqual(expect.arrayContaining(["ctm.v1.ConfigService", "ctm.v1.RolloutService", "grpc.health.v1.Health"]));
 
       const [root] = descriptors(await session.ask({ fileContainingSymbol: "ctm.v1.ConfigService" }));
       expect(root.name).toBe("ctm/v1/config_service.proto");
@@ -119,15 +122,24 @@ describe("reflection as strict as grpcurl", () => {
       expect([...files.keys()].sort()).toEqual([
         "ctm/v1/config_service.proto",
         "ctm/v1/record.proto",
+        "ctm/v1/rollout.proto",
+        "google/protobuf/duration.proto",
         "google/protobuf/struct.proto",
         "google/protobuf/timestamp.proto",
       ]);
       expect(files.get("ctm/v1/config_service.proto")?.dependency).toEqual([
         "ctm/v1/record.proto",
+        "ctm/v1/rollout.proto",
         "google/protobuf/struct.proto",
         "google/protobuf/timestamp.proto",
       ]);
       expect(files.get("ctm/v1/record.proto")?.dependency).toEqual([
+        "ctm/v1/rollout.proto",
+        "google/protobuf/struct.proto",
+        "google/protobuf/timestamp.proto",
+      ]);
+      expect(files.get("ctm/v1/rollout.proto")?.dependency).toEqual([
+        "google/protobuf/duration.proto",
         "google/protobuf/struct.proto",
         "google/protobuf/timestamp.proto",
       ]);
@@ -149,6 +161,20 @@ describe("reflection as strict as grpcurl", () => {
       }
       expect(registry.getMessage("ctm.v1.GetAtRequest")?.field.time.message?.typeName).toBe("google.protobuf.Timestamp");
       expect(registry.getMessage("google.protobuf.Struct")?.field.fields.fieldKind).toBe("map");
+
+      // RolloutService lives in its own file: resolve it the same way, from what is served alone.
+      const [rolloutRoot] = descriptors(await session.ask({ fileContainingSymbol: "ctm.v1.RolloutService" }));
+      expect(rolloutRoot.name).toBe("ctm/v1/rollout_service.proto");
+      for (const name of rolloutRoot.dependency) {
+        if (!files.has(name)) files.set(name, descriptors(await session.ask({ fileByFilename: name }))[0]!);
+      }
+      const rolloutRegistry = createFileRegistry(rolloutRoot, (name) => files.get(name));
+      const rollout = rolloutRegistry.getService("ctm.v1.RolloutService");
+      expect(rollout?.methods.map((m) => m.name)).toEqual(["Status", "Pause", "Resume", "Promote", "Abort", "Kill", "Explain"]);
+      for (const method of rollout!.methods) {
+        expect(rolloutRegistry.getMessage(method.input.typeName), method.name).toBeDefined();
+        expect(rolloutRegistry.getMessage(method.output.typeName), method.name).toBeDefined();
+      }
 
       const [healthFile] = descriptors(await session.ask({ fileContainingSymbol: "grpc.health.v1.Health" }));
       expect(healthFile.name).toBe("grpc/health/v1/health.proto");

@@ -1,7 +1,19 @@
 import type { JsonValue } from "./json.js";
 
-/** Why a record was appended. Later kinds (rollout steps, auto-rollbacks) extend this. */
-export type RecordKind = "set" | "delete" | "rollback";
+import type { Rollout } from "./rollout/plan.js";
+
+/** Why a record was appended. */
+export type RecordKind =
+  | "set"
+  | "delete"
+  | "rollback"
+  | "rollout_milestone"
+  | "rollout_finalized"
+  | "rollout_paused"
+  | "rollout_resumed"
+  | "rollout_promoted"
+  | "rollout_aborted"
+  | "rollout_killed";
 
 /** Who or what caused a record: "api" for client requests, or a background loop's name. */
 export type Cause = string;
@@ -24,6 +36,8 @@ export interface LogRecord {
   readonly cause: Cause;
   /** For rollbacks: the version whose value was restored. */
   readonly rolledBackTo?: number;
+  /** Present while the value rolls out; `value` is then the new value. */
+  readonly rollout?: Rollout;
 }
 
 /** A record before the store gives it a revision, version and time. */
@@ -36,6 +50,7 @@ export interface Draft {
   readonly kind: RecordKind;
   readonly cause: Cause;
   readonly rolledBackTo?: number;
+  readonly rollout?: Rollout;
 }
 
 /** Where a key stands, as the writer sees it (including writes not yet durable). */

@@ -5,6 +5,9 @@ import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.
 import { jsonEqual, type JsonValue } from "../domain/json.js";
 import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
 import { isLive, type Draft, type LogRecord } from "../domain/record.js";
+import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout.js";
+import { evaluate } from "../domain/rollout/evaluate.js";
+import { EMPTY_CONTEXT, type EvalContext, type Resolution } from "../domain/rollout/plan.js";
 import type { LogStore } from "../storage/log-store.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
@@ -31,13 +34,11 @@ export class ConfigService {
     return this.store.headRevision;
   }
 
-  async set(req: { key: string; value?: JsonValue; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
-    const op: WriteOp = {
-      type: "set",
-      key: checkKey(req.key),
-      value: checkValue(req.value),
-      expectedVersion: checkVersion(req.expectedVersion, "expected_version"),
-    };
+  async set(req: { key: string; value?: JsonValue; expectedVersion?: number; rollout?: RolloutInput } & WriteMeta): Promise<LogRecord> {
+    const key = checkKey(req.key);
+    const value = checkValue(req.value);
+    const rollout = req.rollout && buildRollout(req.rollout, { key, value, currentStable: stableOf(this.store.latest(key)), now: this.clock.now() });
+    const op: WriteOp = { type: "set", key, value, expectedVersion: checkVersion(req.expectedVersion, "expected_version"), rollout };
     const actor = this.actor(req);
     const [r] = await this.store.commit((view) => planWrites(view, [op], actor, () => ""));
     return r!;
@@ -47,6 +48,12 @@ export class ConfigService {
     const r = this.store.latest(checkKey(key));
     if (!isLive(r)) throw notFound(`key "${key}" does not exist`);
     return r;
+  }
+
+  /** The current entry and what `ctx` is served from it now. Memory only: never touches disk. */
+  resolve(key: string, ctx: EvalContext): { record: LogRecord; resolution: Resolution } {
+    const record = this.get(key);
+    return { record, resolution: evaluate(record, ctx, this.clock.now()) };
   }
 
   async delete(req: { key: string; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
@@ -123,13 +130,19 @@ export class ConfigService {
     return r!;
   }
 
-  async getAt(key: string, at: PointInTime | undefined): Promise<{ revision: number; record: LogRecord }> {
+  /**
+   * What `key` was at a time or revision, and what `ctx` was served then:
+   * evaluation is a pure function of (record, context, time).
+   */
+  async getAt(key: string, at: PointInTime | undefined, ctx: EvalContext = EMPTY_CONTEXT): Promise<{ revision: number; record: LogRecord; resolution: Resolution }> {
     checkKey(key);
     if (at === undefined) throw invalidArgument("at", "a time or a revision is required");
     const revision = await resolvePoint(this.store, this.clock, at, "at");
     const record = await this.store.at(key, revision);
     if (!isLive(record)) throw notFound(`key "${key}" did not exist at revision ${revision}`);
-    return { revision, record };
+    // At a revision, the moment is when that revision was written.
+    const time = "time" in at ? at.time : ((await this.store.range(revision, revision, 1))[0]?.time ?? record.time);
+    return { revision, record, resolution: evaluate(record, ctx, time) };
   }
 
   async snapshot(prefix: string, at: PointInTime | undefined): Promise<{ revision: number; records: LogRecord[] }> {
@@ -197,9 +210,13 @@ export class ConfigService {
   }
 }
 
-/** A rollback draft: the target's value, or a tombstone when the key did not live then. */
+/** The value a new rollout falls back to by default: the current stable value. */
+const stableOf = (r: LogRecord | undefined): JsonValue | undefined =>
+  r === undefined || r.deleted ? undefined : r.rollout ? r.rollout.plan.stable : r.value;
+
+/** A rollback draft: the target's value (and rollout), or a tombstone when the key did not live then. */
 function restore(key: string, target: LogRecord | undefined, actor: Actor): Draft {
   return target !== undefined && !target.deleted
-    ? { key, value: target.value, deleted: false, kind: "rollback", rolledBackTo: target.version, ...actor }
+    ? { key, value: target.value, rollout: target.rollout, deleted: false, kind: "rollback", rolledBackTo: target.version, ...actor }
     : { key, deleted: true, kind: "rollback", rolledBackTo: target?.version, ...actor };
 }

@@ -1,11 +1,12 @@
 import { CtmError, notFound } from "../domain/errors.js";
 import type { JsonValue } from "../domain/json.js";
 import type { Draft, KeyHead } from "../domain/record.js";
+import type { Rollout } from "../domain/rollout/plan.js";
 import type { WriteView } from "../storage/log-store.js";
 
 /** One operation of an atomic batch, already validated. */
 export type WriteOp =
-  | { type: "set"; key: string; value: JsonValue; expectedVersion?: number }
+  | { type: "set"; key: string; value: JsonValue; expectedVersion?: number; rollout?: Rollout }
   | { type: "delete"; key: string; expectedVersion?: number };
 
 export interface Actor {
@@ -46,7 +47,7 @@ export function planWrites(view: WriteView, ops: readonly WriteOp[], actor: Acto
     const version = (head?.version ?? 0) + 1;
     local.set(op.key, { version, revision: 0, deleted: op.type === "delete" });
     return op.type === "set"
-      ? { key: op.key, value: op.value, deleted: false, kind: "set", ...actor }
+      ? { key: op.key, value: op.value, rollout: op.rollout, deleted: false, kind: "set", ...actor }
       : { key: op.key, deleted: true, kind: "delete", ...actor };
   });
 }

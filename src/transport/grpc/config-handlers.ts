@@ -3,6 +3,7 @@ import type { ConfigService } from "../../service/config-service.js";
 import type { WriteOp } from "../../service/write-plans.js";
 import type { ConfigServiceServer, ApplyOperation } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
+import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary } from "./rpc-logger.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
@@ -13,12 +14,12 @@ export function configHandlers(svc: ConfigService, log: Logger, watchOpts: Watch
   const byPrefix = (r: { prefix: string }) => r.prefix;
   return {
     set: unary(log, "Set", byKey, async (r) => {
-      const rec = await svc.set(r);
+      const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
       return { header: header(), entry: toEntry(rec) };
     }),
     get: unary(log, "Get", byKey, (r) => {
-      const rec = svc.get(r.key);
-      return { header: header(), entry: toEntry(rec) };
+      const { record, resolution } = svc.resolve(r.key, toContext(r.context));
+      return { header: header(), entry: toEntry(record), value: resolution.value, variant: resolution.variant, reason: toPbReason(resolution.reason) };
     }),
     delete: unary(log, "Delete", byKey, async (r) => {
       const rec = await svc.delete(r);
@@ -46,8 +47,15 @@ export function configHandlers(svc: ConfigService, log: Logger, watchOpts: Watch
       return { header: header(), entry: toEntry(rec) };
     }),
     getAt: unary(log, "GetAt", byKey, async (r) => {
-      const { revision, record } = await svc.getAt(r.key, toPoint(r.at));
-      return { header: header(), revision, entry: toEntry(record) };
+      const { revision, record, resolution } = await svc.getAt(r.key, toPoint(r.at), toContext(r.context));
+      return {
+        header: header(),
+        revision,
+        entry: toEntry(record),
+        value: resolution.value,
+        variant: resolution.variant,
+        reason: toPbReason(resolution.reason),
+      };
     }),
     snapshot: unary(log, "Snapshot", byPrefix, async (r) => {
       const { revision, records } = await svc.snapshot(r.prefix, toPoint(r.at));

@@ -1,12 +1,20 @@
 import type { BlameLine as DomainBlameLine } from "../../domain/blame.js";
 import type { PatchOp } from "../../domain/diff.js";
 import type { LogRecord, RecordKind as DomainKind } from "../../domain/record.js";
+import { toPbRollout } from "./rollout-mapper.js";
 import { type BlameLine, type Entry, type PatchOperation, RecordKind } from "../../gen/ctm/v1/record.js";
 
 const KINDS: Record<DomainKind, RecordKind> = {
   set: RecordKind.RECORD_KIND_SET,
   delete: RecordKind.RECORD_KIND_DELETE,
   rollback: RecordKind.RECORD_KIND_ROLLBACK,
+  rollout_milestone: RecordKind.RECORD_KIND_ROLLOUT_MILESTONE,
+  rollout_finalized: RecordKind.RECORD_KIND_ROLLOUT_FINALIZED,
+  rollout_paused: RecordKind.RECORD_KIND_ROLLOUT_PAUSED,
+  rollout_resumed: RecordKind.RECORD_KIND_ROLLOUT_RESUMED,
+  rollout_promoted: RecordKind.RECORD_KIND_ROLLOUT_PROMOTED,
+  rollout_aborted: RecordKind.RECORD_KIND_ROLLOUT_ABORTED,
+  rollout_killed: RecordKind.RECORD_KIND_ROLLOUT_KILLED,
 };
 
 export function toEntry(r: LogRecord): Entry {
@@ -22,6 +30,7 @@ export function toEntry(r: LogRecord): Entry {
     deleted: r.deleted,
     rolledBackTo: r.rolledBackTo ?? 0,
     cause: r.cause,
+    rollout: r.rollout && toPbRollout(r.rollout),
   };
 }
 

@@ -3,7 +3,10 @@ import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ConfigService } from "../../service/config-service.js";
 import { ConfigServiceService, WatchResponse } from "../../gen/ctm/v1/config_service.js";
+import { RolloutServiceService } from "../../gen/ctm/v1/rollout_service.js";
+import type { RolloutService } from "../../service/rollout-service.js";
 import { configHandlers } from "./config-handlers.js";
+import { rolloutHandlers } from "./rollout-handlers.js";
 import { addReflection } from "./reflection.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
 
@@ -22,21 +25,22 @@ const configService = {
   },
 };
 
-const SERVICE_NAMES = ["", "ctm.v1.ConfigService"];
+const SERVICE_NAMES = ["", "ctm.v1.ConfigService", "ctm.v1.RolloutService"];
 
 /** The gRPC face of ctmd: ConfigService, grpc.health.v1 and server reflection. */
 export class GrpcTransport {
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "NOT_SERVING"])));
 
-  constructor(svc: ConfigService, private readonly log: Logger, opts: GrpcTransportOptions) {
+  constructor(svc: { config: ConfigService; rollouts: RolloutService }, private readonly log: Logger, opts: GrpcTransportOptions) {
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": opts.maxReceiveBytes,
       // Watch streams live long; keepalives find dead peers so their watchers are released.
       "grpc.keepalive_time_ms": 60_000,
       "grpc.keepalive_timeout_ms": 20_000,
     });
-    this.server.addService(configService, configHandlers(svc, log, opts.watch));
+    this.server.addService(configService, configHandlers(svc.config, log, opts.watch));
+    this.server.addService(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, log));
     this.health.addToServer(this.server);
     addReflection(this.server);
   }

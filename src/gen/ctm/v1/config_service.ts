@@ -23,6 +23,7 @@ import {
 import { Value } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { BlameLine, Entry, PatchOperation, ResponseHeader } from "./record.js";
+import { EvaluationContext, Reason, reasonFromJSON, reasonToJSON, RolloutPlan } from "./rollout.js";
 
 export const protobufPackage = "ctm.v1";
 
@@ -86,7 +87,11 @@ export interface SetRequest {
    * Compare-and-set: the write happens only if the key's current version is
    * this one. 0 means "the key must not exist (or be deleted)".
    */
-  expectedVersion?: number | undefined;
+  expectedVersion?:
+    | number
+    | undefined;
+  /** Roll the value out gradually instead of serving it to everyone at once. */
+  rollout?: RolloutPlan | undefined;
 }
 
 export interface SetResponse {
@@ -96,11 +101,22 @@ export interface SetResponse {
 
 export interface GetRequest {
   key: string;
+  /** Who is asking; the value resolves for this unit. */
+  context?: EvaluationContext | undefined;
 }
 
 export interface GetResponse {
   header?: ResponseHeader | undefined;
-  entry?: Entry | undefined;
+  entry?:
+    | Entry
+    | undefined;
+  /** The value for this context. */
+  value?:
+    | any
+    | undefined;
+  /** "stable", "new", or the variant's name. */
+  variant: string;
+  reason: Reason;
 }
 
 export interface DeleteRequest {
@@ -174,7 +190,12 @@ export interface RollbackResponse {
 
 export interface GetAtRequest {
   key: string;
-  at?: { $case: "time"; value: Date } | { $case: "revision"; value: number } | undefined;
+  at?:
+    | { $case: "time"; value: Date }
+    | { $case: "revision"; value: number }
+    | undefined;
+  /** Resolve for this unit as it was served then. */
+  context?: EvaluationContext | undefined;
 }
 
 export interface GetAtResponse {
@@ -184,6 +205,9 @@ export interface GetAtResponse {
   /** The revision the request resolved to (the last one at or before `time`). */
   revision: number;
   entry?: Entry | undefined;
+  value?: any | undefined;
+  variant: string;
+  reason: Reason;
 }
 
 export interface SnapshotRequest {
@@ -260,7 +284,7 @@ export interface WatchResponse {
 }
 
 function createBaseSetRequest(): SetRequest {
-  return { key: "", value: undefined, author: "", message: "", expectedVersion: undefined };
+  return { key: "", value: undefined, author: "", message: "", expectedVersion: undefined, rollout: undefined };
 }
 
 export const SetRequest: MessageFns<SetRequest> = {
@@ -279,6 +303,9 @@ export const SetRequest: MessageFns<SetRequest> = {
     }
     if (message.expectedVersion !== undefined) {
       writer.uint32(40).uint64(message.expectedVersion);
+    }
+    if (message.rollout !== undefined) {
+      RolloutPlan.encode(message.rollout, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -336,6 +363,14 @@ export const SetRequest: MessageFns<SetRequest> = {
             message.expectedVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rollout = RolloutPlan.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -359,6 +394,7 @@ export const SetRequest: MessageFns<SetRequest> = {
         : isSet(object.expected_version)
         ? globalThis.Number(object.expected_version)
         : undefined,
+      rollout: isSet(object.rollout) ? RolloutPlan.fromJSON(object.rollout) : undefined,
     };
   },
 
@@ -379,6 +415,9 @@ export const SetRequest: MessageFns<SetRequest> = {
     if (message.expectedVersion !== undefined) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.rollout !== undefined) {
+      obj.rollout = RolloutPlan.toJSON(message.rollout);
+    }
     return obj;
   },
 
@@ -392,6 +431,9 @@ export const SetRequest: MessageFns<SetRequest> = {
     message.author = object.author ?? "";
     message.message = object.message ?? "";
     message.expectedVersion = object.expectedVersion ?? undefined;
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutPlan.fromPartial(object.rollout)
+      : undefined;
     return message;
   },
 };
@@ -484,13 +526,16 @@ export const SetResponse: MessageFns<SetResponse> = {
 };
 
 function createBaseGetRequest(): GetRequest {
-  return { key: "" };
+  return { key: "", context: undefined };
 }
 
 export const GetRequest: MessageFns<GetRequest> = {
   encode(message: GetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
+    }
+    if (message.context !== undefined) {
+      EvaluationContext.encode(message.context, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -516,6 +561,14 @@ export const GetRequest: MessageFns<GetRequest> = {
             message.key = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.context = EvaluationContext.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -529,13 +582,19 @@ export const GetRequest: MessageFns<GetRequest> = {
   },
 
   fromJSON(object: any): GetRequest {
-    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      context: isSet(object.context) ? EvaluationContext.fromJSON(object.context) : undefined,
+    };
   },
 
   toJSON(message: GetRequest): unknown {
     const obj: any = {};
     if (message.key !== "") {
       obj.key = message.key;
+    }
+    if (message.context !== undefined) {
+      obj.context = EvaluationContext.toJSON(message.context);
     }
     return obj;
   },
@@ -546,12 +605,15 @@ export const GetRequest: MessageFns<GetRequest> = {
   fromPartial(object: DeepPartial<GetRequest>): GetRequest {
     const message = createBaseGetRequest();
     message.key = object.key ?? "";
+    message.context = (object.context !== undefined && object.context !== null)
+      ? EvaluationContext.fromPartial(object.context)
+      : undefined;
     return message;
   },
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { header: undefined, entry: undefined };
+  return { header: undefined, entry: undefined, value: undefined, variant: "", reason: 0 };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -561,6 +623,15 @@ export const GetResponse: MessageFns<GetResponse> = {
     }
     if (message.entry !== undefined) {
       Entry.encode(message.entry, writer.uint32(18).fork()).join();
+    }
+    if (message.value !== undefined) {
+      Value.encode(Value.wrap(message.value), writer.uint32(26).fork()).join();
+    }
+    if (message.variant !== "") {
+      writer.uint32(34).string(message.variant);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(40).int32(message.reason);
     }
     return writer;
   },
@@ -594,6 +665,30 @@ export const GetResponse: MessageFns<GetResponse> = {
             message.entry = Entry.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = Value.unwrap(Value.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.variant = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -610,6 +705,9 @@ export const GetResponse: MessageFns<GetResponse> = {
     return {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
       entry: isSet(object.entry) ? Entry.fromJSON(object.entry) : undefined,
+      value: isSet(object?.value) ? object.value : undefined,
+      variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
+      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : 0,
     };
   },
 
@@ -620,6 +718,15 @@ export const GetResponse: MessageFns<GetResponse> = {
     }
     if (message.entry !== undefined) {
       obj.entry = Entry.toJSON(message.entry);
+    }
+    if (message.value !== undefined) {
+      obj.value = message.value;
+    }
+    if (message.variant !== "") {
+      obj.variant = message.variant;
+    }
+    if (message.reason !== 0) {
+      obj.reason = reasonToJSON(message.reason);
     }
     return obj;
   },
@@ -633,6 +740,9 @@ export const GetResponse: MessageFns<GetResponse> = {
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
     message.entry = (object.entry !== undefined && object.entry !== null) ? Entry.fromPartial(object.entry) : undefined;
+    message.value = object.value === undefined ? undefined : object.value;
+    message.variant = object.variant ?? "";
+    message.reason = object.reason ?? 0;
     return message;
   },
 };
@@ -1686,7 +1796,7 @@ export const RollbackResponse: MessageFns<RollbackResponse> = {
 };
 
 function createBaseGetAtRequest(): GetAtRequest {
-  return { key: "", at: undefined };
+  return { key: "", at: undefined, context: undefined };
 }
 
 export const GetAtRequest: MessageFns<GetAtRequest> = {
@@ -1701,6 +1811,9 @@ export const GetAtRequest: MessageFns<GetAtRequest> = {
       case "revision":
         writer.uint32(24).uint64(message.at.value);
         break;
+    }
+    if (message.context !== undefined) {
+      EvaluationContext.encode(message.context, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1742,6 +1855,14 @@ export const GetAtRequest: MessageFns<GetAtRequest> = {
             message.at = { $case: "revision", value: longToNumber(reader.uint64()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.context = EvaluationContext.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1762,6 +1883,7 @@ export const GetAtRequest: MessageFns<GetAtRequest> = {
         : isSet(object.revision)
         ? { $case: "revision", value: globalThis.Number(object.revision) }
         : undefined,
+      context: isSet(object.context) ? EvaluationContext.fromJSON(object.context) : undefined,
     };
   },
 
@@ -1774,6 +1896,9 @@ export const GetAtRequest: MessageFns<GetAtRequest> = {
       obj.time = message.at.value.toISOString();
     } else if (message.at?.$case === "revision") {
       obj.revision = Math.round(message.at.value);
+    }
+    if (message.context !== undefined) {
+      obj.context = EvaluationContext.toJSON(message.context);
     }
     return obj;
   },
@@ -1798,12 +1923,15 @@ export const GetAtRequest: MessageFns<GetAtRequest> = {
         break;
       }
     }
+    message.context = (object.context !== undefined && object.context !== null)
+      ? EvaluationContext.fromPartial(object.context)
+      : undefined;
     return message;
   },
 };
 
 function createBaseGetAtResponse(): GetAtResponse {
-  return { header: undefined, revision: 0, entry: undefined };
+  return { header: undefined, revision: 0, entry: undefined, value: undefined, variant: "", reason: 0 };
 }
 
 export const GetAtResponse: MessageFns<GetAtResponse> = {
@@ -1816,6 +1944,15 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
     }
     if (message.entry !== undefined) {
       Entry.encode(message.entry, writer.uint32(26).fork()).join();
+    }
+    if (message.value !== undefined) {
+      Value.encode(Value.wrap(message.value), writer.uint32(34).fork()).join();
+    }
+    if (message.variant !== "") {
+      writer.uint32(42).string(message.variant);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(48).int32(message.reason);
     }
     return writer;
   },
@@ -1857,6 +1994,30 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
             message.entry = Entry.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.value = Value.unwrap(Value.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.variant = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1874,6 +2035,9 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
       entry: isSet(object.entry) ? Entry.fromJSON(object.entry) : undefined,
+      value: isSet(object?.value) ? object.value : undefined,
+      variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
+      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : 0,
     };
   },
 
@@ -1888,6 +2052,15 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
     if (message.entry !== undefined) {
       obj.entry = Entry.toJSON(message.entry);
     }
+    if (message.value !== undefined) {
+      obj.value = message.value;
+    }
+    if (message.variant !== "") {
+      obj.variant = message.variant;
+    }
+    if (message.reason !== 0) {
+      obj.reason = reasonToJSON(message.reason);
+    }
     return obj;
   },
 
@@ -1901,6 +2074,9 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
       : undefined;
     message.revision = object.revision ?? 0;
     message.entry = (object.entry !== undefined && object.entry !== null) ? Entry.fromPartial(object.entry) : undefined;
+    message.value = object.value === undefined ? undefined : object.value;
+    message.variant = object.variant ?? "";
+    message.reason = object.reason ?? 0;
     return message;
   },
 };

@@ -8,6 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Value } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { Rollout } from "./rollout.js";
 
 export const protobufPackage = "ctm.v1";
 
@@ -25,6 +26,17 @@ export enum RecordKind {
    * key that did not exist at the target point).
    */
   RECORD_KIND_ROLLBACK = 3,
+  /** RECORD_KIND_ROLLOUT_MILESTONE - The scheduler recorded a milestone: a step, a ring, an activation. */
+  RECORD_KIND_ROLLOUT_MILESTONE = 4,
+  /** RECORD_KIND_ROLLOUT_FINALIZED - The rollout finished: the new value (or, after a ramp down, the stable one) is now static. */
+  RECORD_KIND_ROLLOUT_FINALIZED = 5,
+  RECORD_KIND_ROLLOUT_PAUSED = 6,
+  RECORD_KIND_ROLLOUT_RESUMED = 7,
+  RECORD_KIND_ROLLOUT_PROMOTED = 8,
+  /** RECORD_KIND_ROLLOUT_ABORTED - Aborted: the stable value is now static. */
+  RECORD_KIND_ROLLOUT_ABORTED = 9,
+  /** RECORD_KIND_ROLLOUT_KILLED - Kill switch: everyone gets the stable value until resumed. */
+  RECORD_KIND_ROLLOUT_KILLED = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -42,6 +54,27 @@ export function recordKindFromJSON(object: any): RecordKind {
     case 3:
     case "RECORD_KIND_ROLLBACK":
       return RecordKind.RECORD_KIND_ROLLBACK;
+    case 4:
+    case "RECORD_KIND_ROLLOUT_MILESTONE":
+      return RecordKind.RECORD_KIND_ROLLOUT_MILESTONE;
+    case 5:
+    case "RECORD_KIND_ROLLOUT_FINALIZED":
+      return RecordKind.RECORD_KIND_ROLLOUT_FINALIZED;
+    case 6:
+    case "RECORD_KIND_ROLLOUT_PAUSED":
+      return RecordKind.RECORD_KIND_ROLLOUT_PAUSED;
+    case 7:
+    case "RECORD_KIND_ROLLOUT_RESUMED":
+      return RecordKind.RECORD_KIND_ROLLOUT_RESUMED;
+    case 8:
+    case "RECORD_KIND_ROLLOUT_PROMOTED":
+      return RecordKind.RECORD_KIND_ROLLOUT_PROMOTED;
+    case 9:
+    case "RECORD_KIND_ROLLOUT_ABORTED":
+      return RecordKind.RECORD_KIND_ROLLOUT_ABORTED;
+    case 10:
+    case "RECORD_KIND_ROLLOUT_KILLED":
+      return RecordKind.RECORD_KIND_ROLLOUT_KILLED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -59,6 +92,20 @@ export function recordKindToJSON(object: RecordKind): string {
       return "RECORD_KIND_DELETE";
     case RecordKind.RECORD_KIND_ROLLBACK:
       return "RECORD_KIND_ROLLBACK";
+    case RecordKind.RECORD_KIND_ROLLOUT_MILESTONE:
+      return "RECORD_KIND_ROLLOUT_MILESTONE";
+    case RecordKind.RECORD_KIND_ROLLOUT_FINALIZED:
+      return "RECORD_KIND_ROLLOUT_FINALIZED";
+    case RecordKind.RECORD_KIND_ROLLOUT_PAUSED:
+      return "RECORD_KIND_ROLLOUT_PAUSED";
+    case RecordKind.RECORD_KIND_ROLLOUT_RESUMED:
+      return "RECORD_KIND_ROLLOUT_RESUMED";
+    case RecordKind.RECORD_KIND_ROLLOUT_PROMOTED:
+      return "RECORD_KIND_ROLLOUT_PROMOTED";
+    case RecordKind.RECORD_KIND_ROLLOUT_ABORTED:
+      return "RECORD_KIND_ROLLOUT_ABORTED";
+    case RecordKind.RECORD_KIND_ROLLOUT_KILLED:
+      return "RECORD_KIND_ROLLOUT_KILLED";
     case RecordKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -95,6 +142,8 @@ export interface Entry {
   rolledBackTo: number;
   /** Who or what caused the record: "api" for clients, or a loop's name. */
   cause: string;
+  /** Set while the value is rolling out: `value` is the new value. */
+  rollout?: Rollout | undefined;
 }
 
 /** PatchOperation is one RFC 6902 JSON Patch operation. */
@@ -204,6 +253,7 @@ function createBaseEntry(): Entry {
     deleted: false,
     rolledBackTo: 0,
     cause: "",
+    rollout: undefined,
   };
 }
 
@@ -241,6 +291,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.cause !== "") {
       writer.uint32(90).string(message.cause);
+    }
+    if (message.rollout !== undefined) {
+      Rollout.encode(message.rollout, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -346,6 +399,14 @@ export const Entry: MessageFns<Entry> = {
             message.cause = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.rollout = Rollout.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -375,6 +436,7 @@ export const Entry: MessageFns<Entry> = {
         ? globalThis.Number(object.rolled_back_to)
         : 0,
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
+      rollout: isSet(object.rollout) ? Rollout.fromJSON(object.rollout) : undefined,
     };
   },
 
@@ -413,6 +475,9 @@ export const Entry: MessageFns<Entry> = {
     if (message.cause !== "") {
       obj.cause = message.cause;
     }
+    if (message.rollout !== undefined) {
+      obj.rollout = Rollout.toJSON(message.rollout);
+    }
     return obj;
   },
 
@@ -432,6 +497,9 @@ export const Entry: MessageFns<Entry> = {
     message.deleted = object.deleted ?? false;
     message.rolledBackTo = object.rolledBackTo ?? 0;
     message.cause = object.cause ?? "";
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? Rollout.fromPartial(object.rollout)
+      : undefined;
     return message;
   },
 };

@@ -1,0 +1,50 @@
+import type { Logger } from "pino";
+import type { LogRecord } from "../domain/record.js";
+import type { RolloutService } from "../service/rollout-service.js";
+
+/**
+ * Drives rollouts forward: every tick appends the milestones that fell due.
+ * The first tick runs at start, so milestones missed while the daemon was
+ * down are written then, once. Ticks never overlap.
+ */
+export class RolloutScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly rollouts: RolloutService,
+    private readonly log: Logger,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  start(): void {
+    this.closed = false;
+    this.schedule(0);
+  }
+
+  /** One pass; tests call this directly with a manual clock. */
+  async tick(): Promise<LogRecord[]> {
+    const written = await this.rollouts.advance();
+    for (const r of written) {
+      this.log.info({ key: r.key, version: r.version, revision: r.revision, kind: r.kind, milestone: r.message }, "rollout milestone");
+    }
+    return written;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(delay: number): void {
+    if (this.closed) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick()
+        .catch((e: unknown) => this.log.error({ err: e }, "rollout scheduler tick failed"))
+        .finally(() => this.schedule(this.intervalMs));
+    }, delay);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,203 @@
+import { bucket, variantBucket } from "../domain/bucketing.js";
+import type { Clock } from "../domain/clock.js";
+import { CtmError, failedPrecondition, notFound } from "../domain/errors.js";
+import { checkKey, checkText, checkVersion, LIMITS } from "../domain/limits.js";
+import type { LogRecord } from "../domain/record.js";
+import * as controls from "../domain/rollout/controls.js";
+import { evaluate } from "../domain/rollout/evaluate.js";
+import type { EvalContext, Resolution, Rollout } from "../domain/rollout/plan.js";
+import { milestones, percentAt, planTime, realTime, ringIndexAt, type Milestone } from "../domain/rollout/schedule.js";
+import type { LogStore } from "../storage/log-store.js";
+import { checkExpected } from "./write-plans.js";
+
+export interface ControlMeta {
+  author?: string;
+  message?: string;
+  expectedVersion?: number;
+}
+
+export interface MilestoneStatus extends Milestone {
+  index: number;
+  reached: boolean;
+  /** Real time it falls due at the current pace; undefined while paused. */
+  dueAt: number | undefined;
+}
+
+export interface RolloutStatus {
+  record: LogRecord;
+  active: boolean;
+  percent: number;
+  ring: string;
+  paused: boolean;
+  killed: boolean;
+  activated: boolean;
+  milestones: MilestoneStatus[];
+  next: MilestoneStatus | undefined;
+}
+
+export interface Explanation {
+  record: LogRecord;
+  resolution: Resolution;
+  bucket: number;
+  variantBucket: number;
+  percent: number;
+  ring: string;
+  trace: string[];
+}
+
+export const SCHEDULER_AUTHOR = "ctm-scheduler";
+
+/**
+ * Rollout control and the scheduler's work. Every action appends records via
+ * the store's compare-and-set, so a control and a scheduler step never both
+ * apply to the same version.
+ */
+export class RolloutService {
+  /** Keys whose latest record rolls out: what the scheduler looks at. */
+  private readonly rolling = new Set<string>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+  ) {
+    for (const r of store.latestUnder("")) if (r.rollout && !r.deleted) this.rolling.add(r.key);
+    this.unsubscribe = store.onCommit((records) => {
+      for (const r of records) {
+        if (r.rollout && !r.deleted) this.rolling.add(r.key);
+        else this.rolling.delete(r.key);
+      }
+    });
+  }
+
+  get activeRollouts(): number {
+    return this.rolling.size;
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  status(key: string): RolloutStatus {
+    const record = this.live(key);
+    const now = this.clock.now();
+    const ro = record.rollout;
+    if (!ro) {
+      return { record, active: false, percent: 100, ring: "", paused: false, killed: false, activated: true, milestones: [], next: undefined };
+    }
+    const t = planTime(ro.state, now);
+    const ms = milestones(ro.plan, ro.state).map((m, i) => ({ ...m, index: i + 1, reached: i < ro.state.milestones, dueAt: realTime(ro.state, m.at) }));
+    const ringIdx = ringIndexAt(ro.plan, ro.state, t);
+    return {
+      record,
+      active: true,
+      percent: percentAt(ro.plan.percentage, ro.state.startedAt, t),
+      ring: ringIdx >= 0 ? ro.plan.rings!.order[ringIdx]! : "",
+      paused: ro.state.pausedAt !== undefined,
+      killed: ro.state.killed,
+      activated: ro.plan.activateAt === undefined || t >= ro.plan.activateAt,
+      milestones: ms,
+      next: ms.find((m) => !m.reached),
+    };
+  }
+
+  pause(key: string, meta: ControlMeta): Promise<LogRecord> {
+    return this.control(key, meta, (ro, rec, now) => controls.pause(ro, rec.value!, now));
+  }
+
+  resume(key: string, meta: ControlMeta): Promise<LogRecord> {
+    return this.control(key, meta, (ro, rec, now) => controls.resume(ro, rec.value!, now));
+  }
+
+  kill(key: string, meta: ControlMeta): Promise<LogRecord> {
+    return this.control(key, meta, (ro, rec) => controls.kill(ro, rec.value!));
+  }
+
+  abort(key: string, meta: ControlMeta): Promise<LogRecord> {
+    return this.control(key, meta, (ro) => controls.abort(ro));
+  }
+
+  promote(key: string, target: "next" | "finish", meta: ControlMeta): Promise<LogRecord> {
+    return this.control(key, meta, (ro, rec, now) => controls.promote(ro, rec.value!, now, target));
+  }
+
+  /** The decision for one unit at `time` (default now), step by step. */
+  async explain(key: string, ctx: EvalContext, time?: number): Promise<Explanation> {
+    checkKey(key);
+    const now = time ?? this.clock.now();
+    let record: LogRecord | undefined;
+    if (time === undefined) record = this.store.latest(key);
+    else {
+      const rev = await this.store.revisionAt(time);
+      record = rev === 0 ? undefined : await this.store.at(key, rev);
+    }
+    if (!record || record.deleted) throw notFound(`key "${key}" does not exist${time === undefined ? "" : " at that time"}`);
+    const trace: string[] = [];
+    const resolution = evaluate(record, ctx, now, trace);
+    const ro = record.rollout;
+    const salt = ro?.plan.salt ?? key;
+    const t = ro ? planTime(ro.state, now) : now;
+    const ringIdx = ro ? ringIndexAt(ro.plan, ro.state, t) : -1;
+    return {
+      record,
+      resolution,
+      bucket: bucket(salt, ctx.unitId),
+      variantBucket: variantBucket(salt, ctx.unitId),
+      percent: ro ? percentAt(ro.plan.percentage, ro.state.startedAt, t) : 100,
+      ring: ringIdx >= 0 ? ro!.plan.rings!.order[ringIdx]! : "",
+      trace,
+    };
+  }
+
+  /**
+   * Appends every milestone that fell due by now, for every rolling key, each
+   * key in one atomic batch guarded by its version. Run after downtime it
+   * catches up on everything missed, exactly once.
+   */
+  async advance(): Promise<LogRecord[]> {
+    const now = this.clock.now();
+    const written: LogRecord[] = [];
+    for (const key of [...this.rolling]) {
+      const rec = this.store.latest(key);
+      if (!rec?.rollout || rec.deleted) continue;
+      const due = controls.dueMilestones(rec.rollout, rec.value!, now);
+      if (due.length === 0) continue;
+      try {
+        written.push(
+          ...(await this.store.commit((view) => {
+            // Someone changed the key since we looked: their version wins; the next tick re-reads.
+            if (view.head(key)?.revision !== rec.revision) return [];
+            return due.map((d) => ({ key, value: d.value, rollout: d.rollout, deleted: false, kind: d.kind, author: SCHEDULER_AUTHOR, message: d.description, cause: "scheduler" }));
+          })),
+        );
+      } catch (e) {
+        if (!(e instanceof CtmError)) throw e;
+      }
+    }
+    return written;
+  }
+
+  private live(key: string): LogRecord {
+    const r = this.store.latest(checkKey(key));
+    if (!r || r.deleted) throw notFound(`key "${key}" does not exist`);
+    return r;
+  }
+
+  private async control(key: string, meta: ControlMeta, step: (ro: Rollout, rec: LogRecord, now: number) => controls.Transition): Promise<LogRecord> {
+    checkKey(key);
+    const expectedVersion = checkVersion(meta.expectedVersion, "expected_version");
+    const author = checkText(meta.author || "anonymous", "author", LIMITS.authorChars);
+    const message = checkText(meta.message ?? "", "message", LIMITS.messageChars);
+    const now = this.clock.now();
+    const [r] = await this.store.commit((view) => {
+      const head = view.head(key);
+      checkExpected(head, key, expectedVersion);
+      const rec = this.live(key);
+      if (head?.revision !== rec.revision) throw new CtmError("conflict", `key "${key}" is being changed; retry`, "key");
+      if (!rec.rollout) throw failedPrecondition(`key "${key}" has no rollout`);
+      const t = step(rec.rollout, rec, now);
+      return [{ key, value: t.value, rollout: t.rollout, deleted: false, kind: t.kind, author, message: message || t.description, cause: "api" }];
+    });
+    return r!;
+  }
+}
