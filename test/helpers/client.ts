@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import * as pb from "../../src/gen/ctm/v1/config_service.js";
+import * as rpb from "../../src/gen/ctm/v1/rollout_service.js";
 import { ConfigServiceClient } from "../../src/gen/ctm/v1/config_service.js";
 
 export type Client = InstanceType<typeof ConfigServiceClient>;
@@ -52,4 +53,21 @@ export function api(c: Client) {
 export async function headRevision(c: Client): Promise<number> {
   const r = await call(c.snapshot.bind(c), { prefix: "", at: undefined });
   return r.header!.revision;
+}
+
+export type RolloutClient = InstanceType<typeof rpb.RolloutServiceClient>;
+
+/** The RolloutService facade, same conventions as `api`. */
+export function rolloutApi(address: string) {
+  const c: RolloutClient = new rpb.RolloutServiceClient(address, grpc.credentials.createInsecure());
+  return {
+    client: c,
+    status: partial(c.status.bind(c), rpb.StatusRequest),
+    pause: partial(c.pause.bind(c), rpb.PauseRequest),
+    resume: partial(c.resume.bind(c), rpb.ResumeRequest),
+    promote: partial(c.promote.bind(c), rpb.PromoteRequest),
+    abort: partial(c.abort.bind(c), rpb.AbortRequest),
+    kill: partial(c.kill.bind(c), rpb.KillRequest),
+    explain: partial(c.explain.bind(c), rpb.ExplainRequest),
+  };
 }
