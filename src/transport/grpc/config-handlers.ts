@@ -1,14 +1,22 @@
+import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { ConfigService } from "../../service/config-service.js";
 import type { WriteOp } from "../../service/write-plans.js";
-import type { ConfigServiceServer, ApplyOperation } from "../../gen/ctm/v1/config_service.js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
 import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary } from "./rpc-logger.js";
+import { entryBytes, valueBytes, writeHeader } from "./wire-cache.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
+/** Get answers pre-encoded GetResponse bytes; the service definition's serializer passes them through. */
+export type GetWire = Buffer | GetResponse;
+
+export type ConfigHandlers = Omit<ConfigServiceServer, "get"> & { get: grpc.handleUnaryCall<GetRequest, GetWire> };
+
 /** Proto <-> domain mapping for ConfigService; the use cases live in the service. */
-export function configHandlers(svc: ConfigService, log: Logger, watchOpts: WatchOptions): ConfigServiceServer {
+export function configHandlers(svc: ConfigService, log: Logger, watchOpts: WatchOptions): ConfigHandlers {
   const header = () => ({ revision: svc.headRevision });
   const byKey = (r: { key: string }) => r.key;
   const byPrefix = (r: { prefix: string }) => r.prefix;
@@ -17,9 +25,13 @@ export function configHandlers(svc: ConfigService, log: Logger, watchOpts: Watch
       const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
       return { header: header(), entry: toEntry(rec) };
     }),
-    get: unary(log, "Get", byKey, (r) => {
+    // The hot path answers with pre-encoded bytes: the entry is encoded once per record.
+    get: unary(log, "Get", byKey, (r): GetWire => {
       const { record, resolution } = svc.resolve(r.key, toContext(r.context));
-      return { header: header(), entry: toEntry(record), value: resolution.value, variant: resolution.variant, reason: toPbReason(resolution.reason) };
+      const w = writeHeader(new BinaryWriter(), svc.headRevision).uint32(18).bytes(entryBytes(record));
+      if (resolution.value !== undefined) w.uint32(26).bytes(valueBytes(resolution.value));
+      if (resolution.variant !== "") w.uint32(34).string(resolution.variant);
+      return Buffer.from(w.uint32(40).int32(toPbReason(resolution.reason)).finish());
     }),
     delete: unary(log, "Delete", byKey, async (r) => {
       const rec = await svc.delete(r);

@@ -2,10 +2,10 @@ import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ConfigService } from "../../service/config-service.js";
-import { ConfigServiceService, WatchResponse } from "../../gen/ctm/v1/config_service.js";
+import { ConfigServiceService, GetResponse, WatchResponse } from "../../gen/ctm/v1/config_service.js";
 import { RolloutServiceService } from "../../gen/ctm/v1/rollout_service.js";
 import type { RolloutService } from "../../service/rollout-service.js";
-import { configHandlers } from "./config-handlers.js";
+import { configHandlers, type GetWire } from "./config-handlers.js";
 import { rolloutHandlers } from "./rollout-handlers.js";
 import { addReflection } from "./reflection.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
@@ -16,9 +16,13 @@ export interface GrpcTransportOptions {
   maxReceiveBytes: number;
 }
 
-// Watch writes pre-encoded bytes; everything else goes through ts-proto.
+// Get and Watch write pre-encoded bytes; everything else goes through ts-proto.
 const configService = {
   ...ConfigServiceService,
+  get: {
+    ...ConfigServiceService.get,
+    responseSerialize: (v: GetWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(GetResponse.encode(v).finish())),
+  },
   watch: {
     ...ConfigServiceService.watch,
     responseSerialize: (v: WatchWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(WatchResponse.encode(v).finish())),

@@ -4,9 +4,8 @@ import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { Logger } from "pino";
 import type { LogRecord } from "../../domain/record.js";
 import type { ConfigService } from "../../service/config-service.js";
-import { Entry } from "../../gen/ctm/v1/record.js";
 import { WatchStatus, type WatchRequest, type WatchResponse } from "../../gen/ctm/v1/config_service.js";
-import { toEntry } from "./entry-mapper.js";
+import { entryBytes, writeHeader } from "./wire-cache.js";
 import { requestIdOf } from "./rpc-logger.js";
 import { toStatus, statusName } from "./status-table.js";
 
@@ -18,21 +17,11 @@ export interface WatchOptions {
 /** Watch responses go out pre-encoded: an event is encoded once, whatever the number of streams. */
 export type WatchWire = Buffer | WatchResponse;
 
-// Each record's Entry bytes, shared by every stream that sends it.
-const entryBytes = new WeakMap<LogRecord, Uint8Array>();
-
-function encodeEntry(r: LogRecord): Uint8Array {
-  let b = entryBytes.get(r);
-  if (b === undefined) entryBytes.set(r, (b = Entry.encode(toEntry(r)).finish()));
-  return b;
-}
-
 /** WatchResponse{header{revision}, status, events} assembled from cached Entry bytes. */
 export function encodeWatchResponse(revision: number, status: WatchStatus, records: readonly LogRecord[]): Buffer {
-  const w = new BinaryWriter();
-  w.uint32(10).fork().uint32(8).uint64(revision).join();
+  const w = writeHeader(new BinaryWriter(), revision);
   w.uint32(16).int32(status);
-  for (const r of records) w.uint32(26).bytes(encodeEntry(r));
+  for (const r of records) w.uint32(26).bytes(entryBytes(r));
   return Buffer.from(w.finish());
 }
 
