@@ -248,4 +248,33 @@ describe("rollouts through the real daemon", () => {
     expect((await rejects(r.status({ key: "missing" }))).code).toBe(grpc.status.NOT_FOUND);
     expect(await headRevision(client)).toBe(before);
   });
+  it("Apply writes rollouts atomically and names the operation of a bad plan", async () => {
+    const { client, c } = await setup();
+    await c.set({ key: "feat/a", value: "old-a" });
+    const ok = await c.apply({
+      operations: [
+        { operation: { $case: "set", value: { key: "feat/a", value: "new-a", rollout: plan({ earlyAdopters: ["bob"], percentage: { $case: "steps", value: { start: 0, increment: 50, interval: minutes(60), target: 100 } } }) } } },
+        { operation: { $case: "set", value: { key: "feat/b", value: 7 } } },
+      ],
+      author: "importer",
+    });
+    expect(ok.entries.map((e) => [e.key, e.rollout !== undefined])).toEqual([["feat/a", true], ["feat/b", false]]);
+    const bob = await c.get({ key: "feat/a", context: { unitId: "bob", environment: "", attributes: {}, requestId: "" } });
+    expect(bob).toMatchObject({ value: "new-a", reason: Reason.REASON_EARLY_ADOPTER });
+    const eve = await c.get({ key: "feat/a", context: { unitId: "eve", environment: "", attributes: {}, requestId: "" } });
+    expect(eve).toMatchObject({ value: "old-a", reason: Reason.REASON_OUT_OF_ROLLOUT });
+
+    const before = await headRevision(client);
+    const err = await rejects(
+      c.apply({
+        operations: [
+          { operation: { $case: "set", value: { key: "feat/c", value: 1 } } },
+          { operation: { $case: "set", value: { key: "feat/a", value: "x", rollout: plan({ percentage: { $case: "steps", value: { start: 0, increment: 50, interval: undefined, target: 100 } } }) } } },
+        ],
+      }),
+    );
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.metadata.get("ctm-field")).toEqual(["operations[1].set.rollout.steps.interval"]);
+    expect(await headRevision(client)).toBe(before);
+  });
 });

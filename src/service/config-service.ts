@@ -1,7 +1,7 @@
 import { blame, type BlameLine } from "../domain/blame.js";
 import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
-import { failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import { CtmError, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
 import { jsonEqual, type JsonValue } from "../domain/json.js";
 import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
 import { isLive, type Draft, type LogRecord } from "../domain/record.js";
@@ -14,6 +14,21 @@ import type { Watcher } from "../watch/watcher.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { resolvePoint, type PointInTime } from "./point-in-time.js";
 import { checkExpected, planWrites, type Actor, type WriteOp } from "./write-plans.js";
+
+/** An Apply operation as a client states it: sets may carry a rollout plan. */
+export type ApplyOp =
+  | { type: "set"; key: string; value?: JsonValue; expectedVersion?: number; rolloutInput?: RolloutInput }
+  | { type: "delete"; key: string; expectedVersion?: number };
+
+/** Runs `f`, naming the operation in any invalid_argument field (operations[2].set.rollout.steps...). */
+function prefixed<T>(prefix: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof CtmError && e.code === "invalid_argument" && e.field) throw invalidArgument(`${prefix}${e.field}`, e.message.slice(e.field.length + 2));
+    throw e;
+  }
+}
 
 export interface WriteMeta {
   author?: string;
@@ -63,16 +78,19 @@ export class ConfigService {
     return r!;
   }
 
-  async apply(ops: readonly WriteOp[], meta: WriteMeta): Promise<LogRecord[]> {
+  async apply(ops: readonly ApplyOp[], meta: WriteMeta): Promise<LogRecord[]> {
     if (ops.length === 0) throw invalidArgument("operations", "must hold at least one operation");
     if (ops.length > LIMITS.applyOperations) throw invalidArgument("operations", `must hold at most ${LIMITS.applyOperations}`);
+    const now = this.clock.now();
     const checked = ops.map((op, i): WriteOp => {
       const f = `operations[${i}].${op.type}.`;
       const key = checkKey(op.key, `${f}key`);
       const expectedVersion = checkVersion(op.expectedVersion, `${f}expected_version`);
-      return op.type === "set"
-        ? { type: "set", key, value: checkValue(op.value, `${f}value`), expectedVersion }
-        : { type: "delete", key, expectedVersion };
+      if (op.type === "delete") return { type: "delete", key, expectedVersion };
+      const value = checkValue(op.value, `${f}value`);
+      const input = op.rolloutInput;
+      const rollout = input && prefixed(f, () => buildRollout(input, { key, value, currentStable: stableOf(this.store.latest(key)), now }));
+      return { type: "set", key, value, expectedVersion, rollout };
     });
     const actor = this.actor(meta);
     return this.store.commit((view) => planWrites(view, checked, actor, (i) => `operations[${i}].${checked[i]!.type}.`));

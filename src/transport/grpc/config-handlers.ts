@@ -1,7 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import type { ConfigService } from "../../service/config-service.js";
-import type { WriteOp } from "../../service/write-plans.js";
+import type { ApplyOp, ConfigService } from "../../service/config-service.js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
@@ -74,7 +73,7 @@ export function configHandlers(svc: ConfigService, log: Logger, watchOpts: Watch
       return { header: header(), revision, entries: records.map(toEntry) };
     }),
     apply: unary(log, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
-      const records = await svc.apply(r.operations.map(toWriteOp), r);
+      const records = await svc.apply(r.operations.map(toApplyOp), r);
       return { header: header(), entries: records.map(toEntry) };
     }),
     rollbackPrefix: unary(log, "RollbackPrefix", byPrefix, async (r) => {
@@ -88,8 +87,9 @@ export function configHandlers(svc: ConfigService, log: Logger, watchOpts: Watch
 const opKey = (op: ApplyOperation): string => op.operation?.value.key ?? "";
 
 /** An operation with neither set nor delete is reported by the service as an empty key. */
-function toWriteOp(op: ApplyOperation): WriteOp {
+function toApplyOp(op: ApplyOperation): ApplyOp {
   const o = op.operation;
   if (o?.$case === "delete") return { type: "delete", key: o.value.key, expectedVersion: o.value.expectedVersion };
-  return { type: "set", key: o?.value.key ?? "", value: o?.value.value, expectedVersion: o?.value.expectedVersion };
+  const rollout = o?.value.rollout;
+  return { type: "set", key: o?.value.key ?? "", value: o?.value.value, expectedVersion: o?.value.expectedVersion, rolloutInput: rollout && toRolloutInput(rollout) };
 }

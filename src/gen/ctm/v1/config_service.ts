@@ -226,7 +226,11 @@ export interface SnapshotResponse {
 export interface SetOperation {
   key: string;
   value?: any | undefined;
-  expectedVersion?: number | undefined;
+  expectedVersion?:
+    | number
+    | undefined;
+  /** Roll this value out gradually (as in Set). */
+  rollout?: RolloutPlan | undefined;
 }
 
 export interface DeleteOperation {
@@ -2302,7 +2306,7 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
 };
 
 function createBaseSetOperation(): SetOperation {
-  return { key: "", value: undefined, expectedVersion: undefined };
+  return { key: "", value: undefined, expectedVersion: undefined, rollout: undefined };
 }
 
 export const SetOperation: MessageFns<SetOperation> = {
@@ -2315,6 +2319,9 @@ export const SetOperation: MessageFns<SetOperation> = {
     }
     if (message.expectedVersion !== undefined) {
       writer.uint32(24).uint64(message.expectedVersion);
+    }
+    if (message.rollout !== undefined) {
+      RolloutPlan.encode(message.rollout, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -2356,6 +2363,14 @@ export const SetOperation: MessageFns<SetOperation> = {
             message.expectedVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.rollout = RolloutPlan.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2377,6 +2392,7 @@ export const SetOperation: MessageFns<SetOperation> = {
         : isSet(object.expected_version)
         ? globalThis.Number(object.expected_version)
         : undefined,
+      rollout: isSet(object.rollout) ? RolloutPlan.fromJSON(object.rollout) : undefined,
     };
   },
 
@@ -2391,6 +2407,9 @@ export const SetOperation: MessageFns<SetOperation> = {
     if (message.expectedVersion !== undefined) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.rollout !== undefined) {
+      obj.rollout = RolloutPlan.toJSON(message.rollout);
+    }
     return obj;
   },
 
@@ -2402,6 +2421,9 @@ export const SetOperation: MessageFns<SetOperation> = {
     message.key = object.key ?? "";
     message.value = object.value === undefined ? undefined : object.value;
     message.expectedVersion = object.expectedVersion ?? undefined;
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutPlan.fromPartial(object.rollout)
+      : undefined;
     return message;
   },
 };
