@@ -1,6 +1,7 @@
 // ctm bench: ctmd against a no-op grpc-js server (the transport ceiling), the disk's fsync
 // rate and etcd, all measured in this one run on 127.0.0.1. A report, never a timed test.
 // Usage: npm run bench   (BENCH_SECONDS per measurement, default 8, after a 2 s warm-up)
+//        BENCH_ONLY=eval npm run bench   (only the in-process evaluation comparison, ~15 s)
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,9 @@ import { fileURLToPath } from "node:url";
 import { GetResponse } from "../src/gen/ctm/v1/config_service.js";
 import { BenchContext } from "./bench-context.js";
 import { benchEtcd } from "./bench-etcd.js";
+import { benchEval } from "./bench-eval.js";
 import { benchGet } from "./bench-get.js";
+import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
 import { benchWatch } from "./bench-watch.js";
 import { ChildProcesses } from "./child-processes.js";
@@ -22,6 +25,7 @@ import { startCtmd } from "./start-ctmd.js";
 import { systemInfo } from "./system-info.js";
 
 async function main(): Promise<number> {
+  if (process.env["BENCH_ONLY"] === "eval") return evalOnly();
   const tools = requireTools();
   const info = systemInfo();
   const report = new Report();
@@ -33,6 +37,8 @@ async function main(): Promise<number> {
   let error: unknown;
   try {
     ctx.log(`work dir ${work}; ${settings.seconds} s per measurement after ${settings.warmupSeconds} s warm-up`);
+    // First, while no server runs: in-process evaluation shares the bench driver's one thread.
+    await benchEval(report, (text) => ctx.log(text));
     const ctmd = await startCtmd(children, work);
     ctx.log(`ctmd listening on ${ctmd.address}`);
     const ctm = new RawClient(ctmd.address);
@@ -47,6 +53,7 @@ async function main(): Promise<number> {
       if (seeded.code !== grpc.status.OK) throw new Error(`ctmd rejected the seed Set: ${grpc.status[seeded.code]} ${seeded.details}`);
 
       const getC64 = await benchGet(ctx, ctmd);
+      await benchGetContext(ctx, ctmd, ctm);
       const set = await benchSet(ctx, ctmd, ctm);
       const etcd = await benchEtcd(ctx, getC64, set);
       await benchWatch(ctx, ctmd.address, ctm, etcd.address);
@@ -75,6 +82,20 @@ async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(join(resultsDir, "latest.md"), markdown);
   ctx.log(`written to ${join(resultsDir, "latest.md")}`);
+  return error !== undefined || report.failed > 0 ? 1 : 0;
+}
+
+/** BENCH_ONLY=eval: the in-process evaluation comparison alone, no servers and no h2load/etcd. */
+async function evalOnly(): Promise<number> {
+  const info = systemInfo();
+  const report = new Report();
+  let error: unknown;
+  try {
+    await benchEval(report, (text) => console.error(`[bench] ${text}`));
+  } catch (e) {
+    error = e;
+  }
+  console.log(report.render(info, systemInfo(), { h2load: "not used", etcd: "not used" }, error));
   return error !== undefined || report.failed > 0 ? 1 : 0;
 }
 

@@ -8,6 +8,11 @@ export interface DaemonConfig {
   watchProgressMs: number;
   shutdownGraceMs: number;
   schedulerIntervalMs: number;
+  healthIntervalMs: number;
+  metricsListen: string;
+  accessLogMaxAgeMs: number;
+  accessLogMaxBytes: number;
+  accessLogQueue: number;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
@@ -51,6 +56,33 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(positiveInt)
         .default(1000),
     )
+    .addOption(
+      new Option("--health-interval-ms <ms>", "how often the health loop judges the checks of rolling and baking keys")
+        .env("CTM_HEALTH_INTERVAL_MS")
+        .argParser(positiveInt)
+        .default(1000),
+    )
+    .addOption(
+      new Option("--metrics-listen <host:port>", 'Prometheus /metrics address ("off" disables)').env("CTM_METRICS_LISTEN").default("127.0.0.1:9464"),
+    )
+    .addOption(
+      new Option("--access-log-max-age-ms <ms>", "access records older than this are removed in the background")
+        .env("CTM_ACCESS_LOG_MAX_AGE_MS")
+        .argParser(positiveInt)
+        .default(7 * 24 * 3_600_000),
+    )
+    .addOption(
+      new Option("--access-log-max-bytes <bytes>", "the access log is trimmed, oldest first, above this size")
+        .env("CTM_ACCESS_LOG_MAX_BYTES")
+        .argParser(positiveInt)
+        .default(256 * 1024 * 1024),
+    )
+    .addOption(
+      new Option("--access-log-queue <records>", "records held in memory before new ones are dropped (and counted)")
+        .env("CTM_ACCESS_LOG_QUEUE")
+        .argParser(positiveInt)
+        .default(50_000),
+    )
     .addHelpText(
       "after",
       `
@@ -67,5 +99,10 @@ Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm`,
     watchProgressMs: o.watchProgressMs,
     shutdownGraceMs: o.shutdownGraceMs,
     schedulerIntervalMs: o.schedulerIntervalMs,
+    healthIntervalMs: o.healthIntervalMs,
+    metricsListen: o.metricsListen,
+    accessLogMaxAgeMs: o.accessLogMaxAgeMs,
+    accessLogMaxBytes: o.accessLogMaxBytes,
+    accessLogQueue: o.accessLogQueue,
   };
 }

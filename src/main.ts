@@ -1,15 +1,23 @@
 #!/usr/bin/env node
 import { mkdirSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pino, type Logger } from "pino";
 import { systemClock } from "./domain/clock.js";
 import { LIMITS } from "./domain/limits.js";
 import { parseConfig, type DaemonConfig } from "./config.js";
+import { HealthLoop } from "./health/health-loop.js";
 import { RolloutScheduler } from "./scheduler/rollout-scheduler.js";
+import { ACCESS_LOG_DEFAULTS, AccessLog } from "./service/access-log.js";
 import { ConfigService } from "./service/config-service.js";
+import { HealthService } from "./service/health-service.js";
+import { Metrics } from "./service/metrics.js";
 import { RolloutService } from "./service/rollout-service.js";
+import { ValidatorService } from "./service/validator-service.js";
+import { directorySize } from "./storage/level/directory-size.js";
+import { LevelAccessLogStore } from "./storage/level/level-access-log-store.js";
 import { LevelLogStore } from "./storage/level/level-log-store.js";
 import { GrpcTransport } from "./transport/grpc/grpc-server.js";
+import { MetricsServer } from "./transport/http/metrics-server.js";
 import { WatchHub } from "./watch/watch-hub.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -22,32 +30,70 @@ function makeLogger(cfg: DaemonConfig): Logger {
   return pino({ level: cfg.logLevel }, pino.destination({ dest: 1, sync: false }));
 }
 
-/** The composition root: config -> storage -> watch -> service -> transport. */
+/** The composition root: config -> storage -> watch -> service -> loops and transport. */
 async function main(): Promise<void> {
   const cfg = parseConfig(process.argv, version);
   const log = makeLogger(cfg);
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
+  const clock = systemClock;
+  const metrics = new Metrics();
 
   const t0 = performance.now();
-  const store = new LevelLogStore(dataDir, systemClock);
+  const store = new LevelLogStore(dataDir, clock);
   await store.open();
+  const accessStore = new LevelAccessLogStore(join(dataDir, "access-log"));
+  await accessStore.open();
+
   const hub = new WatchHub(store);
-  const svc = new ConfigService(store, hub, systemClock);
-  const rollouts = new RolloutService(store, systemClock);
+  const access = new AccessLog(
+    accessStore,
+    clock,
+    { ...ACCESS_LOG_DEFAULTS, queueLimit: cfg.accessLogQueue, maxAgeMs: cfg.accessLogMaxAgeMs, maxBytes: cfg.accessLogMaxBytes },
+    metrics,
+  );
+  const validators = new ValidatorService(store, clock, metrics);
+  const health = new HealthService(store, clock, metrics);
+  const config = new ConfigService(store, hub, clock, [validators, health], access);
+  validators.attach(config);
+  health.attach(config);
+  const rollouts = new RolloutService(store, clock);
   const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs);
-  const transport = new GrpcTransport({ config: svc, rollouts }, log.child({ component: "grpc" }), {
+  const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs);
+
+  metrics.observe("ctm_active_rollouts", "Keys rolling out now", () => rollouts.activeRollouts);
+  metrics.observe("ctm_access_log_queue_depth", "Access records waiting to be written", () => access.depth);
+  metrics.observe("ctm_leveldb_size_bytes", "Bytes on disk under the data directory", () => directorySize(dataDir));
+  metrics.observe("ctm_head_revision", "The store's head revision", () => store.headRevision);
+  metrics.observe("ctm_store_healthy", "1 while the store accepts writes", () => (store.healthy ? 1 : 0));
+  store.onCommit((records) => {
+    for (const r of records) metrics.sets.inc({ kind: r.kind });
+  });
+
+  const transport = new GrpcTransport({ config, rollouts, validators, health, access }, { log: log.child({ component: "grpc" }), metrics }, {
     watch: { progressIntervalMs: cfg.watchProgressMs },
     maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024,
   });
   const address = await transport.listen(cfg.listen);
+  const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(metrics.registry);
+  const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
   transport.setServing(true);
+  access.start();
   scheduler.start();
+  healthLoop.start();
   // The health service follows the store: a failed batch means NOT_SERVING.
   const healthTimer = setInterval(() => transport.setServing(store.healthy), 1000);
   healthTimer.unref();
   log.info(
-    { address, dataDir, revision: store.headRevision, keys: store.latestUnder("").length, openMs: Math.round(performance.now() - t0), version },
+    {
+      address,
+      metrics: metricsAddress,
+      dataDir,
+      revision: store.headRevision,
+      keys: store.latestUnder("").length,
+      openMs: Math.round(performance.now() - t0),
+      version,
+    },
     "listening",
   );
 
@@ -58,12 +104,16 @@ async function main(): Promise<void> {
     log.info({ signal }, "draining");
     clearInterval(healthTimer);
     transport.setServing(false);
-    await scheduler.close();
+    await Promise.all([scheduler.close(), healthLoop.close()]);
     hub.close();
     await transport.shutdown(cfg.shutdownGraceMs);
+    await metricsServer?.close();
     rollouts.close();
+    validators.close();
+    health.close();
+    await access.close();
     await store.close();
-    log.info({ revision: store.headRevision, ...store.stats }, "stopped");
+    log.info({ revision: store.headRevision, ...store.stats, accessLogDropped: access.droppedTotal }, "stopped");
     log.flush();
     process.exit(0);
   };

@@ -13,7 +13,8 @@ export type RecordKind =
   | "rollout_resumed"
   | "rollout_promoted"
   | "rollout_aborted"
-  | "rollout_killed";
+  | "rollout_killed"
+  | "auto_rollback";
 
 /** Who or what caused a record: "api" for client requests, or a background loop's name. */
 export type Cause = string;

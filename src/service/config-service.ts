@@ -6,12 +6,15 @@ import { jsonEqual, type JsonValue } from "../domain/json.js";
 import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
 import { isLive, type Draft, type LogRecord } from "../domain/record.js";
 import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout.js";
+import { restart } from "../domain/rollout/controls.js";
 import { evaluate } from "../domain/rollout/evaluate.js";
 import { EMPTY_CONTEXT, type EvalContext, type Resolution } from "../domain/rollout/plan.js";
 import type { LogStore } from "../storage/log-store.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
+import type { AccessSink } from "./access-log.js";
+import type { WriteGuard } from "./write-guard.js";
 import { resolvePoint, type PointInTime } from "./point-in-time.js";
 import { checkExpected, planWrites, type Actor, type WriteOp } from "./write-plans.js";
 
@@ -30,6 +33,8 @@ function prefixed<T>(prefix: string, f: () => T): T {
   }
 }
 
+export type SetInput = { key: string; value?: JsonValue; expectedVersion?: number; rollout?: RolloutInput } & WriteMeta;
+
 export interface WriteMeta {
   author?: string;
   message?: string;
@@ -43,16 +48,30 @@ export class ConfigService {
     private readonly store: LogStore,
     private readonly hub: WatchHub,
     private readonly clock: Clock,
+    /** Validators and definition checks, consulted before every set is written. */
+    private readonly guards: readonly WriteGuard[] = [],
+    /** Told what each Get with a request id or unit id was served. */
+    private readonly access?: AccessSink,
   ) {}
 
   get headRevision(): number {
     return this.store.headRevision;
   }
 
-  async set(req: { key: string; value?: JsonValue; expectedVersion?: number; rollout?: RolloutInput } & WriteMeta): Promise<LogRecord> {
+  set(req: SetInput): Promise<LogRecord> {
+    return this.write(req, true);
+  }
+
+  /** A set that skips the guards: for SetValidator with force, whose caller accepted the violations. */
+  setUnguarded(req: SetInput): Promise<LogRecord> {
+    return this.write(req, false);
+  }
+
+  private async write(req: SetInput, guarded: boolean): Promise<LogRecord> {
     const key = checkKey(req.key);
     const value = checkValue(req.value);
     const rollout = req.rollout && buildRollout(req.rollout, { key, value, currentStable: stableOf(this.store.latest(key)), now: this.clock.now() });
+    if (guarded) for (const g of this.guards) g.checkWrite(key, value, rollout, "");
     const op: WriteOp = { type: "set", key, value, expectedVersion: checkVersion(req.expectedVersion, "expected_version"), rollout };
     const actor = this.actor(req);
     const [r] = await this.store.commit((view) => planWrites(view, [op], actor, () => ""));
@@ -68,7 +87,22 @@ export class ConfigService {
   /** The current entry and what `ctx` is served from it now. Memory only: never touches disk. */
   resolve(key: string, ctx: EvalContext): { record: LogRecord; resolution: Resolution } {
     const record = this.get(key);
-    return { record, resolution: evaluate(record, ctx, this.clock.now()) };
+    const now = this.clock.now();
+    const resolution = evaluate(record, ctx, now);
+    if (this.access && (ctx.requestId || ctx.unitId)) {
+      this.access.record({
+        time: now,
+        requestId: ctx.requestId ?? "",
+        unitId: ctx.unitId,
+        key,
+        version: record.version,
+        revision: record.revision,
+        variant: resolution.variant,
+        reason: resolution.reason,
+        source: "ctmd",
+      });
+    }
+    return { record, resolution };
   }
 
   async delete(req: { key: string; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
@@ -90,6 +124,7 @@ export class ConfigService {
       const value = checkValue(op.value, `${f}value`);
       const input = op.rolloutInput;
       const rollout = input && prefixed(f, () => buildRollout(input, { key, value, currentStable: stableOf(this.store.latest(key)), now }));
+      for (const g of this.guards) g.checkWrite(key, value, rollout, f);
       return { type: "set", key, value, expectedVersion, rollout };
     });
     const actor = this.actor(meta);
@@ -143,7 +178,7 @@ export class ConfigService {
     const actor = this.actor(req);
     const [r] = await this.store.commit((view) => {
       checkExpected(view.head(key), key, expectedVersion);
-      return [restore(key, target, actor)];
+      return [restore(key, target, actor, this.clock.now())];
     });
     return r!;
   }
@@ -189,7 +224,7 @@ export class ConfigService {
         if (!targetLive && head.deleted) continue;
         const now = this.store.latest(key);
         const unchanged = targetLive && now?.revision === head.revision && !now.deleted && jsonEqual(now.value, target!.value);
-        if (!unchanged) drafts.push(restore(key, target, actor));
+        if (!unchanged) drafts.push(restore(key, target, actor, this.clock.now()));
       }
       return drafts;
     });
@@ -232,9 +267,13 @@ export class ConfigService {
 const stableOf = (r: LogRecord | undefined): JsonValue | undefined =>
   r === undefined || r.deleted ? undefined : r.rollout ? r.rollout.plan.stable : r.value;
 
-/** A rollback draft: the target's value (and rollout), or a tombstone when the key did not live then. */
-function restore(key: string, target: LogRecord | undefined, actor: Actor): Draft {
+/**
+ * A rollback draft: the target's value, or a tombstone when the key did not
+ * live then. A target that was rolling out restarts its rollout from the
+ * beginning rather than replaying milestones that belong to the past.
+ */
+function restore(key: string, target: LogRecord | undefined, actor: Actor, now: number): Draft {
   return target !== undefined && !target.deleted
-    ? { key, value: target.value, rollout: target.rollout, deleted: false, kind: "rollback", rolledBackTo: target.version, ...actor }
+    ? { key, value: target.value, rollout: target.rollout && restart(target.rollout, now), deleted: false, kind: "rollback", rolledBackTo: target.version, ...actor }
     : { key, deleted: true, kind: "rollback", rolledBackTo: target?.version, ...actor };
 }

@@ -110,7 +110,7 @@ export class RolloutService {
   }
 
   kill(key: string, meta: ControlMeta): Promise<LogRecord> {
-    return this.control(key, meta, (ro, rec) => controls.kill(ro, rec.value!));
+    return this.control(key, meta, (ro, rec, now) => controls.kill(ro, rec.value!, now));
   }
 
   abort(key: string, meta: ControlMeta): Promise<LogRecord> {

@@ -35,7 +35,7 @@ export class Daemon {
 
   /** Starts the process (again) on the same data directory. */
   async launch(): Promise<void> {
-    const proc = spawn(process.execPath, [MAIN, "--listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...(this.opts.args ?? [])], {
+    const proc = spawn(process.execPath, [MAIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...(this.opts.args ?? [])], {
       env: { ...process.env, ...this.opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -97,6 +97,7 @@ export function buildRollout(input: RolloutInput, ctx: { key: string; value: Jso
   if (interpolate && (typeof stable !== "number" || typeof ctx.value !== "number")) {
     throw invalidArgument(`${F}.interpolate`, "needs a number as both the stable and the new value");
   }
+  if (interpolate && variants.length > 0) throw invalidArgument(`${F}.interpolate`, "cannot be combined with variants");
   const plan: RolloutPlan = { stable, salt, earlyAdopters, pinned, rules, variants, interpolate };
   if (rings) plan.rings = rings;
   if (percentage) plan.percentage = percentage;

@@ -49,10 +49,17 @@ export function compileRule(rule: Rule): RuleTest {
       return (_u, a) => get(a) === want;
     case "not_equals":
       return (_u, a) => get(a) !== want;
+    // An absent attribute is in no list, even one that holds a sentinel-looking string.
     case "in":
-      return (_u, a) => set.has(get(a) ?? "\0absent");
+      return (_u, a) => {
+        const v = get(a);
+        return v !== undefined && set.has(v);
+      };
     case "not_in":
-      return (_u, a) => !set.has(get(a) ?? "\0absent");
+      return (_u, a) => {
+        const v = get(a);
+        return v === undefined || !set.has(v);
+      };
     case "semver_eq":
       return (_u, a) => cmp(a, (v) => semver.eq(v, want));
     case "semver_gt":

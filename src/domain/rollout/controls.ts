@@ -2,7 +2,7 @@ import { failedPrecondition } from "../errors.js";
 import type { JsonValue } from "../json.js";
 import type { RecordKind } from "../record.js";
 import type { Rollout } from "./plan.js";
-import { finalPercent, milestones, planTime, realTime, ringIndexAt } from "./schedule.js";
+import { finalPercent, milestones, planTime, ringIndexAt } from "./schedule.js";
 
 /** The next state of a rolling key: its value and rollout (none once static). */
 export interface Transition {
@@ -30,9 +30,16 @@ export function resume(ro: Rollout, value: JsonValue, now: number): Transition {
   return { kind: "rollout_resumed", value, rollout: { plan: ro.plan, state }, description: killed ? "kill switch lifted, resumed" : "resumed" };
 }
 
-export function kill(ro: Rollout, value: JsonValue): Transition {
+/** The kill switch also freezes the plan's clock, so Resume continues where the rollout stood. */
+export function kill(ro: Rollout, value: JsonValue, now: number): Transition {
   if (ro.state.killed) throw failedPrecondition("the kill switch is already on");
-  return { kind: "rollout_killed", value, rollout: withState(ro, { killed: true }), description: "kill switch: stable value for everyone" };
+  const rollout = withState(ro, { killed: true, pausedAt: ro.state.pausedAt ?? now });
+  return { kind: "rollout_killed", value, rollout, description: "kill switch: stable value for everyone" };
+}
+
+/** A rollout restored by a rollback starts over: its plan with a fresh clock. */
+export function restart(ro: Rollout, now: number): Rollout {
+  return { plan: ro.plan, state: { startedAt: ro.plan.activateAt !== undefined && ro.plan.activateAt > now ? ro.plan.activateAt : now, shiftMs: 0, promotedRings: 0, killed: false, milestones: 0 } };
 }
 
 export const abort = (ro: Rollout): Transition => ({
@@ -89,10 +96,12 @@ export function dueMilestones(ro: Rollout, value: JsonValue, now: number): Trans
   const ms = milestones(plan, state);
   const out: Transition[] = [];
   let current = ro;
+  // Due means the plan's clock has passed it. While paused that clock stands still, but
+  // what fell due before the pause (and was not written yet, e.g. during downtime) is due.
+  const t = planTime(state, now);
   for (let i = state.milestones; i < ms.length; i++) {
     const m = ms[i]!;
-    const due = realTime(state, m.at);
-    if (due === undefined || due > now) break;
+    if (m.at > t) break;
     if (m.kind === "finalized") {
       out.push(finalize(current, value, m.description));
       break;

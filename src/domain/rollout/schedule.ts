@@ -6,6 +6,16 @@ export const planTime = (s: RolloutState, now: number): number => (s.pausedAt ??
 /** Real time at which the plan's clock reads `t` (undefined while paused: it never will). */
 export const realTime = (s: RolloutState, t: number): number | undefined => (s.pausedAt !== undefined ? undefined : t - s.shiftMs);
 
+/**
+ * How many steps take `start` to `target`. The quotient is computed in doubles, so an
+ * exact division such as 9.9 / 3.3 can come out as 3.0000000000000004; a tolerance far
+ * below the 0.001% bucketing resolution keeps that from adding a step that changes nothing.
+ */
+export function stepCount(p: Extract<Percentage, { kind: "steps" }>): number {
+  const q = Math.abs(p.target - p.start) / Math.abs(p.increment);
+  return Math.max(1, Math.ceil(q - 1e-9));
+}
+
 export function percentAt(p: Percentage | undefined, origin: number, t: number): number {
   if (p === undefined) return 100;
   if (p.kind === "ramp") {
@@ -14,6 +24,8 @@ export function percentAt(p: Percentage | undefined, origin: number, t: number):
     return p.from + ((p.to - p.from) * (t - p.startAt)) / (p.endAt - p.startAt);
   }
   const steps = Math.max(0, Math.floor((t - origin) / p.intervalMs));
+  // The last step lands on the target exactly, not on start + n * increment's rounding of it.
+  if (steps >= stepCount(p)) return p.target;
   const raw = p.start + steps * p.increment;
   return p.increment >= 0 ? Math.min(raw, p.target) : Math.max(raw, p.target);
 }
@@ -51,7 +63,7 @@ export function milestones(plan: RolloutPlan, s: RolloutState): Milestone[] {
   const out: Omit<Milestone, "percent" | "ring">[] = [];
   if (plan.activateAt !== undefined) out.push({ kind: "activated", at: plan.activateAt, description: "activated" });
   if (p?.kind === "steps") {
-    const count = Math.ceil(Math.abs(p.target - p.start) / Math.abs(p.increment));
+    const count = stepCount(p);
     for (let n = 1; n <= count; n++) {
       const at = origin + n * p.intervalMs;
       out.push({ kind: "step", at, description: `step ${n} of ${count}: ${fmt(percentAt(p, origin, at))}%` });

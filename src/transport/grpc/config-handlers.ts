@@ -1,11 +1,10 @@
 import type * as grpc from "@grpc/grpc-js";
-import type { Logger } from "pino";
 import type { ApplyOp, ConfigService } from "../../service/config-service.js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
 import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
-import { unary } from "./rpc-logger.js";
+import { unary, type Rpc } from "./rpc-logger.js";
 import { entryBytes, valueBytes, writeHeader } from "./wire-cache.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
@@ -15,32 +14,32 @@ export type GetWire = Buffer | GetResponse;
 export type ConfigHandlers = Omit<ConfigServiceServer, "get"> & { get: grpc.handleUnaryCall<GetRequest, GetWire> };
 
 /** Proto <-> domain mapping for ConfigService; the use cases live in the service. */
-export function configHandlers(svc: ConfigService, log: Logger, watchOpts: WatchOptions): ConfigHandlers {
+export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOptions): ConfigHandlers {
   const header = () => ({ revision: svc.headRevision });
   const byKey = (r: { key: string }) => r.key;
   const byPrefix = (r: { prefix: string }) => r.prefix;
   return {
-    set: unary(log, "Set", byKey, async (r) => {
+    set: unary(rpc, "Set", byKey, async (r) => {
       const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
       return { header: header(), entry: toEntry(rec) };
     }),
     // The hot path answers with pre-encoded bytes: the entry is encoded once per record.
-    get: unary(log, "Get", byKey, (r): GetWire => {
+    get: unary(rpc, "Get", byKey, (r): GetWire => {
       const { record, resolution } = svc.resolve(r.key, toContext(r.context));
       const w = writeHeader(new BinaryWriter(), svc.headRevision).uint32(18).bytes(entryBytes(record));
       if (resolution.value !== undefined) w.uint32(26).bytes(valueBytes(resolution.value));
       if (resolution.variant !== "") w.uint32(34).string(resolution.variant);
       return Buffer.from(w.uint32(40).int32(toPbReason(resolution.reason)).finish());
     }),
-    delete: unary(log, "Delete", byKey, async (r) => {
+    delete: unary(rpc, "Delete", byKey, async (r) => {
       const rec = await svc.delete(r);
       return { header: header(), entry: toEntry(rec) };
     }),
-    history: unary(log, "History", byKey, async (r) => {
+    history: unary(rpc, "History", byKey, async (r) => {
       const { records, nextPageToken } = await svc.history(r.key, r.limit, r.pageToken);
       return { header: header(), entries: records.map(toEntry), nextPageToken };
     }),
-    diff: unary(log, "Diff", byKey, async (r) => {
+    diff: unary(rpc, "Diff", byKey, async (r) => {
       const d = await svc.diff(r.key, r.fromVersion, r.toVersion);
       return {
         header: header(),
@@ -49,15 +48,15 @@ export function configHandlers(svc: ConfigService, log: Logger, watchOpts: Watch
         operations: d.ops.map(toPatchOperation),
       };
     }),
-    blame: unary(log, "Blame", byKey, async (r) => {
+    blame: unary(rpc, "Blame", byKey, async (r) => {
       const b = await svc.blame(r.key);
       return { header: header(), entry: toEntry(b.record), lines: b.lines.map(toBlameLine) };
     }),
-    rollback: unary(log, "Rollback", byKey, async (r) => {
+    rollback: unary(rpc, "Rollback", byKey, async (r) => {
       const rec = await svc.rollback(r);
       return { header: header(), entry: toEntry(rec) };
     }),
-    getAt: unary(log, "GetAt", byKey, async (r) => {
+    getAt: unary(rpc, "GetAt", byKey, async (r) => {
       const { revision, record, resolution } = await svc.getAt(r.key, toPoint(r.at), toContext(r.context));
       return {
         header: header(),
@@ -68,19 +67,19 @@ export function configHandlers(svc: ConfigService, log: Logger, watchOpts: Watch
         reason: toPbReason(resolution.reason),
       };
     }),
-    snapshot: unary(log, "Snapshot", byPrefix, async (r) => {
+    snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
       const { revision, records } = await svc.snapshot(r.prefix, toPoint(r.at));
       return { header: header(), revision, entries: records.map(toEntry) };
     }),
-    apply: unary(log, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
+    apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
       const records = await svc.apply(r.operations.map(toApplyOp), r);
       return { header: header(), entries: records.map(toEntry) };
     }),
-    rollbackPrefix: unary(log, "RollbackPrefix", byPrefix, async (r) => {
+    rollbackPrefix: unary(rpc, "RollbackPrefix", byPrefix, async (r) => {
       const { revision, records } = await svc.rollbackPrefix(r.prefix, toPoint(r.to), r);
       return { header: header(), revision, entries: records.map(toEntry) };
     }),
-    watch: watchHandler(svc, log, watchOpts),
+    watch: watchHandler(svc, rpc, watchOpts),
   };
 }
 

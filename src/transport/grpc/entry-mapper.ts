@@ -15,6 +15,7 @@ const KINDS: Record<DomainKind, RecordKind> = {
   rollout_promoted: RecordKind.RECORD_KIND_ROLLOUT_PROMOTED,
   rollout_aborted: RecordKind.RECORD_KIND_ROLLOUT_ABORTED,
   rollout_killed: RecordKind.RECORD_KIND_ROLLOUT_KILLED,
+  auto_rollback: RecordKind.RECORD_KIND_AUTO_ROLLBACK,
 };
 
 export function toEntry(r: LogRecord): Entry {

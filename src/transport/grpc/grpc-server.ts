@@ -7,6 +7,14 @@ import { RolloutServiceService } from "../../gen/ctm/v1/rollout_service.js";
 import type { RolloutService } from "../../service/rollout-service.js";
 import { configHandlers, type GetWire } from "./config-handlers.js";
 import { rolloutHandlers } from "./rollout-handlers.js";
+import type { Rpc } from "./rpc-logger.js";
+import { accessLogHandlers, healthCheckHandlers, validatorHandlers } from "./safety-handlers.js";
+import { AccessLogServiceService } from "../../gen/ctm/v1/access_log_service.js";
+import { HealthCheckServiceService } from "../../gen/ctm/v1/health_check_service.js";
+import { ValidatorServiceService } from "../../gen/ctm/v1/validator_service.js";
+import type { AccessLog } from "../../service/access-log.js";
+import type { HealthService } from "../../service/health-service.js";
+import type { ValidatorService } from "../../service/validator-service.js";
 import { addReflection } from "./reflection.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
 
@@ -29,22 +37,44 @@ const configService = {
   },
 };
 
-const SERVICE_NAMES = ["", "ctm.v1.ConfigService", "ctm.v1.RolloutService"];
+const SERVICE_NAMES = [
+  "",
+  "ctm.v1.ConfigService",
+  "ctm.v1.RolloutService",
+  "ctm.v1.ValidatorService",
+  "ctm.v1.HealthCheckService",
+  "ctm.v1.AccessLogService",
+];
+
+export interface Services {
+  config: ConfigService;
+  rollouts: RolloutService;
+  validators: ValidatorService;
+  health: HealthService;
+  access: AccessLog;
+}
 
 /** The gRPC face of ctmd: ConfigService, grpc.health.v1 and server reflection. */
 export class GrpcTransport {
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "NOT_SERVING"])));
 
-  constructor(svc: { config: ConfigService; rollouts: RolloutService }, private readonly log: Logger, opts: GrpcTransportOptions) {
+  private readonly log: Logger;
+
+  constructor(svc: Services, rpc: Rpc, opts: GrpcTransportOptions) {
+    this.log = rpc.log;
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": opts.maxReceiveBytes,
       // Watch streams live long; keepalives find dead peers so their watchers are released.
       "grpc.keepalive_time_ms": 60_000,
       "grpc.keepalive_timeout_ms": 20_000,
     });
-    this.server.addService(configService, configHandlers(svc.config, log, opts.watch));
-    this.server.addService(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, log));
+    const header = () => ({ revision: svc.config.headRevision });
+    this.server.addService(configService, configHandlers(svc.config, rpc, opts.watch));
+    this.server.addService(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc));
+    this.server.addService(ValidatorServiceService, validatorHandlers(svc.validators, header, rpc));
+    this.server.addService(HealthCheckServiceService, healthCheckHandlers(svc.health, header, rpc));
+    this.server.addService(AccessLogServiceService, accessLogHandlers(svc.access, header, rpc));
     this.health.addToServer(this.server);
     addReflection(this.server);
   }

@@ -1,9 +1,8 @@
-import type { Logger } from "pino";
 import type { RolloutService, MilestoneStatus } from "../../service/rollout-service.js";
 import { PromoteTarget, type Milestone, type RolloutServiceServer } from "../../gen/ctm/v1/rollout_service.js";
 import { toEntry } from "./entry-mapper.js";
 import { toContext, toPbReason } from "./rollout-mapper.js";
-import { unary } from "./rpc-logger.js";
+import { unary, type Rpc } from "./rpc-logger.js";
 
 const toMilestone = (m: MilestoneStatus): Milestone => ({
   index: m.index,
@@ -15,12 +14,12 @@ const toMilestone = (m: MilestoneStatus): Milestone => ({
 });
 
 /** Proto <-> domain mapping for RolloutService. */
-export function rolloutHandlers(svc: RolloutService, headRevision: () => number, log: Logger): RolloutServiceServer {
+export function rolloutHandlers(svc: RolloutService, headRevision: () => number, rpc: Rpc): RolloutServiceServer {
   const header = () => ({ revision: headRevision() });
   const byKey = (r: { key: string }) => r.key;
   const entryOf = async (p: Promise<Parameters<typeof toEntry>[0]>) => ({ entry: toEntry(await p), header: header() });
   return {
-    status: unary(log, "Rollout.Status", byKey, (r) => {
+    status: unary(rpc, "Rollout.Status", byKey, (r) => {
       const s = svc.status(r.key);
       return {
         header: header(),
@@ -35,14 +34,14 @@ export function rolloutHandlers(svc: RolloutService, headRevision: () => number,
         milestones: s.milestones.map(toMilestone),
       };
     }),
-    pause: unary(log, "Rollout.Pause", byKey, (r) => entryOf(svc.pause(r.key, r))),
-    resume: unary(log, "Rollout.Resume", byKey, (r) => entryOf(svc.resume(r.key, r))),
-    kill: unary(log, "Rollout.Kill", byKey, (r) => entryOf(svc.kill(r.key, r))),
-    abort: unary(log, "Rollout.Abort", byKey, (r) => entryOf(svc.abort(r.key, r))),
-    promote: unary(log, "Rollout.Promote", byKey, (r) =>
+    pause: unary(rpc, "Rollout.Pause", byKey, (r) => entryOf(svc.pause(r.key, r))),
+    resume: unary(rpc, "Rollout.Resume", byKey, (r) => entryOf(svc.resume(r.key, r))),
+    kill: unary(rpc, "Rollout.Kill", byKey, (r) => entryOf(svc.kill(r.key, r))),
+    abort: unary(rpc, "Rollout.Abort", byKey, (r) => entryOf(svc.abort(r.key, r))),
+    promote: unary(rpc, "Rollout.Promote", byKey, (r) =>
       entryOf(svc.promote(r.key, r.target === PromoteTarget.PROMOTE_TARGET_FINISH ? "finish" : "next", r)),
     ),
-    explain: unary(log, "Rollout.Explain", byKey, async (r) => {
+    explain: unary(rpc, "Rollout.Explain", byKey, async (r) => {
       const e = await svc.explain(r.key, toContext(r.context), r.time?.getTime());
       return {
         header: header(),

@@ -41,6 +41,8 @@ const REASONS: Record<Reason, PbReason> = {
 };
 
 export const toPbReason = (r: Reason): PbReason => REASONS[r];
+const FROM_PB = new Map(Object.entries(REASONS).map(([k, v]) => [v, k as Reason]));
+export const fromPbReason = (r: PbReason): Reason => FROM_PB.get(r) ?? "static";
 
 export function toContext(c: EvaluationContext | undefined): EvalContext {
   return { unitId: c?.unitId ?? "", environment: c?.environment ?? "", attributes: c?.attributes ?? {}, requestId: c?.requestId ?? "" };

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { Metrics } from "../../service/metrics.js";
 import { statusName, toStatus } from "./status-table.js";
 
 export const requestIdOf = (md: grpc.Metadata): string => {
@@ -8,12 +9,18 @@ export const requestIdOf = (md: grpc.Metadata): string => {
   return typeof v === "string" && v.length > 0 && v.length <= 128 ? v : randomUUID();
 };
 
+/** What every handler needs: the logger, and metrics when they are on. */
+export interface Rpc {
+  log: Logger;
+  metrics?: Metrics;
+}
+
 /**
  * Wraps a unary handler: one log line per RPC (method, key, status, duration),
  * and every error through the one status table.
  */
 export function unary<Req, Res>(
-  log: Logger,
+  { log, metrics }: Rpc,
   method: string,
   keyOf: (req: NoInfer<Req>) => string | undefined,
   fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
@@ -22,7 +29,12 @@ export function unary<Req, Res>(
     const started = process.hrtime.bigint();
     const finish = (code: grpc.status, extra?: object): void => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const line = { method, key: keyOf(call.request), status: statusName(code), durationMs, ...extra };
+      const status = statusName(code);
+      const line = { method, key: keyOf(call.request), status, durationMs, ...extra };
+      if (metrics) {
+        metrics.rpcs.inc({ method, code: status });
+        metrics.rpcSeconds.observe({ method, code: status }, durationMs / 1000);
+      }
       if (code === grpc.status.OK) log.info(line, "rpc");
       else if (code === grpc.status.INTERNAL || code === grpc.status.UNAVAILABLE) log.error(line, "rpc");
       else log.warn(line, "rpc");

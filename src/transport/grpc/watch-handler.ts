@@ -1,12 +1,11 @@
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { Logger } from "pino";
 import type { LogRecord } from "../../domain/record.js";
 import type { ConfigService } from "../../service/config-service.js";
 import { WatchStatus, type WatchRequest, type WatchResponse } from "../../gen/ctm/v1/config_service.js";
 import { entryBytes, writeHeader } from "./wire-cache.js";
-import { requestIdOf } from "./rpc-logger.js";
+import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { toStatus, statusName } from "./status-table.js";
 
 export interface WatchOptions {
@@ -25,13 +24,14 @@ export function encodeWatchResponse(revision: number, status: WatchStatus, recor
   return Buffer.from(w.finish());
 }
 
-export function watchHandler(svc: ConfigService, log: Logger, opts: WatchOptions): grpc.handleServerStreamingCall<WatchRequest, WatchWire> {
+export function watchHandler(svc: ConfigService, { log, metrics }: Rpc, opts: WatchOptions): grpc.handleServerStreamingCall<WatchRequest, WatchWire> {
   return (call) => {
     const started = process.hrtime.bigint();
     const req = call.request;
     const requestId = requestIdOf(call.metadata);
     const done = (status: grpc.status, extra: object = {}): void => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      metrics?.rpcs.inc({ method: "Watch", code: statusName(status) });
       log.info({ method: "Watch", key: req.key, prefix: req.prefix, status: statusName(status), durationMs, ...extra }, "rpc");
     };
     let watcher;
@@ -44,6 +44,7 @@ export function watchHandler(svc: ConfigService, log: Logger, opts: WatchOptions
       return;
     }
     let cancelled = false;
+    metrics?.watchStreams.inc();
     call.on("cancelled", () => {
       cancelled = true;
       watcher.close();
@@ -67,6 +68,7 @@ export function watchHandler(svc: ConfigService, log: Logger, opts: WatchOptions
         for await (const batch of watcher) {
           if (cancelled) break;
           sent += batch.length;
+          metrics?.watchEvents.inc(batch.length);
           await send(encodeWatchResponse(svc.headRevision, WatchStatus.WATCH_STATUS_EVENTS, batch));
         }
         if (cancelled) return done(grpc.status.CANCELLED, { events: sent });
@@ -78,6 +80,7 @@ export function watchHandler(svc: ConfigService, log: Logger, opts: WatchOptions
         done(error.code!, { events: sent, error: error.details, err: e });
         call.emit("error", error);
       } finally {
+        metrics?.watchStreams.dec();
         clearInterval(heartbeat);
         watcher.close();
       }

@@ -37,6 +37,8 @@ export enum RecordKind {
   RECORD_KIND_ROLLOUT_ABORTED = 9,
   /** RECORD_KIND_ROLLOUT_KILLED - Kill switch: everyone gets the stable value until resumed. */
   RECORD_KIND_ROLLOUT_KILLED = 10,
+  /** RECORD_KIND_AUTO_ROLLBACK - A health check breached: the stable value for everyone (author `health:<check>`). */
+  RECORD_KIND_AUTO_ROLLBACK = 11,
   UNRECOGNIZED = -1,
 }
 
@@ -75,6 +77,9 @@ export function recordKindFromJSON(object: any): RecordKind {
     case 10:
     case "RECORD_KIND_ROLLOUT_KILLED":
       return RecordKind.RECORD_KIND_ROLLOUT_KILLED;
+    case 11:
+    case "RECORD_KIND_AUTO_ROLLBACK":
+      return RecordKind.RECORD_KIND_AUTO_ROLLBACK;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -106,6 +111,8 @@ export function recordKindToJSON(object: RecordKind): string {
       return "RECORD_KIND_ROLLOUT_ABORTED";
     case RecordKind.RECORD_KIND_ROLLOUT_KILLED:
       return "RECORD_KIND_ROLLOUT_KILLED";
+    case RecordKind.RECORD_KIND_AUTO_ROLLBACK:
+      return "RECORD_KIND_AUTO_ROLLBACK";
     case RecordKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";

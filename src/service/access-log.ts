@@ -1,0 +1,135 @@
+import type { Clock } from "../domain/clock.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { AccessLogStore, AccessQuery, AccessRecord } from "../storage/access-log-store.js";
+import type { Metrics } from "./metrics.js";
+
+export interface AccessLogOptions {
+  /** Records held in memory before new ones are dropped (and counted). */
+  queueLimit: number;
+  flushIntervalMs: number;
+  maxAgeMs: number;
+  maxBytes: number;
+  retentionIntervalMs: number;
+}
+
+export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
+  queueLimit: 50_000,
+  flushIntervalMs: 200,
+  maxAgeMs: 7 * 24 * 3_600_000,
+  maxBytes: 256 * 1024 * 1024,
+  retentionIntervalMs: 60_000,
+};
+
+/** Where Get reports what it served. `record` must never block or throw. */
+export interface AccessSink {
+  record(r: AccessRecord): void;
+}
+
+const FLUSH_BATCH = 5000;
+
+/**
+ * The access log's write path and queries. Get only pushes onto a bounded
+ * queue (O(1), no I/O); a timer writes batches. When the queue is full,
+ * records are dropped and counted instead of slowing Get or growing memory.
+ */
+export class AccessLog implements AccessSink {
+  private queue: AccessRecord[] = [];
+  private dropped = 0;
+  private flushing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private retention: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: AccessLogStore,
+    private readonly clock: Clock,
+    private readonly opts: AccessLogOptions = ACCESS_LOG_DEFAULTS,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  get droppedTotal(): number {
+    return this.dropped;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+    this.timer.unref();
+    this.retention = setInterval(() => void this.enforceRetention(), this.opts.retentionIntervalMs);
+    this.retention.unref();
+  }
+
+  record(r: AccessRecord): void {
+    if (this.closed || this.queue.length >= this.opts.queueLimit) {
+      this.dropped++;
+      this.metrics?.accessLogDropped.inc();
+      return;
+    }
+    this.queue.push(r);
+    if (this.queue.length >= FLUSH_BATCH) void this.flush();
+  }
+
+  /** SDK uploads: validated, then queued like the daemon's own records. */
+  upload(records: AccessRecord[]): { accepted: number; dropped: number } {
+    records.forEach((r, i) => {
+      if (!r.key) throw invalidArgument(`records[${i}].key`, "is required");
+      if (!r.requestId && !r.unitId) throw invalidArgument(`records[${i}]`, "needs a request_id or a unit_id");
+    });
+    const before = this.dropped;
+    for (const r of records) this.record({ ...r, time: r.time || this.clock.now(), source: r.source || "sdk" });
+    return { accepted: records.length - (this.dropped - before), dropped: this.dropped - before };
+  }
+
+  /** Writes what is queued; batches never overlap. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, FLUSH_BATCH);
+        await this.store.append(batch);
+        this.metrics?.accessLogWritten.inc(batch.length);
+      }
+    });
+    return this.flushing;
+  }
+
+  async query(q: Omit<AccessQuery, "before"> & { pageToken: string }): Promise<{ records: AccessRecord[]; nextPageToken: string }> {
+    if (!q.requestId && !q.unitId && !q.key && q.from === undefined && q.to === undefined) {
+      throw invalidArgument("request_id", "give a request_id, unit_id, key or time range");
+    }
+    if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw invalidArgument("end_time", "must not be before start_time");
+    const limit = q.limit === 0 ? 100 : Math.min(q.limit, 1000);
+    let before: Buffer | undefined;
+    if (q.pageToken) {
+      before = Buffer.from(q.pageToken, "base64url");
+      if (before.length < 16) throw invalidArgument("page_token", "is not a token this server issued");
+    }
+    // Queued records are part of the answer: flush first so a query sees what was just served.
+    await this.flush();
+    const { records, next } = await this.store.query({ ...q, limit, before });
+    return { records, nextPageToken: next ? next.toString("base64url") : "" };
+  }
+
+  /** Deletes by age, then the oldest until under the size limit. */
+  async enforceRetention(): Promise<{ byAge: number; bySize: number }> {
+    let byAge = 0;
+    for (let n = -1; n !== 0; byAge += n) n = await this.store.pruneOlderThan(this.clock.now() - this.opts.maxAgeMs, 10_000);
+    let bySize = 0;
+    for (let i = 0; i < 100 && (await this.store.approximateBytes()) > this.opts.maxBytes; i++) {
+      const n = await this.store.pruneOldest(10_000);
+      bySize += n;
+      if (n === 0) break;
+    }
+    return { byAge, bySize };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    clearInterval(this.retention);
+    await this.flush();
+    this.closed = true;
+    await this.store.close();
+  }
+}

@@ -1,0 +1,218 @@
+import picomatch from "picomatch";
+import type { Clock } from "../domain/clock.js";
+import { CtmError, invalidArgument, notFound } from "../domain/errors.js";
+import type { HealthCheck, Judgement, Observation } from "../domain/health/health-check.js";
+import { judge } from "../domain/health/judge.js";
+import { checkHealthCheck, healthCheckFromJson, healthCheckToJson, withDefaults } from "../domain/health/parse-health-check.js";
+import type { JsonValue } from "../domain/json.js";
+import { checkKey } from "../domain/limits.js";
+import type { LogRecord } from "../domain/record.js";
+import * as controls from "../domain/rollout/controls.js";
+import { HEALTH_CHECK_PREFIX, RESERVED_PREFIX } from "../domain/validation/validator.js";
+import type { LogStore } from "../storage/log-store.js";
+import type { ConfigService, WriteMeta } from "./config-service.js";
+import type { Metrics } from "./metrics.js";
+import { MetricWindow } from "./metric-window.js";
+import type { WriteGuard } from "./write-guard.js";
+
+/** A key the health loop watches: rolling out, or finished and still baking. */
+export interface HealthTarget {
+  key: string;
+  record: LogRecord;
+  mode: "rolling" | "baking";
+  /** What a rollback restores. */
+  stable: JsonValue;
+}
+
+export interface CheckState extends Omit<Judgement, "verdict"> {
+  check: string;
+  key: string;
+  verdict: Judgement["verdict"] | "breached";
+  consecutive: number;
+  checkedAt: number;
+}
+
+interface ActiveCheck {
+  check: HealthCheck;
+  matches: (key: string) => boolean;
+}
+
+const pct = (r: number): string => `${(r * 100).toFixed(2)}%`;
+
+/**
+ * Health checks (keys under `_ctm/health/`), the metrics services push, and
+ * the verdicts. On `failuresToAct` consecutive failing ticks it appends an
+ * auto-rollback record, or pauses the rollout, guarded by the key's revision.
+ */
+export class HealthService implements WriteGuard {
+  private readonly checks = new Map<string, ActiveCheck>();
+  private readonly window = new MetricWindow();
+  /** Probe results per check: one sample per tick. */
+  private readonly probes = new Map<string, { t: number; ok: boolean }[]>();
+  private readonly states = new Map<string, CheckState>();
+  /** Latest record of keys that roll out or just finished. */
+  private readonly watched = new Map<string, LogRecord>();
+  private readonly unsubscribe: () => void;
+  private config: ConfigService | undefined;
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+    private readonly metrics?: Metrics,
+  ) {
+    for (const r of store.latestUnder("")) this.observe(r);
+    this.unsubscribe = store.onCommit((records) => {
+      for (const r of records) this.observe(r);
+    });
+  }
+
+  attach(config: ConfigService): void {
+    this.config = config;
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  checkWrite(key: string, value: JsonValue): void {
+    if (key.startsWith(HEALTH_CHECK_PREFIX)) healthCheckFromJson(key.slice(HEALTH_CHECK_PREFIX.length), value);
+  }
+
+  async set(c: HealthCheck, meta: WriteMeta & { expectedVersion?: number }): Promise<LogRecord> {
+    const check = checkHealthCheck(withDefaults(c));
+    return this.config!.set({ key: HEALTH_CHECK_PREFIX + check.name, value: healthCheckToJson(check), ...meta });
+  }
+
+  async delete(name: string, meta: WriteMeta): Promise<LogRecord> {
+    if (!this.checks.has(name)) throw notFound(`health check "${name}" does not exist`);
+    return this.config!.delete({ key: HEALTH_CHECK_PREFIX + name, ...meta });
+  }
+
+  list(key: string): { checks: HealthCheck[]; states: CheckState[] } {
+    const all = [...this.checks.values()].filter((c) => key === "" || c.matches(checkKey(key)));
+    const names = new Set(all.map((c) => c.check.name));
+    return { checks: all.map((c) => c.check), states: [...this.states.values()].filter((s) => names.has(s.check) && (key === "" || s.key === key)) };
+  }
+
+  /** Pushed samples. Returns how many were taken. */
+  report(samples: { key: string; variant: string; requests: number; errors: number; time?: number }[]): number {
+    const now = this.clock.now();
+    samples.forEach((s, i) => {
+      checkKey(s.key, `samples[${i}].key`);
+      if (!(Number.isSafeInteger(s.requests) && Number.isSafeInteger(s.errors) && s.errors <= s.requests)) {
+        throw invalidArgument(`samples[${i}].errors`, "must not exceed requests");
+      }
+    });
+    for (const s of samples) this.window.add(s.key, s.variant || "new", s.requests, s.errors, s.time ?? now);
+    return samples.length;
+  }
+
+  /** Keys to check now, with the value a rollback would restore. */
+  async targets(): Promise<HealthTarget[]> {
+    const out: HealthTarget[] = [];
+    const now = this.clock.now();
+    for (const [key, record] of this.watched) {
+      if (record.rollout) {
+        if (!record.rollout.state.killed) out.push({ key, record, mode: "rolling", stable: record.rollout.plan.stable });
+        continue;
+      }
+      const bake = Math.max(0, ...this.checksFor(key).map((c) => c.bakeMs));
+      if (now - record.time > bake) {
+        this.watched.delete(key);
+        continue;
+      }
+      // A finished rollout's stable value is in the record before it.
+      const before = await this.store.version(key, record.version - 1);
+      if (before?.rollout) out.push({ key, record, mode: "baking", stable: before.rollout.plan.stable });
+    }
+    return out;
+  }
+
+  checksFor(key: string, target?: HealthTarget): HealthCheck[] {
+    const now = this.clock.now();
+    return [...this.checks.values()]
+      .filter((c) => c.matches(key) && (target?.mode !== "baking" || now - target.record.time <= c.check.bakeMs))
+      .map((c) => c.check);
+  }
+
+  pushedObservation(check: HealthCheck, key: string): Observation {
+    const { canary, stable } = this.window.counts(key, this.clock.now() - check.windowMs);
+    return { canary, stable };
+  }
+
+  recordProbe(check: HealthCheck, ok: boolean): void {
+    const now = this.clock.now();
+    const list = this.probes.get(check.name) ?? [];
+    list.push({ t: now, ok });
+    while (list.length > 0 && list[0]!.t < now - check.windowMs) list.shift();
+    this.probes.set(check.name, list);
+  }
+
+  probeObservation(check: HealthCheck): Observation {
+    const list = (this.probes.get(check.name) ?? []).filter((p) => p.t >= this.clock.now() - check.windowMs);
+    return { canary: { requests: list.length, errors: list.filter((p) => !p.ok).length } };
+  }
+
+  /** Judges one tick and acts on a breach. Returns the record appended, if any. */
+  async judgeAndAct(check: HealthCheck, target: HealthTarget, obs: Observation): Promise<LogRecord | undefined> {
+    const j = judge(check, obs);
+    const id = `${check.name}\0${target.key}`;
+    const prev = this.states.get(id);
+    const consecutive = j.verdict === "failing" ? (prev?.verdict === "failing" ? prev.consecutive : 0) + 1 : 0;
+    const state: CheckState = { ...j, check: check.name, key: target.key, consecutive, checkedAt: this.clock.now() };
+    this.states.set(id, state);
+    if (consecutive < check.failuresToAct) return undefined;
+    const record = await this.act(check, target, j);
+    this.states.set(id, { ...state, verdict: "breached" });
+    return record;
+  }
+
+  private async act(check: HealthCheck, target: HealthTarget, j: Judgement): Promise<LogRecord | undefined> {
+    const { key, record } = target;
+    const numbers = `${j.detail}; canary ${pct(j.canaryRate)} over ${j.canarySamples} samples, stable ${pct(j.stableRate)} over ${j.stableSamples}; threshold ${pct(check.maxErrorRate)}${check.maxIncrease > 0 ? `, max increase ${pct(check.maxIncrease)}` : ""}`;
+    const pause = check.action === "pause" && target.mode === "rolling" && record.rollout!.state.pausedAt === undefined;
+    const author = `health:${check.name}`;
+    const draft = pause
+      ? (() => {
+          const t = controls.pause(record.rollout!, record.value!, this.clock.now());
+          return { key, value: t.value, rollout: t.rollout, deleted: false, kind: t.kind, author, cause: "health", message: `paused by health check "${check.name}": ${numbers}` };
+        })()
+      : {
+          key,
+          value: target.stable,
+          deleted: false,
+          kind: "auto_rollback" as const,
+          author,
+          cause: "health",
+          message: `auto-rollback by health check "${check.name}": ${numbers}; restored ${JSON.stringify(target.stable).slice(0, 200)}`,
+        };
+    try {
+      const [written] = await this.store.commit((view) => (view.head(key)?.revision === record.revision ? [draft] : []));
+      if (written) this.metrics?.autoRollbacks.inc({ check: check.name, action: pause ? "pause" : "rollback" });
+      return written;
+    } catch (e) {
+      if (e instanceof CtmError) return undefined;
+      throw e;
+    }
+  }
+
+  private observe(r: LogRecord): void {
+    if (r.key.startsWith(HEALTH_CHECK_PREFIX)) {
+      const name = r.key.slice(HEALTH_CHECK_PREFIX.length);
+      if (r.deleted) this.checks.delete(name);
+      else {
+        try {
+          const check = healthCheckFromJson(name, r.value);
+          this.checks.set(name, { check, matches: picomatch(check.keys, { dot: true }) });
+        } catch (e) {
+          if (!(e instanceof CtmError)) throw e;
+          this.checks.delete(name);
+        }
+      }
+      return;
+    }
+    if (r.key.startsWith(RESERVED_PREFIX)) return;
+    if (!r.deleted && (r.rollout || r.kind === "rollout_finalized")) this.watched.set(r.key, r);
+    else this.watched.delete(r.key);
+  }
+}

@@ -1,0 +1,40 @@
+import type { Reason } from "../domain/rollout/plan.js";
+
+/** Which config one request got: one line of the access log. */
+export interface AccessRecord {
+  time: number;
+  requestId: string;
+  unitId: string;
+  key: string;
+  version: number;
+  revision: number;
+  variant: string;
+  reason: Reason;
+  source: string;
+}
+
+export interface AccessQuery {
+  requestId?: string;
+  unitId?: string;
+  key?: string;
+  from?: number;
+  to?: number;
+  limit: number;
+  /** Continue below this cursor (from a previous page). */
+  before?: Buffer;
+}
+
+/** Append-mostly storage for access records, separate from the config log. */
+export interface AccessLogStore {
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Not synced: the access log trades the last moments before a crash for a cheap hot path. */
+  append(records: readonly AccessRecord[]): Promise<void>;
+  /** Newest first; `next` continues the listing. */
+  query(q: AccessQuery): Promise<{ records: AccessRecord[]; next?: Buffer }>;
+  /** Removes records older than `before` (ms); returns how many. */
+  pruneOlderThan(before: number, max: number): Promise<number>;
+  /** Removes the oldest `count` records. */
+  pruneOldest(count: number): Promise<number>;
+  approximateBytes(): Promise<number>;
+}
