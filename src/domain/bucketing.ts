@@ -54,30 +54,80 @@ export function murmur3(bytes: Uint8Array): number {
 }
 
 const encoder = new TextEncoder();
-/** Reused UTF-8 scratch space, grown on demand up to MAX_SCRATCH. */
-let scratch = new Uint8Array(512);
 const MAX_SCRATCH = 64 * 1024;
 
-/** murmur3 of the UTF-8 bytes of s, without allocating a fresh byte array per call. */
-function hashUtf8(s: string): number {
-  // UTF-8 takes at most 3 bytes per UTF-16 code unit (an astral character: 4 bytes for 2).
-  const maxBytes = s.length * 3;
-  if (maxBytes > scratch.length) {
-    if (maxBytes > MAX_SCRATCH) return murmur3(encoder.encode(s));
-    scratch = new Uint8Array(Math.min(MAX_SCRATCH, Math.max(maxBytes, scratch.length * 2)));
+/** Units whose hashes are remembered per salt; past this the memo starts over. */
+export const HASH_MEMO_UNITS = 65_536;
+
+/**
+ * Hashes utf8(salt + suffix + unit) in a reused buffer that keeps the
+ * prefix's bytes from the previous call: a rollout evaluates many units under
+ * one salt, so only the unit id is encoded per call. Hashes are pure, so each
+ * unit's is also remembered (bounded) for as long as the salt stays the same:
+ * the same users come back request after request. Bucketing and variant
+ * assignment each get their own hasher, so both stay warm.
+ */
+class PrefixedHasher {
+  private buf = new Uint8Array(512);
+  private salt: string | undefined;
+  private prefixBytes = 0;
+  private memo = new Map<string, number>();
+
+  constructor(private readonly suffix: string) {}
+
+  hash(salt: string, unit: string): number {
+    if (salt !== this.salt) {
+      const prefix = salt + this.suffix;
+      if (prefix.length * 3 > MAX_SCRATCH) return murmur3(encoder.encode(prefix + unit));
+      if (prefix.length * 3 + 64 > this.buf.length) this.buf = new Uint8Array(Math.min(MAX_SCRATCH, prefix.length * 6 + 64));
+      this.prefixBytes = encoder.encodeInto(prefix, this.buf).written;
+      this.salt = salt;
+      this.memo.clear();
+    }
+    const known = this.memo.get(unit);
+    if (known !== undefined) return known;
+    const h = this.compute(unit);
+    if (this.memo.size >= HASH_MEMO_UNITS) this.memo.clear();
+    this.memo.set(unit, h);
+    return h;
   }
-  const { written } = encoder.encodeInto(s, scratch);
-  return murmur3(scratch.subarray(0, written));
+
+  private compute(unit: string): number {
+    const start = this.prefixBytes;
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit (an astral character: 4 bytes for 2).
+    const need = start + unit.length * 3;
+    if (need > MAX_SCRATCH) return murmur3(encoder.encode(this.salt! + this.suffix + unit));
+    if (need > this.buf.length) {
+      const grown = new Uint8Array(Math.min(MAX_SCRATCH, Math.max(need, this.buf.length * 2)));
+      grown.set(this.buf.subarray(0, start));
+      this.buf = grown;
+    }
+    const buf = this.buf;
+    // Unit ids are mostly ASCII, whose UTF-8 bytes are the char codes: copying them is
+    // cheaper than a call into the native encoder. Anything else takes the encoder.
+    const n = unit.length;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = unit.charCodeAt(i);
+      if (c > 0x7f) break;
+      buf[start + i] = c;
+    }
+    const end = i === n ? start + n : start + encoder.encodeInto(unit, buf.subarray(start)).written;
+    return murmur3(buf.subarray(0, end));
+  }
 }
+
+const forBucket = new PrefixedHasher("\0");
+const forVariant = new PrefixedHasher("\0variant\0");
 
 /** The unit's bucket under this salt, an integer in [0, BUCKETS). */
 export function bucket(salt: string, unitId: string): number {
-  return Math.floor((hashUtf8(salt + "\0" + unitId) * BUCKETS) / HASH_SPACE);
+  return Math.floor((forBucket.hash(salt, unitId) * BUCKETS) / HASH_SPACE);
 }
 
 /** The bucket used for variant assignment: bucket(salt + "\0variant", unitId). */
 export function variantBucket(salt: string, unitId: string): number {
-  return Math.floor((hashUtf8(salt + "\0variant\0" + unitId) * BUCKETS) / HASH_SPACE);
+  return Math.floor((forVariant.hash(salt, unitId) * BUCKETS) / HASH_SPACE);
 }
 
 /**

@@ -30,6 +30,21 @@ export function compiled(r: Rollout): CompiledPlan {
 /** RE2 semantics: linear time, no backreferences or lookaround; a match anywhere counts (anchor with ^ and $). */
 export const compileRegex = (pattern: string): RE2JS => RE2JS.compile(pattern);
 
+// Version attributes repeat (a fleet runs a handful of app versions): parse each string once.
+// Bounded: when full it is cleared, which costs a re-parse, never correctness.
+const versions = new Map<string, semver.SemVer | null>();
+const VERSION_CACHE = 10_000;
+
+function parseVersion(v: string): semver.SemVer | null {
+  let parsed = versions.get(v);
+  if (parsed === undefined) {
+    parsed = semver.parse(v);
+    if (versions.size >= VERSION_CACHE) versions.clear();
+    versions.set(v, parsed);
+  }
+  return parsed;
+}
+
 export function compileRule(rule: Rule): RuleTest {
   if ("unitIdRegex" in rule) {
     const re = compileRegex(rule.unitIdRegex);
@@ -38,11 +53,18 @@ export function compileRule(rule: Rule): RuleTest {
   const { attribute, op, values } = rule;
   const set = new Set(values);
   const want = values[0] ?? "";
-  const get = (attrs: Readonly<Record<string, string>>): string | undefined =>
-    Object.hasOwn(attrs, attribute) ? attrs[attribute] : undefined;
-  const cmp = (attrs: Readonly<Record<string, string>>, f: (v: string) => boolean): boolean => {
+  // Attribute values are strings; anything else (an inherited `constructor`, say) is absent.
+  const get = (attrs: Readonly<Record<string, string>>): string | undefined => {
+    const v: unknown = attrs[attribute];
+    return typeof v === "string" ? v : undefined;
+  };
+  // Plans are checked before they are stored, so a semver rule's operand parses.
+  const wantVersion = op.startsWith("semver_") ? new semver.SemVer(want) : undefined;
+  // compare() of the attribute's version with the rule's, or undefined when it is absent or not a version.
+  const cmp = (attrs: Readonly<Record<string, string>>): number | undefined => {
     const v = get(attrs);
-    return v !== undefined && semver.valid(v) !== null && f(v);
+    const parsed = v === undefined ? null : parseVersion(v);
+    return parsed === null ? undefined : parsed.compare(wantVersion!);
   };
   switch (op) {
     case "equals":
@@ -61,14 +83,14 @@ export function compileRule(rule: Rule): RuleTest {
         return v === undefined || !set.has(v);
       };
     case "semver_eq":
-      return (_u, a) => cmp(a, (v) => semver.eq(v, want));
+      return (_u, a) => cmp(a) === 0;
     case "semver_gt":
-      return (_u, a) => cmp(a, (v) => semver.gt(v, want));
+      return (_u, a) => (cmp(a) ?? -1) > 0;
     case "semver_gte":
-      return (_u, a) => cmp(a, (v) => semver.gte(v, want));
+      return (_u, a) => (cmp(a) ?? -1) >= 0;
     case "semver_lt":
-      return (_u, a) => cmp(a, (v) => semver.lt(v, want));
+      return (_u, a) => (cmp(a) ?? 1) < 0;
     case "semver_lte":
-      return (_u, a) => cmp(a, (v) => semver.lte(v, want));
+      return (_u, a) => (cmp(a) ?? 1) <= 0;
   }
 }
