@@ -12,6 +12,7 @@ import { BenchContext } from "./bench-context.js";
 import { benchEtcd } from "./bench-etcd.js";
 import { benchEval } from "./bench-eval.js";
 import { benchGet } from "./bench-get.js";
+import { benchAccessLog } from "./bench-access-log.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
 import { benchWatch } from "./bench-watch.js";
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
 
       const getC64 = await benchGet(ctx, ctmd);
       await benchGetContext(ctx, ctmd, ctm);
+      await benchAccessLog(ctx, ctmd);
       const set = await benchSet(ctx, ctmd, ctm);
       const etcd = await benchEtcd(ctx, getC64, set);
       await benchWatch(ctx, ctmd.address, ctm, etcd.address);

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ChildProcesses } from "./child-processes.js";
 import { RpcLogCounter } from "./rpc-log-counter.js";
@@ -8,6 +8,8 @@ import { waitForListeningInFile } from "./wait-for-listening.js";
 export interface CtmdHandle {
   child: ChildProcess;
   address: string;
+  /** Its Prometheus /metrics address. */
+  metrics: string;
   dataDir: string;
   /** Server-side tally of the per-RPC log lines. */
   rpcLog: RpcLogCounter;
@@ -21,7 +23,7 @@ export interface CtmdHandle {
  * default settings, as a user would run it. Its stdout (pino JSON, one line per RPC) goes to
  * a file: the driver never parses it on the hot path, and the tallies come from it afterwards.
  */
-export async function startCtmd(children: ChildProcesses, workDir: string): Promise<CtmdHandle> {
+export async function startCtmd(children: ChildProcesses, workDir: string, extraArgs: string[] = []): Promise<CtmdHandle> {
   const entry = resolve(process.env["BENCH_CTMD_ENTRY"] ?? "dist/src/main.js");
   if (!existsSync(entry)) {
     throw new Error(`${entry} is missing: run \`npm run build\` first (npm run bench does).`);
@@ -30,7 +32,7 @@ export async function startCtmd(children: ChildProcesses, workDir: string): Prom
   const logFile = join(workDir, "ctmd.log");
   const logFd = openSync(logFile, "w");
   const execArgv = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const child = children.spawn(process.execPath, [...execArgv, entry, "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+  const child = children.spawn(process.execPath, [...execArgv, entry, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs], {
     stdio: ["ignore", logFd, "pipe"],
   });
   closeSync(logFd);
@@ -51,5 +53,9 @@ export async function startCtmd(children: ChildProcesses, workDir: string): Prom
     }
     return `${stderr}\n${log.split("\n").slice(-10).join("\n")}`.trim();
   };
-  return { child, address, dataDir, rpcLog: new RpcLogCounter(logFile), logFile, lastWords };
+  const listening = readFileSync(logFile, "utf8")
+    .split("\n")
+    .map((l) => (l.startsWith("{") ? (JSON.parse(l) as { msg?: string; metrics?: string }) : {}))
+    .find((l) => l.msg === "listening");
+  return { child, address, metrics: listening?.metrics ?? "", dataDir, rpcLog: new RpcLogCounter(logFile), logFile, lastWords };
 }

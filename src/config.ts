@@ -13,6 +13,8 @@ export interface DaemonConfig {
   accessLogMaxAgeMs: number;
   accessLogMaxBytes: number;
   accessLogQueue: number;
+  accessLogRetentionIntervalMs: number;
+  accessLog: boolean;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
@@ -77,11 +79,18 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(positiveInt)
         .default(256 * 1024 * 1024),
     )
+    .addOption(new Option("--access-log <on|off>", "log which config each Get with a request or unit id got").env("CTM_ACCESS_LOG").choices(["on", "off"]).default("on"))
     .addOption(
       new Option("--access-log-queue <records>", "records held in memory before new ones are dropped (and counted)")
         .env("CTM_ACCESS_LOG_QUEUE")
         .argParser(positiveInt)
         .default(50_000),
+    )
+    .addOption(
+      new Option("--access-log-retention-interval-ms <ms>", "how often expired (by age or size) access records are removed")
+        .env("CTM_ACCESS_LOG_RETENTION_INTERVAL_MS")
+        .argParser(positiveInt)
+        .default(60_000),
     )
     .addHelpText(
       "after",
@@ -104,5 +113,7 @@ Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm`,
     accessLogMaxAgeMs: o.accessLogMaxAgeMs,
     accessLogMaxBytes: o.accessLogMaxBytes,
     accessLogQueue: o.accessLogQueue,
+    accessLogRetentionIntervalMs: o.accessLogRetentionIntervalMs,
+    accessLog: o.accessLog === "on",
   };
 }

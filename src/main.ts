@@ -49,12 +49,18 @@ async function main(): Promise<void> {
   const access = new AccessLog(
     accessStore,
     clock,
-    { ...ACCESS_LOG_DEFAULTS, queueLimit: cfg.accessLogQueue, maxAgeMs: cfg.accessLogMaxAgeMs, maxBytes: cfg.accessLogMaxBytes },
+    {
+      ...ACCESS_LOG_DEFAULTS,
+      queueLimit: cfg.accessLogQueue,
+      maxAgeMs: cfg.accessLogMaxAgeMs,
+      maxBytes: cfg.accessLogMaxBytes,
+      retentionIntervalMs: cfg.accessLogRetentionIntervalMs,
+    },
     metrics,
   );
   const validators = new ValidatorService(store, clock, metrics);
   const health = new HealthService(store, clock, metrics);
-  const config = new ConfigService(store, hub, clock, [validators, health], access);
+  const config = new ConfigService(store, hub, clock, [validators, health], cfg.accessLog ? access : undefined);
   validators.attach(config);
   health.attach(config);
   const rollouts = new RolloutService(store, clock);
