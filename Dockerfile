@@ -14,6 +14,7 @@ RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-fund --no-audit
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     CTM_LISTEN=0.0.0.0:7411 \
+    CTM_METRICS_LISTEN=0.0.0.0:9464 \
     CTM_DATA_DIR=/var/lib/ctm
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
@@ -22,7 +23,8 @@ COPY --from=build /src/dist/src ./dist/src
 RUN mkdir -p /var/lib/ctm && chown node:node /var/lib/ctm
 USER node
 VOLUME ["/var/lib/ctm"]
-EXPOSE 7411
+# gRPC API, and Prometheus /metrics.
+EXPOSE 7411 9464
 # grpc.health.v1 Check through the daemon's own port; NOT_SERVING (store failed) makes it unhealthy.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "dist/src/health-probe.js"]
