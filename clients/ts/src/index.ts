@@ -1,0 +1,55 @@
+/**
+ * @ctm/client: the TypeScript SDK for ctm, the config time machine.
+ * The OpenFeature provider is at "@ctm/client/openfeature".
+ */
+/** The grpc-js the client is built on: use it for credentials, metadata and interceptors. */
+export * as grpc from "@grpc/grpc-js";
+export { CtmClient, RolloutApi, type ApplyOp, type CallOptions, type CtmClientOptions, type PointInTime, type WriteOptions } from "./client.js";
+export { CtmCache, commonPrefix, type CacheChange, type CacheOptions, type CacheSource } from "./cache.js";
+export { CtmError } from "./errors.js";
+export { WatchIterator, type WatchOptions } from "./watch.js";
+export {
+  BUCKETING_ALGORITHM,
+  BUCKETS,
+  bucket,
+  evaluateEntry,
+  inPercentage,
+  pickVariant,
+  thresholdFor,
+  truthy,
+  variantBucket,
+  type Evaluation,
+  type JsonValue,
+  type Reason,
+} from "./evaluate.js";
+export { fromPbKind, fromPbReason, fromPbRollout, toPbReason, toRecord, type Context } from "./convert.js";
+export { readSnapshotFile, writeSnapshotFile, type SnapshotData } from "./snapshot-file.js";
+export { backoffDelay, DEFAULT_RETRY, DEFAULT_WATCH_BACKOFF, isRetrySafe, READ_METHODS, type BackoffPolicy, type RetryPolicy } from "./retry.js";
+export { RecordKind, type Entry } from "./gen/ctm/v1/record.js";
+export { AttributeOperator, Reason as PbReason, type EvaluationContext, type RolloutPlan } from "./gen/ctm/v1/rollout.js";
+export { PromoteTarget } from "./gen/ctm/v1/rollout_service.js";
+export {
+  WatchStatus,
+  type ApplyResponse,
+  type BlameResponse,
+  type DeleteResponse,
+  type DiffResponse,
+  type GetAtResponse,
+  type GetResponse,
+  type HistoryResponse,
+  type RollbackPrefixResponse,
+  type RollbackResponse,
+  type SetResponse,
+  type SnapshotResponse,
+  type WatchResponse,
+} from "./gen/ctm/v1/config_service.js";
+export type {
+  AbortResponse,
+  ExplainResponse,
+  KillResponse,
+  Milestone,
+  PauseResponse,
+  PromoteResponse,
+  ResumeResponse,
+  StatusResponse,
+} from "./gen/ctm/v1/rollout_service.js";
