@@ -1,0 +1,76 @@
+import type { Command } from "commander";
+import { ctmClient, type CtmClient } from "./ctm-client.js";
+import { colorsFor, type Colors } from "./format/colors.js";
+
+/** The global options every command sees. */
+export interface GlobalOptions {
+  address: string;
+  json?: boolean;
+  author: string;
+  /** Milliseconds. */
+  timeout: number;
+  color: boolean;
+}
+
+/** What a command runs with: the options, the API client, and stdout/stderr with their colors. */
+export class CliContext {
+  /** Colors for stdout and for stderr. */
+  readonly c: Colors;
+  readonly ce: Colors;
+  private client: CtmClient | undefined;
+
+  constructor(readonly opts: GlobalOptions) {
+    this.c = colorsFor(process.stdout, opts.color);
+    this.ce = colorsFor(process.stderr, opts.color);
+  }
+
+  get api(): CtmClient {
+    return (this.client ??= ctmClient(this.opts.address, this.opts.timeout));
+  }
+
+  get json(): boolean {
+    return this.opts.json === true;
+  }
+
+  get author(): string {
+    return this.opts.author;
+  }
+
+  /** The terminal's width, when stdout is one. */
+  get width(): number | undefined {
+    return process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+  }
+
+  print(text = ""): void {
+    process.stdout.write(`${text}\n`);
+  }
+
+  printJson(v: unknown): void {
+    this.print(JSON.stringify(v, null, 2));
+  }
+
+  /** A note for people on stderr (never mixed into machine output). */
+  note(text: string): void {
+    process.stderr.write(`${text}\n`);
+  }
+
+  close(): void {
+    this.client?.close();
+  }
+}
+
+/**
+ * A commander action running with a CliContext: positional arguments, then this
+ * command's own options. The context's client is closed afterwards.
+ */
+export function run<O = Record<string, unknown>>(fn: (ctx: CliContext, args: string[], opts: O, cmd: Command) => Promise<void>) {
+  return async (...raw: unknown[]): Promise<void> => {
+    const cmd = raw.at(-1) as Command;
+    const ctx = new CliContext(cmd.optsWithGlobals() as GlobalOptions);
+    try {
+      await fn(ctx, raw.slice(0, -2) as string[], cmd.opts() as O, cmd);
+    } finally {
+      ctx.close();
+    }
+  };
+}

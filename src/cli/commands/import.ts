@@ -1,0 +1,53 @@
+import type { ServiceError } from "@grpc/grpc-js";
+import { Command, Option } from "commander";
+import { ApplyResponse } from "../../gen/ctm/v1/config_service.js";
+import { run } from "../cli-context.js";
+import { CliError } from "../cli-error.js";
+import { parseConfigDoc } from "../config-doc/config-doc.js";
+import { importPlan, type ImportPlan } from "../config-doc/import-plan.js";
+import { Progress } from "../format/progress.js";
+import { readJsonFile } from "../read-json-file.js";
+
+/** "operations[3].set.key: ..." names the key it is about. */
+function nameKey(e: unknown, ops: ImportPlan["operations"]): unknown {
+  const d = e as Partial<ServiceError>;
+  const m = /^operations\[(\d+)\]/.exec(d.details ?? "");
+  const op = m && ops[Number(m[1])]?.operation;
+  return op && d.code !== undefined ? new CliError(d.code, `${d.details} (key ${JSON.stringify(op.value.key)})`) : e;
+}
+
+export function importCommand(): Command {
+  return new Command("import")
+    .description("write a whole config from a JSON file (- for stdin) in one atomic batch")
+    .argument("<file>", '{"keys": {"a": 1, ...}, "features": {slowroll}, "rollouts": {key: {value, rollout}}}')
+    .addOption(new Option("-m, --message <text>", "recorded on every record written"))
+    .addHelpText(
+      "after",
+      `
+Everything is written with one ConfigService.Apply: all or nothing, consecutive revisions.
+Slowroll "features" ({"stable", "new", "early_adopters", "end_time", "duration"}) become
+0 -> 100% ramp rollouts, and "rollouts" carry a whole RolloutPlan. If the daemon refuses
+any key, value or plan, nothing is written and the error names the key.`,
+    )
+    .action(
+      run<{ message?: string }>(async (ctx, [file], o) => {
+        const plan = importPlan(parseConfigDoc(await readJsonFile(file!)));
+        if (plan.operations.length === 0) return ctx.json ? ctx.printJson({}) : ctx.print("nothing to import");
+        const progress = new Progress();
+        let applied: ApplyResponse;
+        try {
+          progress.update(`importing ${plan.operations.length} keys (${plan.rollouts} rolling out) in one batch…`);
+          applied = await ctx.api
+            .apply({ operations: plan.operations, author: ctx.author, message: o.message ?? "" })
+            .catch((e: unknown) => Promise.reject(nameKey(e, plan.operations)));
+        } finally {
+          progress.done();
+        }
+        if (ctx.json) return ctx.printJson({ apply: ApplyResponse.toJSON(applied) });
+        const revs = applied.entries.map((e) => e.revision);
+        ctx.print(
+          `${ctx.c.green("✓")} imported ${plan.operations.length - plan.rollouts} keys and ${plan.rollouts} rollouts at revisions ${Math.min(...revs)}..${Math.max(...revs)}`,
+        );
+      }),
+    );
+}

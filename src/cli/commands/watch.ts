@@ -1,0 +1,103 @@
+import { status, type ServiceError } from "@grpc/grpc-js";
+import { Command, Option } from "commander";
+import { WatchStatus } from "../../gen/ctm/v1/config_service.js";
+import { Entry } from "../../gen/ctm/v1/record.js";
+import type { CliContext } from "../cli-context.js";
+import { run } from "../cli-context.js";
+import { describeError, errorLine } from "../exit-codes.js";
+import { compactJson, formatTime, kindName } from "../format/format-values.js";
+import { parseCount, parsePositive } from "../parse/parse-numbers.js";
+
+/** Errors after which the stream is resumed: the daemon went away or is restarting. */
+const TRANSIENT = new Set<number>([status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, status.DEADLINE_EXCEEDED]);
+
+interface WatchFlags {
+  prefix?: boolean;
+  from?: number;
+  count?: number;
+}
+
+function line(ctx: CliContext, e: Entry): string {
+  const c = ctx.c;
+  const what = e.deleted ? c.red("(deleted)") : compactJson(e.value, 80);
+  const note = [e.author, e.message && `"${e.message}"`].filter(Boolean).join(" ");
+  return `${c.dim(`#${e.revision}`)} ${formatTime(e.time)} ${c.yellow(kindName(e.kind).padEnd(8))} ${c.bold(e.key)} v${e.version} ${what} ${c.dim(note)}`.trimEnd();
+}
+
+/** One stream until it ends; resolves the next revision to ask for and whether --count was reached. */
+function stream(ctx: CliContext, key: string, o: WatchFlags, next: number, seen: { n: number }, stop: { cancel?: () => void }, onOpen: () => void) {
+  return new Promise<{ next: number; done: boolean; error?: ServiceError }>((resolve) => {
+    const call = ctx.api.watch({ key, prefix: o.prefix === true || key === "", startRevision: next });
+    let done = false;
+    stop.cancel = () => {
+      done = true;
+      call.cancel();
+    };
+    call.on("data", (r) => {
+      if (r.status === WatchStatus.WATCH_STATUS_CREATED) {
+        if (next === 0) next = (r.header?.revision ?? 0) + 1;
+        onOpen();
+      }
+      for (const e of r.events) {
+        if (done) break;
+        ctx.print(ctx.json ? JSON.stringify(Entry.toJSON(e)) : line(ctx, e));
+        next = e.revision + 1;
+        if (o.count !== undefined && ++seen.n >= o.count) stop.cancel!();
+      }
+    });
+    call.on("error", (error: ServiceError) => resolve({ next, done, error: done && error.code === status.CANCELLED ? undefined : error }));
+    call.on("end", () => resolve({ next, done }));
+  });
+}
+
+export function watchCommand(): Command {
+  return new Command("watch")
+    .description("stream changes of a key or prefix until Ctrl-C, resuming after disconnects without gaps")
+    .argument("[key]", "a key, or a prefix with --prefix (none: everything)", "")
+    .addOption(new Option("-p, --prefix", "watch every key under <key>"))
+    .addOption(new Option("--from <revision>", "start at this revision (default: from now on)").argParser(parseCount))
+    .addOption(new Option("--count <n>", "exit after this many events").argParser(parsePositive))
+    .addHelpText("after", "\nWith --json, one Entry (proto JSON) per line.")
+    .action(
+      run<WatchFlags>(async (ctx, [key], o) => {
+        const stop: { cancel?: () => void } = {};
+        const seen = { n: 0 };
+        let interrupted = false;
+        const onSignal = () => {
+          interrupted = true;
+          stop.cancel?.();
+        };
+        process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
+        let next = o.from ?? 0;
+        let delay = 0;
+        let opened = false;
+        const onOpen = () => {
+          opened = true;
+          if (delay > 0) ctx.note(ctx.ce.dim(`ctm: watch: reconnected at revision ${next}`));
+          delay = 0;
+        };
+        try {
+          for (;;) {
+            const r = await stream(ctx, key ?? "", o, next, seen, stop, onOpen);
+            next = r.next;
+            if (r.done || interrupted) return;
+            // A daemon that was never reached is an error (exit 14); one that went away is waited for.
+            if (r.error && (!opened || !TRANSIENT.has(r.error.code))) throw r.error;
+            if (delay === 0) {
+              const d = r.error ? describeError(r.error, ctx.opts.address) : undefined;
+              const why = d ? errorLine(d.code, d.message) : "ctm: the stream ended";
+              ctx.note(ctx.ce.dim(`${why}; reconnecting from revision ${next || "now"}…`));
+            }
+            delay = Math.min(Math.max(delay * 2, 200), 5000);
+            await new Promise<void>((res) => {
+              const t = setTimeout(res, delay);
+              stop.cancel = () => (clearTimeout(t), res());
+            });
+            if (interrupted) return;
+          }
+        } finally {
+          process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
+        }
+      }),
+    );
+}

@@ -1,0 +1,69 @@
+import { userInfo } from "node:os";
+import { Command, Option } from "commander";
+import { applyCommand } from "./commands/apply.js";
+import { atCommand } from "./commands/at.js";
+import { blameCommand } from "./commands/blame.js";
+import { deleteCommand } from "./commands/delete.js";
+import { diffCommand } from "./commands/diff.js";
+import { exportCommand } from "./commands/export.js";
+import { getCommand } from "./commands/get.js";
+import { historyCommand } from "./commands/history.js";
+import { importCommand } from "./commands/import.js";
+import { rollbackCommand } from "./commands/rollback.js";
+import { rolloutCommand } from "./commands/rollout.js";
+import { setCommand } from "./commands/set.js";
+import { snapshotCommand } from "./commands/snapshot.js";
+import { watchCommand } from "./commands/watch.js";
+import { EXIT_CODES_HELP } from "./exit-codes.js";
+import { parseDurationMs } from "./parse/parse-duration.js";
+
+export const DEFAULT_ADDRESS = "127.0.0.1:7411";
+
+function defaultAuthor(): string {
+  try {
+    return process.env.USER || userInfo().username;
+  } catch {
+    return "";
+  }
+}
+
+/** Settings that subcommands added with addCommand do not inherit. */
+function everywhere(cmd: Command, f: (c: Command) => void): void {
+  f(cmd);
+  for (const sub of cmd.commands) everywhere(sub, f);
+}
+
+/** The whole `ctm` command line; errors surface as exceptions (exitOverride), main turns them into exit codes. */
+export function buildProgram(version: string): Command {
+  const program = new Command("ctm")
+    .description("ctm: the operator CLI of ctmd, the config time machine (a client of its gRPC API)")
+    .version(version)
+    .addOption(new Option("--address <host:port>", "ctmd's gRPC address").env("CTM_ADDRESS").default(DEFAULT_ADDRESS))
+    .addOption(new Option("--json", "print responses as JSON (proto JSON field names) for scripts"))
+    .addOption(new Option("--author <name>", "recorded as the author of writes").env("CTM_AUTHOR").default(defaultAuthor(), "$USER"))
+    .addOption(
+      new Option("--timeout <duration>", "deadline of each call (30s, 2m, 500ms)").env("CTM_TIMEOUT").argParser(parseDurationMs).default(30_000, "30s"),
+    )
+    .addOption(new Option("--no-color", "no colors (also: NO_COLOR, or stdout not a terminal)"))
+    .addHelpText("after", EXIT_CODES_HELP);
+  for (const cmd of [
+    getCommand(),
+    setCommand(),
+    deleteCommand(),
+    historyCommand(),
+    diffCommand(),
+    blameCommand(),
+    rollbackCommand(),
+    atCommand(),
+    snapshotCommand(),
+    watchCommand(),
+    applyCommand(),
+    importCommand(),
+    exportCommand(),
+    rolloutCommand(),
+  ]) {
+    program.addCommand(cmd);
+  }
+  everywhere(program, (c) => c.exitOverride().showHelpAfterError("(run with --help for usage)"));
+  return program;
+}
