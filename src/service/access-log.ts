@@ -38,6 +38,7 @@ export class AccessLog implements AccessSink {
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private retention: NodeJS.Timeout | undefined;
+  private retaining: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -58,7 +59,13 @@ export class AccessLog implements AccessSink {
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
     this.timer.unref();
-    this.retention = setInterval(() => void this.enforceRetention(), this.opts.retentionIntervalMs);
+    this.retention = setInterval(() => {
+      // Passes never overlap: two would prune the same oldest records twice.
+      if (this.retaining) return;
+      this.retaining = this.enforceRetention()
+        .then(() => undefined, () => void this.metrics?.accessLogErrors.inc())
+        .finally(() => (this.retaining = undefined));
+    }, this.opts.retentionIntervalMs);
     this.retention.unref();
   }
 
@@ -83,16 +90,38 @@ export class AccessLog implements AccessSink {
     return { accepted: records.length - (this.dropped - before), dropped: this.dropped - before };
   }
 
-  /** Writes what is queued; batches never overlap. */
+  /**
+   * Writes what is queued; batches never overlap. A batch the store cannot
+   * write (a full disk) is dropped and counted: the access log must never
+   * take Get, or the daemon, down with it. Never rejects.
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
+    return this.exclusive(async () => {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, FLUSH_BATCH);
-        await this.store.append(batch);
-        this.metrics?.accessLogWritten.inc(batch.length);
+        try {
+          await this.store.append(batch);
+          this.metrics?.accessLogWritten.inc(batch.length);
+        } catch {
+          this.dropped += batch.length;
+          this.metrics?.accessLogDropped.inc(batch.length);
+          this.metrics?.accessLogErrors.inc();
+        }
       }
     });
-    return this.flushing;
+  }
+
+  /**
+   * Runs `f` after every write and retention step before it: flushes and the
+   * size measurements of retention never interleave. Never rejects the chain.
+   */
+  private exclusive<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.flushing.then(f);
+    this.flushing = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
   }
 
   async query(q: Omit<AccessQuery, "before"> & { pageToken: string }): Promise<{ records: AccessRecord[]; nextPageToken: string }> {
@@ -116,11 +145,23 @@ export class AccessLog implements AccessSink {
   async enforceRetention(): Promise<{ byAge: number; bySize: number }> {
     let byAge = 0;
     for (let n = -1; n !== 0; byAge += n) n = await this.store.pruneOlderThan(this.clock.now() - this.opts.maxAgeMs, 10_000);
+    // Oldest first, only as many as needed: a small first chunk measures a
+    // record's size, then each chunk is what the excess needs (at most 10,000).
+    // Each step is measured with no write in between (flushes wait, then go on
+    // between steps), or a concurrent flush would make records look tiny.
     let bySize = 0;
-    for (let i = 0; i < 100 && (await this.store.approximateBytes()) > this.opts.maxBytes; i++) {
-      const n = await this.store.pruneOldest(10_000);
-      bySize += n;
-      if (n === 0) break;
+    let chunk = 10;
+    for (let i = 0; i < 1000; i++) {
+      const step = await this.exclusive(async () => {
+        const bytes = await this.store.approximateBytes();
+        if (bytes <= this.opts.maxBytes) return undefined;
+        const n = await this.store.pruneOldest(chunk);
+        return { n, bytes, after: await this.store.approximateBytes() };
+      });
+      if (step === undefined || step.n === 0) break;
+      bySize += step.n;
+      const perRecord = (step.bytes - step.after) / step.n;
+      if (perRecord > 0) chunk = Math.min(10_000, Math.max(1, Math.ceil((step.after - this.opts.maxBytes) / perRecord)));
     }
     return { byAge, bySize };
   }
@@ -128,6 +169,7 @@ export class AccessLog implements AccessSink {
   async close(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.retention);
+    await this.retaining;
     await this.flush();
     this.closed = true;
     await this.store.close();

@@ -170,7 +170,9 @@ export class HealthService implements WriteGuard {
   private async act(check: HealthCheck, target: HealthTarget, j: Judgement): Promise<LogRecord | undefined> {
     const { key, record } = target;
     const numbers = `${j.detail}; canary ${pct(j.canaryRate)} over ${j.canarySamples} samples, stable ${pct(j.stableRate)} over ${j.stableSamples}; threshold ${pct(check.maxErrorRate)}${check.maxIncrease > 0 ? `, max increase ${pct(check.maxIncrease)}` : ""}`;
-    const pause = check.action === "pause" && target.mode === "rolling" && record.rollout!.state.pausedAt === undefined;
+    // A pause check pauses; it never escalates to a rollback of a rollout it (or someone) already paused.
+    if (check.action === "pause" && target.mode === "rolling" && record.rollout!.state.pausedAt !== undefined) return undefined;
+    const pause = check.action === "pause" && target.mode === "rolling";
     const author = `health:${check.name}`;
     const draft = pause
       ? (() => {

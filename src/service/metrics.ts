@@ -22,6 +22,11 @@ export class Metrics {
   readonly autoRollbacks = new Counter({ name: "ctm_auto_rollbacks_total", help: "Health check breaches acted on", labelNames: ["check", "action"], registers: [this.registry] });
   readonly accessLogDropped = new Counter({ name: "ctm_access_log_dropped_total", help: "Access records dropped because the queue was full", registers: [this.registry] });
   readonly accessLogWritten = new Counter({ name: "ctm_access_log_written_total", help: "Access records written", registers: [this.registry] });
+  readonly accessLogErrors = new Counter({
+    name: "ctm_access_log_errors_total",
+    help: "Access log writes or retention passes that failed (e.g. a full disk); their records count as dropped",
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "ctm_process_" });

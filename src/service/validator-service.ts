@@ -72,7 +72,11 @@ export class ValidatorService implements WriteGuard {
   validate(key: string, value: JsonValue | undefined, input: RolloutInput | undefined): Violation[] {
     checkKey(key);
     const v = checkValue(value);
-    const rollout = input && buildRollout(input, { key, value: v, currentStable: input.stable ?? this.store.latest(key)?.value ?? v, now: this.clock.now() });
+    // The same default stable as Set: the current stable value (a rolling key's
+    // plan.stable, not its new value); none for a missing or deleted key.
+    const latest = this.store.latest(key);
+    const currentStable = latest === undefined || latest.deleted ? undefined : latest.rollout ? latest.rollout.plan.stable : latest.value;
+    const rollout = input && buildRollout(input, { key, value: v, currentStable, now: this.clock.now() });
     return this.violations(key, v, rollout);
   }
 
@@ -122,17 +126,46 @@ export class ValidatorService implements WriteGuard {
   }
 }
 
+/**
+ * Error details travel in trailers (`grpc-message`, `ctm-violations`), and
+ * clients refuse metadata above about 8 KiB in all: grpc-js then never
+ * completes the call. The message lists at most MAX_LISTED violations in
+ * MESSAGE_CHARS, the trailer as many as fit in TRAILER_BYTES, in order;
+ * `ctm-violations-total` counts them all and Validate returns them all.
+ */
+const MESSAGE_CHARS = 2048;
+const TRAILER_BYTES = 4096;
+
 function describe(vs: Violation[]): string {
-  const shown = vs.slice(0, MAX_LISTED).map((v) => `[${v.validator}] ${v.field}${v.path}: ${v.message}`);
-  return shown.join("; ") + (vs.length > MAX_LISTED ? `; and ${vs.length - MAX_LISTED} more` : "");
+  let out = "";
+  let shown = 0;
+  for (const v of vs.slice(0, MAX_LISTED)) {
+    const line = `[${v.validator}] ${v.field}${v.path}: ${v.message}`;
+    const next = shown === 0 ? line : `${out}; ${line}`;
+    if (next.length > MESSAGE_CHARS && shown > 0) break;
+    out = next.length > MESSAGE_CHARS ? `${next.slice(0, MESSAGE_CHARS)}...` : next;
+    shown++;
+  }
+  return out + (vs.length > shown ? `; and ${vs.length - shown} more (Validate lists them all)` : "");
+}
+
+function trailers(vs: Violation[]): Record<string, string | number> {
+  let shown = vs;
+  let json = JSON.stringify(shown);
+  while (Buffer.byteLength(json) > TRAILER_BYTES) {
+    const keep = Math.min(shown.length - 1, Math.floor((shown.length * TRAILER_BYTES) / Buffer.byteLength(json)));
+    shown = shown.slice(0, Math.max(0, keep));
+    json = JSON.stringify(shown);
+  }
+  return { violations: json, violationsTotal: vs.length };
 }
 
 function violationError(vs: Violation[], field: string): CtmError {
   const err = invalidArgument(vs[0]!.field, `violates ${vs.length} rule${vs.length === 1 ? "" : "s"}: ${describe(vs)}`);
-  return new CtmError(err.code, err.message, vs[0]!.field || `${field}value`, { violations: JSON.stringify(vs) });
+  return new CtmError(err.code, err.message, vs[0]!.field || `${field}value`, trailers(vs));
 }
 
 function refusedDefinition(v: Validator, existing: Violation[]): CtmError {
   const e = failedPrecondition(`validator "${v.name}" is violated by current values (use force to add it anyway): ${describe(existing)}`);
-  return new CtmError(e.code, e.message, "validator", { violations: JSON.stringify(existing) });
+  return new CtmError(e.code, e.message, "validator", trailers(existing));
 }

@@ -15,7 +15,10 @@ export interface CompiledValidator {
 }
 
 // One Ajv instance: compiled schemas are cached per validator definition below.
-const ajv = new Ajv2020({ allErrors: true, strict: false });
+// `addUsedSchema: false`: a schema's `$id` is not registered on the shared
+// instance, so the same definition can be compiled again (a new version of the
+// validator, a reload from the log) without "schema with key or id already exists".
+const ajv = new Ajv2020({ allErrors: true, strict: false, addUsedSchema: false });
 
 const escape = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
 const unescape = (s: string): string => s.replace(/~1/g, "/").replace(/~0/g, "~");
@@ -53,10 +56,12 @@ function compileRule(rule: ValidationRule): { check: Check; schema?: ValidateFun
           return undefined;
         },
       };
-    case "one_of":
-      return {
-        check: (v) => (rule.values.some((x) => isDeepStrictEqual(x, v)) ? undefined : `must be one of ${JSON.stringify(rule.values)}`),
-      };
+    case "one_of": {
+      // A long list is not repeated in every violation (they travel in trailers).
+      const allowed = JSON.stringify(rule.values);
+      const message = allowed.length <= 200 ? `must be one of ${allowed}` : `must be one of the ${rule.values.length} allowed values`;
+      return { check: (v) => (rule.values.some((x) => isDeepStrictEqual(x, v)) ? undefined : message) };
+    }
     case "regex": {
       const re = RE2JS.compile(rule.pattern);
       return { check: (v) => (typeof v !== "string" ? `must be a string to match /${rule.pattern}/` : re.test(v) ? undefined : `must match /${rule.pattern}/`) };

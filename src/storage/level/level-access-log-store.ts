@@ -21,6 +21,16 @@ export class LevelAccessLogStore implements AccessLogStore {
   private readonly db: Level<Bytes, Bytes>;
   // A random start keeps keys unique across restarts within the same millisecond.
   private seq = randomInt(0, 2 ** 31);
+  /**
+   * Bytes of live entries (keys + values), counted once by a scan and then kept
+   * up to date by append and prune. LevelDB's approximateSize cannot be used for
+   * retention: it ignores the memtable (a few MB of recent writes read as 0 bytes)
+   * and deleted entries keep counting until a compaction, so a retention pass
+   * would first trim nothing and then everything.
+   */
+  private live: number | undefined;
+  /** While the scan runs: changes it cannot see (its snapshot predates them). */
+  private pending: number | undefined;
 
   constructor(location: string) {
     this.db = new Level<Bytes, Bytes>(location, { keyEncoding: "buffer", valueEncoding: "buffer" });
@@ -36,15 +46,20 @@ export class LevelAccessLogStore implements AccessLogStore {
 
   async append(records: readonly AccessRecord[]): Promise<void> {
     const batch = this.db.batch();
+    let bytes = 0;
     for (const r of records) {
       const stamp = Buffer.concat([u64(r.time), u64(this.seq++ % 2 ** 53)]);
       const tkey = Buffer.concat([P.time, stamp]);
-      batch.put(tkey, cbor.encode(r));
-      if (r.requestId) batch.put(indexKey(P.req, r.requestId, stamp), tkey);
-      if (r.unitId) batch.put(indexKey(P.unit, r.unitId, stamp), tkey);
-      batch.put(indexKey(P.key, r.key, stamp), tkey);
+      const value = cbor.encode(r);
+      batch.put(tkey, value);
+      bytes += tkey.length + value.length;
+      for (const ik of indexKeys(r, stamp)) {
+        batch.put(ik, tkey);
+        bytes += ik.length + tkey.length;
+      }
     }
     await batch.write();
+    this.adjust(bytes);
   }
 
   async query(q: AccessQuery): Promise<{ records: AccessRecord[]; next?: Buffer }> {
@@ -73,28 +88,56 @@ export class LevelAccessLogStore implements AccessLogStore {
     return this.prune({ gte: P.time, lt: Buffer.concat([P.time, HIGH]), limit: count });
   }
 
+  /** Bytes of the live records and their index entries (keys + values, before compression). */
   async approximateBytes(): Promise<number> {
-    return (this.db as unknown as { approximateSize(a: Bytes, b: Bytes): Promise<number> }).approximateSize(Buffer.alloc(0), HIGH);
+    if (this.live !== undefined) return this.live;
+    this.pending = 0;
+    let n = 0;
+    try {
+      // The iterator reads a snapshot taken now; later appends and prunes go to `pending`.
+      for await (const [k, v] of this.db.iterator()) n += k.length + v.length;
+      this.live = n + this.pending;
+    } finally {
+      this.pending = undefined;
+    }
+    return this.live;
+  }
+
+  private adjust(bytes: number): void {
+    if (this.live !== undefined) this.live += bytes;
+    else if (this.pending !== undefined) this.pending += bytes;
   }
 
   private async prune(range: { gte: Bytes; lt: Bytes; limit: number }): Promise<number> {
     const batch = this.db.batch();
     let n = 0;
+    let bytes = 0;
     for await (const [k, v] of this.db.iterator(range)) {
       const r = decode(v);
       const stamp = k.subarray(P.time.length);
       batch.del(k);
-      if (r.requestId) batch.del(indexKey(P.req, r.requestId, stamp));
-      if (r.unitId) batch.del(indexKey(P.unit, r.unitId, stamp));
-      batch.del(indexKey(P.key, r.key, stamp));
+      bytes += k.length + v.length;
+      for (const ik of indexKeys(r, stamp)) {
+        batch.del(ik);
+        bytes += ik.length + k.length;
+      }
       n++;
     }
     await batch.write();
+    this.adjust(-bytes);
     return n;
   }
 }
 
 const indexKey = (prefix: Bytes, value: string, stamp: Bytes): Bytes => Buffer.concat([prefix, Buffer.from(value, "utf8"), ZERO, stamp]);
+
+/** The index entries of a record (each maps to the record's time key). */
+function indexKeys(r: AccessRecord, stamp: Bytes): Bytes[] {
+  const out = [indexKey(P.key, r.key, stamp)];
+  if (r.requestId) out.push(indexKey(P.req, r.requestId, stamp));
+  if (r.unitId) out.push(indexKey(P.unit, r.unitId, stamp));
+  return out;
+}
 const decode = (b: Uint8Array): AccessRecord => cbor.decode(b) as AccessRecord;
 
 function matches(r: AccessRecord, q: AccessQuery): boolean {
