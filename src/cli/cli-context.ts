@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { ctmClient, type CtmClient } from "./ctm-client.js";
 import { colorsFor, type Colors } from "./format/colors.js";
+import { violationsError, violationsOf, type RulesOf } from "./format/violations.js";
 
 /** The global options every command sees. */
 export interface GlobalOptions {
@@ -57,6 +58,23 @@ export class CliContext {
   close(): void {
     this.client?.close();
   }
+
+  /**
+   * A write refused by validators becomes an error listing the violations (on stderr, after the
+   * one line), each with the rule it broke: `rulesOf` knows them, or ListValidators is asked.
+   * Any other error is returned as it is.
+   */
+  async explainViolations(e: unknown, rulesOf?: RulesOf): Promise<unknown> {
+    if (!violationsOf(e)) return e;
+    if (!rulesOf && !this.json) {
+      const known = await this.api.listValidators({ key: "" }).then(
+        (r) => new Map(r.validators.map((v) => [v.name, v.rules])),
+        () => new Map(),
+      );
+      rulesOf = (name) => known.get(name);
+    }
+    return violationsError(e, this.ce, this.json, rulesOf) ?? e;
+  }
 }
 
 /**
@@ -69,6 +87,8 @@ export function run<O = Record<string, unknown>>(fn: (ctx: CliContext, args: str
     const ctx = new CliContext(cmd.optsWithGlobals() as GlobalOptions);
     try {
       await fn(ctx, raw.slice(0, -2) as string[], cmd.opts() as O, cmd);
+    } catch (e) {
+      throw await ctx.explainViolations(e);
     } finally {
       ctx.close();
     }

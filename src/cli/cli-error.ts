@@ -1,10 +1,14 @@
 import { status } from "@grpc/grpc-js";
 
-/** An error found by the CLI itself, carrying the gRPC status it stands for (and exits with). */
+/**
+ * An error found by the CLI itself, carrying the gRPC status it stands for (and exits with).
+ * `detail` (e.g. a table of violations) is printed on stderr after the one error line.
+ */
 export class CliError extends Error {
   constructor(
     readonly code: status,
     message: string,
+    readonly detail?: string,
   ) {
     super(message);
     this.name = "CliError";

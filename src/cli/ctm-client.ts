@@ -1,6 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import * as cs from "../gen/ctm/v1/config_service.js";
+import * as als from "../gen/ctm/v1/access_log_service.js";
+import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
+import * as vs from "../gen/ctm/v1/validator_service.js";
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall;
 type Msg<T> = { fromPartial(o: cs.DeepPartial<T>): T };
@@ -9,6 +12,9 @@ type Msg<T> = { fromPartial(o: cs.DeepPartial<T>): T };
 export function ctmClient(address: string, timeoutMs: number) {
   const c = new cs.ConfigServiceClient(address, grpc.credentials.createInsecure());
   const r = new rs.RolloutServiceClient(address, grpc.credentials.createInsecure());
+  const v = new vs.ValidatorServiceClient(address, grpc.credentials.createInsecure());
+  const h = new hs.HealthCheckServiceClient(address, grpc.credentials.createInsecure());
+  const l = new als.AccessLogServiceClient(address, grpc.credentials.createInsecure());
   const unary =
     <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>) =>
     (req: cs.DeepPartial<Req>): Promise<Res> =>
@@ -34,11 +40,19 @@ export function ctmClient(address: string, timeoutMs: number) {
     abort: unary(r.abort.bind(r), rs.AbortRequest),
     kill: unary(r.kill.bind(r), rs.KillRequest),
     explain: unary(r.explain.bind(r), rs.ExplainRequest),
+    setValidator: unary(v.setValidator.bind(v), vs.SetValidatorRequest),
+    deleteValidator: unary(v.deleteValidator.bind(v), vs.DeleteValidatorRequest),
+    listValidators: unary(v.listValidators.bind(v), vs.ListValidatorsRequest),
+    validate: unary(v.validate.bind(v), vs.ValidateRequest),
+    setHealthCheck: unary(h.setHealthCheck.bind(h), hs.SetHealthCheckRequest),
+    deleteHealthCheck: unary(h.deleteHealthCheck.bind(h), hs.DeleteHealthCheckRequest),
+    listHealthChecks: unary(h.listHealthChecks.bind(h), hs.ListHealthChecksRequest),
+    reportMetrics: unary(h.reportMetrics.bind(h), hs.ReportMetricsRequest),
+    queryAccessLog: unary(l.queryAccessLog.bind(l), als.QueryAccessLogRequest),
     /** A Watch stream (no deadline: it runs until cancelled). */
     watch: (req: cs.DeepPartial<cs.WatchRequest>): grpc.ClientReadableStream<cs.WatchResponse> => c.watch(cs.WatchRequest.fromPartial(req)),
     close(): void {
-      c.close();
-      r.close();
+      for (const x of [c, r, v, h, l]) x.close();
     },
   };
 }

@@ -8,10 +8,12 @@ export const USAGE_EXIT = 2;
 export const EXIT_CODES_HELP = `
 Exit status: 0 on success; otherwise the numeric gRPC status code of the failure,
 with one line "ctm: CODE: message" on stderr:
-   3 INVALID_ARGUMENT     bad input (a bad key, value, plan or file)
+   3 INVALID_ARGUMENT     bad input (a bad key, value, plan or file); a value a
+                          validator refuses (listed below the line); ctm validate: invalid
    4 DEADLINE_EXCEEDED    no answer within --timeout
    5 NOT_FOUND            missing or deleted key, unknown version, missing file
-   9 FAILED_PRECONDITION  nothing to roll back to; no rollout on the key
+   9 FAILED_PRECONDITION  nothing to roll back to; no rollout on the key; a new
+                          validator that current values violate (without --force)
   10 ABORTED              --expect-version does not match the current version
   11 OUT_OF_RANGE         a time or revision outside the log
   13 INTERNAL             a daemon bug (the message names a request id)
@@ -19,17 +21,17 @@ with one line "ctm: CODE: message" on stderr:
    2                      usage error: the command line could not be parsed
                           (also gRPC UNKNOWN, which ctmd does not send)`;
 
-const isServiceError = (e: unknown): e is ServiceError =>
+export const isServiceError = (e: unknown): e is ServiceError =>
   e instanceof Error && typeof (e as Partial<ServiceError>).code === "number" && "details" in e && "metadata" in e;
 
 const FILE_ERRORS: Record<string, status> = { ENOENT: status.NOT_FOUND, EACCES: status.PERMISSION_DENIED, EISDIR: status.INVALID_ARGUMENT };
 
 /** The gRPC status and message of any error a command threw. */
-export function describeError(e: unknown, address: string): { code: status; message: string } {
+export function describeError(e: unknown, address: string): { code: status; message: string; detail?: string } {
+  if (e instanceof CliError) return { code: e.code, message: e.message, detail: e.detail };
   let code: status;
   let message: string;
-  if (e instanceof CliError) [code, message] = [e.code, e.message];
-  else if (isServiceError(e)) {
+  if (isServiceError(e)) {
     [code, message] = [e.code, (e.details || e.message).replace(/\. Resolution note:\s*$/, "")];
     if (code === status.UNAVAILABLE) message += ` (ctmd at ${address})`;
   } else {

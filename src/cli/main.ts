@@ -16,7 +16,7 @@ try {
     code = e.exitCode === 0 ? 0 : USAGE_EXIT;
   } else {
     const d = describeError(e, (program.opts().address as string | undefined) ?? DEFAULT_ADDRESS);
-    process.stderr.write(`${errorLine(d.code, d.message)}\n`);
+    process.stderr.write(`${errorLine(d.code, d.message)}\n${d.detail ? `${d.detail}\n` : ""}`);
     code = d.code;
   }
 }

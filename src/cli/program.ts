@@ -1,5 +1,6 @@
 import { userInfo } from "node:os";
 import { Command, Option } from "commander";
+import { accessLogCommand } from "./commands/access-log.js";
 import { applyCommand } from "./commands/apply.js";
 import { atCommand } from "./commands/at.js";
 import { blameCommand } from "./commands/blame.js";
@@ -7,12 +8,15 @@ import { deleteCommand } from "./commands/delete.js";
 import { diffCommand } from "./commands/diff.js";
 import { exportCommand } from "./commands/export.js";
 import { getCommand } from "./commands/get.js";
+import { healthCommand } from "./commands/health.js";
 import { historyCommand } from "./commands/history.js";
 import { importCommand } from "./commands/import.js";
 import { rollbackCommand } from "./commands/rollback.js";
 import { rolloutCommand } from "./commands/rollout.js";
 import { setCommand } from "./commands/set.js";
 import { snapshotCommand } from "./commands/snapshot.js";
+import { validateCommand } from "./commands/validate.js";
+import { validatorCommand } from "./commands/validator.js";
 import { watchCommand } from "./commands/watch.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { parseDurationMs } from "./parse/parse-duration.js";
@@ -46,24 +50,14 @@ export function buildProgram(version: string): Command {
     )
     .addOption(new Option("--no-color", "no colors (also: NO_COLOR, or stdout not a terminal)"))
     .addHelpText("after", EXIT_CODES_HELP);
-  for (const cmd of [
-    getCommand(),
-    setCommand(),
-    deleteCommand(),
-    historyCommand(),
-    diffCommand(),
-    blameCommand(),
-    rollbackCommand(),
-    atCommand(),
-    snapshotCommand(),
-    watchCommand(),
-    applyCommand(),
-    importCommand(),
-    exportCommand(),
-    rolloutCommand(),
-  ]) {
-    program.addCommand(cmd);
-  }
+  const groups: [string, Command[]][] = [
+    ["Keys:", [getCommand(), setCommand(), deleteCommand(), watchCommand()]],
+    ["History and time travel:", [historyCommand(), diffCommand(), blameCommand(), rollbackCommand(), atCommand(), snapshotCommand()]],
+    ["Whole configs:", [applyCommand(), importCommand(), exportCommand()]],
+    ["Rollouts:", [rolloutCommand()]],
+    ["Safety:", [validatorCommand(), validateCommand(), healthCommand(), accessLogCommand()]],
+  ];
+  for (const [heading, cmds] of groups) for (const cmd of cmds) program.addCommand(cmd.helpGroup(heading));
   everywhere(program, (c) => c.exitOverride().showHelpAfterError("(run with --help for usage)"));
   return program;
 }

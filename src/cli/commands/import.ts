@@ -8,12 +8,14 @@ import { importPlan, type ImportPlan } from "../config-doc/import-plan.js";
 import { Progress } from "../format/progress.js";
 import { readJsonFile } from "../read-json-file.js";
 
-/** "operations[3].set.key: ..." names the key it is about. */
-function nameKey(e: unknown, ops: ImportPlan["operations"]): unknown {
+/** "operations[3].set.key: ..." names the key it is about (and keeps a violations table, when `explained` has one). */
+function nameKey(e: unknown, ops: ImportPlan["operations"], explained: unknown): unknown {
   const d = e as Partial<ServiceError>;
   const m = /^operations\[(\d+)\]/.exec(d.details ?? "");
   const op = m && ops[Number(m[1])]?.operation;
-  return op && d.code !== undefined ? new CliError(d.code, `${d.details} (key ${JSON.stringify(op.value.key)})`) : e;
+  if (!op || d.code === undefined) return explained;
+  const key = ` (key ${JSON.stringify(op.value.key)})`;
+  return explained instanceof CliError ? new CliError(explained.code, explained.message + key, explained.detail) : new CliError(d.code, `${d.details}${key}`);
 }
 
 export function importCommand(): Command {
@@ -39,7 +41,7 @@ any key, value or plan, nothing is written and the error names the key.`,
           progress.update(`importing ${plan.operations.length} keys (${plan.rollouts} rolling out) in one batch…`);
           applied = await ctx.api
             .apply({ operations: plan.operations, author: ctx.author, message: o.message ?? "" })
-            .catch((e: unknown) => Promise.reject(nameKey(e, plan.operations)));
+            .catch(async (e: unknown) => Promise.reject(nameKey(e, plan.operations, await ctx.explainViolations(e))));
         } finally {
           progress.done();
         }

@@ -5,6 +5,8 @@ export interface ContextFlags {
   unit?: string;
   env?: string;
   attr?: Record<string, string>;
+  /** Only `get` has --request-id: it ties the answer to a request in the access log. */
+  requestId?: string;
 }
 
 const collectAttr = (text: string, previous: Record<string, string> = {}): Record<string, string> => {
@@ -22,6 +24,6 @@ export const addContextOptions = (cmd: Command): Command =>
 
 /** The EvaluationContext of those flags; undefined when none was given. */
 export function contextFromFlags(o: ContextFlags): EvaluationContext | undefined {
-  if (o.unit === undefined && o.env === undefined && o.attr === undefined) return undefined;
-  return { unitId: o.unit ?? "", environment: o.env ?? "", attributes: o.attr ?? {}, requestId: "" };
+  if (o.unit === undefined && o.env === undefined && o.attr === undefined && o.requestId === undefined) return undefined;
+  return { unitId: o.unit ?? "", environment: o.env ?? "", attributes: o.attr ?? {}, requestId: o.requestId ?? "" };
 }
