@@ -28,8 +28,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // prom-client hashes a label set on every call; an RPC's (method, code) pairs are few, so
+  // their children are looked up once and reused on the hot path.
+  private readonly rpcChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "ctm_process_" });
+  }
+
+  /** Counts one RPC and observes its latency. */
+  rpc(method: string, code: string, seconds: number): void {
+    const id = `${method} ${code}`;
+    let c = this.rpcChildren.get(id);
+    if (c === undefined) {
+      c = { count: this.rpcs.labels(method, code), seconds: this.rpcSeconds.labels(method, code) };
+      this.rpcChildren.set(id, c);
+    }
+    c.count.inc();
+    c.seconds.observe(seconds);
   }
 
   /** A gauge whose value is read at scrape time. */

@@ -31,10 +31,7 @@ export function unary<Req, Res>(
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const status = statusName(code);
       const line = { method, key: keyOf(call.request), status, durationMs, ...extra };
-      if (metrics) {
-        metrics.rpcs.inc({ method, code: status });
-        metrics.rpcSeconds.observe({ method, code: status }, durationMs / 1000);
-      }
+      metrics?.rpc(method, status, durationMs / 1000);
       if (code === grpc.status.OK) log.info(line, "rpc");
       else if (code === grpc.status.INTERNAL || code === grpc.status.UNAVAILABLE) log.error(line, "rpc");
       else log.warn(line, "rpc");
