@@ -51,6 +51,10 @@ import {
   type StatusResponse,
 } from "./gen/ctm/v1/rollout_service.js";
 import { backoffDelay, DEFAULT_RETRY, DEFAULT_WATCH_BACKOFF, isRetrySafe, READ_METHODS, sleep, type BackoffPolicy, type RetryPolicy } from "./retry.js";
+import { AccessLogServiceClient } from "./gen/ctm/v1/access_log_service.js";
+import { HealthCheckServiceClient } from "./gen/ctm/v1/health_check_service.js";
+import { ValidatorServiceClient } from "./gen/ctm/v1/validator_service.js";
+import { AccessLogApi, HealthApi, ValidatorApi } from "./safety.js";
 import { writeSnapshotFile } from "./snapshot-file.js";
 import { WatchIterator, type WatchOptions } from "./watch.js";
 
@@ -141,10 +145,19 @@ function point(at: PointInTime | undefined): { $case: "time"; value: Date } | { 
 export class CtmClient {
   readonly config: InstanceType<typeof ConfigServiceClient>;
   readonly rolloutStub: InstanceType<typeof RolloutServiceClient>;
+  readonly validatorStub: InstanceType<typeof ValidatorServiceClient>;
+  readonly healthStub: InstanceType<typeof HealthCheckServiceClient>;
+  readonly accessLogStub: InstanceType<typeof AccessLogServiceClient>;
   /** The local cache, when the client was created with `cache`. */
   readonly cache: CtmCache | undefined;
   /** RolloutService: status, controls and explain. */
   readonly rollouts: RolloutApi;
+  /** ValidatorService: setValidator, deleteValidator, listValidators, validate. */
+  readonly validators: ValidatorApi;
+  /** HealthCheckService: setHealthCheck, deleteHealthCheck, listHealthChecks, reportMetrics. */
+  readonly health: HealthApi;
+  /** AccessLogService: query, queryAll, upload. */
+  readonly accessLog: AccessLogApi;
   readonly clock: () => number;
   private readonly retryPolicy: RetryPolicy;
   private readonly watchPolicy: BackoffPolicy;
@@ -156,11 +169,18 @@ export class CtmClient {
     const clientOptions: grpc.ClientOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...opts.channelOptions };
     if (opts.interceptors) clientOptions.interceptors = opts.interceptors;
     this.config = new ConfigServiceClient(opts.address, creds, clientOptions);
-    this.rolloutStub = new RolloutServiceClient(opts.address, creds, { ...clientOptions, channelOverride: this.config.getChannel() });
+    const shared = { ...clientOptions, channelOverride: this.config.getChannel() };
+    this.rolloutStub = new RolloutServiceClient(opts.address, creds, shared);
+    this.validatorStub = new ValidatorServiceClient(opts.address, creds, shared);
+    this.healthStub = new HealthCheckServiceClient(opts.address, creds, shared);
+    this.accessLogStub = new AccessLogServiceClient(opts.address, creds, shared);
     this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
     this.watchPolicy = { ...DEFAULT_WATCH_BACKOFF, ...opts.watchBackoff };
     this.clock = opts.clock ?? Date.now;
     this.rollouts = new RolloutApi(this);
+    this.validators = new ValidatorApi(this);
+    this.health = new HealthApi(this);
+    this.accessLog = new AccessLogApi(this);
     this.cache = opts.cache ? this.openCache(opts.cache) : undefined;
   }
 
@@ -177,9 +197,13 @@ export class CtmClient {
     return this.unary("Set", this.config.set, req, o);
   }
 
-  /** The current entry, and the value resolved for `context` by the daemon. */
+  /**
+   * The current entry, and the value resolved for `context` by the daemon. A `requestId`
+   * (call option or `context.requestId`) is logged with the answer in the access log.
+   */
   get(key: string, o: CallOptions & { context?: Context } = {}): Promise<GetResponse> {
-    return this.unary("Get", this.config.get, GetRequest.fromPartial({ key, context: toPbContext(o.context) }), o);
+    const context = o.requestId !== undefined && !o.context?.requestId ? { ...o.context, requestId: o.requestId } : o.context;
+    return this.unary("Get", this.config.get, GetRequest.fromPartial({ key, context: toPbContext(context) }), o);
   }
 
   /** Appends a tombstone. */
@@ -321,6 +345,9 @@ export class CtmClient {
     this.closed = true;
     for (const c of this.caches) c.close();
     this.rolloutStub.close();
+    this.validatorStub.close();
+    this.healthStub.close();
+    this.accessLogStub.close();
     this.config.close();
   }
 

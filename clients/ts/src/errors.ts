@@ -1,15 +1,28 @@
 import * as grpc from "@grpc/grpc-js";
+import { Violation } from "./gen/ctm/v1/validator_service.js";
 
 const trailer = (md: grpc.Metadata | undefined, name: string): string | undefined => {
   const v = md?.get(name)[0];
   return v === undefined ? undefined : String(v);
 };
+/** The `ctm-violations` trailer (JSON) of a write a validator refused, decoded. */
+function violationsOf(md: grpc.Metadata | undefined): Violation[] | undefined {
+  const raw = trailer(md, "ctm-violations");
+  if (raw === undefined) return undefined;
+  try {
+    const list: unknown = JSON.parse(raw);
+    return Array.isArray(list) ? list.map((v) => Violation.fromJSON(v)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const num = (s: string | undefined): number | undefined => (s === undefined || s === "" || Number.isNaN(Number(s)) ? undefined : Number(s));
 
 /**
  * A failed ctm call. `code` is the gRPC status (see README "Errors"); the ctm trailers are
  * decoded: `field` (INVALID_ARGUMENT), `expectedVersion` / `actualVersion` (ABORTED) and
- * `requestId` (INTERNAL).
+ * `requestId` (INTERNAL), and the `violations` of a write a validator refused.
  */
 export class CtmError extends Error {
   override readonly name = "CtmError";
@@ -32,6 +45,13 @@ export class CtmError extends Error {
   readonly expectedVersion: number | undefined;
   readonly actualVersion: number | undefined;
   readonly requestId: string | undefined;
+  /**
+   * A write a validator refused (INVALID_ARGUMENT, or FAILED_PRECONDITION for a validator that
+   * current values violate): each failed rule (validator, field, JSON Pointer, rule index,
+   * message). The trailer is size-bounded: `violationsTotal` counts them all.
+   */
+  readonly violations: Violation[] | undefined;
+  readonly violationsTotal: number | undefined;
   readonly metadata: grpc.Metadata | undefined;
 
   constructor(init: { code: grpc.status; details: string; method: string; attempts?: number; maybeCommitted?: boolean; metadata?: grpc.Metadata; cause?: unknown }) {
@@ -48,6 +68,8 @@ export class CtmError extends Error {
     this.expectedVersion = num(trailer(init.metadata, "ctm-expected"));
     this.actualVersion = num(trailer(init.metadata, "ctm-actual"));
     this.requestId = trailer(init.metadata, "ctm-request-id");
+    this.violations = violationsOf(init.metadata);
+    this.violationsTotal = this.violations === undefined ? undefined : (num(trailer(init.metadata, "ctm-violations-total")) ?? this.violations.length);
   }
 
   /** Wraps a grpc-js error (or anything thrown) as a CtmError. */

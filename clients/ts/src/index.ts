@@ -7,6 +7,16 @@ export * as grpc from "@grpc/grpc-js";
 export { CtmClient, RolloutApi, type ApplyOp, type CallOptions, type CtmClientOptions, type PointInTime, type WriteOptions } from "./client.js";
 export { CtmCache, commonPrefix, type CacheChange, type CacheOptions, type CacheSource } from "./cache.js";
 export { CtmError } from "./errors.js";
+export {
+  AccessLogApi,
+  HealthApi,
+  ValidatorApi,
+  type AccessLogQuery,
+  type AccessRecordInput,
+  type DefinitionWriteOptions,
+  type MetricSampleInput,
+  type TimeLike,
+} from "./safety.js";
 export { WatchIterator, type WatchOptions } from "./watch.js";
 export {
   BUCKETING_ALGORITHM,
@@ -24,7 +34,7 @@ export {
 } from "./evaluate.js";
 export { fromPbKind, fromPbReason, fromPbRollout, toPbReason, toRecord, type Context } from "./convert.js";
 export { readSnapshotFile, writeSnapshotFile, type SnapshotData } from "./snapshot-file.js";
-export { backoffDelay, DEFAULT_RETRY, DEFAULT_WATCH_BACKOFF, isRetrySafe, READ_METHODS, type BackoffPolicy, type RetryPolicy } from "./retry.js";
+export { backoffDelay, DEFAULT_RETRY, DEFAULT_WATCH_BACKOFF, isRetrySafe, NEVER_RETRIED, READ_METHODS, type BackoffPolicy, type RetryPolicy } from "./retry.js";
 export { RecordKind, type Entry } from "./gen/ctm/v1/record.js";
 export { AttributeOperator, Reason as PbReason, type EvaluationContext, type RolloutPlan } from "./gen/ctm/v1/rollout.js";
 export { PromoteTarget } from "./gen/ctm/v1/rollout_service.js";
@@ -53,3 +63,29 @@ export type {
   ResumeResponse,
   StatusResponse,
 } from "./gen/ctm/v1/rollout_service.js";
+export {
+  ValueType,
+  type AllowedValues,
+  type DeleteValidatorResponse,
+  type ListValidatorsResponse,
+  type NumberRange,
+  type SetValidatorResponse,
+  type ValidateResponse,
+  type ValidationRule,
+  type Validator,
+  type Violation,
+} from "./gen/ctm/v1/validator_service.js";
+export {
+  HealthAction,
+  Verdict,
+  type CheckState,
+  type DeleteHealthCheckResponse,
+  type HealthCheck,
+  type HttpProbe,
+  type ListHealthChecksResponse,
+  type MetricSample,
+  type PrometheusQuery,
+  type ReportMetricsResponse,
+  type SetHealthCheckResponse,
+} from "./gen/ctm/v1/health_check_service.js";
+export type { AccessRecord, QueryAccessLogResponse, UploadAccessLogResponse } from "./gen/ctm/v1/access_log_service.js";

@@ -7,6 +7,11 @@
  *  - a write is retried only when it carries `expectedVersion`: Set, Delete, Rollback and
  *    the rollout controls (Pause, Resume, Promote, Abort, Kill). Apply only when every one of
  *    its operations carries `expectedVersion`. RollbackPrefix never (it has no version guard).
+ *  - the safety services: ListValidators, Validate, ListHealthChecks and QueryAccessLog are
+ *    reads (always); SetValidator and SetHealthCheck are writes (only with `expectedVersion`);
+ *    DeleteValidator and DeleteHealthCheck (no version guard), ReportMetrics (the daemon adds
+ *    the counts up: a retry would count them twice) and UploadAccessLog (would log the
+ *    records twice) never.
  *
  * Why: UNAVAILABLE does not say whether the daemon committed the write before the connection
  * broke. A blind retry could append a second version (and a second Rollback would go back
@@ -54,7 +59,23 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** The RPCs that only read. */
-export const READ_METHODS: ReadonlySet<string> = new Set(["Get", "GetAt", "History", "Diff", "Blame", "Snapshot", "Rollout.Status", "Rollout.Explain"]);
+export const READ_METHODS: ReadonlySet<string> = new Set([
+  "Get",
+  "GetAt",
+  "History",
+  "Diff",
+  "Blame",
+  "Snapshot",
+  "Rollout.Status",
+  "Rollout.Explain",
+  "Validator.List",
+  "Validator.Validate",
+  "HealthCheck.List",
+  "AccessLog.Query",
+]);
+
+/** The RPCs that are never retried: writes with no version guard, and non-idempotent reports. */
+export const NEVER_RETRIED: ReadonlySet<string> = new Set(["RollbackPrefix", "Validator.Delete", "HealthCheck.Delete", "HealthCheck.ReportMetrics", "AccessLog.Upload"]);
 
 type Guarded = { expectedVersion?: number | undefined };
 type ApplyLike = { operations?: { operation?: { value?: Guarded } | undefined }[] };
@@ -62,7 +83,7 @@ type ApplyLike = { operations?: { operation?: { value?: Guarded } | undefined }[
 /** Whether retrying `method` with `request` after UNAVAILABLE cannot apply it twice (see the rule above). */
 export function isRetrySafe(method: string, request: unknown): boolean {
   if (READ_METHODS.has(method)) return true;
-  if (method === "RollbackPrefix") return false;
+  if (NEVER_RETRIED.has(method)) return false;
   if (method === "Apply") {
     const ops = (request as ApplyLike).operations ?? [];
     return ops.length > 0 && ops.every((op) => op.operation?.value?.expectedVersion !== undefined);
