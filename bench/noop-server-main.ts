@@ -1,10 +1,13 @@
 // Child process: the transport ceiling. A grpc-js server whose ctm.v1.ConfigService/Get
-// answers a fixed, pre-encoded GetResponse without decoding the request. The parent asks
-// for the call count over IPC ("count") to check h2load's success figures.
+// answers fixed, pre-encoded bytes without decoding the request: the fixture's GetResponse,
+// or the bytes of the file named by argv[2] (the parent writes ctmd's own answer there, so
+// both servers send the same response). The parent asks for the call count over IPC
+// ("count") to check h2load's success figures.
 import * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
 import { fixture } from "./fixture.js";
 
-const response = Buffer.from(fixture.getResponse());
+const response = process.argv[2] ? readFileSync(process.argv[2]) : Buffer.from(fixture.getResponse());
 let calls = 0;
 
 const identity = (b: Buffer): Buffer => b;
