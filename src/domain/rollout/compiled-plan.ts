@@ -1,15 +1,34 @@
 import { RE2JS } from "re2js";
 import semver from "semver";
+import { bucket, pickVariant } from "../bucketing.js";
 import type { Rollout, Rule } from "./plan.js";
 
 /** A rule turned into a predicate once, not per evaluation. */
 export type RuleTest = (unitId: string, attributes: Readonly<Record<string, string>>) => boolean;
 
+/**
+ * What a plan decides from the unit id alone: the first unit-id rule that
+ * matches (-1: none), the bucket, and the variant (-1: none; undefined until
+ * first needed). Attributes and time are never part of it.
+ */
+export interface UnitFacts {
+  unitRule: number;
+  bucket: number;
+  variant: number | undefined;
+}
+
 export interface CompiledPlan {
   earlyAdopters: ReadonlySet<string>;
   pinned: ReadonlyMap<string, string>;
-  rules: readonly { rule: Rule; test: RuleTest }[];
+  rules: readonly { rule: Rule; test: RuleTest; byUnit: boolean }[];
+  /** The unit's facts, remembered per plan (bounded): the same users come back request after request. */
+  facts(unitId: string): UnitFacts;
+  /** Index of the unit's variant, or -1. */
+  variantOf(unitId: string, f: UnitFacts): number;
 }
+
+/** Units whose facts a plan remembers; past this it starts over (a cache, never a result). */
+export const UNIT_FACTS_PER_PLAN = 16_384;
 
 // Plans are immutable, so compiling each once per record object is safe and keeps Get cheap.
 const cache = new WeakMap<Rollout, CompiledPlan>();
@@ -17,15 +36,37 @@ const cache = new WeakMap<Rollout, CompiledPlan>();
 export function compiled(r: Rollout): CompiledPlan {
   let c = cache.get(r);
   if (c === undefined) {
+    const { salt, variants } = r.plan;
+    const rules = r.plan.rules.map((rule) => ({ rule, test: compileRule(rule), byUnit: "unitIdRegex" in rule }));
+    const known = new Map<string, UnitFacts>();
     c = {
       earlyAdopters: new Set(r.plan.earlyAdopters),
       pinned: new Map(r.plan.pinned.map((p) => [p.unitId, p.serve])),
-      rules: r.plan.rules.map((rule) => ({ rule, test: compileRule(rule) })),
+      rules,
+      facts(unitId) {
+        let f = known.get(unitId);
+        if (f === undefined) {
+          const unitRule = rules.findIndex((x) => x.byUnit && x.test(unitId, NO_ATTRIBUTES));
+          f = { unitRule, bucket: bucket(salt, unitId), variant: undefined };
+          if (known.size >= UNIT_FACTS_PER_PLAN) known.clear();
+          known.set(unitId, f);
+        }
+        return f;
+      },
+      variantOf(unitId, f) {
+        if (f.variant === undefined) {
+          const v = pickVariant(salt, unitId, variants);
+          f.variant = v === undefined ? -1 : variants.indexOf(v);
+        }
+        return f.variant;
+      },
     };
     cache.set(r, c);
   }
   return c;
 }
+
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** RE2 semantics: linear time, no backreferences or lookaround; a match anywhere counts (anchor with ^ and $). */
 export const compileRegex = (pattern: string): RE2JS => RE2JS.compile(pattern);
