@@ -6,10 +6,11 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # classic-level and cbor-extract ship prebuilt binaries: no install scripts, no compiler.
-RUN npm ci --no-fund --no-audit
-COPY tsconfig.json ./
+# --ignore-scripts also skips the root postinstall, which sets up the SDK in clients/ (not in the image).
+RUN npm ci --no-fund --no-audit --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --no-fund --no-audit
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-fund --no-audit --ignore-scripts
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
