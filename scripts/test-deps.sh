@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test suite runs real Python and Go clients and a real Prometheus. This installs the
+# Debian packages they need when some are missing (as root, with apt), so `npm test` works
+# on a fresh machine; it does nothing when everything is there.
+set -euo pipefail
+need=()
+/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || need+=(python3-grpcio python3-protobuf)
+command -v go >/dev/null || need+=(golang-go)
+gocode=/usr/share/gocode/src
+[ -d "$gocode/google.golang.org/grpc" ] || need+=(golang-google-grpc-dev)
+[ -d "$gocode/google.golang.org/protobuf" ] || need+=(golang-google-protobuf-dev)
+[ -d "$gocode/github.com/golang/protobuf" ] || need+=(golang-github-golang-protobuf-1-5-dev)
+[ -d "$gocode/github.com/spaolacci/murmur3" ] || need+=(golang-github-spaolacci-murmur3-dev)
+[ -x /usr/bin/prometheus ] || need+=(prometheus)
+command -v mount >/dev/null || need+=(mount)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+  echo "the tests need these Debian packages: ${need[*]}" >&2
+  echo "install them as root: apt-get update && apt-get install -y --no-install-recommends ${need[*]}" >&2
+  exit 1
+fi
+echo "installing Debian packages the tests need: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
