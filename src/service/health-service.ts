@@ -52,6 +52,8 @@ export class HealthService implements WriteGuard {
   private readonly states = new Map<string, CheckState>();
   /** Latest record of keys that roll out or just finished. */
   private readonly watched = new Map<string, LogRecord>();
+  /** What a finalized record's rollback restores (null: it did not end a rollout). */
+  private readonly bakeStable = new WeakMap<LogRecord, { value: JsonValue } | null>();
   private readonly unsubscribe: () => void;
   private config: ConfigService | undefined;
 
@@ -121,9 +123,15 @@ export class HealthService implements WriteGuard {
         this.watched.delete(key);
         continue;
       }
-      // A finished rollout's stable value is in the record before it.
-      const before = await this.store.version(key, record.version - 1);
-      if (before?.rollout) out.push({ key, record, mode: "baking", stable: before.rollout.plan.stable });
+      // A finished rollout's stable value is in the record before it; records never change,
+      // so it is read once per finalized record, not on every tick of the bake.
+      let stable = this.bakeStable.get(record);
+      if (stable === undefined) {
+        const before = await this.store.version(key, record.version - 1);
+        stable = before?.rollout ? { value: before.rollout.plan.stable } : null;
+        this.bakeStable.set(record, stable);
+      }
+      if (stable) out.push({ key, record, mode: "baking", stable: stable.value });
     }
     return out;
   }
