@@ -1,11 +1,10 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { ApplyOp, ConfigService } from "../../service/config-service.js";
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
 import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
-import { entryBytes, valueBytes, writeHeader } from "./wire-cache.js";
+import { GetResponseCache } from "./get-response-cache.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
 /** Get answers pre-encoded GetResponse bytes; the service definition's serializer passes them through. */
@@ -18,18 +17,16 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
   const header = () => ({ revision: svc.headRevision });
   const byKey = (r: { key: string }) => r.key;
   const byPrefix = (r: { prefix: string }) => r.prefix;
+  const answers = new GetResponseCache();
   return {
     set: unary(rpc, "Set", byKey, async (r) => {
       const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
       return { header: header(), entry: toEntry(rec) };
     }),
-    // The hot path answers with pre-encoded bytes: the entry is encoded once per record.
+    // The hot path answers with cached, pre-encoded bytes.
     get: unary(rpc, "Get", byKey, (r): GetWire => {
       const { record, resolution } = svc.resolve(r.key, toContext(r.context));
-      const w = writeHeader(new BinaryWriter(), svc.headRevision).uint32(18).bytes(entryBytes(record));
-      if (resolution.value !== undefined) w.uint32(26).bytes(valueBytes(resolution.value));
-      if (resolution.variant !== "") w.uint32(34).string(resolution.variant);
-      return Buffer.from(w.uint32(40).int32(toPbReason(resolution.reason)).finish());
+      return answers.bytes(record, svc.headRevision, resolution);
     }),
     delete: unary(rpc, "Delete", byKey, async (r) => {
       const rec = await svc.delete(r);

@@ -1,0 +1,55 @@
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import type { LogRecord } from "../../domain/record.js";
+import type { Resolution } from "../../domain/rollout/plan.js";
+import { toPbReason } from "./rollout-mapper.js";
+import { entryBytes, valueBytes, writeHeader } from "./wire-cache.js";
+
+/** How many distinct answers one record keeps per head revision (a rollout has a few: stable, new, variants). */
+const ANSWERS_PER_RECORD = 16;
+
+interface Answer {
+  value: Resolution["value"];
+  variant: string;
+  reason: Resolution["reason"];
+  bytes: Buffer;
+}
+
+interface Answers {
+  headRevision: number;
+  list: Answer[];
+}
+
+/**
+ * Whole GetResponse messages, ready to send. A Get's answer depends only on the record, the
+ * head revision in its header and the resolution, and a record yields few distinct
+ * resolutions, so the hot path is a lookup: no protobuf encoding, no allocation. Entries
+ * are dropped with their record; a new head revision empties a record's list.
+ */
+export class GetResponseCache {
+  private readonly byRecord = new WeakMap<LogRecord, Answers>();
+
+  bytes(record: LogRecord, headRevision: number, r: Resolution): Buffer {
+    let answers = this.byRecord.get(record);
+    if (answers === undefined) this.byRecord.set(record, (answers = { headRevision, list: [] }));
+    else if (answers.headRevision !== headRevision) {
+      answers.headRevision = headRevision;
+      answers.list = [];
+    }
+    // Values are compared by identity: a record's values are immutable objects, and
+    // interpolated numbers compare by value.
+    for (const a of answers.list) {
+      if (a.value === r.value && a.reason === r.reason && a.variant === r.variant) return a.bytes;
+    }
+    const bytes = encodeGetResponse(record, headRevision, r);
+    if (answers.list.length < ANSWERS_PER_RECORD) answers.list.push({ value: r.value, variant: r.variant, reason: r.reason, bytes });
+    return bytes;
+  }
+}
+
+/** GetResponse{header, entry, value, variant, reason}, with the entry's bytes shared across answers. */
+export function encodeGetResponse(record: LogRecord, headRevision: number, r: Resolution): Buffer {
+  const w = writeHeader(new BinaryWriter(), headRevision).uint32(18).bytes(entryBytes(record));
+  if (r.value !== undefined) w.uint32(26).bytes(valueBytes(r.value));
+  if (r.variant !== "") w.uint32(34).string(r.variant);
+  return Buffer.from(w.uint32(40).int32(toPbReason(r.reason)).finish());
+}
