@@ -1,4 +1,13 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { RpcLatencyHistogram } from "./rpc-latency-histogram.js";
+
+/** RPCs of one (method, code) so far, and how many of them the counter already holds. */
+interface RpcTally {
+  method: string;
+  code: string;
+  n: number;
+  reported: number;
+}
 
 /**
  * Every metric ctmd exports, on one registry owned by the composition root (no
@@ -7,14 +16,21 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly rpcs = new Counter({ name: "ctm_rpc_requests_total", help: "RPCs by method and status code", labelNames: ["method", "code"], registers: [this.registry] });
-  readonly rpcSeconds = new Histogram({
-    name: "ctm_rpc_duration_seconds",
-    help: "RPC latency by method and status code",
+  // Every RPC counts itself in a plain number; the counter reads the tallies at scrape time.
+  private readonly rpcTallies = new Map<string, RpcTally>();
+  private readonly rpcs = new Counter({
+    name: "ctm_rpc_requests_total",
+    help: "RPCs by method and status code",
     labelNames: ["method", "code"],
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
+    collect: () => {
+      for (const t of this.rpcTallies.values()) {
+        this.rpcs.labels(t.method, t.code).inc(t.n - t.reported);
+        t.reported = t.n;
+      }
+    },
   });
+  private readonly rpcSeconds = new RpcLatencyHistogram(this.registry);
   readonly sets = new Counter({ name: "ctm_records_written_total", help: "Records appended to the log, by kind", labelNames: ["kind"], registers: [this.registry] });
   readonly watchStreams = new Gauge({ name: "ctm_watch_streams", help: "Open Watch streams", registers: [this.registry] });
   readonly watchEvents = new Counter({ name: "ctm_watch_events_sent_total", help: "Events written to Watch streams", registers: [this.registry] });
@@ -29,8 +45,8 @@ export class Metrics {
   });
 
   // prom-client hashes a label set on every call; an RPC's (method, code) pairs are few, so
-  // their children are looked up once and reused on the hot path.
-  private readonly rpcChildren = new Map<string, { count: { inc(): void }; seconds: { observe(v: number): void } }>();
+  // each gets a recorder once: a tally increment and a histogram series on the hot path.
+  private readonly rpcRecorders = new Map<string, (seconds: number) => void>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "ctm_process_" });
@@ -38,14 +54,35 @@ export class Metrics {
 
   /** Counts one RPC and observes its latency. */
   rpc(method: string, code: string, seconds: number): void {
+    this.rpcRecorder(method, code)(seconds);
+  }
+
+  /** Counts one RPC without a latency (streams, whose duration is their lifetime). */
+  countRpc(method: string, code: string): void {
+    this.tally(method, code).n++;
+  }
+
+  /** A function that counts one RPC of `method` ending with `code` and observes its latency. */
+  rpcRecorder(method: string, code: string): (seconds: number) => void {
     const id = `${method} ${code}`;
-    let c = this.rpcChildren.get(id);
-    if (c === undefined) {
-      c = { count: this.rpcs.labels(method, code), seconds: this.rpcSeconds.labels(method, code) };
-      this.rpcChildren.set(id, c);
+    let record = this.rpcRecorders.get(id);
+    if (record === undefined) {
+      const tally = this.tally(method, code);
+      const observe = this.rpcSeconds.recorder(method, code);
+      record = (seconds) => {
+        tally.n++;
+        observe(seconds);
+      };
+      this.rpcRecorders.set(id, record);
     }
-    c.count.inc();
-    c.seconds.observe(seconds);
+    return record;
+  }
+
+  private tally(method: string, code: string): RpcTally {
+    const id = `${method} ${code}`;
+    let t = this.rpcTallies.get(id);
+    if (t === undefined) this.rpcTallies.set(id, (t = { method, code, n: 0, reported: 0 }));
+    return t;
   }
 
   /** A gauge whose value is read at scrape time. */

@@ -31,7 +31,7 @@ export function watchHandler(svc: ConfigService, { log, metrics }: Rpc, opts: Wa
     const requestId = requestIdOf(call.metadata);
     const done = (status: grpc.status, extra: object = {}): void => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      metrics?.rpcs.inc({ method: "Watch", code: statusName(status) });
+      metrics?.countRpc("Watch", statusName(status));
       log.info({ method: "Watch", key: req.key, prefix: req.prefix, status: statusName(status), durationMs, ...extra }, "rpc");
     };
     let watcher;
