@@ -14,29 +14,30 @@ import { Metrics } from "./service/metrics.js";
 import { RolloutService } from "./service/rollout-service.js";
 import { ValidatorService } from "./service/validator-service.js";
 import { directorySize } from "./storage/level/directory-size.js";
-import { LevelAccessLogStore } from "./storage/level/level-access-log-store.js";
+import { ThreadedAccessLogStore } from "./storage/level/threaded-access-log-store.js";
 import { LevelLogStore } from "./storage/level/level-log-store.js";
 import { GrpcTransport } from "./transport/grpc/grpc-server.js";
 import { MetricsServer } from "./transport/http/metrics-server.js";
 import { WatchHub } from "./watch/watch-hub.js";
+import { LOG_SHIPPER_DEFAULTS, LogShipper } from "./transport/log/log-shipper.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-function makeLogger(cfg: DaemonConfig): Logger {
+const RPC_BINDINGS = { component: "grpc" };
+
+function makeLogger(cfg: DaemonConfig): { log: Logger; shipper?: LogShipper } {
   if (cfg.logFormat === "pretty") {
-    return pino({ level: cfg.logLevel, transport: { target: "pino-pretty", options: { destination: 1 } } });
+    return { log: pino({ level: cfg.logLevel, transport: { target: "pino-pretty", options: { destination: 1 } } }) };
   }
-  // One line per RPC: writes are batched (4 KiB, or every 250 ms) so logging costs the hot
-  // path a buffer append, not a syscall per request. Lifecycle lines flush at once.
-  const log = pino({ level: cfg.logLevel }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  setInterval(() => log.flush(), 250).unref();
-  return log;
+  // One JSON line per RPC: a worker thread formats and writes them (see LogShipper).
+  const shipper = new LogShipper({ ...LOG_SHIPPER_DEFAULTS, rpcBindings: RPC_BINDINGS });
+  return { log: pino({ level: cfg.logLevel }, shipper), shipper };
 }
 
 /** The composition root: config -> storage -> watch -> service -> loops and transport. */
 async function main(): Promise<void> {
   const cfg = parseConfig(process.argv, version);
-  const log = makeLogger(cfg);
+  const { log, shipper } = makeLogger(cfg);
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const clock = systemClock;
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const store = new LevelLogStore(dataDir, clock);
   await store.open();
-  const accessStore = new LevelAccessLogStore(join(dataDir, "access-log"));
+  const accessStore = new ThreadedAccessLogStore(join(dataDir, "access-log"));
   await accessStore.open();
 
   const hub = new WatchHub(store);
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     for (const r of records) metrics.sets.inc({ kind: r.kind });
   });
 
-  const transport = new GrpcTransport({ config, rollouts, validators, health, access }, { log: log.child({ component: "grpc" }), metrics }, {
+  const transport = new GrpcTransport({ config, rollouts, validators, health, access }, { log: log.child(RPC_BINDINGS), metrics, lines: shipper }, {
     watch: { progressIntervalMs: cfg.watchProgressMs },
     maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024,
   });
@@ -125,7 +126,8 @@ async function main(): Promise<void> {
     await access.close();
     await store.close();
     log.info({ revision: store.headRevision, ...store.stats, accessLogDropped: access.droppedTotal }, "stopped");
-    log.flush();
+    if (shipper) await shipper.close();
+    else log.flush();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Metrics } from "../../service/metrics.js";
+import type { RpcLines } from "../log/log-shipper.js";
 import { statusName, toStatus } from "./status-table.js";
 
 export const requestIdOf = (md: grpc.Metadata): string => {
@@ -13,6 +14,8 @@ export const requestIdOf = (md: grpc.Metadata): string => {
 export interface Rpc {
   log: Logger;
   metrics?: Metrics;
+  /** Where successful RPCs are logged, when not through `log` (see LogShipper). */
+  lines?: RpcLines;
 }
 
 /**
@@ -20,41 +23,53 @@ export interface Rpc {
  * and every error through the one status table.
  */
 export function unary<Req, Res>(
-  { log, metrics }: Rpc,
+  { log, metrics, lines }: Rpc,
   method: string,
   keyOf: (req: NoInfer<Req>) => string | undefined,
   fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
 ): grpc.handleUnaryCall<Req, Res> {
+  // pino serializes a child's bindings once, so the fields every line of this method
+  // shares cost nothing per call; only the key and the duration are serialized per RPC.
+  const methodLog = log.child({ method });
+  const okLog = methodLog.child({ status: "OK" });
+  const logOk = okLog.isLevelEnabled("info");
+  const okMetric = metrics?.rpcRecorder(method, "OK");
+  const succeed = (req: Req, started: number): void => {
+    const durationMs = performance.now() - started;
+    okMetric?.(durationMs / 1000);
+    if (!logOk) return;
+    if (lines) lines.ok(method, keyOf(req), durationMs);
+    else okLog.info({ key: keyOf(req), durationMs }, "rpc");
+  };
+  const fail = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>, started: number, e: unknown): void => {
+    const durationMs = performance.now() - started;
+    const requestId = requestIdOf(call.metadata);
+    const { error, unexpected } = toStatus(e, requestId);
+    const status = statusName(error.code!);
+    metrics?.rpc(method, status, durationMs / 1000);
+    const line = { key: keyOf(call.request), status, durationMs, requestId, error: error.details, ...(unexpected ? { err: e } : {}) };
+    if (error.code === grpc.status.INTERNAL || error.code === grpc.status.UNAVAILABLE) methodLog.error(line, "rpc");
+    else methodLog.warn(line, "rpc");
+    callback(error);
+  };
   return (call, callback) => {
-    const started = process.hrtime.bigint();
-    const finish = (code: grpc.status, extra?: object): void => {
-      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      const status = statusName(code);
-      const line = { method, key: keyOf(call.request), status, durationMs, ...extra };
-      metrics?.rpc(method, status, durationMs / 1000);
-      if (code === grpc.status.OK) log.info(line, "rpc");
-      else if (code === grpc.status.INTERNAL || code === grpc.status.UNAVAILABLE) log.error(line, "rpc");
-      else log.warn(line, "rpc");
-    };
-    const fail = (e: unknown): void => {
-      const requestId = requestIdOf(call.metadata);
-      const { error, unexpected } = toStatus(e, requestId);
-      finish(error.code!, { requestId, error: error.details, ...(unexpected ? { err: e } : {}) });
-      callback(error);
-    };
+    const started = performance.now();
     try {
       const out = fn(call.request, call);
       if (out instanceof Promise) {
-        out.then((res) => {
-          finish(grpc.status.OK);
-          callback(null, res);
-        }, fail);
+        out.then(
+          (res) => {
+            succeed(call.request, started);
+            callback(null, res);
+          },
+          (e: unknown) => fail(call, callback, started, e),
+        );
       } else {
-        finish(grpc.status.OK);
+        succeed(call.request, started);
         callback(null, out);
       }
     } catch (e) {
-      fail(e);
+      fail(call, callback, started, e);
     }
   };
 }
