@@ -40,7 +40,14 @@ export class BenchContext {
   }
 
   /** One h2load run against `target`, noting how much CPU the target used meanwhile. */
-  async h2load(target: LoadTarget, path: string, frameFile: string, level: { connections: number; streams: number }): Promise<H2loadResult> {
+  async h2load(
+    target: LoadTarget,
+    path: string,
+    frameFile: string,
+    level: { connections: number; streams: number },
+    warmupSeconds: number = settings.warmupSeconds,
+    seconds: number = settings.seconds,
+  ): Promise<H2loadResult> {
     assertAlive(target);
     const meter = new CpuMeter(target.process.pid);
     const result = await runH2load(this.children, {
@@ -48,8 +55,8 @@ export class BenchContext {
       frameFile,
       connections: level.connections,
       streamsPerConnection: level.streams,
-      seconds: settings.seconds,
-      warmupSeconds: settings.warmupSeconds,
+      seconds,
+      warmupSeconds,
     });
     this.serverCpu.push(`${target.label} ${Math.round(meter.cores() * 100)}%`);
     assertAlive(target);

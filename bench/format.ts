@@ -10,6 +10,12 @@ export function formatMs(n: number): string {
   return n < 0.1 ? `${Number((n * 1000).toPrecision(3))} µs` : `${Number(n.toPrecision(3))} ms`;
 }
 
-export function formatRatio(a: number, b: number): string {
-  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : "n/a";
+/** a ÷ b, or `paired` when given: the median of per-round ratios, which is what paired rows report. */
+export function formatRatio(a: number, b: number, paired?: number): string {
+  const r = paired ?? a / b;
+  return Number.isFinite(r) && (paired !== undefined || b > 0) ? `${r.toFixed(2)}×` : "n/a";
+}
+
+export function formatUs(n: number): string {
+  return Number.isFinite(n) ? `${n.toFixed(0)} µs` : "n/a";
 }

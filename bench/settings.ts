@@ -3,6 +3,9 @@ export const settings = {
   /** Per measurement, after the warm-up (BENCH_SECONDS). */
   seconds: Number(process.env["BENCH_SECONDS"] ?? 8),
   warmupSeconds: 2,
+  /** ctmd-vs-baseline rows: rounds of one run each, alternating (BENCH_ROUNDS), and each run's length. */
+  rounds: Number(process.env["BENCH_ROUNDS"] ?? 3),
+  roundSeconds: Math.max(2, Math.round(Number(process.env["BENCH_SECONDS"] ?? 8) / 2)),
   /** grpc-js calls per latency (p50/p99) run. */
   latencyCalls: 2000,
   fsyncSeconds: 3,
