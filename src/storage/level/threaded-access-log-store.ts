@@ -23,7 +23,9 @@ export class AccessLogStoreError extends Error {
 // Built, the worker is the .js beside this file; under a TypeScript loader (tests), the .ts.
 const here = import.meta.url;
 const workerUrl = new URL(here.endsWith(".ts") ? "./access-log-worker.ts" : "./access-log-worker.js", here);
-const workerExecArgv = here.endsWith(".ts") ? ["--import", "tsx"] : [];
+// Under a TypeScript loader (tests), the worker registers tsx's loader itself: `--import tsx`
+// registers it on the main thread only on this Node line.
+const workerExecArgv = here.endsWith(".ts") ? ["--import", `data:text/javascript,import{register}from${JSON.stringify(import.meta.resolve("tsx/esm/api"))};register()`] : [];
 
 /**
  * The LevelDB access log, run in its own worker thread. Get only queues records; each

@@ -11,8 +11,8 @@ export interface LogWorkerData {
   fd: number;
   /** Bindings of every RPC line (those of the transport's logger, e.g. component). */
   rpcBindings: Record<string, unknown>;
-  /** Set to 1 by the worker when a sync batch is written. */
-  done: SharedArrayBuffer;
+  /** The worker stores the sequence number of each batch once it is written (and notifies). */
+  written: SharedArrayBuffer;
 }
 
 /** One shipment: RPC rows as columns, and the main thread's own lines with their place among them. */
@@ -21,8 +21,8 @@ export interface LogBatch {
   lines: string[];
   /** lines[i] goes before rows[lineAt[i]]. */
   lineAt: number[];
-  ack?: number;
-  sync?: boolean;
+  /** 1, 2, 3... in the order shipped. */
+  seq?: number;
 }
 
 export interface LogShipperOptions {
@@ -38,7 +38,9 @@ export const LOG_SHIPPER_DEFAULTS: LogShipperOptions = { fd: 1, rpcBindings: {},
 
 const here = import.meta.url;
 const workerUrl = new URL(here.endsWith(".ts") ? "./log-worker.ts" : "./log-worker.js", here);
-const workerExecArgv = here.endsWith(".ts") ? ["--import", "tsx"] : [];
+// Under a TypeScript loader (tests), the worker registers tsx's loader itself: `--import tsx`
+// registers it on the main thread only on this Node line.
+const workerExecArgv = here.endsWith(".ts") ? ["--import", `data:text/javascript,import{register}from${JSON.stringify(import.meta.resolve("tsx/esm/api"))};register()`] : [];
 
 /**
  * ctmd's log output. A successful RPC's line costs the serving thread four array pushes: rows
@@ -52,33 +54,34 @@ export class LogShipper implements RpcLines {
   private batch = emptyBatch();
   private timer: NodeJS.Timeout | undefined;
   private readonly worker: Worker;
-  private readonly done = new Int32Array(new SharedArrayBuffer(4));
-  private readonly acks = new Map<number, () => void>();
-  private nextAck = 1;
+  /** The worker sets it to the sequence number of each batch it has written. */
+  private readonly written = new Int32Array(new SharedArrayBuffer(4));
+  /** Sent and not yet confirmed written, oldest first: written here if the worker dies. */
+  private unconfirmed: LogBatch[] = [];
+  private readonly waiting: { seq: number; cb: () => void }[] = [];
+  private seq = 0;
   private dead = false;
   private fallback: LogBatchFormatter | undefined;
+  private readonly onExit = (): void => this.flushSync();
   private readonly shipLater = (): void => {
     this.timer = undefined;
     this.ship();
   };
 
   constructor(private readonly opts: LogShipperOptions = LOG_SHIPPER_DEFAULTS) {
-    const data: LogWorkerData = { fd: opts.fd, rpcBindings: opts.rpcBindings, done: this.done.buffer as SharedArrayBuffer };
+    const data: LogWorkerData = { fd: opts.fd, rpcBindings: opts.rpcBindings, written: this.written.buffer as SharedArrayBuffer };
     this.worker = new Worker(workerUrl, { workerData: data, execArgv: workerExecArgv, stdout: false, stderr: false });
     this.worker.unref();
-    this.worker.on("message", (id: number) => {
-      this.acks.get(id)?.();
-      this.acks.delete(id);
-    });
-    // Without its writer, the log is written here (see writeHere).
+    this.worker.on("message", (seq: number) => this.confirm(seq));
+    // Without its writer, the log is written here: what was sent and not confirmed, then everything new.
     const orphan = (): void => {
+      if (this.dead) return;
       this.dead = true;
-      for (const resolve of this.acks.values()) resolve();
-      this.acks.clear();
+      this.takeOver();
     };
     this.worker.on("error", orphan);
     this.worker.on("exit", orphan);
-    process.on("exit", () => this.flushSync());
+    process.on("exit", this.onExit);
   }
 
   ok(method: string, key: string | undefined, durationMs: number): void {
@@ -100,27 +103,33 @@ export class LogShipper implements RpcLines {
 
   /** pino's logger.flush(cb): calls back once everything logged so far is written. */
   flush(cb?: (err?: Error) => void): void {
-    if (this.dead) {
-      this.ship();
+    this.ship();
+    if (this.dead || this.unconfirmed.length === 0) {
       cb?.();
       return;
     }
-    const ack = this.nextAck++;
-    this.acks.set(ack, () => cb?.());
-    this.ship(ack);
+    this.waiting.push({ seq: this.seq, cb: () => cb?.() });
   }
 
-  /** At exit: blocks until the worker has written everything (or a second has passed). */
+  /** At exit: blocks until the worker has written everything; after a second, writes the rest itself. */
   flushSync(): void {
-    if (this.dead) return this.ship();
-    Atomics.store(this.done, 0, 0);
-    this.ship(undefined, true);
-    Atomics.wait(this.done, 0, 0, 1000);
+    this.ship();
+    if (this.dead) return;
+    const deadline = Date.now() + 1000;
+    for (let now = Date.now(); Atomics.load(this.written, 0) < this.seq && now < deadline; now = Date.now()) {
+      Atomics.wait(this.written, 0, Atomics.load(this.written, 0), deadline - now);
+    }
+    this.confirm(Atomics.load(this.written, 0));
+    if (this.unconfirmed.length > 0) {
+      this.dead = true;
+      this.takeOver();
+    }
   }
 
   /** Writes what is left and stops the worker. */
   async close(): Promise<void> {
     await new Promise<void>((resolve) => this.flush(() => resolve()));
+    process.off("exit", this.onExit);
     this.dead = true;
     await this.worker.terminate();
   }
@@ -130,22 +139,37 @@ export class LogShipper implements RpcLines {
     else this.timer ??= setTimeout(this.shipLater, this.opts.maxDelayMs).unref();
   }
 
-  private ship(ack?: number, sync?: boolean): void {
+  private ship(): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     const b = this.batch;
+    if (b.rows.method.length === 0 && b.lines.length === 0) return;
     this.batch = emptyBatch();
     if (this.dead) return this.writeHere(b);
-    if (ack !== undefined) b.ack = ack;
-    if (sync) b.sync = true;
+    b.seq = ++this.seq;
+    this.unconfirmed.push(b);
     this.worker.postMessage(b);
+  }
+
+  /** The worker has written every batch up to `seq`. */
+  private confirm(seq: number): void {
+    let n = 0;
+    while (n < this.unconfirmed.length && this.unconfirmed[n]!.seq! <= seq) n++;
+    if (n > 0) this.unconfirmed = this.unconfirmed.slice(n);
+    while (this.waiting.length > 0 && this.waiting[0]!.seq <= seq) this.waiting.shift()!.cb();
+  }
+
+  private takeOver(): void {
+    const left = this.unconfirmed;
+    this.unconfirmed = [];
+    for (const b of left) this.writeHere(b);
+    for (const w of this.waiting.splice(0)) w.cb();
   }
 
   /** Without the worker, the main thread formats and writes, synchronously: slower, but nothing is lost. */
   private writeHere(b: LogBatch): void {
-    if (b.rows.method.length === 0 && b.lines.length === 0) return;
     this.fallback ??= new LogBatchFormatter(this.opts.rpcBindings);
     try {
       writeSync(this.opts.fd, this.fallback.format(b));

@@ -8,7 +8,7 @@ import type { LogBatch, LogWorkerData } from "./log-shipper.js";
 const port = parentPort;
 if (port === null) throw new Error("log-worker runs as a worker thread");
 const data = workerData as LogWorkerData;
-const done = new Int32Array(data.done);
+const written = new Int32Array(data.written);
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const formatter = new LogBatchFormatter(data.rpcBindings);
 
@@ -25,11 +25,11 @@ function writeAll(text: string): void {
   }
 }
 
+// Each batch is confirmed twice: in shared memory, for a main thread blocked at exit, and by a
+// message, for one that is running.
 port.on("message", (b: LogBatch) => {
-  if (b.rows.method.length > 0 || b.lines.length > 0) writeAll(formatter.format(b));
-  if (b.ack !== undefined) port.postMessage(b.ack);
-  if (b.sync) {
-    Atomics.store(done, 0, 1);
-    Atomics.notify(done, 0);
-  }
+  writeAll(formatter.format(b));
+  Atomics.store(written, 0, b.seq!);
+  Atomics.notify(written, 0);
+  port.postMessage(b.seq);
 });
