@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { workerScript } from "../../worker-script.js";
 import type { AccessLogStore, AccessQuery, AccessRecord } from "../access-log-store.js";
 import { toColumns } from "./access-columns.js";
 
@@ -20,12 +21,7 @@ export class AccessLogStoreError extends Error {
   }
 }
 
-// Built, the worker is the .js beside this file; under a TypeScript loader (tests), the .ts.
-const here = import.meta.url;
-const workerUrl = new URL(here.endsWith(".ts") ? "./access-log-worker.ts" : "./access-log-worker.js", here);
-// Under a TypeScript loader (tests), the worker registers tsx's loader itself: `--import tsx`
-// registers it on the main thread only on this Node line.
-const workerExecArgv = here.endsWith(".ts") ? ["--import", `data:text/javascript,import{register}from${JSON.stringify(import.meta.resolve("tsx/esm/api"))};register()`] : [];
+const script = workerScript("access-log-worker", import.meta.url);
 
 /**
  * The LevelDB access log, run in its own worker thread. Get only queues records; each
@@ -39,7 +35,7 @@ export class ThreadedAccessLogStore implements AccessLogStore {
   private stopped: Error | undefined;
 
   constructor(location: string) {
-    this.worker = new Worker(workerUrl, { workerData: { location }, execArgv: workerExecArgv });
+    this.worker = new Worker(script.url, { workerData: { location }, execArgv: script.execArgv });
     // The daemon's own handles keep it alive; the worker alone must not.
     this.worker.unref();
     this.worker.on("message", (reply: AccessLogReply) => {

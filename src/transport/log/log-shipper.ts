@@ -1,5 +1,6 @@
 import { writeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { workerScript } from "../../worker-script.js";
 import { LogBatchFormatter } from "./log-batch-formatter.js";
 
 /** Where a unary RPC that succeeded is logged: method, key, duration (status OK). */
@@ -36,11 +37,7 @@ export interface LogShipperOptions {
 
 export const LOG_SHIPPER_DEFAULTS: LogShipperOptions = { fd: 1, rpcBindings: {}, maxRows: 1024, maxDelayMs: 20 };
 
-const here = import.meta.url;
-const workerUrl = new URL(here.endsWith(".ts") ? "./log-worker.ts" : "./log-worker.js", here);
-// Under a TypeScript loader (tests), the worker registers tsx's loader itself: `--import tsx`
-// registers it on the main thread only on this Node line.
-const workerExecArgv = here.endsWith(".ts") ? ["--import", `data:text/javascript,import{register}from${JSON.stringify(import.meta.resolve("tsx/esm/api"))};register()`] : [];
+const script = workerScript("log-worker", import.meta.url);
 
 /**
  * ctmd's log output. A successful RPC's line costs the serving thread four array pushes: rows
@@ -70,7 +67,7 @@ export class LogShipper implements RpcLines {
 
   constructor(private readonly opts: LogShipperOptions = LOG_SHIPPER_DEFAULTS) {
     const data: LogWorkerData = { fd: opts.fd, rpcBindings: opts.rpcBindings, written: this.written.buffer as SharedArrayBuffer };
-    this.worker = new Worker(workerUrl, { workerData: data, execArgv: workerExecArgv, stdout: false, stderr: false });
+    this.worker = new Worker(script.url, { workerData: data, execArgv: script.execArgv, stdout: false, stderr: false });
     this.worker.unref();
     this.worker.on("message", (seq: number) => this.confirm(seq));
     // Without its writer, the log is written here: what was sent and not confirmed, then everything new.
