@@ -1,5 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument } from "../domain/errors.js";
+import { AccessBatchWriter, type AccessBatch } from "../storage/access-batch.js";
 import type { AccessLogStore, AccessQuery, AccessRecord } from "../storage/access-log-store.js";
 import type { Metrics } from "./metrics.js";
 
@@ -29,12 +30,18 @@ export interface AccessSink {
 const FLUSH_BATCH = 5000;
 
 /**
- * The access log's write path and queries. Get only pushes onto a bounded
+ * The access log's write path and queries. Get only appends to a bounded
  * queue (O(1), no I/O); a timer writes batches. When the queue is full,
  * records are dropped and counted instead of slowing Get or growing memory.
+ * The queue is the byte form of a batch: a record is packed when it is
+ * served, so no record object outlives its Get.
  */
 export class AccessLog implements AccessSink {
-  private queue: AccessRecord[] = [];
+  private current = new AccessBatchWriter();
+  /** Batches that reached FLUSH_BATCH records and wait for the next flush. */
+  private full: AccessBatch[] = [];
+  /** Records accepted and not yet written (or given up on): queued, and in the batch being written. */
+  private pending = 0;
   private dropped = 0;
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -50,7 +57,7 @@ export class AccessLog implements AccessSink {
   ) {}
 
   get depth(): number {
-    return this.queue.length;
+    return this.pending;
   }
 
   get droppedTotal(): number {
@@ -71,13 +78,24 @@ export class AccessLog implements AccessSink {
   }
 
   record(r: AccessRecord): void {
-    if (this.closed || this.queue.length >= this.opts.queueLimit) {
+    if (this.closed || this.pending >= this.opts.queueLimit) {
       this.dropped++;
       this.metrics?.accessLogDropped.inc();
       return;
     }
-    this.queue.push(r);
-    if (this.queue.length >= FLUSH_BATCH) void this.flush();
+    this.current.add(r);
+    this.pending++;
+    if (this.current.count >= FLUSH_BATCH) {
+      this.full.push(this.takeCurrent());
+      void this.flush();
+    }
+  }
+
+  /** The batch being filled; the next one starts a little larger than it, so it rarely grows (a copy). */
+  private takeCurrent(): AccessBatch {
+    const batch = this.current.finish();
+    this.current = new AccessBatchWriter(Math.max(1024, Math.ceil(batch.bytes.byteLength * 1.25)));
+    return batch;
   }
 
   /** SDK uploads: validated, then queued like the daemon's own records. */
@@ -100,16 +118,20 @@ export class AccessLog implements AccessSink {
     return this.exclusive(async () => {
       // What was queued when this flush started; later records wait for the next one, so a
       // busy Get path sends a few large batches rather than a stream of small ones.
-      const batches: AccessRecord[][] = [];
-      while (this.queue.length > 0) batches.push(this.queue.splice(0, FLUSH_BATCH));
+      const batches = this.full;
+      this.full = [];
+      if (this.current.count > 0) batches.push(this.takeCurrent());
       for (const batch of batches) {
+        const n = batch.count;
         try {
           await this.store.append(batch);
-          this.metrics?.accessLogWritten.inc(batch.length);
+          this.metrics?.accessLogWritten.inc(n);
         } catch {
-          this.dropped += batch.length;
-          this.metrics?.accessLogDropped.inc(batch.length);
+          this.dropped += n;
+          this.metrics?.accessLogDropped.inc(n);
           this.metrics?.accessLogErrors.inc();
+        } finally {
+          this.pending -= n;
         }
       }
     });

@@ -1,4 +1,5 @@
 import type { Reason } from "../domain/rollout/plan.js";
+import type { AccessBatch } from "./access-batch.js";
 
 /** Which config one request got: one line of the access log. */
 export interface AccessRecord {
@@ -28,8 +29,12 @@ export interface AccessQuery {
 export interface AccessLogStore {
   open(): Promise<void>;
   close(): Promise<void>;
-  /** Not synced: the access log trades the last moments before a crash for a cheap hot path. */
-  append(records: readonly AccessRecord[]): Promise<void>;
+  /**
+   * Not synced: the access log trades the last moments before a crash for a cheap hot path.
+   * The store may take the batch's buffer (a worker-backed store transfers it): build a new
+   * batch for each call.
+   */
+  append(batch: AccessBatch): Promise<void>;
   /** Newest first; `next` continues the listing. */
   query(q: AccessQuery): Promise<{ records: AccessRecord[]; next?: Buffer }>;
   /** Removes records older than `before` (ms); returns how many. */

@@ -3,7 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { AccessQuery } from "../access-log-store.js";
 import { LevelAccessLogStore } from "./level-access-log-store.js";
-import { fromColumns, type AccessColumns } from "./access-columns.js";
+import type { AccessBatch } from "../access-batch.js";
 import type { AccessLogCall, AccessLogReply } from "./threaded-access-log-store.js";
 
 const port = parentPort;
@@ -19,7 +19,7 @@ async function run(call: AccessLogCall): Promise<unknown> {
     case "close":
       return store.close();
     case "append":
-      return store.append(fromColumns(call.args as AccessColumns));
+      return store.append(call.args as AccessBatch);
     case "query": {
       const q = call.args as AccessQuery;
       return store.query({ ...q, before: asBuffer(q.before) });

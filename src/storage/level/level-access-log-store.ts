@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { Encoder } from "cbor-x";
 import { Level } from "level";
+import { readAccessBatch, type AccessBatch } from "../access-batch.js";
 import type { AccessQuery, AccessLogStore, AccessRecord } from "../access-log-store.js";
 import { u64 } from "./codec.js";
 
@@ -44,21 +45,21 @@ export class LevelAccessLogStore implements AccessLogStore {
     return this.db.close();
   }
 
-  async append(records: readonly AccessRecord[]): Promise<void> {
-    const batch = this.db.batch();
+  async append(batch: AccessBatch): Promise<void> {
+    const ops = this.db.batch();
     let bytes = 0;
-    for (const r of records) {
+    for (const r of readAccessBatch(batch)) {
       const stamp = Buffer.concat([u64(r.time), u64(this.seq++ % 2 ** 53)]);
       const tkey = Buffer.concat([P.time, stamp]);
       const value = cbor.encode(r);
-      batch.put(tkey, value);
+      ops.put(tkey, value);
       bytes += tkey.length + value.length;
       for (const ik of indexKeys(r, stamp)) {
-        batch.put(ik, tkey);
+        ops.put(ik, tkey);
         bytes += ik.length + tkey.length;
       }
     }
-    await batch.write();
+    await ops.write();
     this.adjust(bytes);
   }
 

@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Reason } from "../../domain/rollout/plan.js";
 import type { AccessLogStore, AccessQuery, AccessRecord } from "../access-log-store.js";
+import { accessBatch } from "../access-batch.js";
 import { LevelAccessLogStore } from "./level-access-log-store.js";
 import * as fromSource from "./threaded-access-log-store.js";
 
@@ -183,7 +184,7 @@ describe("ThreadedAccessLogStore loaded from its TypeScript source (as vitest lo
     const s = new fromSource.ThreadedAccessLogStore(await tempDir());
     cleanups.push(() => s.close().catch(() => undefined));
     await s.open();
-    await s.append([rec(T, "r", "u", "k")]);
+    await s.append(accessBatch([rec(T, "r", "u", "k")]));
     expect((await s.query({ limit: 10 })).records).toEqual([rec(T, "r", "u", "k")]);
     await s.close();
   });
@@ -208,8 +209,8 @@ describe("ThreadedAccessLogStore (compiled, worker under plain node) against Lev
     expect(await threaded.approximateBytes()).toBe(0);
     const all: AccessRecord[] = [];
     for (const batch of SCENARIO) {
-      await threaded.append(batch);
-      await level.append(batch);
+      await threaded.append(accessBatch(batch));
+      await level.append(accessBatch(batch));
       all.push(...batch);
       await expectSameAnswers(threaded, level, all);
     }
@@ -220,8 +221,8 @@ describe("ThreadedAccessLogStore (compiled, worker under plain node) against Lev
     const { threaded, level } = await pair();
     let all = SCENARIO.flat();
     for (const batch of SCENARIO) {
-      await threaded.append(batch);
-      await level.append(batch);
+      await threaded.append(accessBatch(batch));
+      await level.append(accessBatch(batch));
     }
     // Older than T+2, at most 3: the 3 oldest of the 5 such records.
     expect(await threaded.pruneOlderThan(T + 2, 3)).toBe(3);
@@ -261,8 +262,8 @@ describe("ThreadedAccessLogStore (compiled, worker under plain node) against Lev
           try {
             let all: AccessRecord[] = [];
             for (const b of batches) {
-              await threaded.append(b);
-              await level.append(b);
+              await threaded.append(accessBatch(b));
+              await level.append(accessBatch(b));
               all.push(...b);
             }
             await expectSameAnswers(threaded, level, all);
@@ -294,9 +295,9 @@ describe("ThreadedAccessLogStore (compiled, worker under plain node) against Lev
 
   it("rejects every call after close(), and a second close() resolves", async () => {
     const s = await opened(new mod.ThreadedAccessLogStore(await tempDir()));
-    await s.append([rec(T, "r", "u", "k")]);
+    await s.append(accessBatch([rec(T, "r", "u", "k")]));
     await s.close();
-    await expect(s.append([rec(T, "r", "u", "k")])).rejects.toThrow();
+    await expect(s.append(accessBatch([rec(T, "r", "u", "k")]))).rejects.toThrow();
     await expect(s.query({ limit: 1 })).rejects.toThrow();
     await expect(s.pruneOlderThan(T + 1, 10)).rejects.toThrow();
     await expect(s.pruneOldest(1)).rejects.toThrow();
@@ -311,8 +312,8 @@ describe("ThreadedAccessLogStore (compiled, worker under plain node) against Lev
     const level = await opened(new LevelAccessLogStore(await tempDir()));
     const all = SCENARIO.flat();
     for (const batch of SCENARIO) {
-      await first.append(batch);
-      await level.append(batch);
+      await first.append(accessBatch(batch));
+      await level.append(accessBatch(batch));
     }
     await first.close();
 
@@ -320,8 +321,8 @@ describe("ThreadedAccessLogStore (compiled, worker under plain node) against Lev
     await expectSameAnswers(second, level, all);
     // It goes on appending after what was there (later times, so the order does not depend on the sequence's random start).
     const more = [rec(T + 100, "req-1", "alice", "checkout"), rec(T + 101, "late", "carol", "ключ")];
-    await second.append(more);
-    await level.append(more);
+    await second.append(accessBatch(more));
+    await level.append(accessBatch(more));
     await expectSameAnswers(second, level, [...all, ...more]);
     await second.close();
   });

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { workerScript } from "../../worker-script.js";
+import type { AccessBatch } from "../access-batch.js";
 import type { AccessLogStore, AccessQuery, AccessRecord } from "../access-log-store.js";
-import { toColumns } from "./access-columns.js";
 
 export interface AccessLogCall {
   id: number;
@@ -59,9 +59,9 @@ export class ThreadedAccessLogStore implements AccessLogStore {
     await new Promise((resolve) => (this.stopped ? resolve(undefined) : this.worker.once("exit", resolve)));
   }
 
-  append(records: readonly AccessRecord[]): Promise<void> {
-    const batch = toColumns(records);
-    return this.call("append", batch, [batch.numbers.buffer as ArrayBuffer, batch.refs.buffer as ArrayBuffer]) as Promise<void>;
+  /** Transfers the batch's buffer to the worker: no copy, and the caller's batch is emptied. */
+  append(batch: AccessBatch): Promise<void> {
+    return this.call("append", batch, [batch.bytes.buffer as ArrayBuffer]) as Promise<void>;
   }
 
   async query(q: AccessQuery): Promise<{ records: AccessRecord[]; next?: Buffer }> {

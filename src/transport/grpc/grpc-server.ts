@@ -6,6 +6,7 @@ import { ConfigServiceService, GetResponse, WatchResponse } from "../../gen/ctm/
 import { RolloutServiceService } from "../../gen/ctm/v1/rollout_service.js";
 import type { RolloutService } from "../../service/rollout-service.js";
 import { configHandlers, type GetWire } from "./config-handlers.js";
+import { decodeGetRequest } from "./get-request-decoder.js";
 import { rolloutHandlers } from "./rollout-handlers.js";
 import type { Rpc } from "./rpc-logger.js";
 import { accessLogHandlers, healthCheckHandlers, validatorHandlers } from "./safety-handlers.js";
@@ -24,11 +25,13 @@ export interface GrpcTransportOptions {
   maxReceiveBytes: number;
 }
 
-// Get and Watch write pre-encoded bytes; everything else goes through ts-proto.
+// Get and Watch write pre-encoded bytes, and Get reads its request on a fast path; everything
+// else goes through ts-proto.
 const configService = {
   ...ConfigServiceService,
   get: {
     ...ConfigServiceService.get,
+    requestDeserialize: decodeGetRequest,
     responseSerialize: (v: GetWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(GetResponse.encode(v).finish())),
   },
   watch: {
