@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
+import http2 from "node:http2";
+import { GetRequest, GetResponse } from "../src/gen/ctm/v1/config_service.js";
 import { RecordKind } from "../src/gen/ctm/v1/record.js";
 import { api, rejects, connect, type Client } from "./helpers/client.js";
 import { Daemon } from "./helpers/daemon.js";
@@ -29,6 +31,37 @@ describe("ConfigService against a real daemon", () => {
     for (const v of [null, true, 3.5, "text", [1, "x", null]]) {
       await c.set({ key: "scalar", value: v });
       expect((await c.get({ key: "scalar" })).entry!.value).toEqual(v);
+    }
+  });
+
+  it("a Get over HTTP/2 answers a date header with the current time, and the value", async () => {
+    await c.set({ key: "dated", value: 7 });
+    const body = Buffer.from(GetRequest.encode({ key: "dated", context: undefined }).finish());
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+    const session = http2.connect(`http://${daemon.address}`);
+    try {
+      const before = Math.floor(Date.now() / 1000) * 1000;
+      const { headers, data, trailers } = await new Promise<{ headers: http2.IncomingHttpHeaders; data: Buffer; trailers: http2.IncomingHttpHeaders }>((resolve, reject) => {
+        const s = session.request({ ":method": "POST", ":path": "/ctm.v1.ConfigService/Get", "content-type": "application/grpc", te: "trailers" });
+        let h: http2.IncomingHttpHeaders = {};
+        const chunks: Buffer[] = [];
+        s.on("response", (x) => (h = x));
+        s.on("data", (d: Buffer) => chunks.push(d));
+        s.on("trailers", (t) => resolve({ headers: h, data: Buffer.concat(chunks), trailers: t }));
+        s.on("error", reject);
+        s.end(frame);
+      });
+      const after = Date.now();
+      expect(headers[":status"]).toBe(200);
+      expect(typeof headers.date).toBe("string");
+      const date = Date.parse(headers.date!);
+      expect(date).toBeGreaterThanOrEqual(before);
+      expect(date).toBeLessThanOrEqual(after);
+      expect(new Date(date).toUTCString()).toBe(headers.date);
+      expect(trailers["grpc-status"]).toBe("0");
+      expect(GetResponse.decode(data.subarray(5)).entry!.value).toBe(7);
+    } finally {
+      session.close();
     }
   });
 

@@ -37,7 +37,7 @@ export class AccessBatchWriter {
   private readonly lastRef = [-1, -1, -1, -1];
 
   constructor(initialBytes = 16 * 1024) {
-    this.buf = new Uint8Array(initialBytes + (initialBytes & 1));
+    this.buf = uninitialized(initialBytes + (initialBytes & 1));
     this.view = new DataView(this.buf.buffer);
     this.units = new Uint16Array(this.buf.buffer);
   }
@@ -78,7 +78,7 @@ export class AccessBatchWriter {
 
   private ensure(bytes: number): void {
     if (this.pos + bytes <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + bytes));
+    const next = uninitialized(Math.max(this.buf.length * 2, this.pos + bytes));
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);
@@ -94,6 +94,15 @@ export class AccessBatchWriter {
     for (let i = 0; i < n; i++) u[first + i] = s.charCodeAt(i);
     return at + 4 + 2 * n;
   }
+}
+
+/**
+ * Bytes not zeroed first (only what was written is ever read), in an ArrayBuffer of their own
+ * that can be transferred: Buffer.allocUnsafeSlow never hands out a slice of the shared pool.
+ */
+function uninitialized(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size + (size & 1));
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Metrics } from "../../service/metrics.js";
 import type { RpcLines } from "../log/log-shipper.js";
+import { dateMetadata } from "./date-metadata.js";
 import { statusName, toStatus } from "./status-table.js";
 
 export const requestIdOf = (md: grpc.Metadata): string => {
@@ -60,12 +61,14 @@ export function unary<Req, Res>(
         out.then(
           (res) => {
             succeed(call.request, started);
+            call.sendMetadata(dateMetadata());
             callback(null, res);
           },
           (e: unknown) => fail(call, callback, started, e),
         );
       } else {
         succeed(call.request, started);
+        call.sendMetadata(dateMetadata());
         callback(null, out);
       }
     } catch (e) {

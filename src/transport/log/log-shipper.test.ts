@@ -156,7 +156,10 @@ function suite(name: string, load: () => ShipperModule) {
             } else await sleep(o.ms);
           }
           await flushed(s);
-          expect(readLines(path).map(tag)).toEqual(items.map(tagOf));
+          const lines = readLines(path);
+          // One worker per run: closed here, not all at the end (each holds a process exit hook).
+          await s.close();
+          expect(lines.map(tag)).toEqual(items.map(tagOf));
         }),
         { numRuns: 25 },
       );
