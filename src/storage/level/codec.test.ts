@@ -3,13 +3,34 @@ import { describe, expect, it } from "vitest";
 import type { JsonValue } from "../../domain/json.js";
 import { checkValue } from "../../domain/limits.js";
 import type { LogRecord } from "../../domain/record.js";
-import { decodeRecord, encodeRecord, keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
+import { decodeRecord, encodeRecord, keyNum, MAX_U64, putU64, readU64, timeRev, u64 } from "./codec.js";
 
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 const num = fc.oneof(fc.maxSafeNat(), fc.nat(1000), fc.constantFrom(0, 1, 255, 256, 2 ** 32 - 1, 2 ** 32, MAX_U64));
 
 /** Keys from the key alphabet, biased towards the separators that sort near \0. */
 const keyArb = fc.stringMatching(/^[a-c0_][a-c0._\-/:]{0,6}$/);
+
+describe("putU64", () => {
+  it("writes exactly u64(n)'s bytes at the offset and nothing around them", () => {
+    fc.assert(
+      fc.property(num, fc.nat(6), (n, at) => {
+        const b = Buffer.alloc(at + 10, 0xaa);
+        putU64(b, at, n);
+        expect(b.subarray(at, at + 8)).toEqual(u64(n));
+        expect([...b.subarray(0, at), ...b.subarray(at + 8)].every((x) => x === 0xaa)).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("rejects what u64 rejects (negative or fractional numbers)", () => {
+    for (const n of [-1, 1.5, NaN, -0.5]) {
+      expect(() => u64(n)).toThrow();
+      expect(() => putU64(Buffer.alloc(8), 0, n)).toThrow();
+    }
+  });
+});
 
 describe("u64", () => {
   it("is 8 bytes, big-endian", () => {

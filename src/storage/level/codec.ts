@@ -14,6 +14,19 @@ export function u64(n: number): Buffer {
   return b;
 }
 
+/**
+ * Writes u64(n)'s bytes into `b` at `at` without a BigInt or an allocation. Only for
+ * non-negative safe integers; anything else goes through u64, which rejects it.
+ */
+export function putU64(b: Buffer, at: number, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    u64(n).copy(b, at);
+    return;
+  }
+  b.writeUInt32BE(Math.floor(n / 0x1_0000_0000), at);
+  b.writeUInt32BE(n >>> 0, at + 4);
+}
+
 export const readU64 = (b: Uint8Array, offset = 0): number =>
   Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64BE(offset));
 
