@@ -101,11 +101,21 @@ export function compileRule(rule: Rule): RuleTest {
   };
   // Plans are checked before they are stored, so a semver rule's operand parses.
   const wantVersion = op.startsWith("semver_") ? new semver.SemVer(want) : undefined;
-  // compare() of the attribute's version with the rule's, or undefined when it is absent or not a version.
+  // compare() of the attribute's version with the rule's, or undefined when it is absent or not a
+  // version. A fleet reports few versions, so each rule remembers its answer per version string
+  // (NaN: not a version); bounded like the parse cache.
+  const answers = new Map<string, number>();
   const cmp = (attrs: Readonly<Record<string, string>>): number | undefined => {
     const v = get(attrs);
-    const parsed = v === undefined ? null : parseVersion(v);
-    return parsed === null ? undefined : parsed.compare(wantVersion!);
+    if (v === undefined) return undefined;
+    let c = answers.get(v);
+    if (c === undefined) {
+      const parsed = parseVersion(v);
+      c = parsed === null ? NaN : parsed.compare(wantVersion!);
+      if (answers.size >= VERSION_CACHE) answers.clear();
+      answers.set(v, c);
+    }
+    return Number.isNaN(c) ? undefined : c;
   };
   switch (op) {
     case "equals":
