@@ -254,6 +254,7 @@ export async function benchEval(report: Report, log: (text: string) => void): Pr
       `unleash-client ${pkgVersion("unleash-client")}: Unleash.getVariant on an SDK bootstrapped from memory (no server, no metrics): 5 default strategies with one constraint each (REGEX ×2 on userId, IN, IN, SEMVER_GTE; constraints within a strategy are ANDed, so the rules are separate strategies), then flexibleRollout 50% sticky on userId, then feature variants weighted 500/300/200 sticky on userId. ` +
       `Each evaluator: ${evalSettings.warmupSeconds} s warm-up, then ${evalSettings.seconds} s in ${evalSettings.rounds} rounds interleaved with the others (same process, one thread), clock read every ${evalSettings.batch} evaluations.`,
   );
+  report.note(`Evaluations/s per round (the rows use each evaluator's total): ${evaluators.map((e) => `${e.label} ${e.rounds.map(formatRate).join(", ")}`).join("; ")}.`);
   return { ctm: rate(ctm), fastestCompetitor: { label: fastest.label, rate: rate(fastest) } };
 }
 
