@@ -1,26 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Reason } from "../domain/rollout/plan.js";
+import { ALL_REASONS } from "../../test/helpers/all-reasons.js";
 import type { AccessRecord } from "./access-log-store.js";
 import { accessBatch, AccessBatchWriter, readAccessBatch, type AccessBatch } from "./access-batch.js";
 
-/**
- * Every value of plan.ts's Reason (a type-only union, so spelled out here): a Record over the
- * union makes tsc reject this list when a reason is added to or removed from plan.ts.
- */
-const ALL_REASONS: Record<Reason, true> = {
-  static: true,
-  early_adopter: true,
-  pinned: true,
-  rule_match: true,
-  in_rollout: true,
-  out_of_rollout: true,
-  scheduled_not_yet: true,
-  ring_not_reached: true,
-  variant: true,
-  rolled_back: true,
-};
-const REASONS = Object.keys(ALL_REASONS) as Reason[];
+const REASONS = ALL_REASONS;
 
 /** Characters that stress string handling: NUL, 2/3/4-byte UTF-8, combining marks, RTL, lone surrogates. */
 const trickyChar = fc.oneof(

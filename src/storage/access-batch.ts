@@ -37,7 +37,7 @@ export class AccessBatchWriter {
   private readonly lastRef = [-1, -1, -1, -1];
 
   constructor(initialBytes = 16 * 1024) {
-    this.buf = uninitialized(initialBytes + (initialBytes & 1));
+    this.buf = uninitialized(initialBytes);
     this.view = new DataView(this.buf.buffer);
     this.units = new Uint16Array(this.buf.buffer);
   }

@@ -1,12 +1,11 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
+import { pathToFileURL } from "node:url";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Reason } from "../../domain/rollout/plan.js";
+import { ALL_REASONS } from "../../../test/helpers/all-reasons.js";
+import { buildJs } from "../../../test/helpers/build-js.js";
 import type { AccessLogStore, AccessQuery, AccessRecord } from "../access-log-store.js";
 import { accessBatch } from "../access-batch.js";
 import { LevelAccessLogStore } from "./level-access-log-store.js";
@@ -14,23 +13,6 @@ import * as fromSource from "./threaded-access-log-store.js";
 
 type ThreadedModule = typeof fromSource;
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const run = promisify(execFile);
-
-/**
- * The module as the daemon runs it: compiled to .js, its worker started by plain node with no
- * loader. Compiled with the project's own tsc into a temp dir (never into the tree); a
- * node_modules link there lets the output import level and cbor-x.
- */
-async function buildJs(entries: string[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "ctm-build-"));
-  await writeFile(join(dir, "package.json"), '{"type":"module"}');
-  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  const args = ["--ignoreConfig", "--noCheck", "--skipLibCheck", "--outDir", join(dir, "out"), "--rootDir", join(ROOT, "src")];
-  args.push("--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "node");
-  await run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), ...args, ...entries.map((e) => join(ROOT, e))], { cwd: ROOT });
-  return dir;
-}
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -152,18 +134,6 @@ async function expectSameAnswers(threaded: AccessLogStore, level: AccessLogStore
   expect(await threaded.approximateBytes()).toBe(await level.approximateBytes());
 }
 
-const reasons: Record<Reason, true> = {
-  static: true,
-  early_adopter: true,
-  pinned: true,
-  rule_match: true,
-  in_rollout: true,
-  out_of_rollout: true,
-  scheduled_not_yet: true,
-  ring_not_reached: true,
-  variant: true,
-  rolled_back: true,
-};
 const recordArb: fc.Arbitrary<AccessRecord> = fc.record({
   time: fc.integer({ min: T, max: T + 6 }),
   requestId: fc.constantFrom("", "req-1", "req-2", "req-1\0", "要求", 'q"\n'),
@@ -172,7 +142,7 @@ const recordArb: fc.Arbitrary<AccessRecord> = fc.record({
   version: fc.nat(50),
   revision: fc.maxSafeNat(),
   variant: fc.constantFrom("", "new", "stable", "blue"),
-  reason: fc.constantFrom(...(Object.keys(reasons) as Reason[])),
+  reason: fc.constantFrom(...ALL_REASONS),
   source: fc.oneof(fc.constantFrom("grpc", "http"), fc.string({ maxLength: 6 })),
 });
 

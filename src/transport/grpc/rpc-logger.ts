@@ -35,12 +35,15 @@ export function unary<Req, Res>(
   const okLog = methodLog.child({ status: "OK" });
   const logOk = okLog.isLevelEnabled("info");
   const okMetric = metrics?.rpcRecorder(method, "OK");
-  const succeed = (req: Req, started: number): void => {
+  const succeed = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>, started: number, res: Res): void => {
     const durationMs = performance.now() - started;
     okMetric?.(durationMs / 1000);
-    if (!logOk) return;
-    if (lines) lines.ok(method, keyOf(req), durationMs);
-    else okLog.info({ key: keyOf(req), durationMs }, "rpc");
+    if (logOk) {
+      if (lines) lines.ok(method, keyOf(call.request), durationMs);
+      else okLog.info({ key: keyOf(call.request), durationMs }, "rpc");
+    }
+    call.sendMetadata(dateMetadata());
+    callback(null, res);
   };
   const fail = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>, started: number, e: unknown): void => {
     const durationMs = performance.now() - started;
@@ -59,18 +62,10 @@ export function unary<Req, Res>(
       const out = fn(call.request, call);
       if (out instanceof Promise) {
         out.then(
-          (res) => {
-            succeed(call.request, started);
-            call.sendMetadata(dateMetadata());
-            callback(null, res);
-          },
+          (res) => succeed(call, callback, started, res),
           (e: unknown) => fail(call, callback, started, e),
         );
-      } else {
-        succeed(call.request, started);
-        call.sendMetadata(dateMetadata());
-        callback(null, out);
-      }
+      } else succeed(call, callback, started, out);
     } catch (e) {
       fail(call, callback, started, e);
     }

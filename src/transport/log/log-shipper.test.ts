@@ -1,15 +1,15 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import type { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildJs } from "../../../test/helpers/build-js.js";
 import { LogBatchFormatter } from "./log-batch-formatter.js";
 import * as fromSource from "./log-shipper.js";
 
@@ -19,23 +19,7 @@ type Options = fromSource.LogShipperOptions;
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const SOURCE_URL = new URL("./log-shipper.ts", import.meta.url).href;
-const run = promisify(execFile);
 const BINDINGS = { component: "grpc" };
-
-/**
- * The module as the daemon runs it: compiled to .js, its worker started by plain node with no
- * loader. Compiled with the project's own tsc into a temp dir (never into the tree); a
- * node_modules link there lets the output import pino.
- */
-async function buildJs(entries: string[]): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "ctm-build-"));
-  await writeFile(join(dir, "package.json"), '{"type":"module"}');
-  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  const args = ["--ignoreConfig", "--noCheck", "--skipLibCheck", "--outDir", join(dir, "out"), "--rootDir", join(ROOT, "src")];
-  args.push("--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "node");
-  await run(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), ...args, ...entries.map((e) => join(ROOT, e))], { cwd: ROOT });
-  return dir;
-}
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
