@@ -67,6 +67,7 @@ export const rollout = {
       percentage: { $case: "steps", value: { start: rollout.percent, increment: 10, interval: { seconds: 86_400, nanos: 0 }, target: 100 } },
       variants: rollout.variants,
       interpolate: false,
+      allowPastStart: false,
     };
   },
 

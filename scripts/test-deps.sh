@@ -22,4 +22,5 @@ fi
 echo "installing Debian packages the tests need: ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Through apt-install.sh: no service of these packages is left enabled or running.
+bash "$(dirname "$0")/apt-install.sh" --no-install-recommends "${need[@]}"

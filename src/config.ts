@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { listenAddress, metricsListenAddress } from "./listen-address.js";
 
 export interface DaemonConfig {
   listen: string;
@@ -15,6 +16,8 @@ export interface DaemonConfig {
   accessLogQueue: number;
   accessLogRetentionIntervalMs: number;
   accessLog: boolean;
+  verifyOnStart: "auto" | "tail" | "full";
+  verifyIntervalMs: number;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
@@ -31,7 +34,10 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
   const program = new Command("ctmd")
     .description("ctm, the config time machine: versioned configuration and feature flags over gRPC")
     .version(version)
-    .addOption(new Option("--listen <host:port>", "gRPC address to listen on").env("CTM_LISTEN").default(DEFAULT_LISTEN))
+    // A usage error is thrown (exit 2, as the CLI), not exited on: the caller decides the status.
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, "ctmd: ")) })
+    .addOption(new Option("--listen <host:port>", "gRPC address to listen on").env("CTM_LISTEN").argParser(listenAddress).default(DEFAULT_LISTEN))
     .addOption(new Option("--data-dir <dir>", "LevelDB data directory (created if missing)").env("CTM_DATA_DIR").default(DEFAULT_DATA_DIR))
     .addOption(
       new Option("--log-level <level>", "pino log level")
@@ -65,7 +71,10 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .default(1000),
     )
     .addOption(
-      new Option("--metrics-listen <host:port>", 'Prometheus /metrics address ("off" disables)').env("CTM_METRICS_LISTEN").default("127.0.0.1:9464"),
+      new Option("--metrics-listen <host:port>", 'Prometheus /metrics address ("off" disables)')
+        .env("CTM_METRICS_LISTEN")
+        .argParser(metricsListenAddress)
+        .default("127.0.0.1:9464"),
     )
     .addOption(
       new Option("--access-log-max-age-ms <ms>", "access records older than this are removed in the background")
@@ -92,11 +101,27 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(positiveInt)
         .default(60_000),
     )
+    .addOption(
+      new Option("--verify-on-start <scope>", "check the hash chain of every record at start (full), of those since the last start (tail), or full up to 50,000 revisions (auto)")
+        .env("CTM_VERIFY_ON_START")
+        .choices(["auto", "tail", "full"])
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--verify-interval-ms <ms>", "how often the whole log is checked in the background (also right after a start that checked only the tail)")
+        .env("CTM_VERIFY_INTERVAL_MS")
+        .argParser(positiveInt)
+        .default(24 * 3_600_000),
+    )
     .addHelpText(
       "after",
       `
 Signals: SIGTERM or SIGINT drain Watch streams, finish running calls and close LevelDB.
-Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm`,
+Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm
+
+On a stopped store:
+  ctmd verify --data-dir DIR [--json]   check every record's hash chain and index entries
+  ctmd repair --data-dir DIR [--json]   keep the longest intact prefix, report what was lost`,
     );
   program.parse(argv);
   const o = program.opts();
@@ -115,5 +140,7 @@ Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm`,
     accessLogQueue: o.accessLogQueue,
     accessLogRetentionIntervalMs: o.accessLogRetentionIntervalMs,
     accessLog: o.accessLog === "on",
+    verifyOnStart: o.verifyOnStart,
+    verifyIntervalMs: o.verifyIntervalMs,
   };
 }

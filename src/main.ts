@@ -2,9 +2,13 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pino, type Logger } from "pino";
+import { prettyFactory } from "pino-pretty";
 import { systemClock } from "./domain/clock.js";
 import { LIMITS } from "./domain/limits.js";
 import { parseConfig, type DaemonConfig } from "./config.js";
+import { routeGrpcLogs } from "./route-grpc-logs.js";
+import { describeStartupError } from "./startup-error.js";
+import { isStoreCommand, runStoreCommand } from "./store-commands.js";
 import { HealthLoop } from "./health/health-loop.js";
 import { RolloutScheduler } from "./scheduler/rollout-scheduler.js";
 import { ACCESS_LOG_DEFAULTS, AccessLog } from "./service/access-log.js";
@@ -15,7 +19,10 @@ import { RolloutService } from "./service/rollout-service.js";
 import { ValidatorService } from "./service/validator-service.js";
 import { directorySize } from "./storage/level/directory-size.js";
 import { ThreadedAccessLogStore } from "./storage/level/threaded-access-log-store.js";
-import { LevelLogStore } from "./storage/level/level-log-store.js";
+import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-store.js";
+import { exportEventLoopDelay } from "./service/event-loop-monitor.js";
+import { IntegrityService } from "./service/integrity-service.js";
+import { StaleViews } from "./service/stale-views.js";
 import { GrpcTransport } from "./transport/grpc/grpc-server.js";
 import { MetricsServer } from "./transport/http/metrics-server.js";
 import { WatchHub } from "./watch/watch-hub.js";
@@ -25,27 +32,43 @@ const version = (JSON.parse(readFileSync(new URL("../../package.json", import.me
 
 const RPC_BINDINGS = { component: "grpc" };
 
-function makeLogger(cfg: DaemonConfig): { log: Logger; shipper?: LogShipper } {
+/** `closeLog` resolves once every line is written: only then may the process exit. */
+function makeLogger(cfg: DaemonConfig): { log: Logger; shipper?: LogShipper; closeLog: () => Promise<void> } {
   if (cfg.logFormat === "pretty") {
-    return { log: pino({ level: cfg.logLevel, transport: { target: "pino-pretty", options: { destination: 1 } } }) };
+    // Formatted and written synchronously on this thread: pino-pretty as a transport runs in a
+    // worker whose last lines process.exit() cut off. Pretty logs are for a human at a terminal.
+    const out = pino.destination({ dest: 1, sync: true });
+    const prettify = prettyFactory({});
+    const log = pino({ level: cfg.logLevel }, { write: (line: string) => out.write(prettify(line)) });
+    routeGrpcLogs(log);
+    return { log, closeLog: async () => out.flushSync() };
   }
   // One JSON line per RPC: a worker thread formats and writes them (see LogShipper).
   const shipper = new LogShipper({ ...LOG_SHIPPER_DEFAULTS, rpcBindings: RPC_BINDINGS });
-  return { log: pino({ level: cfg.logLevel }, shipper), shipper };
+  const log = pino({ level: cfg.logLevel }, shipper);
+  routeGrpcLogs(log);
+  return { log, shipper, closeLog: () => shipper.close() };
 }
 
 /** The composition root: config -> storage -> watch -> service -> loops and transport. */
 async function main(): Promise<void> {
+  if (isStoreCommand(process.argv)) {
+    process.exitCode = await runStoreCommand(process.argv);
+    return;
+  }
   const cfg = parseConfig(process.argv, version);
-  const { log, shipper } = makeLogger(cfg);
+  const { log, shipper, closeLog } = makeLogger(cfg);
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const clock = systemClock;
   const metrics = new Metrics();
 
   const t0 = performance.now();
-  const store = new LevelLogStore(dataDir, clock);
+  const store = new LevelLogStore(dataDir, clock, { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: cfg.verifyOnStart });
   await store.open();
+  const views = new StaleViews(log.child({ component: "views" }), metrics);
+  store.onListenerError = views.listenerFailed;
+  const integrity = new IntegrityService(store, log.child({ component: "integrity" }), cfg.verifyIntervalMs);
   const accessStore = new ThreadedAccessLogStore(join(dataDir, "access-log"));
   await accessStore.open();
 
@@ -62,25 +85,33 @@ async function main(): Promise<void> {
     },
     metrics,
   );
-  const validators = new ValidatorService(store, clock, metrics);
-  const health = new HealthService(store, clock, metrics);
+  const validators = new ValidatorService(store, clock, metrics, (f, m) => log.error({ component: "validators", ...f }, m));
+  const health = new HealthService(store, clock, metrics, (f, m) => log.error({ component: "health", ...f }, m));
   const config = new ConfigService(store, hub, clock, [validators, health], cfg.accessLog ? access : undefined);
   validators.attach(config);
   health.attach(config);
   const rollouts = new RolloutService(store, clock);
-  const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs);
-  const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs);
+  const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics);
+  const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs, metrics);
 
   metrics.observe("ctm_active_rollouts", "Keys rolling out now", () => rollouts.activeRollouts);
   metrics.observe("ctm_access_log_queue_depth", "Access records waiting to be written", () => access.depth);
   metrics.observe("ctm_leveldb_size_bytes", "Bytes on disk under the data directory", () => directorySize(dataDir));
   metrics.observe("ctm_head_revision", "The store's head revision", () => store.headRevision);
   metrics.observe("ctm_store_healthy", "1 while the store accepts writes", () => (store.healthy ? 1 : 0));
+  if (shipper) metrics.observeCounter("ctm_log_lines_dropped_total", "Log lines dropped because the log output was blocked", () => shipper.dropped);
+  metrics.observe("ctm_verify_ok", "1 if the last check of the log's hash chain and indexes passed", () => (integrity.last?.ok ? 1 : 0));
+  metrics.observe("ctm_verify_last_timestamp_seconds", "When the last check of the log finished", () => (integrity.last?.finishedAt ?? 0) / 1000);
+  metrics.observe("ctm_verify_first_bad_revision", "The first bad revision the last check found; 0 when it passed", () => integrity.last?.firstBadRevision ?? 0);
+  metrics.observe("ctm_verify_records_checked", "Records the last check of the log covered", () => integrity.last?.recordsChecked ?? 0);
+  exportEventLoopDelay(metrics);
   store.onCommit((records) => {
     for (const r of records) metrics.sets.inc({ kind: r.kind });
   });
 
-  const transport = new GrpcTransport({ config, rollouts, validators, health, access }, { log: log.child(RPC_BINDINGS), metrics, lines: shipper }, {
+  // A store that failed a check, a write or a read is never served: every call gets its refusal.
+  const gate = () => store.refusal;
+  const transport = new GrpcTransport({ config, rollouts, validators, health, access, integrity }, { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate }, {
     watch: { progressIntervalMs: cfg.watchProgressMs },
     maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024,
   });
@@ -91,22 +122,10 @@ async function main(): Promise<void> {
   access.start();
   scheduler.start();
   healthLoop.start();
-  // The health service follows the store: a failed batch means NOT_SERVING.
-  const healthTimer = setInterval(() => transport.setServing(store.healthy), 1000);
+  integrity.start();
+  // The health service follows the store (a failed batch or check) and the views commit listeners keep.
+  const healthTimer = setInterval(() => transport.setServing(store.healthy && !views.stale), 1000);
   healthTimer.unref();
-  log.info(
-    {
-      address,
-      metrics: metricsAddress,
-      dataDir,
-      revision: store.headRevision,
-      keys: store.latestUnder("").length,
-      openMs: Math.round(performance.now() - t0),
-      version,
-    },
-    "listening",
-  );
-  log.flush();
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -121,20 +140,36 @@ async function main(): Promise<void> {
     await transport.shutdown(cfg.shutdownGraceMs);
     await metricsServer?.close();
     rollouts.close();
+    integrity.close();
     validators.close();
     health.close();
     await access.close();
     await store.close();
     log.info({ revision: store.headRevision, ...store.stats, accessLogDropped: access.droppedTotal }, "stopped");
-    if (shipper) await shipper.close();
-    else log.flush();
+    await closeLog();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // Announced only once SIGTERM drains: a supervisor may signal as soon as it reads this line.
+  log.info(
+    {
+      address,
+      metrics: metricsAddress,
+      dataDir,
+      revision: store.headRevision,
+      keys: store.latestUnder("").length,
+      verified: store.lastVerification && { scope: store.lastVerification.scope, records: store.lastVerification.recordsChecked, ms: store.lastVerification.durationMs },
+      openMs: Math.round(performance.now() - t0),
+      version,
+    },
+    "listening",
+  );
+  log.flush();
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`ctmd: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
+  const failure = describeStartupError(e);
+  // Exit once stderr has taken the line: a piped stderr is written asynchronously.
+  process.stderr.write(failure.text, () => process.exit(failure.exitCode));
 });

@@ -2,6 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
 import { api, rejects, connect, headRevision, type Client } from "./helpers/client.js";
 import { Daemon } from "./helpers/daemon.js";
+import { accessLogApi, plan } from "./helpers/safety-clients.js";
+import { GetRequest, SetRequest } from "../src/gen/ctm/v1/config_service.js";
+import { LIMITS } from "../src/domain/limits.js";
+import { decodeMessage, encodeMessage, withProtoMember } from "./fuzz/proto-es.js";
+import { RawClient, type RawAnswer } from "./fuzz/raw-client.js";
 
 let daemon: Daemon;
 let client: Client;
@@ -65,5 +70,156 @@ describe("bad input gets a clear status and writes nothing", () => {
   it("INVALID_ARGUMENT names the field in the ctm-field trailer", async () => {
     const err = await rejects(c.set({ key: "", value: 1 }));
     expect(err.metadata.get("ctm-field")).toEqual(["key"]);
+  });
+});
+
+describe("hostile bytes and edge values: a clear status naming the field, never INTERNAL, nothing written", () => {
+  let raw: RawClient;
+  beforeAll(() => {
+    raw = new RawClient(daemon.address);
+  });
+  afterAll(() => raw.close());
+
+  const withId = (id: string): grpc.Metadata => {
+    const md = new grpc.Metadata();
+    md.set("x-request-id", id);
+    return md;
+  };
+  /** Sends the bytes to `path` and expects the refusal, with the head revision unmoved. */
+  async function refused(path: string, bytes: Uint8Array, field: string, details?: RegExp): Promise<RawAnswer> {
+    const before = await headRevision(client);
+    const a = path.endsWith("/Watch") ? await raw.firstOfStream(path, bytes) : await raw.unary(path, bytes);
+    expect(grpc.status[a.code]).toBe("INVALID_ARGUMENT");
+    expect(a.metadata.get("ctm-field")).toEqual([field]);
+    if (details) expect(a.details).toMatch(details);
+    expect(await headRevision(client)).toBe(before);
+    return a;
+  }
+  const val = (v: unknown) => ({ kind: { case: typeof v === "number" ? "numberValue" : "stringValue", value: v } });
+
+  it("malformed protobuf bytes: INVALID_ARGUMENT carrying the request id, on every service", async () => {
+    const set = SetRequest.encode(SetRequest.fromPartial({ key: "k", value: "a value to cut short" })).finish();
+    const samples: [string, Uint8Array][] = [
+      ["/ctm.v1.ConfigService/Set", set.subarray(0, set.length - 3)],
+      ["/ctm.v1.ConfigService/Get", Buffer.from([10, 50, 0x6b])],
+      ["/ctm.v1.ConfigService/Apply", Buffer.from([0xff, 0xff, 0xff])],
+      ["/ctm.v1.RolloutService/Status", Buffer.from([0x0f])],
+      ["/ctm.v1.ValidatorService/SetValidator", Buffer.from([0x0a, 0x05, 0x0a])],
+      ["/ctm.v1.HealthCheckService/ReportMetrics", Buffer.from([0x00])],
+      ["/ctm.v1.AccessLogService/UploadAccessLog", Buffer.from([0x0a, 0x80])],
+      ["/grpc.health.v1.Health/Check", Buffer.from([0x0a, 0x09, 0x41])],
+    ];
+    for (const [i, [path, bytes]] of samples.entries()) {
+      const before = await headRevision(client);
+      const a = await raw.unary(path, bytes, withId(`bad-bytes-${i}`));
+      expect(`${path} ${grpc.status[a.code]}`).toBe(`${path} INVALID_ARGUMENT`);
+      expect(a.details).toMatch(new RegExp(`^request: is not a valid .* message \\(.*\\); request id bad-bytes-${i}$`));
+      expect(a.metadata.get("ctm-request-id")).toEqual([`bad-bytes-${i}`]);
+      expect(await headRevision(client)).toBe(before);
+    }
+    const watch = await raw.firstOfStream("/ctm.v1.ConfigService/Watch", Buffer.from([0x18, 0xff]), withId("bad-watch"));
+    expect(grpc.status[watch.code]).toBe("INVALID_ARGUMENT");
+    expect(watch.details).toMatch(/request id bad-watch$/);
+  });
+
+  it("a refusal quoting a huge name arrives cut short instead of hanging the call", async () => {
+    const a = await raw.unary("/ctm.v1.ValidatorService/DeleteValidator", encodeMessage("ctm.v1.DeleteValidatorRequest", { name: "y".repeat(300_000) }), undefined, 10_000);
+    expect(grpc.status[a.code]).toBe("NOT_FOUND");
+    expect(a.details).toMatch(/\.\.\. \(\d+ more characters\)$/);
+    expect(a.details.length).toBeLessThan(1100);
+    const health = await raw.unary("/grpc.health.v1.Health/Check", encodeMessage("grpc.health.v1.HealthCheckRequest", { service: "y".repeat(300_000) }), undefined, 10_000);
+    expect(grpc.status[health.code]).toBe("NOT_FOUND");
+    expect(health.details.length).toBeLessThan(1100);
+  });
+
+  it("a uint64 at or above 2^53 is refused naming the field", async () => {
+    const big = 2n ** 53n;
+    await refused("/ctm.v1.ConfigService/Set", encodeMessage("ctm.v1.SetRequest", { key: "k", value: val(3), expectedVersion: big }), "expected_version", /must be below 2\^53/);
+    await refused("/ctm.v1.ConfigService/GetAt", encodeMessage("ctm.v1.GetAtRequest", { key: "k", at: { case: "revision", value: 2n ** 64n - 1n } }), "revision");
+    await refused("/ctm.v1.ConfigService/Diff", encodeMessage("ctm.v1.DiffRequest", { key: "k", toVersion: big }), "to_version");
+    await refused("/ctm.v1.ConfigService/Watch", encodeMessage("ctm.v1.WatchRequest", { key: "k", startRevision: big }), "start_revision");
+    await refused("/ctm.v1.HealthCheckService/ReportMetrics", encodeMessage("ctm.v1.ReportMetricsRequest", { samples: [{ key: "k", requests: big }] }), "samples[0].requests");
+    await refused("/ctm.v1.AccessLogService/UploadAccessLog", encodeMessage("ctm.v1.UploadAccessLogRequest", { records: [{ key: "k", requestId: "r", revision: big }] }), "records[0].revision");
+    await refused("/ctm.v1.ConfigService/Set", encodeMessage("ctm.v1.SetRequest", { key: "k", value: val(3), rollout: { activateAt: { seconds: 2n ** 62n } } }), "rollout.activate_at");
+  });
+
+  it(`values nest at most ${LIMITS.valueDepth} deep, and what is accepted every client reads back`, async () => {
+    const nested = (d: number): unknown => (d === 0 ? "leaf" : { a: nested(d - 1) });
+    const arrays = (d: number): unknown => (d === 0 ? 1 : [arrays(d - 1)]);
+    // The deepest answer: a variant's value inside the Entry's rollout plan.
+    await c.set({ key: "deep", value: nested(LIMITS.valueDepth), rollout: plan({ stable: arrays(LIMITS.valueDepth), variants: [{ name: "v", weight: 1, value: nested(LIMITS.valueDepth) }] }) });
+    const got = await c.get({ key: "deep" }); // ts-proto decodes the answer
+    expect(got.entry?.value).toEqual(nested(LIMITS.valueDepth));
+    const bytes = await raw.unary("/ctm.v1.ConfigService/Get", GetRequest.encode(GetRequest.fromPartial({ key: "deep" })).finish());
+    expect(grpc.status[bytes.code]).toBe("OK");
+    expect(decodeMessage("ctm.v1.GetResponse", bytes.response!)).toHaveProperty("entry"); // protobuf-es decodes it too
+    for (const deep of [nested(LIMITS.valueDepth + 1), nested(33), arrays(50), arrays(LIMITS.valueDepth + 1)]) {
+      await refused("/ctm.v1.ConfigService/Set", SetRequest.encode(SetRequest.fromPartial({ key: "deep", value: deep })).finish(), "value", /must not nest objects and arrays more than \d+ deep/);
+    }
+    const variant = SetRequest.encode(SetRequest.fromPartial({ key: "deep", value: 1, rollout: plan({ variants: [{ name: "v", weight: 1, value: arrays(49) }] }) })).finish();
+    await refused("/ctm.v1.ConfigService/Set", variant, "rollout.variants[0].value");
+  });
+
+  it("QueryAccessLog with a time before 1970 is refused naming the field", async () => {
+    const a = accessLogApi(daemon.address);
+    try {
+      const before = await rejects(a.query({ key: "k", startTime: new Date(-1000) }));
+      expect(grpc.status[before.code]).toBe("INVALID_ARGUMENT");
+      expect(before.metadata.get("ctm-field")).toEqual(["start_time"]);
+      expect((await rejects(a.query({ key: "k", endTime: new Date(-86_400_000) }))).metadata.get("ctm-field")).toEqual(["end_time"]);
+    } finally {
+      a.client.close();
+    }
+  });
+
+  it("times outside years 0001-9999 are refused, sent or computed", async () => {
+    const year = (y: number): bigint => BigInt(Math.floor(Date.UTC(2000, 0, 1) / 1000)) + BigInt(y - 2000) * 31_556_952n;
+    const set = (rollout: object) => encodeMessage("ctm.v1.SetRequest", { key: "k", value: val(5), rollout: { allowPastStart: true, ...rollout } });
+    await refused("/ctm.v1.ConfigService/Set", set({ activateAt: { seconds: year(10_000) } }), "rollout.activate_at", /0001-01-01 to 9999-12-31/);
+    await refused("/ctm.v1.ConfigService/Set", set({ activateAt: { seconds: year(0) } }), "rollout.activate_at");
+    const lateStart = { seconds: BigInt(Date.UTC(9999, 5, 1) / 1000) };
+    const ramp = { case: "ramp", value: { from: 0, to: 100, startTime: lateStart, duration: { seconds: 400n * 86_400n } } };
+    await refused("/ctm.v1.ConfigService/Set", set({ percentage: ramp }), "rollout.ramp.duration", /ends the ramp outside 0001-01-01 to 9999-12-31/);
+    const fromNow = { case: "ramp", value: { from: 0, to: 100, duration: { seconds: 315_000_000_000n } } };
+    await refused("/ctm.v1.ConfigService/Set", set({ percentage: fromNow }), "rollout.ramp.duration");
+    const steps = { case: "steps", value: { start: 1, increment: 1, target: 100, interval: { seconds: 200n * 31_556_952n } } };
+    await refused("/ctm.v1.ConfigService/Set", set({ percentage: steps }), "rollout.steps.interval");
+    const report = encodeMessage("ctm.v1.ReportMetricsRequest", { samples: [{ key: "k", requests: 1n, time: { seconds: year(10_001) } }] });
+    await refused("/ctm.v1.HealthCheckService/ReportMetrics", report, "samples[0].time");
+  });
+
+  it('a "__proto__" member is refused, never acknowledged and dropped', async () => {
+    const member = { kind: { case: "structValue", value: { fields: withProtoMember(val(1)) } } };
+    await refused("/ctm.v1.ConfigService/Set", encodeMessage("ctm.v1.SetRequest", { key: "k", value: member }), "value", /"__proto__" \(at \/__proto__\)/);
+    const inList = { kind: { case: "listValue", value: { values: [val(1), member] } } };
+    await refused("/ctm.v1.ConfigService/Set", encodeMessage("ctm.v1.SetRequest", { key: "k", value: inList }), "value", /at \/1\/__proto__/);
+  });
+
+  it("enum numbers the API does not define are refused naming the field", async () => {
+    await refused("/ctm.v1.RolloutService/Promote", encodeMessage("ctm.v1.PromoteRequest", { key: "k", target: 7 }), "target", /7 is not a value of ctm.v1.PromoteTarget/);
+    const rule = { rules: [{ rule: { case: "attribute", value: { attribute: "plan", operator: 99, values: ["x"] } } }] };
+    await refused("/ctm.v1.ConfigService/Set", encodeMessage("ctm.v1.SetRequest", { key: "k", value: val(1), rollout: rule }), "rollout.rules[0].attribute.operator");
+    const validator = { validator: { name: "v", keys: ["k"], rules: [{ rule: { case: "type", value: 42 } }] } };
+    await refused("/ctm.v1.ValidatorService/SetValidator", encodeMessage("ctm.v1.SetValidatorRequest", validator), "validator.rules[0].type");
+    await refused("/ctm.v1.AccessLogService/UploadAccessLog", encodeMessage("ctm.v1.UploadAccessLogRequest", { records: [{ key: "k", requestId: "r", reason: 77 }] }), "records[0].reason");
+  });
+
+  it("an upload with a record before 1970, or claiming the source ctmd, is refused whole and poisons no one's batch", async () => {
+    const a = accessLogApi(daemon.address);
+    try {
+      const good = { time: new Date(), requestId: "upload-good", key: "k", source: "sdk" };
+      const old = await rejects(a.upload({ records: [good, { time: new Date(-1000), requestId: "upload-1969", key: "k" }] }));
+      expect(grpc.status[old.code]).toBe("INVALID_ARGUMENT");
+      expect(old.metadata.get("ctm-field")).toEqual(["records[1].time"]);
+      const claim = await rejects(a.upload({ records: [{ ...good, requestId: "upload-claim", source: "ctmd" }] }));
+      expect(claim.metadata.get("ctm-field")).toEqual(["records[0].source"]);
+      // Another client's Get, served after the refusals, is logged and queryable: no batch failed.
+      await c.get({ key: "k", context: { unitId: "", environment: "", attributes: {}, requestId: "neighbour-get" } });
+      expect((await a.query({ requestId: "neighbour-get" })).records.map((r) => r.source)).toEqual(["ctmd"]);
+      expect((await a.query({ requestId: "upload-good" })).records).toEqual([]);
+      expect((await a.query({ requestId: "upload-claim" })).records).toEqual([]);
+    } finally {
+      a.client.close();
+    }
   });
 });

@@ -5,6 +5,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { protoPath } from "grpc-health-check";
 import { api, connect, rejects } from "./helpers/client.js";
 import { Daemon } from "./helpers/daemon.js";
 
@@ -26,7 +28,34 @@ async function probe(address: string): Promise<{ code: number; out: string }> {
   }
 }
 
+type HealthClient = grpc.Client & { watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }> };
+const healthDef = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { enums: String })) as unknown as {
+  grpc: { health: { v1: { Health: new (address: string, creds: grpc.ChannelCredentials) => HealthClient } } };
+};
+
 describe("grpc.health.v1", () => {
+  it("Health/Watch sends the status once and then only changes, not a repeat every second", async () => {
+    const daemon = await Daemon.start();
+    cleanups.push(() => daemon.dispose());
+    const client = new healthDef.grpc.health.v1.Health(daemon.address, grpc.credentials.createInsecure());
+    cleanups.push(() => client.close());
+    const seen: string[] = [];
+    const stream = client.watch({ service: "" });
+    stream.on("data", (m: { status: string }) => seen.push(m.status));
+    const ended = new Promise<grpc.ServiceError>((r) => stream.on("error", r));
+    // ctmd looks at the store every second: 2.5 s covers two looks that find nothing new.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(seen).toEqual(["SERVING"]);
+    // A change does go out: draining turns the daemon NOT_SERVING before it closes.
+    const stopped = daemon.stop();
+    for (let i = 0; i < 50 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
+    // ctmd ends the stream itself: an open Health/Watch must not hold the drain for its grace period.
+    expect(await stopped).toBe(0);
+    expect((await ended).code).toBe(grpc.status.UNAVAILABLE);
+    expect(daemon.logs.map((l) => l.msg)).not.toContain("calls still running after the grace period; forcing shutdown");
+  });
+
   it("answers SERVING while the daemon runs; the container probe exits 0", async () => {
     const daemon = await Daemon.start();
     cleanups.push(() => daemon.dispose());

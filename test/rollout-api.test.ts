@@ -248,6 +248,43 @@ describe("rollouts through the real daemon", () => {
     expect((await rejects(r.status({ key: "missing" }))).code).toBe(grpc.status.NOT_FOUND);
     expect(await headRevision(client)).toBe(before);
   });
+  it("a start in the past is refused naming the field, unless allow_past_start; then every milestone due is written at once", async () => {
+    const { client, c } = await setup(["--scheduler-interval-ms", "100"]);
+    await c.set({ key: "search.ranker", value: "v1" });
+    const before = await headRevision(client);
+    // The README's plan, activated nine days ago: a 72-hour ramp over three daily rings.
+    const readme = plan({
+      stable: "v1",
+      percentage: { $case: "ramp", value: { from: 0, to: 100, startTime: undefined, endTime: undefined, duration: { seconds: 259_200, nanos: 0 } } },
+      rings: { order: ["dev", "staging", "prod"], interval: { seconds: 86_400, nanos: 0 } },
+      activateAt: new Date(Date.now() - 9 * 86_400_000),
+    });
+    const err = await rejects(c.set({ key: "search.ranker", value: "v2", rollout: readme }));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.metadata.get("ctm-field")).toEqual(["rollout.activate_at"]);
+    expect(err.details).toMatch(/9 days in the past: 5 milestones would fire at once \(activated; ring staging reached; ring prod reached; ramp complete at 100%; finalized/);
+    const inApply = await rejects(c.apply({ operations: [{ operation: { $case: "set", value: { key: "search.ranker", value: "v2", rollout: readme } } }] }));
+    expect(inApply.metadata.get("ctm-field")).toEqual(["operations[0].set.rollout.activate_at"]);
+    expect(await headRevision(client)).toBe(before);
+
+    const set = await c.set({ key: "search.ranker", value: "v2", rollout: { ...readme, allowPastStart: true } });
+    // Read when written, never stored: the stored plan does not carry it.
+    expect(set.entry!.rollout!.plan!.allowPastStart).toBe(false);
+    let h = await c.history({ key: "search.ranker", limit: 10 });
+    for (let i = 0; i < 50 && h.entries[0]!.kind !== RecordKind.RECORD_KIND_ROLLOUT_FINALIZED; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      h = await c.history({ key: "search.ranker", limit: 10 });
+    }
+    expect(h.entries.slice(0, 6).map((e) => e.message).reverse()).toEqual([
+      "",
+      "activated",
+      "ring staging reached",
+      "ring prod reached",
+      "ramp complete at 100%",
+      "finalized: new value for everyone",
+    ]);
+  });
+
   it("Apply writes rollouts atomically and names the operation of a bad plan", async () => {
     const { client, c } = await setup();
     await c.set({ key: "feat/a", value: "old-a" });

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as cs from "../gen/ctm/v1/config_service.js";
 import * as als from "../gen/ctm/v1/access_log_service.js";
+import * as ads from "../gen/ctm/v1/admin_service.js";
 import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
 import * as vs from "../gen/ctm/v1/validator_service.js";
@@ -15,6 +16,7 @@ export function ctmClient(address: string, timeoutMs: number) {
   const v = new vs.ValidatorServiceClient(address, grpc.credentials.createInsecure());
   const h = new hs.HealthCheckServiceClient(address, grpc.credentials.createInsecure());
   const l = new als.AccessLogServiceClient(address, grpc.credentials.createInsecure());
+  const a = new ads.AdminServiceClient(address, grpc.credentials.createInsecure());
   const unary =
     <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>) =>
     (req: cs.DeepPartial<Req>): Promise<Res> =>
@@ -49,10 +51,12 @@ export function ctmClient(address: string, timeoutMs: number) {
     listHealthChecks: unary(h.listHealthChecks.bind(h), hs.ListHealthChecksRequest),
     reportMetrics: unary(h.reportMetrics.bind(h), hs.ReportMetricsRequest),
     queryAccessLog: unary(l.queryAccessLog.bind(l), als.QueryAccessLogRequest),
+    verify: unary(a.verify.bind(a), ads.VerifyRequest),
+    getVerification: unary(a.getVerification.bind(a), ads.GetVerificationRequest),
     /** A Watch stream (no deadline: it runs until cancelled). */
     watch: (req: cs.DeepPartial<cs.WatchRequest>): grpc.ClientReadableStream<cs.WatchResponse> => c.watch(cs.WatchRequest.fromPartial(req)),
     close(): void {
-      for (const x of [c, r, v, h, l]) x.close();
+      for (const x of [c, r, v, h, l, a]) x.close();
     },
   };
 }

@@ -18,6 +18,7 @@ with one line "ctm: CODE: message" on stderr:
   11 OUT_OF_RANGE         a time or revision outside the log
   13 INTERNAL             a daemon bug (the message names a request id)
   14 UNAVAILABLE          ctmd cannot be reached, is shutting down, or its store failed
+  15 DATA_LOSS            the store's history failed verification (see ctm verify)
    2                      usage error: the command line could not be parsed
                           (also gRPC UNKNOWN, which ctmd does not send)`;
 

@@ -17,6 +17,7 @@ import { setCommand } from "./commands/set.js";
 import { snapshotCommand } from "./commands/snapshot.js";
 import { validateCommand } from "./commands/validate.js";
 import { validatorCommand } from "./commands/validator.js";
+import { verifyCommand } from "./commands/verify.js";
 import { watchCommand } from "./commands/watch.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { parseDurationMs } from "./parse/parse-duration.js";
@@ -56,6 +57,7 @@ export function buildProgram(version: string): Command {
     ["Whole configs:", [applyCommand(), importCommand(), exportCommand()]],
     ["Rollouts:", [rolloutCommand()]],
     ["Safety:", [validatorCommand(), validateCommand(), healthCommand(), accessLogCommand()]],
+    ["The store:", [verifyCommand()]],
   ];
   for (const [heading, cmds] of groups) for (const cmd of cmds) program.addCommand(cmd.helpGroup(heading));
   everywhere(program, (c) => c.exitOverride().showHelpAfterError("(run with --help for usage)"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blame, leaves } from "./blame.js";
+import { blame, BlameWalk, leaves } from "./blame.js";
 import type { JsonValue } from "./json.js";
 import type { LogRecord } from "./record.js";
 
@@ -107,5 +107,35 @@ describe("blame", () => {
     // A truncated history (the live record first) attributes to the oldest record it holds.
     const h = historyOf({ a: 1 }, { a: 1 }, { a: 1 }).slice(0, 2);
     expect(owners(h)).toEqual({ "/a": 2 });
+  });
+});
+
+describe("BlameWalk", () => {
+  it("gives the same answer fed a page at a time as fed all at once, and says when it is done", () => {
+    const h = historyOf({ a: 1, b: 1, c: [1, 2] }, { a: 1, b: 2, c: [1, 2] }, { a: 1, b: 2, c: [1, 3] }, { a: 1, b: 2, c: [1, 3], d: null });
+    const walk = new BlameWalk(h[0]!);
+    walk.feed(h.slice(1, 2));
+    expect(walk.done).toBe(false);
+    walk.feed(h.slice(2, 3));
+    walk.feed(h.slice(3));
+    expect(walk.lines()).toEqual(blame(h));
+    expect(walk.done).toBe(false);
+    expect(walk.unresolved).toEqual(["/a", "/c/0"]);
+    expect(walk.examined).toBe(3);
+  });
+
+  it("is done, and reads no further, once every leaf has changed", () => {
+    const h = historyOf({ a: 1 }, { a: 2 }, { a: 3 });
+    const walk = new BlameWalk(h[0]!);
+    walk.feed(h.slice(1));
+    expect(walk.done).toBe(true);
+    expect(walk.examined).toBe(1);
+  });
+
+  it("looks leaves up the way leaves() names them: no array 'length', no leading zeros, no inherited keys", () => {
+    expect(owners(historyOf([1, 2], { length: 2 }))).toEqual({ "/length": 2 });
+    expect(owners(historyOf({ "01": 5 }, [0, 5], { "01": 5 }))).toEqual({ "/01": 3 });
+    expect(owners(historyOf({}, { constructor: {} }))).toEqual({ "/constructor": 2 });
+    expect(owners(historyOf({ "a/b": { "~": 1 } }, { "a/b": { "~": 1 } }))).toEqual({ "/a~1b/~0": 1 });
   });
 });

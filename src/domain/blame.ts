@@ -10,6 +10,7 @@ export interface BlameLine {
 }
 
 const escapePointer = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
+const unescapePointer = (s: string): string => s.replace(/~1/g, "/").replace(/~0/g, "~");
 
 /** Leaves of a JSON value keyed by JSON Pointer. Empty containers count as leaves. */
 export function leaves(value: JsonValue, path = "", out = new Map<string, JsonValue>()): Map<string, JsonValue> {
@@ -25,24 +26,86 @@ export function leaves(value: JsonValue, path = "", out = new Map<string, JsonVa
   return out;
 }
 
+/** The value at a pointer's segments, or undefined. Arrays and objects index alike, as leaves() names them. */
+function valueAt(value: JsonValue, segments: readonly string[]): JsonValue | undefined {
+  let v: JsonValue | undefined = value;
+  for (const s of segments) {
+    if (Array.isArray(v)) {
+      // Only what leaves() would name: "1", never "01" or "length".
+      if (!/^(0|[1-9]\d*)$/.test(s) || Number(s) >= v.length) return undefined;
+      v = v[Number(s)];
+    } else if (isJsonContainer(v) && Object.hasOwn(v, s)) v = v[s];
+    else return undefined;
+  }
+  return v;
+}
+
+/** A leaf is a scalar or an empty container: === decides scalars without a deep comparison. */
+const sameLeaf = (was: JsonValue, leaf: JsonValue): boolean => (isJsonContainer(leaf) ? jsonEqual(was, leaf) : was === leaf);
+
+/**
+ * Blame done incrementally: fed a key's older records newest first, a page at a
+ * time, it attributes each leaf of the head's value to the oldest version from
+ * which that leaf stayed unchanged up to the head. It only looks up the leaves
+ * still open in each older value, so a page costs what is left to find.
+ */
+export class BlameWalk {
+  private readonly current: Map<string, JsonValue>;
+  private readonly owner = new Map<string, LogRecord>();
+  /** Leaves not yet seen to change, with their pointer segments. */
+  private readonly open = new Map<string, string[]>();
+  /** Records fed so far. */
+  examined = 0;
+  /** The oldest record fed, or the head. */
+  oldest: LogRecord;
+
+  constructor(head: LogRecord) {
+    this.oldest = head;
+    this.current = head.deleted || head.value === undefined ? new Map() : leaves(head.value);
+    for (const path of this.current.keys()) {
+      this.owner.set(path, head);
+      this.open.set(path, path === "" ? [] : path.slice(1).split("/").map(unescapePointer));
+    }
+  }
+
+  /** True once every leaf is attributed: older records cannot change the answer. */
+  get done(): boolean {
+    return this.open.size === 0;
+  }
+
+  /** Older records, newest first, continuing from the last one fed. */
+  feed(older: readonly LogRecord[]): void {
+    for (const r of older) {
+      if (this.done) return;
+      this.examined++;
+      this.oldest = r;
+      for (const [path, segments] of this.open) {
+        const was = r.deleted || r.value === undefined ? undefined : valueAt(r.value, segments);
+        if (was !== undefined && sameLeaf(was, this.current.get(path)!)) this.owner.set(path, r);
+        else this.open.delete(path);
+      }
+    }
+  }
+
+  /** Leaves unchanged back to the oldest record fed, whose origin may lie further back. */
+  get unresolved(): string[] {
+    return [...this.open.keys()];
+  }
+
+  lines(): BlameLine[] {
+    return [...this.current.entries()].map(([path, value]) => ({ path, value, record: this.owner.get(path)! }));
+  }
+}
+
 /**
  * Attributes each leaf of the newest record's value to the oldest version from
  * which that leaf stayed unchanged up to now. `history` is newest first and
- * starts with the live record.
+ * starts with the live record; a history cut short attributes to its oldest record.
  */
 export function blame(history: readonly LogRecord[]): BlameLine[] {
   const head = history[0];
   if (head === undefined || head.deleted || head.value === undefined) return [];
-  const current = leaves(head.value);
-  const owner = new Map<string, LogRecord>([...current.keys()].map((p) => [p, head]));
-  const open = new Set(current.keys());
-  for (let i = 1; i < history.length && open.size > 0; i++) {
-    const older = history[i]!;
-    const olderLeaves = older.deleted || older.value === undefined ? new Map<string, JsonValue>() : leaves(older.value);
-    for (const path of [...open]) {
-      if (olderLeaves.has(path) && jsonEqual(olderLeaves.get(path), current.get(path))) owner.set(path, older);
-      else open.delete(path);
-    }
-  }
-  return [...current.entries()].map(([path, value]) => ({ path, value, record: owner.get(path)! }));
+  const walk = new BlameWalk(head);
+  walk.feed(history.slice(1));
+  return walk.lines();
 }

@@ -58,6 +58,8 @@ const MAX_SCRATCH = 64 * 1024;
 
 /** Units whose hashes are remembered per salt; past this the memo starts over. */
 export const HASH_MEMO_UNITS = 65_536;
+/** Longer unit ids are not remembered, so the memo stays within HASH_MEMO_UNITS × this. */
+export const MEMO_UNIT_CHARS = 128;
 
 /**
  * Hashes utf8(salt + suffix + unit) in a reused buffer that keeps the
@@ -87,6 +89,8 @@ class PrefixedHasher {
     const known = this.memo.get(unit);
     if (known !== undefined) return known;
     const h = this.compute(unit);
+    // A long unit id is a client's choice of memory: hash it, never keep it.
+    if (unit.length > MEMO_UNIT_CHARS) return h;
     if (this.memo.size >= HASH_MEMO_UNITS) this.memo.clear();
     this.memo.set(unit, h);
     return h;

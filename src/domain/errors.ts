@@ -10,6 +10,8 @@ export type ErrorCode =
   | "out_of_range"
   | "permission_denied"
   | "unavailable"
+  /** Stored history is damaged or missing: never answered as if it were whole. */
+  | "data_loss"
   | "internal";
 
 export class CtmError extends Error {

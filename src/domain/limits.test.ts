@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CtmError } from "./errors.js";
 import type { JsonValue } from "./json.js";
-import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "./limits.js";
+import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS, TIME_RANGE } from "./limits.js";
 
 /** Runs `fn`, which must throw a CtmError; returns it. */
 function errorOf(fn: () => unknown): CtmError {
@@ -149,5 +149,22 @@ describe("checkVersion", () => {
   });
   it("rejects negative, fractional and unsafe numbers", () => {
     for (const v of [-1, 1.5, NaN, Infinity, 2 ** 53]) expectInvalid(() => checkVersion(v, "expected_version"), "expected_version");
+  });
+});
+
+describe("value nesting and time range", () => {
+  const nested = (d: number, array: boolean): JsonValue => (d === 0 ? 1 : array ? [nested(d - 1, array)] : { a: nested(d - 1, array) });
+
+  it(`accepts values nested ${LIMITS.valueDepth} deep and refuses one level more, objects and arrays alike`, () => {
+    for (const array of [false, true]) {
+      expect(checkValue(nested(LIMITS.valueDepth, array))).toEqual(nested(LIMITS.valueDepth, array));
+      const e = expectInvalid(() => checkValue(nested(LIMITS.valueDepth + 1, array), "rollout.stable"), "rollout.stable");
+      expect(e.message).toMatch(new RegExp(`more than ${LIMITS.valueDepth} deep \\(at /`));
+    }
+  });
+
+  it("TIME_RANGE is years 0001 to 9999 UTC, as google.protobuf.Timestamp", () => {
+    expect(new Date(TIME_RANGE.min).toISOString()).toBe("0001-01-01T00:00:00.000Z");
+    expect(new Date(TIME_RANGE.max).toISOString()).toBe("9999-12-31T23:59:59.999Z");
   });
 });

@@ -10,7 +10,24 @@ export const LIMITS = {
   applyOperations: 1000,
   historyDefault: 100,
   historyMax: 1000,
+  /**
+   * Containers (objects and arrays together) a value may nest. Protobuf clients stop
+   * decoding at 100 nested messages (ts-proto, protobuf-es, upb); a JSON object costs
+   * three of them (Value, Struct, map entry), and the deepest answer embeds a value five
+   * messages down (a rollout variant in an Entry), so 31 is the most every client can
+   * read back; one level is kept in reserve for the API to grow.
+   */
+  valueDepth: 30,
 } as const;
+
+/** Whole numbers above this lose precision in a double (and in JSON clients): 2^53 - 1. */
+export const MAX_INTEGER = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Times the API carries: google.protobuf.Timestamp's range, years 0001 to 9999 UTC, in
+ * milliseconds since the epoch. JSON clients (grpcurl) cannot print a time outside it.
+ */
+export const TIME_RANGE = { min: -62_135_596_800_000, max: 253_402_300_799_999 } as const;
 
 /** Keys read like paths: letters, digits and . _ - / :, starting with a letter, digit or _. */
 const KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._\-/:]*$/;
@@ -38,7 +55,7 @@ export function checkPrefix(prefix: string, field = "prefix"): string {
 
 export function checkValue(value: JsonValue | undefined, field = "value"): JsonValue {
   if (value === undefined) throw invalidArgument(field, "is required");
-  checkJsonData(value, field, "");
+  checkJsonData(value, field, "", 0);
   const size = jsonByteLength(value);
   if (size > LIMITS.valueBytes) {
     throw invalidArgument(field, `is ${size} bytes as JSON; the limit is ${LIMITS.valueBytes}`);
@@ -47,23 +64,27 @@ export function checkValue(value: JsonValue | undefined, field = "value"): JsonV
 }
 
 /**
- * Every number, at any depth, must be finite (JSON has no NaN or Infinity), and no
+ * Every number, at any depth, must be finite (JSON has no NaN or Infinity), no
  * object member may be named "__proto__" (the CBOR decoder renames it to guard
- * against prototype pollution, so it would not read back as written).
+ * against prototype pollution, so it would not read back as written), and containers
+ * nest at most LIMITS.valueDepth deep.
  */
-function checkJsonData(value: JsonValue, field: string, path: string): void {
+function checkJsonData(value: JsonValue, field: string, path: string, depth: number): void {
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw invalidArgument(field, `must hold only finite numbers${path ? ` (at ${path})` : ""}`);
+    if (!Number.isFinite(value)) throw invalidArgument(field, `must hold only finite numbers${at(path)}`);
     return;
   }
   if (typeof value !== "object" || value === null) return;
+  if (depth >= LIMITS.valueDepth) throw invalidArgument(field, `must not nest objects and arrays more than ${LIMITS.valueDepth} deep${at(path)}`);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkJsonData(value[i]!, field, `${path}/${i}`);
+    for (let i = 0; i < value.length; i++) checkJsonData(value[i]!, field, `${path}/${i}`, depth + 1);
     return;
   }
-  if (Object.hasOwn(value, "__proto__")) throw invalidArgument(field, `must not hold a member named "__proto__"${path ? ` (at ${path})` : ""}`);
-  for (const [k, v] of Object.entries(value)) checkJsonData(v, field, `${path}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`);
+  if (Object.hasOwn(value, "__proto__")) throw invalidArgument(field, `must not hold a member named "__proto__"${at(path)}`);
+  for (const [k, v] of Object.entries(value)) checkJsonData(v, field, `${path}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, depth + 1);
 }
+
+const at = (path: string): string => (path ? ` (at ${path})` : "");
 
 export function checkText(text: string, field: string, maxChars: number): string {
   if (text.length > maxChars) throw invalidArgument(field, `must be at most ${maxChars} characters`);
@@ -72,6 +93,6 @@ export function checkText(text: string, field: string, maxChars: number): string
 
 export function checkVersion(v: number | undefined, field: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isSafeInteger(v) || v < 0) throw invalidArgument(field, "must be a non-negative integer");
+  if (!Number.isSafeInteger(v) || v < 0) throw invalidArgument(field, `must be a whole number from 0 to ${MAX_INTEGER}`);
   return v;
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { HealthCheck, Observation } from "../domain/health/health-check.js";
 import type { HealthService, HealthTarget } from "../service/health-service.js";
+import type { Metrics } from "../service/metrics.js";
 import { probeHttp, prometheusObservation } from "./sources.js";
 
 /**
@@ -17,6 +18,7 @@ export class HealthLoop {
     private readonly health: HealthService,
     private readonly log: Logger,
     private readonly intervalMs = 1000,
+    private readonly metrics?: Metrics,
   ) {}
 
   start(): void {
@@ -30,7 +32,18 @@ export class HealthLoop {
     await this.running;
   }
 
+  /** One pass. A failure (an auto-rollback the store refused) is logged and counted here, then thrown. */
   async tick(): Promise<void> {
+    try {
+      await this.judgeAll();
+    } catch (e) {
+      this.metrics?.backgroundFailures.inc({ loop: "health" });
+      this.log.error({ err: e }, "health tick failed; a breach may not have been acted on (retried next tick)");
+      throw e;
+    }
+  }
+
+  private async judgeAll(): Promise<void> {
     const targets = await this.health.targets();
     const probed = new Map<string, Promise<void>>();
     for (const target of targets) {
@@ -61,7 +74,7 @@ export class HealthLoop {
     if (this.closed) return;
     this.timer = setTimeout(() => {
       this.running = this.tick()
-        .catch((e: unknown) => this.log.error({ err: e }, "health tick failed"))
+        .catch(() => {}) // logged and counted by tick()
         .finally(() => this.schedule(this.intervalMs));
     }, delay);
     this.timer.unref();

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { LogRecord } from "../domain/record.js";
+import type { Metrics } from "../service/metrics.js";
 import type { RolloutService } from "../service/rollout-service.js";
 
 /**
@@ -16,6 +17,7 @@ export class RolloutScheduler {
     private readonly rollouts: RolloutService,
     private readonly log: Logger,
     private readonly intervalMs = 1000,
+    private readonly metrics?: Metrics,
   ) {}
 
   start(): void {
@@ -23,9 +25,16 @@ export class RolloutScheduler {
     this.schedule(0);
   }
 
-  /** One pass; tests call this directly with a manual clock. */
+  /** One pass; tests call this directly with a manual clock. A failure is logged and counted here, then thrown. */
   async tick(): Promise<LogRecord[]> {
-    const written = await this.rollouts.advance();
+    let written: LogRecord[];
+    try {
+      written = await this.rollouts.advance();
+    } catch (e) {
+      this.metrics?.backgroundFailures.inc({ loop: "scheduler" });
+      this.log.error({ err: e }, "rollout scheduler tick failed; milestones that fell due were not written (retried next tick)");
+      throw e;
+    }
     for (const r of written) {
       this.log.info({ key: r.key, version: r.version, revision: r.revision, kind: r.kind, milestone: r.message }, "rollout milestone");
     }
@@ -42,7 +51,7 @@ export class RolloutScheduler {
     if (this.closed) return;
     this.timer = setTimeout(() => {
       this.running = this.tick()
-        .catch((e: unknown) => this.log.error({ err: e }, "rollout scheduler tick failed"))
+        .catch(() => {}) // logged and counted by tick()
         .finally(() => this.schedule(this.intervalMs));
     }, delay);
     this.timer.unref();

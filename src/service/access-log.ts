@@ -1,5 +1,6 @@
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument } from "../domain/errors.js";
+import { checkText, checkVersion, LIMITS, TIME_RANGE } from "../domain/limits.js";
 import { AccessBatchWriter, type AccessBatch } from "../storage/access-batch.js";
 import type { AccessLogStore, AccessQuery, AccessRecord } from "../storage/access-log-store.js";
 import type { Metrics } from "./metrics.js";
@@ -28,6 +29,14 @@ export interface AccessSink {
 }
 
 const FLUSH_BATCH = 5000;
+
+/** The source of the records ctmd writes for the Gets it serves; uploads may not claim it. */
+export const DAEMON_SOURCE = "ctmd";
+/** Request ids, unit ids, variants and sources of uploaded records. */
+const UPLOAD_TEXT_CHARS = 1024;
+
+/** The access log keys records by time as an unsigned number of milliseconds. */
+const storableTime = (t: number): boolean => Number.isSafeInteger(t) && t >= 0 && t <= TIME_RANGE.max;
 
 /**
  * The access log's write path and queries. Get only appends to a bounded
@@ -78,7 +87,8 @@ export class AccessLog implements AccessSink {
   }
 
   record(r: AccessRecord): void {
-    if (this.closed || this.pending >= this.opts.queueLimit) {
+    // A record the store cannot key by time would fail its whole batch: it is dropped alone.
+    if (this.closed || this.pending >= this.opts.queueLimit || !storableTime(r.time)) {
       this.dropped++;
       this.metrics?.accessLogDropped.inc();
       return;
@@ -100,9 +110,21 @@ export class AccessLog implements AccessSink {
 
   /** SDK uploads: validated, then queued like the daemon's own records. */
   upload(records: AccessRecord[]): { accepted: number; dropped: number } {
+    // Every record is checked before any is queued: one the store cannot write would fail
+    // the whole shared batch, dropping the records of every other client with it.
     records.forEach((r, i) => {
-      if (!r.key) throw invalidArgument(`records[${i}].key`, "is required");
-      if (!r.requestId && !r.unitId) throw invalidArgument(`records[${i}]`, "needs a request_id or a unit_id");
+      const f = `records[${i}]`;
+      if (!r.key) throw invalidArgument(`${f}.key`, "is required");
+      checkText(r.key, `${f}.key`, LIMITS.keyBytes);
+      if (!r.requestId && !r.unitId) throw invalidArgument(f, "needs a request_id or a unit_id");
+      checkText(r.requestId, `${f}.request_id`, UPLOAD_TEXT_CHARS);
+      checkText(r.unitId, `${f}.unit_id`, UPLOAD_TEXT_CHARS);
+      checkText(r.variant, `${f}.variant`, UPLOAD_TEXT_CHARS);
+      checkText(r.source, `${f}.source`, UPLOAD_TEXT_CHARS);
+      if (!storableTime(r.time)) throw invalidArgument(`${f}.time`, "must be a time from 1970-01-01 to 9999-12-31 UTC");
+      if (r.source === DAEMON_SOURCE) throw invalidArgument(`${f}.source`, `"${DAEMON_SOURCE}" is reserved for the records ctmd writes itself`);
+      checkVersion(r.version, `${f}.version`);
+      checkVersion(r.revision, `${f}.revision`);
     });
     const before = this.dropped;
     for (const r of records) this.record({ ...r, time: r.time || this.clock.now(), source: r.source || "sdk" });
@@ -154,6 +176,8 @@ export class AccessLog implements AccessSink {
     if (!q.requestId && !q.unitId && !q.key && q.from === undefined && q.to === undefined) {
       throw invalidArgument("request_id", "give a request_id, unit_id, key or time range");
     }
+    if (q.from !== undefined && !storableTime(q.from)) throw invalidArgument("start_time", "must be a time from 1970-01-01 to 9999-12-31 UTC");
+    if (q.to !== undefined && !storableTime(q.to)) throw invalidArgument("end_time", "must be a time from 1970-01-01 to 9999-12-31 UTC");
     if (q.from !== undefined && q.to !== undefined && q.from > q.to) throw invalidArgument("end_time", "must not be before start_time");
     const limit = q.limit === 0 ? 100 : Math.min(q.limit, 1000);
     let before: Buffer | undefined;

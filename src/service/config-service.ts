@@ -1,4 +1,5 @@
-import { blame, type BlameLine } from "../domain/blame.js";
+import type { BlameLine } from "../domain/blame.js";
+import { BLAME_LIMITS, blameHistory, type BlameLimits } from "../domain/blame-history.js";
 import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
 import { CtmError, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
@@ -9,12 +10,13 @@ import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout
 import { restart } from "../domain/rollout/controls.js";
 import { evaluate } from "../domain/rollout/evaluate.js";
 import { EMPTY_CONTEXT, type EvalContext, type Resolution } from "../domain/rollout/plan.js";
-import type { LogStore } from "../storage/log-store.js";
+import type { LogStore, WriteView } from "../storage/log-store.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import type { AccessSink } from "./access-log.js";
-import type { WriteGuard } from "./write-guard.js";
+import { InFlightValues } from "./in-flight-values.js";
+import { guardRestore, type WriteGuard } from "./write-guard.js";
 import { resolvePoint, type PointInTime } from "./point-in-time.js";
 import { checkExpected, planWrites, type Actor, type WriteOp } from "./write-plans.js";
 
@@ -33,14 +35,15 @@ function prefixed<T>(prefix: string, f: () => T): T {
   }
 }
 
+/** An operation checked for shape; its rollout and guards are decided inside the commit. */
+type PendingOp = { type: "set"; key: string; value: JsonValue; expectedVersion?: number; rolloutInput?: RolloutInput } | { type: "delete"; key: string; expectedVersion?: number };
+
 export type SetInput = { key: string; value?: JsonValue; expectedVersion?: number; rollout?: RolloutInput } & WriteMeta;
 
 export interface WriteMeta {
   author?: string;
   message?: string;
 }
-
-const BLAME_DEPTH = 1000;
 
 /** The use cases of ConfigService. Knows nothing of gRPC. */
 export class ConfigService {
@@ -53,6 +56,9 @@ export class ConfigService {
     /** Told what each Get with a request id or unit id was served. */
     private readonly access?: AccessSink,
   ) {}
+
+  /** This service's writes that are not durable yet: what `prepare` reads a key's value from. */
+  private readonly inFlight = new InFlightValues((key) => this.store.latest(key));
 
   get headRevision(): number {
     return this.store.headRevision;
@@ -70,12 +76,44 @@ export class ConfigService {
   private async write(req: SetInput, guarded: boolean): Promise<LogRecord> {
     const key = checkKey(req.key);
     const value = checkValue(req.value);
-    const rollout = req.rollout && buildRollout(req.rollout, { key, value, currentStable: stableOf(this.store.latest(key)), now: this.clock.now() });
-    if (guarded) for (const g of this.guards) g.checkWrite(key, value, rollout, "");
-    const op: WriteOp = { type: "set", key, value, expectedVersion: checkVersion(req.expectedVersion, "expected_version"), rollout };
+    const op: PendingOp = { type: "set", key, value, expectedVersion: checkVersion(req.expectedVersion, "expected_version"), rolloutInput: req.rollout };
     const actor = this.actor(req);
-    const [r] = await this.store.commit((view) => planWrites(view, [op], actor, () => ""));
+    const [r] = await this.commit((view) => planWrites(view, this.decide(view, [op], guarded, () => ""), actor, () => ""));
     return r!;
+  }
+
+  /**
+   * Builds each set's rollout and runs the guards inside `prepare`, against the writer's
+   * view: the default stable value is the one of the version immediately before in
+   * revision order (in flight or durable), and the guards check the rollout that is stored.
+   */
+  private decide(view: WriteView, ops: readonly PendingOp[], guarded: boolean, fieldOf: (i: number) => string): WriteOp[] {
+    const now = this.clock.now();
+    const values = this.inFlight.reader(view);
+    return ops.map((op, i): WriteOp => {
+      if (op.type === "delete") {
+        values.wrote(op.key, { deleted: true });
+        return op;
+      }
+      const { key, value, rolloutInput: input } = op;
+      const f = fieldOf(i);
+      const rollout = input && prefixed(f, () => buildRollout(input, { key, value, currentStable: input.stable === undefined ? values.stable(key) : undefined, now }));
+      if (guarded) for (const g of this.guards) g.checkWrite(key, value, rollout, f);
+      values.wrote(key, { deleted: false, value, rollout });
+      return { type: "set", key, value, expectedVersion: op.expectedVersion, rollout };
+    });
+  }
+
+  /** store.commit, with this service's drafts visible to later `prepare`s until they are durable. */
+  private commit(prepare: (view: WriteView) => Draft[]): Promise<LogRecord[]> {
+    let release = (): void => {};
+    return this.store
+      .commit((view) => {
+        const drafts = prepare(view);
+        release = this.inFlight.hold(view, drafts);
+        return drafts;
+      })
+      .finally(() => release());
   }
 
   get(key: string): LogRecord {
@@ -110,27 +148,23 @@ export class ConfigService {
   async delete(req: { key: string; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
     const op: WriteOp = { type: "delete", key: checkKey(req.key), expectedVersion: checkVersion(req.expectedVersion, "expected_version") };
     const actor = this.actor(req);
-    const [r] = await this.store.commit((view) => planWrites(view, [op], actor, () => ""));
+    const [r] = await this.commit((view) => planWrites(view, [op], actor, () => ""));
     return r!;
   }
 
   async apply(ops: readonly ApplyOp[], meta: WriteMeta): Promise<LogRecord[]> {
     if (ops.length === 0) throw invalidArgument("operations", "must hold at least one operation");
     if (ops.length > LIMITS.applyOperations) throw invalidArgument("operations", `must hold at most ${LIMITS.applyOperations}`);
-    const now = this.clock.now();
-    const checked = ops.map((op, i): WriteOp => {
+    const checked = ops.map((op, i): PendingOp => {
       const f = `operations[${i}].${op.type}.`;
       const key = checkKey(op.key, `${f}key`);
       const expectedVersion = checkVersion(op.expectedVersion, `${f}expected_version`);
       if (op.type === "delete") return { type: "delete", key, expectedVersion };
-      const value = checkValue(op.value, `${f}value`);
-      const input = op.rolloutInput;
-      const rollout = input && prefixed(f, () => buildRollout(input, { key, value, currentStable: stableOf(this.store.latest(key)), now }));
-      for (const g of this.guards) g.checkWrite(key, value, rollout, f);
-      return { type: "set", key, value, expectedVersion, rollout };
+      return { type: "set", key, value: checkValue(op.value, `${f}value`), expectedVersion, rolloutInput: op.rolloutInput };
     });
     const actor = this.actor(meta);
-    return this.store.commit((view) => planWrites(view, checked, actor, (i) => `operations[${i}].${checked[i]!.type}.`));
+    const fieldOf = (i: number) => `operations[${i}].${checked[i]!.type}.`;
+    return this.commit((view) => planWrites(view, this.decide(view, checked, true, fieldOf), actor, fieldOf));
   }
 
   async history(key: string, limit: number, pageToken: string): Promise<{ records: LogRecord[]; nextPageToken: string }> {
@@ -158,10 +192,24 @@ export class ConfigService {
     return { from, to, ops: diffValues(from?.value, to.value) };
   }
 
-  async blame(key: string): Promise<{ record: LogRecord; lines: BlameLine[] }> {
+  /**
+   * Right at any depth: the walk pages back through history, yielding between pages, until
+   * every leaf is attributed. Past BLAME_LIMITS.maxVersions it refuses rather than blame
+   * a leaf on a version that did not write it.
+   */
+  async blame(key: string, limits: BlameLimits = BLAME_LIMITS): Promise<{ record: LogRecord; lines: BlameLine[] }> {
     const record = this.get(key);
-    const history = await this.store.history(key, BLAME_DEPTH, record.revision + 1);
-    return { record, lines: blame(history) };
+    const r = await blameHistory(record, (before, limit) => this.store.history(key, limit, before), limits);
+    if (!r.complete) {
+      const shown = r.unresolved.slice(0, 5).map((p) => p || '""').join(", ");
+      throw new CtmError(
+        "failed_precondition",
+        `blame of "${key}" stopped after ${r.examined} versions: ${r.unresolved.length} leaves (${shown}${r.unresolved.length > 5 ? ", ..." : ""}) are unchanged since version ${r.oldestExamined} or earlier`,
+        undefined,
+        { examined: r.examined, oldestExamined: r.oldestExamined },
+      );
+    }
+    return { record, lines: r.lines };
   }
 
   async rollback(req: { key: string; toVersion?: number; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
@@ -178,9 +226,11 @@ export class ConfigService {
     }
     const target = await this.versionOf(key, targetVersion, "to_version", latest.version);
     const actor = this.actor(req);
-    const [r] = await this.store.commit((view) => {
+    const [r] = await this.commit((view) => {
       checkExpected(view.head(key), key, expectedVersion);
-      return [restore(key, target, actor, this.clock.now())];
+      const draft = restore(key, target, actor, this.clock.now());
+      guardRestore(this.guards, draft, "to_version");
+      return [draft];
     });
     return r!;
   }
@@ -216,7 +266,7 @@ export class ConfigService {
     const revision = await resolvePoint(this.store, this.clock, to, "to");
     const then = new Map((await this.recordsAt(prefix, revision)).map((r) => [r.key, r]));
     const actor = this.actor(meta);
-    const records = await this.store.commit((view) => {
+    const records = await this.commit((view) => {
       const drafts: Draft[] = [];
       for (const key of [...view.keys(prefix)].sort()) {
         const head = view.head(key)!;
@@ -228,6 +278,7 @@ export class ConfigService {
         const unchanged = targetLive && now?.revision === head.revision && !now.deleted && jsonEqual(now.value, target!.value);
         if (!unchanged) drafts.push(restore(key, target, actor, this.clock.now()));
       }
+      for (const d of drafts) guardRestore(this.guards, d, "to");
       return drafts;
     });
     return { revision, records };
@@ -237,9 +288,6 @@ export class ConfigService {
     if (prefix) checkPrefix(key, "key");
     else checkKey(key);
     checkVersion(startRevision, "start_revision");
-    if (startRevision !== 0 && startRevision < this.store.firstRevision) {
-      throw invalidArgument("start_revision", `must be at least ${this.store.firstRevision}`);
-    }
     return this.hub.watch({ key, prefix }, startRevision);
   }
 
@@ -264,10 +312,6 @@ export class ConfigService {
     return found.filter((r): r is LogRecord => r !== undefined);
   }
 }
-
-/** The value a new rollout falls back to by default: the current stable value. */
-const stableOf = (r: LogRecord | undefined): JsonValue | undefined =>
-  r === undefined || r.deleted ? undefined : r.rollout ? r.rollout.plan.stable : r.value;
 
 /**
  * A rollback draft: the target's value, or a tombstone when the key did not

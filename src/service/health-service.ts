@@ -1,4 +1,3 @@
-import picomatch from "picomatch";
 import type { Clock } from "../domain/clock.js";
 import { CtmError, invalidArgument, notFound } from "../domain/errors.js";
 import type { HealthCheck, Judgement, Observation } from "../domain/health/health-check.js";
@@ -8,11 +7,14 @@ import type { JsonValue } from "../domain/json.js";
 import { checkKey } from "../domain/limits.js";
 import type { LogRecord } from "../domain/record.js";
 import * as controls from "../domain/rollout/controls.js";
+import { globMatcher } from "../domain/validation/key-glob.js";
+import { checkReservedWrite } from "../domain/validation/reserved-document.js";
 import { HEALTH_CHECK_PREFIX, RESERVED_PREFIX } from "../domain/validation/validator.js";
 import type { LogStore } from "../storage/log-store.js";
 import type { ConfigService, WriteMeta } from "./config-service.js";
 import type { Metrics } from "./metrics.js";
 import { MetricWindow } from "./metric-window.js";
+import type { ErrorLog } from "./validator-service.js";
 import type { WriteGuard } from "./write-guard.js";
 
 /** A key the health loop watches: rolling out, or finished and still baking. */
@@ -46,7 +48,9 @@ const pct = (r: number): string => `${(r * 100).toFixed(2)}%`;
  */
 export class HealthService implements WriteGuard {
   private readonly checks = new Map<string, ActiveCheck>();
-  private readonly window = new MetricWindow();
+  /** Definitions in the log that today's checks refuse: not run (a check that cannot be read has no threshold), logged and counted. */
+  private readonly broken = new Set<string>();
+  private readonly window: MetricWindow;
   /** Probe results per check: one sample per tick. */
   private readonly probes = new Map<string, { t: number; ok: boolean }[]>();
   private readonly states = new Map<string, CheckState>();
@@ -61,7 +65,10 @@ export class HealthService implements WriteGuard {
     private readonly store: LogStore,
     private readonly clock: Clock,
     private readonly metrics?: Metrics,
+    private readonly logError?: ErrorLog,
   ) {
+    metrics?.observe("ctm_health_checks_broken", "Health check definitions in the log that cannot be read; they are not run", () => this.broken.size);
+    this.window = new MetricWindow(clock);
     for (const r of store.latestUnder("")) this.observe(r);
     this.unsubscribe = store.onCommit((records) => {
       for (const r of records) this.observe(r);
@@ -76,8 +83,13 @@ export class HealthService implements WriteGuard {
     this.unsubscribe();
   }
 
-  checkWrite(key: string, value: JsonValue): void {
-    if (key.startsWith(HEALTH_CHECK_PREFIX)) healthCheckFromJson(key.slice(HEALTH_CHECK_PREFIX.length), value);
+  /** A health check written with a raw Set or Apply gets the checks of SetHealthCheck. */
+  checkWrite(key: string, value: JsonValue, rollout: unknown, field: string): void {
+    if (key.startsWith(HEALTH_CHECK_PREFIX)) healthCheckFromJson(checkReservedWrite(key, rollout !== undefined, field), value, `${field}value`);
+  }
+
+  checkRestore(key: string, value: JsonValue): void {
+    if (key.startsWith(HEALTH_CHECK_PREFIX)) healthCheckFromJson(checkReservedWrite(key, false, ""), value);
   }
 
   async set(c: HealthCheck, meta: WriteMeta & { expectedVersion?: number }): Promise<LogRecord> {
@@ -86,7 +98,7 @@ export class HealthService implements WriteGuard {
   }
 
   async delete(name: string, meta: WriteMeta): Promise<LogRecord> {
-    if (!this.checks.has(name)) throw notFound(`health check "${name}" does not exist`);
+    if (!this.checks.has(name) && !this.broken.has(name)) throw notFound(`health check "${name}" does not exist`);
     return this.config!.delete({ key: HEALTH_CHECK_PREFIX + name, ...meta });
   }
 
@@ -98,15 +110,13 @@ export class HealthService implements WriteGuard {
 
   /** Pushed samples. Returns how many were taken. */
   report(samples: { key: string; variant: string; requests: number; errors: number; time?: number }[]): number {
-    const now = this.clock.now();
     samples.forEach((s, i) => {
       checkKey(s.key, `samples[${i}].key`);
       if (!(Number.isSafeInteger(s.requests) && Number.isSafeInteger(s.errors) && s.errors <= s.requests)) {
         throw invalidArgument(`samples[${i}].errors`, "must not exceed requests");
       }
     });
-    for (const s of samples) this.window.add(s.key, s.variant || "new", s.requests, s.errors, s.time ?? now);
-    return samples.length;
+    return this.window.addAll(samples);
   }
 
   /** Keys to check now, with the value a rollback would restore. */
@@ -201,7 +211,8 @@ export class HealthService implements WriteGuard {
       if (written) this.metrics?.autoRollbacks.inc({ check: check.name, action: pause ? "pause" : "rollback" });
       return written;
     } catch (e) {
-      if (e instanceof CtmError) return undefined;
+      // A conflict loses to the other writer; a failed store is the health loop's to report.
+      if (e instanceof CtmError && e.code === "conflict") return undefined;
       throw e;
     }
   }
@@ -209,15 +220,19 @@ export class HealthService implements WriteGuard {
   private observe(r: LogRecord): void {
     if (r.key.startsWith(HEALTH_CHECK_PREFIX)) {
       const name = r.key.slice(HEALTH_CHECK_PREFIX.length);
-      if (r.deleted) this.checks.delete(name);
-      else {
-        try {
-          const check = healthCheckFromJson(name, r.value);
-          this.checks.set(name, { check, matches: picomatch(check.keys, { dot: true }) });
-        } catch (e) {
-          if (!(e instanceof CtmError)) throw e;
-          this.checks.delete(name);
-        }
+      this.checks.delete(name);
+      this.broken.delete(name);
+      // A redefined or deleted check starts over: its probes and verdicts judged the old definition.
+      this.probes.delete(name);
+      for (const id of this.states.keys()) if (id.startsWith(`${name}\0`)) this.states.delete(id);
+      if (r.deleted) return;
+      try {
+        const check = healthCheckFromJson(name, r.value);
+        this.checks.set(name, { check, matches: globMatcher(check.keys) });
+      } catch (e) {
+        if (!(e instanceof CtmError)) throw e;
+        this.broken.add(name);
+        this.logError?.({ check: name, key: r.key, version: r.version, revision: r.revision, reason: e.message }, "health check cannot be read: it is not run until it is fixed or deleted");
       }
       return;
     }

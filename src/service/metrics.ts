@@ -1,5 +1,9 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { CappedCounter } from "./capped-counter.js";
 import { RpcLatencyHistogram } from "./rpc-latency-histogram.js";
+
+/** Series per metric labelled by a name clients choose; more count under "_other". */
+export const MAX_NAMED_SERIES = 1000;
 
 /** RPCs of one (method, code) so far, and how many of them the counter already holds. */
 interface RpcTally {
@@ -34,10 +38,31 @@ export class Metrics {
   readonly sets = new Counter({ name: "ctm_records_written_total", help: "Records appended to the log, by kind", labelNames: ["kind"], registers: [this.registry] });
   readonly watchStreams = new Gauge({ name: "ctm_watch_streams", help: "Open Watch streams", registers: [this.registry] });
   readonly watchEvents = new Counter({ name: "ctm_watch_events_sent_total", help: "Events written to Watch streams", registers: [this.registry] });
-  readonly validatorRejections = new Counter({ name: "ctm_validator_rejections_total", help: "Writes refused by validators", labelNames: ["validator"], registers: [this.registry] });
-  readonly autoRollbacks = new Counter({ name: "ctm_auto_rollbacks_total", help: "Health check breaches acted on", labelNames: ["check", "action"], registers: [this.registry] });
+  // Validator and check names are documents clients write: their series are capped.
+  readonly validatorRejections = new CappedCounter(
+    { name: "ctm_validator_rejections_total", help: "Writes refused by validators", labelNames: ["validator"], registers: [this.registry] },
+    ["validator"],
+    MAX_NAMED_SERIES,
+  );
+  readonly autoRollbacks = new CappedCounter(
+    { name: "ctm_auto_rollbacks_total", help: "Health check breaches acted on", labelNames: ["check", "action"], registers: [this.registry] },
+    ["check"],
+    MAX_NAMED_SERIES,
+  );
   readonly accessLogDropped = new Counter({ name: "ctm_access_log_dropped_total", help: "Access records dropped because the queue was full", registers: [this.registry] });
   readonly accessLogWritten = new Counter({ name: "ctm_access_log_written_total", help: "Access records written", registers: [this.registry] });
+  readonly commitListenerErrors = new Counter({
+    name: "ctm_commit_listener_errors_total",
+    help: "Commit listeners that threw: the view each maintains (watch hub, rollouts index, validators, health checks) missed a batch",
+    registers: [this.registry],
+  });
+  readonly viewsStale = new Gauge({ name: "ctm_views_stale", help: "1 once a derived view missed a batch (NOT_SERVING until restart)", registers: [this.registry] });
+  readonly backgroundFailures = new Counter({
+    name: "ctm_background_failures_total",
+    help: "Scheduler and health-loop ticks that failed (e.g. the store refused their writes)",
+    labelNames: ["loop"],
+    registers: [this.registry],
+  });
   readonly accessLogErrors = new Counter({
     name: "ctm_access_log_errors_total",
     help: "Access log writes or retention passes that failed (e.g. a full disk); their records count as dropped",
@@ -83,6 +108,21 @@ export class Metrics {
     let t = this.rpcTallies.get(id);
     if (t === undefined) this.rpcTallies.set(id, (t = { method, code, n: 0, reported: 0 }));
     return t;
+  }
+
+  /** A counter whose running total is read at scrape time (from a component that counts in a plain number). */
+  observeCounter(name: string, help: string, read: () => number): void {
+    let reported = 0;
+    const counter: Counter = new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const now = read();
+        if (now > reported) counter.inc(now - reported);
+        reported = Math.max(reported, now);
+      },
+    });
   }
 
   /** A gauge whose value is read at scrape time. */

@@ -703,6 +703,8 @@ describe("GetAt(key, T, context) returns exactly what was served at T", () => {
               ]
             : [],
           interpolate: numeric,
+          // Ramps that began up to 10 minutes ago are part of the property: asked for explicitly.
+          allowPastStart: true,
         };
         await svc.set({ key, value: numeric ? 50 : "new", rollout: input });
 

@@ -171,7 +171,8 @@ export class RolloutService {
           })),
         );
       } catch (e) {
-        if (!(e instanceof CtmError)) throw e;
+        // A conflict loses to the other writer (the next tick re-reads); a failed store is the scheduler's to report.
+        if (!(e instanceof CtmError && e.code === "conflict")) throw e;
       }
     }
     return written;

@@ -5,9 +5,12 @@ import { checkKey, checkValue } from "../domain/limits.js";
 import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout.js";
 import type { LogRecord } from "../domain/record.js";
 import type { Rollout } from "../domain/rollout/plan.js";
-import { compileValidator, type CompiledValidator } from "../domain/validation/compiled-validator.js";
+import { compileValidator, warmUpSchemas, type CompiledValidator } from "../domain/validation/compiled-validator.js";
+import { checkGlob, globMatcher } from "../domain/validation/key-glob.js";
 import { checkValidator, validatorFromJson, validatorToJson } from "../domain/validation/parse-validator.js";
-import { RESERVED_PREFIX, VALIDATOR_PREFIX, type Validator, type Violation } from "../domain/validation/validator.js";
+import { checkReservedWrite } from "../domain/validation/reserved-document.js";
+import { WRITE_CHECK_BUDGET } from "../domain/validation/schema-cost.js";
+import { HEALTH_CHECK_PREFIX, RESERVED_PREFIX, VALIDATOR_PREFIX, type Validator, type Violation } from "../domain/validation/validator.js";
 import type { LogStore } from "../storage/log-store.js";
 import type { ConfigService, WriteMeta } from "./config-service.js";
 import type { Metrics } from "./metrics.js";
@@ -15,12 +18,31 @@ import { candidates, type WriteGuard } from "./write-guard.js";
 
 const MAX_LISTED = 20;
 
+/** The structured log's error call (pino's signature), for what no request is there to answer. */
+export type ErrorLog = (fields: Record<string, unknown>, message: string) => void;
+
+/** A definition in the log that today's checks refuse (written before them, or by an older ctmd). */
+interface BrokenValidator {
+  name: string;
+  version: number;
+  reason: string;
+  /** The keys it claims, when they can still be read; otherwise every key. */
+  matches: (key: string) => boolean;
+}
+
 /**
  * Validators are keys under `_ctm/validators/`; this keeps them compiled in
  * memory (from the log, at start and on every commit) and guards writes.
  */
 export class ValidatorService implements WriteGuard {
   private readonly active = new Map<string, CompiledValidator>();
+  /**
+   * Definitions that cannot be compiled. They fail closed: a write to a key one
+   * of them covers is refused with FAILED_PRECONDITION naming it, because a
+   * check that silently stopped running is worse than a loud refusal. Fixing
+   * (SetValidator, a raw Set of a valid definition) or deleting it lifts that.
+   */
+  private readonly broken = new Map<string, BrokenValidator>();
   private readonly unsubscribe: () => void;
   private config: ConfigService | undefined;
 
@@ -28,7 +50,10 @@ export class ValidatorService implements WriteGuard {
     private readonly store: LogStore,
     private readonly clock: Clock,
     private readonly metrics?: Metrics,
+    private readonly logError?: ErrorLog,
   ) {
+    metrics?.observe("ctm_validators_broken", "Validator definitions in the log that cannot be compiled; writes to the keys they cover are refused", () => this.broken.size);
+    warmUpSchemas();
     for (const r of store.latestUnder(VALIDATOR_PREFIX)) this.load(r);
     this.unsubscribe = store.onCommit((records) => {
       for (const r of records) if (r.key.startsWith(VALIDATOR_PREFIX)) this.load(r);
@@ -45,10 +70,12 @@ export class ValidatorService implements WriteGuard {
   }
 
   checkWrite(key: string, value: JsonValue, rollout: Rollout | undefined, field: string): void {
-    if (key.startsWith(VALIDATOR_PREFIX)) {
+    if (key.startsWith(RESERVED_PREFIX)) {
+      const name = checkReservedWrite(key, rollout !== undefined, field);
+      if (!key.startsWith(VALIDATOR_PREFIX)) return; // health checks: HealthService checks its own
       // A definition written with a plain Set gets the same checks as SetValidator (without force).
-      const v = validatorFromJson(key.slice(VALIDATOR_PREFIX.length), value);
-      const existing = this.existingViolations(v);
+      const v = validatorFromJson(name, value, `${field}value`);
+      const existing = this.existingViolations(compileValidator(v));
       if (existing.length > 0) throw refusedDefinition(v, existing);
       return;
     }
@@ -58,12 +85,21 @@ export class ValidatorService implements WriteGuard {
     throw violationError(violations, field);
   }
 
+  checkRestore(key: string, value: JsonValue): void {
+    // Existing values are not held against a restored definition: a rollback acts as force does.
+    if (key.startsWith(VALIDATOR_PREFIX)) validatorFromJson(checkReservedWrite(key, false, ""), value);
+    else if (key.startsWith(RESERVED_PREFIX) && !key.startsWith(HEALTH_CHECK_PREFIX)) checkReservedWrite(key, false, "");
+  }
+
+  /** Every rule of every validator covering `key` draws from one budget: one write's checks are bounded. */
   violations(key: string, value: JsonValue, rollout: Rollout | undefined, field = ""): Violation[] {
     if (key.startsWith(RESERVED_PREFIX)) return [];
+    for (const b of this.broken.values()) if (b.matches(key)) throw brokenError(b, key);
+    const budget = { left: WRITE_CHECK_BUDGET };
     const out: Violation[] = [];
     for (const c of this.active.values()) {
       if (!c.matches(key)) continue;
-      for (const cand of candidates(value, rollout, field)) out.push(...c.check(cand.value, cand.field));
+      for (const cand of candidates(value, rollout, field)) out.push(...c.check(cand.value, cand.field, budget));
     }
     return out;
   }
@@ -87,43 +123,102 @@ export class ValidatorService implements WriteGuard {
 
   async set(v: Validator, force: boolean, meta: WriteMeta & { expectedVersion?: number }): Promise<{ record: LogRecord; existing: Violation[] }> {
     checkValidator(v);
-    const existing = this.existingViolations(v);
+    const value = validatorToJson(v);
+    // The stored document must read back as this definition: the same checks as a raw Set.
+    validatorFromJson(v.name, value, "validator");
+    const existing = await this.existingInSlices(compileValidator(v));
     if (existing.length > 0 && !force) throw refusedDefinition(v, existing);
     // Forced: the guard must not refuse what the caller explicitly accepted.
-    const record = await this.config!.setUnguarded({ key: VALIDATOR_PREFIX + v.name, value: validatorToJson(v), expectedVersion: meta.expectedVersion, ...meta });
+    const record = await this.config!.setUnguarded({ key: VALIDATOR_PREFIX + v.name, value, expectedVersion: meta.expectedVersion, ...meta });
     return { record, existing };
   }
 
   async delete(name: string, meta: WriteMeta): Promise<LogRecord> {
-    if (!this.active.has(name)) throw notFound(`validator "${name}" does not exist`);
+    // A broken definition can be deleted too: that is how an operator lifts its refusals.
+    if (!this.active.has(name) && !this.broken.has(name)) throw notFound(`validator "${name}" does not exist`);
     return this.config!.delete({ key: VALIDATOR_PREFIX + name, ...meta });
   }
 
-  /** Current values (and rollout candidates) of matching keys that `v` would refuse. */
-  private existingViolations(v: Validator): Violation[] {
-    const c = compileValidator(v);
+  /**
+   * Current values (and rollout candidates) of matching keys that `c` would
+   * refuse, for a raw Set of a definition (inside the commit): all of them
+   * share one write's budget; past it the definition is refused, pointing at
+   * SetValidator.
+   */
+  private existingViolations(c: CompiledValidator): Violation[] {
+    const budget = { left: WRITE_CHECK_BUDGET };
     const out: Violation[] = [];
+    try {
+      for (const r of this.store.latestUnder("")) {
+        if (r.deleted || r.key.startsWith(RESERVED_PREFIX) || !c.matches(r.key)) continue;
+        for (const cand of candidates(r.value!, r.rollout, `${r.key}: `)) out.push(...c.check(cand.value, cand.field, budget));
+      }
+    } catch (e) {
+      if (!(e instanceof CtmError) || e.code !== "invalid_argument") throw e;
+      throw failedPrecondition(`validator "${c.validator.name}": checking the current values it covers takes more than one write may spend; use SetValidator, which checks them in slices`);
+    }
+    return out;
+  }
+
+  /**
+   * The same for SetValidator: each current value has its own budget (one too
+   * big to check counts as a violation, as it would refuse its next write),
+   * and the event loop is let go between slices of the store.
+   */
+  private async existingInSlices(c: CompiledValidator): Promise<Violation[]> {
+    const out: Violation[] = [];
+    let spent = 0;
     for (const r of this.store.latestUnder("")) {
       if (r.deleted || r.key.startsWith(RESERVED_PREFIX) || !c.matches(r.key)) continue;
-      for (const cand of candidates(r.value!, r.rollout, `${r.key}: `)) out.push(...c.check(cand.value, cand.field));
+      for (const cand of candidates(r.value!, r.rollout, `${r.key}: `)) {
+        const budget = { left: WRITE_CHECK_BUDGET };
+        try {
+          out.push(...c.check(cand.value, cand.field, budget));
+        } catch (e) {
+          if (!(e instanceof CtmError) || e.code !== "invalid_argument") throw e;
+          out.push({ validator: c.validator.name, field: cand.field, path: "", rule: 0, message: e.message.slice(cand.field.length + 2) });
+        }
+        spent += WRITE_CHECK_BUDGET - budget.left;
+      }
+      if (spent > WRITE_CHECK_BUDGET) {
+        spent = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
     }
     return out;
   }
 
   private load(r: LogRecord): void {
     const name = r.key.slice(VALIDATOR_PREFIX.length);
-    if (r.deleted) {
-      this.active.delete(name);
-      return;
-    }
+    this.active.delete(name);
+    this.broken.delete(name);
+    if (r.deleted) return;
     try {
       this.active.set(name, compileValidator(validatorFromJson(name, r.value)));
     } catch (e) {
-      // Only checked definitions are written; a broken one is dropped rather than blocking every write.
       if (!(e instanceof CtmError)) throw e;
-      this.active.delete(name);
+      const b: BrokenValidator = { name, version: r.version, reason: e.message, matches: claimedKeys(r.value) };
+      this.broken.set(name, b);
+      this.logError?.({ validator: name, key: r.key, version: r.version, revision: r.revision, reason: e.message }, "validator cannot be compiled: writes to the keys it covers are refused until it is fixed or deleted");
     }
   }
+}
+
+/** What a broken definition meant to cover: its globs if they still compile, else every key. */
+function claimedKeys(value: JsonValue | undefined): (key: string) => boolean {
+  const keys = (value as { keys?: unknown } | null | undefined)?.keys;
+  try {
+    if (Array.isArray(keys) && keys.length > 0) return globMatcher(keys.map((k, i) => checkGlob(String(k), `keys[${i}]`)));
+  } catch {
+    // Unreadable globs: the definition could cover anything.
+  }
+  return () => true;
+}
+
+function brokenError(b: BrokenValidator, key: string): CtmError {
+  return failedPrecondition(
+    `validator "${b.name}" (version ${b.version} of ${VALIDATOR_PREFIX}${b.name}) cannot be compiled, so writes to "${key}" and other keys it covers are refused until it is fixed or deleted: ${b.reason}`,
+  );
 }
 
 /**
@@ -132,9 +227,11 @@ export class ValidatorService implements WriteGuard {
  * completes the call. The message lists at most MAX_LISTED violations in
  * MESSAGE_CHARS, the trailer as many as fit in TRAILER_BYTES, in order;
  * `ctm-violations-total` counts them all and Validate returns them all.
+ * The transport cuts every detail at 1,024 characters (status-table.ts): the
+ * trailer stays below that, so it is always whole JSON.
  */
 const MESSAGE_CHARS = 2048;
-const TRAILER_BYTES = 4096;
+const TRAILER_BYTES = 1000;
 
 function describe(vs: Violation[]): string {
   let out = "";

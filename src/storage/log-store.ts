@@ -1,4 +1,6 @@
+import type { CtmError } from "../domain/errors.js";
 import type { Draft, KeyHead, LogRecord } from "../domain/record.js";
+import type { VerifyReport } from "./verify-report.js";
 
 /** What `prepare` sees: the writer's state, including commits not yet durable. */
 export interface WriteView {
@@ -54,6 +56,15 @@ export interface LogStore {
   revisionAt(time: number): Promise<number>;
   /** Records with revisions in [from, to], oldest first, at most `limit`; only `key` when given. */
   range(from: number, to: number, limit: number, key?: string): Promise<LogRecord[]>;
+  /**
+   * Checks every record's hash chain and index entries on a snapshot while the store serves.
+   * A failed check fails the store: `refusal` is set and every later call is refused.
+   */
+  verify(): Promise<VerifyReport>;
+  /** The last check's report: the one made at open, or by verify(). */
+  readonly lastVerification: VerifyReport | undefined;
+  /** Set once the store must not be served (a failed check, write or read), with the error to answer. */
+  readonly refusal: CtmError | undefined;
   /** Called synchronously, in order, after each batch becomes durable and visible. */
   onCommit(listener: CommitListener): () => void;
 }

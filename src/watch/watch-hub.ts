@@ -1,3 +1,4 @@
+import { outOfRange } from "../domain/errors.js";
 import type { LogRecord } from "../domain/record.js";
 import type { LogStore } from "../storage/log-store.js";
 import { Watcher, type WatchFilter } from "./watcher.js";
@@ -35,8 +36,15 @@ export class WatchHub {
     return n;
   }
 
-  /** `startRevision` 0 means from the next commit on. */
+  /**
+   * `startRevision` 0 means from the next commit on. A start below the oldest
+   * revision kept is OUT_OF_RANGE naming it, as point reads answer (etcd's contract).
+   */
   watch(filter: WatchFilter, startRevision: number): Watcher {
+    const oldest = this.store.firstRevision;
+    if (startRevision !== 0 && startRevision < oldest) {
+      throw outOfRange("start_revision", `revision ${startRevision} was compacted; the oldest is ${oldest}`, { oldest });
+    }
     const start = startRevision === 0 ? this.store.headRevision + 1 : startRevision;
     const w = new Watcher(filter, start, this.store, this.bufferLimit, this.readBatch, (x) => this.remove(x));
     if (filter.prefix) this.prefixed.add(w);

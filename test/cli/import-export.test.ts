@@ -85,7 +85,13 @@ describe("ctm import", () => {
     const a = await daemon();
     const end = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2 * 86_400_000).toISOString();
     const doc = { keys: { plain: 5 }, features: { "ui.new_nav": { stable: false, new: true, early_adopters: ["alice", "bob"], end_time: end, duration: "72h" } } };
-    const r = await ctmJson(a, ["import", await file(doc)]);
+    // The 72-hour ramp ending in 48 hours began a day ago: resuming it mid-way is asked for explicitly.
+    const refused = await ctm(a, ["import", await file(doc)]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^ctm: INVALID_ARGUMENT: operations\[1\]\.set\.rollout\.ramp\.end_time: starts at \S+, 24 h in the past: /m);
+    expect(refused.stderr).toContain("--allow-past-start");
+    expect((await ctm(a, ["get", "plain"])).code).toBe(5);
+    const r = await ctmJson(a, ["import", "--allow-past-start", await file(doc)]);
     expect(r.apply.entries.map((e: { key: string }) => e.key)).toEqual(["plain", "ui.new_nav"]);
     const e = (await ctmJson(a, ["get", "ui.new_nav"])).entry;
     expect(e.value).toBe(true);

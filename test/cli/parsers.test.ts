@@ -46,4 +46,23 @@ describe("CLI parsers and formatters", () => {
     const out = sideBySide("{\n  \"a\": 1\n}", "{\n  \"a\": 2,\n  \"b\": 3\n}", ["v1", "v2"], plain);
     expect(out.split("\n")).toEqual(["--- v1", "+++ v2", "{          {", '  "a": 1 |   "a": 2,', '         >   "b": 3', "}          }"]);
   });
+
+  it("sideBySide on a wide terminal shows the new side whole, even when it is wider than the old side", () => {
+    const wide = `"${"x".repeat(60)}"`;
+    const out = sideBySide('"short"', wide, ["v1", "v2"], plain, 200);
+    expect(out.split("\n")[2]).toBe(`"short" | ${wide}`);
+    // Only a terminal too narrow for both cuts, and then the narrow old side keeps its width.
+    const narrow = sideBySide('"short"', wide, ["v1", "v2"], plain, 40).split("\n")[2]!;
+    expect(narrow.length).toBe(40);
+    expect(narrow).toMatch(/^"short" {4}\| "x{25}…$/);
+    // Both wider than half: each gets half, and each is cut.
+    const both = sideBySide(wide, `${wide}!`, ["v1", "v2"], plain, 63).split("\n")[2]!;
+    expect(both).toMatch(/^"x{28}… \| "x{28}…$/);
+  });
+
+  it("parseTime takes 'in <duration>' for times to come", () => {
+    expect(parseTime("in 2h", 1_000_000_000).getTime()).toBe(1_000_000_000 + 7_200_000);
+    expect(parseTime("in 1h30m", 0).getTime()).toBe(5_400_000);
+    expect(() => parseTime("in soon")).toThrow(/is not a time|duration/);
+  });
 });

@@ -93,6 +93,59 @@ describe("ctm set with a rollout, and ctm rollout", () => {
     expect(r.entry.rollout).toBeUndefined();
   });
 
+  it("status after an abort says aborted, by whom, and at what percentage and ring it stopped", async () => {
+    await ctm(A, ["set", "stop.me", "1"]);
+    await ctm(A, ["set", "stop.me", "2", "--steps", "30,10,1h,100", "--rings", "dev,prod"]);
+    expect((await ctm(A, ["rollout", "abort", "stop.me", "-m", "errors up", "--author", "oncall"])).code).toBe(0);
+    const s = await ctm(A, ["rollout", "status", "stop.me"]);
+    expect(s.code).toBe(0);
+    expect(s.stdout).toMatch(/^state\s+aborted by oncall at \S+ \(\d+s ago\)$/m);
+    expect(s.stdout).toMatch(/^reason\s+errors up$/m);
+    expect(s.stdout).toMatch(/^percentage\s+stopped at 30% \(ring dev\); the restored value is static for everyone now$/m);
+    expect(s.stdout).not.toMatch(/finished|100%/);
+    const j = await ctmJson(A, ["rollout", "status", "stop.me"]);
+    expect(j.stopped).toMatchObject({ how: "aborted", by: "oncall", message: "errors up", percentage: 30, ring: "dev" });
+    // A key that never rolled out is static, not "finished".
+    await ctm(A, ["set", "never.rolled", "1"]);
+    expect((await ctm(A, ["rollout", "status", "never.rolled"])).stdout).toMatch(/^state\s+static \(no rollout\)$/m);
+  });
+
+  it("a start in the past is refused with the milestones it would fire; --dry-run shows them; --allow-past-start writes it", async () => {
+    await ctm(A, ["set", "past.ranker", "v1", "--string"]);
+    const args = ["set", "past.ranker", "v2", "--string", "--ramp", "0,100,72h", "--rings", "dev,staging,prod:24h", "--activate-at", "9d ago"];
+    const refused = await ctm(A, args);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^ctm: INVALID_ARGUMENT: rollout\.activate_at: starts at \S+, 9 days in the past: 5 milestones would fire at once \(activated; /m);
+    const dueRows = refused.stderr.split("\n").filter((l) => /^│ \d/.test(l)).map(cells);
+    expect(dueRows.map((r) => [r[1], r[5]!.startsWith("due now")])).toEqual([
+      ["activated", true],
+      ["ring staging reached", true],
+      ["ring prod reached", true],
+      ["ramp complete at 100%", true],
+      ["finalized: new value for everyone", true],
+    ]);
+    expect(refused.stderr).toContain("--allow-past-start writes it anyway");
+
+    const dry = await ctm(A, [...args, "--dry-run"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^starts \S+ \(9d ago\): 5 milestones are already due and written at once; 100% of units right away \(ctmd refuses this start without --allow-past-start\)$/m);
+    const future = await ctmJson(A, ["set", "past.ranker", "v2", "--string", "--ramp", "0,100,72h", "--activate-at", "in 1h", "--dry-run"]);
+    expect(future).toMatchObject({ percentNow: 0, needsAllowPastStart: false });
+    expect(future.milestones.map((m: { kind: string; dueNow: boolean }) => [m.kind, m.dueNow])).toEqual([
+      ["activated", false],
+      ["ramp_complete", false],
+      ["finalized", false],
+    ]);
+    // Neither the refusal nor the dry runs wrote anything.
+    expect((await ctmJson(A, ["get", "past.ranker"])).entry.version).toBe(1);
+
+    const written = await ctm(A, [...args, "--allow-past-start"]);
+    expect(written.code).toBe(0);
+    expect(written.stdout).toContain("already due, written at the scheduler's next tick:");
+    expect(written.stdout.split("\n").filter((l) => /^│ \d/.test(l))).toHaveLength(5);
+    expect((await ctm(A, ["set", "x.static", "1", "--dry-run"])).code).toBe(2);
+  });
+
   it("--ramp, --rings with an interval, --activate-at, --stable, --string and --interpolate", async () => {
     const at = new Date(Date.now() + 3_600_000);
     at.setUTCSeconds(0, 0);

@@ -340,6 +340,13 @@ describe("ctm health", () => {
     expect(rolledBack).toMatchObject({ author: "health:rollout-guard", cause: "health", value: false, version: 3 });
     expect(rolledBack.message).toMatch(/^auto-rollback by health check "rollout-guard": canary error rate 40\.00% > threshold 5\.00%/);
 
+    // rollout status names the check, its numbers, and where the rollout stood: not "finished, 100%".
+    const status = await ok(["rollout", "status", "rollout.checkout"]);
+    expect(status.stdout).toMatch(/^state\s+rolled back by health check rollout-guard at \S+ \(\d+s ago\)$/m);
+    expect(status.stdout).toMatch(/^reason\s+auto-rollback by health check "rollout-guard": canary error rate 40\.00% > threshold 5\.00%/m);
+    expect(status.stdout).toMatch(/^percentage\s+stopped at 50%; the restored value is static for everyone now$/m);
+    expect((await ctmJson(A, ["rollout", "status", "rollout.checkout"])).stopped).toMatchObject({ how: "auto_rollback", by: "health:rollout-guard", check: "rollout-guard", percentage: 50 });
+
     const human = await ok(["history", "rollout.checkout"]);
     const row = rowWith(human.stdout, "AUTO_ROLLBACK");
     expect(row.slice(0, 5)).toEqual(["3", String(rolledBack.revision), expect.stringMatching(/^\d{4}-\d\d-\d\dT/), "health:rollout-guard", "AUTO_ROLLBACK"]);

@@ -89,3 +89,29 @@ export class Daemon {
     if (this.ownsDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 }
+
+export interface DaemonExit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs ctmd with exactly `args` (no defaults added) until it exits by itself: for starts
+ * that must be refused. A daemon still running after `withinMs` is killed and reported
+ * with code null, which no refusal test accepts.
+ */
+export function runDaemonToExit(args: string[], { env = {}, withinMs = 20_000 }: { env?: Record<string, string>; withinMs?: number } = {}): Promise<DaemonExit> {
+  const proc = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  proc.stdout!.on("data", (b: Buffer) => (stdout += b.toString()));
+  proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+  const timer = setTimeout(() => proc.kill("SIGKILL"), withinMs);
+  return new Promise((res) =>
+    proc.once("close", (code) => {
+      clearTimeout(timer);
+      res({ code, stdout, stderr });
+    }),
+  );
+}

@@ -6,6 +6,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** Every test Prometheus keeps its data under a temporary directory named so: how its processes are told apart. */
+export const PROMETHEUS_TMP_PREFIX = "ctm-prometheus-";
+
 /** Debian's package (`apt-get install prometheus`) puts the server here. */
 export const PROMETHEUS_BIN = process.env.PROMETHEUS_BIN ?? "/usr/bin/prometheus";
 
@@ -107,7 +110,7 @@ export class Prometheus {
     if (!Prometheus.available()) {
       throw new Error(`${PROMETHEUS_BIN} not found: install Debian's package (apt-get install -y prometheus) or set PROMETHEUS_BIN`);
     }
-    const dir = await mkdtemp(join(tmpdir(), "ctm-prometheus-"));
+    const dir = await mkdtemp(join(tmpdir(), PROMETHEUS_TMP_PREFIX));
     const config = join(dir, "prometheus.yml");
     await writeFile(
       config,

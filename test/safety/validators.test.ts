@@ -307,7 +307,7 @@ describe("validators on the real daemon", () => {
     expect(err.details).toMatch(/; and \d+ more \(Validate lists them all\)$/);
     expect(err.metadata.get("ctm-violations-total")).toEqual(["3001"]);
     const listed = trailerViolations(err);
-    expect(listed.length).toBeGreaterThan(10);
+    expect(listed.length).toBeGreaterThan(5);
     expect(listed.length).toBeLessThan(3001);
     expect(listed[0]).toEqual({ validator: "ints", field: "value", path: "/0", rule: 0, message: "must be integer" });
     expect(Buffer.byteLength(JSON.stringify(listed))).toBeLessThanOrEqual(4096);

@@ -38,12 +38,12 @@ describe("LevelLogStore specifics", () => {
       const { Level } = await import("level");
       const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
       const meta = db.sublevel<Buffer, Buffer>("meta", { keyEncoding: "buffer", valueEncoding: "buffer" });
-      const two = Buffer.alloc(8);
-      two.writeBigUInt64BE(2n);
-      await meta.put(Buffer.from("schema"), two);
+      const future = Buffer.alloc(8);
+      future.writeBigUInt64BE(99n);
+      await meta.put(Buffer.from("schema"), future);
       await db.close();
       const b = new LevelLogStore(dir, clock);
-      await expect(b.open()).rejects.toMatchObject({ code: "internal" });
+      await expect(b.open()).rejects.toMatchObject({ code: "failed_precondition", message: expect.stringContaining("schema 99") });
       expect(b.healthy).toBe(false);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

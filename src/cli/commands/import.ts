@@ -5,6 +5,7 @@ import { run } from "../cli-context.js";
 import { CliError } from "../cli-error.js";
 import { parseConfigDoc } from "../config-doc/config-doc.js";
 import { importPlan, type ImportPlan } from "../config-doc/import-plan.js";
+import { pastStartError } from "../format/past-start-error.js";
 import { Progress } from "../format/progress.js";
 import { readJsonFile } from "../read-json-file.js";
 
@@ -23,17 +24,20 @@ export function importCommand(): Command {
     .description("write a whole config from a JSON file (- for stdin) in one atomic batch")
     .argument("<file>", '{"keys": {"a": 1, ...}, "features": {slowroll}, "rollouts": {key: {value, rollout}}}')
     .addOption(new Option("-m, --message <text>", "recorded on every record written"))
+    .addOption(new Option("--allow-past-start", "accept rollouts that started in the past (a live slowroll, an exported rollout): they resume where their plan stands now"))
     .addHelpText(
       "after",
       `
 Everything is written with one ConfigService.Apply: all or nothing, consecutive revisions.
 Slowroll "features" ({"stable", "new", "early_adopters", "end_time", "duration"}) become
 0 -> 100% ramp rollouts, and "rollouts" carry a whole RolloutPlan. If the daemon refuses
-any key, value or plan, nothing is written and the error names the key.`,
+any key, value or plan, nothing is written and the error names the key. A rollout that
+started more than a minute ago is refused unless --allow-past-start: it would resume
+mid-way, and the milestones already due would be written at once.`,
     )
     .action(
-      run<{ message?: string }>(async (ctx, [file], o) => {
-        const plan = importPlan(parseConfigDoc(await readJsonFile(file!)));
+      run<{ message?: string; allowPastStart?: boolean }>(async (ctx, [file], o) => {
+        const plan = importPlan(parseConfigDoc(await readJsonFile(file!)), o.allowPastStart);
         if (plan.operations.length === 0) return ctx.json ? ctx.printJson({}) : ctx.print("nothing to import");
         const progress = new Progress();
         let applied: ApplyResponse;
@@ -41,7 +45,7 @@ any key, value or plan, nothing is written and the error names the key.`,
           progress.update(`importing ${plan.operations.length} keys (${plan.rollouts} rolling out) in one batch…`);
           applied = await ctx.api
             .apply({ operations: plan.operations, author: ctx.author, message: o.message ?? "" })
-            .catch(async (e: unknown) => Promise.reject(nameKey(e, plan.operations, await ctx.explainViolations(e))));
+            .catch(async (e: unknown) => Promise.reject(nameKey(e, plan.operations, pastStartError(e, "", false) ?? (await ctx.explainViolations(e)))));
         } finally {
           progress.done();
         }

@@ -18,12 +18,14 @@ export interface ImportPlan {
  * here first with the daemon's own pure checks, so mistakes are named by the document's
  * own field (features.<key>.end_time) before anything is sent.
  */
-export function importPlan(doc: Required<ConfigDoc>): ImportPlan {
+export function importPlan(doc: Required<ConfigDoc>, allowPastStart = false): ImportPlan {
   const rolling = [
     ...Object.entries(doc.features).map(([key, f]) => ({ key, field: `features.${key}`, ...slowrollToPlan(f, `features.${key}`) })),
     ...Object.entries(doc.rollouts).map(([key, r]) => ({ key, field: `rollouts.${key}`, value: r.value, rollout: planFromJson(r.rollout, `rollouts.${key}.rollout`) })),
   ];
   for (const r of rolling) {
+    // A live slowroll or an exported rollout started in the past: resuming it mid-way is asked for explicitly.
+    if (allowPastStart) r.rollout.allowPastStart = true;
     domainCheck(() => checkKey(r.key, r.field));
     domainCheck(() => checkValue(r.value as JsonValue, `${r.field}.value`));
   }

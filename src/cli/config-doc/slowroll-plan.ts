@@ -25,6 +25,7 @@ export function slowrollToPlan(f: SlowrollFeature, field: string): { value: unkn
       activateAt: undefined,
       variants: [],
       interpolate: false,
+      allowPastStart: false,
     },
   };
 }

@@ -34,20 +34,33 @@ function rows(a: string[], b: string[]): Row[] {
 const fit = (s: string, w: number): string => (s.length > w ? `${s.slice(0, Math.max(0, w - 1))}…` : s.padEnd(w));
 
 /**
+ * Column widths for a terminal `width` wide: neither side is cut when both fit; otherwise
+ * a side narrower than half keeps its width and the other side gets all the rest.
+ */
+function columns(naturalLeft: number, naturalRight: number, width: number | undefined): [number, number] {
+  if (width === undefined) return [naturalLeft, Infinity];
+  const room = Math.max(20, width - 3);
+  if (naturalLeft + naturalRight <= room) return [naturalLeft, naturalRight];
+  const half = Math.floor(room / 2);
+  const left = Math.max(10, Math.min(naturalLeft, Math.max(half, room - naturalRight)));
+  return [left, Math.max(10, room - left)];
+}
+
+/**
  * Two texts side by side under "--- from" and "+++ to" titles, removed lines red on the
  * left, added lines green on the right, changed rows marked | (removed only <, added only >).
- * `width` (the terminal's) caps each column; without it nothing is cut.
+ * `width` (the terminal's) bounds the two columns together; without it nothing is cut.
  */
 export function sideBySide(left: string, right: string, titles: [string, string], c: Colors, width?: number): string {
   const a = left === "" ? [] : left.split("\n");
   const b = right === "" ? [] : right.split("\n");
-  const natural = Math.max(1, ...a.map((l) => l.length));
-  const w = width === undefined ? natural : Math.max(10, Math.min(natural, Math.floor((width - 3) / 2)));
+  const natural = (ls: string[]) => Math.max(1, ...ls.map((l) => l.length));
+  const [wl, wr] = columns(natural(a), natural(b), width);
   const lines = [c.red(`--- ${titles[0]}`), c.green(`+++ ${titles[1]}`)];
   for (const r of rows(a, b)) {
-    const l = fit(r.left ?? "", w);
+    const l = fit(r.left ?? "", wl);
     const rt = r.right ?? "";
-    const rCut = width === undefined ? rt : fit(rt, w).trimEnd();
+    const rCut = rt.length > wr ? fit(rt, wr) : rt;
     const paint = r.mark === " " ? [(s: string) => s, (s: string) => s] : [c.red, c.green];
     lines.push(`${paint[0]!(l)} ${r.mark === " " ? " " : c.yellow(r.mark)} ${paint[1]!(rCut)}`.trimEnd());
   }

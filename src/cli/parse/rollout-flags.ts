@@ -21,6 +21,7 @@ export interface RolloutFlags {
   salt?: string;
   pin?: string[];
   plan?: string;
+  allowPastStart?: boolean;
 }
 
 const list = (s: string): string[] => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
@@ -64,6 +65,7 @@ export function addRolloutOptions(cmd: Command): Command {
     new Option("--salt <salt>", "bucketing salt (default: the key)"),
     new Option("--pin <unit=serve>", 'lock a unit to "stable", "new" or a variant (repeatable)').argParser(collect),
     new Option("--plan <file.json>", "the whole RolloutPlan as proto JSON (instead of the flags above)").conflicts(FLAGS),
+    new Option("--allow-past-start", "accept an --activate-at (or ramp start) in the past: milestones already due are written at once"),
   ];
   for (const o of opts) cmd.addOption(o.helpGroup("Rollout options:"));
   return cmd;
@@ -86,7 +88,8 @@ export async function planFromFlags(o: RolloutFlags, asString: boolean): Promise
   if (o.plan !== undefined) {
     const text = await readFile(o.plan, "utf8");
     try {
-      return planFromJson(JSON.parse(text), o.plan);
+      const plan = planFromJson(JSON.parse(text), o.plan);
+      return o.allowPastStart ? { ...plan, allowPastStart: true } : plan;
     } catch (e) {
       if (e instanceof SyntaxError) throw invalidArgument(o.plan, `not JSON: ${e.message}`);
       throw e;
@@ -104,5 +107,6 @@ export async function planFromFlags(o: RolloutFlags, asString: boolean): Promise
     activateAt: o.activateAt,
     variants: (o.variant ?? []).map((v) => parseVariant(v, asString)),
     interpolate: o.interpolate ?? false,
+    allowPastStart: o.allowPastStart ?? false,
   };
 }

@@ -1,16 +1,22 @@
 import { invalidArgument } from "../errors.js";
 import type { JsonValue } from "../json.js";
+import { checkGlob } from "../validation/key-glob.js";
 import { NAME_PATTERN, RESERVED_PREFIX } from "../validation/validator.js";
+import { checkHealthCheckDocument } from "./health-check-document.js";
 import { HEALTH_DEFAULTS, type HealthCheck } from "./health-check.js";
 
 /** Checks a health check definition; problems are INVALID_ARGUMENT naming the field. */
 export function checkHealthCheck(c: HealthCheck, field = "check"): HealthCheck {
   if (!NAME_PATTERN.test(c.name)) throw invalidArgument(`${field}.name`, "must be 1-128 letters, digits, . _ or -, starting with a letter or digit");
   if (c.keys.length === 0) throw invalidArgument(`${field}.keys`, "must hold at least one key pattern");
+  if (c.keys.length > 100) throw invalidArgument(`${field}.keys`, "must hold at most 100 key patterns");
   c.keys.forEach((k, i) => {
-    if (k === "" || k.startsWith(RESERVED_PREFIX)) throw invalidArgument(`${field}.keys[${i}]`, `must be a key glob outside ${RESERVED_PREFIX}`);
+    checkGlob(k, `${field}.keys[${i}]`);
+    if (k.startsWith(RESERVED_PREFIX)) throw invalidArgument(`${field}.keys[${i}]`, `must be a key glob outside ${RESERVED_PREFIX}`);
   });
   const s = c.source;
+  if (s.kind !== "pushed" && s.kind !== "http" && s.kind !== "prometheus") throw invalidArgument(`${field}.source`, "must be pushed, http or prometheus");
+  if (c.action !== "rollback" && c.action !== "pause") throw invalidArgument(`${field}.action`, "must be rollback or pause");
   if (s.kind === "http" || s.kind === "prometheus") {
     let url: URL;
     try {
@@ -42,9 +48,31 @@ export function withDefaults(c: HealthCheck): HealthCheck {
   };
 }
 
-export function healthCheckFromJson(name: string, j: JsonValue | undefined): HealthCheck {
-  const o = (j ?? {}) as unknown as Omit<HealthCheck, "name">;
-  return checkHealthCheck(withDefaults({ ...o, name, keys: o.keys ?? [], source: o.source ?? { kind: "pushed" } } as HealthCheck), "value");
+/**
+ * A health check as stored under `_ctm/health/<name>` (plain JSON): checked
+ * against the document schema first (names the bad member under `field`),
+ * then as SetHealthCheck checks a definition. Members left out take the
+ * RPC's defaults.
+ */
+export function healthCheckFromJson(name: string, j: JsonValue | undefined, field = "value"): HealthCheck {
+  checkHealthCheckDocument(j ?? null, field);
+  const o = j as unknown as Partial<Omit<HealthCheck, "name">> & { keys: string[]; maxErrorRate: number };
+  const source = o.source ?? { kind: "pushed" };
+  return checkHealthCheck(
+    withDefaults({
+      name,
+      keys: o.keys,
+      source: source.kind === "http" ? { ...source, expectStatus: source.expectStatus ?? 0 } : source,
+      maxErrorRate: o.maxErrorRate,
+      maxIncrease: o.maxIncrease ?? 0,
+      windowMs: o.windowMs ?? 0,
+      minSamples: o.minSamples ?? 0,
+      failuresToAct: o.failuresToAct ?? 0,
+      action: o.action ?? "rollback",
+      bakeMs: o.bakeMs ?? 0,
+    }),
+    field,
+  );
 }
 
 export function healthCheckToJson(c: HealthCheck): JsonValue {

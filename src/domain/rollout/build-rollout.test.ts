@@ -143,7 +143,8 @@ describe("unit id regex rules (RE2)", () => {
     ["(?=admin)\\w+", /unsupported Perl syntax/],
     ["(?!guest)\\w+", /unsupported Perl syntax/],
     ["(?<=x)y", /RE2/],
-    ["a{1001}", /invalid repeat count/],
+    ["a{1001}", /about 1003 instructions; the limit is 1000/],
+    ["[\\p{L}]{1,600}", /instructions; the limit is 1000/],
     ["[unclosed", /missing closing \]/],
   ])("rejects %s as invalid_argument naming the field", (pattern, text) => {
     const err = rejects({ rules: [{ unitIdRegex: "^ok$" }, { unitIdRegex: pattern }] }, "rollout.rules[1].unit_id_regex", /not a linear-time \(RE2\) regex/);

@@ -3,6 +3,7 @@ import type { JsonValue } from "../json.js";
 import { checkValue } from "../limits.js";
 import { compileRegex } from "./compiled-plan.js";
 import semver from "semver";
+import { dueMilestones } from "./schedule.js";
 import { NEW, STABLE, type AttributeOp, type Rollout, type RolloutPlan, type Rule, type Variant } from "./plan.js";
 
 /** A plan as a client states it: optional parts, a ramp given by any two of start, end and duration. */
@@ -19,7 +20,12 @@ export interface RolloutInput {
   activateAt?: number;
   variants?: Variant[];
   interpolate?: boolean;
+  /** Accept an activation or ramp start more than PAST_START_TOLERANCE_MS ago (milestones already due fire at once). */
+  allowPastStart?: boolean;
 }
+
+/** Clock skew between a client and ctmd: a start this little in the past is taken as "now". */
+export const PAST_START_TOLERANCE_MS = 60_000;
 
 export const ROLLOUT_LIMITS = { listEntries: 10_000, rules: 100, regexChars: 512, variants: 100, rings: 32, steps: 10_000 } as const;
 
@@ -102,8 +108,40 @@ export function buildRollout(input: RolloutInput, ctx: { key: string; value: Jso
   if (rings) plan.rings = rings;
   if (percentage) plan.percentage = percentage;
   if (input.activateAt !== undefined) plan.activateAt = input.activateAt;
-  return { plan, state: { startedAt: origin, shiftMs: 0, promotedRings: 0, killed: false, milestones: 0 } };
+  const rollout: Rollout = { plan, state: { startedAt: origin, shiftMs: 0, promotedRings: 0, killed: false, milestones: 0 } };
+  if (!input.allowPastStart) refusePastStart(rollout, input, ctx.now);
+  return rollout;
 }
+
+/**
+ * A start in the past makes the scheduler write every milestone due since then
+ * at once (a 72-hour ramp finalized in a tick), which is never what a typo
+ * meant: it takes allow_past_start. The message lists what would fire.
+ */
+function refusePastStart(ro: Rollout, input: RolloutInput, now: number): void {
+  const p = ro.plan.percentage;
+  const late = now - PAST_START_TOLERANCE_MS;
+  const rampField = input.percentage?.kind === "ramp" && input.percentage.startAt === undefined ? "end_time" : "start_time";
+  const field =
+    input.activateAt !== undefined && input.activateAt < late
+      ? `${F}.activate_at`
+      : p?.kind === "ramp" && p.startAt < late
+        ? `${F}.ramp.${rampField}`
+        : undefined;
+  if (field === undefined) return;
+  const start = field.endsWith("activate_at") ? input.activateAt! : (p as { startAt: number }).startAt;
+  const due = dueMilestones(ro.plan, ro.state, now);
+  const fires = due.length === 0 ? "the plan jumps ahead to where it would be now" : `${due.length} milestone${due.length === 1 ? "" : "s"} would fire at once (${due.map((m) => m.description).join("; ")})`;
+  throw invalidArgument(
+    field,
+    `starts at ${new Date(start).toISOString()}, ${ago(now - start)} in the past: ${fires}; choose a later time, or set allow_past_start to accept that`,
+  );
+}
+
+const ago = (ms: number): string => {
+  const m = Math.round(ms / 60_000);
+  return m < 120 ? `${m} min` : m < 48 * 60 ? `${Math.round(m / 60)} h` : `${Math.round(m / 1440)} days`;
+};
 
 function pct(x: number, field: string): void {
   if (!(x >= 0 && x <= 100)) throw invalidArgument(field, "must be a percentage from 0 to 100");

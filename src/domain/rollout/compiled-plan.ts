@@ -1,10 +1,10 @@
-import { RE2JS } from "re2js";
 import semver from "semver";
 import { bucket, pickVariant } from "../bucketing.js";
 import type { Rollout, Rule } from "./plan.js";
+import { compileLinear, type LinearRegex } from "../validation/linear-regex.js";
 
-/** A rule turned into a predicate once, not per evaluation. */
-export type RuleTest = (unitId: string, attributes: Readonly<Record<string, string>>) => boolean;
+/** A rule turned into a predicate once, not per evaluation; a semver rule tells how many answers it holds. */
+export type RuleTest = ((unitId: string, attributes: Readonly<Record<string, string>>) => boolean) & { readonly cachedAnswers?: () => number };
 
 /**
  * What a plan decides from the unit id alone: the first unit-id rule that
@@ -23,12 +23,20 @@ export interface CompiledPlan {
   rules: readonly { rule: Rule; test: RuleTest; byUnit: boolean }[];
   /** The unit's facts, remembered per plan (bounded): the same users come back request after request. */
   facts(unitId: string): UnitFacts;
+  /** Units whose facts are remembered now (at most UNIT_FACTS_PER_PLAN). */
+  readonly cachedUnits: number;
   /** Index of the unit's variant, or -1. */
   variantOf(unitId: string, f: UnitFacts): number;
 }
 
 /** Units whose facts a plan remembers; past this it starts over (a cache, never a result). */
 export const UNIT_FACTS_PER_PLAN = 16_384;
+/**
+ * Longer unit ids and attribute values are answered but never remembered: a cache keyed by
+ * client input holds count x length, and a request may carry a 2 MiB id. With this cap a
+ * plan's facts hold at most about 16,384 x (128 + ~100) bytes, ~3.6 MiB, whatever clients send.
+ */
+export const MAX_CACHED_CHARS = 128;
 
 // Plans are immutable, so compiling each once per record object is safe and keeps Get cheap.
 const cache = new WeakMap<Rollout, CompiledPlan>();
@@ -48,10 +56,14 @@ export function compiled(r: Rollout): CompiledPlan {
         if (f === undefined) {
           const unitRule = rules.findIndex((x) => x.byUnit && x.test(unitId, NO_ATTRIBUTES));
           f = { unitRule, bucket: bucket(salt, unitId), variant: undefined };
+          if (unitId.length > MAX_CACHED_CHARS) return f;
           if (known.size >= UNIT_FACTS_PER_PLAN) known.clear();
           known.set(unitId, f);
         }
         return f;
+      },
+      get cachedUnits() {
+        return known.size;
       },
       variantOf(unitId, f) {
         if (f.variant === undefined) {
@@ -69,17 +81,24 @@ export function compiled(r: Rollout): CompiledPlan {
 const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /** RE2 semantics: linear time, no backreferences or lookaround; a match anywhere counts (anchor with ^ and $). */
-export const compileRegex = (pattern: string): RE2JS => RE2JS.compile(pattern);
+export const compileRegex = (pattern: string): LinearRegex => compileLinear(pattern);
 
 // Version attributes repeat (a fleet runs a handful of app versions): parse each string once.
-// Bounded: when full it is cleared, which costs a re-parse, never correctness.
+// Bounded in count and, through MAX_CACHED_CHARS, in size (~10,000 x 230 bytes, ~2.2 MiB):
+// when full it is cleared, which costs a re-parse, never correctness.
 const versions = new Map<string, semver.SemVer | null>();
 const VERSION_CACHE = 10_000;
+/** Version strings a rule remembers its answer for: a fleet reports few; past this it starts over. */
+export const ANSWERS_PER_RULE = 256;
+
+/** Strings held by the shared version cache now (for tests of its bound). */
+export const cachedVersions = (): number => versions.size;
 
 function parseVersion(v: string): semver.SemVer | null {
   let parsed = versions.get(v);
   if (parsed === undefined) {
     parsed = semver.parse(v);
+    if (v.length > MAX_CACHED_CHARS) return parsed;
     if (versions.size >= VERSION_CACHE) versions.clear();
     versions.set(v, parsed);
   }
@@ -103,7 +122,7 @@ export function compileRule(rule: Rule): RuleTest {
   const wantVersion = op.startsWith("semver_") ? new semver.SemVer(want) : undefined;
   // compare() of the attribute's version with the rule's, or undefined when it is absent or not a
   // version. A fleet reports few versions, so each rule remembers its answer per version string
-  // (NaN: not a version); bounded like the parse cache.
+  // (NaN: not a version), at most ANSWERS_PER_RULE short strings: rules x plans multiply it.
   const answers = new Map<string, number>();
   const cmp = (attrs: Readonly<Record<string, string>>): number | undefined => {
     const v = get(attrs);
@@ -112,11 +131,14 @@ export function compileRule(rule: Rule): RuleTest {
     if (c === undefined) {
       const parsed = parseVersion(v);
       c = parsed === null ? NaN : parsed.compare(wantVersion!);
-      if (answers.size >= VERSION_CACHE) answers.clear();
-      answers.set(v, c);
+      if (v.length <= MAX_CACHED_CHARS) {
+        if (answers.size >= ANSWERS_PER_RULE) answers.clear();
+        answers.set(v, c);
+      }
     }
     return Number.isNaN(c) ? undefined : c;
   };
+  const sized = (f: RuleTest): RuleTest => Object.assign(f, { cachedAnswers: () => answers.size });
   switch (op) {
     case "equals":
       return (_u, a) => get(a) === want;
@@ -134,14 +156,14 @@ export function compileRule(rule: Rule): RuleTest {
         return v === undefined || !set.has(v);
       };
     case "semver_eq":
-      return (_u, a) => cmp(a) === 0;
+      return sized((_u, a) => cmp(a) === 0);
     case "semver_gt":
-      return (_u, a) => (cmp(a) ?? -1) > 0;
+      return sized((_u, a) => (cmp(a) ?? -1) > 0);
     case "semver_gte":
-      return (_u, a) => (cmp(a) ?? -1) >= 0;
+      return sized((_u, a) => (cmp(a) ?? -1) >= 0);
     case "semver_lt":
-      return (_u, a) => (cmp(a) ?? 1) < 0;
+      return sized((_u, a) => (cmp(a) ?? 1) < 0);
     case "semver_lte":
-      return (_u, a) => (cmp(a) ?? 1) <= 0;
+      return sized((_u, a) => (cmp(a) ?? 1) <= 0);
   }
 }

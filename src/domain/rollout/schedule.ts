@@ -88,3 +88,7 @@ export function milestones(plan: RolloutPlan, s: RolloutState): Milestone[] {
 }
 
 const fmt = (n: number): string => String(Math.round(n * 1000) / 1000);
+
+/** Milestones of a freshly built rollout already due at `now`: those the scheduler would write at once. */
+export const dueMilestones = (plan: RolloutPlan, s: RolloutState, now: number): Milestone[] =>
+  milestones(plan, s).filter((m) => m.at <= planTime(s, now));

@@ -1,47 +1,80 @@
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import picomatch from "picomatch";
-import { RE2JS } from "re2js";
+import type { ValidateFunction } from "ajv/dist/2020.js";
 import { isDeepStrictEqual } from "node:util";
+import { invalidArgument } from "../errors.js";
 import type { JsonValue } from "../json.js";
+import { globMatcher } from "./key-glob.js";
+import { newAjv } from "./new-ajv.js";
+import { compileLinear } from "./linear-regex.js";
+import { atPointer } from "./json-pointer.js";
+import { OverBudget, SchemaCost, WRITE_CHECK_BUDGET, type WorkBudget } from "./schema-cost.js";
+import { checkSchema, newAllowance, spendPattern, type CompileAllowance } from "./schema-limits.js";
 import type { ValidationRule, Validator, Violation } from "./validator.js";
 
-type Check = (v: JsonValue) => string | undefined;
+export { atPointer, pointerOf } from "./json-pointer.js";
+
+/** A rule ready to run: `cost` is an upper bound of the work a value takes, in budget units. */
+interface CompiledRule {
+  check: (v: JsonValue) => string | undefined;
+  schema?: ValidateFunction;
+  cost: (v: JsonValue, limit: number) => number;
+}
 
 export interface CompiledValidator {
   validator: Validator;
   matches: (key: string) => boolean;
-  /** Violations of `value` (the request's `field`), each rule checked. */
-  check: (value: JsonValue, field: string) => Violation[];
+  /**
+   * Violations of `value` (the request's `field`), each rule checked. Each
+   * rule's cost is drawn from `budget` before it runs; past it, the value is
+   * refused with INVALID_ARGUMENT naming `field`, so no value can make a check
+   * hold the event loop (see schema-cost.ts).
+   */
+  check: (value: JsonValue, field: string, budget?: WorkBudget) => Violation[];
 }
 
-// One Ajv instance: compiled schemas are cached per validator definition below.
-// `addUsedSchema: false`: a schema's `$id` is not registered on the shared
-// instance, so the same definition can be compiled again (a new version of the
-// validator, a reload from the log) without "schema with key or id already exists".
-const ajv = new Ajv2020({ allErrors: true, strict: false, addUsedSchema: false });
+// One Ajv for every validator: compiled schemas are cached below by their JSON
+// text, so a definition written and then loaded from the log (or reloaded at
+// start) is compiled once. Cleared when full, like the regex cache, and the Ajv
+// with it: its code scope keeps every pattern and function it ever compiled.
+let ajv = newAjv();
+const schemas = new Map<string, ValidateFunction>();
+const SCHEMA_CACHE = 500;
 
-const escape = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
-const unescape = (s: string): string => s.replace(/~1/g, "/").replace(/~0/g, "~");
-
-/** RFC 6901 lookup; undefined when the path does not exist. */
-export function atPointer(value: JsonValue, pointer: string): JsonValue | undefined {
-  if (pointer === "") return value;
-  let cur: JsonValue | undefined = value;
-  for (const raw of pointer.slice(1).split("/")) {
-    const part = unescape(raw);
-    if (Array.isArray(cur)) cur = /^(0|[1-9]\d*)$/.test(part) ? cur[Number(part)] : undefined;
-    else if (cur !== null && typeof cur === "object") cur = Object.hasOwn(cur, part) ? cur[part] : undefined;
-    else return undefined;
+function compileSchema(schema: { [key: string]: JsonValue }): ValidateFunction {
+  const id = JSON.stringify(schema);
+  let fn = schemas.get(id);
+  if (fn === undefined) {
+    // Ajv resolves `$ref: "#"` only against a root with an `$id`; none is registered (addUsedSchema: false).
+    const root = "$id" in schema ? schema : { $id: "ctm:validator", ...schema };
+    if (schemas.size >= SCHEMA_CACHE) {
+      schemas.clear();
+      ajv = newAjv();
+    }
+    fn = ajv.compile(root);
+    ajv.removeSchema(root);
+    schemas.set(id, fn);
   }
-  return cur;
+  return fn;
+}
+
+/**
+ * Compiles and runs one small schema. Ajv's first compile in a process builds its code
+ * generators and V8 compiles them: 70-150 ms, which would otherwise land on the first
+ * client that sends a schema, holding the event loop for everyone.
+ */
+export function warmUpSchemas(): void {
+  const fn = compileSchema({ type: "object", required: ["a"], properties: { a: { type: "string", pattern: "^a", enum: ["a"] }, b: { type: "array", items: { type: "integer", minimum: 0 }, uniqueItems: true } } });
+  fn({ a: "a", b: [1, 2] });
 }
 
 const typeOf = (v: JsonValue): string => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+const constant = () => 1;
 
-function compileRule(rule: ValidationRule): { check: Check; schema?: ValidateFunction } {
+/** Compiles one rule, drawing its schema keywords and pattern instructions from the validator's allowance. */
+function compileRule(rule: ValidationRule, allowance: CompileAllowance): CompiledRule {
   switch (rule.kind) {
     case "type":
       return {
+        cost: constant,
         check: (v) => {
           const ok = rule.type === "integer" ? Number.isInteger(v) : typeOf(v) === rule.type;
           return ok ? undefined : `must be of type ${rule.type}, not ${typeOf(v)}`;
@@ -49,6 +82,7 @@ function compileRule(rule: ValidationRule): { check: Check; schema?: ValidateFun
       };
     case "range":
       return {
+        cost: constant,
         check: (v) => {
           if (typeof v !== "number") return `must be a number to check its range, not ${typeOf(v)}`;
           if (rule.min !== undefined && v < rule.min) return `must be >= ${rule.min}, not ${v}`;
@@ -60,15 +94,21 @@ function compileRule(rule: ValidationRule): { check: Check; schema?: ValidateFun
       // A long list is not repeated in every violation (they travel in trailers).
       const allowed = JSON.stringify(rule.values);
       const message = allowed.length <= 200 ? `must be one of ${allowed}` : `must be one of the ${rule.values.length} allowed values`;
-      return { check: (v) => (rule.values.some((x) => isDeepStrictEqual(x, v)) ? undefined : message) };
+      // Each comparison stops at the first difference: at most the list's size in all.
+      return { cost: () => 1 + allowed.length, check: (v) => (rule.values.some((x) => isDeepStrictEqual(x, v)) ? undefined : message) };
     }
     case "regex": {
-      const re = RE2JS.compile(rule.pattern);
-      return { check: (v) => (typeof v !== "string" ? `must be a string to match /${rule.pattern}/` : re.test(v) ? undefined : `must match /${rule.pattern}/`) };
+      spendPattern(rule.pattern, allowance);
+      const re = compileLinear(rule.pattern);
+      return {
+        cost: (v) => 1 + (typeof v === "string" ? v.length * re.programSize : 0),
+        check: (v) => (typeof v !== "string" ? `must be a string to match /${rule.pattern}/` : re.test(v) ? undefined : `must match /${rule.pattern}/`),
+      };
     }
     case "json_schema": {
-      const fn = ajv.compile(rule.schema);
-      return { check: () => undefined, schema: fn };
+      checkSchema(rule.schema, allowance, WRITE_CHECK_BUDGET);
+      const estimate = new SchemaCost(rule.schema);
+      return { cost: (v, limit) => estimate.of(v, limit), check: () => undefined, schema: compileSchema(rule.schema) };
     }
   }
 }
@@ -79,19 +119,29 @@ const cache = new WeakMap<Validator, CompiledValidator>();
 export function compileValidator(v: Validator): CompiledValidator {
   let c = cache.get(v);
   if (c !== undefined) return c;
-  const rules = v.rules.map((r) => ({ rule: r, ...compileRule(r) }));
-  const isMatch = picomatch(v.keys, { dot: true });
+  const allowance = newAllowance();
+  const rules = v.rules.map((r) => ({ rule: r, ...compileRule(r, allowance) }));
+  const isMatch = globMatcher(v.keys);
   c = {
     validator: v,
-    matches: (key) => isMatch(key),
-    check: (value, field) => {
+    matches: isMatch,
+    check: (value, field, budget = { left: WRITE_CHECK_BUDGET }) => {
       const out: Violation[] = [];
-      rules.forEach(({ rule, check, schema }, i) => {
+      rules.forEach(({ rule, check, schema, cost }, i) => {
         const part = atPointer(value, rule.path);
         const base = { validator: v.name, field, rule: i };
         if (part === undefined) {
           out.push({ ...base, path: rule.path, message: "is missing" });
           return;
+        }
+        try {
+          budget.left -= cost(part, budget.left);
+        } catch (e) {
+          if (!(e instanceof OverBudget)) throw e;
+          throw invalidArgument(
+            field,
+            `is too big to check against validator "${v.name}" (rule ${i}) within what one write may spend on checks (${WRITE_CHECK_BUDGET} units, about 20 ms): send a smaller value or simplify the validator`,
+          );
         }
         if (schema) {
           if (!schema(part)) {
@@ -109,9 +159,7 @@ export function compileValidator(v: Validator): CompiledValidator {
   return c;
 }
 
-/** Throws the compiler's own words for a regex or schema that cannot be used. */
-export function tryCompileRule(rule: ValidationRule): void {
-  compileRule(rule);
+/** Throws the compiler's own words for a regex or schema that cannot be used (or does not fit the allowance). */
+export function tryCompileRule(rule: ValidationRule, allowance: CompileAllowance = newAllowance()): void {
+  compileRule(rule, allowance);
 }
-
-export const pointerOf = (parts: string[]): string => parts.map((p) => `/${escape(p)}`).join("");

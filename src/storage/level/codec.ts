@@ -2,7 +2,7 @@ import { Encoder } from "cbor-x";
 import type { LogRecord } from "../../domain/record.js";
 
 // Plain objects in, plain objects out: records must read back as they were written.
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
+export const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
 
 export const encodeRecord = (r: LogRecord): Buffer => cbor.encode(r);
 export const decodeRecord = (b: Uint8Array): LogRecord => cbor.decode(b) as LogRecord;

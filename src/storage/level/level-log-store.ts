@@ -1,12 +1,36 @@
 import type { AbstractSublevel } from "abstract-level";
-import { Level } from "level";
+import { ClassicLevel as Level } from "classic-level";
 import type { Clock } from "../../domain/clock.js";
 import { CtmError, unavailable } from "../../domain/errors.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
-import { decodeRecord, encodeRecord, keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
+import type { VerifyReport } from "../verify-report.js";
+import { keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
+import { writeWitness } from "./head-witness.js";
+import { witnessProblem } from "./witness-check.js";
+import { META, prefixed, sectionRange } from "./layout.js";
+import { verifyLog } from "./log-verifier.js";
+import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
+import { openFailure } from "./open-failure.js";
+import { inspectDataDir } from "./store-directory.js";
 
-const SCHEMA_VERSION = 1;
+/** 2: every log value carries the hash of the record before it. */
+const SCHEMA_VERSION = 2;
+
+export interface LevelLogStoreOptions {
+  /**
+   * At open, check the records written since the last start ("tail"), every record ("full"),
+   * or every record of a store of at most AUTO_FULL_LIMIT revisions and the tail of a larger one ("auto").
+   */
+  verifyOnOpen: "auto" | "tail" | "full";
+  /** How often the head witness follows the head; 0 writes it only at close. */
+  witnessIntervalMs: number;
+}
+
+export const LEVEL_STORE_DEFAULTS: LevelLogStoreOptions = { verifyOnOpen: "auto", witnessIntervalMs: 1000 };
+
+/** Up to here a full check at open takes about a second or two on a small machine. */
+export const AUTO_FULL_LIMIT = 50_000;
 
 type Bytes = Buffer;
 type Sub = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
@@ -16,6 +40,8 @@ type BatchOp = { type: "put"; key: Bytes; value: Bytes };
 interface Pending {
   ops: BatchOp[];
   records: LogRecord[];
+  /** The chain's tip after these records. */
+  hash: Buffer;
   resolve: (records: LogRecord[]) => void;
   reject: (e: unknown) => void;
 }
@@ -27,17 +53,20 @@ interface Pending {
  *   ver!<key>\0<version> -> rev       (a version by number)
  *   time!<ms><rev>       -> empty     (time travel: time -> revision)
  *   head!<key>           -> rev       (startup reads this, never the log)
- *   meta!schema|head     -> number
- * A record and all its index entries go into one atomic batch.
+ *   meta!schema|head     -> number; meta!hash -> the chain's tip; meta!checkpoint -> rev + hash
+ * A record and all its index entries go into one atomic batch. Each log value carries the
+ * SHA-256 of the record before it (see record-bytes.ts), so the history can be verified.
  */
 export class LevelLogStore implements LogStore {
-  private readonly db: Level<Bytes, Bytes>;
-  private readonly log: Sub;
-  private readonly keyIdx: Sub;
-  private readonly verIdx: Sub;
-  private readonly timeIdx: Sub;
-  private readonly headIdx: Sub;
-  private readonly meta: Sub;
+  // Made in open(): a LevelDB instance opens itself a tick after construction, with
+  // create_if_missing, before the directory could be looked at.
+  private db!: Level<Bytes, Bytes>;
+  private log!: Sub;
+  private keyIdx!: Sub;
+  private verIdx!: Sub;
+  private timeIdx!: Sub;
+  private headIdx!: Sub;
+  private meta!: Sub;
   private readonly put: Record<"log" | "key" | "ver" | "time" | "head" | "meta", (key: Bytes) => Bytes>;
 
   /** Durable, visible state: what readers see. */
@@ -49,17 +78,28 @@ export class LevelLogStore implements LogStore {
   private lastTime = 0;
   private queue: Pending[] = [];
   private flushing = false;
-  private failure: Error | undefined;
+  /** Set once the store can no longer be trusted: every later call is refused with it. */
+  private failure: CtmError | undefined;
   private isOpen = false;
   private readonly listeners = new Set<CommitListener>();
-  private counters = { openLogReads: 0, batches: 0, records: 0 };
+  private counters = { openLogReads: 0, batches: 0, records: 0, witnessErrors: 0 };
+  /** The hash of the newest record the writer assigned (in flight included), and of the newest durable one. */
+  private lastHash: Buffer = GENESIS;
+  private committedHash: Buffer = GENESIS;
+  private chainFrom = 1;
+  private witnessTimer: NodeJS.Timeout | undefined;
+  private witnessing: Promise<void> | undefined;
+  private witnessed = 0;
+  private verifying: Promise<VerifyReport> | undefined;
+  private readonly closing = new AbortController();
+  /** The result of the last check of the log: at open, or by verify(). */
+  lastVerification: VerifyReport | undefined;
 
   constructor(
     readonly location: string,
     private readonly clock: Clock,
+    private readonly opts: LevelLogStoreOptions = LEVEL_STORE_DEFAULTS,
   ) {
-    this.db = new Level<Bytes, Bytes>(location, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    const sub = (name: string): Sub => this.db.sublevel<Bytes, Bytes>(name, { keyEncoding: "buffer", valueEncoding: "buffer" });
     // Writes skip the sublevel machinery (a measurable share of Set's CPU) and put
     // prefixed keys on the root: the same bytes a sublevel would write.
     const prefix = (name: string) => {
@@ -67,6 +107,11 @@ export class LevelLogStore implements LogStore {
       return (key: Bytes): Bytes => Buffer.concat([p, key]);
     };
     this.put = { log: prefix("log"), key: prefix("key"), ver: prefix("ver"), time: prefix("time"), head: prefix("head"), meta: prefix("meta") };
+  }
+
+  private attach(kind: "new" | "store"): void {
+    this.db = new Level<Bytes, Bytes>(this.location, { keyEncoding: "buffer", valueEncoding: "buffer", createIfMissing: kind === "new" });
+    const sub = (name: string): Sub => this.db.sublevel<Bytes, Bytes>(name, { keyEncoding: "buffer", valueEncoding: "buffer" });
     this.log = sub("log");
     this.keyIdx = sub("key");
     this.verIdx = sub("ver");
@@ -84,48 +129,174 @@ export class LevelLogStore implements LogStore {
   get healthy(): boolean {
     return this.isOpen && this.failure === undefined;
   }
+  /** Why the store refuses to serve, once it does (a failed check, a failed write, a damaged read). */
+  get refusal(): CtmError | undefined {
+    return this.failure;
+  }
   get stats(): StoreStats {
     return { ...this.counters };
   }
 
   async open(): Promise<void> {
-    await this.db.open();
-    const schema = await this.meta.get(Buffer.from("schema"));
-    if (schema === undefined) {
-      await this.db.batch([{ type: "put", key: this.put.meta(Buffer.from("schema")), value: u64(SCHEMA_VERSION) }], { sync: true });
-    } else if (readU64(schema) !== SCHEMA_VERSION) {
-      await this.db.close();
-      throw new CtmError("internal", `data directory has schema ${readU64(schema)}; this ctmd reads ${SCHEMA_VERSION}`);
+    const kind = inspectDataDir(this.location);
+    this.attach(kind);
+    try {
+      await this.db.open({ createIfMissing: kind === "new" });
+    } catch (e) {
+      throw openFailure(this.location, e);
     }
-    const head = await this.meta.get(Buffer.from("head"));
-    this.committedRev = head === undefined ? 0 : readU64(head);
+    try {
+      await this.load(kind);
+    } catch (e) {
+      await this.db.close();
+      throw e;
+    }
+    this.isOpen = true;
+    this.witnessed = this.committedRev;
+    if (this.opts.witnessIntervalMs > 0) {
+      this.witnessTimer = setInterval(() => void this.refreshWitness(), this.opts.witnessIntervalMs);
+      this.witnessTimer.unref();
+    }
+  }
+
+  /** Reads meta, checks the store against its witness and its tail, then loads every key's head. */
+  private async load(kind: "new" | "store"): Promise<void> {
+    const [schema, head, hash, chain, checkpoint] = await this.db.getMany([META.schema, META.head, META.hash, META.chain, META.checkpoint]);
+    if (schema === undefined) {
+      if (kind === "store") throw this.damaged(undefined, "its meta section names no schema");
+      await this.db.batch(
+        [
+          { type: "put", key: META.schema, value: u64(SCHEMA_VERSION) },
+          { type: "put", key: META.chain, value: u64(1) },
+        ],
+        { sync: true },
+      );
+      this.lastVerification = await verifyLog(this.db, { scope: "full", from: 1, prevHash: GENESIS, chainFrom: 1 });
+      return;
+    }
+    const headRev = head === undefined ? 0 : readU64(head);
+    let chainFrom = chain === undefined ? 1 : readU64(chain);
+    const version = readU64(schema);
+    if (version === 1) {
+      // Written before the hash chain: records from the next revision on carry it.
+      chainFrom = headRev + 1;
+      await this.db.batch(
+        [
+          { type: "put", key: META.schema, value: u64(SCHEMA_VERSION) },
+          { type: "put", key: META.chain, value: u64(chainFrom) },
+        ],
+        { sync: true },
+      );
+    } else if (version !== SCHEMA_VERSION) {
+      throw new CtmError("failed_precondition", `${this.location} holds a store of schema ${version}; this ctmd reads schema ${SCHEMA_VERSION}`);
+    }
+    this.chainFrom = chainFrom;
+
+    await this.checkWitness(headRev);
+    const full = this.opts.verifyOnOpen === "full" || (this.opts.verifyOnOpen === "auto" && headRev <= AUTO_FULL_LIMIT);
+    const cp = checkpoint === undefined || full ? { rev: 0, hash: GENESIS } : { rev: readU64(checkpoint), hash: checkpoint.subarray(8) };
+    if (cp.rev > headRev) throw this.damaged(headRev + 1, `revisions ${headRev + 1}..${cp.rev} were checked at an earlier start and are gone`);
+    const report = await verifyLog(this.db, { scope: cp.rev === 0 ? "full" : "tail", from: cp.rev + 1, prevHash: cp.hash, chainFrom });
+    this.lastVerification = report;
+    if (!report.ok) throw this.damaged(report.firstBadRevision, report.reason ?? "verification failed");
+    this.committedRev = report.to;
     this.nextRev = this.committedRev + 1;
+    this.lastHash = this.committedHash = hash ?? (headRev === 0 ? GENESIS : recordHash((await this.db.get(prefixed("log", u64(headRev))))!));
 
     // O(keys): one head entry per key, then one multi-get of those records.
     const revs: Buffer[] = [];
     for await (const value of this.headIdx.values()) revs.push(value);
     const raw = revs.length > 0 ? await this.log.getMany(revs) : [];
     this.counters.openLogReads = raw.length;
-    for (const bytes of raw) {
-      if (bytes === undefined) throw new CtmError("internal", "head index points at a missing log record");
-      const r = decodeRecord(bytes);
+    for (let i = 0; i < raw.length; i++) {
+      const bytes = raw[i];
+      if (bytes === undefined) throw this.damaged(readU64(revs[i]!), "the head index names a record the log lacks");
+      let r: LogRecord;
+      try {
+        r = decodeRecord(bytes);
+      } catch {
+        throw this.damaged(readU64(revs[i]!), "record does not decode");
+      }
       this.committed.set(r.key, r);
       this.writer.set(r.key, r);
       if (r.time > this.lastTime) this.lastTime = r.time;
     }
-    this.isOpen = true;
+    // What this start checked is where the next start's check begins.
+    await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
+  }
+
+  private async checkWitness(headRev: number): Promise<void> {
+    const problem = await witnessProblem(this.db, this.location, headRev);
+    if (problem) throw this.damaged(problem.revision, problem.reason);
+  }
+
+  private damaged(revision: number | undefined, reason: string): CtmError {
+    const at = revision === undefined ? "" : ` at revision ${revision}`;
+    const keep = revision !== undefined && revision > 1 ? ` to keep revisions 1..${revision - 1}` : "";
+    return new CtmError(
+      "data_loss",
+      `store in ${this.location} failed verification${at}: ${reason}; see \`ctmd verify --data-dir ${this.location}\`, or run \`ctmd repair --data-dir ${this.location}\`${keep}`,
+    );
+  }
+
+  /** Writes the witness when the head moved; never two at once. */
+  private async refreshWitness(): Promise<void> {
+    if (this.witnessing || this.committedRev === this.witnessed || this.failure) return;
+    const w = { revision: this.committedRev, hash: this.committedHash.toString("hex") };
+    this.witnessing = writeWitness(this.location, w)
+      .then(() => {
+        this.witnessed = w.revision;
+      })
+      .catch(() => {
+        this.counters.witnessErrors++;
+      })
+      .finally(() => {
+        this.witnessing = undefined;
+      });
+    await this.witnessing;
+  }
+
+  /**
+   * Checks the whole log (or the part since the last check) on a snapshot while the store
+   * serves, a chunk at a time. A failed check fails the store: it stops serving.
+   */
+  async verify(): Promise<VerifyReport> {
+    if (!this.isOpen) throw unavailable("store is closed");
+    this.verifying ??= verifyLog(this.db, { scope: "full", from: 1, prevHash: GENESIS, chainFrom: this.chainFrom, signal: this.closing.signal })
+      .then((report) => {
+        this.lastVerification = report;
+        if (!report.ok) this.failure ??= this.damaged(report.firstBadRevision, report.reason ?? "verification failed");
+        return report;
+      }, (e: unknown) => {
+        throw this.closing.signal.aborted ? unavailable("the store closed during the check") : e;
+      })
+      .finally(() => {
+        this.verifying = undefined;
+      });
+    return this.verifying;
   }
 
   async close(): Promise<void> {
     if (!this.isOpen) return;
     this.isOpen = false;
+    clearInterval(this.witnessTimer);
+    this.closing.abort();
     // Let in-flight batches finish so every acknowledged write is durable.
     while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.verifying?.catch(() => undefined);
+    await this.witnessing;
+    if (!this.failure) {
+      await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
+      // Compacting meta's range flushes LevelDB's memtable into a table, so a clean stop
+      // leaves nothing in LevelDB's own log for damage there to take away unnoticed.
+      await this.db.compactRange(sectionRange("meta").gte, sectionRange("meta").lt);
+    }
     await this.db.close();
+    if (!this.failure) await writeWitness(this.location, { revision: this.committedRev, hash: this.committedHash.toString("hex") });
   }
 
   commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]> {
-    if (this.failure) return Promise.reject(unavailable(`store failed: ${this.failure.message}`));
+    if (this.failure) return Promise.reject(this.failure);
     if (!this.isOpen) return Promise.reject(unavailable("store is closed"));
     let drafts: readonly Draft[];
     try {
@@ -148,8 +319,10 @@ export class LevelLogStore implements LogStore {
       records.push(r);
       const rev = u64(r.revision);
       const put = this.put;
+      const bytes = encodeLogValue(this.lastHash, r);
+      this.lastHash = recordHash(bytes);
       ops.push(
-        { type: "put", key: put.log(rev), value: encodeRecord(r) },
+        { type: "put", key: put.log(rev), value: bytes },
         { type: "put", key: put.key(keyNum(r.key, r.revision)), value: u64(version) },
         { type: "put", key: put.ver(keyNum(r.key, version)), value: rev },
         { type: "put", key: put.time(timeRev(now, r.revision)), value: EMPTY },
@@ -157,7 +330,7 @@ export class LevelLogStore implements LogStore {
       );
     }
     return new Promise<LogRecord[]>((resolve, reject) => {
-      this.queue.push({ ops, records, resolve, reject });
+      this.queue.push({ ops, records, hash: this.lastHash, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -168,22 +341,27 @@ export class LevelLogStore implements LogStore {
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
-      const last = group[group.length - 1]!.records;
+      const lastPending = group[group.length - 1]!;
+      const last = lastPending.records;
       const ops: BatchOp[] = group.flatMap((p) => p.ops);
-      ops.push({ type: "put", key: this.put.meta(Buffer.from("head")), value: u64(last[last.length - 1]!.revision) });
+      ops.push(
+        { type: "put", key: META.head, value: u64(last[last.length - 1]!.revision) },
+        { type: "put", key: META.hash, value: lastPending.hash },
+      );
       try {
         const batch = this.db.batch();
         for (const op of ops) batch.put(op.key, op.value);
         await batch.write({ sync: true });
       } catch (e) {
         // The writer's view already counted these revisions: nothing after them can be trusted.
-        this.failure = e instanceof Error ? e : new Error(String(e));
-        const err = unavailable(`store failed: ${this.failure.message}`);
+        const err = unavailable(`store failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.failure = err;
         for (const p of [...group, ...this.queue]) p.reject(err);
         this.queue = [];
         break;
       }
       this.counters.batches++;
+      this.committedHash = lastPending.hash;
       for (const p of group) {
         for (const r of p.records) this.committed.set(r.key, r);
         this.committedRev = p.records[p.records.length - 1]!.revision;
@@ -195,7 +373,10 @@ export class LevelLogStore implements LogStore {
         try {
           l(all);
         } catch (e) {
-          process.emitWarning(e instanceof Error ? e : new Error(String(e)), "CommitListenerError");
+          // Its view missed this batch: the hook logs it, counts it and marks the views stale.
+          const err = e instanceof Error ? e : new Error(String(e));
+          if (this.onListenerError) this.onListenerError(err);
+          else process.emitWarning(err, "CommitListenerError");
         }
       }
       for (const p of group) p.resolve(p.records);
@@ -219,56 +400,89 @@ export class LevelLogStore implements LogStore {
   }
 
   async at(key: string, revision: number): Promise<LogRecord | undefined> {
-    const rev = Math.min(revision, this.committedRev);
-    for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, rev), reverse: true, limit: 1 })) {
-      return this.readLog(readU64(k, k.length - 8));
+    try {
+      const rev = Math.min(revision, this.committedRev);
+      for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, rev), reverse: true, limit: 1 })) {
+        return await this.readLog(readU64(k, k.length - 8));
+      }
+      return undefined;
+    } catch (e) {
+      throw this.readFailure(e);
     }
-    return undefined;
   }
 
   async version(key: string, version: number): Promise<LogRecord | undefined> {
-    const rev = await this.verIdx.get(keyNum(key, version));
-    if (rev === undefined || readU64(rev) > this.committedRev) return undefined;
-    return this.readLog(readU64(rev));
+    try {
+      const rev = await this.verIdx.get(keyNum(key, version));
+      if (rev === undefined || readU64(rev) > this.committedRev) return undefined;
+      return await this.readLog(readU64(rev));
+    } catch (e) {
+      throw this.readFailure(e);
+    }
   }
 
   async history(key: string, limit: number, beforeRevision?: number): Promise<LogRecord[]> {
-    const upper = Math.min(beforeRevision === undefined ? MAX_U64 : beforeRevision - 1, this.committedRev);
-    const revs: Buffer[] = [];
-    for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, upper), reverse: true, limit })) {
-      revs.push(k.subarray(k.length - 8));
+    try {
+      const upper = Math.min(beforeRevision === undefined ? MAX_U64 : beforeRevision - 1, this.committedRev);
+      const revs: Buffer[] = [];
+      for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, upper), reverse: true, limit })) {
+        revs.push(k.subarray(k.length - 8));
+      }
+      return await this.readMany(revs);
+    } catch (e) {
+      throw this.readFailure(e);
     }
-    return this.readMany(revs);
   }
 
   async revisionAt(time: number): Promise<number> {
-    // Record times are whole, non-negative ms: a fractional time finds the ms it is in.
-    if (!(time >= 0)) return 0;
-    const ms = Math.min(Math.floor(time), MAX_U64);
-    for await (const k of this.timeIdx.keys({ lte: timeRev(ms, MAX_U64), reverse: true, limit: 1 })) {
-      return Math.min(readU64(k, 8), this.committedRev);
+    try {
+      // Record times are whole, non-negative ms: a fractional time finds the ms it is in.
+      if (!(time >= 0)) return 0;
+      const ms = Math.min(Math.floor(time), MAX_U64);
+      for await (const k of this.timeIdx.keys({ lte: timeRev(ms, MAX_U64), reverse: true, limit: 1 })) {
+        return Math.min(readU64(k, 8), this.committedRev);
+      }
+      return 0;
+    } catch (e) {
+      throw this.readFailure(e);
     }
-    return 0;
   }
 
   async range(from: number, to: number, limit: number, key?: string): Promise<LogRecord[]> {
-    const upper = Math.min(to, this.committedRev);
-    if (from > upper) return [];
-    if (key !== undefined) {
-      const revs: Buffer[] = [];
-      for await (const k of this.keyIdx.keys({ gte: keyNum(key, from), lte: keyNum(key, upper), limit })) {
-        revs.push(k.subarray(k.length - 8));
+    try {
+      const upper = Math.min(to, this.committedRev);
+      if (from > upper) return [];
+      if (key !== undefined) {
+        const revs: Buffer[] = [];
+        for await (const k of this.keyIdx.keys({ gte: keyNum(key, from), lte: keyNum(key, upper), limit })) {
+          revs.push(k.subarray(k.length - 8));
+        }
+        return await this.readMany(revs);
       }
-      return this.readMany(revs);
+      const out: LogRecord[] = [];
+      for await (const v of this.log.values({ gte: u64(from), lte: u64(upper), limit })) out.push(decodeRecord(v));
+      return out;
+    } catch (e) {
+      throw this.readFailure(e);
     }
-    const out: LogRecord[] = [];
-    for await (const v of this.log.values({ gte: u64(from), lte: u64(upper), limit })) out.push(decodeRecord(v));
-    return out;
   }
+
+  /** Told when a commit listener throws (set by the composition root); without it, a process warning. */
+  onListenerError: ((error: Error) => void) | undefined;
 
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** A read racing close() fails inside LevelDB: the caller should retry elsewhere or later, not see INTERNAL. */
+  private readFailure(e: unknown): unknown {
+    if (!this.isOpen) return unavailable("store is closed");
+    if (e instanceof CtmError) return e;
+    // Anything else from LevelDB or the decoder is damage: stop serving rather than answer short.
+    const reason = e instanceof Error ? e.message : String(e);
+    this.failure ??= new CtmError("data_loss", `the store could not read a record (${reason}) and stopped serving; stop ctmd and run \`ctmd verify --data-dir ${this.location}\``);
+    return this.failure;
   }
 
   private async readLog(rev: number): Promise<LogRecord | undefined> {

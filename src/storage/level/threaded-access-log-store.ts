@@ -36,12 +36,14 @@ export class ThreadedAccessLogStore implements AccessLogStore {
 
   constructor(location: string) {
     this.worker = new Worker(script.url, { workerData: { location }, execArgv: script.execArgv });
-    // The daemon's own handles keep it alive; the worker alone must not.
+    // The worker keeps the process alive only while a call waits on it: idle, the daemon's
+    // own handles decide; awaiting close() at shutdown, nothing else may be left to.
     this.worker.unref();
     this.worker.on("message", (reply: AccessLogReply) => {
       const call = this.pending.get(reply.id);
       if (call === undefined) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.worker.unref();
       if (reply.ok) call.resolve(reply.value);
       else call.reject(new AccessLogStoreError(reply.message, reply.code));
     });
@@ -56,6 +58,7 @@ export class ThreadedAccessLogStore implements AccessLogStore {
   async close(): Promise<void> {
     if (this.stopped) return;
     await this.call("close");
+    this.worker.ref(); // until it has exited
     await new Promise((resolve) => (this.stopped ? resolve(undefined) : this.worker.once("exit", resolve)));
   }
 
@@ -85,6 +88,7 @@ export class ThreadedAccessLogStore implements AccessLogStore {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ id, op, args } satisfies AccessLogCall, transfer);
     });
@@ -95,5 +99,6 @@ export class ThreadedAccessLogStore implements AccessLogStore {
     this.stopped ??= e;
     for (const call of this.pending.values()) call.reject(e);
     this.pending.clear();
+    this.worker.unref();
   }
 }

@@ -1,7 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GetRequest } from "../../gen/ctm/v1/config_service.js";
+import { CtmError } from "../../domain/errors.js";
+import { checkRequestBytes } from "./check-request-bytes.js";
 import { decodeGetRequest, decodeGetRequestFast } from "./get-request-decoder.js";
+import { protoRegistry } from "./proto-registry.js";
 
 /** Strings that stress decoding: ASCII, multi-byte UTF-8, a leading BOM, NUL, long ones (2-byte lengths). */
 const text = fc.oneof(
@@ -18,16 +21,29 @@ const context = fc.record({
 const request: fc.Arbitrary<GetRequest> = fc.record({ key: text, context: fc.option(context, { nil: undefined }) });
 const encode = (r: GetRequest): Buffer => Buffer.from(GetRequest.encode(r).finish());
 
-/** Both decoders on the same bytes: equal results, or both throw. */
+const GET_REQUEST = protoRegistry().getMessage("ctm.v1.GetRequest")!;
+const hasProtoAttribute = (r: GetRequest): boolean => r.context !== undefined && Object.hasOwn(r.context.attributes, "__proto__");
+
+/**
+ * The decoder and the request checks on the same bytes: what the checks accept decodes to
+ * exactly what ts-proto decodes; what they refuse is refused (INVALID_ARGUMENT naming the
+ * field) and never taken by the fast path.
+ */
 function expectSameAsTsProto(bytes: Buffer): void {
-  let expected: GetRequest | Error;
+  let refusal: unknown;
   try {
-    expected = GetRequest.decode(bytes);
+    checkRequestBytes(GET_REQUEST, bytes);
   } catch (e) {
-    expected = e as Error;
+    refusal = e;
   }
-  if (expected instanceof Error) expect(() => decodeGetRequest(bytes)).toThrow();
-  else expect(decodeGetRequest(bytes)).toEqual(expected);
+  if (refusal === undefined) {
+    expect(decodeGetRequest(bytes)).toEqual(GetRequest.decode(bytes));
+    return;
+  }
+  expect(refusal).toBeInstanceOf(CtmError);
+  expect((refusal as CtmError).code).toBe("invalid_argument");
+  expect(decodeGetRequestFast(bytes)).toBeUndefined();
+  expect(() => decodeGetRequest(bytes)).toThrow(CtmError);
 }
 
 describe("decodeGetRequest", () => {
@@ -35,6 +51,7 @@ describe("decodeGetRequest", () => {
     fc.assert(
       fc.property(request, (r) => {
         const bytes = encode(r);
+        if (hasProtoAttribute(r)) return expectSameAsTsProto(bytes);
         const fast = decodeGetRequestFast(bytes);
         // Every field below 16 KiB takes the fast path; longer ones may go to ts-proto.
         if (bytes.length < 16_384) expect(fast).toBeDefined();
@@ -57,22 +74,29 @@ describe("decodeGetRequest", () => {
     }
   });
 
-  it("keeps a leading U+FEFF and replaces invalid UTF-8 exactly as ts-proto does", () => {
+  it("keeps a leading U+FEFF; invalid UTF-8 is refused naming the field, never replaced", () => {
     const bom = encode({ key: "\ufeffk", context: undefined });
     expect(decodeGetRequestFast(bom)?.key).toBe("\ufeffk");
     // key = bytes ff, c3 28 (invalid), e2 82 (truncated sequence)
     const invalid = Buffer.from([10, 5, 0xff, 0xc3, 0x28, 0xe2, 0x82]);
-    expect(decodeGetRequestFast(invalid)).toEqual(GetRequest.decode(invalid));
+    expect(decodeGetRequestFast(invalid)).toBeUndefined();
+    expect(() => decodeGetRequest(invalid)).toThrow(expect.objectContaining({ code: "invalid_argument", field: "key" }));
+    const inContext = Buffer.concat([field(1, "k"), Buffer.from([18, 4, 18, 2, 0xc3, 0x28])]);
+    expect(() => decodeGetRequest(inContext)).toThrow(expect.objectContaining({ field: "context.environment" }));
   });
 
-  it("assigns attribute keys as ts-proto does, repeated keys and __proto__ included", () => {
+  it("assigns repeated attribute keys as ts-proto does (the last wins) and refuses __proto__", () => {
     const entry = (k: string, v: string): Buffer => Buffer.concat([Buffer.from([26]), lengthPrefixed(Buffer.concat([field(1, k), field(2, v)]))]);
-    const ctx = Buffer.concat([field(1, "u"), entry("plan", "free"), entry("plan", "pro"), entry("__proto__", "x"), entry("", "")]);
+    const ctx = Buffer.concat([field(1, "u"), entry("plan", "free"), entry("plan", "pro"), entry("", "")]);
     const bytes = Buffer.concat([field(1, "k"), Buffer.from([18]), lengthPrefixed(ctx)]);
     const fast = decodeGetRequestFast(bytes);
     expect(fast).toBeDefined();
     expect(fast).toEqual(GetRequest.decode(bytes));
     expect(fast!.context!.attributes["plan"]).toBe("pro");
+    // A plain object cannot hold a "__proto__" member: ts-proto would drop it silently.
+    const proto = Buffer.concat([field(1, "k"), Buffer.from([18]), lengthPrefixed(Buffer.concat([field(1, "u"), entry("__proto__", "x")]))]);
+    expect(decodeGetRequestFast(proto)).toBeUndefined();
+    expect(() => decodeGetRequest(proto)).toThrow(expect.objectContaining({ code: "invalid_argument", field: "context.attributes" }));
   });
 
   it("a repeated context replaces the earlier one, as ts-proto does", () => {
@@ -93,7 +117,7 @@ describe("decodeGetRequest", () => {
     }
   });
 
-  it("agrees with ts-proto on truncated and corrupted encodings (same result, or both throw)", () => {
+  it("agrees with ts-proto on truncated and corrupted encodings (same result, or refused)", () => {
     fc.assert(
       fc.property(request, fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (r, cut, where, byte) => {
         const bytes = encode(r);
@@ -108,7 +132,7 @@ describe("decodeGetRequest", () => {
     );
   });
 
-  it("agrees with ts-proto on arbitrary bytes", () => {
+  it("agrees with ts-proto on arbitrary bytes (same result, or refused)", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (b) => expectSameAsTsProto(Buffer.from(b))),
       { numRuns: 2000 },

@@ -3,7 +3,7 @@ import type { LogRecord } from "../../domain/record.js";
 import type { Resolution } from "../../domain/rollout/plan.js";
 import { GetResponse } from "../../gen/ctm/v1/config_service.js";
 import { Reason } from "../../gen/ctm/v1/rollout.js";
-import { GetResponseCache } from "./get-response-cache.js";
+import { ANSWERS_PER_RECORD, GetResponseCache } from "./get-response-cache.js";
 
 const record = (version: number, value: LogRecord["value"]): LogRecord => ({
   revision: version + 10,
@@ -64,5 +64,15 @@ describe("GetResponseCache", () => {
     const cache = new GetResponseCache();
     const r = record(4, 100);
     for (let v = 0; v < 100; v++) expect(GetResponse.decode(cache.bytes(r, 1, { value: v, variant: "", reason: "in_rollout" })).value).toBe(v);
+  });
+
+  it("keeps at most ANSWERS_PER_RECORD answers per record, however many distinct ones are asked for", () => {
+    const cache = new GetResponseCache();
+    const r = record(5, 100);
+    for (let v = 0; v < 1000; v++) cache.bytes(r, 1, { value: v, variant: `variant-${v}`, reason: "in_rollout" });
+    expect(cache.kept(r)).toBe(ANSWERS_PER_RECORD);
+    // A new head revision starts the list over rather than adding to it.
+    cache.bytes(r, 2, stat(r));
+    expect(cache.kept(r)).toBe(1);
   });
 });

@@ -4,8 +4,12 @@ import type { Resolution } from "../../domain/rollout/plan.js";
 import { toPbReason } from "./rollout-mapper.js";
 import { entryBytes, valueBytes, writeHeader } from "./wire-cache.js";
 
-/** How many distinct answers one record keeps per head revision (a rollout has a few: stable, new, variants). */
-const ANSWERS_PER_RECORD = 16;
+/**
+ * How many distinct answers one record keeps per head revision (a rollout has a few: stable,
+ * new, variants). Keys are record objects, never client input: the cache holds at most
+ * live records x 16 responses, and an answer past the 16th is encoded and not kept.
+ */
+export const ANSWERS_PER_RECORD = 16;
 
 interface Answer {
   value: Resolution["value"];
@@ -27,6 +31,11 @@ interface Answers {
  */
 export class GetResponseCache {
   private readonly byRecord = new WeakMap<LogRecord, Answers>();
+
+  /** Answers kept for `record` now (for tests of the bound). */
+  kept(record: LogRecord): number {
+    return this.byRecord.get(record)?.list.length ?? 0;
+  }
 
   bytes(record: LogRecord, headRevision: number, r: Resolution): Buffer {
     let answers = this.byRecord.get(record);

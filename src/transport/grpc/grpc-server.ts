@@ -17,6 +17,10 @@ import type { AccessLog } from "../../service/access-log.js";
 import type { HealthService } from "../../service/health-service.js";
 import type { ValidatorService } from "../../service/validator-service.js";
 import { addReflection } from "./reflection.js";
+import { AdminServiceService } from "../../gen/ctm/v1/admin_service.js";
+import type { IntegrityService } from "../../service/integrity-service.js";
+import { adminHandlers } from "./admin-handlers.js";
+import { checkedService } from "./checked-service.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
 
 export interface GrpcTransportOptions {
@@ -47,6 +51,7 @@ const SERVICE_NAMES = [
   "ctm.v1.ValidatorService",
   "ctm.v1.HealthCheckService",
   "ctm.v1.AccessLogService",
+  "ctm.v1.AdminService",
 ];
 
 export interface Services {
@@ -55,6 +60,7 @@ export interface Services {
   validators: ValidatorService;
   health: HealthService;
   access: AccessLog;
+  integrity: IntegrityService;
 }
 
 /** The gRPC face of ctmd: ConfigService, grpc.health.v1 and server reflection. */
@@ -63,6 +69,10 @@ export class GrpcTransport {
   private readonly health = new HealthImplementation(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "NOT_SERVING"])));
 
   private readonly log: Logger;
+  /** Open grpc.health.v1 Health/Watch streams: they never end by themselves, so shutdown ends them. */
+  private readonly healthStreams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+  /** What the health service was last told; it starts NOT_SERVING. */
+  private serving = false;
 
   constructor(svc: Services, rpc: Rpc, opts: GrpcTransportOptions) {
     this.log = rpc.log;
@@ -73,12 +83,26 @@ export class GrpcTransport {
       "grpc.keepalive_timeout_ms": 20_000,
     });
     const header = () => ({ revision: svc.config.headRevision });
-    this.server.addService(configService, configHandlers(svc.config, rpc, opts.watch));
-    this.server.addService(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc));
-    this.server.addService(ValidatorServiceService, validatorHandlers(svc.validators, header, rpc));
-    this.server.addService(HealthCheckServiceService, healthCheckHandlers(svc.health, header, rpc));
-    this.server.addService(AccessLogServiceService, accessLogHandlers(svc.access, header, rpc));
-    this.health.addToServer(this.server);
+    // Every request's bytes are checked before its handler runs (see checkedService); Get's
+    // decoder checks what its fast path does not read.
+    const add = (definition: grpc.ServiceDefinition, handlers: object, checks: Parameters<typeof checkedService>[3] = {}): void =>
+      this.server.addService(...checkedService(definition, handlers as grpc.UntypedServiceImplementation, rpc, checks));
+    add(configService, configHandlers(svc.config, rpc, opts.watch), { checksItself: ["get"] });
+    add(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc));
+    add(ValidatorServiceService, validatorHandlers(svc.validators, header, rpc));
+    add(HealthCheckServiceService, healthCheckHandlers(svc.health, header, rpc));
+    add(AccessLogServiceService, accessLogHandlers(svc.access, header, rpc));
+    add(AdminServiceService, adminHandlers(svc.integrity, header, rpc));
+    const trackWatch = (watch: grpc.handleServerStreamingCall<unknown, unknown>) => (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      this.healthStreams.add(call);
+      const forget = () => this.healthStreams.delete(call);
+      call.on("cancelled", forget);
+      call.on("finish", forget);
+      watch(call);
+    };
+    this.health.addToServer({
+      addService: (d: grpc.ServiceDefinition, h: { watch: grpc.handleServerStreamingCall<unknown, unknown> }) => add(d, { ...h, watch: trackWatch(h.watch) }, { foreign: true }),
+    } as unknown as grpc.Server);
     addReflection(this.server);
   }
 
@@ -91,13 +115,23 @@ export class GrpcTransport {
     });
   }
 
+  /**
+   * grpc-health-check sends every setStatus to every Health/Watch stream, even an
+   * unchanged one; callers may poll, so only a change reaches the watchers.
+   */
   setServing(serving: boolean): void {
+    if (serving === this.serving) return;
+    this.serving = serving;
     for (const s of SERVICE_NAMES) this.health.setStatus(s, serving ? "SERVING" : "NOT_SERVING");
   }
 
   /** Stops accepting calls and waits for running ones, up to `graceMs`. */
   async shutdown(graceMs: number): Promise<void> {
     this.setServing(false);
+    // Health watchers have just been told NOT_SERVING; their streams would hold the drain for the
+    // whole grace period, so they end now, as the config Watch streams do when the hub closes.
+    for (const call of this.healthStreams) call.emit("error", { code: grpc.status.UNAVAILABLE, details: "ctmd is shutting down" });
+    this.healthStreams.clear();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.log.warn({ graceMs }, "calls still running after the grace period; forcing shutdown");

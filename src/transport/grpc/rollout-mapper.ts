@@ -1,4 +1,5 @@
 import { invalidArgument } from "../../domain/errors.js";
+import { TIME_RANGE } from "../../domain/limits.js";
 import type { RolloutInput } from "../../domain/rollout/build-rollout.js";
 import type { AttributeOp, EvalContext, Reason, Rollout } from "../../domain/rollout/plan.js";
 import type { Duration } from "../../gen/google/protobuf/duration.js";
@@ -48,7 +49,18 @@ export function toContext(c: EvaluationContext | undefined): EvalContext {
   return { unitId: c?.unitId ?? "", environment: c?.environment ?? "", attributes: c?.attributes ?? {}, requestId: c?.requestId ?? "" };
 }
 
-export function toRolloutInput(p: PbPlan): RolloutInput {
+/**
+ * The plan as the domain takes it. `now` stands in for the daemon's clock only to refuse
+ * plans whose schedule would run past 9999-12-31 (or start before 0001-01-01): JSON clients
+ * cannot read such times back.
+ */
+export function toRolloutInput(p: PbPlan, now = Date.now()): RolloutInput {
+  const input = planInput(p);
+  checkPlanTimes(input, now);
+  return input;
+}
+
+function planInput(p: PbPlan): RolloutInput {
   const pc = p.percentage;
   return {
     stable: p.stable,
@@ -80,7 +92,31 @@ export function toRolloutInput(p: PbPlan): RolloutInput {
     activateAt: p.activateAt?.getTime(),
     variants: p.variants.map((v) => ({ name: v.name, weight: v.weight, value: v.value })),
     interpolate: p.interpolate,
+    allowPastStart: p.allowPastStart,
   };
+}
+
+/** Every time the plan will store or schedule, computed as buildRollout and milestones() do. */
+function checkPlanTimes(input: RolloutInput, now: number): void {
+  const origin = input.activateAt ?? now;
+  const p = input.percentage;
+  if (p?.kind === "ramp") {
+    const start = p.startAt ?? (p.endAt !== undefined && p.durationMs !== undefined ? p.endAt - p.durationMs : origin);
+    const end = p.endAt ?? (p.durationMs !== undefined ? start + p.durationMs : start);
+    inRange(start, `rollout.ramp.${p.startAt === undefined ? "duration" : "start_time"}`, "starts the ramp");
+    inRange(end, `rollout.ramp.${p.endAt === undefined ? "duration" : "end_time"}`, "ends the ramp");
+  } else if (p?.kind === "steps" && p.intervalMs > 0 && p.increment !== 0) {
+    const steps = Math.ceil(Math.abs(p.target - p.start) / Math.abs(p.increment));
+    if (Number.isFinite(steps)) inRange(origin + steps * p.intervalMs, "rollout.steps.interval", "puts the last step");
+  }
+  const rings = input.rings;
+  if (rings && rings.order.length > 1 && (rings.intervalMs ?? 0) > 0) {
+    inRange(origin + (rings.order.length - 1) * rings.intervalMs!, "rollout.rings.interval", "puts the last ring");
+  }
+}
+
+function inRange(ms: number, field: string, what: string): void {
+  if (!(ms >= TIME_RANGE.min && ms <= TIME_RANGE.max)) throw invalidArgument(field, `${what} outside 0001-01-01 to 9999-12-31 UTC`);
 }
 
 export function toPbRollout(ro: Rollout): PbRollout {
@@ -107,6 +143,7 @@ export function toPbRollout(ro: Rollout): PbRollout {
       activateAt: date(plan.activateAt),
       variants: plan.variants.map((v) => ({ name: v.name, weight: v.weight, value: v.value })),
       interpolate: plan.interpolate,
+      allowPastStart: false,
     },
     state: {
       startedAt: new Date(state.startedAt),

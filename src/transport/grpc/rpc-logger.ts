@@ -17,6 +17,8 @@ export interface Rpc {
   metrics?: Metrics;
   /** Where successful RPCs are logged, when not through `log` (see LogShipper). */
   lines?: RpcLines;
+  /** Set while calls must be refused, e.g. a store that failed verification is never served. */
+  gate?: () => Error | undefined;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface Rpc {
  * and every error through the one status table.
  */
 export function unary<Req, Res>(
-  { log, metrics, lines }: Rpc,
+  { log, metrics, lines, gate }: Rpc,
   method: string,
   keyOf: (req: NoInfer<Req>) => string | undefined,
   fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
@@ -59,6 +61,8 @@ export function unary<Req, Res>(
   return (call, callback) => {
     const started = performance.now();
     try {
+      const refused = gate?.();
+      if (refused) throw refused;
       const out = fn(call.request, call);
       if (out instanceof Promise) {
         out.then(

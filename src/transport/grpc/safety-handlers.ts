@@ -20,7 +20,11 @@ export function validatorHandlers(svc: ValidatorService, header: Header, rpc: Rp
       const { record, existing } = await svc.set(toValidator(r.validator), r.force, r);
       return { header: header(), entry: toEntry(record), existingViolations: existing.map(toPbViolation) };
     }),
-    deleteValidator: unary(rpc, "Validator.Delete", (r) => r.name, async (r) => ({ header: header(), entry: toEntry(await svc.delete(r.name, r)) })),
+    // The write first: a header read before the await names the revision before it.
+    deleteValidator: unary(rpc, "Validator.Delete", (r) => r.name, async (r) => {
+      const entry = toEntry(await svc.delete(r.name, r));
+      return { header: header(), entry };
+    }),
     listValidators: unary(rpc, "Validator.List", (r) => r.key, (r) => ({ header: header(), validators: svc.list(r.key).map(toPbValidator) })),
     validate: unary(rpc, "Validator.Validate", (r) => r.key, (r) => {
       const violations = svc.validate(r.key, r.value, r.rollout && toRolloutInput(r.rollout));
@@ -31,8 +35,15 @@ export function validatorHandlers(svc: ValidatorService, header: Header, rpc: Rp
 
 export function healthCheckHandlers(svc: HealthService, header: Header, rpc: Rpc): HealthCheckServiceServer {
   return {
-    setHealthCheck: unary(rpc, "HealthCheck.Set", (r) => r.check?.name, async (r) => ({ header: header(), entry: toEntry(await svc.set(toHealthCheck(r.check), r)) })),
-    deleteHealthCheck: unary(rpc, "HealthCheck.Delete", (r) => r.name, async (r) => ({ header: header(), entry: toEntry(await svc.delete(r.name, r)) })),
+    // The write first: a header read before the await names the revision before it.
+    setHealthCheck: unary(rpc, "HealthCheck.Set", (r) => r.check?.name, async (r) => {
+      const entry = toEntry(await svc.set(toHealthCheck(r.check), r));
+      return { header: header(), entry };
+    }),
+    deleteHealthCheck: unary(rpc, "HealthCheck.Delete", (r) => r.name, async (r) => {
+      const entry = toEntry(await svc.delete(r.name, r));
+      return { header: header(), entry };
+    }),
     listHealthChecks: unary(rpc, "HealthCheck.List", (r) => r.key, (r) => {
       const { checks, states } = svc.list(r.key);
       return { header: header(), checks: checks.map(toPbHealthCheck), states: states.map(toPbCheckState) };

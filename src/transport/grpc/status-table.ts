@@ -10,6 +10,7 @@ const CODES: Record<ErrorCode, grpc.status> = {
   out_of_range: grpc.status.OUT_OF_RANGE,
   permission_denied: grpc.status.PERMISSION_DENIED,
   unavailable: grpc.status.UNAVAILABLE,
+  data_loss: grpc.status.DATA_LOSS,
   internal: grpc.status.INTERNAL,
 };
 
@@ -29,11 +30,19 @@ export function toStatus(e: unknown, requestId: string): MappedError {
   const metadata = new grpc.Metadata();
   metadata.set("ctm-request-id", requestId);
   if (isCtmError(e)) {
-    if (e.field) metadata.set("ctm-field", e.field);
-    for (const [k, v] of Object.entries(e.details)) metadata.set(`ctm-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(v));
-    return { error: { code: CODES[e.code], details: e.message, metadata }, unexpected: e.code === "internal" };
+    if (e.field) metadata.set("ctm-field", bounded(e.field));
+    for (const [k, v] of Object.entries(e.details)) metadata.set(`ctm-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, bounded(String(v)));
+    return { error: { code: CODES[e.code], details: bounded(e.message), metadata }, unexpected: e.code === "internal" };
   }
   return { error: { code: grpc.status.INTERNAL, details: `internal error (request id ${requestId})`, metadata }, unexpected: true };
 }
+
+/**
+ * Messages quote what the client sent (a key, a name), and travel in HTTP/2 trailers: one
+ * longer than the peer's header list limit (16 KiB in grpc-js) never arrives, and the call
+ * hangs until its deadline. Cut them well below that.
+ */
+const MAX_TEXT = 1024;
+export const bounded = (s: string): string => (s.length <= MAX_TEXT ? s : `${s.slice(0, MAX_TEXT)}... (${s.length - MAX_TEXT} more characters)`);
 
 export const statusName = (code: grpc.status): string => grpc.status[code] ?? String(code);

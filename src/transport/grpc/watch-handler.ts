@@ -1,4 +1,4 @@
-import { once } from "node:events";
+import type { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { LogRecord } from "../../domain/record.js";
@@ -24,7 +24,7 @@ export function encodeWatchResponse(revision: number, status: WatchStatus, recor
   return Buffer.from(w.finish());
 }
 
-export function watchHandler(svc: ConfigService, { log, metrics }: Rpc, opts: WatchOptions): grpc.handleServerStreamingCall<WatchRequest, WatchWire> {
+export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, opts: WatchOptions): grpc.handleServerStreamingCall<WatchRequest, WatchWire> {
   return (call) => {
     const started = process.hrtime.bigint();
     const req = call.request;
@@ -36,6 +36,8 @@ export function watchHandler(svc: ConfigService, { log, metrics }: Rpc, opts: Wa
     };
     let watcher;
     try {
+      const refused = gate?.();
+      if (refused) throw refused;
       watcher = svc.watch(req.key, req.prefix, req.startRevision);
     } catch (e) {
       const { error } = toStatus(e, requestId);
@@ -50,13 +52,21 @@ export function watchHandler(svc: ConfigService, { log, metrics }: Rpc, opts: Wa
       watcher.close();
     });
     let lastWrite = Date.now();
+    let blocked = false;
     const send = async (buf: Buffer): Promise<void> => {
       lastWrite = Date.now();
       // Respect back-pressure: while the client is slow, the watcher falls back to the log.
-      if (!call.write(buf) && !cancelled) await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+      if (call.write(buf) || cancelled) return;
+      blocked = true;
+      try {
+        await drainedOrCancelled(call);
+      } finally {
+        blocked = false;
+      }
     };
     const heartbeat = setInterval(() => {
-      if (Date.now() - lastWrite < opts.progressIntervalMs || cancelled) return;
+      // A progress response queued behind a full stream tells the client nothing.
+      if (Date.now() - lastWrite < opts.progressIntervalMs || cancelled || blocked) return;
       void send(encodeWatchResponse(watcher.progressRevision(), WatchStatus.WATCH_STATUS_PROGRESS, []));
     }, Math.max(10, Math.floor(opts.progressIntervalMs / 2)));
     heartbeat.unref();
@@ -86,4 +96,21 @@ export function watchHandler(svc: ConfigService, { log, metrics }: Rpc, opts: Wa
       }
     })();
   };
+}
+
+const WAKE_EVENTS = ["drain", "cancelled", "close"] as const;
+
+/**
+ * Resolves on the first "drain", "cancelled" or "close" and removes all three listeners
+ * then: racing `events.once` promises would leave the losers' listeners (and their "error"
+ * listeners) on the call for the stream's whole life, two per slow write.
+ */
+export function drainedOrCancelled(call: EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      for (const e of WAKE_EVENTS) call.off(e, done);
+      resolve();
+    };
+    for (const e of WAKE_EVENTS) call.on(e, done);
+  });
 }

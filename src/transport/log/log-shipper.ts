@@ -1,5 +1,7 @@
 import { writeSync } from "node:fs";
+import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
+import { pino, type Logger } from "pino";
 import { workerScript } from "../../worker-script.js";
 import { LogBatchFormatter } from "./log-batch-formatter.js";
 
@@ -24,6 +26,8 @@ export interface LogBatch {
   lineAt: number[];
   /** 1, 2, 3... in the order shipped. */
   seq?: number;
+  /** Its estimated size, while unconfirmed. */
+  bytes?: number;
 }
 
 export interface LogShipperOptions {
@@ -33,9 +37,17 @@ export interface LogShipperOptions {
   maxRows: number;
   /** ...or this long after its first one. */
   maxDelayMs: number;
+  /**
+   * Shipped and not yet written (stdout blocked: a full pipe, a stopped reader) is held up
+   * to about this many bytes; shipments beyond it are dropped and counted.
+   */
+  maxPendingBytes: number;
 }
 
-export const LOG_SHIPPER_DEFAULTS: LogShipperOptions = { fd: 1, rpcBindings: {}, maxRows: 1024, maxDelayMs: 20 };
+export const LOG_SHIPPER_DEFAULTS: LogShipperOptions = { fd: 1, rpcBindings: {}, maxRows: 1024, maxDelayMs: 20, maxPendingBytes: 16 * 1024 * 1024 };
+
+/** Per row, beside its key: the JSON around it (time, pid, hostname, bindings, method, status...). */
+const ROW_OVERHEAD_BYTES = 160;
 
 const script = workerScript("log-worker", import.meta.url);
 
@@ -55,6 +67,12 @@ export class LogShipper implements RpcLines {
   private readonly written = new Int32Array(new SharedArrayBuffer(4));
   /** Sent and not yet confirmed written, oldest first: written here if the worker dies. */
   private unconfirmed: LogBatch[] = [];
+  /** The estimated size of `unconfirmed`. */
+  private unconfirmedBytes = 0;
+  private droppedTotal = 0;
+  /** Dropped since the last report of it: told in the log once the output flows again. */
+  private droppedUnreported = 0;
+  private ownLog: Logger | undefined;
   private readonly waiting: { seq: number; cb: () => void }[] = [];
   private seq = 0;
   private dead = false;
@@ -79,6 +97,16 @@ export class LogShipper implements RpcLines {
     this.worker.on("error", orphan);
     this.worker.on("exit", orphan);
     process.on("exit", this.onExit);
+  }
+
+  /** Rows and lines dropped because the log output was blocked (ctm_log_lines_dropped_total). */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /** Estimated bytes shipped and not yet written: at most about maxPendingBytes. */
+  get pendingBytes(): number {
+    return this.unconfirmedBytes;
   }
 
   ok(method: string, key: string | undefined, durationMs: number): void {
@@ -145,23 +173,45 @@ export class LogShipper implements RpcLines {
     if (b.rows.method.length === 0 && b.lines.length === 0) return;
     this.batch = emptyBatch();
     if (this.dead) return this.writeHere(b);
+    const bytes = sizeOf(b);
+    if (this.unconfirmedBytes + bytes > this.opts.maxPendingBytes && this.unconfirmed.length > 0) {
+      // The writer is stuck: holding more would grow without bound. Newest goes first; the count is logged later.
+      const n = b.rows.method.length + b.lines.length;
+      this.droppedTotal += n;
+      this.droppedUnreported += n;
+      return;
+    }
     b.seq = ++this.seq;
+    b.bytes = bytes;
     this.unconfirmed.push(b);
+    this.unconfirmedBytes += bytes;
     this.worker.postMessage(b);
   }
 
   /** The worker has written every batch up to `seq`. */
   private confirm(seq: number): void {
     let n = 0;
-    while (n < this.unconfirmed.length && this.unconfirmed[n]!.seq! <= seq) n++;
+    while (n < this.unconfirmed.length && this.unconfirmed[n]!.seq! <= seq) this.unconfirmedBytes -= this.unconfirmed[n++]!.bytes ?? 0;
     if (n > 0) this.unconfirmed = this.unconfirmed.slice(n);
     while (this.waiting.length > 0 && this.waiting[0]!.seq <= seq) this.waiting.shift()!.cb();
+    // Flowing again (half the room free): say what was lost, in the log itself.
+    if (this.unconfirmedBytes <= this.opts.maxPendingBytes / 2) this.reportDrops();
+  }
+
+  private reportDrops(): void {
+    if (this.droppedUnreported === 0) return;
+    const dropped = this.droppedUnreported;
+    this.droppedUnreported = 0;
+    this.ownLog ??= pino({ base: { pid: process.pid, hostname: hostname() } }, this).child({ component: "log" });
+    this.ownLog.warn({ dropped, droppedTotal: this.droppedTotal, maxPendingBytes: this.opts.maxPendingBytes }, "log output was blocked; lines were dropped");
   }
 
   private takeOver(): void {
     const left = this.unconfirmed;
     this.unconfirmed = [];
+    this.unconfirmedBytes = 0;
     for (const b of left) this.writeHere(b);
+    this.reportDrops();
     for (const w of this.waiting.splice(0)) w.cb();
   }
 
@@ -174,6 +224,15 @@ export class LogShipper implements RpcLines {
       // A closed or full fd: nowhere left to report to.
     }
   }
+}
+
+/** About the bytes a shipment becomes (and holds in memory twice: here and in the worker's queue). */
+function sizeOf(b: LogBatch): number {
+  let n = b.rows.method.length * ROW_OVERHEAD_BYTES;
+  for (const k of b.rows.key) n += k?.length ?? 0;
+  for (const m of b.rows.method) n += m.length;
+  for (const l of b.lines) n += l.length;
+  return n;
 }
 
 const emptyBatch = (): LogBatch => ({ rows: { time: [], method: [], key: [], durationMs: [] }, lines: [], lineAt: [] });

@@ -16,7 +16,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63tm/v1/rollout.proto\x12\x06\x63tm.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x01\n\x11\x45valuationContext\x12\x17\n\x07unit_id\x18\x01 \x01(\tR\x06unitId\x12 \n\x0b\x65nvironment\x18\x02 \x01(\tR\x0b\x65nvironment\x12I\n\nattributes\x18\x03 \x03(\x0b\x32).ctm.v1.EvaluationContext.AttributesEntryR\nattributes\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\x1a=\n\x0f\x41ttributesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xdb\x03\n\x0bRolloutPlan\x12.\n\x06stable\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueR\x06stable\x12\x12\n\x04salt\x18\x02 \x01(\tR\x04salt\x12%\n\x0e\x65\x61rly_adopters\x18\x03 \x03(\tR\rearlyAdopters\x12*\n\x06pinned\x18\x04 \x03(\x0b\x32\x12.ctm.v1.PinnedUnitR\x06pinned\x12+\n\x05rules\x18\x05 \x03(\x0b\x32\x15.ctm.v1.TargetingRuleR\x05rules\x12#\n\x05rings\x18\x06 \x01(\x0b\x32\r.ctm.v1.RingsR\x05rings\x12%\n\x05steps\x18\x07 \x01(\x0b\x32\r.ctm.v1.StepsH\x00R\x05steps\x12\"\n\x04ramp\x18\x08 \x01(\x0b\x32\x0c.ctm.v1.RampH\x00R\x04ramp\x12;\n\x0b\x61\x63tivate_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nactivateAt\x12+\n\x08variants\x18\n \x03(\x0b\x32\x0f.ctm.v1.VariantR\x08variants\x12 \n\x0binterpolate\x18\x0b \x01(\x08R\x0binterpolateB\x0c\n\npercentage\";\n\nPinnedUnit\x12\x17\n\x07unit_id\x18\x01 \x01(\tR\x06unitId\x12\x14\n\x05serve\x18\x02 \x01(\tR\x05serve\"t\n\rTargetingRule\x12$\n\runit_id_regex\x18\x01 \x01(\tH\x00R\x0bunitIdRegex\x12\x35\n\tattribute\x18\x02 \x01(\x0b\x32\x15.ctm.v1.AttributeRuleH\x00R\tattributeB\x06\n\x04rule\"|\n\rAttributeRule\x12\x1c\n\tattribute\x18\x01 \x01(\tR\tattribute\x12\x35\n\x08operator\x18\x02 \x01(\x0e\x32\x19.ctm.v1.AttributeOperatorR\x08operator\x12\x16\n\x06values\x18\x03 \x03(\tR\x06values\"T\n\x05Rings\x12\x14\n\x05order\x18\x01 \x03(\tR\x05order\x12\x35\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\"\x8a\x01\n\x05Steps\x12\x14\n\x05start\x18\x01 \x01(\x01R\x05start\x12\x1c\n\tincrement\x18\x02 \x01(\x01R\tincrement\x12\x35\n\x08interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\x12\x16\n\x06target\x18\x04 \x01(\x01R\x06target\"\xd3\x01\n\x04Ramp\x12\x12\n\x04\x66rom\x18\x01 \x01(\x01R\x04\x66rom\x12\x0e\n\x02to\x18\x02 \x01(\x01R\x02to\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x35\n\x08\x64uration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration\"c\n\x07Variant\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06weight\x18\x02 \x01(\rR\x06weight\x12,\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\"\xaa\x02\n\x0cRolloutState\x12\x39\n\nstarted_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartedAt\x12\x16\n\x06paused\x18\x02 \x01(\x08R\x06paused\x12\x37\n\tpaused_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08pausedAt\x12/\n\x05shift\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x05shift\x12%\n\x0epromoted_rings\x18\x05 \x01(\rR\rpromotedRings\x12\x16\n\x06killed\x18\x06 \x01(\x08R\x06killed\x12\x1e\n\nmilestones\x18\x07 \x01(\rR\nmilestones\"^\n\x07Rollout\x12\'\n\x04plan\x18\x01 \x01(\x0b\x32\x13.ctm.v1.RolloutPlanR\x04plan\x12*\n\x05state\x18\x02 \x01(\x0b\x32\x14.ctm.v1.RolloutStateR\x05state*\x90\x02\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x11\n\rREASON_STATIC\x10\x01\x12\x18\n\x14REASON_EARLY_ADOPTER\x10\x02\x12\x11\n\rREASON_PINNED\x10\x03\x12\x15\n\x11REASON_RULE_MATCH\x10\x04\x12\x15\n\x11REASON_IN_ROLLOUT\x10\x05\x12\x19\n\x15REASON_OUT_OF_ROLLOUT\x10\x06\x12\x1c\n\x18REASON_SCHEDULED_NOT_YET\x10\x07\x12\x1b\n\x17REASON_RING_NOT_REACHED\x10\x08\x12\x12\n\x0eREASON_VARIANT\x10\t\x12\x16\n\x12REASON_ROLLED_BACK\x10\n*\xdf\x02\n\x11\x41ttributeOperator\x12\"\n\x1e\x41TTRIBUTE_OPERATOR_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41TTRIBUTE_OPERATOR_EQUALS\x10\x01\x12!\n\x1d\x41TTRIBUTE_OPERATOR_NOT_EQUALS\x10\x02\x12\x19\n\x15\x41TTRIBUTE_OPERATOR_IN\x10\x03\x12\x1d\n\x19\x41TTRIBUTE_OPERATOR_NOT_IN\x10\x04\x12 \n\x1c\x41TTRIBUTE_OPERATOR_SEMVER_EQ\x10\x05\x12 \n\x1c\x41TTRIBUTE_OPERATOR_SEMVER_GT\x10\x06\x12!\n\x1d\x41TTRIBUTE_OPERATOR_SEMVER_GTE\x10\x07\x12 \n\x1c\x41TTRIBUTE_OPERATOR_SEMVER_LT\x10\x08\x12!\n\x1d\x41TTRIBUTE_OPERATOR_SEMVER_LTE\x10\tB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14\x63tm/v1/rollout.proto\x12\x06\x63tm.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x01\n\x11\x45valuationContext\x12\x17\n\x07unit_id\x18\x01 \x01(\tR\x06unitId\x12 \n\x0b\x65nvironment\x18\x02 \x01(\tR\x0b\x65nvironment\x12I\n\nattributes\x18\x03 \x03(\x0b\x32).ctm.v1.EvaluationContext.AttributesEntryR\nattributes\x12\x1d\n\nrequest_id\x18\x04 \x01(\tR\trequestId\x1a=\n\x0f\x41ttributesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\x85\x04\n\x0bRolloutPlan\x12.\n\x06stable\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueR\x06stable\x12\x12\n\x04salt\x18\x02 \x01(\tR\x04salt\x12%\n\x0e\x65\x61rly_adopters\x18\x03 \x03(\tR\rearlyAdopters\x12*\n\x06pinned\x18\x04 \x03(\x0b\x32\x12.ctm.v1.PinnedUnitR\x06pinned\x12+\n\x05rules\x18\x05 \x03(\x0b\x32\x15.ctm.v1.TargetingRuleR\x05rules\x12#\n\x05rings\x18\x06 \x01(\x0b\x32\r.ctm.v1.RingsR\x05rings\x12%\n\x05steps\x18\x07 \x01(\x0b\x32\r.ctm.v1.StepsH\x00R\x05steps\x12\"\n\x04ramp\x18\x08 \x01(\x0b\x32\x0c.ctm.v1.RampH\x00R\x04ramp\x12;\n\x0b\x61\x63tivate_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nactivateAt\x12+\n\x08variants\x18\n \x03(\x0b\x32\x0f.ctm.v1.VariantR\x08variants\x12 \n\x0binterpolate\x18\x0b \x01(\x08R\x0binterpolate\x12(\n\x10\x61llow_past_start\x18\x0c \x01(\x08R\x0e\x61llowPastStartB\x0c\n\npercentage\";\n\nPinnedUnit\x12\x17\n\x07unit_id\x18\x01 \x01(\tR\x06unitId\x12\x14\n\x05serve\x18\x02 \x01(\tR\x05serve\"t\n\rTargetingRule\x12$\n\runit_id_regex\x18\x01 \x01(\tH\x00R\x0bunitIdRegex\x12\x35\n\tattribute\x18\x02 \x01(\x0b\x32\x15.ctm.v1.AttributeRuleH\x00R\tattributeB\x06\n\x04rule\"|\n\rAttributeRule\x12\x1c\n\tattribute\x18\x01 \x01(\tR\tattribute\x12\x35\n\x08operator\x18\x02 \x01(\x0e\x32\x19.ctm.v1.AttributeOperatorR\x08operator\x12\x16\n\x06values\x18\x03 \x03(\tR\x06values\"T\n\x05Rings\x12\x14\n\x05order\x18\x01 \x03(\tR\x05order\x12\x35\n\x08interval\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\"\x8a\x01\n\x05Steps\x12\x14\n\x05start\x18\x01 \x01(\x01R\x05start\x12\x1c\n\tincrement\x18\x02 \x01(\x01R\tincrement\x12\x35\n\x08interval\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08interval\x12\x16\n\x06target\x18\x04 \x01(\x01R\x06target\"\xd3\x01\n\x04Ramp\x12\x12\n\x04\x66rom\x18\x01 \x01(\x01R\x04\x66rom\x12\x0e\n\x02to\x18\x02 \x01(\x01R\x02to\x12\x39\n\nstart_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x35\n\x08\x64uration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration\"c\n\x07Variant\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n\x06weight\x18\x02 \x01(\rR\x06weight\x12,\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\"\xaa\x02\n\x0cRolloutState\x12\x39\n\nstarted_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartedAt\x12\x16\n\x06paused\x18\x02 \x01(\x08R\x06paused\x12\x37\n\tpaused_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08pausedAt\x12/\n\x05shift\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x05shift\x12%\n\x0epromoted_rings\x18\x05 \x01(\rR\rpromotedRings\x12\x16\n\x06killed\x18\x06 \x01(\x08R\x06killed\x12\x1e\n\nmilestones\x18\x07 \x01(\rR\nmilestones\"^\n\x07Rollout\x12\'\n\x04plan\x18\x01 \x01(\x0b\x32\x13.ctm.v1.RolloutPlanR\x04plan\x12*\n\x05state\x18\x02 \x01(\x0b\x32\x14.ctm.v1.RolloutStateR\x05state*\x90\x02\n\x06Reason\x12\x16\n\x12REASON_UNSPECIFIED\x10\x00\x12\x11\n\rREASON_STATIC\x10\x01\x12\x18\n\x14REASON_EARLY_ADOPTER\x10\x02\x12\x11\n\rREASON_PINNED\x10\x03\x12\x15\n\x11REASON_RULE_MATCH\x10\x04\x12\x15\n\x11REASON_IN_ROLLOUT\x10\x05\x12\x19\n\x15REASON_OUT_OF_ROLLOUT\x10\x06\x12\x1c\n\x18REASON_SCHEDULED_NOT_YET\x10\x07\x12\x1b\n\x17REASON_RING_NOT_REACHED\x10\x08\x12\x12\n\x0eREASON_VARIANT\x10\t\x12\x16\n\x12REASON_ROLLED_BACK\x10\n*\xdf\x02\n\x11\x41ttributeOperator\x12\"\n\x1e\x41TTRIBUTE_OPERATOR_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41TTRIBUTE_OPERATOR_EQUALS\x10\x01\x12!\n\x1d\x41TTRIBUTE_OPERATOR_NOT_EQUALS\x10\x02\x12\x19\n\x15\x41TTRIBUTE_OPERATOR_IN\x10\x03\x12\x1d\n\x19\x41TTRIBUTE_OPERATOR_NOT_IN\x10\x04\x12 \n\x1c\x41TTRIBUTE_OPERATOR_SEMVER_EQ\x10\x05\x12 \n\x1c\x41TTRIBUTE_OPERATOR_SEMVER_GT\x10\x06\x12!\n\x1d\x41TTRIBUTE_OPERATOR_SEMVER_GTE\x10\x07\x12 \n\x1c\x41TTRIBUTE_OPERATOR_SEMVER_LT\x10\x08\x12!\n\x1d\x41TTRIBUTE_OPERATOR_SEMVER_LTE\x10\tB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ctm.v1.rollout_pb2', globals())
@@ -26,32 +26,32 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._serialized_options = b'Z\037ctm.dev/clients/go/ctm/v1;ctmv1'
   _EVALUATIONCONTEXT_ATTRIBUTESENTRY._options = None
   _EVALUATIONCONTEXT_ATTRIBUTESENTRY._serialized_options = b'8\001'
-  _REASON._serialized_start=2100
-  _REASON._serialized_end=2372
-  _ATTRIBUTEOPERATOR._serialized_start=2375
-  _ATTRIBUTEOPERATOR._serialized_end=2726
+  _REASON._serialized_start=2142
+  _REASON._serialized_end=2414
+  _ATTRIBUTEOPERATOR._serialized_start=2417
+  _ATTRIBUTEOPERATOR._serialized_end=2768
   _EVALUATIONCONTEXT._serialized_start=128
   _EVALUATIONCONTEXT._serialized_end=375
   _EVALUATIONCONTEXT_ATTRIBUTESENTRY._serialized_start=314
   _EVALUATIONCONTEXT_ATTRIBUTESENTRY._serialized_end=375
   _ROLLOUTPLAN._serialized_start=378
-  _ROLLOUTPLAN._serialized_end=853
-  _PINNEDUNIT._serialized_start=855
-  _PINNEDUNIT._serialized_end=914
-  _TARGETINGRULE._serialized_start=916
-  _TARGETINGRULE._serialized_end=1032
-  _ATTRIBUTERULE._serialized_start=1034
-  _ATTRIBUTERULE._serialized_end=1158
-  _RINGS._serialized_start=1160
-  _RINGS._serialized_end=1244
-  _STEPS._serialized_start=1247
-  _STEPS._serialized_end=1385
-  _RAMP._serialized_start=1388
-  _RAMP._serialized_end=1599
-  _VARIANT._serialized_start=1601
-  _VARIANT._serialized_end=1700
-  _ROLLOUTSTATE._serialized_start=1703
-  _ROLLOUTSTATE._serialized_end=2001
-  _ROLLOUT._serialized_start=2003
-  _ROLLOUT._serialized_end=2097
+  _ROLLOUTPLAN._serialized_end=895
+  _PINNEDUNIT._serialized_start=897
+  _PINNEDUNIT._serialized_end=956
+  _TARGETINGRULE._serialized_start=958
+  _TARGETINGRULE._serialized_end=1074
+  _ATTRIBUTERULE._serialized_start=1076
+  _ATTRIBUTERULE._serialized_end=1200
+  _RINGS._serialized_start=1202
+  _RINGS._serialized_end=1286
+  _STEPS._serialized_start=1289
+  _STEPS._serialized_end=1427
+  _RAMP._serialized_start=1430
+  _RAMP._serialized_end=1641
+  _VARIANT._serialized_start=1643
+  _VARIANT._serialized_end=1742
+  _ROLLOUTSTATE._serialized_start=1745
+  _ROLLOUTSTATE._serialized_end=2043
+  _ROLLOUT._serialized_start=2045
+  _ROLLOUT._serialized_end=2139
 # @@protoc_insertion_point(module_scope)

@@ -97,8 +97,9 @@ class Rollout(_message.Message):
     def __init__(self, plan: _Optional[_Union[RolloutPlan, _Mapping]] = ..., state: _Optional[_Union[RolloutState, _Mapping]] = ...) -> None: ...
 
 class RolloutPlan(_message.Message):
-    __slots__ = ["activate_at", "early_adopters", "interpolate", "pinned", "ramp", "rings", "rules", "salt", "stable", "steps", "variants"]
+    __slots__ = ["activate_at", "allow_past_start", "early_adopters", "interpolate", "pinned", "ramp", "rings", "rules", "salt", "stable", "steps", "variants"]
     ACTIVATE_AT_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_PAST_START_FIELD_NUMBER: _ClassVar[int]
     EARLY_ADOPTERS_FIELD_NUMBER: _ClassVar[int]
     INTERPOLATE_FIELD_NUMBER: _ClassVar[int]
     PINNED_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +111,7 @@ class RolloutPlan(_message.Message):
     STEPS_FIELD_NUMBER: _ClassVar[int]
     VARIANTS_FIELD_NUMBER: _ClassVar[int]
     activate_at: _timestamp_pb2.Timestamp
+    allow_past_start: bool
     early_adopters: _containers.RepeatedScalarFieldContainer[str]
     interpolate: bool
     pinned: _containers.RepeatedCompositeFieldContainer[PinnedUnit]
@@ -120,7 +122,7 @@ class RolloutPlan(_message.Message):
     stable: _struct_pb2.Value
     steps: Steps
     variants: _containers.RepeatedCompositeFieldContainer[Variant]
-    def __init__(self, stable: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., salt: _Optional[str] = ..., early_adopters: _Optional[_Iterable[str]] = ..., pinned: _Optional[_Iterable[_Union[PinnedUnit, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[TargetingRule, _Mapping]]] = ..., rings: _Optional[_Union[Rings, _Mapping]] = ..., steps: _Optional[_Union[Steps, _Mapping]] = ..., ramp: _Optional[_Union[Ramp, _Mapping]] = ..., activate_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., interpolate: bool = ...) -> None: ...
+    def __init__(self, stable: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., salt: _Optional[str] = ..., early_adopters: _Optional[_Iterable[str]] = ..., pinned: _Optional[_Iterable[_Union[PinnedUnit, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[TargetingRule, _Mapping]]] = ..., rings: _Optional[_Union[Rings, _Mapping]] = ..., steps: _Optional[_Union[Steps, _Mapping]] = ..., ramp: _Optional[_Union[Ramp, _Mapping]] = ..., activate_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., interpolate: bool = ..., allow_past_start: bool = ...) -> None: ...
 
 class RolloutState(_message.Message):
     __slots__ = ["killed", "milestones", "paused", "paused_at", "promoted_rings", "shift", "started_at"]

@@ -247,6 +247,13 @@ export interface RolloutPlan {
   variants: Variant[];
   /** For numbers: everyone gets stable + (new - stable) * percentage / 100. */
   interpolate: boolean;
+  /**
+   * A plan whose activate_at (or ramp start) lies more than a minute in the
+   * past is refused with INVALID_ARGUMENT, because every milestone due since
+   * then would fire at once. Set this to accept that: the rollout starts where
+   * the plan says it is now. Read when a plan is written; never stored.
+   */
+  allowPastStart: boolean;
 }
 
 export interface PinnedUnit {
@@ -589,6 +596,7 @@ function createBaseRolloutPlan(): RolloutPlan {
     activateAt: undefined,
     variants: [],
     interpolate: false,
+    allowPastStart: false,
   };
 }
 
@@ -628,6 +636,9 @@ export const RolloutPlan: MessageFns<RolloutPlan> = {
     }
     if (message.interpolate !== false) {
       writer.uint32(88).bool(message.interpolate);
+    }
+    if (message.allowPastStart !== false) {
+      writer.uint32(96).bool(message.allowPastStart);
     }
     return writer;
   },
@@ -733,6 +744,14 @@ export const RolloutPlan: MessageFns<RolloutPlan> = {
             message.interpolate = reader.bool();
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.allowPastStart = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -769,6 +788,11 @@ export const RolloutPlan: MessageFns<RolloutPlan> = {
         : undefined,
       variants: globalThis.Array.isArray(object?.variants) ? object.variants.map((e: any) => Variant.fromJSON(e)) : [],
       interpolate: isSet(object.interpolate) ? globalThis.Boolean(object.interpolate) : false,
+      allowPastStart: isSet(object.allowPastStart)
+        ? globalThis.Boolean(object.allowPastStart)
+        : isSet(object.allow_past_start)
+        ? globalThis.Boolean(object.allow_past_start)
+        : false,
     };
   },
 
@@ -806,6 +830,9 @@ export const RolloutPlan: MessageFns<RolloutPlan> = {
     if (message.interpolate !== false) {
       obj.interpolate = message.interpolate;
     }
+    if (message.allowPastStart !== false) {
+      obj.allowPastStart = message.allowPastStart;
+    }
     return obj;
   },
 
@@ -837,6 +864,7 @@ export const RolloutPlan: MessageFns<RolloutPlan> = {
     message.activateAt = object.activateAt ?? undefined;
     message.variants = object.variants?.map((e) => Variant.fromPartial(e)) || [];
     message.interpolate = object.interpolate ?? false;
+    message.allowPastStart = object.allowPastStart ?? false;
     return message;
   },
 };

@@ -1,0 +1,58 @@
+import { BlameWalk, type BlameLine } from "./blame.js";
+import type { LogRecord } from "./record.js";
+
+export interface BlameLimits {
+  /** Stop after this many older versions; the answer then says it is incomplete. */
+  maxVersions: number;
+  /** Aim for pages that hold the event loop about this long. */
+  pageMs: number;
+  /** First page size; it doubles or halves toward pageMs. */
+  firstPage: number;
+  maxPage: number;
+}
+
+export const BLAME_LIMITS: BlameLimits = { maxVersions: 1_000_000, pageMs: 10, firstPage: 64, maxPage: 1024 };
+
+export interface BlameResult {
+  lines: BlameLine[];
+  /** False when maxVersions was reached with leaves still unchanged: see `unresolved`. */
+  complete: boolean;
+  /** Older versions read. */
+  examined: number;
+  /** The oldest version read; leaves in `unresolved` date from it or earlier. */
+  oldestExamined: number;
+  unresolved: string[];
+}
+
+/** Records of the key strictly below `beforeRevision`, newest first, at most `limit`. */
+export type ReadOlder = (beforeRevision: number, limit: number) => Promise<LogRecord[]>;
+
+const now = (): number => performance.now();
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Blame at any depth: walks the key's history back from `head` a page at a time,
+ * yielding to the event loop between pages, and stops as soon as every leaf is
+ * attributed (or the key's first version is reached). Pages grow or shrink so one
+ * takes about `pageMs`, whatever the size of the values.
+ */
+export async function blameHistory(head: LogRecord, readOlder: ReadOlder, limits: BlameLimits = BLAME_LIMITS): Promise<BlameResult> {
+  const walk = new BlameWalk(head);
+  let page = limits.firstPage;
+  let before = head.revision;
+  for (;;) {
+    if (walk.done) break;
+    const room = limits.maxVersions - walk.examined;
+    if (room <= 0) break;
+    const t0 = now();
+    const older = await readOlder(before, Math.min(page, room));
+    walk.feed(older);
+    if (older.length < Math.min(page, room)) break;
+    before = older[older.length - 1]!.revision;
+    const took = now() - t0;
+    page = took > limits.pageMs ? Math.max(1, page >> 1) : took < limits.pageMs / 2 ? Math.min(limits.maxPage, page * 2) : page;
+    await yieldToLoop();
+  }
+  const complete = walk.done || walk.oldest.version <= 1 || walk.examined < limits.maxVersions;
+  return { lines: walk.lines(), complete, examined: walk.examined, oldestExamined: walk.oldest.version, unresolved: complete ? [] : walk.unresolved };
+}

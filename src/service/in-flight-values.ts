@@ -1,0 +1,66 @@
+import { CtmError } from "../domain/errors.js";
+import type { JsonValue } from "../domain/json.js";
+import type { Draft, LogRecord } from "../domain/record.js";
+import type { WriteView } from "../storage/log-store.js";
+
+/** What a rollout written now would fall back to: a rolling value's stable, else the value (none when deleted). */
+export const stableOf = (r: Pick<LogRecord, "deleted" | "value" | "rollout"> | undefined): JsonValue | undefined =>
+  r === undefined || r.deleted ? undefined : r.rollout ? r.rollout.plan.stable : r.value;
+
+/** A key's stable value as one `prepare` sees it; `wrote` records what the batch itself writes. */
+export interface StableReader {
+  stable(key: string): JsonValue | undefined;
+  wrote(key: string, draft: Pick<Draft, "deleted" | "value" | "rollout">): void;
+}
+
+/**
+ * The values a writer has handed to the store that are not durable yet. The store's
+ * WriteView knows a key's version but not its value, and `latest` knows only durable
+ * records; between the two, a Set that group-commits just before a Set-with-rollout would
+ * be skipped as the rollout's default stable. With this map `prepare` reads the value of
+ * exactly the version the writer's view is at. Entries live as long as their commit.
+ */
+export class InFlightValues {
+  private readonly byKey = new Map<string, { version: number; stable: JsonValue | undefined }>();
+
+  constructor(private readonly latest: (key: string) => LogRecord | undefined) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /**
+   * A reader for one `prepare`. A version written by a writer that does not go through
+   * this map (the scheduler, the health loop) and not durable yet is unknown here:
+   * that is a conflict the client retries, never a guess.
+   */
+  reader(view: WriteView): StableReader {
+    const local = new Map<string, JsonValue | undefined>();
+    return {
+      stable: (key) => {
+        if (local.has(key)) return local.get(key);
+        const head = view.head(key);
+        if (head === undefined || head.deleted) return undefined;
+        const held = this.byKey.get(key);
+        if (held?.version === head.version) return held.stable;
+        const durable = this.latest(key);
+        if (durable?.version === head.version) return stableOf(durable);
+        throw new CtmError("conflict", `key "${key}" is being changed by another writer; retry`, "key");
+      },
+      wrote: (key, draft) => void local.set(key, stableOf(draft)),
+    };
+  }
+
+  /** Remembers `drafts` (about to get versions after the view's heads) until the returned release is called. */
+  hold(view: WriteView, drafts: readonly Draft[]): () => void {
+    const versions = new Map<string, number>();
+    for (const d of drafts) {
+      const version = (versions.get(d.key) ?? view.head(d.key)?.version ?? 0) + 1;
+      versions.set(d.key, version);
+      this.byKey.set(d.key, { version, stable: stableOf(d) });
+    }
+    return () => {
+      for (const [key, version] of versions) if (this.byKey.get(key)?.version === version) this.byKey.delete(key);
+    };
+  }
+}

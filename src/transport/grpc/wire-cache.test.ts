@@ -1,0 +1,41 @@
+import { setImmediate as tick } from "node:timers/promises";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { describe, expect, it } from "vitest";
+import type { LogRecord } from "../../domain/record.js";
+import { Entry } from "../../gen/ctm/v1/record.js";
+import { entryBytes, valueBytes } from "./wire-cache.js";
+
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+const record = (value: LogRecord["value"]): LogRecord => ({ revision: 1, key: "k", version: 1, value, deleted: false, time: 0, author: "a", message: "", kind: "set", cause: "api" });
+
+describe("wire-cache", () => {
+  it("shares one encoding per record and per value object", () => {
+    const r = record({ big: "x".repeat(1000) });
+    expect(entryBytes(r)).toBe(entryBytes(r));
+    expect(Entry.decode(entryBytes(r)).value).toEqual({ big: "x".repeat(1000) });
+    expect(valueBytes(r.value!)).toBe(valueBytes(r.value!));
+  });
+
+  it("holds its entries no longer than their records and values live: it is bounded by live records", async () => {
+    const refs: WeakRef<object>[] = [];
+    // Made in another function so that no local of this one still points at the last record.
+    const encodeSome = (): void => {
+      for (let i = 0; i < 50; i++) {
+        const r = record({ i, pad: "y".repeat(10_000) });
+        entryBytes(r);
+        valueBytes(r.value!);
+        refs.push(new WeakRef(r), new WeakRef(r.value as object));
+      }
+    };
+    encodeSome();
+    await tick();
+    for (let i = 0; i < 5 && refs.some((w) => w.deref() !== undefined); i++) {
+      await tick();
+      gc();
+    }
+    expect(refs.filter((w) => w.deref() !== undefined)).toHaveLength(0);
+  });
+});

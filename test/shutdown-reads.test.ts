@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { api, connect } from "./helpers/client.js";
+import { Daemon } from "./helpers/daemon.js";
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+describe("reads while ctmd shuts down", () => {
+  it("a read cut off by the shutdown is answered (and logged) UNAVAILABLE, never INTERNAL", async () => {
+    // A 1 ms grace period: reads still running when it ends meet a closing store.
+    const daemon = await Daemon.start({ args: ["--shutdown-grace-ms", "1"] });
+    cleanups.push(() => daemon.dispose());
+    const client = connect(daemon.address);
+    cleanups.push(() => client.close());
+    const c = api(client);
+    // 1,500 versions: each blame walks them all in pages, so some are mid-walk at SIGTERM.
+    for (let i = 0; i < 1500; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => c.set({ key: "k", value: { i: i + j, same: 1 } })));
+
+    let running = true;
+    const reader = async (): Promise<void> => {
+      while (running) {
+        await Promise.allSettled([c.blame({ key: "k" }), c.history({ key: "k", limit: 100 }), c.getAt({ key: "k", at: { $case: "revision", value: 3 } })]);
+      }
+    };
+    const readers = Array.from({ length: 16 }, reader);
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = await daemon.stop();
+    running = false;
+    await Promise.all(readers);
+    expect(exit).toBe(0);
+
+    const statuses = daemon.logs.filter((l) => l.msg === "rpc" && l.method !== "Set").map((l) => String(l.status));
+    expect(statuses.filter((s) => s === "INTERNAL" || s === "UNKNOWN")).toEqual([]);
+    expect(new Set(statuses)).toContain("UNAVAILABLE");
+  });
+});
