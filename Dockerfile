@@ -13,7 +13,12 @@ COPY src ./src
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-fund --no-audit --ignore-scripts
 
 FROM node:20-bookworm-slim
+# Reachable from outside the container, so auth is on: the first start writes an admin token to
+# /var/lib/ctm/admin.token (mode 0600), read it with
+#   docker exec <container> cat /var/lib/ctm/admin.token
+# then create the tokens you need (ctm token create) and delete the file.
 ENV NODE_ENV=production \
+    CTM_AUTH=on \
     CTM_LISTEN=0.0.0.0:7411 \
     CTM_METRICS_LISTEN=0.0.0.0:9464 \
     CTM_DATA_DIR=/var/lib/ctm

@@ -16,6 +16,8 @@ export interface LoadTarget {
   address: string;
   /** What the server said last, for the error if it died. */
   lastWords?: () => string;
+  /** Headers h2load sends with every request (`name: value`), e.g. a bearer token. */
+  headers?: string[];
 }
 
 /** What every bench section shares: the children to clean up, the report, a scratch dir. */
@@ -55,6 +57,7 @@ export class BenchContext {
       frameFile,
       connections: level.connections,
       streamsPerConnection: level.streams,
+      headers: target.headers,
       seconds,
       warmupSeconds,
     });

@@ -44,6 +44,7 @@ export const fixture = {
         kind: RecordKind.RECORD_KIND_SET,
         deleted: false,
         rolledBackTo: 0,
+        principal: "",
         cause: "api",
       },
     }).finish();

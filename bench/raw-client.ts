@@ -17,13 +17,24 @@ export class RawClient {
   private next = 0;
 
   /** `channels` > 1 spreads calls over several HTTP/2 connections, like h2load -c. */
-  constructor(address: string, channels = 1) {
+  constructor(
+    address: string,
+    channels = 1,
+    /** Sent with every call, e.g. `{ authorization: "Bearer ..." }`. */
+    private readonly headers: Record<string, string> = {},
+  ) {
     this.clients = Array.from(
       { length: channels },
       (_, i) =>
         // A local subchannel pool per client: otherwise grpc-js shares one connection.
         new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.bench.channel": i }),
     );
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(this.headers)) md.set(k, v);
+    return md;
   }
 
   unary(path: string, body: Uint8Array, deadlineMs = 10_000): Promise<RawReply> {
@@ -34,6 +45,7 @@ export class RawClient {
         identity,
         identity,
         Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        this.metadata(),
         { deadline: Date.now() + deadlineMs },
         (err, value) => {
           if (err) resolve({ code: err.code, details: err.details, body: undefined });

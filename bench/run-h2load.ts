@@ -7,6 +7,8 @@ export interface H2loadOptions {
   frameFile: string;
   connections: number;
   streamsPerConnection: number;
+  /** More `name: value` headers. */
+  headers?: string[];
   seconds: number;
   warmupSeconds: number;
 }
@@ -39,6 +41,7 @@ export async function runH2load(children: ChildProcesses, o: H2loadOptions): Pro
     "-t", "1",
     "-H", "content-type: application/grpc",
     "-H", "te: trailers",
+    ...(o.headers ?? []).flatMap((h) => ["-H", h]),
     "-d", o.frameFile,
     o.url,
   ];

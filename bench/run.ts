@@ -2,6 +2,7 @@
 // rate and etcd, all measured in this one run on 127.0.0.1. A report, never a timed test.
 // Usage: npm run bench   (BENCH_SECONDS per measurement, default 8, after a 2 s warm-up)
 //        BENCH_ONLY=eval npm run bench   (only the in-process evaluation comparison, ~15 s)
+//        BENCH_ONLY=get,auth npm run bench   (Get against the no-op server, and auth on vs off)
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import { benchEtcd } from "./bench-etcd.js";
 import { benchEval } from "./bench-eval.js";
 import { benchGet } from "./bench-get.js";
 import { benchAccessLog } from "./bench-access-log.js";
+import { benchAuth } from "./bench-auth.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
 import { benchWatch } from "./bench-watch.js";
@@ -24,6 +26,9 @@ import { requireTools } from "./require-tools.js";
 import { paths, settings } from "./settings.js";
 import { startCtmd } from "./start-ctmd.js";
 import { systemInfo } from "./system-info.js";
+
+/** True when BENCH_ONLY names exactly these sections. */
+const only = (...sections: string[]): boolean => (process.env["BENCH_ONLY"] ?? "").split(",").sort().join(",") === [...sections].sort().join(",");
 
 async function main(): Promise<number> {
   if (process.env["BENCH_ONLY"] === "eval") return evalOnly();
@@ -53,12 +58,19 @@ async function main(): Promise<number> {
       );
       if (seeded.code !== grpc.status.OK) throw new Error(`ctmd rejected the seed Set: ${grpc.status[seeded.code]} ${seeded.details}`);
 
-      const getC64 = await benchGet(ctx, ctmd);
-      await benchGetContext(ctx, ctmd, ctm);
-      await benchAccessLog(ctx, ctmd);
-      const set = await benchSet(ctx, ctmd, ctm);
-      const etcd = await benchEtcd(ctx, getC64, set);
-      await benchWatch(ctx, ctmd.address, ctm, etcd.address);
+      if (only("get", "auth")) {
+        // The transport ceiling, and the cost of the auth chain on the same Get.
+        await benchGet(ctx, ctmd);
+        await benchAuth(ctx, ctmd);
+      } else {
+        const getC64 = await benchGet(ctx, ctmd);
+        await benchGetContext(ctx, ctmd, ctm);
+        await benchAccessLog(ctx, ctmd);
+        await benchAuth(ctx, ctmd);
+        const set = await benchSet(ctx, ctmd, ctm);
+        const etcd = await benchEtcd(ctx, getC64, set);
+        await benchWatch(ctx, ctmd.address, ctm, etcd.address);
+      }
     } finally {
       ctm.close();
     }

@@ -13,6 +13,8 @@ gocode=/usr/share/gocode/src
 [ -d "$gocode/github.com/spaolacci/murmur3" ] || need+=(golang-github-spaolacci-murmur3-dev)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
 command -v mount >/dev/null || need+=(mount)
+# The TLS tests make their certificates with it.
+command -v openssl >/dev/null || need+=(openssl)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "the tests need these Debian packages: ${need[*]}" >&2

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { listenAddress, metricsListenAddress } from "./listen-address.js";
+import { isLoopbackListen, listenAddress, metricsListenAddress } from "./listen-address.js";
 
 export interface DaemonConfig {
   listen: string;
@@ -18,6 +18,20 @@ export interface DaemonConfig {
   accessLog: boolean;
   verifyOnStart: "auto" | "tail" | "full";
   verifyIntervalMs: number;
+  /** TLS on the gRPC and /metrics ports when both are set (PEM files, reloaded on SIGHUP). */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Client certificates must be signed by this CA (mTLS). */
+  tlsClientCa?: string;
+  tlsClientAuth: "require" | "optional";
+  /** Bearer tokens and roles on every call (off: every call is allowed, and only loopback is served). */
+  auth: boolean;
+  /** The longest a peer that keeps failing authentication waits for each refusal (0: never slowed). */
+  authFailureDelayMaxMs: number;
+  /** Serve a non-loopback address with auth off. */
+  insecure: boolean;
+  /** Hosts HTTP and Prometheus health-check sources may fetch. */
+  healthAllowHosts: string[];
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
@@ -27,6 +41,12 @@ const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
   return n;
+};
+
+const hostList = (v: string): string[] => {
+  const hosts = v.split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
+  if (hosts.length === 0) throw new InvalidArgumentError("must name at least one host");
+  return hosts;
 };
 
 /** Flags win over environment variables, which win over defaults. */
@@ -113,10 +133,34 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(positiveInt)
         .default(24 * 3_600_000),
     )
+    .addOption(new Option("--tls-cert <file>", "serve TLS with this PEM certificate (chain), on the gRPC and /metrics ports; with --tls-key").env("CTM_TLS_CERT"))
+    .addOption(new Option("--tls-key <file>", "the PEM private key of --tls-cert").env("CTM_TLS_KEY"))
+    .addOption(new Option("--tls-client-ca <file>", "ask clients for a certificate signed by this PEM CA (mTLS)").env("CTM_TLS_CLIENT_CA"))
+    .addOption(
+      new Option("--tls-client-auth <mode>", "with --tls-client-ca: require a client certificate, or accept clients without one (optional)")
+        .env("CTM_TLS_CLIENT_AUTH")
+        .choices(["require", "optional"])
+        .default("require"),
+    )
+    .addOption(new Option("--auth <mode>", "require a bearer token (or a client certificate) and check roles on every call").env("CTM_AUTH").choices(["on", "off"]).default("off"))
+    .addOption(
+      new Option("--auth-failure-delay-max-ms <ms>", "after 5 failed authentications in a minute, each refusal to that peer waits twice as long as the last, up to this (0: never)")
+        .env("CTM_AUTH_FAILURE_DELAY_MAX_MS")
+        .argParser((v) => (v === "0" ? 0 : positiveInt(v)))
+        .default(2000),
+    )
+    .addOption(new Option("--insecure", "with --auth off, serve an address other than loopback anyway (anyone who reaches it can change everything)").env("CTM_INSECURE"))
+    .addOption(
+      new Option("--health-allow-hosts <hosts>", "comma-separated hosts (or host:port) that http and prometheus health checks may fetch")
+        .env("CTM_HEALTH_ALLOW_HOSTS")
+        .argParser(hostList)
+        .default(["127.0.0.1", "localhost", "[::1]"], "127.0.0.1,localhost,[::1]"),
+    )
     .addHelpText(
       "after",
       `
 Signals: SIGTERM or SIGINT drain Watch streams, finish running calls and close LevelDB.
+SIGHUP (with --tls-cert) reads the TLS files again; open connections keep theirs.
 Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm
 
 On a stopped store:
@@ -125,6 +169,11 @@ On a stopped store:
     );
   program.parse(argv);
   const o = program.opts();
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) program.error("error: --tls-cert and --tls-key go together", { exitCode: 2 });
+  if (o.auth === "off" && !o.insecure && !isLoopbackListen(o.listen)) {
+    program.error(`error: --listen ${o.listen} is not a loopback address and --auth is off: anyone who reaches it could change every key; turn on --auth on (or pass --insecure)`, { exitCode: 2 });
+  }
+  if (o.tlsClientCa !== undefined && o.tlsCert === undefined) program.error("error: --tls-client-ca needs --tls-cert and --tls-key", { exitCode: 2 });
   return {
     listen: o.listen,
     dataDir: o.dataDir,
@@ -142,5 +191,13 @@ On a stopped store:
     accessLog: o.accessLog === "on",
     verifyOnStart: o.verifyOnStart,
     verifyIntervalMs: o.verifyIntervalMs,
+    tlsCert: o.tlsCert,
+    tlsKey: o.tlsKey,
+    tlsClientCa: o.tlsClientCa,
+    tlsClientAuth: o.tlsClientAuth,
+    auth: o.auth === "on",
+    insecure: o.insecure === true,
+    authFailureDelayMaxMs: o.authFailureDelayMaxMs,
+    healthAllowHosts: o.healthAllowHosts,
   };
 }

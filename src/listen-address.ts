@@ -27,3 +27,9 @@ export function listenAddress(value: string): string {
 
 /** `--metrics-listen` also takes "off". */
 export const metricsListenAddress = (value: string): string => (value === "off" ? value : listenAddress(value));
+
+/** True for 127.0.0.0/8, [::1] and localhost: addresses only this machine can reach. */
+export function isLoopbackListen(address: string): boolean {
+  const host = address.slice(0, address.lastIndexOf(":")).replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}

@@ -23,8 +23,13 @@ import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-s
 import { exportEventLoopDelay } from "./service/event-loop-monitor.js";
 import { IntegrityService } from "./service/integrity-service.js";
 import { StaleViews } from "./service/stale-views.js";
+import { currentPrincipal } from "./service/acting-principal.js";
+import { AuthService } from "./service/auth-service.js";
+import { FailurePenalty, PENALTY_DEFAULTS } from "./transport/grpc/failure-penalty.js";
+import { peerPrincipal } from "./transport/tls/peer-principal.js";
 import { GrpcTransport } from "./transport/grpc/grpc-server.js";
 import { MetricsServer } from "./transport/http/metrics-server.js";
+import { serverTls } from "./transport/tls/server-tls.js";
 import { WatchHub } from "./watch/watch-hub.js";
 import { LOG_SHIPPER_DEFAULTS, LogShipper } from "./transport/log/log-shipper.js";
 
@@ -50,6 +55,19 @@ function makeLogger(cfg: DaemonConfig): { log: Logger; shipper?: LogShipper; clo
   return { log, shipper, closeLog: () => shipper.close() };
 }
 
+/** With auth on, /metrics needs a valid token too: it passes the same authentication. */
+function metricsRefusal(auth: AuthService): (authorization: string | undefined) => string | undefined {
+  return (authorization) => {
+    try {
+      auth.authenticate(authorization, undefined);
+      return undefined;
+    } catch (e) {
+      if (e instanceof Error) return e.message;
+      throw e;
+    }
+  };
+}
+
 /** The composition root: config -> storage -> watch -> service -> loops and transport. */
 async function main(): Promise<void> {
   if (isStoreCommand(process.argv)) {
@@ -58,6 +76,8 @@ async function main(): Promise<void> {
   }
   const cfg = parseConfig(process.argv, version);
   const { log, shipper, closeLog } = makeLogger(cfg);
+  // Unusable TLS files refuse the start before the store opens; undefined without --tls-cert.
+  const tls = serverTls(cfg, log.child({ component: "tls" }));
   const dataDir = resolve(cfg.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const clock = systemClock;
@@ -87,9 +107,14 @@ async function main(): Promise<void> {
   );
   const validators = new ValidatorService(store, clock, metrics, (f, m) => log.error({ component: "validators", ...f }, m));
   const health = new HealthService(store, clock, metrics, (f, m) => log.error({ component: "health", ...f }, m));
-  const config = new ConfigService(store, hub, clock, [validators, health], cfg.accessLog ? access : undefined);
+  health.allowHosts = cfg.healthAllowHosts;
+  const auth = new AuthService(store, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
+  // Every record names who wrote it: the chain runs each authenticated call as its principal.
+  store.actor = currentPrincipal;
+  const config = new ConfigService(store, hub, clock, [validators, health, auth], cfg.accessLog ? access : undefined);
   validators.attach(config);
   health.attach(config);
+  auth.attach(config);
   const rollouts = new RolloutService(store, clock);
   const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics);
   const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs, metrics);
@@ -111,12 +136,15 @@ async function main(): Promise<void> {
 
   // A store that failed a check, a write or a read is never served: every call gets its refusal.
   const gate = () => store.refusal;
-  const transport = new GrpcTransport({ config, rollouts, validators, health, access, integrity }, { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate }, {
+  const tokenFile = cfg.auth ? await auth.bootstrap(dataDir) : undefined;
+  if (tokenFile) log.warn({ file: tokenFile }, "auth is on and no token existed: the first admin token is in this file (mode 0600); read it, then delete the file");
+  const callAuth = cfg.auth ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
+  const transport = new GrpcTransport({ config, rollouts, validators, health, access, integrity, auth }, { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth }, {
     watch: { progressIntervalMs: cfg.watchProgressMs },
     maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024,
   });
-  const address = await transport.listen(cfg.listen);
-  const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(metrics.registry);
+  const address = await transport.listen(cfg.listen, tls?.grpcCredentials);
+  const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(metrics.registry, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
   transport.setServing(true);
   access.start();
@@ -143,6 +171,7 @@ async function main(): Promise<void> {
     integrity.close();
     validators.close();
     health.close();
+    auth.close();
     await access.close();
     await store.close();
     log.info({ revision: store.headRevision, ...store.stats, accessLogDropped: access.droppedTotal }, "stopped");
@@ -151,6 +180,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // New handshakes get the files' certificate; open connections and streams keep going.
+  if (tls) process.on("SIGHUP", () => tls.reload());
   // Announced only once SIGTERM drains: a supervisor may signal as soon as it reads this line.
   log.info(
     {

@@ -72,7 +72,7 @@ describe("ctmd refuses to start with one line and a status", () => {
   });
 
   it("a host with no local interface: exit 1", async () => {
-    const r = await runDaemonToExit(["--listen", "192.0.2.1:7411", "--metrics-listen", "off", "--data-dir", await fresh("noif")]);
+    const r = await runDaemonToExit(["--listen", "192.0.2.1:7411", "--auth", "on", "--metrics-listen", "off", "--data-dir", await fresh("noif")]);
     expectRefusal(r, 1, /^ctmd: cannot listen on 192\.0\.2\.1:7411: no local interface has this address/);
   });
 

@@ -1,11 +1,14 @@
 import type { Command } from "commander";
+import { clientCredentials, type ClientTlsOptions } from "./client-tls.js";
 import { ctmClient, type CtmClient } from "./ctm-client.js";
 import { colorsFor, type Colors } from "./format/colors.js";
 import { violationsError, violationsOf, type RulesOf } from "./format/violations.js";
 
 /** The global options every command sees. */
-export interface GlobalOptions {
+export interface GlobalOptions extends ClientTlsOptions {
   address: string;
+  /** A bearer token for ctmd with auth on. */
+  token?: string;
   json?: boolean;
   author: string;
   /** Milliseconds. */
@@ -26,7 +29,7 @@ export class CliContext {
   }
 
   get api(): CtmClient {
-    return (this.client ??= ctmClient(this.opts.address, this.opts.timeout));
+    return (this.client ??= ctmClient(this.opts.address, this.opts.timeout, clientCredentials(this.opts), this.opts.token));
   }
 
   get json(): boolean {

@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as cs from "../gen/ctm/v1/config_service.js";
 import * as als from "../gen/ctm/v1/access_log_service.js";
 import * as ads from "../gen/ctm/v1/admin_service.js";
+import * as aus from "../gen/ctm/v1/auth_service.js";
 import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
 import * as vs from "../gen/ctm/v1/validator_service.js";
@@ -10,18 +11,25 @@ type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOpti
 type Msg<T> = { fromPartial(o: cs.DeepPartial<T>): T };
 
 /** The public gRPC API as promises; requests are built with fromPartial, so omitted fields take proto defaults. */
-export function ctmClient(address: string, timeoutMs: number) {
-  const c = new cs.ConfigServiceClient(address, grpc.credentials.createInsecure());
-  const r = new rs.RolloutServiceClient(address, grpc.credentials.createInsecure());
-  const v = new vs.ValidatorServiceClient(address, grpc.credentials.createInsecure());
-  const h = new hs.HealthCheckServiceClient(address, grpc.credentials.createInsecure());
-  const l = new als.AccessLogServiceClient(address, grpc.credentials.createInsecure());
-  const a = new ads.AdminServiceClient(address, grpc.credentials.createInsecure());
+export function ctmClient(address: string, timeoutMs: number, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), token?: string) {
+  const c = new cs.ConfigServiceClient(address, credentials);
+  const r = new rs.RolloutServiceClient(address, credentials);
+  const v = new vs.ValidatorServiceClient(address, credentials);
+  const h = new hs.HealthCheckServiceClient(address, credentials);
+  const l = new als.AccessLogServiceClient(address, credentials);
+  const a = new ads.AdminServiceClient(address, credentials);
+  const u = new aus.AuthServiceClient(address, credentials);
+  // The token goes in each call's metadata: grpc-js sends call credentials over TLS only.
+  const metadata = (): grpc.Metadata => {
+    const md = new grpc.Metadata();
+    if (token) md.set("authorization", `Bearer ${token}`);
+    return md;
+  };
   const unary =
     <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>) =>
     (req: cs.DeepPartial<Req>): Promise<Res> =>
       new Promise((resolve, reject) => {
-        fn(type.fromPartial(req), new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (e, res) => (e ? reject(e) : resolve(res)));
+        fn(type.fromPartial(req), metadata(), { deadline: Date.now() + timeoutMs }, (e, res) => (e ? reject(e) : resolve(res)));
       });
   return {
     address,
@@ -53,10 +61,17 @@ export function ctmClient(address: string, timeoutMs: number) {
     queryAccessLog: unary(l.queryAccessLog.bind(l), als.QueryAccessLogRequest),
     verify: unary(a.verify.bind(a), ads.VerifyRequest),
     getVerification: unary(a.getVerification.bind(a), ads.GetVerificationRequest),
+    createToken: unary(u.createToken.bind(u), aus.CreateTokenRequest),
+    listTokens: unary(u.listTokens.bind(u), aus.ListTokensRequest),
+    revokeToken: unary(u.revokeToken.bind(u), aus.RevokeTokenRequest),
+    setRole: unary(u.setRole.bind(u), aus.SetRoleRequest),
+    deleteRole: unary(u.deleteRole.bind(u), aus.DeleteRoleRequest),
+    listRoles: unary(u.listRoles.bind(u), aus.ListRolesRequest),
+    whoAmI: unary(u.whoAmI.bind(u), aus.WhoAmIRequest),
     /** A Watch stream (no deadline: it runs until cancelled). */
-    watch: (req: cs.DeepPartial<cs.WatchRequest>): grpc.ClientReadableStream<cs.WatchResponse> => c.watch(cs.WatchRequest.fromPartial(req)),
+    watch: (req: cs.DeepPartial<cs.WatchRequest>): grpc.ClientReadableStream<cs.WatchResponse> => c.watch(cs.WatchRequest.fromPartial(req), metadata()),
     close(): void {
-      for (const x of [c, r, v, h, l, a]) x.close();
+      for (const x of [c, r, v, h, l, a, u]) x.close();
     },
   };
 }

@@ -12,6 +12,7 @@ with one line "ctm: CODE: message" on stderr:
                           validator refuses (listed below the line); ctm validate: invalid
    4 DEADLINE_EXCEEDED    no answer within --timeout
    5 NOT_FOUND            missing or deleted key, unknown version, missing file
+   7 PERMISSION_DENIED    the token's roles do not grant this verb on this key
    9 FAILED_PRECONDITION  nothing to roll back to; no rollout on the key; a new
                           validator that current values violate (without --force)
   10 ABORTED              --expect-version does not match the current version
@@ -19,6 +20,7 @@ with one line "ctm: CODE: message" on stderr:
   13 INTERNAL             a daemon bug (the message names a request id)
   14 UNAVAILABLE          ctmd cannot be reached, is shutting down, or its store failed
   15 DATA_LOSS            the store's history failed verification (see ctm verify)
+  16 UNAUTHENTICATED      no token, or one that is malformed, unknown, expired or revoked
    2                      usage error: the command line could not be parsed
                           (also gRPC UNKNOWN, which ctmd does not send)`;
 
@@ -33,7 +35,8 @@ export function describeError(e: unknown, address: string): { code: status; mess
   let code: status;
   let message: string;
   if (isServiceError(e)) {
-    [code, message] = [e.code, (e.details || e.message).replace(/\. Resolution note:\s*$/, "")];
+    // A failed TLS handshake's OpenSSL text ends its line: the error stays one line.
+    [code, message] = [e.code, (e.details || e.message).replace(/\. Resolution note:\s*$/, "").replace(/\s*\n\s*/g, " ")];
     if (code === status.UNAVAILABLE) message += ` (ctmd at ${address})`;
   } else {
     const errno = (e as NodeJS.ErrnoException | undefined)?.code;

@@ -18,6 +18,8 @@ import { snapshotCommand } from "./commands/snapshot.js";
 import { validateCommand } from "./commands/validate.js";
 import { validatorCommand } from "./commands/validator.js";
 import { verifyCommand } from "./commands/verify.js";
+import { roleCommand, whoamiCommand } from "./commands/role.js";
+import { tokenCommand } from "./commands/token.js";
 import { watchCommand } from "./commands/watch.js";
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 import { parseDurationMs } from "./parse/parse-duration.js";
@@ -49,6 +51,11 @@ export function buildProgram(version: string): Command {
     .addOption(
       new Option("--timeout <duration>", "deadline of each call (30s, 2m, 500ms)").env("CTM_TIMEOUT").argParser(parseDurationMs).default(30_000, "30s"),
     )
+    .addOption(new Option("--token <token>", "bearer token for ctmd with auth on (prefer CTM_TOKEN: a flag shows in ps)").env("CTM_TOKEN"))
+    .addOption(new Option("--cacert <file>", "TLS: verify ctmd's certificate with this PEM CA").env("CTM_CACERT"))
+    // Not --key: access-log, validator list and health list have a --key of their own.
+    .addOption(new Option("--cert <file>", "mTLS: present this PEM client certificate (with --cert-key; TLS even without --cacert)").env("CTM_CERT"))
+    .addOption(new Option("--cert-key <file>", "mTLS: the PEM private key of --cert").env("CTM_CERT_KEY"))
     .addOption(new Option("--no-color", "no colors (also: NO_COLOR, or stdout not a terminal)"))
     .addHelpText("after", EXIT_CODES_HELP);
   const groups: [string, Command[]][] = [
@@ -58,6 +65,7 @@ export function buildProgram(version: string): Command {
     ["Rollouts:", [rolloutCommand()]],
     ["Safety:", [validatorCommand(), validateCommand(), healthCommand(), accessLogCommand()]],
     ["The store:", [verifyCommand()]],
+    ["Access:", [tokenCommand(), roleCommand(), whoamiCommand()]],
   ];
   for (const [heading, cmds] of groups) for (const cmd of cmds) program.addCommand(cmd.helpGroup(heading));
   everywhere(program, (c) => c.exitOverride().showHelpAfterError("(run with --help for usage)"));

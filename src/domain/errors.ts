@@ -9,6 +9,8 @@ export type ErrorCode =
   | "failed_precondition"
   | "out_of_range"
   | "permission_denied"
+  /** No credentials, or credentials that are malformed, unknown, expired or revoked. */
+  | "unauthenticated"
   | "unavailable"
   /** Stored history is damaged or missing: never answered as if it were whole. */
   | "data_loss"
@@ -49,5 +51,9 @@ export const outOfRange = (field: string, reason: string, details: Record<string
 export const failedPrecondition = (message: string): CtmError => new CtmError("failed_precondition", message);
 
 export const unavailable = (message: string): CtmError => new CtmError("unavailable", message);
+
+export const permissionDenied = (message: string): CtmError => new CtmError("permission_denied", message);
+
+export const unauthenticated = (message: string, reason: string): CtmError => new CtmError("unauthenticated", message, undefined, { reason });
 
 export const isCtmError = (e: unknown): e is CtmError => e instanceof CtmError;

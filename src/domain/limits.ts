@@ -11,6 +11,12 @@ export const LIMITS = {
   historyDefault: 100,
   historyMax: 1000,
   /**
+   * Bytes of values (and rollout plans) one History page carries: a page of 1000 versions of a
+   * 256 KiB value would be 256 MiB to encode in one go, and past any client's 4 MiB default
+   * receive limit. A page ends before the entry that would pass this (it holds at least one).
+   */
+  historyPageBytes: 1024 * 1024,
+  /**
    * Containers (objects and arrays together) a value may nest. Protobuf clients stop
    * decoding at 100 nested messages (ts-proto, protobuf-es, upb); a JSON object costs
    * three of them (Value, Struct, map entry), and the deepest answer embeds a value five

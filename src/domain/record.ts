@@ -31,6 +31,7 @@ export interface LogRecord {
   readonly deleted: boolean;
   /** Unix milliseconds; never decreases with revision, so the time index is ordered. */
   readonly time: number;
+  /** Free text the client sent; with auth on, `principal` says who it really was. */
   readonly author: string;
   readonly message: string;
   readonly kind: RecordKind;
@@ -39,6 +40,11 @@ export interface LogRecord {
   readonly rolledBackTo?: number;
   /** Present while the value rolls out; `value` is then the new value. */
   readonly rollout?: Rollout;
+  /**
+   * Who was authenticated when it was written (`token:<name>`, `cert:<subject>`), or the
+   * loop that wrote it (`ctm-scheduler`, `health:<check>`). Absent when auth was off.
+   */
+  readonly principal?: string;
 }
 
 /** A record before the store gives it a revision, version and time. */
@@ -52,6 +58,7 @@ export interface Draft {
   readonly cause: Cause;
   readonly rolledBackTo?: number;
   readonly rollout?: Rollout;
+  readonly principal?: string;
 }
 
 /** Where a key stands, as the writer sees it (including writes not yet durable). */

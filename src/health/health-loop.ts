@@ -60,6 +60,7 @@ export class HealthLoop {
   private async observe(check: HealthCheck, target: HealthTarget, probed: Map<string, Promise<void>>): Promise<Observation> {
     const s = check.source;
     if (s.kind === "pushed") return this.health.pushedObservation(check, target.key);
+    if (!this.health.mayFetch(check)) return { canary: { requests: 0, errors: 0 }, unavailable: `host of ${s.url} is not in --health-allow-hosts` };
     if (s.kind === "prometheus") return prometheusObservation(s.url, s.query, s.stableQuery, target.key);
     let once = probed.get(check.name);
     if (!once) {

@@ -168,6 +168,22 @@ describe("history", () => {
     expect([...p1.records, ...p2.records, ...p3.records].every((r) => r.key === "k")).toBe(true);
   });
 
+  it("ends a page before about 1 MiB of values, so no page is too big to encode or receive", async () => {
+    const big = "x".repeat(200 * 1024);
+    for (let i = 0; i < 12; i++) await setv("big", `${i}${big}`);
+    const seen: number[] = [];
+    let token = "";
+    do {
+      const page = await svc.history("big", 100, token);
+      expect(page.records.length).toBeGreaterThan(0);
+      expect(page.records.reduce((n, r) => n + JSON.stringify(r.value).length, 0)).toBeLessThanOrEqual(LIMITS.historyPageBytes);
+      seen.push(...page.records.map((r) => r.version));
+      token = page.nextPageToken;
+    } while (token !== "");
+    // Five 200 KiB values fit under 1 MiB; every version comes once, in order.
+    expect(seen).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+  });
+
   it("ends without an empty page when the history fills pages exactly", async () => {
     for (let i = 0; i < 20; i++) await setv("k", i);
     const p1 = await svc.history("k", 10, "");

@@ -3,7 +3,7 @@ import { BLAME_LIMITS, blameHistory, type BlameLimits } from "../domain/blame-hi
 import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
 import { CtmError, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
-import { jsonEqual, type JsonValue } from "../domain/json.js";
+import { jsonByteLength, jsonEqual, type JsonValue } from "../domain/json.js";
 import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
 import { isLive, type Draft, type LogRecord } from "../domain/record.js";
 import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout.js";
@@ -175,8 +175,11 @@ export class ConfigService {
     if (this.store.latest(key) === undefined) throw notFound(`key "${key}" does not exist`);
     // One extra record tells whether another page exists.
     const got = await this.store.history(key, n + 1, before);
-    const records = got.slice(0, n);
-    const more = got.length > n;
+    let records = got.slice(0, n);
+    let bytes = 0;
+    const full = records.findIndex((r, i) => (bytes += recordBytes(r)) > LIMITS.historyPageBytes && i > 0);
+    if (full > 0) records = records.slice(0, full);
+    const more = got.length > records.length;
     return { records, nextPageToken: more ? encodePageToken(records[records.length - 1]!.revision) : "" };
   }
 
@@ -323,3 +326,6 @@ function restore(key: string, target: LogRecord | undefined, actor: Actor, now: 
     ? { key, value: target.value, rollout: target.rollout && restart(target.rollout, now), deleted: false, kind: "rollback", rolledBackTo: target.version, ...actor }
     : { key, deleted: true, kind: "rollback", rolledBackTo: target?.version, ...actor };
 }
+
+/** What a record adds to an answer: its value and its rollout plan (stable value, variants), as JSON. */
+const recordBytes = (r: LogRecord): number => jsonByteLength(r.value ?? null) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0);

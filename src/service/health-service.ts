@@ -83,17 +83,43 @@ export class HealthService implements WriteGuard {
     this.unsubscribe();
   }
 
+  /**
+   * Hosts (`host` or `host:port`, lower case) that http and prometheus sources may fetch; ctmd
+   * fetches them every tick, so without this a check could aim it at any address it reaches.
+   * Undefined: any host (tests of the service alone).
+   */
+  allowHosts: readonly string[] | undefined;
+
   /** A health check written with a raw Set or Apply gets the checks of SetHealthCheck. */
   checkWrite(key: string, value: JsonValue, rollout: unknown, field: string): void {
-    if (key.startsWith(HEALTH_CHECK_PREFIX)) healthCheckFromJson(checkReservedWrite(key, rollout !== undefined, field), value, `${field}value`);
+    if (key.startsWith(HEALTH_CHECK_PREFIX)) this.checkHost(healthCheckFromJson(checkReservedWrite(key, rollout !== undefined, field), value, `${field}value`), `${field}value.source.url`);
   }
 
   checkRestore(key: string, value: JsonValue): void {
-    if (key.startsWith(HEALTH_CHECK_PREFIX)) healthCheckFromJson(checkReservedWrite(key, false, ""), value);
+    if (key.startsWith(HEALTH_CHECK_PREFIX)) this.checkHost(healthCheckFromJson(checkReservedWrite(key, false, ""), value), "value.source.url");
+  }
+
+  /** Whether the loop may fetch the check's source now (the allow-list may have changed since it was written). */
+  mayFetch(check: HealthCheck): boolean {
+    const s = check.source;
+    return s.kind === "pushed" || this.hostAllowed(s.url);
+  }
+
+  private hostAllowed(url: string): boolean {
+    if (this.allowHosts === undefined) return true;
+    const u = new URL(url);
+    return this.allowHosts.includes(u.hostname.toLowerCase()) || this.allowHosts.includes(u.host.toLowerCase());
+  }
+
+  private checkHost(check: HealthCheck, field: string): void {
+    const s = check.source;
+    if (s.kind === "pushed" || this.hostAllowed(s.url)) return;
+    throw invalidArgument(field, `host "${new URL(s.url).host}" is not in --health-allow-hosts (${this.allowHosts!.join(", ")})`);
   }
 
   async set(c: HealthCheck, meta: WriteMeta & { expectedVersion?: number }): Promise<LogRecord> {
     const check = checkHealthCheck(withDefaults(c));
+    this.checkHost(check, `check.${check.source.kind}.url`);
     return this.config!.set({ key: HEALTH_CHECK_PREFIX + check.name, value: healthCheckToJson(check), ...meta });
   }
 
@@ -195,7 +221,7 @@ export class HealthService implements WriteGuard {
     const draft = pause
       ? (() => {
           const t = controls.pause(record.rollout!, record.value!, this.clock.now());
-          return { key, value: t.value, rollout: t.rollout, deleted: false, kind: t.kind, author, cause: "health", message: `paused by health check "${check.name}": ${numbers}` };
+          return { key, value: t.value, rollout: t.rollout, deleted: false, kind: t.kind, author, principal: author, cause: "health", message: `paused by health check "${check.name}": ${numbers}` };
         })()
       : {
           key,
@@ -203,6 +229,7 @@ export class HealthService implements WriteGuard {
           deleted: false,
           kind: "auto_rollback" as const,
           author,
+          principal: author,
           cause: "health",
           message: `auto-rollback by health check "${check.name}": ${numbers}; restored ${JSON.stringify(target.stable).slice(0, 200)}`,
         };

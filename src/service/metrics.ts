@@ -63,6 +63,13 @@ export class Metrics {
     labelNames: ["loop"],
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: "ctm_auth_failures_total",
+    help: "Calls refused UNAUTHENTICATED, by reason (missing, malformed, unknown, expired, revoked)",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
+  readonly authDenials = new Counter({ name: "ctm_auth_denials_total", help: "Calls refused PERMISSION_DENIED, by verb", labelNames: ["verb"], registers: [this.registry] });
   readonly accessLogErrors = new Counter({
     name: "ctm_access_log_errors_total",
     help: "Access log writes or retention passes that failed (e.g. a full disk); their records count as dropped",

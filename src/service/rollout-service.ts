@@ -101,6 +101,21 @@ export class RolloutService {
     };
   }
 
+  /**
+   * The environments a control would newly serve the key's new value in, for authorization:
+   * Promote to the next ring opens that ring; Resume re-opens the rings reached; finishing, or
+   * any of them on a plan without rings, serves it everywhere. Undefined when the key is not
+   * rolling out (the control itself then answers why it cannot run).
+   */
+  environmentsFor(key: string, control: "resume" | "promote_next" | "promote_finish"): readonly string[] | "all" | undefined {
+    const ro = this.store.latest(key)?.rollout;
+    if (!ro) return undefined;
+    const order = ro.plan.rings?.order;
+    if (!order || control === "promote_finish") return "all";
+    const at = ringIndexAt(ro.plan, ro.state, planTime(ro.state, this.clock.now()));
+    return control === "resume" ? order.slice(0, at + 1) : order.slice(at + 1, at + 2);
+  }
+
   pause(key: string, meta: ControlMeta): Promise<LogRecord> {
     return this.control(key, meta, (ro, rec, now) => controls.pause(ro, rec.value!, now));
   }

@@ -17,7 +17,7 @@ export interface CtmResult {
 /** The environment of a CLI run: nothing inherited that changes colors or the address. */
 function env(extra: Record<string, string>): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, CTM_AUTHOR: "tester" };
-  for (const k of ["FORCE_COLOR", "NO_COLOR", "CTM_ADDRESS", "CTM_TIMEOUT"]) delete e[k];
+  for (const k of ["FORCE_COLOR", "NO_COLOR", "CTM_ADDRESS", "CTM_TIMEOUT", "CTM_TOKEN"]) delete e[k];
   return { ...e, ...extra };
 }
 

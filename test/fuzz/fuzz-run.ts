@@ -9,7 +9,7 @@ import { RawClient } from "./raw-client.js";
 import { requestBytes } from "./request-arbitrary.js";
 
 /** Every service ctmd serves, grpc.health.v1 included; reflection is a client's tool, not the API. */
-export const FUZZED_SERVICES = ["ctm.v1.ConfigService", "ctm.v1.RolloutService", "ctm.v1.ValidatorService", "ctm.v1.HealthCheckService", "ctm.v1.AccessLogService", "grpc.health.v1.Health"];
+export const FUZZED_SERVICES = [...protoRegistry()].filter((d) => d.kind === "service").map((d) => d.typeName);
 
 export const fuzzedMethods = (): DescMethod[] => FUZZED_SERVICES.flatMap((s) => protoRegistry().getService(s)!.methods);
 const pathOf = (m: DescMethod): string => `/${m.parent.typeName}/${m.name}`;

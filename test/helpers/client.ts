@@ -5,7 +5,9 @@ import { ConfigServiceClient } from "../../src/gen/ctm/v1/config_service.js";
 
 export type Client = InstanceType<typeof ConfigServiceClient>;
 
-export const connect = (address: string): Client => new ConfigServiceClient(address, grpc.credentials.createInsecure());
+/** Plaintext unless `credentials` says otherwise (grpc.credentials.createSsl for TLS). */
+export const connect = (address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()): Client =>
+  new ConfigServiceClient(address, credentials);
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall;
 
@@ -27,25 +29,32 @@ export async function rejects(p: Promise<unknown>): Promise<grpc.ServiceError> {
 }
 
 type Msg<T> = { fromPartial(o: object): T };
+/** Metadata for a call: with `token`, the bearer token as grpcurl's `-H 'authorization: Bearer ...'` sends it. */
+export function tokenMetadata(token?: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  if (token !== undefined) md.set("authorization", `Bearer ${token}`);
+  return md;
+}
+
 const partial =
-  <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>) =>
+  <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>, token?: string) =>
   (r: Partial<Req>): Promise<Res> =>
-    call(fn, type.fromPartial(r as object));
+    call(fn, type.fromPartial(r as object), tokenMetadata(token));
 
 /** A thin typed facade over the generated client for tests; omitted fields take proto defaults. */
-export function api(c: Client) {
+export function api(c: Client, token?: string) {
   return {
-    set: partial(c.set.bind(c), pb.SetRequest),
-    get: partial(c.get.bind(c), pb.GetRequest),
-    delete: partial(c.delete.bind(c), pb.DeleteRequest),
-    history: partial(c.history.bind(c), pb.HistoryRequest),
-    diff: partial(c.diff.bind(c), pb.DiffRequest),
-    blame: partial(c.blame.bind(c), pb.BlameRequest),
-    rollback: partial(c.rollback.bind(c), pb.RollbackRequest),
-    getAt: partial(c.getAt.bind(c), pb.GetAtRequest),
-    snapshot: partial(c.snapshot.bind(c), pb.SnapshotRequest),
-    apply: partial(c.apply.bind(c), pb.ApplyRequest),
-    rollbackPrefix: partial(c.rollbackPrefix.bind(c), pb.RollbackPrefixRequest),
+    set: partial(c.set.bind(c), pb.SetRequest, token),
+    get: partial(c.get.bind(c), pb.GetRequest, token),
+    delete: partial(c.delete.bind(c), pb.DeleteRequest, token),
+    history: partial(c.history.bind(c), pb.HistoryRequest, token),
+    diff: partial(c.diff.bind(c), pb.DiffRequest, token),
+    blame: partial(c.blame.bind(c), pb.BlameRequest, token),
+    rollback: partial(c.rollback.bind(c), pb.RollbackRequest, token),
+    getAt: partial(c.getAt.bind(c), pb.GetAtRequest, token),
+    snapshot: partial(c.snapshot.bind(c), pb.SnapshotRequest, token),
+    apply: partial(c.apply.bind(c), pb.ApplyRequest, token),
+    rollbackPrefix: partial(c.rollbackPrefix.bind(c), pb.RollbackPrefixRequest, token),
   };
 }
 
@@ -58,16 +67,16 @@ export async function headRevision(c: Client): Promise<number> {
 export type RolloutClient = InstanceType<typeof rpb.RolloutServiceClient>;
 
 /** The RolloutService facade, same conventions as `api`. */
-export function rolloutApi(address: string) {
+export function rolloutApi(address: string, token?: string) {
   const c: RolloutClient = new rpb.RolloutServiceClient(address, grpc.credentials.createInsecure());
   return {
     client: c,
-    status: partial(c.status.bind(c), rpb.StatusRequest),
-    pause: partial(c.pause.bind(c), rpb.PauseRequest),
-    resume: partial(c.resume.bind(c), rpb.ResumeRequest),
-    promote: partial(c.promote.bind(c), rpb.PromoteRequest),
-    abort: partial(c.abort.bind(c), rpb.AbortRequest),
-    kill: partial(c.kill.bind(c), rpb.KillRequest),
-    explain: partial(c.explain.bind(c), rpb.ExplainRequest),
+    status: partial(c.status.bind(c), rpb.StatusRequest, token),
+    pause: partial(c.pause.bind(c), rpb.PauseRequest, token),
+    resume: partial(c.resume.bind(c), rpb.ResumeRequest, token),
+    promote: partial(c.promote.bind(c), rpb.PromoteRequest, token),
+    abort: partial(c.abort.bind(c), rpb.AbortRequest, token),
+    kill: partial(c.kill.bind(c), rpb.KillRequest, token),
+    explain: partial(c.explain.bind(c), rpb.ExplainRequest, token),
   };
 }

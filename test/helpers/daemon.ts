@@ -29,7 +29,13 @@ export class Daemon {
     const owns = opts.dataDir === undefined;
     const dir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "ctm-test-")));
     const d = new Daemon(dir, opts, owns);
-    await d.launch();
+    try {
+      await d.launch();
+    } catch (e) {
+      // A daemon that never listened leaves no directory behind.
+      if (owns) await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
     return d;
   }
 
@@ -65,6 +71,11 @@ export class Daemon {
 
   get pid(): number | undefined {
     return this.proc?.pid;
+  }
+
+  /** Sends `sig` (SIGHUP: reload the TLS files) to the running process. */
+  signal(sig: NodeJS.Signals): void {
+    this.proc?.kill(sig);
   }
 
   /** SIGTERM and wait: the graceful path. Resolves the exit code. */

@@ -3,7 +3,7 @@ import * as apb from "../../src/gen/ctm/v1/access_log_service.js";
 import * as hpb from "../../src/gen/ctm/v1/health_check_service.js";
 import * as vpb from "../../src/gen/ctm/v1/validator_service.js";
 import type { RolloutPlan } from "../../src/gen/ctm/v1/rollout.js";
-import { call } from "./client.js";
+import { call, tokenMetadata } from "./client.js";
 import type { Daemon } from "./daemon.js";
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall;
@@ -20,9 +20,9 @@ export type DeepPartial<T> = T extends Builtin
         ? { [K in keyof T]?: DeepPartial<T[K]> }
         : T;
 const partial =
-  <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>) =>
+  <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>, token?: string) =>
   (r: DeepPartial<Req>): Promise<Res> =>
-    call(fn, type.fromPartial(r as object));
+    call(fn, type.fromPartial(r as object), tokenMetadata(token));
 
 /** ValidatorService facade: omitted fields take proto defaults. */
 export function validatorApi(address: string) {
@@ -37,14 +37,14 @@ export function validatorApi(address: string) {
 }
 
 /** HealthCheckService facade. */
-export function healthApi(address: string) {
+export function healthApi(address: string, token?: string) {
   const c = new hpb.HealthCheckServiceClient(address, grpc.credentials.createInsecure());
   return {
     client: c,
-    setHealthCheck: partial(c.setHealthCheck.bind(c), hpb.SetHealthCheckRequest),
-    deleteHealthCheck: partial(c.deleteHealthCheck.bind(c), hpb.DeleteHealthCheckRequest),
-    listHealthChecks: partial(c.listHealthChecks.bind(c), hpb.ListHealthChecksRequest),
-    reportMetrics: partial(c.reportMetrics.bind(c), hpb.ReportMetricsRequest),
+    setHealthCheck: partial(c.setHealthCheck.bind(c), hpb.SetHealthCheckRequest, token),
+    deleteHealthCheck: partial(c.deleteHealthCheck.bind(c), hpb.DeleteHealthCheckRequest, token),
+    listHealthChecks: partial(c.listHealthChecks.bind(c), hpb.ListHealthChecksRequest, token),
+    reportMetrics: partial(c.reportMetrics.bind(c), hpb.ReportMetricsRequest, token),
   };
 }
 

@@ -88,6 +88,7 @@ const record: fc.Arbitrary<LogRecord> = fc
     kind: fc.constantFrom<DomainKind>(...DOMAIN_KINDS),
     cause: fc.constantFrom("api", "scheduler"),
     rolledBackTo: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+    principal: fc.option(fc.constantFrom("token:ci", "cert:alice", "ctm-scheduler"), { nil: undefined }),
     rollout: fc.option(rollout, { nil: undefined }),
   })
   .map(({ deleted, value, ...r }) => (deleted ? { ...r, deleted, rollout: undefined } : { ...r, deleted, value }));

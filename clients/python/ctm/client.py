@@ -8,6 +8,9 @@
         for entry in ctm.watch("db.", prefix=True, start_revision=1):
             print(entry.revision, entry.key, entry.value)     # resumes across restarts
 
+With --auth on, pass token= (sent on every call, watch included); for TLS, root_certificates=
+(PEM bytes of the CA), plus certificate_chain= and private_key= for mTLS. See Client.
+
 Values are plain Python JSON (None, bool, int/float, str, list, dict), converted to and from
 google.protobuf.Value. Numbers travel as IEEE doubles, as in JSON: an integral number comes
 back as an int, integers beyond 2**53 lose precision. Rollout plans and evaluation contexts
@@ -137,6 +140,7 @@ class Entry:
     rolled_back_to: int
     cause: str
     rollout: Optional[Dict[str, Any]]  # the Rollout message in protobuf JSON form
+    principal: str = ""  # who wrote it, authenticated ("token:ci", "cert:deployer"); "" with --auth off
 
     @classmethod
     def from_pb(cls, e: record_pb2.Entry) -> "Entry":
@@ -153,6 +157,7 @@ class Entry:
             rolled_back_to=e.rolled_back_to,
             cause=e.cause,
             rollout=json_format.MessageToDict(e.rollout, preserving_proto_field_name=True) if e.HasField("rollout") else None,
+            principal=e.principal,
         )
 
 
@@ -349,10 +354,25 @@ _DEFAULT_OPTIONS = (
 
 
 class Client:
-    """A ConfigService client over an insecure channel to target ("host:port").
+    """A ConfigService client to target ("host:port"), over plaintext unless TLS is asked for.
 
     timeout is the deadline of each unary call in seconds; metadata is sent with every call
-    (e.g. [("x-request-id", "...")]). Pass channel= to bring your own (TLS, interceptors).
+    (e.g. [("x-request-id", "...")]).
+
+    token: a bearer token ("ctm_<id>_<secret>") for a ctmd started with --auth on, sent as
+    "authorization: Bearer <token>" metadata on every call, watch streams included. Surrounding
+    whitespace is trimmed (a token read from a file keeps its newline); None or "" sends none,
+    and a ctmd with --auth off ignores it. Over plaintext the token travels in clear: use TLS
+    for anything beyond loopback.
+
+    TLS (a ctmd started with --tls-cert/--tls-key): root_certificates, certificate_chain and
+    private_key are PEM bytes, as for grpc.ssl_channel_credentials. The channel is TLS when
+    root_certificates or certificate_chain is given, or with tls=True (the system's CAs);
+    certificate_chain and private_key (both) present a client certificate (mTLS,
+    --tls-client-ca). server_name checks ctmd's certificate against another name than the
+    target's host.
+
+    Pass channel= to bring your own (interceptors, other credentials); token still applies.
     """
 
     def __init__(
@@ -361,14 +381,46 @@ class Client:
         *,
         timeout: Optional[float] = 30.0,
         metadata: Sequence[tuple] = (),
+        token: Optional[str] = None,
+        root_certificates: Optional[bytes] = None,
+        certificate_chain: Optional[bytes] = None,
+        private_key: Optional[bytes] = None,
+        tls: bool = False,
+        server_name: Optional[str] = None,
         channel: Optional[grpc.Channel] = None,
         options: Sequence[tuple] = _DEFAULT_OPTIONS,
     ):
+        if (certificate_chain is None) != (private_key is None):
+            raise ValueError("certificate_chain and private_key go together")
+        secure = tls or root_certificates is not None or certificate_chain is not None
+        if channel is not None and (secure or server_name is not None):
+            raise ValueError("give channel= or the TLS arguments, not both")
+        if root_certificates is not None and b"-----BEGIN CERTIFICATE-----" not in root_certificates:
+            raise ValueError("root_certificates holds no PEM certificate (pass the file's bytes, not its name)")
+        if server_name is not None and not secure:
+            raise ValueError("server_name needs TLS (root_certificates=, certificate_chain= or tls=True)")
         self.target = target
         self.timeout = timeout
-        self.metadata = tuple(metadata)
+        md = tuple(metadata)
+        token = (token or "").strip()
+        if token:
+            if any(not ("\x21" <= ch <= "\x7e") for ch in token):
+                raise ValueError("the token must be printable ASCII without spaces (ctm_<id>_<secret>)")
+            md = tuple(kv for kv in md if kv[0].lower() != "authorization") + (("authorization", f"Bearer {token}"),)
+        self.metadata = md
         self._owns_channel = channel is None
-        self.channel = channel if channel is not None else grpc.insecure_channel(target, options=list(options))
+        if channel is None:
+            opts = list(options)
+            if server_name is not None:
+                opts.append(("grpc.ssl_target_name_override", server_name))
+            if secure:
+                creds = grpc.ssl_channel_credentials(
+                    root_certificates=root_certificates, private_key=private_key, certificate_chain=certificate_chain
+                )
+                channel = grpc.secure_channel(target, creds, options=opts)
+            else:
+                channel = grpc.insecure_channel(target, options=opts)
+        self.channel = channel
         self.stub = pb_grpc.ConfigServiceStub(self.channel)
 
     def close(self) -> None:

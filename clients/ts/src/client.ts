@@ -1,3 +1,4 @@
+import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { JsonValue } from "../../../src/domain/json.js";
 import { CtmCache, type CacheOptions } from "./cache.js";
@@ -61,7 +62,22 @@ import { WatchIterator, type WatchOptions } from "./watch.js";
 export interface CtmClientOptions {
   /** host:port of ctmd, e.g. "127.0.0.1:7411". */
   address: string;
-  /** Default: insecure (plaintext), as ctmd serves. */
+  /**
+   * A bearer token (`ctm_<id>_<secret>`) for a ctmd started with `--auth on`: sent as
+   * `authorization: Bearer <token>` metadata on every call, unary and streaming (watch, the
+   * cache's watch) alike. Surrounding whitespace is trimmed; undefined or "" sends none. A ctmd
+   * with `--auth off` ignores it. Over plaintext the token travels in clear: use `tls` for
+   * anything beyond loopback.
+   */
+  token?: string;
+  /**
+   * TLS to a ctmd started with `--tls-cert`/`--tls-key`; `{}` trusts the system's CAs. PEM
+   * contents (not file names): `{ ca: readFileSync("ca.pem") }`, plus `cert` and `key` (both)
+   * for mTLS. Checked when the client is made: an unusable PEM or a key that is not the
+   * certificate's throws there, not on the first call. Not together with `credentials`.
+   */
+  tls?: TlsOptions;
+  /** Channel credentials of your own (default: plaintext, or TLS with `tls`). Not together with `tls`. */
   credentials?: grpc.ChannelCredentials;
   /** grpc-js channel options, merged over the SDK's (faster reconnect backoff: 100 ms to 5 s). */
   channelOptions?: grpc.ChannelOptions;
@@ -83,6 +99,18 @@ export interface CtmClientOptions {
   cache?: CacheOptions;
   /** The clock local evaluation uses (default Date.now). */
   clock?: () => number;
+}
+
+/** TLS material for CtmClientOptions.tls: PEM contents, as Buffers or strings. */
+export interface TlsOptions {
+  /** The CA that signed ctmd's certificate (default: the system's CAs). */
+  ca?: Buffer | string;
+  /** A client certificate (chain), for mTLS (`--tls-client-ca`); needs `key`. */
+  cert?: Buffer | string;
+  /** The private key of `cert`. */
+  key?: Buffer | string;
+  /** The name to check ctmd's certificate against, when it is not the address's host. */
+  serverName?: string;
 }
 
 /** Per-call options. */
@@ -165,9 +193,14 @@ export class CtmClient {
   private readonly caches = new Set<CtmCache>();
 
   constructor(private readonly opts: CtmClientOptions) {
-    const creds = opts.credentials ?? grpc.credentials.createInsecure();
+    if (opts.tls !== undefined && opts.credentials !== undefined) throw new Error("CtmClient: give tls or credentials, not both");
+    const creds = opts.tls !== undefined ? tlsCredentials(opts.tls) : (opts.credentials ?? grpc.credentials.createInsecure());
     const clientOptions: grpc.ClientOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...opts.channelOptions };
-    if (opts.interceptors) clientOptions.interceptors = opts.interceptors;
+    if (opts.tls?.serverName !== undefined) clientOptions["grpc.ssl_target_name_override"] = opts.tls.serverName;
+    const token = opts.token?.trim();
+    // After the caller's interceptors, so that they never see the token (e.g. a logging one).
+    const interceptors = [...(opts.interceptors ?? []), ...(token ? [bearerInterceptor(token)] : [])];
+    if (interceptors.length > 0) clientOptions.interceptors = interceptors;
     this.config = new ConfigServiceClient(opts.address, creds, clientOptions);
     const shared = { ...clientOptions, channelOverride: this.config.getChannel() };
     this.rolloutStub = new RolloutServiceClient(opts.address, creds, shared);
@@ -389,6 +422,43 @@ export class CtmClient {
       }
     }
   }
+}
+
+/**
+ * Adds `authorization: Bearer <token>` to every call's metadata. An interceptor rather than
+ * call credentials: grpc-js sends call credentials only over TLS, and a token is also useful
+ * over a plaintext loopback connection.
+ */
+function bearerInterceptor(token: string): grpc.Interceptor {
+  if (/[^\x21-\x7e]/.test(token)) throw new Error("CtmClient: the token must be printable ASCII without spaces (ctm_<id>_<secret>)");
+  const value = `Bearer ${token}`;
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", value);
+        next(metadata, listener);
+      },
+    });
+}
+
+const pem = (x: Buffer | string | undefined): Buffer | null => (x === undefined ? null : Buffer.isBuffer(x) ? x : Buffer.from(x));
+
+/** TLS channel credentials from PEM contents, checked now. */
+function tlsCredentials(t: TlsOptions): grpc.ChannelCredentials {
+  if ((t.cert === undefined) !== (t.key === undefined)) throw new Error("CtmClient: tls.cert and tls.key go together");
+  const ca = pem(t.ca);
+  const cert = pem(t.cert);
+  const key = pem(t.key);
+  // node:tls silently ignores a CA without a certificate in it, which would fail every call later.
+  if (ca && !ca.includes("-----BEGIN CERTIFICATE-----")) throw new Error("CtmClient: tls.ca holds no PEM certificate");
+  try {
+    // Built once now so that a PEM node cannot use, or a key that is not the certificate's,
+    // throws here rather than making every call UNAVAILABLE.
+    createSecureContext({ ca: ca ?? undefined, cert: cert ?? undefined, key: key ?? undefined });
+  } catch (e) {
+    throw new Error(`CtmClient: tls: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  return grpc.credentials.createSsl(ca, key, cert);
 }
 
 function planOf(rollout: DeepPartial<RolloutPlan>): RolloutPlan {

@@ -148,6 +148,7 @@ export function toRecord(e: Entry): LogRecord {
   };
   if (!e.deleted) r.value = (e.value ?? null) as JsonValue;
   if (e.rolledBackTo) r.rolledBackTo = e.rolledBackTo;
+  if (e.principal) r.principal = e.principal;
   if (rollout) r.rollout = rollout;
   return r;
 }

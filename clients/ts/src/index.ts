@@ -4,7 +4,7 @@
  */
 /** The grpc-js the client is built on: use it for credentials, metadata and interceptors. */
 export * as grpc from "@grpc/grpc-js";
-export { CtmClient, RolloutApi, type ApplyOp, type CallOptions, type CtmClientOptions, type PointInTime, type WriteOptions } from "./client.js";
+export { CtmClient, RolloutApi, type ApplyOp, type CallOptions, type CtmClientOptions, type PointInTime, type TlsOptions, type WriteOptions } from "./client.js";
 export { CtmCache, commonPrefix, type CacheChange, type CacheOptions, type CacheSource } from "./cache.js";
 export { CtmError } from "./errors.js";
 export {

@@ -3,6 +3,7 @@ import { BlameResponse } from "../../gen/ctm/v1/config_service.js";
 import { run } from "../cli-context.js";
 import { compactJson, formatTime } from "../format/format-values.js";
 import { renderTable } from "../format/render-table.js";
+import { who } from "../format/who.js";
 
 export function blameCommand(): Command {
   return new Command("blame")
@@ -12,7 +13,7 @@ export function blameCommand(): Command {
       run(async (ctx, [key]) => {
         const r = await ctx.api.blame({ key: key! });
         if (ctx.json) return ctx.printJson(BlameResponse.toJSON(r));
-        const rows = r.lines.map((l) => [l.path || "(value)", compactJson(l.value, 40), l.version, formatTime(l.time), l.author, l.message]);
+        const rows = r.lines.map((l) => [l.path || "(value)", compactJson(l.value, 40), l.version, formatTime(l.time), who(l), l.message]);
         ctx.print(renderTable(["path", "value", "version", "time", "author", "message"], rows, ctx.c));
       }),
     );

@@ -5,6 +5,7 @@ import { run } from "../cli-context.js";
 import { compactJson, formatTime, kindName } from "../format/format-values.js";
 import { renderTable } from "../format/render-table.js";
 import { parsePositive } from "../parse/parse-numbers.js";
+import { who } from "../format/who.js";
 
 export function historyCommand(): Command {
   return new Command("history")
@@ -24,7 +25,7 @@ export function historyCommand(): Command {
           e.version,
           e.revision,
           formatTime(e.time),
-          e.author,
+          who(e),
           kindName(e.kind),
           e.message,
           e.deleted ? "(deleted)" : compactJson(e.value, 30),

@@ -7,6 +7,7 @@ import { run } from "../cli-context.js";
 import { describeError, errorLine } from "../exit-codes.js";
 import { compactJson, formatTime, kindName } from "../format/format-values.js";
 import { parseCount, parsePositive } from "../parse/parse-numbers.js";
+import { who } from "../format/who.js";
 
 /** Errors after which the stream is resumed: the daemon went away or is restarting. */
 const TRANSIENT = new Set<number>([status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, status.DEADLINE_EXCEEDED]);
@@ -20,7 +21,7 @@ interface WatchFlags {
 function line(ctx: CliContext, e: Entry): string {
   const c = ctx.c;
   const what = e.deleted ? c.red("(deleted)") : compactJson(e.value, 80);
-  const note = [e.author, e.message && `"${e.message}"`].filter(Boolean).join(" ");
+  const note = [who(e), e.message && `"${e.message}"`].filter(Boolean).join(" ");
   return `${c.dim(`#${e.revision}`)} ${formatTime(e.time)} ${c.yellow(kindName(e.kind).padEnd(8))} ${c.bold(e.key)} v${e.version} ${what} ${c.dim(note)}`.trimEnd();
 }
 

@@ -4,6 +4,7 @@ import type { CliContext } from "../cli-context.js";
 import { describePlan } from "./describe-plan.js";
 import { formatTime, kindName, prettyJson, reasonName } from "./format-values.js";
 import { renderFields } from "./render-table.js";
+import { who } from "./who.js";
 
 /** What a unit was served, when a context was given. */
 export interface Served {
@@ -24,7 +25,7 @@ export function printEntry(ctx: CliContext, e: Entry, served?: Served, extra: [s
         ...extra,
         ["kind", kindName(e.kind) + (e.rolledBackTo ? ` to version ${e.rolledBackTo}` : "")],
         ["time", formatTime(e.time)],
-        ["author", e.author + (e.cause && e.cause !== "api" ? ` (${e.cause})` : "")],
+        ["author", who(e) + (e.cause && e.cause !== "api" ? ` (${e.cause})` : "")],
         ["message", e.message || undefined],
         ["rollout", plan ? c.yellow(describePlan(plan)) : undefined],
         ["value", e.deleted ? c.red("(deleted)") : prettyJson(e.value)],

@@ -1,3 +1,4 @@
+import { ROLE_PREFIX, TOKEN_PREFIX } from "../auth/role.js";
 import { invalidArgument } from "../errors.js";
 import { HEALTH_CHECK_PREFIX, NAME_PATTERN, RESERVED_PREFIX, VALIDATOR_PREFIX } from "./validator.js";
 
@@ -8,7 +9,7 @@ import { HEALTH_CHECK_PREFIX, NAME_PATTERN, RESERVED_PREFIX, VALIDATOR_PREFIX } 
  * a later kind of document must not find one it never checked. A new kind of
  * document adds its prefix here and its check to the service that owns it.
  */
-export const RESERVED_KINDS = [VALIDATOR_PREFIX, HEALTH_CHECK_PREFIX] as const;
+export const RESERVED_KINDS = [VALIDATOR_PREFIX, HEALTH_CHECK_PREFIX, ROLE_PREFIX, TOKEN_PREFIX] as const;
 
 /**
  * Checks that a write to reserved `key` names a known kind and a valid name,
@@ -19,7 +20,7 @@ export const RESERVED_KINDS = [VALIDATOR_PREFIX, HEALTH_CHECK_PREFIX] as const;
 export function checkReservedWrite(key: string, hasRollout: boolean, field: string): string {
   const kind = RESERVED_KINDS.find((p) => key.startsWith(p));
   if (kind === undefined) {
-    throw invalidArgument(`${field}key`, `is reserved: under ${RESERVED_PREFIX} only ${RESERVED_KINDS.map((p) => `${p}<name>`).join(" and ")} may be written`);
+    throw invalidArgument(`${field}key`, `is reserved: under ${RESERVED_PREFIX} only ${RESERVED_KINDS.map((p) => `${p}<name>`).join(", ")} may be written`);
   }
   const name = key.slice(kind.length);
   if (!NAME_PATTERN.test(name)) throw invalidArgument(`${field}key`, `must end in a name of 1-128 letters, digits, . _ or -, starting with a letter or digit, after ${kind}`);

@@ -30,6 +30,7 @@ export function toEntry(r: LogRecord): Entry {
     kind: KINDS[r.kind] ?? RecordKind.RECORD_KIND_UNSPECIFIED,
     deleted: r.deleted,
     rolledBackTo: r.rolledBackTo ?? 0,
+    principal: r.principal ?? "",
     cause: r.cause,
     rollout: r.rollout && toPbRollout(r.rollout),
   };
@@ -50,6 +51,7 @@ export const toBlameLine = (l: DomainBlameLine): BlameLine => ({
   time: new Date(l.record.time),
   author: l.record.author,
   message: l.record.message,
+  principal: l.record.principal ?? "",
 });
 
 /** A proto `oneof at { time, revision }` as the service's point in time. */

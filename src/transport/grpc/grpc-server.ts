@@ -17,9 +17,13 @@ import type { AccessLog } from "../../service/access-log.js";
 import type { HealthService } from "../../service/health-service.js";
 import type { ValidatorService } from "../../service/validator-service.js";
 import { addReflection } from "./reflection.js";
+import { ACCESS_RULES } from "./access-rules.js";
 import { AdminServiceService } from "../../gen/ctm/v1/admin_service.js";
 import type { IntegrityService } from "../../service/integrity-service.js";
 import { adminHandlers } from "./admin-handlers.js";
+import { AuthServiceService } from "../../gen/ctm/v1/auth_service.js";
+import type { AuthService } from "../../service/auth-service.js";
+import { authHandlers } from "./auth-handlers.js";
 import { checkedService } from "./checked-service.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
 
@@ -52,6 +56,7 @@ const SERVICE_NAMES = [
   "ctm.v1.HealthCheckService",
   "ctm.v1.AccessLogService",
   "ctm.v1.AdminService",
+  "ctm.v1.AuthService",
 ];
 
 export interface Services {
@@ -61,6 +66,7 @@ export interface Services {
   health: HealthService;
   access: AccessLog;
   integrity: IntegrityService;
+  auth: AuthService;
 }
 
 /** The gRPC face of ctmd: ConfigService, grpc.health.v1 and server reflection. */
@@ -93,6 +99,7 @@ export class GrpcTransport {
     add(HealthCheckServiceService, healthCheckHandlers(svc.health, header, rpc));
     add(AccessLogServiceService, accessLogHandlers(svc.access, header, rpc));
     add(AdminServiceService, adminHandlers(svc.integrity, header, rpc));
+    add(AuthServiceService, authHandlers(svc.auth, rpc.auth !== undefined, header, rpc));
     const trackWatch = (watch: grpc.handleServerStreamingCall<unknown, unknown>) => (call: grpc.ServerWritableStream<unknown, unknown>) => {
       this.healthStreams.add(call);
       const forget = () => this.healthStreams.delete(call);
@@ -103,12 +110,20 @@ export class GrpcTransport {
     this.health.addToServer({
       addService: (d: grpc.ServiceDefinition, h: { watch: grpc.handleServerStreamingCall<unknown, unknown> }) => add(d, { ...h, watch: trackWatch(h.watch) }, { foreign: true }),
     } as unknown as grpc.Server);
-    addReflection(this.server);
+    // Reflection is a bidirectional stream the chain does not wrap: it is public, and only added
+    // when the access rules say so.
+    addReflection({
+      addService: (d: grpc.ServiceDefinition, h: grpc.UntypedServiceImplementation) => {
+        for (const m of Object.values(d)) if (ACCESS_RULES[m.path] !== "public") throw new Error(`${m.path} is not a public method in access-rules.ts`);
+        this.server.addService(d, h);
+      },
+    } as grpc.Server);
   }
 
-  listen(address: string): Promise<string> {
+  /** Plaintext unless `credentials` says otherwise (ServerTls's, for TLS). */
+  listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      this.server.bindAsync(address, credentials, (err, port) => {
         if (err) return reject(err);
         resolve(address.replace(/:\d+$/, `:${port}`));
       });

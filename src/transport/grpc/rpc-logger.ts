@@ -3,6 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Metrics } from "../../service/metrics.js";
 import type { RpcLines } from "../log/log-shipper.js";
+import type { CallAuth } from "./call-gate.js";
 import { dateMetadata } from "./date-metadata.js";
 import { statusName, toStatus } from "./status-table.js";
 
@@ -19,6 +20,8 @@ export interface Rpc {
   lines?: RpcLines;
   /** Set while calls must be refused, e.g. a store that failed verification is never served. */
   gate?: () => Error | undefined;
+  /** Authentication and authorization; absent when auth is off. */
+  auth?: CallAuth;
 }
 
 /**

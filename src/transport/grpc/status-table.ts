@@ -9,6 +9,7 @@ const CODES: Record<ErrorCode, grpc.status> = {
   failed_precondition: grpc.status.FAILED_PRECONDITION,
   out_of_range: grpc.status.OUT_OF_RANGE,
   permission_denied: grpc.status.PERMISSION_DENIED,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
   unavailable: grpc.status.UNAVAILABLE,
   data_loss: grpc.status.DATA_LOSS,
   internal: grpc.status.INTERNAL,

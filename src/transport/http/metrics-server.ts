@@ -1,22 +1,42 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import type { ServerTls } from "../tls/server-tls.js";
 
-/** Serves the registry at GET /metrics for Prometheus to scrape. */
+/** Serves the registry at GET /metrics for Prometheus to scrape: HTTPS (and mTLS) when ctmd has TLS. */
 export class MetricsServer {
-  private readonly server: Server;
+  private readonly server: Server | HttpsServer;
+  private readonly stopReloading: (() => void) | undefined;
 
-  constructor(registry: Registry) {
-    this.server = createServer((req, res) => {
+  /**
+   * `refuse`, with auth on, answers why a scrape's `authorization` header is not accepted (the
+   * same tokens as gRPC; Prometheus sends one with `authorization: { credentials: ... }`).
+   */
+  constructor(registry: Registry, tls?: ServerTls, refuse?: (authorization: string | undefined) => string | undefined) {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics\n");
+        return;
+      }
+      const why = refuse?.(req.headers.authorization);
+      if (why !== undefined) {
+        res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="ctmd"' }).end(`${why}\n`);
         return;
       }
       registry.metrics().then(
         (body) => res.writeHead(200, { "content-type": registry.contentType }).end(body),
         (e: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`${String(e)}\n`),
       );
-    });
+    };
+    if (tls) {
+      // The gRPC port's certificate and client policy; a reload (SIGHUP) reaches new handshakes here too.
+      const https = createHttpsServer(tls.httpsOptions(), handle);
+      this.stopReloading = tls.onReload((context) => https.setSecureContext(context));
+      this.server = https;
+    } else {
+      this.server = createServer(handle);
+    }
   }
 
   /** Binds host:port (port 0 picks one) and resolves the bound address. */
@@ -34,6 +54,7 @@ export class MetricsServer {
   }
 
   close(): Promise<void> {
+    this.stopReloading?.();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }

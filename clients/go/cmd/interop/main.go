@@ -4,6 +4,7 @@
 //
 //	interop get-units -addr A -key K -units '["u1", ...]'
 //	interop all-rpcs -addr A -prefix P/
+//	CTM_TOKEN=... interop auth -addr A -key K [-ca ca.pem] [-cert client.pem -cert-key client-key.pem]
 package main
 
 import (
@@ -316,7 +317,7 @@ func allRPCs(args []string) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: interop get-units|all-rpcs [flags]")
+		fmt.Fprintln(os.Stderr, "usage: interop get-units|all-rpcs|auth [flags]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -324,6 +325,8 @@ func main() {
 		getUnits(os.Args[2:])
 	case "all-rpcs":
 		allRPCs(os.Args[2:])
+	case "auth":
+		authCheck(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)

@@ -21,10 +21,11 @@ RECORD_KIND_SET: RecordKind
 RECORD_KIND_UNSPECIFIED: RecordKind
 
 class BlameLine(_message.Message):
-    __slots__ = ["author", "message", "path", "revision", "time", "value", "version"]
+    __slots__ = ["author", "message", "path", "principal", "revision", "time", "value", "version"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -32,20 +33,22 @@ class BlameLine(_message.Message):
     author: str
     message: str
     path: str
+    principal: str
     revision: int
     time: _timestamp_pb2.Timestamp
     value: _struct_pb2.Value
     version: int
-    def __init__(self, path: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    def __init__(self, path: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., principal: _Optional[str] = ...) -> None: ...
 
 class Entry(_message.Message):
-    __slots__ = ["author", "cause", "deleted", "key", "kind", "message", "revision", "rolled_back_to", "rollout", "time", "value", "version"]
+    __slots__ = ["author", "cause", "deleted", "key", "kind", "message", "principal", "revision", "rolled_back_to", "rollout", "time", "value", "version"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     DELETED_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     ROLLED_BACK_TO_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
@@ -58,13 +61,14 @@ class Entry(_message.Message):
     key: str
     kind: RecordKind
     message: str
+    principal: str
     revision: int
     rolled_back_to: int
     rollout: _rollout_pb2.Rollout
     time: _timestamp_pb2.Timestamp
     value: _struct_pb2.Value
     version: int
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., deleted: bool = ..., rolled_back_to: _Optional[int] = ..., cause: _Optional[str] = ..., rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., deleted: bool = ..., rolled_back_to: _Optional[int] = ..., cause: _Optional[str] = ..., rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ..., principal: _Optional[str] = ...) -> None: ...
 
 class PatchOperation(_message.Message):
     __slots__ = ["op", "path", "value"]

@@ -150,7 +150,16 @@ export interface Entry {
   /** Who or what caused the record: "api" for clients, or a loop's name. */
   cause: string;
   /** Set while the value is rolling out: `value` is the new value. */
-  rollout?: Rollout | undefined;
+  rollout?:
+    | Rollout
+    | undefined;
+  /**
+   * Who was authenticated when the record was written (`token:<name>`,
+   * `cert:<subject>`), or the loop that wrote it (`ctm-scheduler`,
+   * `health:<check>`). Unlike `author`, which the client chooses, ctmd sets it.
+   * Empty for records written with auth off.
+   */
+  principal: string;
 }
 
 /** PatchOperation is one RFC 6902 JSON Patch operation. */
@@ -178,6 +187,8 @@ export interface BlameLine {
   time?: Date | undefined;
   author: string;
   message: string;
+  /** The principal of that record (see Entry.principal). */
+  principal: string;
 }
 
 function createBaseResponseHeader(): ResponseHeader {
@@ -261,6 +272,7 @@ function createBaseEntry(): Entry {
     rolledBackTo: 0,
     cause: "",
     rollout: undefined,
+    principal: "",
   };
 }
 
@@ -301,6 +313,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.rollout !== undefined) {
       Rollout.encode(message.rollout, writer.uint32(98).fork()).join();
+    }
+    if (message.principal !== "") {
+      writer.uint32(106).string(message.principal);
     }
     return writer;
   },
@@ -414,6 +429,14 @@ export const Entry: MessageFns<Entry> = {
             message.rollout = Rollout.decode(reader, reader.uint32());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.principal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -444,6 +467,7 @@ export const Entry: MessageFns<Entry> = {
         : 0,
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
       rollout: isSet(object.rollout) ? Rollout.fromJSON(object.rollout) : undefined,
+      principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
     };
   },
 
@@ -485,6 +509,9 @@ export const Entry: MessageFns<Entry> = {
     if (message.rollout !== undefined) {
       obj.rollout = Rollout.toJSON(message.rollout);
     }
+    if (message.principal !== "") {
+      obj.principal = message.principal;
+    }
     return obj;
   },
 
@@ -507,6 +534,7 @@ export const Entry: MessageFns<Entry> = {
     message.rollout = (object.rollout !== undefined && object.rollout !== null)
       ? Rollout.fromPartial(object.rollout)
       : undefined;
+    message.principal = object.principal ?? "";
     return message;
   },
 };
@@ -629,7 +657,16 @@ export const PatchOperation: MessageFns<PatchOperation> = {
 };
 
 function createBaseBlameLine(): BlameLine {
-  return { path: "", value: undefined, version: 0, revision: 0, time: undefined, author: "", message: "" };
+  return {
+    path: "",
+    value: undefined,
+    version: 0,
+    revision: 0,
+    time: undefined,
+    author: "",
+    message: "",
+    principal: "",
+  };
 }
 
 export const BlameLine: MessageFns<BlameLine> = {
@@ -654,6 +691,9 @@ export const BlameLine: MessageFns<BlameLine> = {
     }
     if (message.message !== "") {
       writer.uint32(58).string(message.message);
+    }
+    if (message.principal !== "") {
+      writer.uint32(66).string(message.principal);
     }
     return writer;
   },
@@ -727,6 +767,14 @@ export const BlameLine: MessageFns<BlameLine> = {
             message.message = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.principal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -748,6 +796,7 @@ export const BlameLine: MessageFns<BlameLine> = {
       time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
       author: isSet(object.author) ? globalThis.String(object.author) : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
     };
   },
 
@@ -774,6 +823,9 @@ export const BlameLine: MessageFns<BlameLine> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.principal !== "") {
+      obj.principal = message.principal;
+    }
     return obj;
   },
 
@@ -789,6 +841,7 @@ export const BlameLine: MessageFns<BlameLine> = {
     message.time = object.time ?? undefined;
     message.author = object.author ?? "";
     message.message = object.message ?? "";
+    message.principal = object.principal ?? "";
     return message;
   },
 };

@@ -1,0 +1,237 @@
+import { writeFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Clock } from "../domain/clock.js";
+import { compileRole, type Access, type CompiledGrant, authorize } from "../domain/auth/authorize.js";
+import { ADMIN_ROLE, ROLE_PREFIX, TOKEN_PREFIX, checkRoleName, roleFromJson, roleToJson, type Role } from "../domain/auth/role.js";
+import { TOKEN_ID, mintToken, parseToken, secretMatches, tokenFromJson, tokenToJson, type TokenDocument } from "../domain/auth/token.js";
+import { CtmError, failedPrecondition, invalidArgument, notFound, unauthenticated } from "../domain/errors.js";
+import type { JsonValue } from "../domain/json.js";
+import type { LogRecord } from "../domain/record.js";
+import { NAME_PATTERN } from "../domain/validation/validator.js";
+import type { LogStore } from "../storage/log-store.js";
+import type { ConfigService, WriteMeta } from "./config-service.js";
+import type { Metrics } from "./metrics.js";
+import type { ErrorLog } from "./validator-service.js";
+import type { WriteGuard } from "./write-guard.js";
+
+/** Someone the chain authenticated, with the grants of every role they hold. */
+export interface Principal {
+  /** `token:<name>` or `cert:<subject>`. */
+  name: string;
+  roles: string[];
+  grants: readonly CompiledGrant[];
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  roles: string[];
+  expiresAt?: number;
+  createdAt: number;
+  createdBy: string;
+  lastUsedAt?: number;
+}
+
+/** The file the first admin token is written to, in the data directory, readable by its owner only. */
+export const BOOTSTRAP_TOKEN_FILE = "admin.token";
+const BOOTSTRAP_NAME = "bootstrap-admin";
+
+/**
+ * Tokens and roles, kept in memory from their documents under `_ctm/auth/` (loaded at start
+ * and on every commit, as validators are), and the two questions the call chain asks: who is
+ * this (authenticate), and may they do this (authorize).
+ */
+export class AuthService implements WriteGuard {
+  private readonly roles = new Map<string, { role: Role; grants: CompiledGrant[] }>();
+  private readonly tokens = new Map<string, { doc: TokenDocument; record: LogRecord; createdAt: number; createdBy: string }>();
+  /** Ids of deleted token documents: such a token is answered "revoked", not "unknown". */
+  private readonly revoked = new Set<string>();
+  /** When each token was last accepted, since this process started. */
+  private readonly lastUsed = new Map<string, number>();
+  private readonly unsubscribe: () => void;
+  private config: ConfigService | undefined;
+
+  constructor(
+    private readonly store: LogStore,
+    private readonly clock: Clock,
+    private readonly metrics?: Metrics,
+    private readonly logError?: ErrorLog,
+  ) {
+    for (const r of store.latestUnder("_ctm/auth/")) this.observe(r);
+    this.unsubscribe = store.onCommit((records) => {
+      for (const r of records) if (r.key.startsWith("_ctm/auth/")) this.observe(r);
+    });
+  }
+
+  attach(config: ConfigService): void {
+    this.config = config;
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /**
+   * Who presents `authorization` (a `Bearer <token>` header value) or, without one, a verified
+   * client certificate's principal. UNAUTHENTICATED names the reason: missing, malformed,
+   * unknown, expired, revoked.
+   */
+  authenticate(authorization: string | undefined, certificate: string | undefined): Principal {
+    if (authorization === undefined) {
+      if (certificate !== undefined) return this.principal(certificate, this.rolesOfMember(certificate));
+      throw this.refuse("missing", "no credentials: send `authorization: Bearer <token>`");
+    }
+    const m = /^Bearer +(\S+)$/i.exec(authorization);
+    const parsed = m ? parseToken(m[1]!) : undefined;
+    if (!parsed) throw this.refuse("malformed", "the authorization header is not `Bearer ctm_<id>_<secret>`");
+    const t = this.tokens.get(parsed.id);
+    if (t === undefined || !secretMatches(parsed.secret, t.doc.verifier)) {
+      throw this.refuse(this.revoked.has(parsed.id) && t === undefined ? "revoked" : "unknown", this.revoked.has(parsed.id) && t === undefined ? `token ${parsed.id} was revoked` : "the token is not known");
+    }
+    const now = this.clock.now();
+    if (t.doc.expiresAt !== undefined && now >= t.doc.expiresAt) throw this.refuse("expired", `token "${t.doc.name}" expired at ${new Date(t.doc.expiresAt).toISOString()}`);
+    this.lastUsed.set(parsed.id, now);
+    return this.principal(`token:${t.doc.name}`, [...t.doc.roles, ...this.rolesOfMember(`token:${t.doc.name}`)]);
+  }
+
+  /** PERMISSION_DENIED naming the verb and the key or prefix, or nothing. */
+  authorize(p: Principal, access: Access): void {
+    const denied = authorize(p.name, p.grants, access);
+    if (denied) {
+      this.metrics?.authDenials.inc({ verb: access.verb });
+      throw denied;
+    }
+  }
+
+  /** The roles a principal holds now (for WhoAmI). */
+  rolesOf(principal: string): string[] {
+    const token = principal.startsWith("token:") ? [...this.tokens.values()].find((t) => `token:${t.doc.name}` === principal) : undefined;
+    return [...new Set([...(token?.doc.roles ?? []), ...this.rolesOfMember(principal)])];
+  }
+
+  get hasTokens(): boolean {
+    return this.tokens.size > 0;
+  }
+
+  /** A raw Set or Apply of an auth document gets the checks of the RPCs. */
+  checkWrite(key: string, value: JsonValue, _rollout?: unknown, field = ""): void {
+    if (key.startsWith(ROLE_PREFIX)) roleFromJson(checkRoleName(key.slice(ROLE_PREFIX.length), `${field}key`), value, `${field}value`);
+    else if (key.startsWith(TOKEN_PREFIX)) this.checkTokenDocument(key.slice(TOKEN_PREFIX.length), tokenFromJson(value, `${field}value`), field);
+  }
+
+  checkRestore(key: string, value: JsonValue): void {
+    this.checkWrite(key, value);
+  }
+
+  async createToken(req: { name: string; roles: string[]; expiresAt?: number }, meta: WriteMeta): Promise<{ token: string; info: TokenInfo }> {
+    if (!NAME_PATTERN.test(req.name)) throw invalidArgument("name", "must be 1-128 letters, digits, . _ or -, starting with a letter or digit");
+    if (req.roles.length === 0) throw invalidArgument("roles", "must name at least one role");
+    if (req.expiresAt !== undefined && req.expiresAt <= this.clock.now()) throw invalidArgument("expires_at", "must be in the future");
+    const minted = mintToken();
+    const doc: TokenDocument = { name: req.name, roles: req.roles, verifier: minted.verifier, ...(req.expiresAt !== undefined ? { expiresAt: req.expiresAt } : {}) };
+    this.checkTokenDocument(minted.id, doc);
+    const record = await this.config!.set({ key: TOKEN_PREFIX + minted.id, value: tokenToJson(doc), expectedVersion: 0, ...meta });
+    return { token: minted.token, info: this.info(minted.id, doc, record, record) };
+  }
+
+  listTokens(): TokenInfo[] {
+    return [...this.tokens].map(([id, t]) => ({ ...this.info(id, t.doc, t.record), createdAt: t.createdAt, createdBy: t.createdBy })).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Revokes by id or by name: the document is deleted, so the log says who revoked it and when. */
+  async revokeToken(idOrName: string, meta: WriteMeta): Promise<LogRecord> {
+    const id = TOKEN_ID.test(idOrName) && this.tokens.has(idOrName) ? idOrName : [...this.tokens].find(([, t]) => t.doc.name === idOrName)?.[0];
+    if (id === undefined) throw notFound(`token "${idOrName}" does not exist`);
+    return this.config!.delete({ key: TOKEN_PREFIX + id, ...meta });
+  }
+
+  async setRole(role: Role, meta: WriteMeta & { expectedVersion?: number }): Promise<LogRecord> {
+    checkRoleName(role.name, "role.name");
+    const value = roleToJson(role);
+    roleFromJson(role.name, value, "role");
+    return this.config!.set({ key: ROLE_PREFIX + role.name, value, ...meta });
+  }
+
+  async deleteRole(name: string, meta: WriteMeta): Promise<LogRecord> {
+    if (!this.roles.has(name)) throw notFound(`role "${name}" does not exist`);
+    return this.config!.delete({ key: ROLE_PREFIX + name, ...meta });
+  }
+
+  listRoles(): Role[] {
+    return [ADMIN_ROLE, ...[...this.roles.values()].map((r) => r.role).sort((a, b) => a.name.localeCompare(b.name))];
+  }
+
+  /**
+   * With auth on and no token yet, mints one with the built-in admin role and writes it to
+   * `<dataDir>/admin.token` (mode 0600): never to the log, stdout or the command line.
+   * Returns the file's path, or undefined when tokens exist already.
+   */
+  async bootstrap(dataDir: string): Promise<string | undefined> {
+    if (this.hasTokens) return undefined;
+    const path = join(dataDir, BOOTSTRAP_TOKEN_FILE);
+    const { token } = await this.createToken({ name: BOOTSTRAP_NAME, roles: [ADMIN_ROLE.name] }, { author: "ctmd", message: "first admin token, written to the data directory" });
+    await rm(path, { force: true });
+    await writeFile(path, `${token}\n`, { mode: 0o600, flag: "wx" });
+    return path;
+  }
+
+  private checkTokenDocument(id: string, doc: TokenDocument, field = ""): void {
+    if (!TOKEN_ID.test(id)) throw invalidArgument(`${field}key`, `must end in a token id of 16 hex digits after ${TOKEN_PREFIX}`);
+    for (const [other, t] of this.tokens) if (other !== id && t.doc.name === doc.name) throw failedPrecondition(`a token named "${doc.name}" exists already (id ${other})`);
+    const unknown = doc.roles.filter((r) => r !== ADMIN_ROLE.name && !this.roles.has(r));
+    if (unknown.length > 0) throw invalidArgument(field ? `${field}value.roles` : "roles", `names roles that do not exist: ${unknown.join(", ")}`);
+  }
+
+  private info(id: string, doc: TokenDocument, record: LogRecord, first = record): TokenInfo {
+    return {
+      id,
+      name: doc.name,
+      roles: doc.roles,
+      ...(doc.expiresAt !== undefined ? { expiresAt: doc.expiresAt } : {}),
+      createdAt: first.time,
+      createdBy: first.principal ?? first.author,
+      ...(this.lastUsed.has(id) ? { lastUsedAt: this.lastUsed.get(id)! } : {}),
+    };
+  }
+
+  private rolesOfMember(principal: string): string[] {
+    return [...this.roles.values()].filter((r) => r.role.members.includes(principal)).map((r) => r.role.name);
+  }
+
+  private principal(name: string, roles: string[]): Principal {
+    const grants = roles.flatMap((r) => (r === ADMIN_ROLE.name ? compileRole(ADMIN_ROLE) : (this.roles.get(r)?.grants ?? [])));
+    return { name, roles, grants };
+  }
+
+  private refuse(reason: string, message: string): CtmError {
+    this.metrics?.authFailures.inc({ reason });
+    return unauthenticated(message, reason);
+  }
+
+  private observe(r: LogRecord): void {
+    try {
+      if (r.key.startsWith(ROLE_PREFIX)) {
+        const name = r.key.slice(ROLE_PREFIX.length);
+        this.roles.delete(name);
+        if (!r.deleted) this.roles.set(name, { role: roleFromJson(name, r.value), grants: [] });
+        const loaded = this.roles.get(name);
+        if (loaded) loaded.grants = compileRole(loaded.role);
+      } else if (r.key.startsWith(TOKEN_PREFIX)) {
+        const id = r.key.slice(TOKEN_PREFIX.length);
+        const before = this.tokens.get(id);
+        this.tokens.delete(id);
+        if (r.deleted) this.revoked.add(id);
+        else {
+          this.revoked.delete(id);
+          // When and by whom: the first version's record, kept across edits of the document.
+          const first = before?.record ?? r;
+          this.tokens.set(id, { doc: tokenFromJson(r.value), record: r, createdAt: before?.createdAt ?? first.time, createdBy: before?.createdBy ?? first.principal ?? first.author });
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof CtmError)) throw e;
+      // Fails closed: a document that cannot be read grants nothing.
+      this.logError?.({ key: r.key, version: r.version, reason: e.message }, "auth document cannot be read: it grants nothing until it is fixed or deleted");
+    }
+  }
+}

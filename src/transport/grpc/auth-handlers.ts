@@ -1,0 +1,69 @@
+import type { AuthServiceServer, Grant as PbGrant, Role as PbRole, Token as PbToken } from "../../gen/ctm/v1/auth_service.js";
+import { Verb as PbVerb } from "../../gen/ctm/v1/auth_service.js";
+import { VERBS, type Grant, type Role, type Verb } from "../../domain/auth/role.js";
+import { invalidArgument } from "../../domain/errors.js";
+import { currentPrincipal } from "../../service/acting-principal.js";
+import type { AuthService, TokenInfo } from "../../service/auth-service.js";
+import { toEntry } from "./entry-mapper.js";
+import { unary, type Rpc } from "./rpc-logger.js";
+
+type Header = () => { revision: number };
+const meta = (r: { author: string; message: string }) => ({ author: r.author, message: r.message });
+
+// VERBS and the proto enum list the verbs in the same order, from 1.
+const toVerb = (v: PbVerb, field: string): Verb => {
+  const verb = VERBS[v - 1];
+  if (verb === undefined) throw invalidArgument(field, "must name a verb (VERB_READ, VERB_WRITE, ...)");
+  return verb;
+};
+const toPbVerb = (v: Verb): PbVerb => (VERBS.indexOf(v) + 1) as PbVerb;
+
+function toRole(r: PbRole | undefined): Role {
+  if (r === undefined) throw invalidArgument("role", "is required");
+  return {
+    name: r.name,
+    grants: r.grants.map((g, i): Grant => ({
+      verbs: g.verbs.map((v, j) => toVerb(v, `role.grants[${i}].verbs[${j}]`)),
+      keys: g.keys,
+      ...(g.environments.length > 0 ? { environments: g.environments } : {}),
+    })),
+    members: r.members,
+    description: r.description,
+  };
+}
+
+const toPbRole = (r: Role): PbRole => ({
+  name: r.name,
+  grants: r.grants.map((g): PbGrant => ({ verbs: g.verbs.map(toPbVerb), keys: g.keys, environments: g.environments ?? [] })),
+  members: r.members,
+  description: r.description,
+});
+
+const toPbToken = (t: TokenInfo): PbToken => ({
+  id: t.id,
+  name: t.name,
+  roles: t.roles,
+  expiresAt: t.expiresAt === undefined ? undefined : new Date(t.expiresAt),
+  createdAt: new Date(t.createdAt),
+  createdBy: t.createdBy,
+  lastUsedAt: t.lastUsedAt === undefined ? undefined : new Date(t.lastUsedAt),
+});
+
+/** AuthService: tokens and roles. The chain has already checked that the caller may manage them. */
+export function authHandlers(svc: AuthService, enabled: boolean, header: Header, rpc: Rpc): AuthServiceServer {
+  return {
+    createToken: unary(rpc, "Auth.CreateToken", (r) => r.name, async (r) => {
+      const { token, info } = await svc.createToken({ name: r.name, roles: r.roles, expiresAt: r.expiresAt?.getTime() }, meta(r));
+      return { header: header(), token: toPbToken(info), secret: token };
+    }),
+    listTokens: unary(rpc, "Auth.ListTokens", () => undefined, () => ({ header: header(), tokens: svc.listTokens().map(toPbToken) })),
+    revokeToken: unary(rpc, "Auth.RevokeToken", (r) => r.token, async (r) => ({ header: header(), entry: toEntry(await svc.revokeToken(r.token, meta(r))) })),
+    setRole: unary(rpc, "Auth.SetRole", (r) => r.role?.name, async (r) => ({ header: header(), entry: toEntry(await svc.setRole(toRole(r.role), { ...meta(r), expectedVersion: r.expectedVersion })) })),
+    deleteRole: unary(rpc, "Auth.DeleteRole", (r) => r.name, async (r) => ({ header: header(), entry: toEntry(await svc.deleteRole(r.name, meta(r))) })),
+    listRoles: unary(rpc, "Auth.ListRoles", () => undefined, () => ({ header: header(), roles: svc.listRoles().map(toPbRole) })),
+    whoAmI: unary(rpc, "Auth.WhoAmI", () => undefined, () => {
+      const name = currentPrincipal();
+      return { header: header(), principal: name ?? "anonymous", roles: name ? svc.rolesOf(name) : [], authEnabled: enabled };
+    }),
+  };
+}
