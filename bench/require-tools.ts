@@ -15,7 +15,7 @@ export function requireTools(): { h2load: string; etcd: string } {
   const missing = [h2load ? undefined : "h2load (package nghttp2-client)", etcd ? undefined : "etcd (package etcd-server)"].filter(Boolean);
   if (!h2load || !etcd) {
     console.error(`bench: missing ${missing.join(" and ")}.`);
-    console.error("Install them, then run the bench again:\n\n    apt-get install -y nghttp2-client etcd-server\n");
+    console.error("Install them, then run the bench again:\n\n    scripts/apt-install.sh nghttp2-client etcd-server   (as root; it leaves no service enabled: etcd-server enables one)\n");
     process.exit(2);
   }
   return { h2load, etcd };

@@ -23,7 +23,6 @@ import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-s
 import { exportEventLoopDelay } from "./service/event-loop-monitor.js";
 import { IntegrityService } from "./service/integrity-service.js";
 import { StaleViews } from "./service/stale-views.js";
-import { currentPrincipal } from "./service/acting-principal.js";
 import { AuthService } from "./service/auth-service.js";
 import { FailurePenalty, PENALTY_DEFAULTS } from "./transport/grpc/failure-penalty.js";
 import { peerPrincipal } from "./transport/tls/peer-principal.js";
@@ -109,8 +108,6 @@ async function main(): Promise<void> {
   const health = new HealthService(store, clock, metrics, (f, m) => log.error({ component: "health", ...f }, m));
   health.allowHosts = cfg.healthAllowHosts;
   const auth = new AuthService(store, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
-  // Every record names who wrote it: the chain runs each authenticated call as its principal.
-  store.actor = currentPrincipal;
   const config = new ConfigService(store, hub, clock, [validators, health, auth], cfg.accessLog ? access : undefined);
   validators.attach(config);
   health.attach(config);

@@ -2,10 +2,7 @@ import type { Logger } from "pino";
 import type { LogRecord } from "../domain/record.js";
 import type { Metrics } from "../service/metrics.js";
 import type { RolloutService } from "../service/rollout-service.js";
-import { actingPrincipal } from "../service/acting-principal.js";
 
-/** The principal of every record the scheduler writes. */
-export const SCHEDULER_PRINCIPAL = "ctm-scheduler";
 
 /**
  * Drives rollouts forward: every tick appends the milestones that fell due.
@@ -33,8 +30,7 @@ export class RolloutScheduler {
   async tick(): Promise<LogRecord[]> {
     let written: LogRecord[];
     try {
-      // Milestones are the scheduler's own records: they name it as their principal.
-      written = await actingPrincipal.run(SCHEDULER_PRINCIPAL, () => this.rollouts.advance());
+      written = await this.rollouts.advance();
     } catch (e) {
       this.metrics?.backgroundFailures.inc({ loop: "scheduler" });
       this.log.error({ err: e }, "rollout scheduler tick failed; milestones that fell due were not written (retried next tick)");

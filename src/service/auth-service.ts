@@ -35,6 +35,8 @@ export interface TokenInfo {
 /** The file the first admin token is written to, in the data directory, readable by its owner only. */
 export const BOOTSTRAP_TOKEN_FILE = "admin.token";
 const BOOTSTRAP_NAME = "bootstrap-admin";
+/** Entries each cache holds at most; past it, it starts over (a recomputation is the only cost). */
+const CACHE_LIMIT = 10_000;
 
 /**
  * Tokens and roles, kept in memory from their documents under `_ctm/auth/` (loaded at start
@@ -48,6 +50,15 @@ export class AuthService implements WriteGuard {
   private readonly revoked = new Set<string>();
   /** When each token was last accepted, since this process started. */
   private readonly lastUsed = new Map<string, number>();
+  /** Each token's principal with its grants compiled, until an auth document changes. */
+  private readonly principals = new Map<string, Principal>();
+  /**
+   * Header values already verified, until an auth document changes (a revocation clears it):
+   * a repeat caller costs one lookup, not a parse and a SHA-256. Expiry is still checked.
+   */
+  private readonly verified = new Map<string, { id: string; principal: Principal; expiresAt?: number }>();
+  /** Single-key decisions (the shape of every Get), until an auth document changes. */
+  private readonly decisions = new Map<string, CtmError | null>();
   private readonly unsubscribe: () => void;
   private config: ConfigService | undefined;
 
@@ -77,8 +88,22 @@ export class AuthService implements WriteGuard {
    * unknown, expired, revoked.
    */
   authenticate(authorization: string | undefined, certificate: string | undefined): Principal {
+    const known = authorization === undefined ? undefined : this.verified.get(authorization);
+    if (known !== undefined && (known.expiresAt === undefined || this.clock.now() < known.expiresAt)) {
+      this.lastUsed.set(known.id, this.clock.now());
+      return known.principal;
+    }
     if (authorization === undefined) {
-      if (certificate !== undefined) return this.principal(certificate, this.rolesOfMember(certificate));
+      if (certificate !== undefined) {
+        let p = this.principals.get(certificate);
+        if (p === undefined) {
+          // Keyed by `cert:...`, which no token id (16 hex digits) can equal; bounded like every cache here.
+          if (this.principals.size >= 10_000) this.principals.clear();
+          p = this.principal(certificate, this.rolesOfMember(certificate));
+          this.principals.set(certificate, p);
+        }
+        return p;
+      }
       throw this.refuse("missing", "no credentials: send `authorization: Bearer <token>`");
     }
     const m = /^Bearer +(\S+)$/i.exec(authorization);
@@ -91,13 +116,30 @@ export class AuthService implements WriteGuard {
     const now = this.clock.now();
     if (t.doc.expiresAt !== undefined && now >= t.doc.expiresAt) throw this.refuse("expired", `token "${t.doc.name}" expired at ${new Date(t.doc.expiresAt).toISOString()}`);
     this.lastUsed.set(parsed.id, now);
-    return this.principal(`token:${t.doc.name}`, [...t.doc.roles, ...this.rolesOfMember(`token:${t.doc.name}`)]);
+    let p = this.principals.get(parsed.id);
+    if (p === undefined) {
+      p = this.principal(`token:${t.doc.name}`, [...t.doc.roles, ...this.rolesOfMember(`token:${t.doc.name}`)]);
+      this.principals.set(parsed.id, p);
+    }
+    if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
+    this.verified.set(authorization, { id: parsed.id, principal: p, ...(t.doc.expiresAt !== undefined ? { expiresAt: t.doc.expiresAt } : {}) });
+    return p;
   }
 
   /** PERMISSION_DENIED naming the verb and the key or prefix, or nothing. */
   authorize(p: Principal, access: Access): void {
-    const denied = authorize(p.name, p.grants, access);
-    if (denied) {
+    // Keyed by the principal's object: a changed role makes new principals (the caches clear).
+    const single = access.keys?.length === 1 && access.prefix === undefined && access.environments === undefined;
+    const id = single ? `${p.name}\0${access.verb}\0${access.keys![0]}` : undefined;
+    let denied = id === undefined ? undefined : this.decisions.get(id);
+    if (denied === undefined) {
+      denied = authorize(p.name, p.grants, access) ?? null;
+      if (id !== undefined) {
+        if (this.decisions.size >= CACHE_LIMIT) this.decisions.clear();
+        this.decisions.set(id, denied);
+      }
+    }
+    if (denied !== null) {
       this.metrics?.authDenials.inc({ verb: access.verb });
       throw denied;
     }
@@ -169,7 +211,7 @@ export class AuthService implements WriteGuard {
   async bootstrap(dataDir: string): Promise<string | undefined> {
     if (this.hasTokens) return undefined;
     const path = join(dataDir, BOOTSTRAP_TOKEN_FILE);
-    const { token } = await this.createToken({ name: BOOTSTRAP_NAME, roles: [ADMIN_ROLE.name] }, { author: "ctmd", message: "first admin token, written to the data directory" });
+    const { token } = await this.createToken({ name: BOOTSTRAP_NAME, roles: [ADMIN_ROLE.name] }, { author: "ctmd", principal: "ctmd", message: "first admin token, written to the data directory" });
     await rm(path, { force: true });
     await writeFile(path, `${token}\n`, { mode: 0o600, flag: "wx" });
     return path;
@@ -209,6 +251,9 @@ export class AuthService implements WriteGuard {
   }
 
   private observe(r: LogRecord): void {
+    this.principals.clear();
+    this.verified.clear();
+    this.decisions.clear();
     try {
       if (r.key.startsWith(ROLE_PREFIX)) {
         const name = r.key.slice(ROLE_PREFIX.length);

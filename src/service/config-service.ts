@@ -19,6 +19,7 @@ import { InFlightValues } from "./in-flight-values.js";
 import { guardRestore, type WriteGuard } from "./write-guard.js";
 import { resolvePoint, type PointInTime } from "./point-in-time.js";
 import { checkExpected, planWrites, type Actor, type WriteOp } from "./write-plans.js";
+import { currentPrincipal } from "./acting-principal.js";
 
 /** An Apply operation as a client states it: sets may carry a rollout plan. */
 export type ApplyOp =
@@ -43,6 +44,8 @@ export type SetInput = { key: string; value?: JsonValue; expectedVersion?: numbe
 export interface WriteMeta {
   author?: string;
   message?: string;
+  /** Who is writing, when the call is no longer the one being dispatched (see acting-principal.ts). */
+  principal?: string;
 }
 
 /** The use cases of ConfigService. Knows nothing of gRPC. */
@@ -266,9 +269,9 @@ export class ConfigService {
   async rollbackPrefix(prefix: string, to: PointInTime | undefined, meta: WriteMeta): Promise<{ revision: number; records: LogRecord[] }> {
     checkPrefix(prefix);
     if (to === undefined) throw invalidArgument("to", "a time or a revision is required");
+    const actor = this.actor(meta);
     const revision = await resolvePoint(this.store, this.clock, to, "to");
     const then = new Map((await this.recordsAt(prefix, revision)).map((r) => [r.key, r]));
-    const actor = this.actor(meta);
     const records = await this.commit((view) => {
       const drafts: Draft[] = [];
       for (const key of [...view.keys(prefix)].sort()) {
@@ -294,11 +297,14 @@ export class ConfigService {
     return this.hub.watch({ key, prefix }, startRevision);
   }
 
+  /** Read at the start of each write, while its call is still the one dispatched. */
   private actor(meta: WriteMeta): Actor {
+    const principal = meta.principal ?? currentPrincipal();
     return {
       author: checkText(meta.author || "anonymous", "author", LIMITS.authorChars),
       message: checkText(meta.message ?? "", "message", LIMITS.messageChars),
       cause: "api",
+      ...(principal === undefined ? {} : { principal }),
     };
   }
 

@@ -9,6 +9,7 @@ import type { EvalContext, Resolution, Rollout } from "../domain/rollout/plan.js
 import { milestones, percentAt, planTime, realTime, ringIndexAt, type Milestone } from "../domain/rollout/schedule.js";
 import type { LogStore } from "../storage/log-store.js";
 import { checkExpected } from "./write-plans.js";
+import { currentPrincipal } from "./acting-principal.js";
 
 export interface ControlMeta {
   author?: string;
@@ -182,7 +183,7 @@ export class RolloutService {
           ...(await this.store.commit((view) => {
             // Someone changed the key since we looked: their version wins; the next tick re-reads.
             if (view.head(key)?.revision !== rec.revision) return [];
-            return due.map((d) => ({ key, value: d.value, rollout: d.rollout, deleted: false, kind: d.kind, author: SCHEDULER_AUTHOR, message: d.description, cause: "scheduler" }));
+            return due.map((d) => ({ key, value: d.value, rollout: d.rollout, deleted: false, kind: d.kind, author: SCHEDULER_AUTHOR, principal: SCHEDULER_AUTHOR, message: d.description, cause: "scheduler" }));
           })),
         );
       } catch (e) {
@@ -203,6 +204,7 @@ export class RolloutService {
     checkKey(key);
     const expectedVersion = checkVersion(meta.expectedVersion, "expected_version");
     const author = checkText(meta.author || "anonymous", "author", LIMITS.authorChars);
+    const principal = currentPrincipal();
     const message = checkText(meta.message ?? "", "message", LIMITS.messageChars);
     const now = this.clock.now();
     const [r] = await this.store.commit((view) => {
@@ -212,7 +214,7 @@ export class RolloutService {
       if (head?.revision !== rec.revision) throw new CtmError("conflict", `key "${key}" is being changed; retry`, "key");
       if (!rec.rollout) throw failedPrecondition(`key "${key}" has no rollout`);
       const t = step(rec.rollout, rec, now);
-      return [{ key, value: t.value, rollout: t.rollout, deleted: false, kind: t.kind, author, message: message || t.description, cause: "api" }];
+      return [{ key, value: t.value, rollout: t.rollout, deleted: false, kind: t.kind, author, principal, message: message || t.description, cause: "api" }];
     });
     return r!;
   }

@@ -15,6 +15,7 @@ import type { LogStore } from "../storage/log-store.js";
 import type { ConfigService, WriteMeta } from "./config-service.js";
 import type { Metrics } from "./metrics.js";
 import { candidates, type WriteGuard } from "./write-guard.js";
+import { currentPrincipal } from "./acting-principal.js";
 
 const MAX_LISTED = 20;
 
@@ -122,6 +123,8 @@ export class ValidatorService implements WriteGuard {
   }
 
   async set(v: Validator, force: boolean, meta: WriteMeta & { expectedVersion?: number }): Promise<{ record: LogRecord; existing: Violation[] }> {
+    // Read now: the check of current values below yields, and by then other calls run.
+    const principal = meta.principal ?? currentPrincipal();
     checkValidator(v);
     const value = validatorToJson(v);
     // The stored document must read back as this definition: the same checks as a raw Set.
@@ -129,7 +132,7 @@ export class ValidatorService implements WriteGuard {
     const existing = await this.existingInSlices(compileValidator(v));
     if (existing.length > 0 && !force) throw refusedDefinition(v, existing);
     // Forced: the guard must not refuse what the caller explicitly accepted.
-    const record = await this.config!.setUnguarded({ key: VALIDATOR_PREFIX + v.name, value, expectedVersion: meta.expectedVersion, ...meta });
+    const record = await this.config!.setUnguarded({ key: VALIDATOR_PREFIX + v.name, value, expectedVersion: meta.expectedVersion, ...meta, principal });
     return { record, existing };
   }
 

@@ -13,6 +13,8 @@ export interface Actor {
   author: string;
   message: string;
   cause: string;
+  /** Who was authenticated (absent with auth off). */
+  principal?: string;
 }
 
 /** The version a client compares against: a deleted or unknown key is at 0. */

@@ -25,14 +25,14 @@ const partial =
     call(fn, type.fromPartial(r as object), tokenMetadata(token));
 
 /** ValidatorService facade: omitted fields take proto defaults. */
-export function validatorApi(address: string) {
+export function validatorApi(address: string, token?: string) {
   const c = new vpb.ValidatorServiceClient(address, grpc.credentials.createInsecure());
   return {
     client: c,
-    setValidator: partial(c.setValidator.bind(c), vpb.SetValidatorRequest),
-    deleteValidator: partial(c.deleteValidator.bind(c), vpb.DeleteValidatorRequest),
-    listValidators: partial(c.listValidators.bind(c), vpb.ListValidatorsRequest),
-    validate: partial(c.validate.bind(c), vpb.ValidateRequest),
+    setValidator: partial(c.setValidator.bind(c), vpb.SetValidatorRequest, token),
+    deleteValidator: partial(c.deleteValidator.bind(c), vpb.DeleteValidatorRequest, token),
+    listValidators: partial(c.listValidators.bind(c), vpb.ListValidatorsRequest, token),
+    validate: partial(c.validate.bind(c), vpb.ValidateRequest, token),
   };
 }
 

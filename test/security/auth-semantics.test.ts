@@ -116,6 +116,20 @@ describe("trusted authors", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(entries.map((e) => e.principal)).toEqual(["ctm-scheduler", "token:bootstrap-admin"]);
+    // Writes that await before they commit still name their caller, even with other calls in between.
+    const { validatorApi } = await import("../helpers/safety-clients.js");
+    const v = validatorApi(daemon.address, t.writer);
+    const asAdmin = validatorApi(daemon.address, adminToken);
+    const before = (await admin.snapshot({ prefix: "" })).header!.revision;
+    const [defined] = await Promise.all([
+      asAdmin.setValidator({ validator: { name: "trust-v", keys: ["app/**"], rules: [{ path: "", rule: { $case: "type", value: 2 } }] }, force: true }),
+      w.set({ key: "app/other", value: 1 }),
+    ]);
+    expect(defined.entry!.principal).toBe("token:bootstrap-admin");
+    const undone = await admin.rollbackPrefix({ prefix: "app/", to: { $case: "revision", value: before } });
+    expect(new Set(undone.entries.map((e) => e.principal))).toEqual(new Set(["token:bootstrap-admin"]));
+    v.client.close();
+    asAdmin.client.close();
   });
 });
 
@@ -131,6 +145,23 @@ describe("health checks cannot become a proxy", () => {
     expect(await headAs(adminToken)).toBe(head);
     await h.setHealthCheck({ check: { name: "near", keys: ["app/**"], maxErrorRate: 0.1, source: { $case: "http", value: { url: "http://127.0.0.1:9/healthz" } } } });
     h.client.close();
+  });
+});
+
+describe("changes take effect on the next call", () => {
+  it("a role edited or a token revoked after it was used is not served from what was decided before", async () => {
+    await admin.setRole({ name: "flip", grants: [{ verbs: [Verb.VERB_READ], keys: ["app/**"] }] });
+    const flip = await admin.createToken("flip", ["flip"]);
+    await api(client, adminToken).set({ key: "app/flip", value: 1 });
+    const f = api(client, flip);
+    for (let i = 0; i < 3; i++) expect((await f.get({ key: "app/flip" })).entry!.version).toBe(1);
+    await admin.setRole({ name: "flip", grants: [{ verbs: [Verb.VERB_READ], keys: ["other/**"] }] });
+    expect((await rejects(f.get({ key: "app/flip" }))).code).toBe(grpc.status.PERMISSION_DENIED);
+    await admin.setRole({ name: "flip", grants: [{ verbs: [Verb.VERB_READ], keys: ["app/**"] }] });
+    expect((await f.get({ key: "app/flip" })).entry!.version).toBe(1);
+    await admin.revokeToken("flip");
+    const revoked = await rejects(f.get({ key: "app/flip" }));
+    expect([revoked.code, revoked.details]).toEqual([grpc.status.UNAUTHENTICATED, expect.stringMatching(/was revoked$/)]);
   });
 });
 

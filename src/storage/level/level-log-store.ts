@@ -307,7 +307,6 @@ export class LevelLogStore implements LogStore {
     }
     if (drafts.length === 0) return Promise.resolve([]);
 
-    const principal = this.actor();
     // Whole milliseconds: the time index is keyed by integer ms.
     const now = Math.max(this.lastTime, Math.floor(this.clock.now()));
     this.lastTime = now;
@@ -315,7 +314,7 @@ export class LevelLogStore implements LogStore {
     const ops: BatchOp[] = [];
     for (const d of drafts) {
       const version = (this.writer.get(d.key)?.version ?? 0) + 1;
-      const r: LogRecord = { ...stripUndefined(principal === undefined || d.principal !== undefined ? d : { ...d, principal }), revision: this.nextRev++, version, time: now };
+      const r: LogRecord = { ...stripUndefined(d), revision: this.nextRev++, version, time: now };
       this.writer.set(r.key, { version, revision: r.revision, deleted: r.deleted });
       records.push(r);
       const rev = u64(r.revision);
@@ -470,12 +469,6 @@ export class LevelLogStore implements LogStore {
 
   /** Told when a commit listener throws (set by the composition root); without it, a process warning. */
   onListenerError: ((error: Error) => void) | undefined;
-
-  /**
-   * Who is writing, asked once per commit in the writer's own async context (set by the
-   * composition root from the call chain); drafts that name no principal are stamped with it.
-   */
-  actor: () => string | undefined = () => undefined;
 
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);

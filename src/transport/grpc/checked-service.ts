@@ -3,7 +3,7 @@ import type { DescMessage } from "@bufbuild/protobuf";
 import { CtmError } from "../../domain/errors.js";
 import { checkRequestBytes, malformed } from "./check-request-bytes.js";
 import { requestTypeOf } from "./proto-registry.js";
-import { actingPrincipal } from "../../service/acting-principal.js";
+import { actAs } from "../../service/acting-principal.js";
 import { ACCESS_RULES, type AccessRule } from "./access-rules.js";
 import { admit, type CallAuth } from "./call-gate.js";
 import { requestIdOf, unary, type Rpc } from "./rpc-logger.js";
@@ -103,7 +103,7 @@ function refusingUnary(handler: grpc.handleUnaryCall<unknown, unknown>, rpc: Rpc
       refusals.set(call, r.error);
       return later(r.delayMs, () => refuse(call, callback));
     }
-    return r.principal ? actingPrincipal.run(r.principal.name, () => handler(call, callback)) : handler(call, callback);
+    return r.principal ? actAs(r.principal.name, () => handler(call, callback)) : handler(call, callback);
   };
 }
 
@@ -111,7 +111,7 @@ function refusingStream(handler: grpc.handleServerStreamingCall<unknown, unknown
   return (call) => {
     const r = refusalOf(call, rpc.auth, rule);
     if (r === undefined) return handler(call);
-    if (!r.error) return r.principal ? actingPrincipal.run(r.principal.name, () => handler(call)) : handler(call);
+    if (!r.error) return r.principal ? actAs(r.principal.name, () => handler(call)) : handler(call);
     const requestId = requestIdOf(call.metadata);
     const { error } = toStatus(r.error, requestId);
     const status = statusName(error.code!);
