@@ -24,6 +24,7 @@ interface Report {
 
 let gopath: GoPath;
 let goInterop: string;
+let ctmget: string;
 let pki: TestPki;
 let ca: Issued;
 let server: Issued;
@@ -32,10 +33,11 @@ beforeAll(async () => {
   gopath = await GoPath.create();
   pki = await TestPki.create();
   ca = await pki.ca("ca");
-  [server, clientCert, goInterop] = await Promise.all([
+  [server, clientCert, goInterop, ctmget] = await Promise.all([
     pki.leaf(ca, "server", { cn: "ctmd", sans: ["IP:127.0.0.1", "DNS:localhost"], usage: "server" }),
     pki.leaf(ca, "client", { cn: "interop-client", usage: "client" }),
     gopath.build("ctm.dev/clients/go/cmd/interop"),
+    gopath.build("ctm.dev/clients/go/cmd/ctmget"),
   ]);
 }, GO_BUILD_MS);
 afterAll(async () => {
@@ -112,6 +114,21 @@ describe("Go: ctm.DialOptions and BearerToken", () => {
     const { code, output } = await gopath.test(["-v", "-count=1", "-run", "^(TestBearerToken|TestDialOptions)$", "ctm.dev/clients/go/ctm"]);
     expect(code, output).toBe(0);
     for (const t of ["TestBearerToken", "TestDialOptions"]) expect(output).toContain(`--- PASS: ${t} `);
+  });
+});
+
+describe("ctmget (the Go sample) against ctmd --auth on", () => {
+  it("takes CTM_TOKEN: refused without it, the value with it", async () => {
+    const d = await daemon(AUTH_ON);
+    const set = await go(d.address, "app/sample", d.token);
+    expect(set.set).toMatchObject({ ok: true });
+    const refused = await run(ctmget, ["-addr", d.address, "-key", "app/sample"], { env: envWith(process.env, undefined), timeoutMs: 40_000 }).then(
+      () => new Error("expected ctmget to fail"),
+      (e: Error) => e,
+    );
+    expect(refused.message).toMatch(/\(exit 1\)[\s\S]*Unauthenticated/);
+    const got = await run(ctmget, ["-addr", d.address, "-key", "app/sample"], { env: envWith(process.env, d.token), timeoutMs: 40_000 });
+    expect(JSON.parse(got.stdout)).toMatchObject({ key: "app/sample", version: 2 });
   });
 });
 
