@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pino, type Logger } from "pino";
 import { prettyFactory } from "pino-pretty";
@@ -23,7 +23,7 @@ import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-s
 import { exportEventLoopDelay } from "./service/event-loop-monitor.js";
 import { IntegrityService } from "./service/integrity-service.js";
 import { StaleViews } from "./service/stale-views.js";
-import { AuthService } from "./service/auth-service.js";
+import { AuthService, BOOTSTRAP_TOKEN_FILE } from "./service/auth-service.js";
 import { FailurePenalty, PENALTY_DEFAULTS } from "./transport/grpc/failure-penalty.js";
 import { peerPrincipal } from "./transport/tls/peer-principal.js";
 import { GrpcTransport } from "./transport/grpc/grpc-server.js";
@@ -133,8 +133,14 @@ async function main(): Promise<void> {
 
   // A store that failed a check, a write or a read is never served: every call gets its refusal.
   const gate = () => store.refusal;
-  const tokenFile = cfg.auth ? await auth.bootstrap(dataDir) : undefined;
-  if (tokenFile) log.warn({ file: tokenFile }, "auth is on and no token existed: the first admin token is in this file (mode 0600); read it, then delete the file");
+  const firstToken = cfg.auth ? await auth.bootstrap() : undefined;
+  if (firstToken) {
+    // Only its owner may read it: the secret never reaches the log, stdout or the command line.
+    const tokenFile = join(dataDir, BOOTSTRAP_TOKEN_FILE);
+    rmSync(tokenFile, { force: true });
+    writeFileSync(tokenFile, `${firstToken}\n`, { mode: 0o600, flag: "wx" });
+    log.warn({ file: tokenFile }, "auth is on and no token existed: the first admin token is in this file (mode 0600); read it, then delete the file");
+  }
   const callAuth = cfg.auth ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const transport = new GrpcTransport({ config, rollouts, validators, health, access, integrity, auth }, { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth }, {
     watch: { progressIntervalMs: cfg.watchProgressMs },

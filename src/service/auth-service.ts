@@ -1,5 +1,3 @@
-import { writeFile, rm } from "node:fs/promises";
-import { join } from "node:path";
 import type { Clock } from "../domain/clock.js";
 import { compileRole, type Access, type CompiledGrant, authorize } from "../domain/auth/authorize.js";
 import { ADMIN_ROLE, ROLE_PREFIX, TOKEN_PREFIX, checkRoleName, roleFromJson, roleToJson, type Role } from "../domain/auth/role.js";
@@ -111,7 +109,8 @@ export class AuthService implements WriteGuard {
     if (!parsed) throw this.refuse("malformed", "the authorization header is not `Bearer ctm_<id>_<secret>`");
     const t = this.tokens.get(parsed.id);
     if (t === undefined || !secretMatches(parsed.secret, t.doc.verifier)) {
-      throw this.refuse(this.revoked.has(parsed.id) && t === undefined ? "revoked" : "unknown", this.revoked.has(parsed.id) && t === undefined ? `token ${parsed.id} was revoked` : "the token is not known");
+      if (t === undefined && this.revoked.has(parsed.id)) throw this.refuse("revoked", `token ${parsed.id} was revoked`);
+      throw this.refuse("unknown", "the token is not known");
     }
     const now = this.clock.now();
     if (t.doc.expiresAt !== undefined && now >= t.doc.expiresAt) throw this.refuse("expired", `token "${t.doc.name}" expired at ${new Date(t.doc.expiresAt).toISOString()}`);
@@ -204,17 +203,13 @@ export class AuthService implements WriteGuard {
   }
 
   /**
-   * With auth on and no token yet, mints one with the built-in admin role and writes it to
-   * `<dataDir>/admin.token` (mode 0600): never to the log, stdout or the command line.
-   * Returns the file's path, or undefined when tokens exist already.
+   * With no token yet, mints one with the built-in admin role and answers its secret, for the
+   * composition root to hand over (a 0600 file, never the log); undefined when tokens exist.
    */
-  async bootstrap(dataDir: string): Promise<string | undefined> {
+  async bootstrap(): Promise<string | undefined> {
     if (this.hasTokens) return undefined;
-    const path = join(dataDir, BOOTSTRAP_TOKEN_FILE);
     const { token } = await this.createToken({ name: BOOTSTRAP_NAME, roles: [ADMIN_ROLE.name] }, { author: "ctmd", principal: "ctmd", message: "first admin token, written to the data directory" });
-    await rm(path, { force: true });
-    await writeFile(path, `${token}\n`, { mode: 0o600, flag: "wx" });
-    return path;
+    return token;
   }
 
   private checkTokenDocument(id: string, doc: TokenDocument, field = ""): void {
