@@ -3,6 +3,8 @@
 // Usage: npm run bench   (BENCH_SECONDS per measurement, default 8, after a 2 s warm-up)
 //        BENCH_ONLY=eval npm run bench   (only the in-process evaluation comparison, ~15 s)
 //        BENCH_ONLY=get,auth npm run bench   (Get against the no-op server, and auth on vs off)
+//        BENCH_BASELINE=../other/dist/src/main.js BENCH_ONLY=baseline npm run bench
+//                                           (Get with auth on, this build against another build)
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +17,7 @@ import { benchEval } from "./bench-eval.js";
 import { benchGet } from "./bench-get.js";
 import { benchAccessLog } from "./bench-access-log.js";
 import { benchAuth } from "./bench-auth.js";
+import { benchBaseline } from "./bench-baseline.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
 import { benchWatch } from "./bench-watch.js";
@@ -58,7 +61,11 @@ async function main(): Promise<number> {
       );
       if (seeded.code !== grpc.status.OK) throw new Error(`ctmd rejected the seed Set: ${grpc.status[seeded.code]} ${seeded.details}`);
 
-      if (only("get", "auth")) {
+      if (only("baseline")) {
+        const entry = process.env["BENCH_BASELINE"];
+        if (!entry) throw new Error("BENCH_ONLY=baseline needs BENCH_BASELINE=<another build's dist/src/main.js>");
+        await benchBaseline(ctx, entry);
+      } else if (only("get", "auth")) {
         // The transport ceiling, and the cost of the auth chain on the same Get.
         await benchGet(ctx, ctmd);
         await benchAuth(ctx, ctmd);

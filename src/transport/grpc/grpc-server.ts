@@ -25,6 +25,7 @@ import { AuthServiceService } from "../../gen/ctm/v1/auth_service.js";
 import type { AuthService } from "../../service/auth-service.js";
 import { authHandlers } from "./auth-handlers.js";
 import { checkedService } from "./checked-service.js";
+import { callChain } from "./call-chain.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
 
 export interface GrpcTransportOptions {
@@ -87,12 +88,13 @@ export class GrpcTransport {
       // Watch streams live long; keepalives find dead peers so their watchers are released.
       "grpc.keepalive_time_ms": 60_000,
       "grpc.keepalive_timeout_ms": 20_000,
+      interceptors: [callChain(rpc)],
     });
     const header = () => ({ revision: svc.config.headRevision });
-    // Every request's bytes are checked before its handler runs (see checkedService); Get's
-    // decoder checks what its fast path does not read.
-    const add = (definition: grpc.ServiceDefinition, handlers: object, checks: Parameters<typeof checkedService>[3] = {}): void =>
-      this.server.addService(...checkedService(definition, handlers as grpc.UntypedServiceImplementation, rpc, checks));
+    // Every call passes callChain; every request's bytes are checked before its handler runs
+    // (see checkedService); Get's decoder checks what its fast path does not read.
+    const add = (definition: grpc.ServiceDefinition, handlers: object, checks: Parameters<typeof checkedService>[2] = {}): void =>
+      this.server.addService(...checkedService(definition, handlers as grpc.UntypedServiceImplementation, checks));
     add(configService, configHandlers(svc.config, rpc, opts.watch), { checksItself: ["get"] });
     add(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc));
     add(ValidatorServiceService, validatorHandlers(svc.validators, header, rpc));

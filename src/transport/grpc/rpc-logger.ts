@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Metrics } from "../../service/metrics.js";
 import type { RpcLines } from "../log/log-shipper.js";
-import type { CallAuth } from "./call-gate.js";
+import type { CallAuth } from "./call-auth.js";
 import { dateMetadata } from "./date-metadata.js";
 import { statusName, toStatus } from "./status-table.js";
 

@@ -1,0 +1,66 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { type BenchContext, h2label, settle } from "./bench-context.js";
+import { stop } from "./child-processes.js";
+import { fixture } from "./fixture.js";
+import { formatRate, formatRatio, formatUs } from "./format.js";
+import { h2clean } from "./load-checks.js";
+import { pairedRuns } from "./paired-runs.js";
+import { RawClient } from "./raw-client.js";
+import { paths, settings } from "./settings.js";
+import { startCtmd, type CtmdHandle } from "./start-ctmd.js";
+
+/** Starts a daemon from `entry` (another build's dist/src/main.js) with auth on, seeded. */
+async function startSeeded(ctx: BenchContext, entry: string, dir: string): Promise<{ handle: CtmdHandle; authorization: string }> {
+  mkdirSync(dir, { recursive: true });
+  const saved = process.env["BENCH_CTMD_ENTRY"];
+  process.env["BENCH_CTMD_ENTRY"] = entry;
+  try {
+    const handle = await startCtmd(ctx.children, dir, ["--auth", "on"]);
+    const authorization = `Bearer ${readFileSync(join(handle.dataDir, "admin.token"), "utf8").trim()}`;
+    const client = new RawClient(handle.address, 1, { authorization });
+    const seeded = await client.unary(paths.set, fixture.seedRequest());
+    client.close();
+    if (seeded.code !== grpc.status.OK) throw new Error(`${entry}: the seed Set answered ${grpc.status[seeded.code]} ${seeded.details}`);
+    return { handle, authorization };
+  } finally {
+    if (saved === undefined) delete process.env["BENCH_CTMD_ENTRY"];
+    else process.env["BENCH_CTMD_ENTRY"] = saved;
+  }
+}
+
+/**
+ * BENCH_BASELINE=<another build's dist/src/main.js>: Get at c64 with auth on (a bearer token on
+ * every call), this build against that one, in alternating rounds. This is how a change to the
+ * call path shows what it buys or costs: build the variant in another checkout and pair them.
+ */
+export async function benchBaseline(ctx: BenchContext, baselineEntry: string): Promise<void> {
+  const { report } = ctx;
+  const mine = await startSeeded(ctx, resolve("dist/src/main.js"), join(ctx.work, "this-build"));
+  const base = await startSeeded(ctx, resolve(baselineEntry), join(ctx.work, "baseline-build"));
+  try {
+    const level = settings.c64;
+    const frame = ctx.frame("ctm-get", fixture.getRequest());
+    ctx.log(`Get with auth on, this build vs ${baselineEntry}, c64`);
+    const side = (label: string, h: CtmdHandle, authorization: string) => ({
+      label,
+      process: h.child,
+      address: h.address,
+      lastWords: h.lastWords,
+      headers: [`authorization: ${authorization}`],
+    });
+    const p = await pairedRuns(ctx, side("baseline build", base.handle, base.authorization), side("this build", mine.handle, mine.authorization), paths.get, frame, level);
+    await settle();
+    report.check(
+      [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) && mine.handle.rpcLog.tally("Get").failed === 0 && base.handle.rpcLog.tally("Get").failed === 0,
+      `this build and the baseline served every Get of ${p.mine.runs.length} rounds each without a refusal`,
+    );
+    report.row(`Get req/s, c64 (${h2label(level)}), auth on, this build vs ${baselineEntry}`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
+    report.row(`Get main-thread CPU per request, c64, this build vs baseline`, formatUs(p.mine.mainUsPerRequest), formatUs(p.base.mainUsPerRequest), formatRatio(p.mine.mainUsPerRequest, p.base.mainUsPerRequest));
+    report.note(`This build ÷ baseline per round (the row shows the median): ${p.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
+  } finally {
+    await stop(mine.handle.child);
+    await stop(base.handle.child);
+  }
+}

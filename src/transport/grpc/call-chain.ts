@@ -1,0 +1,97 @@
+import * as grpc from "@grpc/grpc-js";
+import { CtmError, isCtmError } from "../../domain/errors.js";
+import type { Principal } from "../../service/auth-service.js";
+import { actAs } from "../../service/acting-principal.js";
+import { ACCESS_RULES, type AccessRule } from "./access-rules.js";
+import { labelOf, Refusal } from "./checked-service.js";
+import { requestIdOf, type Rpc } from "./rpc-logger.js";
+import { statusName, toStatus } from "./status-table.js";
+
+const headerOf = (md: grpc.Metadata): string | undefined => {
+  const v = md.get("authorization");
+  if (v.length === 0) return undefined;
+  // Two headers, or a binary one, are malformed rather than a choice between them.
+  return v.length === 1 && typeof v[0] === "string" ? v[0] : "";
+};
+
+const noRule: AccessRule = () => {
+  throw new CtmError("permission_denied", "this method has no access rule");
+};
+
+/**
+ * The one chain every call ctmd serves passes, as a grpc-js server interceptor: the request's
+ * bytes checked (a Refusal from checkedDeserializer becomes INVALID_ARGUMENT naming the field);
+ * with auth on, the caller authenticated from its metadata (and its client certificate), every
+ * access the decoded request asks for authorized (ACCESS_RULES), and the handler started as the
+ * caller's principal. A refusal is logged, counted and mapped by the same status table as a
+ * handler's error; a peer that keeps failing authentication waits longer for each refusal.
+ * grpc-js applies interceptors to every method of the server, so no handler can be reached
+ * around it. The handler's own log line, metrics and status mapping are `unary`'s.
+ */
+export function callChain(rpc: Rpc): grpc.ServerInterceptor {
+  const auth = rpc.auth;
+  const labels = new Map<string, string>();
+  const labelFor = (path: string): string => {
+    let l = labels.get(path);
+    if (l === undefined) labels.set(path, (l = labelOf(path)));
+    return l;
+  };
+
+  const refuse = (call: grpc.ServerInterceptingCallInterface, path: string, metadata: grpc.Metadata | undefined, e: CtmError, delayMs: number): void => {
+    const requestId = requestIdOf(metadata ?? new grpc.Metadata());
+    const { error } = toStatus(e.field === "request" ? new CtmError(e.code, `${e.message}; request id ${requestId}`, e.field) : e, requestId);
+    const status = statusName(error.code!);
+    const method = labelFor(path);
+    rpc.metrics?.countRpc(method, status);
+    rpc.log.warn({ method, status, requestId, error: error.details }, "rpc");
+    const send = () => call.sendStatus({ code: error.code!, details: error.details!, metadata: error.metadata ?? new grpc.Metadata() });
+    if (delayMs > 0) setTimeout(send, delayMs);
+    else send();
+  };
+
+  return (method, call) => {
+    const rule = ACCESS_RULES[method.path] ?? noRule;
+    const checked = auth !== undefined && rule !== "public";
+    let metadata: grpc.Metadata | undefined;
+    let principal: Principal | undefined;
+    let refused = false;
+    const fail = (e: unknown, delayMs = 0): void => {
+      if (!isCtmError(e)) throw e;
+      refused = true;
+      refuse(call, method.path, metadata, e, delayMs);
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata(md, nextMd) {
+            metadata = md;
+            if (!checked) return nextMd(md);
+            try {
+              principal = auth.service.authenticate(headerOf(md), auth.certificateOf?.(call));
+            } catch (e) {
+              return fail(e, isCtmError(e) && e.code === "unauthenticated" ? (auth.penalty?.failed(call.getPeer()) ?? 0) : 0);
+            }
+            nextMd(md);
+          },
+          onReceiveMessage(message, nextMessage) {
+            if (refused) return;
+            if (message instanceof Refusal) return fail(message.error);
+            if (checked && rule !== "authenticated") {
+              try {
+                for (const access of rule(message as never, auth.context)) auth.service.authorize(principal!, access);
+              } catch (e) {
+                return fail(e);
+              }
+            }
+            nextMessage(message);
+          },
+          // grpc-js starts unary and server-streaming handlers when the request's stream half-closes.
+          onReceiveHalfClose(nextHalfClose) {
+            if (refused) return;
+            if (principal) actAs(principal.name, nextHalfClose);
+            else nextHalfClose();
+          },
+        }),
+    });
+  };
+}
