@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { type BenchContext, h2label, settle } from "./bench-context.js";
 import { stop } from "./child-processes.js";
 import { fixture } from "./fixture.js";
+import { rollout } from "./rollout-fixture.js";
 import { formatRate, formatRatio, formatUs } from "./format.js";
 import { h2clean } from "./load-checks.js";
 import { pairedRuns } from "./paired-runs.js";
@@ -20,9 +21,11 @@ async function startSeeded(ctx: BenchContext, entry: string, dir: string): Promi
     const handle = await startCtmd(ctx.children, dir, ["--auth", "on"]);
     const authorization = `Bearer ${readFileSync(join(handle.dataDir, "admin.token"), "utf8").trim()}`;
     const client = new RawClient(handle.address, 1, { authorization });
-    const seeded = await client.unary(paths.set, fixture.seedRequest());
+    for (const seed of [fixture.seedRequest(), rollout.seedRequest()]) {
+      const seeded = await client.unary(paths.set, seed);
+      if (seeded.code !== grpc.status.OK) throw new Error(`${entry}: a seed Set answered ${grpc.status[seeded.code]} ${seeded.details}`);
+    }
     client.close();
-    if (seeded.code !== grpc.status.OK) throw new Error(`${entry}: the seed Set answered ${grpc.status[seeded.code]} ${seeded.details}`);
     return { handle, authorization };
   } finally {
     if (saved === undefined) delete process.env["BENCH_CTMD_ENTRY"];
@@ -41,8 +44,6 @@ export async function benchBaseline(ctx: BenchContext, baselineEntry: string): P
   const base = await startSeeded(ctx, resolve(baselineEntry), join(ctx.work, "baseline-build"));
   try {
     const level = settings.c64;
-    const frame = ctx.frame("ctm-get", fixture.getRequest());
-    ctx.log(`Get with auth on, this build vs ${baselineEntry}, c64`);
     const side = (label: string, h: CtmdHandle, authorization: string) => ({
       label,
       process: h.child,
@@ -50,15 +51,23 @@ export async function benchBaseline(ctx: BenchContext, baselineEntry: string): P
       lastWords: h.lastWords,
       headers: [`authorization: ${authorization}`],
     });
-    const p = await pairedRuns(ctx, side("baseline build", base.handle, base.authorization), side("this build", mine.handle, mine.authorization), paths.get, frame, level);
-    await settle();
-    report.check(
-      [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) && mine.handle.rpcLog.tally("Get").failed === 0 && base.handle.rpcLog.tally("Get").failed === 0,
-      `this build and the baseline served every Get of ${p.mine.runs.length} rounds each without a refusal`,
-    );
-    report.row(`Get req/s, c64 (${h2label(level)}), auth on, this build vs ${baselineEntry}`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
-    report.row(`Get main-thread CPU per request, c64, this build vs baseline`, formatUs(p.mine.mainUsPerRequest), formatUs(p.base.mainUsPerRequest), formatRatio(p.mine.mainUsPerRequest, p.base.mainUsPerRequest));
-    report.note(`This build ÷ baseline per round (the row shows the median): ${p.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
+    // A plain Get, then a Get with a context on a rolling key (every rule, both hashes).
+    for (const [name, request] of [
+      ["Get", fixture.getRequest()],
+      ["Get with a context", rollout.getRequest()],
+    ] as const) {
+      const frame = ctx.frame(`baseline-${name.replace(/ /g, "-")}`, request);
+      ctx.log(`${name} with auth on, this build vs ${baselineEntry}, c64`);
+      const p = await pairedRuns(ctx, side("baseline build", base.handle, base.authorization), side("this build", mine.handle, mine.authorization), paths.get, frame, level);
+      await settle();
+      report.check(
+        [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) && mine.handle.rpcLog.tally("Get").failed === 0 && base.handle.rpcLog.tally("Get").failed === 0,
+        `${name}: this build and the baseline served every call of ${p.mine.runs.length} rounds each without a refusal`,
+      );
+      report.row(`${name} req/s, c64 (${h2label(level)}), auth on, this build vs ${baselineEntry}`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
+      report.row(`${name} main-thread CPU per request, c64, this build vs baseline`, formatUs(p.mine.mainUsPerRequest), formatUs(p.base.mainUsPerRequest), formatRatio(p.mine.mainUsPerRequest, p.base.mainUsPerRequest));
+      report.note(`${name}: this build ÷ baseline per round (the row shows the median): ${p.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
+    }
   } finally {
     await stop(mine.handle.child);
     await stop(base.handle.child);

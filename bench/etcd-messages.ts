@@ -8,6 +8,33 @@ export function etcdRangeRequest(key: string): Uint8Array {
   return new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).finish();
 }
 
+/** etcdserverpb.RangeRequest { bytes key = 1; bytes range_end = 2; int64 revision = 4; } */
+export function etcdRangePrefixRequest(prefix: string, revision = 0): Uint8Array {
+  const key = utf8.encode(prefix);
+  const end = Uint8Array.from(key);
+  end[end.length - 1]! += 1;
+  const w = new BinaryWriter().uint32((1 << 3) | 2).bytes(key).uint32((2 << 3) | 2).bytes(end);
+  if (revision > 0) w.uint32(4 << 3).int64(revision);
+  return w.finish();
+}
+
+/** The revision in any etcd response's header (ResponseHeader header = 1 { int64 revision = 3; }). */
+export function etcdHeaderRevision(bytes: Uint8Array): number {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1 && (tag & 7) === 2) {
+      const h = new BinaryReader(reader.bytes());
+      while (h.pos < h.len) {
+        const t = h.uint32();
+        if (t >>> 3 === 3 && (t & 7) === 0) return Number(h.int64());
+        h.skip(t & 7);
+      }
+    } else reader.skip(tag & 7);
+  }
+  return 0;
+}
+
 /** etcdserverpb.PutRequest { bytes key = 1; bytes value = 2; } */
 export function etcdPutRequest(key: string, value: string | Uint8Array): Uint8Array {
   const bytes = typeof value === "string" ? utf8.encode(value) : value;

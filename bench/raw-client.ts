@@ -22,12 +22,14 @@ export class RawClient {
     channels = 1,
     /** Sent with every call, e.g. `{ authorization: "Bearer ..." }`. */
     private readonly headers: Record<string, string> = {},
+    /** More channel options, e.g. a larger grpc.max_receive_message_length. */
+    options: grpc.ChannelOptions = {},
   ) {
     this.clients = Array.from(
       { length: channels },
       (_, i) =>
         // A local subchannel pool per client: otherwise grpc-js shares one connection.
-        new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1, "grpc.bench.channel": i }),
+        new grpc.Client(address, grpc.credentials.createInsecure(), { ...options, "grpc.use_local_subchannel_pool": 1, "grpc.bench.channel": i }),
     );
   }
 

@@ -5,6 +5,7 @@
 //        BENCH_ONLY=get,auth npm run bench   (Get against the no-op server, and auth on vs off)
 //        BENCH_BASELINE=../other/dist/src/main.js BENCH_ONLY=baseline npm run bench
 //                                           (Get with auth on, this build against another build)
+//        BENCH_ONLY=snapshot npm run bench   (every key at a past revision, 100k keys, against etcd)
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,7 @@ import { benchGet } from "./bench-get.js";
 import { benchAccessLog } from "./bench-access-log.js";
 import { benchAuth } from "./bench-auth.js";
 import { benchBaseline } from "./bench-baseline.js";
+import { benchSnapshot } from "./bench-snapshot.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
 import { benchWatch } from "./bench-watch.js";
@@ -61,7 +63,9 @@ async function main(): Promise<number> {
       );
       if (seeded.code !== grpc.status.OK) throw new Error(`ctmd rejected the seed Set: ${grpc.status[seeded.code]} ${seeded.details}`);
 
-      if (only("baseline")) {
+      if (only("snapshot")) {
+        await benchSnapshot(ctx);
+      } else if (only("baseline")) {
         const entry = process.env["BENCH_BASELINE"];
         if (!entry) throw new Error("BENCH_ONLY=baseline needs BENCH_BASELINE=<another build's dist/src/main.js>");
         await benchBaseline(ctx, entry);

@@ -134,6 +134,7 @@ async function main(): Promise<void> {
   // A store that failed a check, a write or a read is never served: every call gets its refusal.
   const gate = () => store.refusal;
   const firstToken = cfg.auth ? await auth.bootstrap() : undefined;
+  await auth.loadUsage();
   if (firstToken) {
     // Only its owner may read it: the secret never reaches the log, stdout or the command line.
     const tokenFile = join(dataDir, BOOTSTRAP_TOKEN_FILE);
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
     integrity.close();
     validators.close();
     health.close();
-    auth.close();
+    await auth.close();
     await access.close();
     await store.close();
     log.info({ revision: store.headRevision, ...store.stats, accessLogDropped: access.droppedTotal }, "stopped");

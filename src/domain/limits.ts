@@ -16,6 +16,14 @@ export const LIMITS = {
    * receive limit. A page ends before the entry that would pass this (it holds at least one).
    */
   historyPageBytes: 1024 * 1024,
+  /** Keys one Snapshot page looks at, by default and at most. */
+  snapshotPageDefault: 1000,
+  snapshotPageMax: 10_000,
+  /**
+   * Stored bytes of the records one Snapshot page carries (their protobuf form is at most about
+   * twice that): a page ends before the record that would pass it, and holds at least one.
+   */
+  snapshotPageBytes: 1024 * 1024,
   /**
    * Containers (objects and arrays together) a value may nest. Protobuf clients stop
    * decoding at 100 nested messages (ts-proto, protobuf-es, upb); a JSON object costs

@@ -33,6 +33,9 @@ export interface TokenInfo {
 /** The file the first admin token is written to, in the data directory, readable by its owner only. */
 export const BOOTSTRAP_TOKEN_FILE = "admin.token";
 const BOOTSTRAP_NAME = "bootstrap-admin";
+/** The store note holding each token's last use (JSON: id -> ms), and how often it is written. */
+const USAGE_NOTE = "auth/token-last-used";
+const USAGE_FLUSH_MS = 60_000;
 /** Entries each cache holds at most; past it, it starts over (a recomputation is the only cost). */
 const CACHE_LIMIT = 10_000;
 
@@ -46,8 +49,11 @@ export class AuthService implements WriteGuard {
   private readonly tokens = new Map<string, { doc: TokenDocument; record: LogRecord; createdAt: number; createdBy: string }>();
   /** Ids of deleted token documents: such a token is answered "revoked", not "unknown". */
   private readonly revoked = new Set<string>();
-  /** When each token was last accepted, since this process started. */
+  /** When each token was last accepted; kept in the store's notes (see flushUsage). */
   private readonly lastUsed = new Map<string, number>();
+  /** Whether lastUsed changed since it was last written. */
+  private usageChanged = false;
+  private usageTimer: NodeJS.Timeout | undefined;
   /** Each token's principal with its grants compiled, until an auth document changes. */
   private readonly principals = new Map<string, Principal>();
   /**
@@ -76,7 +82,51 @@ export class AuthService implements WriteGuard {
     this.config = config;
   }
 
-  close(): void {
+  /**
+   * Loads the tokens' last-used times and writes them every `flushMs` while they change. A token
+   * used in every call writes nothing per call: the time is noted in memory at minute precision,
+   * and a crash loses at most the last interval of it.
+   */
+  async loadUsage(flushMs = USAGE_FLUSH_MS): Promise<void> {
+    const note = await this.store.readNote(USAGE_NOTE);
+    if (note !== undefined) {
+      try {
+        for (const [id, at] of Object.entries(JSON.parse(note.toString("utf8")) as Record<string, unknown>)) {
+          if (TOKEN_ID.test(id) && typeof at === "number" && Number.isFinite(at) && !this.lastUsed.has(id)) this.lastUsed.set(id, at);
+        }
+      } catch (e) {
+        // Advisory data: an unreadable note costs the times, never the start.
+        this.logError?.({ err: e }, "the tokens' last-used note is unreadable; starting without it");
+      }
+    }
+    this.usageTimer = setInterval(() => void this.flushUsage(), flushMs);
+    this.usageTimer.unref();
+  }
+
+  /** Writes the last-used times if they changed, dropping tokens that no longer exist. */
+  async flushUsage(): Promise<void> {
+    if (!this.usageChanged) return;
+    this.usageChanged = false;
+    for (const id of this.lastUsed.keys()) if (!this.tokens.has(id)) this.lastUsed.delete(id);
+    try {
+      await this.store.writeNote(USAGE_NOTE, Buffer.from(JSON.stringify(Object.fromEntries(this.lastUsed))));
+    } catch (e) {
+      this.usageChanged = true;
+      this.logError?.({ err: e }, "could not write the tokens' last-used times");
+    }
+  }
+
+  private used(id: string, now: number): void {
+    const minute = now - (now % 60_000);
+    if (this.lastUsed.get(id) === minute) return;
+    this.lastUsed.set(id, minute);
+    this.usageChanged = true;
+  }
+
+  /** Stops the flush timer and writes what changed since the last flush. */
+  async close(): Promise<void> {
+    clearInterval(this.usageTimer);
+    await this.flushUsage();
     this.unsubscribe();
   }
 
@@ -88,7 +138,7 @@ export class AuthService implements WriteGuard {
   authenticate(authorization: string | undefined, certificate: string | undefined): Principal {
     const known = authorization === undefined ? undefined : this.verified.get(authorization);
     if (known !== undefined && (known.expiresAt === undefined || this.clock.now() < known.expiresAt)) {
-      this.lastUsed.set(known.id, this.clock.now());
+      this.used(known.id, this.clock.now());
       return known.principal;
     }
     if (authorization === undefined) {
@@ -114,7 +164,7 @@ export class AuthService implements WriteGuard {
     }
     const now = this.clock.now();
     if (t.doc.expiresAt !== undefined && now >= t.doc.expiresAt) throw this.refuse("expired", `token "${t.doc.name}" expired at ${new Date(t.doc.expiresAt).toISOString()}`);
-    this.lastUsed.set(parsed.id, now);
+    this.used(parsed.id, now);
     let p = this.principals.get(parsed.id);
     if (p === undefined) {
       p = this.principal(`token:${t.doc.name}`, [...t.doc.roles, ...this.rolesOfMember(`token:${t.doc.name}`)]);

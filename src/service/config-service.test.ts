@@ -416,7 +416,7 @@ describe("time travel", () => {
     ]);
     expect((await svc.snapshot("", { revision: 3 })).records.map((r) => r.key)).toEqual(["app/a", "app/b", "other"]);
     const now = await svc.snapshot("app/", undefined);
-    expect(now).toEqual({ revision: 6, records: at6.records });
+    expect(now).toEqual({ revision: 6, records: at6.records, nextPageToken: "" });
     await expectError(svc.snapshot("app/", { revision: 7 }), "out_of_range");
     await expectError(svc.snapshot("app/", { time: T0 - 1 }), "out_of_range");
     await expectError(svc.snapshot("app/", { time: T0 + 2001 }), "out_of_range");

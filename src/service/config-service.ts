@@ -13,7 +13,7 @@ import { EMPTY_CONTEXT, type EvalContext, type Resolution } from "../domain/roll
 import type { LogStore, WriteView } from "../storage/log-store.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
-import { decodePageToken, encodePageToken } from "./page-token.js";
+import { decodePageToken, decodeSnapshotToken, encodePageToken, encodeSnapshotToken } from "./page-token.js";
 import type { AccessSink } from "./access-log.js";
 import { InFlightValues } from "./in-flight-values.js";
 import { guardRestore, type WriteGuard } from "./write-guard.js";
@@ -256,14 +256,23 @@ export class ConfigService {
     return { revision, record, resolution: evaluate(record, ctx, time) };
   }
 
-  async snapshot(prefix: string, at: PointInTime | undefined): Promise<{ revision: number; records: LogRecord[] }> {
+  /**
+   * One page of the live keys under `prefix` at a point (now when unset), in UTF-8 key order.
+   * The first page fixes the revision and the token carries it, so a listing of any size reads
+   * one consistent revision, page by page, whatever is written meanwhile.
+   */
+  async snapshot(prefix: string, at: PointInTime | undefined, pageSize = 0, pageToken = ""): Promise<{ revision: number; records: LogRecord[]; nextPageToken: string }> {
     checkPrefix(prefix);
-    if (at === undefined) {
-      const revision = this.store.headRevision;
-      return { revision, records: this.store.latestUnder(prefix).filter(isLive) };
-    }
-    const revision = await resolvePoint(this.store, this.clock, at, "at");
-    return { revision, records: (await this.recordsAt(prefix, revision)).filter(isLive) };
+    if (!Number.isSafeInteger(pageSize) || pageSize < 0) throw invalidArgument("page_size", "must be a non-negative integer");
+    const cursor = decodeSnapshotToken(pageToken, prefix);
+    if (cursor !== undefined && cursor.revision > this.store.headRevision) throw invalidArgument("page_token", "is not a token this server issued");
+    const revision = cursor?.revision ?? (at === undefined ? this.store.headRevision : await resolvePoint(this.store, this.clock, at, "at"));
+    const limit = Math.min(pageSize === 0 ? LIMITS.snapshotPageDefault : pageSize, LIMITS.snapshotPageMax);
+    // The budget counts whole stored records (value, plan, author, message), so no page of
+    // any keys passes a client's default 4 MiB.
+    const page = await this.store.pageAt(prefix, revision, limit, cursor?.after, LIMITS.snapshotPageBytes);
+    const last = page.last;
+    return { revision, records: page.records.filter(isLive), nextPageToken: last === undefined ? "" : encodeSnapshotToken({ revision, prefix, after: last }) };
   }
 
   async rollbackPrefix(prefix: string, to: PointInTime | undefined, meta: WriteMeta): Promise<{ revision: number; records: LogRecord[] }> {
@@ -314,11 +323,19 @@ export class ConfigService {
     return r;
   }
 
-  /** Every key under `prefix` as it stood at `revision` (tombstones included). */
+  /**
+   * Every key under `prefix` as it stood at `revision` (tombstones included), read a page at a
+   * time so that other calls run between pages.
+   */
   private async recordsAt(prefix: string, revision: number): Promise<LogRecord[]> {
-    const keys = this.store.latestUnder(prefix).map((r) => r.key);
-    const found = await Promise.all(keys.map((k) => this.store.at(k, revision)));
-    return found.filter((r): r is LogRecord => r !== undefined);
+    const out: LogRecord[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.store.pageAt(prefix, revision, LIMITS.snapshotPageMax, after);
+      for (const r of page.records) out.push(r);
+      after = page.last;
+    } while (after !== undefined);
+    return out;
   }
 }
 

@@ -89,6 +89,93 @@ export function describeLogStore(name: string, factory: LogStoreFactory): void {
       });
     });
 
+    describe("pageAt", () => {
+      const set = (key: string, value: JsonValue): Draft => ({ key, value, deleted: false, author: "t", message: "", kind: "set", cause: "api" });
+      const del = (key: string): Draft => ({ key, deleted: true, author: "t", message: "", kind: "delete", cause: "api" });
+      const all = async (prefix: string, revision: number, limit: number): Promise<{ pages: number; records: LogRecord[] }> => {
+        const records: LogRecord[] = [];
+        let after: string | undefined;
+        let pages = 0;
+        for (;;) {
+          const page = await store.pageAt(prefix, revision, limit, after);
+          pages++;
+          records.push(...page.records);
+          if (page.last === undefined) return { pages, records };
+          after = page.last;
+        }
+      };
+      const view = (rs: LogRecord[]) => rs.map((r) => `${r.key}@${r.version}${r.deleted ? "x" : ""}`);
+
+      it("answers every key under a prefix as it stood at a revision, paged, in UTF-8 byte order", async () => {
+        await write(set("app/a", 1), set("app/b", 1), set("apq", 1)); // r1-3
+        await write(set("app/a", 2)); // r4
+        await write(del("app/b")); // r5
+        await write(set("app/c", 1), set("app/\u{1F600}", 1), set("app/\uFFFD", 1)); // r6-8
+        await write(set("app/a", 3)); // r9
+        expect(view((await all("app/", 4, 100)).records)).toEqual(["app/a@2", "app/b@1"]);
+        expect(view((await all("app/", 5, 100)).records)).toEqual(["app/a@2", "app/b@2x"]);
+        // UTF-8 byte order puts U+FFFD (EF BF BD) before U+1F600 (F0 9F 98 80); UTF-16 order would not.
+        const now = await all("app/", 9, 1);
+        expect(view(now.records)).toEqual(["app/a@3", "app/b@2x", "app/c@1", "app/\uFFFD@1", "app/\u{1F600}@1"]);
+        expect(now.pages).toBe(5);
+        expect(view((await all("", 3, 2)).records)).toEqual(["app/a@1", "app/b@1", "apq@1"]);
+        expect(await store.pageAt("zzz/", 9, 10)).toEqual({ records: [] });
+        // A revision past the head reads the head; keys born later have no record at an earlier one.
+        expect(view((await all("app/", 1000, 3)).records)).toEqual(view(now.records));
+        expect(view((await all("app/", 1, 3)).records)).toEqual(["app/a@1"]);
+      });
+
+      it("finds a key's record at a revision deep in a long history", async () => {
+        for (let i = 1; i <= 150; i++) await write(set("long/a", i), set("long/b", i));
+        await write(set("long/c", 1));
+        expect(view((await all("long/", 2 * 100, 2)).records)).toEqual(["long/a@100", "long/b@100"]);
+        expect(view((await all("long/", 1, 1)).records)).toEqual(["long/a@1"]);
+        expect(view((await all("long/", 1000, 10)).records)).toEqual(["long/a@150", "long/b@150", "long/c@1"]);
+      });
+
+      it("ends a page before the record that would pass its byte budget, and goes on from there", async () => {
+        const big = "x".repeat(3000);
+        await write(set("b/1", big), set("b/2", big), set("b/3", "small"), set("b/4", big + big + big), set("b/5", big));
+        const sizes: string[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.pageAt("b/", 5, 100, after, 7000);
+          sizes.push(page.records.map((r) => r.key));
+          if (page.last === undefined) break;
+          expect(page.last).toBe(page.records[page.records.length - 1]!.key);
+          after = page.last;
+        }
+        // b/4 alone passes the budget: it is sent on a page of its own.
+        expect(sizes).toEqual([["b/1", "b/2", "b/3"], ["b/4"], ["b/5"]]);
+      });
+
+      it("counts keys looked at, so a page may be short but still says where to go on", async () => {
+        await write(set("k/1", 1), set("k/2", 1), set("k/3", 1), set("k/4", 1));
+        await write(set("k/0", 1));
+        const page = await store.pageAt("k/", 4, 2);
+        expect([view(page.records), page.last]).toEqual([["k/1@1"], "k/1"]);
+        const next = await store.pageAt("k/", 4, 2, page.last);
+        expect([view(next.records), next.last]).toEqual([["k/2@1", "k/3@1"], "k/3"]);
+        expect(view((await store.pageAt("k/", 4, 2, next.last)).records)).toEqual(["k/4@1"]);
+      });
+    });
+
+    describe("notes", () => {
+      it("keep the latest bytes under a name across a reopen, outside the log and its checks", async () => {
+        expect(await store.readNote("auth/usage")).toBeUndefined();
+        await write({ key: "k", value: 1, deleted: false, author: "t", message: "", kind: "set", cause: "api" });
+        await store.writeNote("auth/usage", Buffer.from("first"));
+        await store.writeNote("auth/usage", Buffer.from("second"));
+        await store.writeNote("other", Buffer.from([0, 255]));
+        await reopen();
+        expect((await store.readNote("auth/usage"))?.toString()).toBe("second");
+        expect([...(await store.readNote("other"))!]).toEqual([0, 255]);
+        expect(store.headRevision).toBe(1);
+        expect(await store.range(1, 100, 100)).toHaveLength(1);
+        expect((await store.verify()).ok).toBe(true);
+      });
+    });
+
     describe("commit", () => {
       it("gives gap-free revisions from 1, consecutive within a commit", async () => {
         expect(revs(await write(set("a", 1)))).toEqual([1]);

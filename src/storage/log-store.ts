@@ -46,6 +46,15 @@ export interface LogStore {
   latest(key: string): LogRecord | undefined;
   /** The newest durable record of every key under `prefix`, sorted by key. */
   latestUnder(prefix: string): LogRecord[];
+  /**
+   * One page of the keys under `prefix` as they stood at `revision`, tombstones included, in
+   * the keys' UTF-8 byte order and after the key `after` when given. At most `limit` keys are
+   * looked at, so a page may hold fewer records (keys born after `revision` have none); `last`
+   * is the last key looked at when more may follow. A page also ends before the record that
+   * would take its stored bytes past `maxBytes` (it holds at least one). Records at or below a
+   * revision never change, so pages read at different times agree.
+   */
+  pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes?: number): Promise<{ records: LogRecord[]; last?: string }>;
   /** The record of `key` current at `revision`, tombstones included. */
   at(key: string, revision: number): Promise<LogRecord | undefined>;
   /** A key's record with this version. */
@@ -67,4 +76,11 @@ export interface LogStore {
   readonly refusal: CtmError | undefined;
   /** Called synchronously, in order, after each batch becomes durable and visible. */
   onCommit(listener: CommitListener): () => void;
+
+  /**
+   * Operational notes beside the log (a token's last use): the latest bytes under a name. They
+   * are not history, not hash-chained and not synced: a crash may lose the last write of one.
+   */
+  readNote(name: string): Promise<Buffer | undefined>;
+  writeNote(name: string, value: Buffer): Promise<void>;
 }

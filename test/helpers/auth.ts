@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { AuthServiceClient, Verb, type Role } from "../../src/gen/ctm/v1/auth_service.js";
+import { AuthServiceClient, Verb, type Role, type Token } from "../../src/gen/ctm/v1/auth_service.js";
 import { call, tokenMetadata } from "./client.js";
 
 export const bearer = (token: string): grpc.Metadata => tokenMetadata(token);
@@ -27,6 +27,10 @@ export class AuthApi {
 
   async revokeToken(token: string): Promise<void> {
     await call(this.client.revokeToken.bind(this.client), { token, author: "test", message: "" }, bearer(this.token));
+  }
+
+  async listTokens(): Promise<Token[]> {
+    return (await call(this.client.listTokens.bind(this.client), {}, bearer(this.token))).tokens;
   }
 
   close(): void {

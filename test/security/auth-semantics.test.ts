@@ -197,6 +197,29 @@ describe("first start and protected mode", () => {
     expect((await api(client, adminToken).get({ key: "app/trust" })).entry!.version).toBe(2);
   });
 
+  it("a token's last use is kept across a restart, to the minute; a token never used has none", async () => {
+    admin.close();
+    admin = new AuthApi(daemon.address, adminToken);
+    const idle = await admin.createToken("idle", ["sec-reader"]);
+    expect(idle).toMatch(/^ctm_/);
+    const before = Date.now();
+    // Authenticated, then answered: the key does not exist.
+    expect((await rejects(api(client, t.secReader!).get({ key: "sec/absent" }))).code).toBe(grpc.status.NOT_FOUND);
+    await daemon.stop();
+    await daemon.launch();
+    client.close();
+    client = connect(daemon.address);
+    admin.close();
+    admin = new AuthApi(daemon.address, adminToken);
+    const tokens = new Map((await admin.listTokens()).map((tok) => [tok.name, tok]));
+    const used = tokens.get("sec-reader")!.lastUsedAt!.getTime();
+    expect(used % 60_000).toBe(0);
+    expect(used).toBeGreaterThan(before - 60_000);
+    expect(used).toBeLessThanOrEqual(Date.now());
+    expect(tokens.get("idle")!.lastUsedAt).toBeUndefined();
+    expect(tokens.get("bootstrap-admin")!.lastUsedAt).toBeInstanceOf(Date);
+  });
+
   it("with auth off, a non-loopback address is refused in one line unless --insecure", async () => {
     const r = await runDaemonToExit(["--listen", "0.0.0.0:0", "--metrics-listen", "off", "--data-dir", join(daemon.dataDir, "never")]);
     expect(r.code).toBe(2);

@@ -594,17 +594,24 @@ class Client:
         ]
         return BlameResult(Entry.from_pb(r.entry), lines, r.header.revision)
 
-    def snapshot(self, prefix: str = "", *, time: Optional[TimeLike] = None, revision: Optional[int] = None) -> SnapshotResult:
-        """Every live key under prefix, now or at a time or revision."""
+    def snapshot(
+        self, prefix: str = "", *, time: Optional[TimeLike] = None, revision: Optional[int] = None, page_size: int = 0
+    ) -> SnapshotResult:
+        """Every live key under prefix, now or at a time or revision: every page, all read at
+        the first page's revision."""
         if time is not None and revision is not None:
             raise ValueError("give at most one of time= or revision=")
-        req = pb.SnapshotRequest(prefix=prefix)
+        req = pb.SnapshotRequest(prefix=prefix, page_size=page_size)
         if time is not None:
             req.time.CopyFrom(_timestamp(time))
         elif revision is not None:
             req.revision = revision
         r = self._call(self.stub.Snapshot, req)
-        return SnapshotResult(r.revision, [Entry.from_pb(e) for e in r.entries], r.header.revision)
+        entries = [Entry.from_pb(e) for e in r.entries]
+        while r.next_page_token:
+            r = self._call(self.stub.Snapshot, pb.SnapshotRequest(prefix=prefix, page_size=page_size, page_token=r.next_page_token))
+            entries.extend(Entry.from_pb(e) for e in r.entries)
+        return SnapshotResult(r.revision, entries, r.header.revision)
 
     # Watch ----------------------------------------------------------------------------
 

@@ -279,9 +279,28 @@ export class CtmClient {
     return this.unary("GetAt", this.config.getAt, GetAtRequest.fromPartial({ key, at: point(at), context: toPbContext(o.context) }), o);
   }
 
-  /** Every live key under a prefix, now or at a point in time. */
-  snapshot(o: CallOptions & { prefix?: string; at?: PointInTime } = {}): Promise<SnapshotResponse> {
-    return this.unary("Snapshot", this.config.snapshot, SnapshotRequest.fromPartial({ prefix: o.prefix ?? "", at: point(o.at) }), o);
+  /**
+   * Every live key under a prefix, now or at a point in time: every page, all read at the first
+   * page's revision (a deadline applies to each page).
+   */
+  async snapshot(o: CallOptions & { prefix?: string; at?: PointInTime; pageSize?: number } = {}): Promise<SnapshotResponse> {
+    let page = await this.snapshotPage(o);
+    const entries = [...page.entries];
+    while (page.nextPageToken !== "") {
+      page = await this.snapshotPage({ ...o, pageToken: page.nextPageToken });
+      entries.push(...page.entries);
+    }
+    return { ...page, entries, nextPageToken: "" };
+  }
+
+  /** One page of a Snapshot; pass its nextPageToken (with the same prefix) for the next. */
+  snapshotPage(o: CallOptions & { prefix?: string; at?: PointInTime; pageSize?: number; pageToken?: string } = {}): Promise<SnapshotResponse> {
+    return this.unary(
+      "Snapshot",
+      this.config.snapshot,
+      SnapshotRequest.fromPartial({ prefix: o.prefix ?? "", at: point(o.at), pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? "" }),
+      o,
+    );
   }
 
   /** Several sets and deletes, all or nothing. Retried only when every operation has expectedVersion. */

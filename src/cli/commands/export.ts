@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { Command, Option } from "commander";
 import { run } from "../cli-context.js";
+import { readSnapshot } from "../read-snapshot.js";
 import { exportDoc } from "../config-doc/export-doc.js";
 import { addAtOptions, atFromFlags, type AtFlags } from "../parse/at-options.js";
 
@@ -11,7 +12,7 @@ export function exportCommand(): Command {
     .addOption(new Option("-o, --output <file>", "write to this file instead of stdout"));
   return addAtOptions(cmd).action(
     run<AtFlags & { output?: string }>(async (ctx, [prefix], o) => {
-      const r = await ctx.api.snapshot({ prefix: prefix ?? "", at: atFromFlags(o) });
+      const r = await readSnapshot(ctx.api.snapshot, prefix ?? "", atFromFlags(o));
       const doc = exportDoc(r.entries);
       const text = `${JSON.stringify(doc, null, 2)}\n`;
       if (!o.output) return void process.stdout.write(text);

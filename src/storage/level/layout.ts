@@ -9,6 +9,7 @@ export const PREFIX = {
   time: Buffer.from("!time!", "latin1"),
   head: Buffer.from("!head!", "latin1"),
   meta: Buffer.from("!meta!", "latin1"),
+  note: Buffer.from("!note!", "latin1"),
 } as const;
 
 export type Section = keyof typeof PREFIX;

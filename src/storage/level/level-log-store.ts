@@ -54,6 +54,7 @@ interface Pending {
  *   time!<ms><rev>       -> empty     (time travel: time -> revision)
  *   head!<key>           -> rev       (startup reads this, never the log)
  *   meta!schema|head     -> number; meta!hash -> the chain's tip; meta!checkpoint -> rev + hash
+ *   note!<name>          -> bytes     (operational notes, outside the chain: see LogStore.readNote)
  * A record and all its index entries go into one atomic batch. Each log value carries the
  * SHA-256 of the record before it (see record-bytes.ts), so the history can be verified.
  */
@@ -399,6 +400,132 @@ export class LevelLogStore implements LogStore {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes = Infinity): Promise<{ records: LogRecord[]; last?: string }> {
+    try {
+      const rev = Math.min(revision, this.committedRev);
+      const records: LogRecord[] = [];
+      let bytes = 0;
+      let revs: Buffer[] = [];
+      // Records are read as the scan finds them, a batch at a time, so a page that its byte
+      // budget ends early reads no more than it sends.
+      const read = async (): Promise<boolean> => {
+        const values = revs.length === 0 ? [] : await this.log.getMany(revs);
+        for (let i = 0; i < values.length; i++) {
+          const v = values[i];
+          // The index names a record the log does not hold: damage, never a shorter answer.
+          if (v === undefined) throw new Error(`the key index names revision ${readU64(revs[i]!)}, which the log does not hold`);
+          bytes += v.length;
+          if (bytes > maxBytes && records.length > 0) return false;
+          records.push(decodeRecord(v));
+        }
+        revs = [];
+        return true;
+      };
+      let full = false;
+      for await (const found of this.scanAt(prefix, rev, limit, after)) {
+        if ("last" in found) {
+          if ((full = !(await read()))) break;
+          return { records, last: found.last };
+        }
+        for (const r of found.revs) revs.push(r);
+        if (revs.length >= PAGE_READ_BATCH && (full = !(await read()))) break;
+      }
+      if (!full && (await read())) return { records };
+      // The page ends before the record that passed the budget; the next one starts after the
+      // last record sent (keys without a record at `revision` in between are looked at again).
+      return { records, last: records[records.length - 1]!.key };
+    } catch (e) {
+      throw this.readFailure(e);
+    }
+  }
+
+  /**
+   * The revisions (8 bytes each) of each key's newest index entry at or below `rev`, for at most
+   * `limit` keys under `prefix` after `after`, then `{ last }` when more keys follow. One
+   * forward scan of the key index in batches: a key's entries are `<key>\0<revision>`, in
+   * order, so its answer is the last entry seen before its revisions pass `rev`. A key with a
+   * long history is looked up on its own and sought past, so the scan costs about the keys,
+   * not their versions.
+   */
+  private async *scanAt(prefix: string, rev: number, limit: number, after: string | undefined): AsyncGenerator<{ revs: Buffer[] } | { last: string }> {
+    const p = Buffer.from(prefix, "utf8");
+    const end = prefixEnd(p);
+    const from = after === undefined ? p : Buffer.concat([Buffer.from(after, "utf8"), ONE_BYTE]);
+    const it = this.keyIdx.keys({ gte: from, ...(end ? { lt: end } : {}) });
+    let current: Buffer | undefined;
+    let best: Buffer | undefined;
+    let run = 0;
+    let keys = 0;
+    try {
+      for (;;) {
+        const batch = await it.nextv(PAGE_SCAN_BATCH);
+        if (batch.length === 0) break;
+        const out: Buffer[] = [];
+        let more = false;
+        for (const k of batch) {
+          const keyLength = k.length - 9;
+          if (current === undefined || keyLength !== current.length || k.compare(current, 0, keyLength, 0, keyLength) !== 0) {
+            if (best !== undefined) out.push(best);
+            best = undefined;
+            if (keys === limit) {
+              more = true;
+              break;
+            }
+            current = Buffer.from(k.subarray(0, keyLength));
+            run = 0;
+            keys++;
+          }
+          // Past `rev`, nothing later of this key matters: a few entries are read past, many are sought past.
+          if (run < 0 || readU64(k, keyLength + 1) > rev) {
+            run = run < 0 ? run - 1 : -1;
+            if (run > -LONG_RUN) continue;
+            it.seek(Buffer.concat([current, ONE_BYTE]));
+            break;
+          }
+          best = k.subarray(keyLength + 1);
+          if (++run === LONG_RUN) {
+            best = (await this.newestAtOrBelow(current, rev)) ?? best;
+            run = -1;
+            it.seek(Buffer.concat([current, ONE_BYTE]));
+            break;
+          }
+        }
+        if (out.length > 0) yield { revs: out };
+        if (more) {
+          yield { last: current!.toString("utf8") };
+          return;
+        }
+      }
+      if (best !== undefined) yield { revs: [best] };
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** The revision (8 bytes) of `key`'s newest index entry at or below `rev`. */
+  private async newestAtOrBelow(key: Buffer, rev: number): Promise<Buffer | undefined> {
+    for await (const k of this.keyIdx.keys({ gte: Buffer.concat([key, ZERO_BYTE]), lte: Buffer.concat([key, ZERO_BYTE, u64(rev)]), reverse: true, limit: 1 })) {
+      return Buffer.from(k.subarray(k.length - 8));
+    }
+    return undefined;
+  }
+
+  async readNote(name: string): Promise<Buffer | undefined> {
+    if (!this.isOpen) throw unavailable("store is closed");
+    try {
+      const v = await this.db.get(prefixed("note", Buffer.from(name, "utf8")));
+      return v === undefined ? undefined : Buffer.from(v);
+    } catch (e) {
+      throw this.readFailure(e);
+    }
+  }
+
+  async writeNote(name: string, value: Buffer): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.isOpen) throw unavailable("store is closed");
+    await this.db.put(prefixed("note", Buffer.from(name, "utf8")), value);
+  }
+
   async at(key: string, revision: number): Promise<LogRecord | undefined> {
     try {
       const rev = Math.min(revision, this.committedRev);
@@ -498,6 +625,25 @@ export class LevelLogStore implements LogStore {
 }
 
 const EMPTY = Buffer.alloc(0);
+const ZERO_BYTE = Buffer.from([0]);
+const ONE_BYTE = Buffer.from([1]);
+/** Index entries read per step of pageAt's scan, and how many of one key it reads before looking that key up instead. */
+const PAGE_SCAN_BATCH = 1024;
+/** Records pageAt reads per step. */
+const PAGE_READ_BATCH = 256;
+const LONG_RUN = 64;
+
+/** The least byte string above every string that starts with `p`; none when `p` is empty or all 0xff. */
+function prefixEnd(p: Buffer): Buffer | undefined {
+  for (let i = p.length - 1; i >= 0; i--) {
+    if (p[i]! < 0xff) {
+      const end = Buffer.from(p.subarray(0, i + 1));
+      end[i]! += 1;
+      return end;
+    }
+  }
+  return undefined;
+}
 
 function* filterPrefix(keys: Iterable<string>, prefix: string): Iterable<string> {
   for (const k of keys) if (k.startsWith(prefix)) yield k;

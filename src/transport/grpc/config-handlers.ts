@@ -1,16 +1,20 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { ApplyOp, ConfigService } from "../../service/config-service.js";
-import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse } from "../../gen/ctm/v1/config_service.js";
+import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse, SnapshotRequest } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
 import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 import { GetResponseCache } from "./get-response-cache.js";
+import { encodeSnapshotPage } from "./snapshot-response.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
 /** Get answers pre-encoded GetResponse bytes; the service definition's serializer passes them through. */
 export type GetWire = Buffer | GetResponse;
 
-export type ConfigHandlers = Omit<ConfigServiceServer, "get"> & { get: grpc.handleUnaryCall<GetRequest, GetWire> };
+export type ConfigHandlers = Omit<ConfigServiceServer, "get" | "snapshot"> & {
+  get: grpc.handleUnaryCall<GetRequest, GetWire>;
+  snapshot: grpc.handleUnaryCall<SnapshotRequest, Buffer>;
+};
 
 /** Proto <-> domain mapping for ConfigService; the use cases live in the service. */
 export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOptions): ConfigHandlers {
@@ -65,8 +69,8 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
       };
     }),
     snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
-      const { revision, records } = await svc.snapshot(r.prefix, toPoint(r.at));
-      return { header: header(), revision, entries: records.map(toEntry) };
+      const page = await svc.snapshot(r.prefix, toPoint(r.at), r.pageSize, r.pageToken);
+      return encodeSnapshotPage(page, r.prefix, svc.headRevision);
     }),
     apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
       const records = await svc.apply(r.operations.map(toApplyOp), r);

@@ -34,7 +34,7 @@ export interface GrpcTransportOptions {
   maxReceiveBytes: number;
 }
 
-// Get and Watch write pre-encoded bytes, and Get reads its request on a fast path; everything
+// Get, Snapshot and Watch write pre-encoded bytes, and Get reads its request on a fast path; everything
 // else goes through ts-proto.
 const configService = {
   ...ConfigServiceService,
@@ -42,6 +42,10 @@ const configService = {
     ...ConfigServiceService.get,
     requestDeserialize: decodeGetRequest,
     responseSerialize: (v: GetWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(GetResponse.encode(v).finish())),
+  },
+  snapshot: {
+    ...ConfigServiceService.snapshot,
+    responseSerialize: (v: Buffer): Buffer => v,
   },
   watch: {
     ...ConfigServiceService.watch,

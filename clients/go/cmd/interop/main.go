@@ -251,14 +251,21 @@ func allRPCs(args []string) {
 	check(reflect.DeepEqual(got, []string{fee + " 2 false", limit + " 1 false", fee + " 3 true"}), "apply: %v", got)
 	_, err = c.Apply(cx, &ctmv1.ApplyRequest{Operations: []*ctmv1.ApplyOperation{setOp(*p+"pay/zzz", 1.0, nil), setOp(limit, 3.0, u64(9))}})
 	check(code(err) == codes.Aborted, "a failing apply: %v", err)
+	// One key per page: every page of a listing reads the first page's revision.
 	snap := func(req *ctmv1.SnapshotRequest) (map[string]interface{}, uint64) {
-		s, err := c.Snapshot(cx, req)
-		must(err, "Snapshot")
+		req.PageSize = 1
 		m := map[string]interface{}{}
-		for _, e := range s.Entries {
-			m[e.Key] = jsonOf(e.Value)
+		for {
+			s, err := c.Snapshot(cx, req)
+			must(err, "Snapshot")
+			for _, e := range s.Entries {
+				m[e.Key] = jsonOf(e.Value)
+			}
+			if s.NextPageToken == "" {
+				return m, s.Revision
+			}
+			req = &ctmv1.SnapshotRequest{Prefix: req.Prefix, PageSize: 1, PageToken: s.NextPageToken}
 		}
-		return m, s.Revision
 	}
 	now, _ := snap(&ctmv1.SnapshotRequest{Prefix: *p + "pay/"})
 	calls["Snapshot"] = true

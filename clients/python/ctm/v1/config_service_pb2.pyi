@@ -258,24 +258,30 @@ class SetResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ["prefix", "revision", "time"]
+    __slots__ = ["page_size", "page_token", "prefix", "revision", "time"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     PREFIX_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
     prefix: str
     revision: int
     time: _timestamp_pb2.Timestamp
-    def __init__(self, prefix: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    def __init__(self, prefix: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class SnapshotResponse(_message.Message):
-    __slots__ = ["entries", "header", "revision"]
+    __slots__ = ["entries", "header", "next_page_token", "revision"]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[_record_pb2.Entry]
     header: _record_pb2.ResponseHeader
+    next_page_token: str
     revision: int
-    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., revision: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., revision: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
     __slots__ = ["key", "prefix", "start_revision"]

@@ -213,14 +213,32 @@ export interface GetAtResponse {
 export interface SnapshotRequest {
   /** "" lists every key. */
   prefix: string;
-  /** Unset means now. */
-  at?: { $case: "time"; value: Date } | { $case: "revision"; value: number } | undefined;
+  /** Unset means now. Ignored with a page_token: its first page fixed the revision. */
+  at?:
+    | { $case: "time"; value: Date }
+    | { $case: "revision"; value: number }
+    | undefined;
+  /**
+   * Keys looked at per page (default 1000, at most 10000); a page also ends before about 1 MiB
+   * of values, and may hold fewer entries than this.
+   */
+  pageSize: number;
+  /**
+   * From the previous page's next_page_token, with the same prefix: every page of one listing
+   * is read at the first page's revision.
+   */
+  pageToken: string;
 }
 
 export interface SnapshotResponse {
-  header?: ResponseHeader | undefined;
+  header?:
+    | ResponseHeader
+    | undefined;
+  /** The revision every page of this listing is read at. */
   revision: number;
   entries: Entry[];
+  /** Empty on the last page. */
+  nextPageToken: string;
 }
 
 export interface SetOperation {
@@ -2086,7 +2104,7 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
 };
 
 function createBaseSnapshotRequest(): SnapshotRequest {
-  return { prefix: "", at: undefined };
+  return { prefix: "", at: undefined, pageSize: 0, pageToken: "" };
 }
 
 export const SnapshotRequest: MessageFns<SnapshotRequest> = {
@@ -2101,6 +2119,12 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
       case "revision":
         writer.uint32(24).uint64(message.at.value);
         break;
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(32).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(42).string(message.pageToken);
     }
     return writer;
   },
@@ -2142,6 +2166,22 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
             message.at = { $case: "revision", value: longToNumber(reader.uint64()) };
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2162,6 +2202,16 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
         : isSet(object.revision)
         ? { $case: "revision", value: globalThis.Number(object.revision) }
         : undefined,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -2174,6 +2224,12 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
       obj.time = message.at.value.toISOString();
     } else if (message.at?.$case === "revision") {
       obj.revision = Math.round(message.at.value);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
     }
     return obj;
   },
@@ -2198,12 +2254,14 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
         break;
       }
     }
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseSnapshotResponse(): SnapshotResponse {
-  return { header: undefined, revision: 0, entries: [] };
+  return { header: undefined, revision: 0, entries: [], nextPageToken: "" };
 }
 
 export const SnapshotResponse: MessageFns<SnapshotResponse> = {
@@ -2216,6 +2274,9 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
     }
     for (const v of message.entries) {
       Entry.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(34).string(message.nextPageToken);
     }
     return writer;
   },
@@ -2257,6 +2318,14 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
             message.entries.push(Entry.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2274,6 +2343,11 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
       entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => Entry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -2288,6 +2362,9 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => Entry.toJSON(e));
     }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
     return obj;
   },
 
@@ -2301,6 +2378,7 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
       : undefined;
     message.revision = object.revision ?? 0;
     message.entries = object.entries?.map((e) => Entry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };

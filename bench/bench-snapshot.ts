@@ -1,0 +1,213 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { ApplyRequest, ApplyResponse, GetRequest, SnapshotRequest, SnapshotResponse } from "../src/gen/ctm/v1/config_service.js";
+import type { BenchContext } from "./bench-context.js";
+import { stop } from "./child-processes.js";
+import { decodeEtcdRangeResponse, etcdHeaderRevision, etcdPutRequest, etcdRangePrefixRequest, etcdRangeRequest } from "./etcd-messages.js";
+import { formatMs, formatRatio } from "./format.js";
+import { percentile } from "./percentile.js";
+import { RawClient } from "./raw-client.js";
+import { paths, settings } from "./settings.js";
+import { startCtmd } from "./start-ctmd.js";
+import { startEtcd } from "./start-etcd.js";
+
+const PREFIX = "snap/";
+const keyOf = (i: number): string => `${PREFIX}k${String(i).padStart(7, "0")}`;
+/** About 300 bytes of JSON per value. */
+const valueOf = (i: number, generation: number) => ({ id: i, generation, owner: `team-${i % 50}`, enabled: i % 3 === 0, note: "n".repeat(200) });
+const unbounded = { "grpc.max_receive_message_length": -1 };
+
+/** How many times a top-level length-delimited field occurs in a message (its entries, without decoding them). */
+function countField(bytes: Uint8Array, field: number): number {
+  const r = new BinaryReader(bytes);
+  let n = 0;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === field && (tag & 7) === 2) {
+      n++;
+      r.skip(2);
+    } else r.skip(tag & 7);
+  }
+  return n;
+}
+
+/** A SnapshotResponse's revision, entry count and next_page_token, without decoding the entries. */
+function skimSnapshot(bytes: Uint8Array): { revision: number; count: number; nextPageToken: string } {
+  const r = new BinaryReader(bytes);
+  const out = { revision: 0, count: 0, nextPageToken: "" };
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === 16) out.revision = Number(r.uint64());
+    else if (tag === 26) {
+      out.count++;
+      r.skip(2);
+    } else if (tag === 34) out.nextPageToken = r.string();
+    else r.skip(tag & 7);
+  }
+  return out;
+}
+
+/** Runs `n` jobs, `width` at a time. */
+async function pool(n: number, width: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < n) await job(next++);
+  }));
+}
+
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+/** Gets of one key, back to back on their own connection, until `done` resolves: the latency another client sees meanwhile. */
+async function getsDuring(client: RawClient, path: string, body: Uint8Array, done: Promise<unknown>): Promise<{ p99: number; max: number; calls: number; failed: number }> {
+  let over = false;
+  void done.finally(() => (over = true));
+  const ms: number[] = [];
+  let failed = 0;
+  while (!over) {
+    const t = performance.now();
+    const r = await client.unary(path, body);
+    ms.push(performance.now() - t);
+    if (r.code !== grpc.status.OK) failed++;
+  }
+  ms.sort((a, b) => a - b);
+  return { p99: percentile(ms, 99), max: ms[ms.length - 1] ?? NaN, calls: ms.length, failed };
+}
+
+/** Peak RSS of `pid` while `done` is pending, sampled every 20 ms. */
+async function peakRss(pid: number, done: Promise<unknown>): Promise<number> {
+  let over = false;
+  void done.finally(() => (over = true));
+  let peak = rssMiB(pid);
+  while (!over) {
+    await new Promise((r) => setTimeout(r, 20));
+    peak = Math.max(peak, rssMiB(pid));
+  }
+  return peak;
+}
+
+/**
+ * BENCH_ONLY=snapshot: BENCH_SNAPSHOT_KEYS keys (default 100,000) in ctmd and in etcd, each
+ * then changed once for every tenth key; then, in alternating rounds, every key as it stood
+ * before the changes: ctmd's Snapshot at that revision (every page; BENCH_SNAPSHOT_PAGE keys per
+ * page, default the daemon's) against etcd's Range at its revision, with the latency of Gets another client makes meanwhile and ctmd's peak RSS.
+ */
+export async function benchSnapshot(ctx: BenchContext): Promise<void> {
+  const { report } = ctx;
+  const keys = Number(process.env["BENCH_SNAPSHOT_KEYS"] ?? 100_000);
+  const dir = join(ctx.work, "snapshot");
+  mkdirSync(dir, { recursive: true });
+  const ctmd = await startCtmd(ctx.children, dir);
+  const etcd = await startEtcd(ctx.children, join(dir, "etcd-data"));
+  const c = new RawClient(ctmd.address, 4, {}, unbounded);
+  const e = new RawClient(etcd.address, 4, {}, unbounded);
+  const getter = new RawClient(ctmd.address, 1);
+  const etcdGetter = new RawClient(etcd.address, 1);
+  try {
+    // Load: ctmd in Apply batches of 1000, etcd in Puts 64 at a time (its Txn takes 128 at most).
+    let t = performance.now();
+    const apply = async (from: number, to: number, step: number, generation: number): Promise<number> => {
+      const ops = [];
+      for (let i = from; i < to; i += step) ops.push({ operation: { $case: "set" as const, value: { key: keyOf(i), value: valueOf(i, generation) } } });
+      const r = await c.unary("/ctm.v1.ConfigService/Apply", ApplyRequest.encode(ApplyRequest.fromPartial({ operations: ops, author: "bench" })).finish(), 60_000);
+      if (r.code !== grpc.status.OK) throw new Error(`ctmd Apply: ${grpc.status[r.code]} ${r.details}`);
+      return ApplyResponse.decode(r.body!).header!.revision;
+    };
+    let ctmdPast = 0;
+    await pool(Math.ceil(keys / 1000), 4, async (b) => void (ctmdPast = Math.max(ctmdPast, await apply(b * 1000, Math.min(keys, (b + 1) * 1000), 1, 1))));
+    ctx.log(`ctmd: ${keys} keys loaded in ${((performance.now() - t) / 1000).toFixed(1)} s, revision ${ctmdPast}`);
+    await pool(Math.ceil(keys / 10_000), 4, async (b) => void (await apply(b * 10_000, Math.min(keys, (b + 1) * 10_000), 10, 2)));
+    t = performance.now();
+    const put = async (i: number, generation: number): Promise<void> => {
+      const r = await e.unary(paths.put, etcdPutRequest(keyOf(i), JSON.stringify(valueOf(i, generation))), 60_000);
+      if (r.code !== grpc.status.OK) throw new Error(`etcd Put: ${grpc.status[r.code]} ${r.details}`);
+    };
+    await pool(keys, 64, (i) => put(i, 1));
+    const head = await e.unary(paths.range, etcdRangeRequest(keyOf(0)));
+    const etcdPast = etcdHeaderRevision(head.body!);
+    ctx.log(`etcd: ${keys} keys loaded in ${((performance.now() - t) / 1000).toFixed(1)} s, revision ${etcdPast}`);
+    await pool(Math.ceil(keys / 10), 64, (j) => put(j * 10, 2));
+
+    const pageSize = Number(process.env["BENCH_SNAPSHOT_PAGE"] ?? 0);
+    /** Every page of the listing. `check` decodes every entry and counts those as they stood then; otherwise only the entries are counted, as for etcd below. */
+    const ctmdSnapshot = async (check: boolean): Promise<{ entries: number; bytes: number; pages: number }> => {
+      let req: SnapshotRequest = SnapshotRequest.fromPartial({ prefix: PREFIX, at: { $case: "revision", value: ctmdPast }, pageSize });
+      let entries = 0;
+      let bytes = 0;
+      let pages = 0;
+      for (;;) {
+        const r = await c.unary("/ctm.v1.ConfigService/Snapshot", SnapshotRequest.encode(req).finish(), 120_000);
+        if (r.code !== grpc.status.OK) throw new Error(`ctmd Snapshot: ${grpc.status[r.code]} ${r.details}`);
+        const page = check ? SnapshotResponse.decode(r.body!) : skimSnapshot(r.body!);
+        if (page.revision !== ctmdPast) throw new Error(`ctmd Snapshot page at revision ${page.revision}, not ${ctmdPast}`);
+        entries += check ? (page as SnapshotResponse).entries.filter((x) => (x.value as { generation?: number }).generation === 1).length : (page as { count: number }).count;
+        bytes += r.body!.length;
+        pages++;
+        if (page.nextPageToken === "") return { entries, bytes, pages };
+        req = SnapshotRequest.fromPartial({ prefix: PREFIX, pageSize, pageToken: page.nextPageToken });
+      }
+    };
+    const etcdRange = async (check: boolean): Promise<{ entries: number; bytes: number }> => {
+      const r = await e.unary(paths.range, etcdRangePrefixRequest(PREFIX, etcdPast), 120_000);
+      if (r.code !== grpc.status.OK) throw new Error(`etcd Range: ${grpc.status[r.code]} ${r.details}`);
+      if (!check) return { entries: countField(r.body!, 2), bytes: r.body!.length };
+      const { kvs } = decodeEtcdRangeResponse(r.body!);
+      const entries = kvs.filter((kv) => (JSON.parse(Buffer.from(kv.value).toString()) as { generation: number }).generation === 1).length;
+      return { entries, bytes: r.body!.length };
+    };
+    // Checked once, untimed: both answer every key as it stood before the changes.
+    const answer = await ctmdSnapshot(true);
+    const etcdAnswer = await etcdRange(true);
+    report.check(
+      answer.entries === keys && etcdAnswer.entries === keys,
+      `Snapshot at a past revision: ctmd answered ${answer.entries} keys as they stood then in ${answer.pages} pages of up to ${pageSize || "the default"} keys, etcd ${etcdAnswer.entries} (of ${keys})`,
+    );
+
+    const getBody = GetRequest.encode({ key: keyOf(7), context: undefined }).finish();
+    const etcdGetBody = etcdRangeRequest(keyOf(7));
+    const rows: { ctmdMs: number; etcdMs: number; getP99: number; getMax: number; etcdGetP99: number; peak: number; rssBefore: number }[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      const row = { ctmdMs: 0, etcdMs: 0, getP99: 0, getMax: 0, etcdGetP99: 0, peak: 0, rssBefore: rssMiB(ctmd.child.pid!) };
+      const order = round % 2 === 0 ? ["ctmd", "etcd"] : ["etcd", "ctmd"];
+      for (const side of order) {
+        const t0 = performance.now();
+        if (side === "ctmd") {
+          const run = ctmdSnapshot(false);
+          const [got, gets, peak] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run), peakRss(ctmd.child.pid!, run)]);
+          row.ctmdMs = performance.now() - t0;
+          if (got.entries !== keys) throw new Error(`ctmd Snapshot: ${got.entries} entries, not ${keys}`);
+          Object.assign(row, { getP99: gets.p99, getMax: gets.max, peak });
+          if (gets.failed > 0) throw new Error(`${gets.failed} Gets failed during the snapshot`);
+        } else {
+          const run = etcdRange(false);
+          const [got, gets] = await Promise.all([run, getsDuring(etcdGetter, paths.range, etcdGetBody, run)]);
+          row.etcdMs = performance.now() - t0;
+          if (got.entries !== keys) throw new Error(`etcd Range: ${got.entries} kvs, not ${keys}`);
+          row.etcdGetP99 = gets.p99;
+        }
+      }
+      rows.push(row);
+      ctx.log(`round ${round + 1}: ctmd ${row.ctmdMs.toFixed(0)} ms (${answer.pages} pages), etcd ${row.etcdMs.toFixed(0)} ms; Get p99 during it ${row.getP99.toFixed(1)} ms (max ${row.getMax.toFixed(1)}); peak RSS ${row.peak.toFixed(0)} MiB`);
+    }
+    const med = (f: (r: (typeof rows)[number]) => number): number => {
+      const s = rows.map(f).sort((a, b) => a - b);
+      return s[Math.floor(s.length / 2)]!;
+    };
+    const ratios = rows.map((r) => r.ctmdMs / r.etcdMs);
+    report.row(
+      `Every key at a past revision, ${keys.toLocaleString("en-US")} keys: ctmd Snapshot (all pages) vs etcd Range (goal ≤ 2× etcd's time)`,
+      formatMs(med((r) => r.ctmdMs)),
+      formatMs(med((r) => r.etcdMs)),
+      formatRatio(med((r) => r.ctmdMs), med((r) => r.etcdMs), [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]),
+    );
+    report.row(`Get p99 on another connection meanwhile (goal < 50 ms)`, formatMs(med((r) => r.getP99)), formatMs(med((r) => r.etcdGetP99)), formatRatio(med((r) => r.getP99), med((r) => r.etcdGetP99)));
+    report.note(
+      `Snapshot at a past revision, per round: ctmd ÷ etcd time ${ratios.map((r) => r.toFixed(2)).join(", ")}; ctmd's Get p99 ${rows.map((r) => r.getP99.toFixed(1)).join(", ")} ms (max ${rows.map((r) => r.getMax.toFixed(1)).join(", ")}); ctmd's RSS before → peak ${rows.map((r) => `${r.rssBefore.toFixed(0)} → ${r.peak.toFixed(0)}`).join(", ")} MiB for an answer of ${(answer.bytes / 2 ** 20).toFixed(1)} MiB (etcd's: ${(etcdAnswer.bytes / 2 ** 20).toFixed(1)} MiB in one response).`,
+    );
+  } finally {
+    for (const x of [c, e, getter, etcdGetter]) x.close();
+    await stop(ctmd.child);
+    await stop(etcd.child);
+  }
+}

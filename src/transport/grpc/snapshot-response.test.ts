@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import type { LogRecord } from "../../domain/record.js";
+import { SnapshotResponse } from "../../gen/ctm/v1/config_service.js";
+import { decodeSnapshotToken } from "../../service/page-token.js";
+import { toEntry } from "./entry-mapper.js";
+import { encodeSnapshotPage } from "./snapshot-response.js";
+
+const record = (key: string, value: LogRecord["value"], revision: number): LogRecord =>
+  ({ key, value, deleted: false, version: 1, revision, time: 1_700_000_000_000, author: "a", message: "m", kind: "set", cause: "api" }) as LogRecord;
+
+describe("encodeSnapshotPage", () => {
+  it("is the SnapshotResponse ts-proto would encode", () => {
+    const records = [record("p/a", { x: 1, y: [true, null, "s"] }, 3), record("p/b", "v", 4)];
+    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "tok" }, "p/", 9));
+    expect(decoded).toEqual({ header: { revision: 9 }, revision: 4, entries: records.map(toEntry), nextPageToken: "tok" });
+  });
+
+  it("ends a page before the entry that would pass the wire budget, with a token that starts at it", () => {
+    // Small numbers cost one or two stored bytes each and eleven in protobuf.
+    const zeros = Array.from({ length: 1000 }, () => 0);
+    const records = ["p/a", "p/b", "p/c", "p/d"].map((k, i) => record(k, zeros, i + 1));
+    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, 25_000));
+    expect(decoded.entries.map((e) => e.key)).toEqual(["p/a", "p/b"]);
+    expect(decodeSnapshotToken(decoded.nextPageToken, "p/")).toEqual({ revision: 4, prefix: "p/", after: "p/b" });
+    // A single entry over the budget is still sent: a page holds at least one.
+    expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, 10)).entries).toHaveLength(1);
+  });
+});
