@@ -2,11 +2,11 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { ApplyRequest, ApplyResponse, GetRequest, SnapshotRequest, SnapshotResponse } from "../src/gen/ctm/v1/config_service.js";
+import { ApplyRequest, ApplyResponse, GetRequest, SnapshotRequest, SnapshotResponse, WatchRequest } from "../src/gen/ctm/v1/config_service.js";
 import type { BenchContext } from "./bench-context.js";
 import { stop } from "./child-processes.js";
-import { decodeEtcdRangeResponse, etcdHeaderRevision, etcdPutRequest, etcdRangePrefixRequest, etcdRangeRequest } from "./etcd-messages.js";
-import { formatMs, formatRatio } from "./format.js";
+import { decodeEtcdRangeResponse, etcdHeaderRevision, etcdPutRequest, etcdRangePrefixRequest, etcdRangeRequest, etcdWatchPrefixRequest } from "./etcd-messages.js";
+import { formatMs, formatRate, formatRatio } from "./format.js";
 import { percentile } from "./percentile.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
@@ -205,9 +205,68 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
     report.note(
       `Snapshot at a past revision, per round: ctmd ÷ etcd time ${ratios.map((r) => r.toFixed(2)).join(", ")}; ctmd's Get p99 ${rows.map((r) => r.getP99.toFixed(1)).join(", ")} ms (max ${rows.map((r) => r.getMax.toFixed(1)).join(", ")}); ctmd's RSS before → peak ${rows.map((r) => `${r.rssBefore.toFixed(0)} → ${r.peak.toFixed(0)}`).join(", ")} MiB for an answer of ${(answer.bytes / 2 ** 20).toFixed(1)} MiB (etcd's: ${(etcdAnswer.bytes / 2 ** 20).toFixed(1)} MiB in one response).`,
     );
+    // Watch replay: every record under the prefix from revision 1, as a client that resumes from
+    // the start (or rebuilds a cache) reads them, against etcd's watch from its revision 1.
+    const total = keys + Math.ceil(keys / 10);
+    const replays: { ctmd: number; etcd: number }[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      const r = { ctmd: 0, etcd: 0 };
+      for (const side of round % 2 === 0 ? ["ctmd", "etcd"] : ["etcd", "ctmd"]) {
+        const t0 = performance.now();
+        const got = side === "ctmd" ? await replayCtmd(ctmd.address, total) : await replayEtcd(etcd.address, total);
+        if (got !== total) throw new Error(`${side} replay delivered ${got} events, not ${total}`);
+        r[side as "ctmd" | "etcd"] = total / ((performance.now() - t0) / 1000);
+      }
+      replays.push(r);
+      ctx.log(`replay round ${round + 1}: ctmd ${Math.round(r.ctmd)} events/s, etcd ${Math.round(r.etcd)} events/s`);
+    }
+    const replayRatios = replays.map((r) => r.ctmd / r.etcd);
+    const medOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    report.row(
+      `Watch replay from revision 1, ${total.toLocaleString("en-US")} events under one prefix: events/s vs etcd (goal ≥ 1.0×)`,
+      formatRate(medOf(replays.map((r) => r.ctmd))),
+      formatRate(medOf(replays.map((r) => r.etcd))),
+      formatRatio(medOf(replays.map((r) => r.ctmd)), medOf(replays.map((r) => r.etcd)), medOf(replayRatios)),
+    );
+    report.note(`Watch replay, ctmd ÷ etcd per round: ${replayRatios.map((x) => x.toFixed(2)).join(", ")}.`);
   } finally {
     for (const x of [c, e, getter, etcdGetter]) x.close();
     await stop(ctmd.child);
     await stop(etcd.child);
   }
+}
+
+/** Opens a Watch of PREFIX from revision 1 and counts events until `total` arrived; returns the count. */
+function replayCtmd(address: string, total: number): Promise<number> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), unbounded);
+  const call = client.makeServerStreamRequest<Buffer, Buffer>("/ctm.v1.ConfigService/Watch", (b) => b, (b) => b, Buffer.from(WatchRequest.encode({ key: PREFIX, prefix: true, startRevision: 1 }).finish()));
+  return countUntil(call, total, (b) => countField(b, 3), () => client.close());
+}
+
+function replayEtcd(address: string, total: number): Promise<number> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), unbounded);
+  const call = client.makeBidiStreamRequest<Buffer, Buffer>("/etcdserverpb.Watch/Watch", (b) => b, (b) => b);
+  call.write(Buffer.from(etcdWatchPrefixRequest(PREFIX, 1)));
+  return countUntil(call, total, (b) => countField(b, 11), () => client.close());
+}
+
+function countUntil(call: grpc.ClientReadableStream<Buffer> & { cancel(): void }, total: number, count: (b: Buffer) => number, close: () => void): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const timer = setTimeout(() => finish(new Error(`replay stalled at ${n} of ${total} events`)), 120_000);
+    const finish = (e?: Error): void => {
+      clearTimeout(timer);
+      call.removeAllListeners("data");
+      call.on("error", () => undefined);
+      call.cancel();
+      close();
+      if (e) reject(e);
+      else resolve(n);
+    };
+    call.on("data", (b: Buffer) => {
+      n += count(b);
+      if (n >= total) finish();
+    });
+    call.on("error", (e: Error) => finish(e));
+  });
 }

@@ -47,6 +47,15 @@ export function etcdWatchCreateRequest(key: string): Uint8Array {
   return new BinaryWriter().uint32((1 << 3) | 2).bytes(create).finish();
 }
 
+/** WatchRequest { create_request = 1: { key = 1, range_end = 2, int64 start_revision = 3 } } for every key under a prefix. */
+export function etcdWatchPrefixRequest(prefix: string, startRevision: number): Uint8Array {
+  const key = utf8.encode(prefix);
+  const end = Uint8Array.from(key);
+  end[end.length - 1]! += 1;
+  const create = new BinaryWriter().uint32((1 << 3) | 2).bytes(key).uint32((2 << 3) | 2).bytes(end).uint32(3 << 3).int64(startRevision).finish();
+  return new BinaryWriter().uint32((1 << 3) | 2).bytes(create).finish();
+}
+
 export interface EtcdKeyValue {
   key: Uint8Array;
   modRevision: number;

@@ -12,10 +12,10 @@ export class Refusal {
 }
 
 /** Decodes a request after checking its bytes; anything wrong becomes a Refusal naming the field. */
-export function checkedDeserializer<T>(type: DescMessage, decode: (b: Buffer) => T, checksItself = false): (b: Buffer) => T | Refusal {
+export function checkedDeserializer<T>(type: DescMessage, decode: (b: Buffer) => T): (b: Buffer) => T | Refusal {
   return (buf) => {
     try {
-      if (!checksItself) checkRequestBytes(type, buf);
+      checkRequestBytes(type, buf);
       return decode(buf);
     } catch (e) {
       return new Refusal(e instanceof CtmError ? e : malformed(type, e instanceof Error ? e.message : String(e)));
@@ -27,13 +27,12 @@ export function checkedDeserializer<T>(type: DescMessage, decode: (b: Buffer) =>
  * A service as the one chain (callChain) serves it: every request's bytes checked before its
  * handler runs (a refused request reaches the chain as a Refusal, answered INVALID_ARGUMENT
  * naming the field). A method without an access rule stops the server from being built, so a
- * new RPC cannot be added without saying who may call it. `checksItself` names methods whose
- * deserializer already calls checkRequestBytes (Get's fast path).
+ * new RPC cannot be added without saying who may call it.
  */
 export function checkedService(
   definition: grpc.ServiceDefinition,
   handlers: grpc.UntypedServiceImplementation,
-  { checksItself = [], foreign = false }: { checksItself?: readonly string[]; foreign?: boolean } = {},
+  { foreign = false }: { foreign?: boolean } = {},
 ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const defs: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const impls: grpc.UntypedServiceImplementation = {};
@@ -48,7 +47,7 @@ export function checkedService(
       continue;
     }
     if (type === undefined || m.requestStream) throw new Error(`${m.path}: the chain serves unary and server-streaming calls of known request types only`);
-    defs[name] = { ...m, requestDeserialize: checkedDeserializer(type, m.requestDeserialize, checksItself.includes(name)) };
+    defs[name] = { ...m, requestDeserialize: checkedDeserializer(type, m.requestDeserialize) };
     impls[key] = foreign && !m.responseStream ? boundedErrors(handler as grpc.handleUnaryCall<unknown, unknown>) : handler;
   }
   return [defs, impls];

@@ -6,7 +6,6 @@ import { ConfigServiceService, GetResponse, WatchResponse } from "../../gen/ctm/
 import { RolloutServiceService } from "../../gen/ctm/v1/rollout_service.js";
 import type { RolloutService } from "../../service/rollout-service.js";
 import { configHandlers, type GetWire } from "./config-handlers.js";
-import { decodeGetRequest } from "./get-request-decoder.js";
 import { rolloutHandlers } from "./rollout-handlers.js";
 import type { Rpc } from "./rpc-logger.js";
 import { accessLogHandlers, healthCheckHandlers, validatorHandlers } from "./safety-handlers.js";
@@ -34,13 +33,11 @@ export interface GrpcTransportOptions {
   maxReceiveBytes: number;
 }
 
-// Get, Snapshot and Watch write pre-encoded bytes, and Get reads its request on a fast path; everything
-// else goes through ts-proto.
+// Get, Snapshot and Watch write pre-encoded bytes; everything else goes through ts-proto.
 const configService = {
   ...ConfigServiceService,
   get: {
     ...ConfigServiceService.get,
-    requestDeserialize: decodeGetRequest,
     responseSerialize: (v: GetWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(GetResponse.encode(v).finish())),
   },
   snapshot: {
@@ -96,10 +93,10 @@ export class GrpcTransport {
     });
     const header = () => ({ revision: svc.config.headRevision });
     // Every call passes callChain; every request's bytes are checked before its handler runs
-    // (see checkedService); Get's decoder checks what its fast path does not read.
+    // (see checkedService).
     const add = (definition: grpc.ServiceDefinition, handlers: object, checks: Parameters<typeof checkedService>[2] = {}): void =>
       this.server.addService(...checkedService(definition, handlers as grpc.UntypedServiceImplementation, checks));
-    add(configService, configHandlers(svc.config, rpc, opts.watch), { checksItself: ["get"] });
+    add(configService, configHandlers(svc.config, rpc, opts.watch));
     add(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc));
     add(ValidatorServiceService, validatorHandlers(svc.validators, header, rpc));
     add(HealthCheckServiceService, healthCheckHandlers(svc.health, header, rpc));
