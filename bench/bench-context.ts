@@ -18,6 +18,9 @@ export interface LoadTarget {
   lastWords?: () => string;
   /** Headers h2load sends with every request (`name: value`), e.g. a bearer token. */
   headers?: string[];
+  /** This side's method and request frame, when the two sides of a pairing speak different APIs (ctmd and etcd). */
+  path?: string;
+  frameFile?: string;
 }
 
 /** What every bench section shares: the children to clean up, the report, a scratch dir. */

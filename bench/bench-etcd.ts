@@ -1,64 +1,117 @@
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
-import { type BenchContext, h2label } from "./bench-context.js";
-import type { SetFigures } from "./bench-set.js";
+import { SetRequest } from "../src/gen/ctm/v1/config_service.js";
+import { type BenchContext, h2label, type LoadTarget, settle } from "./bench-context.js";
+import { stop } from "./child-processes.js";
 import { decodeEtcdRangeResponse, etcdPutRequest, etcdRangeRequest } from "./etcd-messages.js";
 import { fixture } from "./fixture.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
 import { failuresText, h2clean, h2counts, onlyCutOff } from "./load-checks.js";
 import { measureLatency } from "./measure-latency.js";
+import { pairedRuns, totals } from "./paired-runs.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
+import type { CtmdHandle } from "./start-ctmd.js";
 import { type EtcdHandle, startEtcd } from "./start-etcd.js";
 
-/** etcd Range and Put at c64 beside ctmd's Get and Set. Returns the running etcd for the watch section. */
-export async function benchEtcd(ctx: BenchContext, ctmdGetC64: number, ctmdSet: SetFigures): Promise<EtcdHandle> {
-  const { report } = ctx;
-  const c64 = settings.c64;
-  ctx.log("etcd");
-  const etcd = await startEtcd(ctx.children, join(ctx.work, "etcd-data"));
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** An etcd with the bench's key seeded, checked with one grpc-js Range of the h2load frame. */
+async function seededEtcd(ctx: BenchContext, name: string, cores?: number): Promise<EtcdHandle> {
+  const etcd = await startEtcd(ctx.children, join(ctx.work, name), 30_000, cores === undefined ? {} : { cores });
   const client = new RawClient(etcd.address);
-  const value = JSON.stringify(fixture.value);
-  const seeded = await client.unary(paths.put, etcdPutRequest(fixture.key, value));
+  const seeded = await client.unary(paths.put, etcdPutRequest(fixture.key, JSON.stringify(fixture.value)));
   const range = await client.unary(paths.range, etcdRangeRequest(fixture.key));
   client.close();
   const kvs = range.body ? decodeEtcdRangeResponse(range.body).kvs : [];
-  report.check(
+  ctx.report.check(
     seeded.code === grpc.status.OK && range.code === grpc.status.OK && kvs.length === 1,
-    `etcd: seed Put ${grpc.status[seeded.code]}; one grpc-js Range with the h2load frame ${grpc.status[range.code]} returning ${kvs.length} kv`,
+    `${name}: seed Put ${grpc.status[seeded.code]}; one grpc-js Range with the h2load frame ${grpc.status[range.code]} returning ${kvs.length} kv`,
   );
+  return etcd;
+}
 
-  const runs = [
-    { method: "Range", path: paths.range, body: etcdRangeRequest(fixture.key), ctmd: ctmdGetC64, metric: `Get req/s, c64 (${h2label(c64)}) vs etcd Range` },
-    { method: "Put", path: paths.put, body: etcdPutRequest(fixture.setKey, value), ctmd: ctmdSet.setsPerSec, metric: `Durable Set req/s, c64 (${h2label(c64)}, one key) vs etcd Put` },
+/**
+ * ctmd's Get and Set against etcd's Range and Put at c64, in alternating rounds, against etcd
+ * as it runs (both cores) and against etcd on one core (GOMAXPROCS=1), since ctmd serves from
+ * one JavaScript thread; then Set against Put p99 in alternating rounds. Returns the running
+ * etcd (both cores) for the watch section.
+ */
+export async function benchEtcd(ctx: BenchContext, ctmd: CtmdHandle): Promise<EtcdHandle> {
+  const { report } = ctx;
+  const c64 = settings.c64;
+  const value = JSON.stringify(fixture.value);
+  const etcd = await seededEtcd(ctx, "etcd");
+  const oneCore = await seededEtcd(ctx, "etcd on one core (GOMAXPROCS=1)", 1);
+  const pairs = [
+    { ours: "Get", theirs: "Range", path: paths.get, frame: ctx.frame("ctm-get", fixture.getRequest()), peerPath: paths.range, peerFrame: ctx.frame("etcd-Range", etcdRangeRequest(fixture.key)) },
+    { ours: "Set", theirs: "Put", path: paths.set, frame: ctx.frame("ctm-set", fixture.setRequest()), peerPath: paths.put, peerFrame: ctx.frame("etcd-Put", etcdPutRequest(fixture.setKey, value)) },
   ];
-  for (const run of runs) {
-    ctx.log(`etcd ${run.method}, concurrency 64`);
-    const before = await etcd.handled(run.method);
-    const r = await ctx.h2load({ label: `etcd ${run.method} c64`, process: etcd.child, address: etcd.address }, run.path, ctx.frame(`etcd-${run.method}`, run.body), c64);
-    const after = await etcd.handled(run.method);
-    const failures = Object.fromEntries(
-      Object.entries(after.failures)
-        .map(([code, n]): [string, number] => [code, n - (before.failures[code] ?? 0)])
-        .filter(([, n]) => n > 0),
-    );
-    const ok = after.ok - before.ok;
-    report.check(
-      h2clean(r, 64) && onlyCutOff(failures, 64) && ok >= r.succeeded,
-      `etcd ${run.method} c64: ${h2counts(r)}; etcd's grpc_server_handled_total grew by ${ok} OK${failuresText(failures)} (incl. warm-up)`,
-    );
-    report.row(run.metric, formatRate(run.ctmd), formatRate(r.reqPerSec), formatRatio(run.ctmd, r.reqPerSec));
-  }
+  try {
+    for (const [peer, name] of [
+      [etcd, "etcd"],
+      [oneCore, "etcd on one core"],
+    ] as const) {
+      for (const pair of pairs) {
+        ctx.log(`ctmd ${pair.ours} vs ${name} ${pair.theirs}, c64`);
+        const before = await peer.handled(pair.theirs);
+        ctmd.rpcLog.mark();
+        const theirs: LoadTarget = { label: `${name} ${pair.theirs}`, process: peer.child, address: peer.address, path: pair.peerPath, frameFile: pair.peerFrame };
+        const ours: LoadTarget = { label: `ctmd ${pair.ours}`, process: ctmd.child, address: ctmd.address, lastWords: ctmd.lastWords, path: pair.path, frameFile: pair.frame };
+        const p = await pairedRuns(ctx, theirs, ours, pair.path, pair.frame, c64);
+        await settle();
+        const after = await peer.handled(pair.theirs);
+        const failures = Object.fromEntries(
+          Object.entries(after.failures)
+            .map(([code, n]): [string, number] => [code, n - (before.failures[code] ?? 0)])
+            .filter(([, n]) => n > 0),
+        );
+        const tally = ctmd.rpcLog.tally(pair.ours);
+        const mine = totals(p.mine.runs);
+        const base = totals(p.base.runs);
+        // Each h2load run may cut off the calls in flight when it stops: 64 per run.
+        const cutOff = 64 * p.mine.runs.length;
+        report.check(
+          [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) &&
+            onlyCutOff(failures, cutOff) &&
+            after.ok - before.ok >= base.succeeded &&
+            onlyCutOff(tally.failures, cutOff) &&
+            tally.ok >= mine.succeeded,
+          `ctmd ${pair.ours} vs ${name} ${pair.theirs}, ${p.mine.runs.length} rounds: ctmd ${h2counts(mine)}, logged ${tally.ok} OK${failuresText(tally.failures)}; ${name} ${h2counts(base)}, grpc_server_handled_total grew by ${after.ok - before.ok} OK${failuresText(failures)} (incl. warm-up)`,
+        );
+        const what = pair.ours === "Get" ? "Get" : "Durable Set";
+        report.row(`${what} req/s, c64 (${h2label(c64)}${pair.ours === "Set" ? ", one key" : ""}) vs ${name} ${pair.theirs}`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
+        report.note(`ctmd ${pair.ours} ÷ ${name} ${pair.theirs} per round (the row shows the median): ${p.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
+      }
+    }
 
-  const putClient = new RawClient(etcd.address, c64.connections);
-  const lat = await measureLatency(putClient, paths.put, (i) => etcdPutRequest(`bench/set/k${i}`, value), { calls: settings.latencyCalls, concurrency: 64 });
-  putClient.close();
-  report.check(lat.ok === lat.calls, `etcd Put grpc-js latency run c64 (distinct keys): ${lat.ok}/${lat.calls} OK${lat.firstError ? ` (${lat.firstError})` : ""}`);
-  report.row(
-    `Durable Set p99, c64 (grpc-js client, ${settings.latencyCalls} calls, distinct keys) vs etcd Put`,
-    formatMs(ctmdSet.p99Ms),
-    formatMs(lat.p99Ms),
-    formatRatio(ctmdSet.p99Ms, lat.p99Ms),
-  );
+    // p99 of durable writes to distinct keys, one grpc-js client each, in alternating rounds.
+    const ctmdClient = new RawClient(ctmd.address, c64.connections);
+    const etcdClient = new RawClient(etcd.address, c64.connections);
+    const p99s: { ctmd: number; etcd: number }[] = [];
+    try {
+      for (let round = 0; round < settings.rounds; round++) {
+        const r = { ctmd: 0, etcd: 0 };
+        for (const side of round % 2 === 0 ? (["ctmd", "etcd"] as const) : (["etcd", "ctmd"] as const)) {
+          const lat =
+            side === "ctmd"
+              ? await measureLatency(ctmdClient, paths.set, (i) => SetRequest.encode({ key: `bench/set/r${round}k${i}`, value: fixture.value, author: "bench", message: "p99" }).finish(), { calls: settings.latencyCalls, concurrency: 64 })
+              : await measureLatency(etcdClient, paths.put, (i) => etcdPutRequest(`bench/set/r${round}k${i}`, value), { calls: settings.latencyCalls, concurrency: 64 });
+          report.check(lat.ok === lat.calls, `${side} ${side === "ctmd" ? "Set" : "Put"} grpc-js latency run c64, round ${round + 1} (distinct keys): ${lat.ok}/${lat.calls} OK${lat.firstError ? ` (${lat.firstError})` : ""}`);
+          r[side] = lat.p99Ms;
+        }
+        p99s.push(r);
+      }
+    } finally {
+      ctmdClient.close();
+      etcdClient.close();
+    }
+    const mine = median(p99s.map((r) => r.ctmd));
+    const theirs = median(p99s.map((r) => r.etcd));
+    report.row(`Durable Set p99, c64 (grpc-js client, ${settings.latencyCalls} calls, distinct keys) vs etcd Put`, formatMs(mine), formatMs(theirs), formatRatio(mine, theirs, median(p99s.map((r) => r.ctmd / r.etcd))));
+    report.note(`Set p99 ÷ Put p99 per round: ${p99s.map((r) => (r.ctmd / r.etcd).toFixed(2)).join(", ")}.`);
+  } finally {
+    await stop(oneCore.child);
+  }
   return etcd;
 }

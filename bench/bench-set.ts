@@ -1,19 +1,16 @@
 import * as grpc from "@grpc/grpc-js";
-import { GetResponse, SetRequest } from "../src/gen/ctm/v1/config_service.js";
+import { GetResponse } from "../src/gen/ctm/v1/config_service.js";
 import { type BenchContext, h2label, settle } from "./bench-context.js";
 import { fixture } from "./fixture.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
 import { failuresText, h2clean, h2counts, onlyCutOff } from "./load-checks.js";
 import { measureFsyncRate } from "./measure-fsync-rate.js";
-import { measureLatency } from "./measure-latency.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
 import type { CtmdHandle } from "./start-ctmd.js";
 
 export interface SetFigures {
   setsPerSec: number;
-  /** grpc-js client, c64, distinct keys. */
-  p99Ms: number;
 }
 
 async function versionOf(client: RawClient, key: string): Promise<number> {
@@ -50,10 +47,5 @@ export async function benchSet(ctx: BenchContext, ctmd: CtmdHandle, ctm: RawClie
   );
   report.note(`ctmd Set handler time during the h2load Set run (ctmd's per-RPC log, durationMs): p50 ${formatMs(tally.p50Ms)}, p99 ${formatMs(tally.p99Ms)}; h2load mean ${formatMs(set.meanMs)}, max ${formatMs(set.maxMs)}.`);
 
-  const client = new RawClient(ctmd.address, c64.connections);
-  const body = (i: number): Uint8Array => SetRequest.encode({ key: `bench/set/k${i}`, value: fixture.value, author: "bench", message: "p99" }).finish();
-  const lat = await measureLatency(client, paths.set, body, { calls: settings.latencyCalls, concurrency: 64 });
-  client.close();
-  report.check(lat.ok === lat.calls, `ctmd Set grpc-js latency run c64 (distinct keys): ${lat.ok}/${lat.calls} OK${lat.firstError ? ` (${lat.firstError})` : ""}`);
-  return { setsPerSec: set.reqPerSec, p99Ms: lat.p99Ms };
+  return { setsPerSec: set.reqPerSec };
 }

@@ -41,7 +41,7 @@ export async function pairedRuns(ctx: BenchContext, base: LoadTarget, mine: Load
     const got = new Map<object, H2loadResult>();
     for (const side of order) {
       const cpu0 = mainThreadCpuSeconds(side.target.process.pid);
-      const r = await ctx.h2load(side.target, path, frameFile, level, round === 0 ? settings.warmupSeconds : 1, settings.roundSeconds);
+      const r = await ctx.h2load(side.target, side.target.path ?? path, side.target.frameFile ?? frameFile, level, round === 0 ? settings.warmupSeconds : 1, settings.roundSeconds);
       const cpu = mainThreadCpuSeconds(side.target.process.pid) - cpu0;
       side.runs.push(r);
       // h2load's window excludes its warm-up; the CPU reading spans both, so scale by the whole run's requests.

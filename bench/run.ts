@@ -6,6 +6,7 @@
 //        BENCH_BASELINE=../other/dist/src/main.js BENCH_ONLY=baseline npm run bench
 //                                           (Get with auth on, this build against another build)
 //        BENCH_ONLY=snapshot npm run bench   (every key at a past revision, 100k keys, against etcd)
+//        BENCH_ONLY=etcd npm run bench   (Get and Set against etcd on both cores and on one, alternating)
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,7 +64,9 @@ async function main(): Promise<number> {
       );
       if (seeded.code !== grpc.status.OK) throw new Error(`ctmd rejected the seed Set: ${grpc.status[seeded.code]} ${seeded.details}`);
 
-      if (only("snapshot")) {
+      if (only("etcd")) {
+        await benchEtcd(ctx, ctmd);
+      } else if (only("snapshot")) {
         await benchSnapshot(ctx);
       } else if (only("baseline")) {
         const entry = process.env["BENCH_BASELINE"];
@@ -74,12 +77,12 @@ async function main(): Promise<number> {
         await benchGet(ctx, ctmd);
         await benchAuth(ctx, ctmd);
       } else {
-        const getC64 = await benchGet(ctx, ctmd);
+        await benchGet(ctx, ctmd);
         await benchGetContext(ctx, ctmd, ctm);
         await benchAccessLog(ctx, ctmd);
         await benchAuth(ctx, ctmd);
-        const set = await benchSet(ctx, ctmd, ctm);
-        const etcd = await benchEtcd(ctx, getC64, set);
+        await benchSet(ctx, ctmd, ctm);
+        const etcd = await benchEtcd(ctx, ctmd);
         await benchWatch(ctx, ctmd.address, ctm, etcd.address);
       }
     } finally {

@@ -10,8 +10,11 @@ export interface EtcdHandle {
   handled(method: string): Promise<{ ok: number; failures: Record<string, number> }>;
 }
 
-/** Starts a one-member etcd on free loopback ports with its own data dir; stopped by PID via `children`. */
-export async function startEtcd(children: ChildProcesses, dataDir: string, timeoutMs = 30_000): Promise<EtcdHandle> {
+/**
+ * Starts a one-member etcd on free loopback ports with its own data dir; stopped by PID via
+ * `children`. `cores` sets GOMAXPROCS, to compare with a server that serves from one thread.
+ */
+export async function startEtcd(children: ChildProcesses, dataDir: string, timeoutMs = 30_000, { cores }: { cores?: number } = {}): Promise<EtcdHandle> {
   const clientPort = await freePort();
   const peerPort = await freePort();
   const client = `http://127.0.0.1:${clientPort}`;
@@ -27,7 +30,7 @@ export async function startEtcd(children: ChildProcesses, dataDir: string, timeo
     "--initial-cluster-state", "new",
     "--logger", "zap",
     "--log-level", "error",
-  ]);
+  ], cores === undefined ? {} : { env: { ...process.env, GOMAXPROCS: String(cores) } });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   child.stdout?.resume();
