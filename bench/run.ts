@@ -7,6 +7,7 @@
 //                                           (Get with auth on, this build against another build)
 //        BENCH_ONLY=snapshot npm run bench   (every key at a past revision, 100k keys, against etcd)
 //        BENCH_ONLY=etcd npm run bench   (Get and Set against etcd on both cores and on one, alternating)
+//        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { benchAccessLog } from "./bench-access-log.js";
 import { benchAuth } from "./bench-auth.js";
 import { benchBaseline } from "./bench-baseline.js";
 import { benchSnapshot } from "./bench-snapshot.js";
+import { benchStartup } from "./bench-startup.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
 import { benchWatch } from "./bench-watch.js";
@@ -64,7 +66,9 @@ async function main(): Promise<number> {
       );
       if (seeded.code !== grpc.status.OK) throw new Error(`ctmd rejected the seed Set: ${grpc.status[seeded.code]} ${seeded.details}`);
 
-      if (only("etcd")) {
+      if (only("startup")) {
+        await benchStartup(ctx);
+      } else if (only("etcd")) {
         await benchEtcd(ctx, ctmd);
       } else if (only("snapshot")) {
         await benchSnapshot(ctx);

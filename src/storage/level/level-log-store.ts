@@ -204,23 +204,32 @@ export class LevelLogStore implements LogStore {
     this.nextRev = this.committedRev + 1;
     this.lastHash = this.committedHash = hash ?? (headRev === 0 ? GENESIS : recordHash((await this.db.get(prefixed("log", u64(headRev))))!));
 
-    // O(keys): one head entry per key, then one multi-get of those records.
-    const revs: Buffer[] = [];
-    for await (const value of this.headIdx.values()) revs.push(value);
-    const raw = revs.length > 0 ? await this.log.getMany(revs) : [];
-    this.counters.openLogReads = raw.length;
-    for (let i = 0; i < raw.length; i++) {
-      const bytes = raw[i];
-      if (bytes === undefined) throw this.damaged(readU64(revs[i]!), "the head index names a record the log lacks");
-      let r: LogRecord;
-      try {
-        r = decodeRecord(bytes);
-      } catch {
-        throw this.damaged(readU64(revs[i]!), "record does not decode");
+    // O(keys): one head entry per key, and a multi-get of those records, a batch at a time so
+    // that the raw bytes of every key never sit in memory at once.
+    const heads = this.headIdx.values();
+    this.counters.openLogReads = 0;
+    try {
+      for (;;) {
+        const revs = await heads.nextv(OPEN_READ_BATCH);
+        if (revs.length === 0) break;
+        const raw = await this.log.getMany(revs);
+        this.counters.openLogReads += raw.length;
+        for (let i = 0; i < raw.length; i++) {
+          const bytes = raw[i];
+          if (bytes === undefined) throw this.damaged(readU64(revs[i]!), "the head index names a record the log lacks");
+          let r: LogRecord;
+          try {
+            r = decodeRecord(bytes);
+          } catch {
+            throw this.damaged(readU64(revs[i]!), "record does not decode");
+          }
+          this.committed.set(r.key, r);
+          this.writer.set(r.key, r);
+          if (r.time > this.lastTime) this.lastTime = r.time;
+        }
       }
-      this.committed.set(r.key, r);
-      this.writer.set(r.key, r);
-      if (r.time > this.lastTime) this.lastTime = r.time;
+    } finally {
+      await heads.close();
     }
     // What this start checked is where the next start's check begins.
     await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
@@ -629,6 +638,8 @@ const ZERO_BYTE = Buffer.from([0]);
 const ONE_BYTE = Buffer.from([1]);
 /** Index entries read per step of pageAt's scan, and how many of one key it reads before looking that key up instead. */
 const PAGE_SCAN_BATCH = 1024;
+/** Head records open() reads per step. */
+const OPEN_READ_BATCH = 10_000;
 /** Records pageAt reads per step. */
 const PAGE_READ_BATCH = 256;
 const LONG_RUN = 64;

@@ -1,0 +1,73 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { systemClock } from "../src/domain/clock.js";
+import { LevelLogStore } from "../src/storage/level/level-log-store.js";
+import type { BenchContext } from "./bench-context.js";
+import { formatRatio } from "./format.js";
+import { settings } from "./settings.js";
+
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+
+/** Starts ctmd from `entry` on `dataDir` and waits for its "listening" line: seconds to ready, and RSS 2 s later. */
+async function startOnce(ctx: BenchContext, entry: string, dataDir: string): Promise<{ seconds: number; rss: number }> {
+  const t = performance.now();
+  const child = ctx.children.spawn(process.execPath, [entry, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--metrics-listen", "off"], { stdio: ["ignore", "pipe", "pipe"] });
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((res, rej) => {
+    child.once("exit", (code) => rej(new Error(`ctmd exited with ${code} before listening`)));
+    lines.on("line", (l) => l.includes('"msg":"listening"') && res());
+  });
+  const seconds = (performance.now() - t) / 1000;
+  await new Promise((r) => setTimeout(r, 2000));
+  const rss = rssMiB(child.pid!);
+  child.removeAllListeners("exit");
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  return { seconds, rss };
+}
+
+/**
+ * BENCH_ONLY=startup: a store of BENCH_STARTUP_KEYS keys (default 300,000, one small value each),
+ * then ctmd started on it and on an empty store, in alternating rounds: seconds until it listens
+ * and resident memory per key beyond the empty daemon's. With BENCH_BASELINE, another build
+ * starts on the same store in the same rounds.
+ */
+export async function benchStartup(ctx: BenchContext): Promise<void> {
+  const { report } = ctx;
+  const keys = Number(process.env["BENCH_STARTUP_KEYS"] ?? 300_000);
+  const dir = join(ctx.work, "startup");
+  const empty = join(ctx.work, "startup-empty");
+  mkdirSync(empty, { recursive: true });
+  const store = new LevelLogStore(dir, systemClock);
+  await store.open();
+  const t = performance.now();
+  for (let b = 0; b * 1000 < keys; b++) {
+    await store.commit(() =>
+      Array.from({ length: Math.min(1000, keys - b * 1000) }, (_, j) => {
+        const i = b * 1000 + j;
+        return { key: `app/k${String(i).padStart(7, "0")}`, value: { id: i, enabled: i % 2 === 0, owner: "team" }, deleted: false, author: "bench", message: "", kind: "set" as const, cause: "api" as const };
+      }),
+    );
+  }
+  ctx.log(`${keys} keys written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  await store.close();
+  const mine = resolve("dist/src/main.js");
+  const baseline = process.env["BENCH_BASELINE"];
+  const base = { empty: [] as number[], mine: [] as { seconds: number; rss: number }[], other: [] as { seconds: number; rss: number }[] };
+  for (let round = 0; round < settings.rounds; round++) {
+    base.empty.push((await startOnce(ctx, mine, empty)).rss);
+    const a = await startOnce(ctx, mine, dir);
+    base.mine.push(a);
+    if (baseline) base.other.push(await startOnce(ctx, resolve(baseline), dir));
+    ctx.log(`round ${round + 1}: ready in ${a.seconds.toFixed(2)} s, RSS ${a.rss.toFixed(0)} MiB (empty: ${base.empty[round]!.toFixed(0)} MiB)${baseline ? `; baseline ${base.other[round]!.seconds.toFixed(2)} s, ${base.other[round]!.rss.toFixed(0)} MiB` : ""}`);
+  }
+  const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const perKey = (rss: number): number => ((rss - med(base.empty)) * 1024) / keys;
+  const s = med(base.mine.map((r) => r.seconds));
+  const kib = perKey(med(base.mine.map((r) => r.rss)));
+  report.row(`ctmd ready with ${keys.toLocaleString("en-US")} keys (s)${baseline ? ` vs ${baseline}` : ""}`, s.toFixed(2), baseline ? med(base.other.map((r) => r.seconds)).toFixed(2) : "-", baseline ? formatRatio(s, med(base.other.map((r) => r.seconds))) : "-");
+  report.row(`ctmd resident memory per key beyond an empty daemon (KiB)${baseline ? ` vs ${baseline}` : ""}`, kib.toFixed(2), baseline ? perKey(med(base.other.map((r) => r.rss))).toFixed(2) : "-", baseline ? formatRatio(kib, perKey(med(base.other.map((r) => r.rss)))) : "-");
+  report.note(`Start-up with ${keys} keys, per round: ${base.mine.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}${baseline ? `; baseline ${base.other.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}` : ""}; an empty daemon ${base.empty.map((r) => r.toFixed(0)).join(", ")} MiB.`);
+}
