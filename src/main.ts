@@ -193,7 +193,7 @@ async function main(): Promise<void> {
       metrics: metricsAddress,
       dataDir,
       revision: store.headRevision,
-      keys: store.latestUnder("").length,
+      keys: store.keyCount,
       verified: store.lastVerification && { scope: store.lastVerification.scope, records: store.lastVerification.recordsChecked, ms: store.lastVerification.durationMs },
       openMs: Math.round(performance.now() - t0),
       version,

@@ -69,7 +69,7 @@ export class HealthService implements WriteGuard {
   ) {
     metrics?.observe("ctm_health_checks_broken", "Health check definitions in the log that cannot be read; they are not run", () => this.broken.size);
     this.window = new MetricWindow(clock);
-    for (const r of store.latestUnder("")) this.observe(r);
+    for (const r of store.eachLatest("")) this.observe(r);
     this.unsubscribe = store.onCommit((records) => {
       for (const r of records) this.observe(r);
     });

@@ -62,7 +62,7 @@ export class RolloutService {
     private readonly store: LogStore,
     private readonly clock: Clock,
   ) {
-    for (const r of store.latestUnder("")) if (r.rollout && !r.deleted) this.rolling.add(r.key);
+    for (const r of store.eachLatest("")) if (r.rollout && !r.deleted) this.rolling.add(r.key);
     this.unsubscribe = store.onCommit((records) => {
       for (const r of records) {
         if (r.rollout && !r.deleted) this.rolling.add(r.key);

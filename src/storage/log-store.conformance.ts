@@ -81,6 +81,8 @@ export function describeLogStore(name: string, factory: LogStoreFactory): void {
         expect(store.stats.records).toBe(0);
         expect(store.latest("k")).toBeUndefined();
         expect(store.latestUnder("")).toEqual([]);
+        expect([...store.eachLatest("")]).toEqual([]);
+        expect(store.keyCount).toBe(0);
         expect(await store.at("k", 1)).toBeUndefined();
         expect(await store.version("k", 1)).toBeUndefined();
         expect(await store.history("k", 10)).toEqual([]);
@@ -157,6 +159,20 @@ export function describeLogStore(name: string, factory: LogStoreFactory): void {
         const next = await store.pageAt("k/", 4, 2, page.last);
         expect([view(next.records), next.last]).toEqual([["k/2@1", "k/3@1"], "k/3"]);
         expect(view((await store.pageAt("k/", 4, 2, next.last)).records)).toEqual(["k/4@1"]);
+      });
+    });
+
+    describe("eachLatest and keyCount", () => {
+      it("give latestUnder's records, unsorted, and count every key with its tombstones", async () => {
+        await write({ key: "b/2", value: 1, deleted: false, author: "t", message: "", kind: "set", cause: "api" }, { key: "a/1", value: 1, deleted: false, author: "t", message: "", kind: "set", cause: "api" });
+        await write({ key: "b/1", deleted: true, author: "t", message: "", kind: "delete", cause: "api" }, { key: "b/2", value: 2, deleted: false, author: "t", message: "", kind: "set", cause: "api" });
+        const byKey = (rs: Iterable<LogRecord>) => [...rs].sort((x, y) => (x.key < y.key ? -1 : 1));
+        expect(byKey(store.eachLatest("b/"))).toEqual(store.latestUnder("b/"));
+        expect(byKey(store.eachLatest(""))).toEqual(store.latestUnder(""));
+        expect(store.keyCount).toBe(3);
+        await reopen();
+        expect(store.keyCount).toBe(3);
+        expect(byKey(store.eachLatest(""))).toEqual(store.latestUnder(""));
       });
     });
 

@@ -46,6 +46,10 @@ export interface LogStore {
   latest(key: string): LogRecord | undefined;
   /** The newest durable record of every key under `prefix`, sorted by key. */
   latestUnder(prefix: string): LogRecord[];
+  /** The same records in no particular order, without sorting: for a start-up scan over every key. */
+  eachLatest(prefix: string): Iterable<LogRecord>;
+  /** How many keys the store holds, tombstones included. */
+  readonly keyCount: number;
   /**
    * One page of the keys under `prefix` as they stood at `revision`, tombstones included, in
    * the keys' UTF-8 byte order and after the key `after` when given. At most `limit` keys are

@@ -403,6 +403,14 @@ export class LevelLogStore implements LogStore {
     return this.committed.get(key);
   }
 
+  *eachLatest(prefix: string): Iterable<LogRecord> {
+    for (const [k, r] of this.committed) if (k.startsWith(prefix)) yield r;
+  }
+
+  get keyCount(): number {
+    return this.committed.size;
+  }
+
   latestUnder(prefix: string): LogRecord[] {
     const out: LogRecord[] = [];
     for (const [k, r] of this.committed) if (k.startsWith(prefix)) out.push(r);
