@@ -112,8 +112,11 @@ async function main(): Promise<number> {
   console.log(markdown);
   const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, "latest.md"), markdown);
-  ctx.log(`written to ${join(resultsDir, "latest.md")}`);
+  // A partial run (BENCH_ONLY) keeps its own file, so latest.md always holds a whole run.
+  const section = process.env["BENCH_ONLY"];
+  const file = join(resultsDir, section ? `latest-${section.split(",").sort().join("-")}.md` : "latest.md");
+  writeFileSync(file, markdown);
+  ctx.log(`written to ${file}`);
   return error !== undefined || report.failed > 0 ? 1 : 0;
 }
 
