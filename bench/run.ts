@@ -7,6 +7,7 @@
 //                                           (Get with auth on, this build against another build)
 //        BENCH_ONLY=snapshot npm run bench   (every key at a past revision, 100k keys, against etcd)
 //        BENCH_ONLY=etcd npm run bench   (Get and Set against etcd on both cores and on one, alternating)
+//        BENCH_ONLY=workers npm run bench   (Get and Set with --workers 2 against 1 worker and none, alternating)
 //        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -25,6 +26,7 @@ import { benchSnapshot } from "./bench-snapshot.js";
 import { benchStartup } from "./bench-startup.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
+import { benchWorkers } from "./bench-workers.js";
 import { benchWatch } from "./bench-watch.js";
 import { ChildProcesses } from "./child-processes.js";
 import { fixture } from "./fixture.js";
@@ -70,6 +72,8 @@ async function main(): Promise<number> {
         await benchStartup(ctx);
       } else if (only("etcd")) {
         await benchEtcd(ctx, ctmd);
+      } else if (only("workers")) {
+        await benchWorkers(ctx);
       } else if (only("snapshot")) {
         await benchSnapshot(ctx);
       } else if (only("baseline")) {
@@ -88,6 +92,7 @@ async function main(): Promise<number> {
         await benchSet(ctx, ctmd, ctm);
         const etcd = await benchEtcd(ctx, ctmd);
         await benchWatch(ctx, ctmd.address, ctm, etcd.address);
+        await benchWorkers(ctx);
       }
     } finally {
       ctm.close();

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { isLoopbackListen, listenAddress, metricsListenAddress } from "./listen-address.js";
 
@@ -32,6 +33,8 @@ export interface DaemonConfig {
   insecure: boolean;
   /** Hosts HTTP and Prometheus health-check sources may fetch. */
   healthAllowHosts: string[];
+  /** Read worker processes serving Get and Watch on the shared port (0: the daemon serves alone). */
+  workers: number;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
@@ -40,6 +43,16 @@ export const DEFAULT_DATA_DIR = "./ctm-data";
 const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+};
+
+/** Read workers beyond this gain nothing on any machine ctmd targets, and each holds every key. */
+const MAX_WORKERS = 64;
+
+const workerCount = (v: string): number => {
+  if (v === "auto") return Math.min(availableParallelism(), MAX_WORKERS);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_WORKERS) throw new InvalidArgumentError(`must be "auto" or a whole number from 0 to ${MAX_WORKERS}`);
   return n;
 };
 
@@ -156,6 +169,12 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(hostList)
         .default(["127.0.0.1", "localhost", "[::1]"], "127.0.0.1,localhost,[::1]"),
     )
+    .addOption(
+      new Option("--workers <n>", 'serve Get and Watch from n worker processes sharing the port, writes and history through this one ("auto": one per core; 0: this process serves alone)')
+        .env("CTM_WORKERS")
+        .argParser(workerCount)
+        .default(0),
+    )
     .addHelpText(
       "after",
       `
@@ -198,6 +217,7 @@ On a stopped store:
     auth: o.auth === "on",
     insecure: o.insecure === true,
     authFailureDelayMaxMs: o.authFailureDelayMaxMs,
+    workers: o.workers,
     healthAllowHosts: o.healthAllowHosts,
   };
 }

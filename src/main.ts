@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import type * as grpc from "@grpc/grpc-js";
+import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
-import { pino, type Logger } from "pino";
-import { prettyFactory } from "pino-pretty";
 import { systemClock } from "./domain/clock.js";
 import { LIMITS } from "./domain/limits.js";
 import { parseConfig, type DaemonConfig } from "./config.js";
-import { routeGrpcLogs } from "./route-grpc-logs.js";
 import { describeStartupError } from "./startup-error.js";
 import { isStoreCommand, runStoreCommand } from "./store-commands.js";
 import { HealthLoop } from "./health/health-loop.js";
@@ -26,33 +26,16 @@ import { StaleViews } from "./service/stale-views.js";
 import { AuthService, BOOTSTRAP_TOKEN_FILE } from "./service/auth-service.js";
 import { FailurePenalty, PENALTY_DEFAULTS } from "./transport/grpc/failure-penalty.js";
 import { peerPrincipal } from "./transport/tls/peer-principal.js";
-import { GrpcTransport } from "./transport/grpc/grpc-server.js";
+import { ctmServices, GrpcTransport } from "./transport/grpc/grpc-server.js";
 import { MetricsServer } from "./transport/http/metrics-server.js";
 import { serverTls } from "./transport/tls/server-tls.js";
 import { WatchHub } from "./watch/watch-hub.js";
-import { LOG_SHIPPER_DEFAULTS, LogShipper } from "./transport/log/log-shipper.js";
+import { makeLogger, RPC_BINDINGS } from "./make-logger.js";
+import { WorkerPool } from "./workers/worker-pool.js";
+import { workerScript } from "./worker-script.js";
+import { FORWARDED_PRINCIPAL } from "./transport/grpc/forwarder.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-
-const RPC_BINDINGS = { component: "grpc" };
-
-/** `closeLog` resolves once every line is written: only then may the process exit. */
-function makeLogger(cfg: DaemonConfig): { log: Logger; shipper?: LogShipper; closeLog: () => Promise<void> } {
-  if (cfg.logFormat === "pretty") {
-    // Formatted and written synchronously on this thread: pino-pretty as a transport runs in a
-    // worker whose last lines process.exit() cut off. Pretty logs are for a human at a terminal.
-    const out = pino.destination({ dest: 1, sync: true });
-    const prettify = prettyFactory({});
-    const log = pino({ level: cfg.logLevel }, { write: (line: string) => out.write(prettify(line)) });
-    routeGrpcLogs(log);
-    return { log, closeLog: async () => out.flushSync() };
-  }
-  // One JSON line per RPC: a worker thread formats and writes them (see LogShipper).
-  const shipper = new LogShipper({ ...LOG_SHIPPER_DEFAULTS, rpcBindings: RPC_BINDINGS });
-  const log = pino({ level: cfg.logLevel }, shipper);
-  routeGrpcLogs(log);
-  return { log, shipper, closeLog: () => shipper.close() };
-}
 
 /** With auth on, /metrics needs a valid token too: it passes the same authentication. */
 function metricsRefusal(auth: AuthService): (authorization: string | undefined) => string | undefined {
@@ -65,6 +48,15 @@ function metricsRefusal(auth: AuthService): (authorization: string | undefined) 
       throw e;
     }
   };
+}
+
+/** sockaddr_un holds 108 bytes with the terminating zero; grpc-js needs a little under that. */
+const MAX_SOCKET_PATH = 100;
+
+/** On the primary's internal socket: the client certificate's principal a worker verified. */
+function forwardedPrincipal(_call: unknown, metadata: grpc.Metadata): string | undefined {
+  const v = metadata.get(FORWARDED_PRINCIPAL)[0];
+  return typeof v === "string" ? v : undefined;
 }
 
 /** The composition root: config -> storage -> watch -> service -> loops and transport. */
@@ -120,6 +112,9 @@ async function main(): Promise<void> {
   metrics.observe("ctm_access_log_queue_depth", "Access records waiting to be written", () => access.depth);
   metrics.observe("ctm_leveldb_size_bytes", "Bytes on disk under the data directory", () => directorySize(dataDir));
   metrics.observe("ctm_head_revision", "The store's head revision", () => store.headRevision);
+  // Records per synced batch is how well group commit groups: one fsync per batch.
+  metrics.observeCounter("ctm_store_batches_total", "Synced batches written to the log (one fsync each)", () => store.stats.batches);
+  metrics.observeCounter("ctm_store_records_total", "Records written to the log in synced batches", () => store.stats.records);
   metrics.observe("ctm_store_healthy", "1 while the store accepts writes", () => (store.healthy ? 1 : 0));
   if (shipper) metrics.observeCounter("ctm_log_lines_dropped_total", "Log lines dropped because the log output was blocked", () => shipper.dropped);
   metrics.observe("ctm_verify_ok", "1 if the last check of the log's hash chain and indexes passed", () => (integrity.last?.ok ? 1 : 0));
@@ -143,20 +138,52 @@ async function main(): Promise<void> {
     log.warn({ file: tokenFile }, "auth is on and no token existed: the first admin token is in this file (mode 0600); read it, then delete the file");
   }
   const callAuth = cfg.auth ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
-  const transport = new GrpcTransport({ config, rollouts, validators, health, access, integrity, auth }, { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth }, {
-    watch: { progressIntervalMs: cfg.watchProgressMs },
-    maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024,
-  });
-  const address = await transport.listen(cfg.listen, tls?.grpcCredentials);
-  const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(metrics.registry, tls, cfg.auth ? metricsRefusal(auth) : undefined);
+  // With read workers, they serve the public port, and this process serves them on a socket only
+  // its user can reach, trusting the client certificate principal they verified and forward.
+  const forwarded = cfg.workers > 0;
+  const rpc = {
+    log: log.child(RPC_BINDINGS),
+    metrics,
+    lines: shipper,
+    gate,
+    auth: forwarded && callAuth ? { service: auth, context: { rollouts }, certificateOf: forwardedPrincipal } : callAuth,
+  };
+  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024 };
+  const transport = new GrpcTransport(ctmServices({ config, rollouts, validators, health, access, integrity, auth }, rpc, transportOpts), rpc, transportOpts);
+  let pool: WorkerPool | undefined;
+  let socketDir: string | undefined;
+  let address: string;
+  if (forwarded) {
+    // In the data directory, which only this process may use (LevelDB's lock), so a socket a
+    // killed primary left behind is removed; a path too long for a socket goes to a fresh
+    // private directory instead.
+    let socket = join(dataDir, "primary.sock");
+    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+      socketDir = mkdtempSync(join(tmpdir(), "ctmd-"));
+      socket = join(socketDir, "primary.sock");
+    }
+    rmSync(socket, { force: true });
+    await transport.listen(`unix:${socket}`);
+    const entry = workerScript("worker-main", new URL("./workers/", import.meta.url).href);
+    pool = new WorkerPool({ count: cfg.workers, entry: { file: fileURLToPath(entry.url), execArgv: entry.execArgv }, args: process.argv.slice(2), socket, store, access, auth, registry: metrics.registry, log });
+    address = await pool.start();
+  } else {
+    address = await transport.listen(cfg.listen, tls?.grpcCredentials);
+  }
+  const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
+  const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
-  transport.setServing(true);
+  const serving = (on: boolean): void => {
+    transport.setServing(on);
+    pool?.setServing(on);
+  };
+  serving(true);
   access.start();
   scheduler.start();
   healthLoop.start();
   integrity.start();
   // The health service follows the store (a failed batch or check) and the views commit listeners keep.
-  const healthTimer = setInterval(() => transport.setServing(store.healthy && !views.stale), 1000);
+  const healthTimer = setInterval(() => serving(store.healthy && !views.stale), 1000);
   healthTimer.unref();
 
   let stopping = false;
@@ -166,10 +193,13 @@ async function main(): Promise<void> {
     log.info({ signal }, "draining");
     log.flush();
     clearInterval(healthTimer);
-    transport.setServing(false);
+    serving(false);
     await Promise.all([scheduler.close(), healthLoop.close()]);
+    // Workers drain first: their calls may still be forwarded here.
+    await pool?.stop();
     hub.close();
     await transport.shutdown(cfg.shutdownGraceMs);
+    if (pool) rmSync(socketDir ?? join(dataDir, "primary.sock"), { recursive: true, force: true });
     await metricsServer?.close();
     rollouts.close();
     integrity.close();
@@ -185,7 +215,12 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
   // New handshakes get the files' certificate; open connections and streams keep going.
-  if (tls) process.on("SIGHUP", () => tls.reload());
+  if (tls) {
+    process.on("SIGHUP", () => {
+      tls.reload();
+      pool?.reloadTls();
+    });
+  }
   // Announced only once SIGTERM drains: a supervisor may signal as soon as it reads this line.
   log.info(
     {
@@ -197,6 +232,7 @@ async function main(): Promise<void> {
       verified: store.lastVerification && { scope: store.lastVerification.scope, records: store.lastVerification.recordsChecked, ms: store.lastVerification.durationMs },
       openMs: Math.round(performance.now() - t0),
       version,
+      ...(pool ? { workers: pool.pids } : {}),
     },
     "listening",
   );

@@ -116,6 +116,22 @@ export class AuthService implements WriteGuard {
     }
   }
 
+  /** The last-used times when any changed since the previous call: a worker hands them to the primary. */
+  takeUsage(): [string, number][] | undefined {
+    if (!this.usageChanged) return undefined;
+    this.usageChanged = false;
+    return [...this.lastUsed];
+  }
+
+  /** Uses another process (a read worker) saw; the later time wins. */
+  noteUsage(used: readonly [string, number][]): void {
+    for (const [id, at] of used) {
+      if (!this.tokens.has(id) || !Number.isFinite(at) || at <= (this.lastUsed.get(id) ?? 0)) continue;
+      this.lastUsed.set(id, at);
+      this.usageChanged = true;
+    }
+  }
+
   private used(id: string, now: number): void {
     const minute = now - (now % 60_000);
     if (this.lastUsed.get(id) === minute) return;

@@ -312,9 +312,10 @@ describe("ctm's TLS flags", () => {
   });
 });
 
-describe("mTLS principals under --auth on", () => {
+// With read workers, a worker verifies the certificate and forwards its principal to the primary.
+describe.each([0, 2])("mTLS principals under --auth on, --workers %i", (workers) => {
   it("a verified client certificate is cert:<CN>; roles bind it by members; it writes as itself", async () => {
-    const d = later(await Daemon.start({ args: tlsArgs(server, ["--tls-client-ca", ca.certFile, "--tls-client-auth", "optional", "--auth", "on", "--auth-failure-delay-max-ms", "0"]) }));
+    const d = later(await Daemon.start({ args: tlsArgs(server, ["--tls-client-ca", ca.certFile, "--tls-client-auth", "optional", "--auth", "on", "--auth-failure-delay-max-ms", "0", "--workers", String(workers)]) }));
     const token = (await (await import("node:fs/promises")).readFile(join(d.dataDir, "admin.token"), "utf8")).trim();
     const { AuthServiceClient, Verb } = await import("../../src/gen/ctm/v1/auth_service.js");
     const { call, tokenMetadata } = await import("../helpers/client.js");

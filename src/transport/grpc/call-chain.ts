@@ -67,7 +67,7 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
             metadata = md;
             if (!checked) return nextMd(md);
             try {
-              principal = auth.service.authenticate(headerOf(md), auth.certificateOf?.(call));
+              principal = auth.service.authenticate(headerOf(md), auth.certificateOf?.(call, md));
             } catch (e) {
               return fail(e, isCtmError(e) && e.code === "unauthenticated" ? (auth.penalty?.failed(call.getPeer()) ?? 0) : 0);
             }

@@ -26,6 +26,7 @@ import { authHandlers } from "./auth-handlers.js";
 import { checkedService } from "./checked-service.js";
 import { callChain } from "./call-chain.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
+import type { Forwarder, ReadYourWrites } from "./forwarder.js";
 
 export interface GrpcTransportOptions {
   watch: WatchOptions;
@@ -71,7 +72,53 @@ export interface Services {
   auth: AuthService;
 }
 
-/** The gRPC face of ctmd: ConfigService, grpc.health.v1 and server reflection. */
+/** One service as the server registers it. */
+export interface ServiceEntry {
+  definition: grpc.ServiceDefinition;
+  handlers: object;
+}
+
+/** Every ctm.v1 service with the handlers that serve it from `svc`. */
+export function ctmServices(svc: Services, rpc: Rpc, opts: GrpcTransportOptions): ServiceEntry[] {
+  const header = () => ({ revision: svc.config.headRevision });
+  return [
+    { definition: configService, handlers: configHandlers(svc.config, rpc, opts.watch) },
+    { definition: RolloutServiceService, handlers: rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc) },
+    { definition: ValidatorServiceService, handlers: validatorHandlers(svc.validators, header, rpc) },
+    { definition: HealthCheckServiceService, handlers: healthCheckHandlers(svc.health, header, rpc) },
+    { definition: AccessLogServiceService, handlers: accessLogHandlers(svc.access, header, rpc) },
+    { definition: AdminServiceService, handlers: adminHandlers(svc.integrity, header, rpc) },
+    { definition: AuthServiceService, handlers: authHandlers(svc.auth, rpc.auth !== undefined, header, rpc) },
+  ];
+}
+
+/**
+ * The services as a read worker serves them: Get and Watch from its follower (after the
+ * connection's own writes, see ReadYourWrites), every other method forwarded to the primary.
+ * A forwarded answer arrives encoded, so its serializer passes the bytes through.
+ */
+export function workerServices(config: ConfigService, rpc: Rpc, opts: GrpcTransportOptions, forwarder: Forwarder, ryw: ReadYourWrites): ServiceEntry[] {
+  const local = configHandlers(config, rpc, opts.watch);
+  const definitions = [configService, RolloutServiceService, ValidatorServiceService, HealthCheckServiceService, AccessLogServiceService, AdminServiceService, AuthServiceService];
+  return definitions.map((definition: grpc.ServiceDefinition) => {
+    const defs: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+    const handlers: Record<string, unknown> = {};
+    for (const [name, m] of Object.entries(definition) as [string, grpc.MethodDefinition<unknown, unknown>][]) {
+      if (m.path === configService.get.path) handlers[name] = ryw.unary(local.get);
+      else if (m.path === configService.watch.path) handlers[name] = ryw.stream(local.watch as grpc.handleServerStreamingCall<unknown, unknown>);
+      else {
+        if (m.responseStream) throw new Error(`${m.path}: a worker forwards unary calls only`);
+        handlers[name] = forwarder.unary(m);
+        defs[name] = { ...m, responseSerialize: (b) => b as Buffer };
+        continue;
+      }
+      defs[name] = m;
+    }
+    return { definition: defs as grpc.ServiceDefinition, handlers };
+  });
+}
+
+/** The gRPC face of ctmd: the ctm.v1 services, grpc.health.v1 and server reflection. */
 export class GrpcTransport {
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "NOT_SERVING"])));
@@ -82,7 +129,7 @@ export class GrpcTransport {
   /** What the health service was last told; it starts NOT_SERVING. */
   private serving = false;
 
-  constructor(svc: Services, rpc: Rpc, opts: GrpcTransportOptions) {
+  constructor(services: readonly ServiceEntry[], rpc: Rpc, opts: GrpcTransportOptions) {
     this.log = rpc.log;
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": opts.maxReceiveBytes,
@@ -91,18 +138,11 @@ export class GrpcTransport {
       "grpc.keepalive_timeout_ms": 20_000,
       interceptors: [callChain(rpc)],
     });
-    const header = () => ({ revision: svc.config.headRevision });
     // Every call passes callChain; every request's bytes are checked before its handler runs
     // (see checkedService).
     const add = (definition: grpc.ServiceDefinition, handlers: object, checks: Parameters<typeof checkedService>[2] = {}): void =>
       this.server.addService(...checkedService(definition, handlers as grpc.UntypedServiceImplementation, checks));
-    add(configService, configHandlers(svc.config, rpc, opts.watch));
-    add(RolloutServiceService, rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc));
-    add(ValidatorServiceService, validatorHandlers(svc.validators, header, rpc));
-    add(HealthCheckServiceService, healthCheckHandlers(svc.health, header, rpc));
-    add(AccessLogServiceService, accessLogHandlers(svc.access, header, rpc));
-    add(AdminServiceService, adminHandlers(svc.integrity, header, rpc));
-    add(AuthServiceService, authHandlers(svc.auth, rpc.auth !== undefined, header, rpc));
+    for (const s of services) add(s.definition, s.handlers);
     const trackWatch = (watch: grpc.handleServerStreamingCall<unknown, unknown>) => (call: grpc.ServerWritableStream<unknown, unknown>) => {
       this.healthStreams.add(call);
       const forget = () => this.healthStreams.delete(call);

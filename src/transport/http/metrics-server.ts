@@ -1,8 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
 import type { ServerTls } from "../tls/server-tls.js";
+
+/** What /metrics serves: a prom-client Registry, or the sum of several processes' (WorkerPool). */
+export interface Scrape {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
 
 /** Serves the registry at GET /metrics for Prometheus to scrape: HTTPS (and mTLS) when ctmd has TLS. */
 export class MetricsServer {
@@ -13,7 +18,7 @@ export class MetricsServer {
    * `refuse`, with auth on, answers why a scrape's `authorization` header is not accepted (the
    * same tokens as gRPC; Prometheus sends one with `authorization: { credentials: ... }`).
    */
-  constructor(registry: Registry, tls?: ServerTls, refuse?: (authorization: string | undefined) => string | undefined) {
+  constructor(registry: Scrape, tls?: ServerTls, refuse?: (authorization: string | undefined) => string | undefined) {
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics\n");

@@ -1,0 +1,195 @@
+import cluster, { type Worker } from "node:cluster";
+import type { Logger } from "pino";
+import { AggregatorRegistry, type Registry } from "prom-client";
+import { isCtmError } from "../domain/errors.js";
+import type { LogRecord } from "../domain/record.js";
+import type { AuthService } from "../service/auth-service.js";
+import type { AccessSink } from "../service/access-log.js";
+import { cbor } from "../storage/level/codec.js";
+import type { LogStore } from "../storage/log-store.js";
+import { READ_OPS, SOCKET_ENV, type ToPrimary, type ToWorker, type WireError } from "./worker-messages.js";
+
+export interface WorkerPoolOptions {
+  count: number;
+  /** The worker's entry file, with the node flags it needs (see workerScript). */
+  entry: { file: string; execArgv: string[] };
+  /** The daemon's own arguments: each worker reads the same configuration. */
+  args: string[];
+  /** The primary's internal gRPC socket, where workers forward what they do not serve. */
+  socket: string;
+  store: LogStore;
+  access: AccessSink;
+  auth: AuthService;
+  registry: Registry;
+  log: Logger;
+}
+
+/** Latest records per load message: bounded messages, however many keys the store holds. */
+const LOAD_PAGE = 5000;
+/** How long a restarted worker waits before it is forked again, after one that died. */
+const RESTART_DELAY_MS = 1000;
+
+const isRead = (op: string): op is (typeof READ_OPS)[number] => (READ_OPS as readonly string[]).includes(op);
+
+/**
+ * Read workers (`ctmd --workers N`): processes forked with node's cluster module that share the
+ * public port, follow the store's commits over IPC and serve Get and Watch from memory, so reads
+ * use every core. The primary keeps the store and the loops; each worker forwards every other
+ * call to the primary's internal socket. A worker that dies is forked again; when the primary
+ * dies, its workers see the IPC channel close and exit.
+ */
+export class WorkerPool {
+  private readonly following = new Set<Worker>();
+  private readonly listening = new Map<Worker, string>();
+  private readonly waitingForMetrics = new Map<number, (json: unknown) => void>();
+  private nextMetricsId = 1;
+  private serving = false;
+  private stopping = false;
+  private readonly unsubscribe: () => void;
+  private onListening: (() => void) | undefined;
+
+  constructor(private readonly opts: WorkerPoolOptions) {
+    this.unsubscribe = opts.store.onCommit((records) => {
+      if (this.following.size === 0) return;
+      // Encoded once for every worker; the channel keeps the batches in revision order.
+      const message: ToWorker = { t: "commit", records: cbor.encode(records) };
+      for (const w of this.following) this.send(w, message);
+    });
+  }
+
+  /** Forks the workers and resolves the address they all listen on. */
+  async start(): Promise<string> {
+    cluster.setupPrimary({ exec: this.opts.entry.file, execArgv: this.opts.entry.execArgv, args: this.opts.args, serialization: "advanced" });
+    const ready = new Promise<void>((resolve) => (this.onListening = resolve));
+    for (let i = 0; i < this.opts.count; i++) this.fork();
+    await ready;
+    return [...this.listening.values()][0]!;
+  }
+
+  /** The running workers' process ids. */
+  get pids(): number[] {
+    return Object.values(cluster.workers ?? {}).flatMap((w) => (w?.process.pid === undefined ? [] : [w.process.pid]));
+  }
+
+  /** Tells every worker whether to answer SERVING to health checks. */
+  setServing(serving: boolean): void {
+    if (serving === this.serving) return;
+    this.serving = serving;
+    for (const w of this.following) this.send(w, { t: "serving", serving });
+  }
+
+  reloadTls(): void {
+    for (const w of this.following) this.send(w, { t: "reload-tls" });
+  }
+
+  /** The primary's metrics and every worker's, summed by prom-client's cluster aggregation. */
+  async metrics(): Promise<string> {
+    const asked = [...this.following].map(
+      (w) =>
+        new Promise<unknown>((resolve) => {
+          const id = this.nextMetricsId++;
+          const timer = setTimeout(() => {
+            this.waitingForMetrics.delete(id);
+            resolve([]);
+          }, 2000);
+          this.waitingForMetrics.set(id, (json) => {
+            clearTimeout(timer);
+            resolve(json);
+          });
+          this.send(w, { t: "metrics", id });
+        }),
+    );
+    const all = [await this.opts.registry.getMetricsAsJSON(), ...(await Promise.all(asked))];
+    return AggregatorRegistry.aggregate(all as object[]).metrics();
+  }
+
+  /** Tells the workers to drain, and waits for them to exit. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.unsubscribe();
+    const exits = Object.values(cluster.workers ?? {}).map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (!w || w.isDead()) return resolve();
+          w.once("exit", () => resolve());
+          this.send(w, { t: "stop" });
+        }),
+    );
+    await Promise.all(exits);
+  }
+
+  private fork(): void {
+    const w = cluster.fork({ [SOCKET_ENV]: this.opts.socket });
+    w.on("message", (m: ToPrimary) => this.receive(w, m));
+    w.on("exit", (code, signal) => {
+      this.following.delete(w);
+      this.listening.delete(w);
+      if (this.stopping) return;
+      this.opts.log.error({ worker: w.process.pid, code, signal }, "a read worker exited; starting another");
+      setTimeout(() => {
+        if (!this.stopping) this.fork();
+      }, RESTART_DELAY_MS).unref();
+    });
+  }
+
+  /**
+   * Sends every latest record, then follows: all in one turn of the event loop, so no commit
+   * lands between the pages and the first batch the worker is sent.
+   */
+  private load(w: Worker): void {
+    const store = this.opts.store;
+    let page: LogRecord[] = [];
+    const message = (done: boolean): ToWorker => ({ t: "load", records: cbor.encode(page), revision: store.headRevision, first: store.firstRevision, done });
+    for (const r of store.eachLatest("")) {
+      page.push(r);
+      if (page.length === LOAD_PAGE) {
+        this.send(w, message(false));
+        page = [];
+      }
+    }
+    this.send(w, message(true));
+    this.send(w, { t: "serving", serving: this.serving });
+    this.following.add(w);
+  }
+
+  private receive(w: Worker, m: ToPrimary): void {
+    switch (m.t) {
+      case "hello":
+        return this.load(w);
+      case "read":
+        return void this.read(w, m.id, m.op, m.args);
+      case "listening":
+        this.listening.set(w, m.address);
+        if (this.listening.size === this.opts.count) this.onListening?.();
+        return;
+      case "access":
+        for (const r of m.records) this.opts.access.record(r);
+        return;
+      case "usage":
+        return this.opts.auth.noteUsage(m.used);
+      case "metrics":
+        this.waitingForMetrics.get(m.id)?.(m.json);
+        this.waitingForMetrics.delete(m.id);
+        return;
+    }
+  }
+
+  private async read(w: Worker, id: number, op: string, args: unknown[]): Promise<void> {
+    try {
+      if (!isRead(op)) throw new Error(`no such read: ${op}`);
+      const fn = this.opts.store[op] as (...a: unknown[]) => Promise<unknown>;
+      const value = await fn.apply(this.opts.store, args);
+      this.send(w, { t: "reply", id, value: value === undefined ? undefined : cbor.encode(value) });
+    } catch (e) {
+      const error: WireError = isCtmError(e)
+        ? { code: e.code, message: e.message, field: e.field, details: { ...e.details } }
+        : { code: "internal", message: e instanceof Error ? e.message : String(e), details: {} };
+      this.send(w, { t: "reply", id, error });
+    }
+  }
+
+  private send(w: Worker, m: ToWorker): void {
+    // A worker that has just died takes its messages with it: its replacement loads afresh.
+    if (w.isConnected()) w.send(m);
+  }
+}
