@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { type BenchContext, h2label, settle } from "./bench-context.js";
@@ -12,7 +13,9 @@ import { paths, settings } from "./settings.js";
 import { startCtmd, type CtmdHandle } from "./start-ctmd.js";
 
 async function startSeeded(ctx: BenchContext, workers: number): Promise<CtmdHandle> {
-  const handle = await startCtmd(ctx.children, join(ctx.work, `workers-${workers}`), ["--workers", String(workers)]);
+  const dir = join(ctx.work, `workers-${workers}`);
+  mkdirSync(dir, { recursive: true });
+  const handle = await startCtmd(ctx.children, dir, ["--workers", String(workers)]);
   const client = new RawClient(handle.address, 1);
   for (const seed of [fixture.seedRequest(), rollout.seedRequest()]) {
     const seeded = await client.unary(paths.set, seed);
