@@ -205,8 +205,30 @@ describe("ConfigService against a real daemon", () => {
     ]);
     const revs = r.entries.map((e) => e.revision);
     expect(revs[2]! - revs[0]!).toBe(2);
+    expect({ restored: r.restored, first: r.firstRevision, last: r.lastRevision }).toEqual({ restored: 3, first: revs[0], last: revs[2] });
     expect((await c.get({ key: "other" })).entry!.value).toBe("y");
     const again = await c.rollbackPrefix({ prefix: "pay/", to: { $case: "revision", value: mark.entry!.revision }, author: "", message: "" });
     expect(again.entries).toEqual([]);
+    expect({ restored: again.restored, first: again.firstRevision, last: again.lastRevision }).toEqual({ restored: 0, first: 0, last: 0 });
+  });
+
+  it("RollbackPrefix of thousands of keys answers within a default client's message limit and counts them all", async () => {
+    const N = 12_000;
+    const note = "n".repeat(300);
+    for (let b = 0; b < N; b += 1000) {
+      await c.apply({ operations: Array.from({ length: 1000 }, (_, j) => ({ operation: { $case: "set" as const, value: { key: `wide/${String(b + j).padStart(5, "0")}`, value: { v: 1, note } } } })) });
+    }
+    const mark = await c.set({ key: "wide-mark", value: 1 });
+    for (let b = 0; b < N; b += 1000) {
+      await c.apply({ operations: Array.from({ length: 1000 }, (_, j) => ({ operation: { $case: "set" as const, value: { key: `wide/${String(b + j).padStart(5, "0")}`, value: { v: 2, note } } } })) });
+    }
+    // About 4 MiB of values in all: one answer listing every record would pass grpc-js's default limit.
+    const r = await c.rollbackPrefix({ prefix: "wide/", to: { $case: "revision", value: mark.entry!.revision } });
+    expect(r.restored).toBe(N);
+    expect(r.lastRevision - r.firstRevision + 1).toBe(N);
+    expect(r.entries.length).toBeGreaterThan(0);
+    expect(r.entries.length).toBeLessThanOrEqual(1000);
+    expect(r.entries[0]).toMatchObject({ key: "wide/00000", revision: r.firstRevision });
+    expect((await c.get({ key: `wide/${N - 1}` })).entry!.value).toEqual({ v: 1, note });
   });
 });

@@ -613,6 +613,60 @@ describe("rollbackPrefix", () => {
   });
 });
 
+describe("rollbackPrefix over a large prefix", () => {
+  it("restores every key in one run of revisions, in key order, while Gets and other writes wait their turn", async () => {
+    const N = 2500;
+    const key = (i: number): string => `big/${String(i).padStart(5, "0")}`;
+    // Written in reverse, so that key order is not the order the keys were born in.
+    for (let b = N; b > 0; b -= 500) await svc.apply(Array.from({ length: 500 }, (_, j) => ({ type: "set" as const, key: key(b - 1 - j), value: { g: 1 } })), {});
+    const R = store.headRevision;
+    await svc.apply(Array.from({ length: 500 }, (_, j) => ({ type: "set" as const, key: key(j * 5), value: { g: 2 } })), {});
+    await svc.set({ key: "big/zz-born-later", value: 1 });
+    await svc.set({ key: "big/", value: 1 });
+
+    const rolling = svc.rollbackPrefix("big/", { revision: R }, { author: "ops" });
+    // A Get made meanwhile is answered before the rollback is, from the values before it.
+    let rolled = false;
+    void rolling.then(() => (rolled = true));
+    await new Promise((r) => setImmediate(r));
+    expect(svc.get(key(0)).value).toEqual({ g: 2 });
+    // A Set made meanwhile lands before or after the rollback's run of revisions, never inside it.
+    const during = svc.set({ key: key(0), value: { g: 3 } });
+    const res = await rolling;
+    const set = await during;
+    expect(rolled).toBe(true);
+
+    expect(res.restored).toBe(502);
+    expect(res.records).toHaveLength(502);
+    expect(res.lastRevision - res.firstRevision + 1).toBe(502);
+    expect(res.records.map((r) => r.key)).toEqual(["big/", ...Array.from({ length: 500 }, (_, j) => key(j * 5)), "big/zz-born-later"]);
+    expect(res.records.map((r) => r.revision)).toEqual(Array.from({ length: 502 }, (_, i) => res.firstRevision + i));
+    expect(set.revision < res.firstRevision || set.revision > res.lastRevision).toBe(true);
+    expect(svc.get(key(5)).value).toEqual({ g: 1 });
+    expect(store.latest("big/zz-born-later")?.deleted).toBe(true);
+  });
+
+  it("answers the first records that fit one response, with their count and revisions", async () => {
+    const N = 2500;
+    const key = (i: number): string => `big/${String(i).padStart(5, "0")}`;
+    for (let b = 0; b < N; b += 500) await svc.apply(Array.from({ length: 500 }, (_, j) => ({ type: "set" as const, key: key(b + j), value: 1 })), {});
+    const R = store.headRevision;
+    for (let b = 0; b < N; b += 500) await svc.apply(Array.from({ length: 500 }, (_, j) => ({ type: "set" as const, key: key(b + j), value: 2 })), {});
+    const w = svc.watch("big/", true, store.headRevision + 1);
+    const res = await svc.rollbackPrefix("big/", { revision: R }, {});
+    expect(res.restored).toBe(N);
+    expect(res.records).toHaveLength(LIMITS.snapshotPageDefault);
+    expect(res.records[0]).toMatchObject({ key: key(0), revision: res.firstRevision, value: 1 });
+    expect(res.lastRevision).toBe(res.firstRevision + N - 1);
+    // The rest are read by watching the prefix from first_revision.
+    const seen: LogRecord[] = [];
+    while (seen.length < N) seen.push(...((await w.next()).value as LogRecord[]));
+    w.close();
+    expect(seen.map((r) => r.revision)).toEqual(Array.from({ length: N }, (_, i) => res.firstRevision + i));
+    expect(seen.every((r) => r.value === 1 && r.kind === "rollback")).toBe(true);
+  });
+});
+
 describe("watch", () => {
   it("streams the records a client writes, from a revision it read", async () => {
     const first = await setv("k", 1);

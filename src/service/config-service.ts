@@ -3,6 +3,7 @@ import { BLAME_LIMITS, blameHistory, type BlameLimits } from "../domain/blame-hi
 import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
 import { CtmError, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import { compareKeys } from "../domain/key-order.js";
 import { jsonByteLength, jsonEqual, type JsonValue } from "../domain/json.js";
 import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
 import { isLive, type Draft, type LogRecord } from "../domain/record.js";
@@ -11,6 +12,7 @@ import { restart } from "../domain/rollout/controls.js";
 import { evaluate } from "../domain/rollout/evaluate.js";
 import { EMPTY_CONTEXT, type EvalContext, type Resolution } from "../domain/rollout/plan.js";
 import type { LogStore, WriteView } from "../storage/log-store.js";
+import type { Pause } from "../storage/time-slices.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
 import { decodePageToken, decodeSnapshotToken, encodePageToken, encodeSnapshotToken } from "./page-token.js";
@@ -38,6 +40,15 @@ function prefixed<T>(prefix: string, f: () => T): T {
 
 /** An operation checked for shape; its rollout and guards are decided inside the commit. */
 type PendingOp = { type: "set"; key: string; value: JsonValue; expectedVersion?: number; rolloutInput?: RolloutInput } | { type: "delete"; key: string; expectedVersion?: number };
+
+/** What RollbackPrefix appended: `records` are the first `restored` records, as many as fit one answer. */
+export interface RollbackPrefixResult {
+  revision: number;
+  records: LogRecord[];
+  restored: number;
+  firstRevision: number;
+  lastRevision: number;
+}
 
 export type SetInput = { key: string; value?: JsonValue; expectedVersion?: number; rollout?: RolloutInput } & WriteMeta;
 
@@ -105,6 +116,18 @@ export class ConfigService {
       values.wrote(key, { deleted: false, value, rollout });
       return { type: "set", key, value, expectedVersion: op.expectedVersion, rollout };
     });
+  }
+
+  /** store.commitAlone, with the drafts held as commit() holds them. */
+  private commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<Draft[]>): Promise<LogRecord[]> {
+    let release = (): void => {};
+    return this.store
+      .commitAlone(async (view, pause) => {
+        const drafts = await prepare(view, pause);
+        release = await this.inFlight.holdInSlices(view, drafts, pause);
+        return drafts;
+      })
+      .finally(() => release());
   }
 
   /** store.commit, with this service's drafts visible to later `prepare`s until they are durable. */
@@ -275,28 +298,67 @@ export class ConfigService {
     return { revision, records: page.records.filter(isLive), nextPageToken: last === undefined ? "" : encodeSnapshotToken({ revision, prefix, after: last }) };
   }
 
-  async rollbackPrefix(prefix: string, to: PointInTime | undefined, meta: WriteMeta): Promise<{ revision: number; records: LogRecord[] }> {
+  /**
+   * Restores every key under `prefix` to what it was at `to`, in one atomic batch. A prefix of
+   * any size: the past is read a page at a time, and the batch is prepared in slices while
+   * other commits wait (see LogStore.commitAlone), so other calls are served meanwhile.
+   */
+  async rollbackPrefix(prefix: string, to: PointInTime | undefined, meta: WriteMeta): Promise<RollbackPrefixResult> {
     checkPrefix(prefix);
     if (to === undefined) throw invalidArgument("to", "a time or a revision is required");
     const actor = this.actor(meta);
     const revision = await resolvePoint(this.store, this.clock, to, "to");
-    const then = new Map((await this.recordsAt(prefix, revision)).map((r) => [r.key, r]));
-    const records = await this.commit((view) => {
+    // In the store's key order.
+    const past = await this.recordsAt(prefix, revision);
+    const then = new Map(past.map((r) => [r.key, r]));
+    const records = await this.commitAlone(async (view, pause) => {
       const drafts: Draft[] = [];
-      for (const key of [...view.keys(prefix)].sort()) {
-        const head = view.head(key)!;
+      const consider = (key: string): void => {
+        const head = view.head(key);
+        if (head === undefined) return;
         const target = then.get(key);
-        if (target !== undefined && head.version === target.version) continue;
+        if (target !== undefined && head.version === target.version) return;
         const targetLive = target !== undefined && !target.deleted;
-        if (!targetLive && head.deleted) continue;
+        if (!targetLive && head.deleted) return;
         const now = this.store.latest(key);
-        const unchanged = targetLive && now?.revision === head.revision && !now.deleted && jsonEqual(now.value, target!.value);
+        const unchanged = targetLive && now?.revision === head.revision && !now.deleted && jsonEqual(now.value, target.value);
         if (!unchanged) drafts.push(restore(key, target, actor, this.clock.now()));
+      };
+      // Revisions follow key order: the keys that lived then are in order already, and only
+      // those born since are sorted, then merged in.
+      const born: string[] = [];
+      for (const key of view.keys(prefix)) {
+        if (!then.has(key)) born.push(key);
+        const p = pause();
+        if (p) await p;
       }
-      for (const d of drafts) guardRestore(this.guards, d, "to");
+      born.sort(compareKeys);
+      let b = 0;
+      for (const r of past) {
+        while (b < born.length && compareKeys(born[b]!, r.key) < 0) consider(born[b++]!);
+        consider(r.key);
+        const p = pause();
+        if (p) await p;
+      }
+      while (b < born.length) consider(born[b++]!);
+      for (const d of drafts) {
+        guardRestore(this.guards, d, "to");
+        const p = pause();
+        if (p) await p;
+      }
       return drafts;
     });
-    return { revision, records };
+    // The answer lists what fits one response; the count and the revisions say the rest.
+    let bytes = 0;
+    const shown = records.slice(0, LIMITS.snapshotPageDefault);
+    const full = shown.findIndex((r, i) => (bytes += recordBytes(r)) > LIMITS.snapshotPageBytes && i > 0);
+    return {
+      revision,
+      records: full > 0 ? shown.slice(0, full) : shown,
+      restored: records.length,
+      firstRevision: records[0]?.revision ?? 0,
+      lastRevision: records[records.length - 1]?.revision ?? 0,
+    };
   }
 
   watch(key: string, prefix: boolean, startRevision: number): Watcher {

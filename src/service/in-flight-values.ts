@@ -2,6 +2,7 @@ import { CtmError } from "../domain/errors.js";
 import type { JsonValue } from "../domain/json.js";
 import type { Draft, LogRecord } from "../domain/record.js";
 import type { WriteView } from "../storage/log-store.js";
+import type { Pause } from "../storage/time-slices.js";
 
 /** What a rollout written now would fall back to: a rolling value's stable, else the value (none when deleted). */
 export const stableOf = (r: Pick<LogRecord, "deleted" | "value" | "rollout"> | undefined): JsonValue | undefined =>
@@ -54,11 +55,28 @@ export class InFlightValues {
   /** Remembers `drafts` (about to get versions after the view's heads) until the returned release is called. */
   hold(view: WriteView, drafts: readonly Draft[]): () => void {
     const versions = new Map<string, number>();
+    for (const d of drafts) this.holdOne(view, d, versions);
+    return this.releaser(versions);
+  }
+
+  /** The same for a batch too large for one turn of the event loop (see LogStore.commitAlone). */
+  async holdInSlices(view: WriteView, drafts: readonly Draft[], pause: Pause): Promise<() => void> {
+    const versions = new Map<string, number>();
     for (const d of drafts) {
-      const version = (versions.get(d.key) ?? view.head(d.key)?.version ?? 0) + 1;
-      versions.set(d.key, version);
-      this.byKey.set(d.key, { version, stable: stableOf(d) });
+      this.holdOne(view, d, versions);
+      const p = pause();
+      if (p) await p;
     }
+    return this.releaser(versions);
+  }
+
+  private holdOne(view: WriteView, d: Draft, versions: Map<string, number>): void {
+    const version = (versions.get(d.key) ?? view.head(d.key)?.version ?? 0) + 1;
+    versions.set(d.key, version);
+    this.byKey.set(d.key, { version, stable: stableOf(d) });
+  }
+
+  private releaser(versions: Map<string, number>): () => void {
     return () => {
       for (const [key, version] of versions) if (this.byKey.get(key)?.version === version) this.byKey.delete(key);
     };

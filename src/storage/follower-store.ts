@@ -127,6 +127,10 @@ export class FollowerStore implements LogStore {
     return Promise.reject(unavailable("a follower does not write: writes go to the writer"));
   }
 
+  commitAlone(): Promise<LogRecord[]> {
+    return Promise.reject(unavailable("a follower does not write: writes go to the writer"));
+  }
+
   latest(key: string): LogRecord | undefined {
     return this.latestByKey.get(key);
   }

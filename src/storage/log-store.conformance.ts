@@ -340,6 +340,61 @@ export function describeLogStore(name: string, factory: LogStoreFactory): void {
         }
       });
 
+      it("commitAlone: commits made while it prepares wait and follow it, in order; reads are served meanwhile", async () => {
+        await write(set("a", 1));
+        let release!: () => void;
+        const gate = new Promise<void>((r) => (release = r));
+        let sawA: number | undefined;
+        const alone = store.commitAlone(async (view, pause) => {
+          await gate;
+          sawA = view.head("a")?.version;
+          const drafts: Draft[] = [];
+          for (let i = 0; i < 500; i++) {
+            drafts.push(set(`big/${String(i).padStart(3, "0")}`, i));
+            const p = pause();
+            if (p) await p;
+          }
+          return drafts;
+        });
+        // Made while commitAlone prepares: neither is prepared until its drafts have revisions.
+        let prepared = 0;
+        const later = store.commit((view) => {
+          prepared++;
+          return [set("a", 2, { message: `after version ${view.head("a")!.version}` })];
+        });
+        const last = store.commitAlone(async () => [set("z", 1)]);
+        await new Promise((r) => setImmediate(r));
+        expect(prepared).toBe(0);
+        // Reads go on while it prepares.
+        expect(store.latest("a")).toMatchObject({ version: 1 });
+        expect(await store.history("a", 10)).toHaveLength(1);
+        release();
+        const [big, after, z] = await Promise.all([alone, later, last]);
+        expect(sawA).toBe(1);
+        expect(revs(big)).toEqual(range1(2, 501));
+        expect(revs(after)).toEqual([502]);
+        expect(after[0]!.message).toBe("after version 1");
+        expect(revs(z)).toEqual([503]);
+        expect(store.headRevision).toBe(503);
+        expect((await store.pageAt("big/", 503, 1000)).records).toHaveLength(500);
+      });
+
+      it("commitAlone writes nothing when prepare throws, and lets the waiting commits through", async () => {
+        await write(set("a", 1));
+        const boom = new Error("boom");
+        const failed = store.commitAlone(async (_view, pause) => {
+          await (pause() ?? Promise.resolve());
+          throw boom;
+        });
+        const next = write(set("a", 2));
+        await expect(failed).rejects.toBe(boom);
+        expect(revs(await next)).toEqual([2]);
+        expect(store.latest("a")).toMatchObject({ version: 2, value: 2 });
+        expect(store.stats.records).toBe(2);
+        await expect(store.commitAlone(async () => [])).resolves.toEqual([]);
+        expect(store.headRevision).toBe(2);
+      });
+
       it("gives every commit a time from the clock", async () => {
         const [a] = await write(set("a", 1));
         clock.advance(1500);

@@ -1,5 +1,6 @@
 import type { CtmError } from "../domain/errors.js";
 import type { Draft, KeyHead, LogRecord } from "../domain/record.js";
+import type { Pause } from "./time-slices.js";
 import type { VerifyReport } from "./verify-report.js";
 
 /** What `prepare` sees: the writer's state, including commits not yet durable. */
@@ -41,6 +42,12 @@ export interface LogStore {
    * throws, nothing is written. Readers see the records only once durable.
    */
   commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]>;
+  /**
+   * A commit too large to prepare in one turn of the event loop (a whole prefix): `prepare`
+   * awaits `pause()` between steps, and no other commit is prepared until its drafts have their
+   * revisions, so the batch is as atomic as commit's. Reads are served meanwhile.
+   */
+  commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]>;
 
   /** The newest durable record of a key, tombstones included. */
   latest(key: string): LogRecord | undefined;

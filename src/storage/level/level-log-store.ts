@@ -4,6 +4,7 @@ import type { Clock } from "../../domain/clock.js";
 import { CtmError, unavailable } from "../../domain/errors.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
+import { timeSlices, type Pause } from "../time-slices.js";
 import type { VerifyReport } from "../verify-report.js";
 import { keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
 import { writeWitness } from "./head-witness.js";
@@ -34,14 +35,10 @@ export const AUTO_FULL_LIMIT = 50_000;
 
 type Bytes = Buffer;
 type Sub = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
-/** A put on the root database with the sublevel's prefix already applied. */
-type BatchOp = { type: "put"; key: Bytes; value: Bytes };
+type ChainedBatch = ReturnType<Level<Bytes, Bytes>["batch"]>;
 
 interface Pending {
-  ops: BatchOp[];
   records: LogRecord[];
-  /** The chain's tip after these records. */
-  hash: Buffer;
   resolve: (records: LogRecord[]) => void;
   reject: (e: unknown) => void;
 }
@@ -79,12 +76,15 @@ export class LevelLogStore implements LogStore {
   private lastTime = 0;
   private queue: Pending[] = [];
   private flushing = false;
+  /** Set while commitAlone prepares: other commits wait in `waiting`, in order. */
+  private alone = false;
+  private waiting: (() => void)[] = [];
   /** Set once the store can no longer be trusted: every later call is refused with it. */
   private failure: CtmError | undefined;
   private isOpen = false;
   private readonly listeners = new Set<CommitListener>();
   private counters = { openLogReads: 0, batches: 0, records: 0, witnessErrors: 0 };
-  /** The hash of the newest record the writer assigned (in flight included), and of the newest durable one. */
+  /** The hash of the newest record put into a batch (being written included), and of the newest durable one. */
   private lastHash: Buffer = GENESIS;
   private committedHash: Buffer = GENESIS;
   private chainFrom = 1;
@@ -292,7 +292,7 @@ export class LevelLogStore implements LogStore {
     clearInterval(this.witnessTimer);
     this.closing.abort();
     // Let in-flight batches finish so every acknowledged write is durable.
-    while (this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.alone || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     await this.verifying?.catch(() => undefined);
     await this.witnessing;
     if (!this.failure) {
@@ -308,6 +308,7 @@ export class LevelLogStore implements LogStore {
   commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.isOpen) return Promise.reject(unavailable("store is closed"));
+    if (this.alone) return this.afterAlone(() => this.commit(prepare));
     let drafts: readonly Draft[];
     try {
       drafts = prepare(this.view);
@@ -316,51 +317,104 @@ export class LevelLogStore implements LogStore {
       return Promise.reject(e);
     }
     if (drafts.length === 0) return Promise.resolve([]);
+    const records: LogRecord[] = [];
+    const stamp = this.stamp();
+    for (const d of drafts) records.push(stamp(d));
+    return this.enqueue(records);
+  }
 
+  async commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]> {
+    if (this.failure) throw this.failure;
+    if (!this.isOpen) throw unavailable("store is closed");
+    if (this.alone) return this.afterAlone(() => this.commitAlone(prepare));
+    this.alone = true;
+    let durable: Promise<LogRecord[]>;
+    try {
+      const pause = timeSlices(SLICE_MS);
+      const drafts = await prepare(this.view, pause);
+      if (this.failure) throw this.failure;
+      if (!this.isOpen) throw unavailable("store is closed");
+      const records: LogRecord[] = [];
+      const stamp = this.stamp();
+      for (const d of drafts) {
+        records.push(stamp(d));
+        const p = pause();
+        if (p) await p;
+      }
+      // Queued before the commits that waited are let in, so the queue stays in revision order.
+      durable = records.length === 0 ? Promise.resolve([]) : this.enqueue(records);
+    } finally {
+      this.alone = false;
+      const waiting = this.waiting;
+      this.waiting = [];
+      // In order; one that is itself alone makes the rest wait again, still in order.
+      for (const run of waiting) run();
+    }
+    return durable;
+  }
+
+  private afterAlone(commit: () => Promise<LogRecord[]>): Promise<LogRecord[]> {
+    return new Promise((resolve, reject) => this.waiting.push(() => void commit().then(resolve, reject)));
+  }
+
+  /**
+   * Gives drafts their revision, version and time, and the writer's view their heads, so the
+   * next `prepare` sees them. Their bytes are made in flush(), in slices.
+   */
+  private stamp(): (d: Draft) => LogRecord {
     // Whole milliseconds: the time index is keyed by integer ms.
     const now = Math.max(this.lastTime, Math.floor(this.clock.now()));
     this.lastTime = now;
-    const records: LogRecord[] = [];
-    const ops: BatchOp[] = [];
-    for (const d of drafts) {
+    return (d) => {
       const version = (this.writer.get(d.key)?.version ?? 0) + 1;
       const r: LogRecord = { ...stripUndefined(d), revision: this.nextRev++, version, time: now };
       this.writer.set(r.key, { version, revision: r.revision, deleted: r.deleted });
-      records.push(r);
-      const rev = u64(r.revision);
-      const put = this.put;
-      const bytes = encodeLogValue(this.lastHash, r);
-      this.lastHash = recordHash(bytes);
-      ops.push(
-        { type: "put", key: put.log(rev), value: bytes },
-        { type: "put", key: put.key(keyNum(r.key, r.revision)), value: u64(version) },
-        { type: "put", key: put.ver(keyNum(r.key, version)), value: rev },
-        { type: "put", key: put.time(timeRev(now, r.revision)), value: EMPTY },
-        { type: "put", key: put.head(Buffer.from(r.key, "utf8")), value: rev },
-      );
-    }
+      return r;
+    };
+  }
+
+  private enqueue(records: LogRecord[]): Promise<LogRecord[]> {
     return new Promise<LogRecord[]>((resolve, reject) => {
-      this.queue.push({ ops, records, hash: this.lastHash, resolve, reject });
+      this.queue.push({ records, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
 
-  /** Group commit: everything queued while a batch syncs goes into the next batch. */
+  /**
+   * Puts a group's records and index entries into `batch`, extending the hash chain in
+   * revision order. Yields to the event loop whenever a slice has run for SLICE_MS.
+   */
+  private async fill(batch: ChainedBatch, group: readonly Pending[]): Promise<void> {
+    const put = this.put;
+    const pause = timeSlices(SLICE_MS);
+    for (const p of group) {
+      for (const r of p.records) {
+        const rev = u64(r.revision);
+        const bytes = encodeLogValue(this.lastHash, r);
+        this.lastHash = recordHash(bytes);
+        batch.put(put.log(rev), bytes);
+        batch.put(put.key(keyNum(r.key, r.revision)), u64(r.version));
+        batch.put(put.ver(keyNum(r.key, r.version)), rev);
+        batch.put(put.time(timeRev(r.time, r.revision)), EMPTY);
+        batch.put(put.head(Buffer.from(r.key, "utf8")), rev);
+        const slice = pause();
+        if (slice) await slice;
+      }
+    }
+  }
+
+  /** Group commit: everything queued while a batch is made and synced goes into the next batch. */
   private async flush(): Promise<void> {
     this.flushing = true;
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
-      const lastPending = group[group.length - 1]!;
-      const last = lastPending.records;
-      const ops: BatchOp[] = group.flatMap((p) => p.ops);
-      ops.push(
-        { type: "put", key: META.head, value: u64(last[last.length - 1]!.revision) },
-        { type: "put", key: META.hash, value: lastPending.hash },
-      );
+      const last = group[group.length - 1]!.records;
       try {
         const batch = this.db.batch();
-        for (const op of ops) batch.put(op.key, op.value);
+        await this.fill(batch, group);
+        batch.put(META.head, u64(last[last.length - 1]!.revision));
+        batch.put(META.hash, this.lastHash);
         await batch.write({ sync: true });
       } catch (e) {
         // The writer's view already counted these revisions: nothing after them can be trusted.
@@ -371,7 +425,7 @@ export class LevelLogStore implements LogStore {
         break;
       }
       this.counters.batches++;
-      this.committedHash = lastPending.hash;
+      this.committedHash = this.lastHash;
       for (const p of group) {
         for (const r of p.records) this.committed.set(r.key, r);
         this.committedRev = p.records[p.records.length - 1]!.revision;
@@ -651,6 +705,8 @@ const OPEN_READ_BATCH = 10_000;
 /** Records pageAt reads per step. */
 const PAGE_READ_BATCH = 256;
 const LONG_RUN = 64;
+/** How long a large commit or flush() runs before it lets other work run. */
+const SLICE_MS = 10;
 
 /** The least byte string above every string that starts with `p`; none when `p` is empty or all 0xff. */
 function prefixEnd(p: Buffer): Buffer | undefined {

@@ -77,8 +77,8 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
       return { header: header(), entries: records.map(toEntry) };
     }),
     rollbackPrefix: unary(rpc, "RollbackPrefix", byPrefix, async (r) => {
-      const { revision, records } = await svc.rollbackPrefix(r.prefix, toPoint(r.to), r);
-      return { header: header(), revision, entries: records.map(toEntry) };
+      const { revision, records, restored, firstRevision, lastRevision } = await svc.rollbackPrefix(r.prefix, toPoint(r.to), r);
+      return { header: header(), revision, entries: records.map(toEntry), restored, firstRevision, lastRevision };
     }),
     watch: watchHandler(svc, rpc, watchOpts),
   };

@@ -190,14 +190,20 @@ class RollbackPrefixRequest(_message.Message):
     def __init__(self, prefix: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., author: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class RollbackPrefixResponse(_message.Message):
-    __slots__ = ["entries", "header", "revision"]
+    __slots__ = ["entries", "first_revision", "header", "last_revision", "restored", "revision"]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_REVISION_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
+    LAST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    RESTORED_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[_record_pb2.Entry]
+    first_revision: int
     header: _record_pb2.ResponseHeader
+    last_revision: int
+    restored: int
     revision: int
-    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., revision: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., revision: _Optional[int] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ..., restored: _Optional[int] = ..., first_revision: _Optional[int] = ..., last_revision: _Optional[int] = ...) -> None: ...
 
 class RollbackRequest(_message.Message):
     __slots__ = ["author", "expected_version", "key", "message", "to_version"]

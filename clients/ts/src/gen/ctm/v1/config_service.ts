@@ -284,8 +284,20 @@ export interface RollbackPrefixResponse {
     | undefined;
   /** The revision restored to. */
   revision: number;
-  /** The records appended: empty when nothing had changed. */
+  /**
+   * The records appended, in key order: empty when nothing had changed. A large prefix
+   * answers the first 1000 of them (fewer when their values pass 1 MiB): `restored` says how
+   * many there are.
+   */
   entries: Entry[];
+  /** How many records were appended. */
+  restored: number;
+  /**
+   * The revisions of the first and the last record appended (0 when none). They are
+   * consecutive, so a Watch of the prefix from first_revision reads every one of them.
+   */
+  firstRevision: number;
+  lastRevision: number;
 }
 
 export interface WatchRequest {
@@ -3036,7 +3048,7 @@ export const RollbackPrefixRequest: MessageFns<RollbackPrefixRequest> = {
 };
 
 function createBaseRollbackPrefixResponse(): RollbackPrefixResponse {
-  return { header: undefined, revision: 0, entries: [] };
+  return { header: undefined, revision: 0, entries: [], restored: 0, firstRevision: 0, lastRevision: 0 };
 }
 
 export const RollbackPrefixResponse: MessageFns<RollbackPrefixResponse> = {
@@ -3049,6 +3061,15 @@ export const RollbackPrefixResponse: MessageFns<RollbackPrefixResponse> = {
     }
     for (const v of message.entries) {
       Entry.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.restored !== 0) {
+      writer.uint32(32).uint64(message.restored);
+    }
+    if (message.firstRevision !== 0) {
+      writer.uint32(40).uint64(message.firstRevision);
+    }
+    if (message.lastRevision !== 0) {
+      writer.uint32(48).uint64(message.lastRevision);
     }
     return writer;
   },
@@ -3090,6 +3111,30 @@ export const RollbackPrefixResponse: MessageFns<RollbackPrefixResponse> = {
             message.entries.push(Entry.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.restored = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.firstRevision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastRevision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3107,6 +3152,17 @@ export const RollbackPrefixResponse: MessageFns<RollbackPrefixResponse> = {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
       entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => Entry.fromJSON(e)) : [],
+      restored: isSet(object.restored) ? globalThis.Number(object.restored) : 0,
+      firstRevision: isSet(object.firstRevision)
+        ? globalThis.Number(object.firstRevision)
+        : isSet(object.first_revision)
+        ? globalThis.Number(object.first_revision)
+        : 0,
+      lastRevision: isSet(object.lastRevision)
+        ? globalThis.Number(object.lastRevision)
+        : isSet(object.last_revision)
+        ? globalThis.Number(object.last_revision)
+        : 0,
     };
   },
 
@@ -3121,6 +3177,15 @@ export const RollbackPrefixResponse: MessageFns<RollbackPrefixResponse> = {
     if (message.entries?.length) {
       obj.entries = message.entries.map((e) => Entry.toJSON(e));
     }
+    if (message.restored !== 0) {
+      obj.restored = Math.round(message.restored);
+    }
+    if (message.firstRevision !== 0) {
+      obj.firstRevision = Math.round(message.firstRevision);
+    }
+    if (message.lastRevision !== 0) {
+      obj.lastRevision = Math.round(message.lastRevision);
+    }
     return obj;
   },
 
@@ -3134,6 +3199,9 @@ export const RollbackPrefixResponse: MessageFns<RollbackPrefixResponse> = {
       : undefined;
     message.revision = object.revision ?? 0;
     message.entries = object.entries?.map((e) => Entry.fromPartial(e)) || [];
+    message.restored = object.restored ?? 0;
+    message.firstRevision = object.firstRevision ?? 0;
+    message.lastRevision = object.lastRevision ?? 0;
     return message;
   },
 };
