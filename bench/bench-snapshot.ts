@@ -20,7 +20,7 @@ const valueOf = (i: number, generation: number) => ({ id: i, generation, owner: 
 const unbounded = { "grpc.max_receive_message_length": -1 };
 
 /** How many times a top-level length-delimited field occurs in a message (its entries, without decoding them). */
-function countField(bytes: Uint8Array, field: number): number {
+export function countField(bytes: Uint8Array, field: number): number {
   const r = new BinaryReader(bytes);
   let n = 0;
   while (r.pos < r.len) {
@@ -34,7 +34,7 @@ function countField(bytes: Uint8Array, field: number): number {
 }
 
 /** A SnapshotResponse's revision, entry count and next_page_token, without decoding the entries. */
-function skimSnapshot(bytes: Uint8Array): { revision: number; count: number; nextPageToken: string } {
+export function skimSnapshot(bytes: Uint8Array): { revision: number; count: number; nextPageToken: string } {
   const r = new BinaryReader(bytes);
   const out = { revision: 0, count: 0, nextPageToken: "" };
   while (r.pos < r.len) {
@@ -50,17 +50,17 @@ function skimSnapshot(bytes: Uint8Array): { revision: number; count: number; nex
 }
 
 /** Runs `n` jobs, `width` at a time. */
-async function pool(n: number, width: number, job: (i: number) => Promise<void>): Promise<void> {
+export async function pool(n: number, width: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: width }, async () => {
     while (next < n) await job(next++);
   }));
 }
 
-const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+export const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 /** Gets of one key, back to back on their own connection, until `done` resolves: the latency another client sees meanwhile. */
-async function getsDuring(client: RawClient, path: string, body: Uint8Array, done: Promise<unknown>): Promise<{ p99: number; max: number; calls: number; failed: number }> {
+export async function getsDuring(client: RawClient, path: string, body: Uint8Array, done: Promise<unknown>): Promise<{ p99: number; max: number; calls: number; failed: number }> {
   let over = false;
   void done.finally(() => (over = true));
   const ms: number[] = [];
@@ -236,17 +236,17 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
   }
 }
 
-/** Opens a Watch of PREFIX from revision 1 and counts events until `total` arrived; returns the count. */
-function replayCtmd(address: string, total: number): Promise<number> {
+/** Opens a Watch of `prefix` from `start` and counts events until `total` arrived; returns the count. */
+export function replayCtmd(address: string, total: number, prefix = PREFIX, start = 1): Promise<number> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), unbounded);
-  const call = client.makeServerStreamRequest<Buffer, Buffer>("/ctm.v1.ConfigService/Watch", (b) => b, (b) => b, Buffer.from(WatchRequest.encode({ key: PREFIX, prefix: true, startRevision: 1 }).finish()));
+  const call = client.makeServerStreamRequest<Buffer, Buffer>("/ctm.v1.ConfigService/Watch", (b) => b, (b) => b, Buffer.from(WatchRequest.encode({ key: prefix, prefix: true, startRevision: start }).finish()));
   return countUntil(call, total, (b) => countField(b, 3), () => client.close());
 }
 
-function replayEtcd(address: string, total: number): Promise<number> {
+export function replayEtcd(address: string, total: number, prefix = PREFIX, start = 1): Promise<number> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), unbounded);
   const call = client.makeBidiStreamRequest<Buffer, Buffer>("/etcdserverpb.Watch/Watch", (b) => b, (b) => b);
-  call.write(Buffer.from(etcdWatchPrefixRequest(PREFIX, 1)));
+  call.write(Buffer.from(etcdWatchPrefixRequest(prefix, start)));
   return countUntil(call, total, (b) => countField(b, 11), () => client.close());
 }
 

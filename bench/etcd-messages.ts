@@ -41,6 +41,18 @@ export function etcdPutRequest(key: string, value: string | Uint8Array): Uint8Ar
   return new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).uint32((2 << 3) | 2).bytes(bytes).finish();
 }
 
+/** etcdserverpb.TxnRequest { repeated RequestOp success = 2 } of puts: RequestOp { RequestPut request_put = 2 }. */
+export function etcdTxnPutsRequest(puts: readonly { key: string; value: string }[]): Uint8Array {
+  const w = new BinaryWriter();
+  for (const p of puts) w.uint32((2 << 3) | 2).bytes(new BinaryWriter().uint32((2 << 3) | 2).bytes(etcdPutRequest(p.key, p.value)).finish());
+  return w.finish();
+}
+
+/** etcdserverpb.RangeRequest { bytes key = 1; int64 revision = 4; }: one key as it stood at a revision. */
+export function etcdRangeAtRequest(key: string, revision: number): Uint8Array {
+  return new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).uint32(4 << 3).int64(revision).finish();
+}
+
 /** etcdserverpb.WatchRequest { create_request = 1: WatchCreateRequest { bytes key = 1; } } */
 export function etcdWatchCreateRequest(key: string): Uint8Array {
   const create = new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).finish();

@@ -2,6 +2,7 @@ import type { AbstractSublevel } from "abstract-level";
 import { ClassicLevel as Level } from "classic-level";
 import type { Clock } from "../../domain/clock.js";
 import { CtmError, unavailable } from "../../domain/errors.js";
+import { jsonByteLength, type JsonValue } from "../../domain/json.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
 import { timeSlices, type Pause } from "../time-slices.js";
@@ -476,30 +477,41 @@ export class LevelLogStore implements LogStore {
       const rev = Math.min(revision, this.committedRev);
       const records: LogRecord[] = [];
       let bytes = 0;
-      let revs: Buffer[] = [];
+      let items: Found[] = [];
       // Records are read as the scan finds them, a batch at a time, so a page that its byte
       // budget ends early reads no more than it sends.
       const read = async (): Promise<boolean> => {
+        const revs = items.filter((x): x is Buffer => Buffer.isBuffer(x));
         const values = revs.length === 0 ? [] : await this.log.getMany(revs);
-        for (let i = 0; i < values.length; i++) {
-          const v = values[i];
-          // The index names a record the log does not hold: damage, never a shorter answer.
-          if (v === undefined) throw new Error(`the key index names revision ${readU64(revs[i]!)}, which the log does not hold`);
-          bytes += v.length;
+        let next = 0;
+        for (const item of items) {
+          let r: LogRecord;
+          if (Buffer.isBuffer(item)) {
+            const v = values[next++];
+            // The index names a record the log does not hold: damage, never a shorter answer.
+            if (v === undefined) throw new Error(`the key index names revision ${readU64(item)}, which the log does not hold`);
+            bytes += v.length;
+            r = decodeRecord(v);
+          } else {
+            r = item;
+            bytes += storedSize(r);
+          }
           if (bytes > maxBytes && records.length > 0) return false;
-          records.push(decodeRecord(v));
+          records.push(r);
         }
-        revs = [];
+        items = [];
         return true;
       };
+      // At the head, one entry per key says where each key is; in the past, the key index does.
+      const scan = rev === this.committedRev ? this.scanHeads(prefix, rev, limit, after) : this.scanAt(prefix, rev, limit, after);
       let full = false;
-      for await (const found of this.scanAt(prefix, rev, limit, after)) {
+      for await (const found of scan) {
         if ("last" in found) {
           if ((full = !(await read()))) break;
           return { records, last: found.last };
         }
-        for (const r of found.revs) revs.push(r);
-        if (revs.length >= PAGE_READ_BATCH && (full = !(await read()))) break;
+        for (const r of found.items) items.push(r);
+        if (items.length >= PAGE_READ_BATCH && (full = !(await read()))) break;
       }
       if (!full && (await read())) return { records };
       // The page ends before the record that passed the budget; the next one starts after the
@@ -511,14 +523,61 @@ export class LevelLogStore implements LogStore {
   }
 
   /**
-   * The revisions (8 bytes each) of each key's newest index entry at or below `rev`, for at most
-   * `limit` keys under `prefix` after `after`, then `{ last }` when more keys follow. One
-   * forward scan of the key index in batches: a key's entries are `<key>\0<revision>`, in
-   * order, so its answer is the last entry seen before its revisions pass `rev`. A key with a
-   * long history is looked up on its own and sought past, so the scan costs about the keys,
-   * not their versions.
+   * What `key`'s newest revision at or below `rev` names: its record in memory when that is
+   * the key's durable head (no read, no decode), else the revision to read.
    */
-  private async *scanAt(prefix: string, rev: number, limit: number, after: string | undefined): AsyncGenerator<{ revs: Buffer[] } | { last: string }> {
+  private found(key: string, revBytes: Buffer): Found {
+    const head = this.committed.get(key);
+    return head !== undefined && head.revision === readU64(revBytes) ? head : revBytes;
+  }
+
+  /**
+   * scanAt for the head revision: one forward scan of the head index, one entry per key, in
+   * key order, whatever the keys' histories. A key whose head moved past `rev` since (a commit
+   * landed meanwhile) is looked up in the key index.
+   */
+  private async *scanHeads(prefix: string, rev: number, limit: number, after: string | undefined): AsyncGenerator<{ items: Found[] } | { last: string }> {
+    const p = Buffer.from(prefix, "utf8");
+    const end = prefixEnd(p);
+    const it = this.headIdx.iterator({ ...(after === undefined ? { gte: p } : { gt: Buffer.from(after, "utf8") }), ...(end ? { lt: end } : {}) });
+    let keys = 0;
+    let last: string | undefined;
+    try {
+      for (;;) {
+        const batch = await it.nextv(PAGE_SCAN_BATCH);
+        if (batch.length === 0) break;
+        const out: Found[] = [];
+        for (const [k, v] of batch) {
+          if (keys === limit) {
+            if (out.length > 0) yield { items: out };
+            yield { last: last! };
+            return;
+          }
+          keys++;
+          const key = k.toString("utf8");
+          last = key;
+          if (readU64(v) <= rev) out.push(this.found(key, v));
+          else {
+            const older = await this.newestAtOrBelow(k, rev);
+            if (older !== undefined) out.push(this.found(key, older));
+          }
+        }
+        if (out.length > 0) yield { items: out };
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /**
+   * The revisions (8 bytes each) of each key's newest index entry at or below `rev` (or the
+   * record itself when it is the key's head, see found()), for at most `limit` keys under
+   * `prefix` after `after`, then `{ last }` when more keys follow. One forward scan of the key
+   * index in batches: a key's entries are `<key>\0<revision>`, in order, so its answer is the
+   * last entry seen before its revisions pass `rev`. A key with a long history is looked up on
+   * its own and sought past, so the scan costs about the keys, not their versions.
+   */
+  private async *scanAt(prefix: string, rev: number, limit: number, after: string | undefined): AsyncGenerator<{ items: Found[] } | { last: string }> {
     const p = Buffer.from(prefix, "utf8");
     const end = prefixEnd(p);
     const from = after === undefined ? p : Buffer.concat([Buffer.from(after, "utf8"), ONE_BYTE]);
@@ -531,12 +590,12 @@ export class LevelLogStore implements LogStore {
       for (;;) {
         const batch = await it.nextv(PAGE_SCAN_BATCH);
         if (batch.length === 0) break;
-        const out: Buffer[] = [];
+        const out: Found[] = [];
         let more = false;
         for (const k of batch) {
           const keyLength = k.length - 9;
           if (current === undefined || keyLength !== current.length || k.compare(current, 0, keyLength, 0, keyLength) !== 0) {
-            if (best !== undefined) out.push(best);
+            if (best !== undefined) out.push(this.found(current!.toString("utf8"), best));
             best = undefined;
             if (keys === limit) {
               more = true;
@@ -561,13 +620,13 @@ export class LevelLogStore implements LogStore {
             break;
           }
         }
-        if (out.length > 0) yield { revs: out };
+        if (out.length > 0) yield { items: out };
         if (more) {
           yield { last: current!.toString("utf8") };
           return;
         }
       }
-      if (best !== undefined) yield { revs: [best] };
+      if (best !== undefined) yield { items: [this.found(current!.toString("utf8"), best)] };
     } finally {
       await it.close();
     }
@@ -694,6 +753,13 @@ export class LevelLogStore implements LogStore {
     return values.filter((v): v is Buffer => v !== undefined).map(decodeRecord);
   }
 }
+
+/** A key's record as a scan finds it: in memory, or the revision (8 bytes) to read from the log. */
+type Found = LogRecord | Buffer;
+
+/** About what a record takes in the log, for a page's byte budget when it comes from memory. */
+const storedSize = (r: LogRecord): number =>
+  64 + r.key.length + r.author.length + r.message.length + (r.value === undefined ? 0 : jsonByteLength(r.value)) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0);
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_BYTE = Buffer.from([0]);

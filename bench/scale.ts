@@ -1,0 +1,286 @@
+// npm run bench:scale: ctmd and etcd holding the same data at 10k, 100k and 1M records, side
+// by side in alternating rounds. A report, never a timed test.
+// Usage: npm run bench:scale                      (10k, 100k and 1M records; about 15 minutes here)
+//        BENCH_SCALE=small npm run bench:scale    (10k and 100k records; a few minutes)
+//        BENCH_SCALE_SIZES=50000 npm run bench:scale
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import { ApplyRequest, ApplyResponse, GetAtRequest, GetRequest, GetResponse, HistoryRequest, RollbackPrefixRequest, RollbackPrefixResponse, SetRequest, SnapshotRequest } from "../src/gen/ctm/v1/config_service.js";
+import { getsDuring, pool, replayCtmd, replayEtcd, rssMiB, skimSnapshot, countField } from "./bench-snapshot.js";
+import { ChildProcesses, stop } from "./child-processes.js";
+import { etcdHeaderRevision, etcdPutRequest, etcdRangeAtRequest, etcdRangePrefixRequest, etcdRangeRequest, etcdTxnPutsRequest } from "./etcd-messages.js";
+import { formatMs, formatRate, formatRatio } from "./format.js";
+import { RawClient } from "./raw-client.js";
+import { Report } from "./report.js";
+import { requireTools } from "./require-tools.js";
+import { paths, settings } from "./settings.js";
+import { startCtmd, type CtmdHandle } from "./start-ctmd.js";
+import { startEtcd, type EtcdHandle } from "./start-etcd.js";
+import { systemInfo } from "./system-info.js";
+
+const PREFIX = "scale/";
+const HOT = "scale/hot";
+const GENERATIONS = 9;
+const keyOf = (i: number): string => `${PREFIX}k${String(i).padStart(7, "0")}`;
+/** About 120 bytes of JSON per value. */
+const valueOf = (i: number, generation: number): string => JSON.stringify({ id: i, generation, owner: `team-${i % 50}`, enabled: i % 3 === 0, note: "n".repeat(40) });
+const unbounded = { "grpc.max_receive_message_length": -1 };
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const diskMiB = (dir: string): number => Number(execFileSync("du", ["-s", "--block-size=1", dir], { encoding: "utf8" }).split("\t")[0]) / 2 ** 20;
+
+/**
+ * The data at `records` records: records/10 keys written GENERATIONS times each (the first
+ * generation is "the past" that time travel reads), and one key with records/10 versions.
+ */
+function shape(records: number): { keys: number; hotVersions: number } {
+  return { keys: Math.floor(records / 10), hotVersions: records - Math.floor(records / 10) * GENERATIONS };
+}
+
+interface Sides {
+  ctmd: CtmdHandle;
+  etcd: EtcdHandle;
+  c: RawClient;
+  e: RawClient;
+}
+
+const ok = (r: { code: grpc.status; details: string }, what: string): void => {
+  if (r.code !== grpc.status.OK) throw new Error(`${what}: ${grpc.status[r.code]} ${r.details}`);
+};
+
+/** Loads both sides; returns each one's load time and the revision after the first generation. */
+async function load(s: Sides, records: number, log: (t: string) => void): Promise<{ ctmdSeconds: number; etcdSeconds: number; ctmdPast: number; etcdPast: number }> {
+  const { keys, hotVersions } = shape(records);
+  let ctmdPast = 0;
+  let etcdPast = 0;
+  let ctmdMs = 0;
+  let etcdMs = 0;
+  for (let g = 1; g <= GENERATIONS; g++) {
+    // ctmd: Apply batches of 1000 operations; etcd: Txn of 128 puts (its default maximum); 4 at a time.
+    let t = performance.now();
+    let head = 0;
+    await pool(Math.ceil(keys / 1000), 4, async (b) => {
+      const ops = [];
+      for (let i = b * 1000; i < Math.min(keys, (b + 1) * 1000); i++) ops.push({ operation: { $case: "set" as const, value: { key: keyOf(i), value: JSON.parse(valueOf(i, g)) as unknown } } });
+      const r = await s.c.unary("/ctm.v1.ConfigService/Apply", ApplyRequest.encode(ApplyRequest.fromPartial({ operations: ops, author: "bench" })).finish(), 120_000);
+      ok(r, "ctmd Apply");
+      head = Math.max(head, ApplyResponse.decode(r.body!).header!.revision);
+    });
+    ctmdMs += performance.now() - t;
+    if (g === 1) ctmdPast = head;
+    t = performance.now();
+    head = 0;
+    await pool(Math.ceil(keys / 128), 4, async (b) => {
+      const puts = [];
+      for (let i = b * 128; i < Math.min(keys, (b + 1) * 128); i++) puts.push({ key: keyOf(i), value: valueOf(i, g) });
+      const r = await s.e.unary("/etcdserverpb.KV/Txn", etcdTxnPutsRequest(puts), 120_000);
+      ok(r, "etcd Txn");
+      head = Math.max(head, etcdHeaderRevision(r.body!));
+    });
+    etcdMs += performance.now() - t;
+    if (g === 1) etcdPast = head;
+  }
+  // The hot key: one version per write, 64 writes in flight, as clients change one flag.
+  let t = performance.now();
+  await pool(hotVersions, 64, async (i) => ok(await s.c.unary(paths.set, SetRequest.encode(SetRequest.fromPartial({ key: HOT, value: JSON.parse(valueOf(i, 0)) as unknown })).finish(), 60_000), "ctmd Set"));
+  ctmdMs += performance.now() - t;
+  t = performance.now();
+  await pool(hotVersions, 64, async (i) => ok(await s.e.unary(paths.put, etcdPutRequest(HOT, valueOf(i, 0)), 60_000), "etcd Put"));
+  etcdMs += performance.now() - t;
+  log(`loaded ${records} records: ctmd ${(ctmdMs / 1000).toFixed(1)} s, etcd ${(etcdMs / 1000).toFixed(1)} s`);
+  return { ctmdSeconds: ctmdMs / 1000, etcdSeconds: etcdMs / 1000, ctmdPast, etcdPast };
+}
+
+/** Mean ms per call of `n` calls made one after another. */
+async function meanMs(n: number, call: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await call();
+  return (performance.now() - t) / n;
+}
+
+/** Every page of a ctmd Snapshot; its entry count. */
+async function ctmdSnapshot(c: RawClient, revision: number | undefined): Promise<number> {
+  let req = SnapshotRequest.fromPartial({ prefix: PREFIX, at: revision === undefined ? undefined : { $case: "revision", value: revision } });
+  let entries = 0;
+  for (;;) {
+    const r = await c.unary("/ctm.v1.ConfigService/Snapshot", SnapshotRequest.encode(req).finish(), 120_000);
+    ok(r, "ctmd Snapshot");
+    const page = skimSnapshot(r.body!);
+    entries += page.count;
+    if (page.nextPageToken === "") return entries;
+    req = SnapshotRequest.fromPartial({ prefix: PREFIX, pageToken: page.nextPageToken });
+  }
+}
+
+async function etcdRange(e: RawClient, revision: number): Promise<number> {
+  const r = await e.unary(paths.range, etcdRangePrefixRequest(PREFIX, revision), 120_000);
+  ok(r, "etcd Range");
+  return countField(r.body!, 2);
+}
+
+async function measureSize(records: number, work: string, children: ChildProcesses, report: Report, log: (t: string) => void): Promise<void> {
+  const dir = join(work, String(records));
+  mkdirSync(dir, { recursive: true });
+  const etcdDir = join(dir, "etcd-data");
+  let s: Sides = await open(children, dir, etcdDir);
+  const label = `${records.toLocaleString("en-US")} records`;
+  const { keys, hotVersions } = shape(records);
+  try {
+    const loaded = await load(s, records, log);
+    report.row(`${label}: load rate, records/s (ctmd Apply of 1000 and Set at c64; etcd Txn of 128 and Put at c64)`, formatRate(records / loaded.ctmdSeconds), formatRate(records / loaded.etcdSeconds), formatRatio(records / loaded.ctmdSeconds, records / loaded.etcdSeconds));
+
+    // Start-up: both stopped, then started on their data, in alternating order.
+    close(s);
+    await stop(s.ctmd.child);
+    await stop(s.etcd.child);
+    report.row(`${label}: disk (MiB)`, diskMiB(s.ctmd.dataDir).toFixed(0), diskMiB(etcdDir).toFixed(0), formatRatio(diskMiB(s.ctmd.dataDir), diskMiB(etcdDir)));
+    let t = performance.now();
+    const ctmd = await startCtmd(children, dir);
+    const ctmdStart = (performance.now() - t) / 1000;
+    t = performance.now();
+    const etcd = await startEtcd(children, etcdDir, 300_000);
+    const etcdStart = (performance.now() - t) / 1000;
+    s = { ctmd, etcd, c: new RawClient(ctmd.address, 4, {}, unbounded), e: new RawClient(etcd.address, 4, {}, unbounded) };
+    await new Promise((r) => setTimeout(r, 2000));
+    report.row(`${label}: start-up, s until serving`, ctmdStart.toFixed(2), etcdStart.toFixed(2), formatRatio(ctmdStart, etcdStart));
+    report.row(`${label}: resident memory after start-up (MiB)`, rssMiB(ctmd.child.pid!).toFixed(0), rssMiB(etcd.child.pid!).toFixed(0), formatRatio(rssMiB(ctmd.child.pid!), rssMiB(etcd.child.pid!)));
+
+    const getBody = GetRequest.encode({ key: keyOf(7), context: undefined }).finish();
+    const etcdGetBody = etcdRangeRequest(keyOf(7));
+    const head = await s.c.unary(paths.get, getBody);
+    ok(head, "ctmd Get");
+    const ctmdHead = GetResponse.decode(head.body!).header!.revision;
+    const etcdHeadReply = await s.e.unary(paths.range, etcdGetBody);
+    ok(etcdHeadReply, "etcd Range");
+    const etcdHead = etcdHeaderRevision(etcdHeadReply.body!);
+    // The hot key's versions are the newest revisions on both sides: half-way through them is a
+    // past moment at which it lived.
+    const getAtBody = GetAtRequest.encode(GetAtRequest.fromPartial({ key: HOT, at: { $case: "revision", value: ctmdHead - Math.floor(hotVersions / 2) } })).finish();
+    const etcdGetAtBody = etcdRangeAtRequest(HOT, etcdHead - Math.floor(hotVersions / 2));
+    const historyBody = HistoryRequest.encode(HistoryRequest.fromPartial({ key: HOT, limit: 100 })).finish();
+    // Each operation in alternating rounds; a row's ratio is the median of the rounds' ratios.
+    const ops: { name: string; unit: "ms" | "events/s"; ctmd: () => Promise<number>; etcd?: () => Promise<number> }[] = [
+      { name: "Get, mean ms per call (500 calls one after another)", unit: "ms", ctmd: () => meanMs(500, async () => ok(await s.c.unary(paths.get, getBody), "ctmd Get")), etcd: () => meanMs(500, async () => ok(await s.e.unary(paths.range, etcdGetBody), "etcd Range")) },
+      { name: `History of the key with ${hotVersions.toLocaleString("en-US")} versions, newest 100, mean ms per call (etcd has no history call)`, unit: "ms", ctmd: () => meanMs(100, async () => ok(await s.c.unary("/ctm.v1.ConfigService/History", historyBody), "ctmd History")) },
+      { name: "GetAt: that key at a past revision, mean ms per call (etcd Range at a revision)", unit: "ms", ctmd: () => meanMs(200, async () => ok(await s.c.unary("/ctm.v1.ConfigService/GetAt", getAtBody), "ctmd GetAt")), etcd: () => meanMs(200, async () => ok(await s.e.unary(paths.range, etcdGetAtBody), "etcd Range at a revision")) },
+      { name: `every key now (${(keys + 1).toLocaleString("en-US")}), ms (ctmd Snapshot, all pages; etcd Range)`, unit: "ms", ctmd: () => timedMs(async () => expectCount(await ctmdSnapshot(s.c, undefined), keys + 1, "ctmd Snapshot now")), etcd: () => timedMs(async () => expectCount(await etcdRange(s.e, 0), keys + 1, "etcd Range now")) },
+      { name: `every key at a past revision (${keys.toLocaleString("en-US")}), ms`, unit: "ms", ctmd: () => timedMs(async () => expectCount(await ctmdSnapshot(s.c, loaded.ctmdPast), keys, "ctmd Snapshot past")), etcd: () => timedMs(async () => expectCount(await etcdRange(s.e, loaded.etcdPast), keys, "etcd Range past")) },
+    ];
+    // Watch replay: every event from the first revision, or past 100,000 records the newest
+    // of the hot key's (etcd replays about 6k events/s here). etcd gives a Txn one revision,
+    // so the hot key's puts, one revision each, are where both sides can start alike.
+    const replay = records <= 100_000 ? records : Math.min(100_000, hotVersions);
+    const from = (head: number): number => (replay === records ? 1 : head - replay + 1);
+    ops.push({
+      name: `Watch replay of ${replay === records ? "every event" : `the newest ${replay.toLocaleString("en-US")} events`} under the prefix, events/s`,
+      unit: "events/s",
+      ctmd: async () => replay / ((await timedMs(async () => expectCount(await replayCtmd(s.ctmd.address, replay, PREFIX, from(ctmdHead)), replay, "ctmd replay"))) / 1000),
+      etcd: async () => replay / ((await timedMs(async () => expectCount(await replayEtcd(s.etcd.address, replay, PREFIX, from(etcdHead)), replay, "etcd replay"))) / 1000),
+    });
+    for (const op of ops) {
+      // A warm-up of each side first, for the per-call rows: a JIT's first calls are not what a server answers all day.
+      if (op.unit === "ms" && !op.name.startsWith("every key")) {
+        await op.ctmd();
+        await op.etcd?.();
+      }
+      const rounds: { ctmd: number; etcd?: number }[] = [];
+      for (let round = 0; round < settings.rounds; round++) {
+        const r: { ctmd: number; etcd?: number } = { ctmd: 0 };
+        for (const side of round % 2 === 0 ? ["ctmd", "etcd"] : ["etcd", "ctmd"]) {
+          if (side === "ctmd") r.ctmd = await op.ctmd();
+          else if (op.etcd) r.etcd = await op.etcd();
+        }
+        rounds.push(r);
+      }
+      const fmt = (x: number): string => (op.unit === "ms" ? formatMs(x) : formatRate(x));
+      const c = median(rounds.map((r) => r.ctmd));
+      if (op.etcd) {
+        const ratios = rounds.map((r) => r.ctmd / r.etcd!);
+        report.row(`${label}: ${op.name}; rounds ${ratios.map((x) => x.toFixed(2)).join(", ")}`, fmt(c), fmt(median(rounds.map((r) => r.etcd!))), formatRatio(c, median(rounds.map((r) => r.etcd!)), median(ratios)));
+      } else {
+        report.row(`${label}: ${op.name}; rounds ${rounds.map((r) => fmt(r.ctmd)).join(", ")}`, fmt(c), "-", "-");
+      }
+      log(`${label}: ${op.name}: ${rounds.map((r) => `${fmt(r.ctmd)} / ${r.etcd === undefined ? "-" : fmt(r.etcd)}`).join(", ")}`);
+    }
+
+    // Last, since it writes: every key back to the first generation, once, with Gets meanwhile.
+    const getter = new RawClient(ctmd.address, 1);
+    const body = RollbackPrefixRequest.encode(RollbackPrefixRequest.fromPartial({ prefix: PREFIX, to: { $case: "revision", value: loaded.ctmdPast }, author: "bench" })).finish();
+    t = performance.now();
+    const run = s.c.unary("/ctm.v1.ConfigService/RollbackPrefix", body, 600_000);
+    const [reply, gets] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run)]);
+    const ms = performance.now() - t;
+    getter.close();
+    ok(reply, "ctmd RollbackPrefix");
+    const restored = RollbackPrefixResponse.decode(reply.body!).restored;
+    report.check(true, `${label}: every call of the rows above succeeded (each is checked, and a failure ends the run), every listing held every key, and every replay delivered every event`);
+    report.check(restored === keys + 1 && gets.failed === 0, `${label}: RollbackPrefix restored ${restored} keys (expected ${keys + 1}: every key, and the hot key deleted), ${gets.calls} Gets meanwhile, ${gets.failed} failed`);
+    report.row(`${label}: RollbackPrefix of every key (ctmd only), ms; a Get on another connection meanwhile: p99 ${formatMs(gets.p99)}, max ${formatMs(gets.max)}`, formatMs(ms), "-", "-");
+  } finally {
+    close(s);
+    await stop(s.ctmd.child);
+    await stop(s.etcd.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function expectCount(got: number, want: number, what: string): void {
+  if (got !== want) throw new Error(`${what}: ${got} entries, not ${want}`);
+}
+
+async function timedMs(f: () => Promise<void>): Promise<number> {
+  const t = performance.now();
+  await f();
+  return performance.now() - t;
+}
+
+async function open(children: ChildProcesses, dir: string, etcdDir: string): Promise<Sides> {
+  const ctmd = await startCtmd(children, dir);
+  const etcd = await startEtcd(children, etcdDir);
+  return { ctmd, etcd, c: new RawClient(ctmd.address, 4, {}, unbounded), e: new RawClient(etcd.address, 4, {}, unbounded) };
+}
+
+function close(s: Sides): void {
+  s.c.close();
+  s.e.close();
+}
+
+async function main(): Promise<number> {
+  const tools = requireTools();
+  const preset = process.env["BENCH_SCALE"] ?? "full";
+  const sizes = process.env["BENCH_SCALE_SIZES"] ? process.env["BENCH_SCALE_SIZES"].split(",").map(Number) : preset === "small" ? [10_000, 100_000] : [10_000, 100_000, 1_000_000];
+  const info = systemInfo();
+  const report = new Report();
+  const children = new ChildProcesses();
+  const work = mkdtempSync(join(tmpdir(), "ctm-bench-scale-"));
+  process.on("exit", () => rmSync(work, { recursive: true, force: true }));
+  const log = (text: string): void => console.error(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${text}`);
+  let error: unknown;
+  try {
+    for (const records of sizes) {
+      log(`${records} records: ${shape(records).keys} keys × ${GENERATIONS} generations + one key with ${shape(records).hotVersions} versions`);
+      await measureSize(records, work, children, report, log);
+    }
+  } catch (e) {
+    error = e;
+  } finally {
+    await children.closeAll();
+    children.dispose();
+  }
+  report.note(
+    `Data: at N records, N/10 keys (about 120 bytes of JSON each) written ${GENERATIONS} times, plus one key with the remaining versions; "the past" is the revision after the first generation. ctmd: dist/src/main.js with its defaults; etcd ${tools.etcd} with its defaults, on both cores. Each read row: BENCH_ROUNDS rounds (default 3) in alternating order, the ratio the median of the per-round ratios; every call is checked to have succeeded and every listing to hold every key.`,
+  );
+  const markdown = report.render(info, systemInfo(), tools, error);
+  const results = join(fileURLToPath(new URL(".", import.meta.url)), "results");
+  mkdirSync(results, { recursive: true });
+  const file = join(results, `scale-${sizes.join("-")}.md`);
+  writeFileSync(file, markdown);
+  console.log(markdown);
+  console.error(`written to ${file}`);
+  return error !== undefined || report.failed > 0 ? 1 : 0;
+}
+
+main().then((code) => process.exit(code));
