@@ -1,7 +1,7 @@
 // npm run bench:scale: ctmd and etcd holding the same data at 10k, 100k and 1M records, side
 // by side in alternating rounds. A report, never a timed test.
-// Usage: npm run bench:scale                      (10k, 100k and 1M records; about 15 minutes here)
-//        BENCH_SCALE=small npm run bench:scale    (10k and 100k records; a few minutes)
+// Usage: npm run bench:scale                      (10k, 100k and 1M records; about 6 minutes here)
+//        BENCH_SCALE=small npm run bench:scale    (10k and 100k records; about a minute)
 //        BENCH_SCALE_SIZES=50000 npm run bench:scale
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
