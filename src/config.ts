@@ -35,6 +35,8 @@ export interface DaemonConfig {
   healthAllowHosts: string[];
   /** Read worker processes serving Get and Watch on the shared port (0: the daemon serves alone). */
   workers: number;
+  /** Commits (MiB, encoded) a read worker may fall behind by before it is restarted. */
+  workerMaxLagMiB: number;
 }
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
@@ -175,6 +177,12 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(workerCount)
         .default(0),
     )
+    .addOption(
+      new Option("--worker-max-lag <MiB>", "a read worker that falls this far behind the commits sent to it (encoded MiB not yet taken) is restarted and loads afresh")
+        .env("CTM_WORKER_MAX_LAG")
+        .argParser(positiveInt)
+        .default(256),
+    )
     .addHelpText(
       "after",
       `
@@ -218,6 +226,7 @@ On a stopped store:
     insecure: o.insecure === true,
     authFailureDelayMaxMs: o.authFailureDelayMaxMs,
     workers: o.workers,
+    workerMaxLagMiB: o.workerMaxLag,
     healthAllowHosts: o.healthAllowHosts,
   };
 }

@@ -168,7 +168,7 @@ async function main(): Promise<void> {
     rmSync(socket, { force: true });
     await transport.listen(`unix:${socket}`);
     const entry = workerScript("worker-main", new URL("./workers/", import.meta.url).href);
-    pool = new WorkerPool({ count: cfg.workers, entry: { file: fileURLToPath(entry.url), execArgv: entry.execArgv }, args: process.argv.slice(2), socket, store, access, auth, registry: metrics.registry, log });
+    pool = new WorkerPool({ count: cfg.workers, entry: { file: fileURLToPath(entry.url), execArgv: entry.execArgv }, args: process.argv.slice(2), socket, store, access, auth, registry: metrics.registry, log, maxLagBytes: cfg.workerMaxLagMiB * 2 ** 20 });
     address = await pool.start();
   } else {
     address = await transport.listen(cfg.listen, tls?.grpcCredentials);

@@ -69,6 +69,7 @@ describe("ctmd refuses to start with one line and a status", () => {
   it("usage: an unknown flag or a bad number is exit 2, as in the CLI", async () => {
     expectRefusal(await runDaemonToExit(["--no-such-flag"]), 2, /^ctmd: unknown option '--no-such-flag'/);
     expectRefusal(await runDaemonToExit(["--watch-progress-ms", "-5"]), 2, /--watch-progress-ms.*must be a positive integer/);
+    expectRefusal(await runDaemonToExit(["--worker-max-lag", "0"]), 2, /--worker-max-lag.*must be a positive integer/);
   });
 
   it("a host with no local interface: exit 1", async () => {

@@ -22,6 +22,8 @@ export interface WorkerPoolOptions {
   auth: AuthService;
   registry: Registry;
   log: Logger;
+  /** Encoded commit bytes a worker may have not yet taken from its channel before it is restarted. */
+  maxLagBytes: number;
 }
 
 /** Latest records per load message: bounded messages, however many keys the store holds. */
@@ -40,6 +42,8 @@ const isRead = (op: string): op is (typeof READ_OPS)[number] => (READ_OPS as rea
  */
 export class WorkerPool {
   private readonly following = new Set<Worker>();
+  /** Per worker, the encoded commit bytes sent and not yet written to its channel. */
+  private readonly lag = new Map<Worker, number>();
   private readonly listening = new Map<Worker, string>();
   private readonly waitingForMetrics = new Map<number, (json: unknown) => void>();
   private nextMetricsId = 1;
@@ -53,7 +57,7 @@ export class WorkerPool {
       if (this.following.size === 0) return;
       // Encoded once for every worker; the channel keeps the batches in revision order.
       const message: ToWorker = { t: "commit", records: cbor.encode(records) };
-      for (const w of this.following) this.send(w, message);
+      for (const w of this.following) this.sendCommit(w, message);
     });
   }
 
@@ -123,6 +127,7 @@ export class WorkerPool {
     w.on("message", (m: ToPrimary) => this.receive(w, m));
     w.on("exit", (code, signal) => {
       this.following.delete(w);
+      this.lag.delete(w);
       this.listening.delete(w);
       if (this.stopping) return;
       this.opts.log.error({ worker: w.process.pid, code, signal }, "a read worker exited; starting another");
@@ -186,6 +191,30 @@ export class WorkerPool {
         : { code: "internal", message: e instanceof Error ? e.message : String(e), details: {} };
       this.send(w, { t: "reply", id, error });
     }
+  }
+
+  /**
+   * A worker that stops reading its channel (stopped, or too slow) would make the primary buffer
+   * every commit for it without bound: past the limit it is killed, and its replacement loads
+   * afresh, as etcd cancels a watcher that falls too far behind.
+   */
+  private sendCommit(w: Worker, m: ToWorker & { t: "commit" }): void {
+    if (!w.isConnected()) return;
+    const bytes = m.records.length;
+    // What is still pending counts, not this batch: one large batch is no reason to restart.
+    const pending = this.lag.get(w) ?? 0;
+    if (pending > this.opts.maxLagBytes) {
+      this.following.delete(w);
+      this.lag.delete(w);
+      this.opts.log.error({ worker: w.process.pid, lagBytes: pending }, "a read worker fell too far behind the commits; restarting it");
+      w.process.kill("SIGKILL");
+      return;
+    }
+    this.lag.set(w, pending + bytes);
+    w.send(m, undefined, {}, () => {
+      const left = (this.lag.get(w) ?? bytes) - bytes;
+      if (this.lag.has(w)) this.lag.set(w, left);
+    });
   }
 
   private send(w: Worker, m: ToWorker): void {

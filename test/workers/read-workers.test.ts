@@ -183,3 +183,49 @@ describe("ctmd --workers lifecycle", () => {
     await b.dispose();
   }, 60_000);
 });
+
+describe("ctmd --workers 2 --worker-max-lag 1", () => {
+  let daemon: Daemon;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    daemon = await Daemon.start({ args: ["--workers", "2", "--worker-max-lag", "1"] });
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await daemon?.dispose();
+  });
+
+  it("restarts a worker that stops taking commits once 1 MiB of them wait, and the new one serves the latest", async () => {
+    const [victim] = workerPids(daemon);
+    // A stopped worker reads nothing from its channel; write through the primary's own socket,
+    // since connections the port hands to the stopped worker would wait too.
+    process.kill(victim!, "SIGSTOP");
+    const primary = connect(`unix:${join(daemon.dataDir, "primary.sock")}`);
+    clients.push(primary);
+    const c = api(primary);
+    const note = "x".repeat(10_000);
+    for (let i = 0; i < 12 && alive(victim!); i++) {
+      await c.apply({ operations: Array.from({ length: 100 }, (_, j) => ({ operation: { $case: "set" as const, value: { key: `lag/${j}`, value: { i, note } } } })) });
+    }
+    await until(() => daemon.logs.some((l) => l.msg === "a read worker fell too far behind the commits; restarting it" && l.worker === victim && Number(l.lagBytes) > 2 ** 20), "the primary gave up on it");
+    await until(() => !alive(victim!), "the stopped worker was killed");
+    await until(() => daemon.logs.some((l) => l.msg === "a read worker exited; starting another" && l.worker === victim), "a new worker was forked");
+    // Every connection now reaches a worker that follows the commits: each reads the last batch.
+    const last = await c.get({ key: "lag/99" });
+    for (let k = 0; k < 4; k++) {
+      const reader = connect(daemon.address);
+      clients.push(reader);
+      await until(async () => {
+        try {
+          return JSON.stringify((await api(reader).get({ key: "lag/99" })).value) === JSON.stringify(last.value);
+        } catch {
+          return false;
+        }
+      }, "a worker serves the latest value");
+    }
+    // More than one batch had been written to it when it was given up on.
+    expect((last.value as { i: number }).i).toBeGreaterThan(0);
+  });
+});
