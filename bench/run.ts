@@ -2,6 +2,7 @@
 // rate and etcd, all measured in this one run on 127.0.0.1. A report, never a timed test.
 // Usage: npm run bench   (BENCH_SECONDS per measurement, default 8, after a 2 s warm-up)
 //        BENCH_ONLY=eval npm run bench   (only the in-process evaluation comparison, ~15 s)
+//        BENCH_ONLY=encode npm run bench   (only the in-process Entry encoding comparison, ~10 s)
 //        BENCH_ONLY=get,auth npm run bench   (Get against the no-op server, and auth on vs off)
 //        BENCH_BASELINE=../other/dist/src/main.js BENCH_ONLY=baseline npm run bench
 //                                           (Get with auth on, this build against another build)
@@ -17,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { GetResponse } from "../src/gen/ctm/v1/config_service.js";
 import { BenchContext } from "./bench-context.js";
 import { benchEtcd } from "./bench-etcd.js";
+import { benchEncode } from "./bench-encode.js";
 import { benchEval } from "./bench-eval.js";
 import { benchGet } from "./bench-get.js";
 import { benchAccessLog } from "./bench-access-log.js";
@@ -41,7 +43,7 @@ import { systemInfo } from "./system-info.js";
 const only = (...sections: string[]): boolean => (process.env["BENCH_ONLY"] ?? "").split(",").sort().join(",") === [...sections].sort().join(",");
 
 async function main(): Promise<number> {
-  if (process.env["BENCH_ONLY"] === "eval") return evalOnly();
+  if (process.env["BENCH_ONLY"] === "eval" || process.env["BENCH_ONLY"] === "encode") return inProcessOnly(process.env["BENCH_ONLY"]);
   const tools = requireTools();
   const info = systemInfo();
   const report = new Report();
@@ -55,6 +57,7 @@ async function main(): Promise<number> {
     ctx.log(`work dir ${work}; ${settings.seconds} s per measurement after ${settings.warmupSeconds} s warm-up`);
     // First, while no server runs: in-process evaluation shares the bench driver's one thread.
     await benchEval(report, (text) => ctx.log(text));
+    await benchEncode(report, (text) => ctx.log(text));
     const ctmd = await startCtmd(children, work);
     ctx.log(`ctmd listening on ${ctmd.address}`);
     const ctm = new RawClient(ctmd.address);
@@ -125,13 +128,15 @@ async function main(): Promise<number> {
   return error !== undefined || report.failed > 0 ? 1 : 0;
 }
 
-/** BENCH_ONLY=eval: the in-process evaluation comparison alone, no servers and no h2load/etcd. */
-async function evalOnly(): Promise<number> {
+/** BENCH_ONLY=eval or encode: one in-process comparison alone, no servers and no h2load/etcd. */
+async function inProcessOnly(section: "eval" | "encode"): Promise<number> {
   const info = systemInfo();
   const report = new Report();
   let error: unknown;
   try {
-    await benchEval(report, (text) => console.error(`[bench] ${text}`));
+    const log = (text: string): void => console.error(`[bench] ${text}`);
+    if (section === "eval") await benchEval(report, log);
+    else await benchEncode(report, log);
   } catch (e) {
     error = e;
   }

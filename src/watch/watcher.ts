@@ -23,6 +23,8 @@ export class Watcher implements AsyncIterableIterator<LogRecord[]> {
   private closed = false;
   private wake: (() => void) | undefined;
   private deliveredUpTo: number;
+  /** Whether the last batch was read back from the log (a replay) rather than offered live. */
+  lastFromLog = false;
 
   constructor(
     readonly filter: WatchFilter,
@@ -69,6 +71,7 @@ export class Watcher implements AsyncIterableIterator<LogRecord[]> {
         const out = this.buffer;
         this.buffer = [];
         this.deliveredUpTo = out[out.length - 1]!.revision;
+        this.lastFromLog = false;
         return { value: out, done: false };
       }
       if (this.closed) return { value: undefined, done: true };
@@ -87,6 +90,7 @@ export class Watcher implements AsyncIterableIterator<LogRecord[]> {
         this.nextRev = reached + 1;
         if (out.length > 0) {
           this.deliveredUpTo = out[out.length - 1]!.revision;
+          this.lastFromLog = true;
           return { value: out, done: false };
         }
         this.deliveredUpTo = reached;

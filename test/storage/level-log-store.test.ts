@@ -2,19 +2,19 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../src/domain/clock.js";
+import { ManualClock, type Clock } from "../../src/domain/clock.js";
 import { describeLogStore, T0 } from "../../src/storage/log-store.conformance.js";
-import { LevelLogStore } from "../../src/storage/level/level-log-store.js";
+import { LEVEL_STORE_DEFAULTS, LevelLogStore, type LevelLogStoreOptions } from "../../src/storage/level/level-log-store.js";
 
-describeLogStore("LevelLogStore", async (clock) => {
+const levelStore = (opts: Partial<LevelLogStoreOptions> = {}) => async (clock: Clock) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-level-"));
-  let store = new LevelLogStore(dir, clock);
+  let store = new LevelLogStore(dir, clock, { ...LEVEL_STORE_DEFAULTS, ...opts });
   await store.open();
   return {
     store,
     reopen: async () => {
       await store.close();
-      store = new LevelLogStore(dir, clock);
+      store = new LevelLogStore(dir, clock, { ...LEVEL_STORE_DEFAULTS, ...opts });
       await store.open();
       return store;
     },
@@ -23,9 +23,65 @@ describeLogStore("LevelLogStore", async (clock) => {
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
-});
+};
+
+describeLogStore("LevelLogStore", levelStore());
+// Pages before the revision index is built (a large store, just opened) read the key index.
+describeLogStore("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
 
 describe("LevelLogStore specifics", () => {
+  it("builds its revision index in the background while commits land, and then pages as the key index does", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-level-"));
+    const clock = new ManualClock(T0);
+    const set = (key: string, value: number) => ({ key, value, deleted: false, author: "t", message: "", kind: "set" as const, cause: "api" });
+    const del = (key: string) => ({ key, deleted: true, author: "t", message: "", kind: "delete" as const, cause: "api" });
+    try {
+      const a = new LevelLogStore(dir, clock);
+      await a.open();
+      // 40 rounds over 500 keys (every fifth deleted in odd rounds): 20,000 index entries, several batches of the build.
+      for (let round = 0; round < 40; round++) {
+        await a.commit(() => Array.from({ length: 500 }, (_, i) => (round % 2 === 1 && i % 5 === 0 ? del(`k/${String(i).padStart(3, "0")}`) : set(`k/${String(i).padStart(3, "0")}`, round))));
+      }
+      await a.close();
+      const b = new LevelLogStore(dir, clock, { ...LEVEL_STORE_DEFAULTS, revisionIndex: "background" });
+      await b.open();
+      let built = false;
+      void b.revisionIndexBuilt.then(() => (built = true));
+      // Commits while the index is built: new keys, and new versions of old ones.
+      let during = 0;
+      while (!built) {
+        const i = during++;
+        await b.commit(() => [set(`k/${String((i * 7) % 500).padStart(3, "0")}`, 100 + i), set(`n/${i}`, i)]);
+      }
+      expect(during).toBeGreaterThan(0);
+      const all = async (s: LevelLogStore, prefix: string, rev: number, limit: number): Promise<string[]> => {
+        const out: string[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await s.pageAt(prefix, rev, limit, after);
+          out.push(...page.records.map((r) => `${r.key}@${r.revision}`));
+          if (page.last === undefined) return out;
+          after = page.last;
+        }
+      };
+      const head = b.headRevision;
+      const queries = [1, 499, 500, 501, 7777, 19_999, 20_000, 20_001, 20_002, head - 1, head].flatMap((rev) =>
+        ["", "k/", "n/"].flatMap((prefix) => [1, 333, 10_000].map((limit) => ({ rev, prefix, limit }))),
+      );
+      const indexed: string[][] = [];
+      for (const q of queries) indexed.push(await all(b, q.prefix, q.rev, q.limit));
+      expect(await all(b, "", head, 10_000)).toHaveLength(500 + during);
+      await b.close();
+      // The same pages from the key index on disk.
+      const off = new LevelLogStore(dir, clock, { ...LEVEL_STORE_DEFAULTS, revisionIndex: "off" });
+      await off.open();
+      for (const [i, q] of queries.entries()) expect(indexed[i], `${q.prefix} at ${q.rev}, ${q.limit} a page`).toEqual(await all(off, q.prefix, q.rev, q.limit));
+      await off.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a data directory with another schema version, and stays closed", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-level-"));
     try {

@@ -15,6 +15,7 @@ import { verifyLog } from "./log-verifier.js";
 import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
 import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
+import { RevisionIndex } from "./revision-index.js";
 
 /** 2: every log value carries the hash of the record before it. */
 const SCHEMA_VERSION = 2;
@@ -27,6 +28,12 @@ export interface LevelLogStoreOptions {
   verifyOnOpen: "auto" | "tail" | "full";
   /** How often the head witness follows the head; 0 writes it only at close. */
   witnessIntervalMs: number;
+  /**
+   * Keep every key's revisions in memory for pages at past revisions: built at open for a store
+   * of at most AUTO_FULL_LIMIT revisions, after open in the background for a larger one ("auto"),
+   * or always in the background; "off" reads the key index for every page.
+   */
+  revisionIndex?: "auto" | "background" | "off";
 }
 
 export const LEVEL_STORE_DEFAULTS: LevelLogStoreOptions = { verifyOnOpen: "auto", witnessIntervalMs: 1000 };
@@ -94,6 +101,11 @@ export class LevelLogStore implements LogStore {
   private witnessed = 0;
   private verifying: Promise<VerifyReport> | undefined;
   private readonly closing = new AbortController();
+  private revIndex: RevisionIndex | undefined;
+  /** Commits made while the revision index is built, for it to take in once built. */
+  private indexPending: LogRecord[][] | undefined;
+  /** Settles once the revision index is built (or was not asked for, or the build failed). */
+  revisionIndexBuilt: Promise<void> = Promise.resolve();
   /** The result of the last check of the log: at open, or by verify(). */
   lastVerification: VerifyReport | undefined;
 
@@ -154,6 +166,9 @@ export class LevelLogStore implements LogStore {
       throw e;
     }
     this.isOpen = true;
+    const index = this.opts.revisionIndex ?? "auto";
+    if (index === "auto" && this.committedRev <= AUTO_FULL_LIMIT) await this.buildRevisionIndex();
+    else if (index !== "off") this.revisionIndexBuilt = this.buildRevisionIndex();
     this.witnessed = this.committedRev;
     if (this.opts.witnessIntervalMs > 0) {
       this.witnessTimer = setInterval(() => void this.refreshWitness(), this.opts.witnessIntervalMs);
@@ -296,6 +311,7 @@ export class LevelLogStore implements LogStore {
     while (this.alone || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     await this.verifying?.catch(() => undefined);
     await this.witnessing;
+    await this.revisionIndexBuilt;
     if (!this.failure) {
       await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
       // Compacting meta's range flushes LevelDB's memtable into a table, so a clean stop
@@ -427,7 +443,10 @@ export class LevelLogStore implements LogStore {
       }
       this.counters.batches++;
       this.committedHash = this.lastHash;
+      const index = this.revIndex;
       for (const p of group) {
+        if (index) for (const r of p.records) index.add(r.key, r.revision);
+        else this.indexPending?.push(p.records);
         for (const r of p.records) this.committed.set(r.key, r);
         this.committedRev = p.records[p.records.length - 1]!.revision;
         this.counters.records += p.records.length;
@@ -502,8 +521,13 @@ export class LevelLogStore implements LogStore {
         items = [];
         return true;
       };
-      // At the head, one entry per key says where each key is; in the past, the key index does.
-      const scan = rev === this.committedRev ? this.scanHeads(prefix, rev, limit, after) : this.scanAt(prefix, rev, limit, after);
+      // Until the revision index is built: at the head, one entry per key says where each key
+      // is; in the past, the key index does.
+      const scan = this.revIndex
+        ? this.scanIndex(this.revIndex, prefix, rev, limit, after)
+        : rev === this.committedRev
+          ? this.scanHeads(prefix, rev, limit, after)
+          : this.scanAt(prefix, rev, limit, after);
       let full = false;
       for await (const found of scan) {
         if ("last" in found) {
@@ -529,6 +553,69 @@ export class LevelLogStore implements LogStore {
   private found(key: string, revBytes: Buffer): Found {
     const head = this.committed.get(key);
     return head !== undefined && head.revision === readU64(revBytes) ? head : revBytes;
+  }
+
+  /** scanAt from the revision index: no read until the records themselves. */
+  private async *scanIndex(index: RevisionIndex, prefix: string, rev: number, limit: number, after: string | undefined): AsyncGenerator<{ items: Found[] } | { last: string }> {
+    for (const found of index.pageAt(prefix, rev, limit, after)) {
+      if ("last" in found) yield found;
+      else {
+        const out: Found[] = [];
+        for (const [key, revision] of found.items) {
+          const head = this.committed.get(key);
+          out.push(head !== undefined && head.revision === revision ? head : u64(revision));
+        }
+        yield { items: out };
+      }
+    }
+  }
+
+  /**
+   * Reads the whole key index into a RevisionIndex. Commits made meanwhile are kept aside and
+   * taken in after, so the index ends up exactly at the committed head. A failed build leaves
+   * pages reading the key index, as before it.
+   */
+  private async buildRevisionIndex(): Promise<void> {
+    this.indexPending = [];
+    const upTo = this.committedRev;
+    const keys: string[] = [];
+    const revisions: (number | number[])[] = [];
+    const it = this.keyIdx.keys();
+    let current: Buffer | undefined;
+    try {
+      for (;;) {
+        const batch = await it.nextv(OPEN_READ_BATCH);
+        if (batch.length === 0) break;
+        if (this.closing.signal.aborted) return;
+        for (const k of batch) {
+          const keyLength = k.length - 9;
+          const rev = k.readUInt32BE(keyLength + 1) * 0x1_0000_0000 + k.readUInt32BE(keyLength + 5);
+          if (rev > upTo) continue;
+          if (current === undefined || keyLength !== current.length || k.compare(current, 0, keyLength, 0, keyLength) !== 0) {
+            trimLast(revisions);
+            current = Buffer.from(k.subarray(0, keyLength));
+            const key = current.toString("utf8");
+            // The key's string from its head record, so the index holds no copy of it.
+            keys.push(this.committed.get(key)?.key ?? key);
+            revisions.push(rev);
+          } else {
+            const last = revisions.length - 1;
+            const revs = revisions[last]!;
+            if (typeof revs === "number") revisions[last] = [revs, rev];
+            else revs.push(rev);
+          }
+        }
+      }
+      trimLast(revisions);
+      const index = RevisionIndex.fromSorted(keys, revisions);
+      for (const records of this.indexPending) for (const r of records) index.add(r.key, r.revision);
+      this.revIndex = index;
+    } catch (e) {
+      if (this.isOpen) process.emitWarning(e instanceof Error ? e : new Error(String(e)), "RevisionIndexError");
+    } finally {
+      this.indexPending = undefined;
+      await it.close().catch(() => undefined);
+    }
   }
 
   /**
@@ -784,6 +871,12 @@ function prefixEnd(p: Buffer): Buffer | undefined {
     }
   }
   return undefined;
+}
+
+/** A key's revisions grew by push, with room to spare: keep an exact copy, as most keys never grow again. */
+function trimLast(revisions: (number | number[])[]): void {
+  const last = revisions[revisions.length - 1];
+  if (Array.isArray(last)) revisions[revisions.length - 1] = last.slice();
 }
 
 function* filterPrefix(keys: Iterable<string>, prefix: string): Iterable<string> {

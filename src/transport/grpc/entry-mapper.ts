@@ -4,7 +4,7 @@ import type { LogRecord, RecordKind as DomainKind } from "../../domain/record.js
 import { toPbRollout } from "./rollout-mapper.js";
 import { type BlameLine, type Entry, type PatchOperation, RecordKind } from "../../gen/ctm/v1/record.js";
 
-const KINDS: Record<DomainKind, RecordKind> = {
+export const KINDS: Record<DomainKind, RecordKind> = {
   set: RecordKind.RECORD_KIND_SET,
   delete: RecordKind.RECORD_KIND_DELETE,
   rollback: RecordKind.RECORD_KIND_ROLLBACK,

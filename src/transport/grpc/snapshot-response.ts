@@ -12,14 +12,22 @@ export const SNAPSHOT_WIRE_BYTES = 3 * 1024 * 1024;
 
 /**
  * SnapshotResponse{header, revision, entries, next_page_token} from pre-encoded entries (shared
- * with Get and Watch), cut before the entry that would pass SNAPSHOT_WIRE_BYTES.
+ * with Get and Watch), cut before the entry that would
+ * pass SNAPSHOT_WIRE_BYTES.
  */
-export function encodeSnapshotPage(page: { revision: number; records: LogRecord[]; nextPageToken: string }, prefix: string, headRevision: number, limit = SNAPSHOT_WIRE_BYTES): Buffer {
+export function encodeSnapshotPage(
+  page: { revision: number; records: LogRecord[]; nextPageToken: string },
+  prefix: string,
+  headRevision: number,
+  /** Whether to cache the entries: pages at the head send the keys' current records, which Get and Watch send too. */
+  keep = true,
+  limit = SNAPSHOT_WIRE_BYTES,
+): Buffer {
   const w = writeHeader(new BinaryWriter(), headRevision).uint32(16).uint64(page.revision);
   let bytes = 0;
   let token = page.nextPageToken;
   for (let i = 0; i < page.records.length; i++) {
-    const b = entryBytes(page.records[i]!);
+    const b = entryBytes(page.records[i]!, keep);
     bytes += b.length + 6;
     if (bytes > limit && i > 0) {
       token = encodeSnapshotToken({ revision: page.revision, prefix, after: page.records[i - 1]!.key });

@@ -16,11 +16,15 @@ export interface WatchOptions {
 /** Watch responses go out pre-encoded: an event is encoded once, whatever the number of streams. */
 export type WatchWire = Buffer | WatchResponse;
 
-/** WatchResponse{header{revision}, status, events} assembled from cached Entry bytes. */
-export function encodeWatchResponse(revision: number, status: WatchStatus, records: readonly LogRecord[]): Buffer {
+/**
+ * WatchResponse{header{revision}, status, events} assembled from cached Entry bytes: a live
+ * event is encoded once for every stream; records read back from the log (`keep` false) are
+ * encoded for this stream alone.
+ */
+export function encodeWatchResponse(revision: number, status: WatchStatus, records: readonly LogRecord[], keep = true): Buffer {
   const w = writeHeader(new BinaryWriter(), revision);
   w.uint32(16).int32(status);
-  for (const r of records) w.uint32(26).bytes(entryBytes(r));
+  for (const r of records) w.uint32(26).bytes(entryBytes(r, keep));
   return Buffer.from(w.finish());
 }
 
@@ -79,7 +83,7 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
           if (cancelled) break;
           sent += batch.length;
           metrics?.watchEvents.inc(batch.length);
-          await send(encodeWatchResponse(svc.headRevision, WatchStatus.WATCH_STATUS_EVENTS, batch));
+          await send(encodeWatchResponse(svc.headRevision, WatchStatus.WATCH_STATUS_EVENTS, batch, !watcher.lastFromLog));
         }
         if (cancelled) return done(grpc.status.CANCELLED, { events: sent });
         // The hub closed: the daemon is draining. UNAVAILABLE tells clients to resume elsewhere or later.

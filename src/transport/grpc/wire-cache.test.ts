@@ -19,6 +19,16 @@ describe("wire-cache", () => {
     expect(valueBytes(r.value!)).toBe(valueBytes(r.value!));
   });
 
+  it("encodes a record it is told not to keep afresh each time, and keeps nothing of it", () => {
+    const r = record({ old: true });
+    const once = entryBytes(r, false);
+    expect(Entry.decode(once).value).toEqual({ old: true });
+    expect(entryBytes(r, false)).not.toBe(once);
+    expect(entryBytes(r, false)).toEqual(once);
+    // Kept from the first call that asks for it.
+    expect(entryBytes(r)).toBe(entryBytes(r, false));
+  });
+
   it("holds its entries no longer than their records and values live: it is bounded by live records", async () => {
     const refs: WeakRef<object>[] = [];
     // Made in another function so that no local of this one still points at the last record.

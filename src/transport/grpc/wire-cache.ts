@@ -1,26 +1,32 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { JsonValue } from "../../domain/json.js";
 import type { LogRecord } from "../../domain/record.js";
-import { Entry } from "../../gen/ctm/v1/record.js";
-import { Value } from "../../gen/google/protobuf/struct.js";
-import { toEntry } from "./entry-mapper.js";
+import { encodeEntry, encodeValue } from "./entry-encoder.js";
 
 // Records and their values are immutable, so their protobuf bytes are computed
 // once and shared by every Get and every Watch stream that sends them.
 const entries = new WeakMap<LogRecord, Uint8Array>();
 const values = new WeakMap<object, Uint8Array>();
 
-export function entryBytes(r: LogRecord): Uint8Array {
+/**
+ * A record's Entry bytes. `keep` false encodes without caching: a record read from disk for one
+ * answer (a page in the past, a replay) is not sent again, and caching a hundred thousand of
+ * them costs more than encoding them.
+ */
+export function entryBytes(r: LogRecord, keep = true): Uint8Array {
   let b = entries.get(r);
-  if (b === undefined) entries.set(r, (b = Entry.encode(toEntry(r)).finish()));
+  if (b === undefined) {
+    b = encodeEntry(r);
+    if (keep) entries.set(r, b);
+  }
   return b;
 }
 
 /** google.protobuf.Value bytes of a JSON value; objects and arrays are cached by identity. */
 export function valueBytes(v: JsonValue): Uint8Array {
-  if (typeof v !== "object" || v === null) return Value.encode(Value.wrap(v)).finish();
+  if (typeof v !== "object" || v === null) return encodeValue(v);
   let b = values.get(v);
-  if (b === undefined) values.set(v, (b = Value.encode(Value.wrap(v)).finish()));
+  if (b === undefined) values.set(v, (b = encodeValue(v)));
   return b;
 }
 

@@ -1,0 +1,96 @@
+import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
+import { compareKeys } from "../../domain/key-order.js";
+
+/** A key's revisions, oldest first: a lone number for a key written once, as most are. */
+type Revisions = number | number[];
+type Tree = ReturnType<typeof bulkLoad<string, Revisions>>;
+
+/** Keys looked at per chunk of a page: the index answers synchronously, so a page yields between chunks. */
+const CHUNK = 1024;
+
+/**
+ * Every key's revisions in memory, in the keys' UTF-8 order, like etcd's tree index: a page of
+ * the keys as they stood at any revision is then a walk of the tree and a binary search per key,
+ * where the key index on disk holds every version of every key and costs a read of each.
+ */
+export class RevisionIndex {
+  private constructor(private readonly tree: Tree) {}
+
+  /** From (key, revision) pairs sorted by key, then revision: the key index's own order. */
+  static fromSorted(keys: string[], revisions: Revisions[]): RevisionIndex {
+    return new RevisionIndex(bulkLoad(keys, revisions, 64, compareKeys));
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** Records a new revision of `key`, above every revision it has. */
+  add(key: string, revision: number): void {
+    const revs = this.tree.get(key);
+    if (revs === undefined) this.tree.set(key, revision);
+    else if (typeof revs === "number") this.tree.set(key, [revs, revision]);
+    else revs.push(revision);
+  }
+
+  /**
+   * The keys under `prefix` after `after` (all when absent), at most `limit` of them, each with
+   * its newest revision at or below `revision` (keys born later are looked at and left out),
+   * a chunk at a time; then `{ last }` when more keys follow the last one looked at.
+   */
+  *pageAt(prefix: string, revision: number, limit: number, after?: string): Generator<{ items: [string, number][] } | { last: string }> {
+    let from = after ?? prefix;
+    let exclusive = after !== undefined;
+    let looked = 0;
+    let last: string | undefined;
+    for (;;) {
+      const items: [string, number][] = [];
+      let chunk = 0;
+      let next: string | undefined;
+      let more = false;
+      for (const [key, revs] of this.tree.entries(from)) {
+        if (exclusive && key === from) continue;
+        if (!key.startsWith(prefix)) break;
+        if (looked === limit) {
+          more = true;
+          break;
+        }
+        if (chunk === CHUNK) {
+          next = key;
+          break;
+        }
+        looked++;
+        chunk++;
+        last = key;
+        const found = newestAtOrBelow(revs, revision);
+        if (found !== undefined) items.push([key, found]);
+      }
+      if (items.length > 0) yield { items };
+      if (more) {
+        yield { last: last! };
+        return;
+      }
+      if (next === undefined) return;
+      // A fresh walk per chunk: the consumer reads between chunks, and commits may change the tree meanwhile.
+      from = next;
+      exclusive = false;
+    }
+  }
+}
+
+function newestAtOrBelow(revs: Revisions, revision: number): number | undefined {
+  if (typeof revs === "number") return revs <= revision ? revs : undefined;
+  if (revs[revs.length - 1]! <= revision) return revs[revs.length - 1];
+  let lo = 0;
+  let hi = revs.length - 1;
+  // The last index whose revision is at or below `revision`, or -1.
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (revs[mid]! <= revision) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return best < 0 ? undefined : revs[best];
+}
