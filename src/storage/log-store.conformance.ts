@@ -379,6 +379,27 @@ export function describeLogStore(name: string, factory: LogStoreFactory): void {
         expect((await store.pageAt("big/", 503, 1000)).records).toHaveLength(500);
       });
 
+      it("the writer's view lists every key once while the batches that wrote them land", async () => {
+        await write(set("p/old", 1));
+        // Not yet durable when commitAlone starts: these keys exist only in the writer's view.
+        const landing = [store.commit(() => [set("p/new1", 1), set("p/old", 2)]), store.commit(() => [set("p/new2", 1)])];
+        const seen: string[] = [];
+        const heads: (number | undefined)[] = [];
+        await store.commitAlone(async (view) => {
+          for (const key of view.keys("p/")) {
+            seen.push(key);
+            heads.push(view.head(key)?.version);
+            // The batches land while the keys they wrote are being listed.
+            if (key.startsWith("p/new")) await Promise.all(landing);
+          }
+          return [];
+        });
+        expect([...seen].sort()).toEqual(["p/new1", "p/new2", "p/old"]);
+        expect(heads[seen.indexOf("p/old")]).toBe(2);
+        expect(heads[seen.indexOf("p/new1")]).toBe(1);
+        expect([...store.eachLatest("p/")].map((r) => r.key).sort()).toEqual(["p/new1", "p/new2", "p/old"]);
+      });
+
       it("commitAlone writes nothing when prepare throws, and lets the waiting commits through", async () => {
         await write(set("a", 1));
         const boom = new Error("boom");
