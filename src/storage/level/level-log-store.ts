@@ -77,10 +77,7 @@ export class LevelLogStore implements LogStore {
 
   /** Durable, visible state: what readers see. */
   private readonly committed = new Map<string, LogRecord>();
-  /**
-   * The heads of keys with writes not yet durable. With `committed` under it, the writer's view
-   * (versions, compare-and-set); kept apart so that a million idle keys are one map, not two.
-   */
+  /** Writer state: committed plus in-flight, for versions and compare-and-set. */
   private readonly writer = new Map<string, KeyHead>();
   private committedRev = 0;
   private nextRev = 1;
@@ -227,19 +224,11 @@ export class LevelLogStore implements LogStore {
     // that the raw bytes of every key never sit in memory at once.
     const heads = this.headIdx.values();
     this.counters.openLogReads = 0;
-    const fetch = async (): Promise<{ revs: Buffer[]; raw: (Buffer | undefined)[] } | undefined> => {
-      const revs = await heads.nextv(OPEN_READ_BATCH);
-      return revs.length === 0 ? undefined : { revs, raw: await this.log.getMany(revs) };
-    };
-    let next = fetch();
     try {
       for (;;) {
-        const got = await next;
-        if (got === undefined) break;
-        // The next batch is read while this one is decoded.
-        next = fetch();
-        next.catch(() => undefined);
-        const { revs, raw } = got;
+        const revs = await heads.nextv(OPEN_READ_BATCH);
+        if (revs.length === 0) break;
+        const raw = await this.log.getMany(revs);
         this.counters.openLogReads += raw.length;
         for (let i = 0; i < raw.length; i++) {
           const bytes = raw[i];
@@ -251,11 +240,11 @@ export class LevelLogStore implements LogStore {
             throw this.damaged(readU64(revs[i]!), "record does not decode");
           }
           this.committed.set(r.key, r);
+          this.writer.set(r.key, r);
           if (r.time > this.lastTime) this.lastTime = r.time;
         }
       }
     } finally {
-      await next.catch(() => undefined);
       await heads.close();
     }
     // What this start checked is where the next start's check begins.
@@ -394,7 +383,7 @@ export class LevelLogStore implements LogStore {
     const now = Math.max(this.lastTime, Math.floor(this.clock.now()));
     this.lastTime = now;
     return (d) => {
-      const version = (this.headOf(d.key)?.version ?? 0) + 1;
+      const version = (this.writer.get(d.key)?.version ?? 0) + 1;
       const r: LogRecord = { ...stripUndefined(d), revision: this.nextRev++, version, time: now };
       this.writer.set(r.key, { version, revision: r.revision, deleted: r.deleted });
       return r;
@@ -458,11 +447,7 @@ export class LevelLogStore implements LogStore {
       for (const p of group) {
         if (index) for (const r of p.records) index.add(r.key, r.revision);
         else this.indexPending?.push(p.records);
-        for (const r of p.records) {
-          this.committed.set(r.key, r);
-          // Durable now, unless a later write of the key is already on its way.
-          if (this.writer.get(r.key)?.revision === r.revision) this.writer.delete(r.key);
-        }
+        for (const r of p.records) this.committed.set(r.key, r);
         this.committedRev = p.records[p.records.length - 1]!.revision;
         this.counters.records += p.records.length;
       }
@@ -484,22 +469,9 @@ export class LevelLogStore implements LogStore {
   }
 
   private readonly view: WriteView = {
-    head: (key) => this.headOf(key),
-    keys: (prefix) => this.keysUnder(prefix),
+    head: (key) => this.writer.get(key),
+    keys: (prefix) => filterPrefix(this.writer.keys(), prefix),
   };
-
-  private headOf(key: string): KeyHead | undefined {
-    return this.writer.get(key) ?? this.committed.get(key);
-  }
-
-  /** Every key under `prefix` once, even while a batch lands and moves keys into `committed`. */
-  private *keysUnder(prefix: string): Iterable<string> {
-    // Keys whose first write is not durable yet, taken now: a landing batch removes them from `writer`.
-    const pending = new Set<string>();
-    for (const k of this.writer.keys()) if (k.startsWith(prefix) && !this.committed.has(k)) pending.add(k);
-    for (const k of this.committed.keys()) if (k.startsWith(prefix) && !pending.has(k)) yield k;
-    yield* pending;
-  }
 
   latest(key: string): LogRecord | undefined {
     return this.committed.get(key);
@@ -907,6 +879,9 @@ function trimLast(revisions: (number | number[])[]): void {
   if (Array.isArray(last)) revisions[revisions.length - 1] = last.slice();
 }
 
+function* filterPrefix(keys: Iterable<string>, prefix: string): Iterable<string> {
+  for (const k of keys) if (k.startsWith(prefix)) yield k;
+}
 
 /** CBOR would store `undefined` fields; records keep only what they have. */
 function stripUndefined<T extends object>(o: T): T {
