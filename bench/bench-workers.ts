@@ -60,7 +60,7 @@ export async function benchWorkers(ctx: BenchContext): Promise<void> {
       report.note(`${pair.name}, 2 workers ÷ ${pair.baseName} per round: ${p.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
     }
 
-    // Writes go through a worker to the primary's socket: what that hop costs.
+    // Writes go through a worker to the primary over its IPC channel: what that hop costs.
     const frame = ctx.frame("workers-set", fixture.setRequest());
     ctx.log("Set through 2 workers vs the daemon alone, c64");
     two.rpcLog.mark();

@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import type * as grpc from "@grpc/grpc-js";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { systemClock } from "./domain/clock.js";
@@ -33,7 +31,7 @@ import { WatchHub } from "./watch/watch-hub.js";
 import { makeLogger, RPC_BINDINGS } from "./make-logger.js";
 import { WorkerPool } from "./workers/worker-pool.js";
 import { workerScript } from "./worker-script.js";
-import { FORWARDED_PRINCIPAL } from "./transport/grpc/forwarder.js";
+import { InternalCalls } from "./transport/grpc/internal-calls.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -48,15 +46,6 @@ function metricsRefusal(auth: AuthService): (authorization: string | undefined) 
       throw e;
     }
   };
-}
-
-/** sockaddr_un holds 108 bytes with the terminating zero; grpc-js needs a little under that. */
-const MAX_SOCKET_PATH = 100;
-
-/** On the primary's internal socket: the client certificate's principal a worker verified. */
-function forwardedPrincipal(_call: unknown, metadata: grpc.Metadata): string | undefined {
-  const v = metadata.get(FORWARDED_PRINCIPAL)[0];
-  return typeof v === "string" ? v : undefined;
 }
 
 /** The composition root: config -> storage -> watch -> service -> loops and transport. */
@@ -141,34 +130,17 @@ async function main(): Promise<void> {
     log.warn({ file: tokenFile }, "auth is on and no token existed: the first admin token is in this file (mode 0600); read it, then delete the file");
   }
   const callAuth = cfg.auth ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
-  // With read workers, they serve the public port, and this process serves them on a socket only
-  // its user can reach, trusting the client certificate principal they verified and forward.
-  const forwarded = cfg.workers > 0;
-  const rpc = {
-    log: log.child(RPC_BINDINGS),
-    metrics,
-    lines: shipper,
-    gate,
-    auth: forwarded && callAuth ? { service: auth, context: { rollouts }, certificateOf: forwardedPrincipal } : callAuth,
-  };
+  const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
   const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024 };
-  const transport = new GrpcTransport(ctmServices({ config, rollouts, validators, health, access, integrity, auth }, rpc, transportOpts), rpc, transportOpts);
+  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth }, rpc, transportOpts);
+  const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;
-  let socketDir: string | undefined;
   let address: string;
-  if (forwarded) {
-    // In the data directory, which only this process may use (LevelDB's lock), so a socket a
-    // killed primary left behind is removed; a path too long for a socket goes to a fresh
-    // private directory instead.
-    let socket = join(dataDir, "primary.sock");
-    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-      socketDir = mkdtempSync(join(tmpdir(), "ctmd-"));
-      socket = join(socketDir, "primary.sock");
-    }
-    rmSync(socket, { force: true });
-    await transport.listen(`unix:${socket}`);
+  if (cfg.workers > 0) {
+    // The workers serve the public port and run the call chain; the calls they do not serve
+    // come here over their IPC channel (InternalCalls), so this process listens nowhere.
     const entry = workerScript("worker-main", new URL("./workers/", import.meta.url).href);
-    pool = new WorkerPool({ count: cfg.workers, entry: { file: fileURLToPath(entry.url), execArgv: entry.execArgv }, args: process.argv.slice(2), socket, store, access, auth, registry: metrics.registry, log, maxLagBytes: cfg.workerMaxLagMiB * 2 ** 20 });
+    pool = new WorkerPool({ count: cfg.workers, entry: { file: fileURLToPath(entry.url), execArgv: entry.execArgv }, args: process.argv.slice(2), calls: new InternalCalls(services), store, access, auth, registry: metrics.registry, log, maxLagBytes: cfg.workerMaxLagMiB * 2 ** 20 });
     address = await pool.start();
   } else {
     address = await transport.listen(cfg.listen, tls?.grpcCredentials);
@@ -202,7 +174,6 @@ async function main(): Promise<void> {
     await pool?.stop();
     hub.close();
     await transport.shutdown(cfg.shutdownGraceMs);
-    if (pool) rmSync(socketDir ?? join(dataDir, "primary.sock"), { recursive: true, force: true });
     await metricsServer?.close();
     rollouts.close();
     integrity.close();

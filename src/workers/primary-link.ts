@@ -3,6 +3,7 @@ import type { LogRecord } from "../domain/record.js";
 import type { AccessRecord } from "../storage/access-log-store.js";
 import type { FollowerStore, WriterReads } from "../storage/follower-store.js";
 import { cbor } from "../storage/level/codec.js";
+import type { InternalCall, InternalReply } from "../transport/grpc/internal-calls.js";
 import type { ReadOp, ToPrimary, ToWorker } from "./worker-messages.js";
 
 /** Access records a worker holds before it sends them, and how often it sends what it has. */
@@ -24,6 +25,7 @@ export interface PrimaryEvents {
 export class PrimaryLink implements WriterReads {
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  private outbox: { id: number; call: InternalCall }[] = [];
   private access: AccessRecord[] = [];
   private accessTimer: NodeJS.Timeout | undefined;
   private loaded: (() => void) | undefined;
@@ -90,12 +92,33 @@ export class PrimaryLink implements WriterReads {
     if (process.connected) process.send!(m);
   }
 
+  /** Hands a call to the primary (see InternalCalls), with the others of this turn of the event loop. */
+  call(call: InternalCall): Promise<InternalReply> {
+    if (!process.connected) return Promise.reject(unavailable("the primary process is gone"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.outbox.push({ id, call });
+      if (this.outbox.length === 1) setImmediate(() => this.flushCalls());
+    });
+  }
+
+  private flushCalls(): void {
+    const calls = this.outbox;
+    this.outbox = [];
+    this.send({ t: "calls", calls });
+  }
+
   private read(op: ReadOp, args: unknown[]): Promise<unknown> {
+    return this.ask((id) => ({ t: "read", id, op, args }));
+  }
+
+  private ask(message: (id: number) => ToPrimary): Promise<unknown> {
     if (!process.connected) return Promise.reject(unavailable("the primary process is gone"));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.send({ t: "read", id, op, args });
+      this.send(message(id));
     });
   }
 
@@ -115,6 +138,12 @@ export class PrimaryLink implements WriterReads {
         else w.resolve(m.value === undefined ? undefined : cbor.decode(m.value));
         return;
       }
+      case "called":
+        for (const { id, reply } of m.replies) {
+          this.waiting.get(id)?.resolve(reply);
+          this.waiting.delete(id);
+        }
+        return;
       case "serving":
         return this.events.serving(m.serving);
       case "metrics":

@@ -16,7 +16,6 @@ import { peerPrincipal } from "../transport/tls/peer-principal.js";
 import { serverTls } from "../transport/tls/server-tls.js";
 import { WatchHub } from "../watch/watch-hub.js";
 import { PrimaryLink } from "./primary-link.js";
-import { SOCKET_ENV } from "./worker-messages.js";
 
 const version = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -33,7 +32,6 @@ async function main(): Promise<void> {
   let transport: GrpcTransport | undefined;
   let hub: WatchHub | undefined;
   let auth: AuthService | undefined;
-  let forwarder: Forwarder | undefined;
   let stopping = false;
   // What the primary last said about serving; it says so before this worker listens.
   let serving = false;
@@ -45,7 +43,6 @@ async function main(): Promise<void> {
     link.flushAccess();
     const used = auth?.takeUsage();
     if (used) link.send({ t: "usage", used });
-    forwarder?.close();
     await closeLog();
     process.exit(0);
   };
@@ -71,7 +68,7 @@ async function main(): Promise<void> {
     : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate: () => store.refusal, auth: callAuth };
   const ryw = new ReadYourWrites(store);
-  forwarder = new Forwarder(`unix:${process.env[SOCKET_ENV]}`, ryw, tls ? peerPrincipal : undefined);
+  const forwarder = new Forwarder((call) => link.call(call), ryw);
   const opts = { watch: { progressIntervalMs: cfg.watchProgressMs }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024 };
   transport = new GrpcTransport(workerServices(config, rpc, opts, forwarder, ryw), rpc, opts);
   const address = await transport.listen(cfg.listen, tls?.grpcCredentials);

@@ -1,5 +1,6 @@
 import type { ErrorCode } from "../domain/errors.js";
 import type { AccessRecord } from "../storage/access-log-store.js";
+import type { InternalCall, InternalReply } from "../transport/grpc/internal-calls.js";
 
 /** The primary's history reads a worker may ask for (see WriterReads). */
 export const READ_OPS = ["pageAt", "at", "version", "history", "revisionAt", "range", "readNote"] as const;
@@ -21,6 +22,8 @@ export type ToWorker =
   | { t: "load"; records: Uint8Array; revision: number; first: number; done: boolean }
   | { t: "commit"; records: Uint8Array }
   | { t: "reply"; id: number; value?: Uint8Array; error?: WireError }
+  /** Replies to `calls`, as many as were ready in one turn of the primary's event loop. */
+  | { t: "called"; replies: { id: number; reply: InternalReply }[] }
   | { t: "serving"; serving: boolean }
   | { t: "metrics"; id: number }
   | { t: "reload-tls" }
@@ -31,10 +34,13 @@ export type ToPrimary =
   /** Sent once the worker listens for messages: IPC messages that arrive before that are lost. */
   | { t: "hello" }
   | { t: "read"; id: number; op: ReadOp; args: unknown[] }
+  /**
+   * Calls the worker does not serve itself (writes, history reads), after its own chain: as many
+   * as it took in one turn of its event loop, since each IPC message costs both processes more
+   * than the call's own bytes.
+   */
+  | { t: "calls"; calls: { id: number; call: InternalCall }[] }
   | { t: "listening"; address: string }
   | { t: "access"; records: AccessRecord[] }
   | { t: "usage"; used: [string, number][] }
   | { t: "metrics"; id: number; json: unknown };
-
-/** Where the worker finds the primary's internal gRPC socket. */
-export const SOCKET_ENV = "CTM_PRIMARY_SOCKET";

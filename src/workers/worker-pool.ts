@@ -7,7 +7,8 @@ import type { AuthService } from "../service/auth-service.js";
 import type { AccessSink } from "../service/access-log.js";
 import { cbor } from "../storage/level/codec.js";
 import type { LogStore } from "../storage/log-store.js";
-import { READ_OPS, SOCKET_ENV, type ToPrimary, type ToWorker, type WireError } from "./worker-messages.js";
+import type { InternalCalls, InternalReply } from "../transport/grpc/internal-calls.js";
+import { READ_OPS, type ToPrimary, type ToWorker, type WireError } from "./worker-messages.js";
 
 export interface WorkerPoolOptions {
   count: number;
@@ -15,8 +16,8 @@ export interface WorkerPoolOptions {
   entry: { file: string; execArgv: string[] };
   /** The daemon's own arguments: each worker reads the same configuration. */
   args: string[];
-  /** The primary's internal gRPC socket, where workers forward what they do not serve. */
-  socket: string;
+  /** Runs the calls workers forward over IPC (writes and history reads). */
+  calls: InternalCalls;
   store: LogStore;
   access: AccessSink;
   auth: AuthService;
@@ -36,8 +37,8 @@ const isRead = (op: string): op is (typeof READ_OPS)[number] => (READ_OPS as rea
 /**
  * Read workers (`ctmd --workers N`): processes forked with node's cluster module that share the
  * public port, follow the store's commits over IPC and serve Get and Watch from memory, so reads
- * use every core. The primary keeps the store and the loops; each worker forwards every other
- * call to the primary's internal socket. A worker that dies is forked again; when the primary
+ * use every core. The primary keeps the store and the loops; each worker runs the call chain for
+ * every call it takes and hands the ones it does not serve to the primary over the same channel. A worker that dies is forked again; when the primary
  * dies, its workers see the IPC channel close and exit.
  */
 export class WorkerPool {
@@ -46,6 +47,7 @@ export class WorkerPool {
   private readonly lag = new Map<Worker, number>();
   private readonly listening = new Map<Worker, string>();
   private readonly waitingForMetrics = new Map<number, (json: unknown) => void>();
+  private readonly replies = new Map<Worker, { id: number; reply: InternalReply }[]>();
   private nextMetricsId = 1;
   private serving = false;
   private stopping = false;
@@ -123,7 +125,7 @@ export class WorkerPool {
   }
 
   private fork(): void {
-    const w = cluster.fork({ [SOCKET_ENV]: this.opts.socket });
+    const w = cluster.fork();
     w.on("message", (m: ToPrimary) => this.receive(w, m));
     w.on("exit", (code, signal) => {
       this.following.delete(w);
@@ -163,6 +165,9 @@ export class WorkerPool {
         return this.load(w);
       case "read":
         return void this.read(w, m.id, m.op, m.args);
+      case "calls":
+        for (const { id, call } of m.calls) void this.opts.calls.invoke(call).then((reply) => this.reply(w, id, reply));
+        return;
       case "listening":
         this.listening.set(w, m.address);
         if (this.listening.size === this.opts.count) this.onListening?.();
@@ -215,6 +220,19 @@ export class WorkerPool {
       const left = (this.lag.get(w) ?? bytes) - bytes;
       if (this.lag.has(w)) this.lag.set(w, left);
     });
+  }
+
+  /** Replies go out together, as many as are ready in this turn of the event loop. */
+  private reply(w: Worker, id: number, reply: InternalReply): void {
+    let queued = this.replies.get(w);
+    if (queued === undefined) {
+      this.replies.set(w, (queued = []));
+      setImmediate(() => {
+        this.replies.delete(w);
+        this.send(w, { t: "called", replies: queued! });
+      });
+    }
+    queued.push({ id, reply });
   }
 
   private send(w: Worker, m: ToWorker): void {

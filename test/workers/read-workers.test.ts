@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigServiceClient, WatchStatus } from "../../src/gen/ctm/v1/config_service.js";
+import { ConfigServiceClient, GetRequest, WatchStatus } from "../../src/gen/ctm/v1/config_service.js";
 import { api, connect, rejects, tokenMetadata, type Client } from "../helpers/client.js";
 import { Daemon } from "../helpers/daemon.js";
 import { metricsAddress } from "../helpers/safety-clients.js";
@@ -23,6 +23,19 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A connection of its own that a running worker answers (a stopped one never does). */
+async function liveClient(address: string, clients: Client[]): Promise<Client> {
+  for (let i = 0; i < 8; i++) {
+    const c = new ConfigServiceClient(address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+    clients.push(c);
+    const answered = await new Promise<boolean>((resolve) =>
+      c.get(GetRequest.fromPartial({ key: "probe" }), new grpc.Metadata(), { deadline: Date.now() + 1000 }, (e) => resolve(e === null || e.code !== grpc.status.DEADLINE_EXCEEDED)),
+    );
+    if (answered) return c;
+  }
+  throw new Error("no connection reached a running worker");
 }
 
 const workerPids = (d: Daemon): number[] => (d.logs.find((l) => l.msg === "listening")?.workers as number[] | undefined) ?? [];
@@ -199,12 +212,10 @@ describe("ctmd --workers 2 --worker-max-lag 1", () => {
 
   it("restarts a worker that stops taking commits once 1 MiB of them wait, and the new one serves the latest", async () => {
     const [victim] = workerPids(daemon);
-    // A stopped worker reads nothing from its channel; write through the primary's own socket,
-    // since connections the port hands to the stopped worker would wait too.
+    // A stopped worker reads nothing from its channel: a connection the port hands to it waits,
+    // so the writes go through one that the other worker answers.
     process.kill(victim!, "SIGSTOP");
-    const primary = connect(`unix:${join(daemon.dataDir, "primary.sock")}`);
-    clients.push(primary);
-    const c = api(primary);
+    const c = api(await liveClient(daemon.address, clients));
     const note = "x".repeat(10_000);
     for (let i = 0; i < 12 && alive(victim!); i++) {
       await c.apply({ operations: Array.from({ length: 100 }, (_, j) => ({ operation: { $case: "set" as const, value: { key: `lag/${j}`, value: { i, note } } } })) });

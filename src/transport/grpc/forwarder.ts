@@ -1,14 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { ResponseHeader } from "../../gen/ctm/v1/record.js";
-import type { ServerSurfaceCall } from "../tls/peer-principal.js";
+import { currentPrincipal } from "../../service/acting-principal.js";
+import type { InternalCall, InternalReply } from "./internal-calls.js";
 import { requestIdOf } from "./rpc-logger.js";
 import { toStatus } from "./status-table.js";
-
-/**
- * The metadata under which a worker forwards the principal of a client certificate it verified.
- * Only the primary's internal socket believes it; a worker overwrites whatever a client sent.
- */
-export const FORWARDED_PRINCIPAL = "ctm-forwarded-principal";
 
 /** What read-your-writes needs of the follower: how far it is, and a wait until it gets further. */
 export interface FollowerProgress {
@@ -84,42 +79,36 @@ function headerRevision(bytes: Buffer): number {
 }
 
 /**
- * Sends unary calls a worker does not serve itself (writes and history reads) to the primary
- * over its internal socket: the same bytes, metadata and deadline, and back the primary's
- * answer, status and trailers unchanged. The primary runs the whole chain again (it logs and
- * counts the call); a certificate's principal travels in FORWARDED_PRINCIPAL.
+ * Hands the unary calls a worker does not serve itself (writes and history reads) to the primary
+ * over the IPC channel (see InternalCalls): the request's bytes, the principal this worker's
+ * chain authenticated and the request id; back come the primary's answer bytes, or its status
+ * with the same trailers a direct call would carry.
  */
 export class Forwarder {
-  private readonly client: grpc.Client;
-
   constructor(
-    address: string,
+    private readonly send: (call: InternalCall) => Promise<InternalReply>,
     private readonly ryw: ReadYourWrites,
-    private readonly certificateOf?: (call: ServerSurfaceCall) => string | undefined,
-  ) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
-      "grpc.max_receive_message_length": -1,
-      "grpc.max_send_message_length": -1,
-    });
-  }
+  ) {}
 
   unary(method: grpc.MethodDefinition<unknown, unknown>): grpc.handleUnaryCall<unknown, Buffer> {
-    const identity = (b: Buffer): Buffer => b;
     return (call, callback) => {
-      const metadata = call.metadata.clone();
-      metadata.remove(FORWARDED_PRINCIPAL);
-      const principal = this.certificateOf?.(call);
-      if (principal !== undefined) metadata.set(FORWARDED_PRINCIPAL, principal);
+      // Read now: the chain sets the principal around this synchronous start only.
+      const principal = currentPrincipal();
+      const requestId = requestIdOf(call.metadata);
       const peer = call.getPeer();
-      this.client.makeUnaryRequest(method.path, identity, identity, method.requestSerialize(call.request), metadata, { deadline: call.getDeadline() }, (err, reply) => {
-        if (err) return callback({ code: err.code, details: err.details, metadata: err.metadata });
-        this.ryw.noted(peer, headerRevision(reply!));
-        callback(null, reply!);
-      });
+      this.send({ path: method.path, request: method.requestSerialize(call.request), requestId, ...(principal === undefined ? {} : { principal }) }).then(
+        (reply) => {
+          if (reply.error) {
+            const metadata = new grpc.Metadata();
+            for (const [k, v] of reply.error.metadata) metadata.set(k, typeof v === "string" ? v : Buffer.from(v));
+            return callback({ code: reply.error.code, details: reply.error.details, metadata });
+          }
+          const bytes = Buffer.from(reply.response!);
+          this.ryw.noted(peer, headerRevision(bytes));
+          callback(null, bytes);
+        },
+        (e: unknown) => callback(toStatus(e, requestId).error),
+      );
     };
-  }
-
-  close(): void {
-    this.client.close();
   }
 }
