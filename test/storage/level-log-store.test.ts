@@ -66,7 +66,7 @@ describe("LevelLogStore specifics", () => {
       };
       const head = b.headRevision;
       const queries = [1, 499, 500, 501, 7777, 19_999, 20_000, 20_001, 20_002, head - 1, head].flatMap((rev) =>
-        ["", "k/", "n/"].flatMap((prefix) => [1, 333, 10_000].map((limit) => ({ rev, prefix, limit }))),
+        ["", "k/", "n/"].flatMap((prefix) => [7, 333, 10_000].map((limit) => ({ rev, prefix, limit }))),
       );
       const indexed: string[][] = [];
       for (const q of queries) indexed.push(await all(b, q.prefix, q.rev, q.limit));
