@@ -102,7 +102,7 @@ export class LevelLogStore implements LogStore {
   private verifying: Promise<VerifyReport> | undefined;
   private readonly closing = new AbortController();
   private revIndex: RevisionIndex | undefined;
-  /** Commits made while the revision index is built, for it to take in once built. */
+  /** Records filled into a batch while the revision index is built, for it to take in once built. */
   private indexPending: LogRecord[][] | undefined;
   /** Settles once the revision index is built (or was not asked for, or the build failed). */
   revisionIndexBuilt: Promise<void> = Promise.resolve();
@@ -414,6 +414,10 @@ export class LevelLogStore implements LogStore {
         batch.put(put.ver(keyNum(r.key, r.version)), rev);
         batch.put(put.time(timeRev(r.time, r.revision)), EMPTY);
         batch.put(put.head(Buffer.from(r.key, "utf8")), rev);
+        // Before the batch is visible, in slices: a page at a revision below these ignores them,
+        // and a batch of a whole prefix would otherwise update the index in one long step.
+        if (this.revIndex) this.revIndex.add(r.key, r.revision);
+        else this.indexPending?.push([r]);
         const slice = pause();
         if (slice) await slice;
       }
@@ -443,10 +447,7 @@ export class LevelLogStore implements LogStore {
       }
       this.counters.batches++;
       this.committedHash = this.lastHash;
-      const index = this.revIndex;
       for (const p of group) {
-        if (index) for (const r of p.records) index.add(r.key, r.revision);
-        else this.indexPending?.push(p.records);
         for (const r of p.records) this.committed.set(r.key, r);
         this.committedRev = p.records[p.records.length - 1]!.revision;
         this.counters.records += p.records.length;
@@ -576,6 +577,7 @@ export class LevelLogStore implements LogStore {
    * pages reading the key index, as before it.
    */
   private async buildRevisionIndex(): Promise<void> {
+    // Called by open() before any commit: every record filled from here on is kept aside.
     this.indexPending = [];
     const upTo = this.committedRev;
     const keys: string[] = [];

@@ -25,12 +25,13 @@ export class RevisionIndex {
     return this.tree.size;
   }
 
-  /** Records a new revision of `key`, above every revision it has. */
+  /** Records a new revision of `key`; one at or below the key's last is already there. */
   add(key: string, revision: number): void {
     const revs = this.tree.get(key);
     if (revs === undefined) this.tree.set(key, revision);
-    else if (typeof revs === "number") this.tree.set(key, [revs, revision]);
-    else revs.push(revision);
+    else if (typeof revs === "number") {
+      if (revision > revs) this.tree.set(key, [revs, revision]);
+    } else if (revision > revs[revs.length - 1]!) revs.push(revision);
   }
 
   /**
