@@ -70,8 +70,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     }),
     snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
       const page = await svc.snapshot(r.prefix, toPoint(r.at), r.pageSize, r.pageToken);
-      const head = svc.headRevision;
-      return encodeSnapshotPage(page, r.prefix, head, page.revision === head);
+      return encodeSnapshotPage(page, r.prefix, svc.headRevision, (rec) => svc.isCurrent(rec));
     }),
     apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
       const records = await svc.apply(r.operations.map(toApplyOp), r);

@@ -19,10 +19,10 @@ describe("encodeSnapshotPage", () => {
     // Small numbers cost one or two stored bytes each and eleven in protobuf.
     const zeros = Array.from({ length: 1000 }, () => 0);
     const records = ["p/a", "p/b", "p/c", "p/d"].map((k, i) => record(k, zeros, i + 1));
-    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, true, 25_000));
+    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, () => true, 25_000));
     expect(decoded.entries.map((e) => e.key)).toEqual(["p/a", "p/b"]);
     expect(decodeSnapshotToken(decoded.nextPageToken, "p/")).toEqual({ revision: 4, prefix: "p/", after: "p/b" });
     // A single entry over the budget is still sent: a page holds at least one.
-    expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, true, 10)).entries).toHaveLength(1);
+    expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, () => true, 10)).entries).toHaveLength(1);
   });
 });

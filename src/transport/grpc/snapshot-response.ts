@@ -19,15 +19,16 @@ export function encodeSnapshotPage(
   page: { revision: number; records: LogRecord[]; nextPageToken: string },
   prefix: string,
   headRevision: number,
-  /** Whether to cache the entries: pages at the head send the keys' current records, which Get and Watch send too. */
-  keep = true,
+  /** Whether to cache a record's entry: a key's current record is sent again (by Get, Watch, the next Snapshot); one read back from the log is not. */
+  keep: (r: LogRecord) => boolean = () => true,
   limit = SNAPSHOT_WIRE_BYTES,
 ): Buffer {
   const w = writeHeader(new BinaryWriter(), headRevision).uint32(16).uint64(page.revision);
   let bytes = 0;
   let token = page.nextPageToken;
   for (let i = 0; i < page.records.length; i++) {
-    const b = entryBytes(page.records[i]!, keep);
+    const r = page.records[i]!;
+    const b = entryBytes(r, keep(r));
     bytes += b.length + 6;
     if (bytes > limit && i > 0) {
       token = encodeSnapshotToken({ revision: page.revision, prefix, after: page.records[i - 1]!.key });
