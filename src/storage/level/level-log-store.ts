@@ -580,36 +580,16 @@ export class LevelLogStore implements LogStore {
     // Called by open() before any commit: every record filled from here on is kept aside.
     this.indexPending = [];
     const upTo = this.committedRev;
-    const keys: string[] = [];
-    const revisions: (number | number[])[] = [];
     const it = this.keyIdx.keys();
-    let current: Buffer | undefined;
     try {
-      for (;;) {
-        const batch = await it.nextv(OPEN_READ_BATCH);
-        if (batch.length === 0) break;
-        if (this.closing.signal.aborted) return;
-        for (const k of batch) {
-          const keyLength = k.length - 9;
-          const rev = k.readUInt32BE(keyLength + 1) * 0x1_0000_0000 + k.readUInt32BE(keyLength + 5);
-          if (rev > upTo) continue;
-          if (current === undefined || keyLength !== current.length || k.compare(current, 0, keyLength, 0, keyLength) !== 0) {
-            trimLast(revisions);
-            current = Buffer.from(k.subarray(0, keyLength));
-            const key = current.toString("utf8");
-            // The key's string from its head record, so the index holds no copy of it.
-            keys.push(this.committed.get(key)?.key ?? key);
-            revisions.push(rev);
-          } else {
-            const last = revisions.length - 1;
-            const revs = revisions[last]!;
-            if (typeof revs === "number") revisions[last] = [revs, rev];
-            else revs.push(rev);
-          }
-        }
-      }
-      trimLast(revisions);
-      const index = RevisionIndex.fromSorted(keys, revisions);
+      const index = await RevisionIndex.fromKeyIndex((n) => it.nextv(n), {
+        upTo,
+        batch: OPEN_READ_BATCH,
+        // The key's string from its head record, so the index holds no copy of it.
+        canonical: (key) => this.committed.get(key)?.key ?? key,
+        stopped: () => this.closing.signal.aborted,
+      });
+      if (index === undefined) return;
       for (const records of this.indexPending) for (const r of records) index.add(r.key, r.revision);
       this.revIndex = index;
     } catch (e) {
@@ -873,12 +853,6 @@ function prefixEnd(p: Buffer): Buffer | undefined {
     }
   }
   return undefined;
-}
-
-/** A key's revisions grew by push, with room to spare: keep an exact copy, as most keys never grow again. */
-function trimLast(revisions: (number | number[])[]): void {
-  const last = revisions[revisions.length - 1];
-  if (Array.isArray(last)) revisions[revisions.length - 1] = last.slice();
 }
 
 function* filterPrefix(keys: Iterable<string>, prefix: string): Iterable<string> {

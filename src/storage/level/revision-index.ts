@@ -21,6 +21,42 @@ export class RevisionIndex {
     return new RevisionIndex(bulkLoad(keys, revisions, 64, compareKeys));
   }
 
+  /**
+   * From the key index's entries (`<key> 0x00 <revision, 8 bytes>`, in key then revision order),
+   * read `batch` at a time; revisions above `upTo` are left out. Undefined once `stopped()`.
+   */
+  static async fromKeyIndex(
+    next: (n: number) => Promise<Buffer[]>,
+    o: { upTo: number; batch: number; canonical: (key: string) => string; stopped: () => boolean },
+  ): Promise<RevisionIndex | undefined> {
+    const keys: string[] = [];
+    const revisions: Revisions[] = [];
+    let current: Buffer | undefined;
+    for (;;) {
+      const batch = await next(o.batch);
+      if (batch.length === 0) break;
+      if (o.stopped()) return undefined;
+      for (const k of batch) {
+        const keyLength = k.length - 9;
+        const rev = k.readUInt32BE(keyLength + 1) * 0x1_0000_0000 + k.readUInt32BE(keyLength + 5);
+        if (rev > o.upTo) continue;
+        if (current === undefined || keyLength !== current.length || k.compare(current, 0, keyLength, 0, keyLength) !== 0) {
+          trimLast(revisions);
+          current = Buffer.from(k.subarray(0, keyLength));
+          keys.push(o.canonical(current.toString("utf8")));
+          revisions.push(rev);
+        } else {
+          const last = revisions.length - 1;
+          const revs = revisions[last]!;
+          if (typeof revs === "number") revisions[last] = [revs, rev];
+          else revs.push(rev);
+        }
+      }
+    }
+    trimLast(revisions);
+    return RevisionIndex.fromSorted(keys, revisions);
+  }
+
   get size(): number {
     return this.tree.size;
   }
@@ -94,4 +130,10 @@ function newestAtOrBelow(revs: Revisions, revision: number): number | undefined 
     } else hi = mid - 1;
   }
   return best < 0 ? undefined : revs[best];
+}
+
+/** A key's revisions grew by push, with room to spare: keep an exact copy, as most keys never grow again. */
+function trimLast(revisions: Revisions[]): void {
+  const last = revisions[revisions.length - 1];
+  if (Array.isArray(last)) revisions[revisions.length - 1] = last.slice();
 }

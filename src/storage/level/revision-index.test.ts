@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { compareKeys } from "../../domain/key-order.js";
+import { RevisionIndex } from "./revision-index.js";
+
+/** Every page of `prefix` at `revision`, `limit` keys looked at a page: the keys found with their revisions. */
+function all(index: RevisionIndex, prefix: string, revision: number, limit: number): { found: string[]; pages: number } {
+  const found: string[] = [];
+  let after: string | undefined;
+  let pages = 0;
+  for (;;) {
+    pages++;
+    let last: string | undefined;
+    for (const step of index.pageAt(prefix, revision, limit, after)) {
+      if ("last" in step) last = step.last;
+      else for (const [k, r] of step.items) found.push(`${k}@${r}`);
+    }
+    if (last === undefined) return { found, pages };
+    after = last;
+  }
+}
+
+describe("RevisionIndex", () => {
+  // 3,000 keys (past several chunks of 1,024), keys in UTF-8 order with astral and accented ones,
+  // each written at 1 to 3 revisions.
+  const names = Array.from({ length: 3000 }, (_, i) => `${i % 3 === 0 ? "a/" : "b/"}${["k", "é", "😀", "\uffff"][i % 4]}${String(i).padStart(4, "0")}`).sort(compareKeys);
+  const history = new Map<string, number[]>();
+  let rev = 0;
+  for (const [i, name] of names.entries()) history.set(name, Array.from({ length: 1 + (i % 3) }, () => ++rev));
+
+  const built = (): RevisionIndex => {
+    const index = RevisionIndex.fromSorted(
+      names,
+      names.map((n) => {
+        const revs = history.get(n)!;
+        return revs.length === 1 ? revs[0]! : [...revs];
+      }),
+    );
+    return index;
+  };
+
+  /** What a page walk must find: each key's newest revision at or below `at`, in key order. */
+  const expected = (prefix: string, at: number): string[] =>
+    names.filter((n) => n.startsWith(prefix)).flatMap((n) => {
+      const below = history.get(n)!.filter((r) => r <= at);
+      return below.length === 0 ? [] : [`${n}@${below[below.length - 1]}`];
+    });
+
+  it("pages every key under a prefix at any revision, whatever the page size, across its chunks", () => {
+    const index = built();
+    for (const at of [1, 2, 1500, rev - 1, rev]) {
+      for (const prefix of ["", "a/", "b/", "c/"]) {
+        for (const limit of [1, 999, 1024, 1025, 5000]) {
+          if (limit === 1 && prefix === "") continue;
+          const { found, pages } = all(index, prefix, at, limit);
+          expect(found).toEqual(expected(prefix, at));
+          const keys = names.filter((n) => n.startsWith(prefix)).length;
+          // Keys are looked at whether or not they have a revision yet: pages follow the keys.
+          expect(pages).toBe(Math.max(1, Math.ceil(keys / limit)));
+        }
+      }
+    }
+  });
+
+  it("takes new revisions and new keys, and ignores a revision it already has", () => {
+    const index = built();
+    const old = names[10]!;
+    index.add(old, rev + 1);
+    index.add(old, rev + 1);
+    index.add("a/new", rev + 2);
+    expect(index.size).toBe(3001);
+    const at = (r: number) => all(index, "a/", r, 5000).found;
+    expect(at(rev)).toEqual(expected("a/", rev));
+    expect(at(rev + 2)).toContain(`${old}@${rev + 1}`);
+    expect(at(rev + 2)).toContain(`a/new@${rev + 2}`);
+    expect(at(rev + 1)).not.toContain(`a/new@${rev + 2}`);
+  });
+
+  it("builds from the key index's entries as they are stored, leaving out revisions above the limit", async () => {
+    const entry = (key: string, r: number): Buffer => {
+      const b = Buffer.alloc(8);
+      b.writeUInt32BE(Math.floor(r / 2 ** 32), 0);
+      b.writeUInt32BE(r >>> 0, 4);
+      return Buffer.concat([Buffer.from(key, "utf8"), Buffer.from([0]), b]);
+    };
+    const entries = names.flatMap((n) => history.get(n)!.map((r) => entry(n, r)));
+    let at = 0;
+    const index = await RevisionIndex.fromKeyIndex(async (n) => entries.slice(at, (at += n)), { upTo: 1500, batch: 700, canonical: (k) => k, stopped: () => false });
+    expect(all(index!, "", 1500, 5000).found).toEqual(expected("", 1500));
+    expect(all(index!, "", rev, 5000).found).toEqual(expected("", 1500));
+  });
+});
