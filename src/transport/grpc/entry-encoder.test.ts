@@ -21,7 +21,12 @@ const json: fc.Arbitrary<JsonValue> = fc.letrec<{ v: JsonValue }>((tie) => ({
     fc.integer(),
     text,
     fc.array(tie("v"), { maxLength: 5 }),
-    fc.dictionary(text, tie("v"), { maxKeys: 5 }),
+    // A member named __proto__ is refused at the door (checkValue): no record holds one.
+    fc.dictionary(
+      text.filter((k) => k !== "__proto__"),
+      tie("v"),
+      { maxKeys: 5 },
+    ),
   ),
 })).v;
 
