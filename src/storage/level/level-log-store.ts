@@ -499,27 +499,40 @@ export class LevelLogStore implements LogStore {
       let bytes = 0;
       let items: Found[] = [];
       // Records are read as the scan finds them, a batch at a time, so a page that its byte
-      // budget ends early reads no more than it sends.
+      // budget ends early reads at most one batch more than it sends; the next batch is read
+      // while this one is decoded.
+      const fetch = (group: Found[]): { group: Found[]; values: Promise<(Buffer | undefined)[]> } => {
+        const revs = group.filter((x): x is Buffer => Buffer.isBuffer(x));
+        return { group, values: revs.length === 0 ? Promise.resolve([]) : this.log.getMany(revs) };
+      };
       const read = async (): Promise<boolean> => {
-        const revs = items.filter((x): x is Buffer => Buffer.isBuffer(x));
-        const values = revs.length === 0 ? [] : await this.log.getMany(revs);
-        let next = 0;
-        for (const item of items) {
-          let r: LogRecord;
-          if (Buffer.isBuffer(item)) {
-            const v = values[next++];
-            // The index names a record the log does not hold: damage, never a shorter answer.
-            if (v === undefined) throw new Error(`the key index names revision ${readU64(item)}, which the log does not hold`);
-            bytes += v.length;
-            r = decodeRecord(v);
-          } else {
-            r = item;
-            bytes += storedSize(r);
-          }
-          if (bytes > maxBytes && records.length > 0) return false;
-          records.push(r);
-        }
+        const all = items;
         items = [];
+        let at = Math.min(PAGE_READ_BATCH, all.length);
+        let next = fetch(all.slice(0, at));
+        while (next.group.length > 0) {
+          const current = next;
+          next = fetch(all.slice(at, (at += PAGE_READ_BATCH)));
+          // A read ahead that is never awaited must not fail unheard.
+          next.values.catch(() => undefined);
+          const values = await current.values;
+          let v = 0;
+          for (const item of current.group) {
+            let r: LogRecord;
+            if (Buffer.isBuffer(item)) {
+              const bytesRead = values[v++];
+              // The index names a record the log does not hold: damage, never a shorter answer.
+              if (bytesRead === undefined) throw new Error(`the key index names revision ${readU64(item)}, which the log does not hold`);
+              bytes += bytesRead.length;
+              r = decodeRecord(bytesRead);
+            } else {
+              r = item;
+              bytes += storedSize(r);
+            }
+            if (bytes > maxBytes && records.length > 0) return false;
+            records.push(r);
+          }
+        }
         return true;
       };
       // Until the revision index is built: at the head, one entry per key says where each key
