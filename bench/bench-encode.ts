@@ -1,6 +1,6 @@
 // In process: ctm.v1.Entry bytes of 100,000 records, ctmd's encoder (entry-encoder.ts) against
-// the generated one (Entry.encode(toEntry(r))), in alternating rounds. Snapshot pages, Watch
-// replays and History encode every record they send that no Get has encoded before.
+// the generated one (Entry.encode(toEntry(r))), in alternating rounds. Snapshot pages and Watch
+// replays encode every record they send that no Get has encoded before.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { JsonValue } from "../src/domain/json.js";

@@ -103,7 +103,7 @@ export class LevelLogStore implements LogStore {
   private readonly closing = new AbortController();
   private revIndex: RevisionIndex | undefined;
   /** Records filled into a batch while the revision index is built, for it to take in once built. */
-  private indexPending: LogRecord[][] | undefined;
+  private indexPending: LogRecord[] | undefined;
   /** Settles once the revision index is built (or was not asked for, or the build failed). */
   revisionIndexBuilt: Promise<void> = Promise.resolve();
   /** The result of the last check of the log: at open, or by verify(). */
@@ -417,7 +417,7 @@ export class LevelLogStore implements LogStore {
         // Before the batch is visible, in slices: a page at a revision below these ignores them,
         // and a batch of a whole prefix would otherwise update the index in one long step.
         if (this.revIndex) this.revIndex.add(r.key, r.revision);
-        else this.indexPending?.push([r]);
+        else this.indexPending?.push(r);
         const slice = pause();
         if (slice) await slice;
       }
@@ -603,7 +603,7 @@ export class LevelLogStore implements LogStore {
         stopped: () => this.closing.signal.aborted,
       });
       if (index === undefined) return;
-      for (const records of this.indexPending) for (const r of records) index.add(r.key, r.revision);
+      for (const r of this.indexPending) index.add(r.key, r.revision);
       this.revIndex = index;
     } catch (e) {
       if (this.isOpen) process.emitWarning(e instanceof Error ? e : new Error(String(e)), "RevisionIndexError");

@@ -8,7 +8,7 @@ import { toPbRollout } from "./rollout-mapper.js";
  * ctm.v1.Entry and google.protobuf.Value bytes straight from a record, byte for byte what
  * `Entry.encode(toEntry(r))` writes (a property test holds them to it). The generated encoder
  * wraps every JSON member in a Value object and forks a writer per nested message; Snapshot
- * pages, Watch replays and History encode records by the hundred thousand, and there that
+ * pages and Watch replays encode records by the hundred thousand, and there that
  * was most of their CPU. Two passes: the first measures (nested lengths and UTF-8 lengths,
  * in the order the second pass needs them), the second writes into one exact buffer.
  */
