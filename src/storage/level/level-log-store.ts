@@ -527,7 +527,7 @@ export class LevelLogStore implements LogStore {
               r = decodeRecord(bytesRead);
             } else {
               r = item;
-              bytes += storedSize(r);
+              bytes += headSize(r);
             }
             if (bytes > maxBytes && records.length > 0) return false;
             records.push(r);
@@ -842,6 +842,17 @@ type Found = LogRecord | Buffer;
 /** About what a record takes in the log, for a page's byte budget when it comes from memory. */
 const storedSize = (r: LogRecord): number =>
   64 + r.key.length + r.author.length + r.message.length + (r.value === undefined ? 0 : jsonByteLength(r.value)) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0);
+
+/**
+ * storedSize of a key's head record, kept once measured: records never change, a head is paged
+ * again by every Snapshot that covers it, and measuring means writing its value out as JSON.
+ */
+const headSizes = new WeakMap<LogRecord, number>();
+const headSize = (r: LogRecord): number => {
+  let n = headSizes.get(r);
+  if (n === undefined) headSizes.set(r, (n = storedSize(r)));
+  return n;
+};
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_BYTE = Buffer.from([0]);

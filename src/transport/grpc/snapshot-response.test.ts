@@ -15,6 +15,15 @@ describe("encodeSnapshotPage", () => {
     expect(decoded).toEqual({ header: { revision: 9 }, revision: 4, entries: records.map(toEntry), nextPageToken: "tok" });
   });
 
+  it("writes ts-proto's exact bytes, with entries whose lengths take one, two and three bytes", () => {
+    const records = [record("p/a", 1, 1), record("p/b", "x".repeat(300), 2), record("p/c", "y".repeat(20_000), 3)];
+    for (const nextPageToken of ["", "tok"]) {
+      const page = { revision: 3, records, nextPageToken };
+      const expected = SnapshotResponse.encode({ header: { revision: 7 }, revision: 3, entries: records.map(toEntry), nextPageToken }).finish();
+      expect(encodeSnapshotPage(page, "p/", 7).equals(expected)).toBe(true);
+    }
+  });
+
   it("ends a page before the entry that would pass the wire budget, with a token that starts at it", () => {
     // Small numbers cost one or two stored bytes each and eleven in protobuf.
     const zeros = Array.from({ length: 1000 }, () => 0);

@@ -12,8 +12,7 @@ export const SNAPSHOT_WIRE_BYTES = 3 * 1024 * 1024;
 
 /**
  * SnapshotResponse{header, revision, entries, next_page_token} from pre-encoded entries (shared
- * with Get and Watch), cut before the entry that would
- * pass SNAPSHOT_WIRE_BYTES.
+ * with Get and Watch), cut before the entry that would pass SNAPSHOT_WIRE_BYTES.
  */
 export function encodeSnapshotPage(
   page: { revision: number; records: LogRecord[]; nextPageToken: string },
@@ -23,19 +22,41 @@ export function encodeSnapshotPage(
   keep: (r: LogRecord) => boolean = () => true,
   limit = SNAPSHOT_WIRE_BYTES,
 ): Buffer {
-  const w = writeHeader(new BinaryWriter(), headRevision).uint32(16).uint64(page.revision);
-  let bytes = 0;
+  const head = writeHeader(new BinaryWriter(), headRevision).uint32(16).uint64(page.revision).finish();
+  // The entries are copied once into a buffer of the page's exact size: a growing writer
+  // copied each of them twice more.
+  const entries: Uint8Array[] = [];
+  let size = head.length;
   let token = page.nextPageToken;
   for (let i = 0; i < page.records.length; i++) {
     const r = page.records[i]!;
     const b = entryBytes(r, keep(r));
-    bytes += b.length + 6;
-    if (bytes > limit && i > 0) {
+    const field = 1 + varintSize(b.length) + b.length;
+    if (size + field > limit && i > 0) {
       token = encodeSnapshotToken({ revision: page.revision, prefix, after: page.records[i - 1]!.key });
       break;
     }
-    w.uint32(26).bytes(b);
+    entries.push(b);
+    size += field;
   }
-  if (token !== "") w.uint32(34).string(token);
-  return Buffer.from(w.finish());
+  const tail = token === "" ? undefined : new BinaryWriter().uint32(34).string(token).finish();
+  const out = Buffer.allocUnsafe(size + (tail?.length ?? 0));
+  out.set(head, 0);
+  let at = head.length;
+  for (const b of entries) {
+    out[at++] = 26;
+    for (let n = b.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        out[at++] = n;
+        break;
+      }
+      out[at++] = (n & 0x7f) | 0x80;
+    }
+    out.set(b, at);
+    at += b.length;
+  }
+  if (tail) out.set(tail, at);
+  return out;
 }
+
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
