@@ -45,6 +45,11 @@ export interface LogRecord {
    * loop that wrote it (`ctm-scheduler`, `health:<check>`). Absent when auth was off.
    */
   readonly principal?: string;
+  /**
+   * Set once compaction took the value (and plan) away past the value horizon: who, when,
+   * why and kind stay until the audit horizon.
+   */
+  readonly valueCompacted?: boolean;
 }
 
 /** A record before the store gives it a revision, version and time. */

@@ -1,5 +1,6 @@
 import { CtmError, unavailable } from "../domain/errors.js";
 import type { LogRecord } from "../domain/record.js";
+import type { CompactionOutcome, Horizon } from "./compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "./log-store.js";
 import type { VerifyReport } from "./verify-report.js";
 
@@ -18,7 +19,7 @@ export class FollowerStore implements LogStore {
   /** Callers waiting for the follower to reach a revision. */
   private waiters: { revision: number; resolve: () => void }[] = [];
   private head = 0;
-  private first = 1;
+  private first: Horizon = { revision: 1, time: 0 };
   private failure: CtmError | undefined;
   private applied = { batches: 0, records: 0 };
   onListenerError: ((e: Error) => void) | undefined;
@@ -26,10 +27,15 @@ export class FollowerStore implements LogStore {
   constructor(private readonly writer: WriterReads) {}
 
   /** Takes the writer's latest records as they stood at `revision`, before any batch is applied. */
-  load(records: readonly LogRecord[], revision: number, firstRevision: number): void {
+  load(records: readonly LogRecord[], revision: number, first: Horizon): void {
     for (const r of records) this.latestByKey.set(r.key, r);
     this.head = Math.max(this.head, revision);
-    this.first = firstRevision;
+    this.raiseHorizon(first);
+  }
+
+  /** Follows the writer's horizon: it only ever rises. */
+  raiseHorizon(first: Horizon): void {
+    if (first.revision > this.first.revision) this.first = first;
   }
 
   /** Applies one committed batch. A batch out of order means the link lost one: the follower stops serving. */
@@ -100,7 +106,15 @@ export class FollowerStore implements LogStore {
   }
 
   get firstRevision(): number {
-    return this.first;
+    return this.first.revision;
+  }
+
+  get firstTime(): number {
+    return this.first.time;
+  }
+
+  compact(): Promise<CompactionOutcome> {
+    return Promise.reject(unavailable("a follower does not compact: the writer does"));
   }
 
   get healthy(): boolean {

@@ -1,5 +1,6 @@
 import type { CtmError } from "../domain/errors.js";
 import type { Draft, KeyHead, LogRecord } from "../domain/record.js";
+import type { CompactionOutcome, CompactionPlan } from "./compaction.js";
 import type { Pause } from "./time-slices.js";
 import type { VerifyReport } from "./verify-report.js";
 
@@ -30,8 +31,10 @@ export interface LogStore {
   close(): Promise<void>;
   /** The newest durable revision (0 when empty). */
   readonly headRevision: number;
-  /** The oldest revision still readable. */
+  /** The oldest revision still answered: 1 until a compaction raises it. */
   readonly firstRevision: number;
+  /** Unix ms of the record at firstRevision; 0 until a compaction. */
+  readonly firstTime: number;
   /** Whether the store is open and has not failed. */
   readonly healthy: boolean;
   readonly stats: StoreStats;
@@ -48,6 +51,14 @@ export interface LogStore {
    * revisions, so the batch is as atomic as commit's. Reads are served meanwhile.
    */
   commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]>;
+
+  /**
+   * Compacts the log below `plan.horizon` and raises firstRevision to it: records no read at or
+   * after the horizon needs leave the store or keep only their audit fields, as `plan.dispose`
+   * says, after they were written to an archive. Reads below the horizon are refused
+   * (OUT_OF_RANGE) from the moment it starts.
+   */
+  compact(plan: CompactionPlan): Promise<CompactionOutcome>;
 
   /** The newest durable record of a key, tombstones included. */
   latest(key: string): LogRecord | undefined;

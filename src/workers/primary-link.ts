@@ -125,10 +125,11 @@ export class PrimaryLink implements WriterReads {
   private receive(m: ToWorker): void {
     switch (m.t) {
       case "load":
-        this.store!.load(cbor.decode(m.records) as LogRecord[], m.revision, m.first);
+        this.store!.load(cbor.decode(m.records) as LogRecord[], m.revision, { revision: m.first, time: m.firstTime });
         if (m.done) this.loaded?.();
         return;
       case "commit":
+        this.store!.raiseHorizon({ revision: m.first, time: m.firstTime });
         return this.store!.apply(cbor.decode(m.records) as LogRecord[]);
       case "reply": {
         const w = this.waiting.get(m.id);

@@ -19,8 +19,9 @@ export interface WireError {
  * at `revision`, then every `commit` follows in revision order.
  */
 export type ToWorker =
-  | { t: "load"; records: Uint8Array; revision: number; first: number; done: boolean }
-  | { t: "commit"; records: Uint8Array }
+  | { t: "load"; records: Uint8Array; revision: number; first: number; firstTime: number; done: boolean }
+  /** `first` and `firstTime`: the horizon as it stood when the batch was durable (compaction raises it). */
+  | { t: "commit"; records: Uint8Array; first: number; firstTime: number }
   | { t: "reply"; id: number; value?: Uint8Array; error?: WireError }
   /** Replies to `calls`, as many as were ready in one turn of the primary's event loop. */
   | { t: "called"; replies: { id: number; reply: InternalReply }[] }

@@ -58,7 +58,7 @@ export class WorkerPool {
     this.unsubscribe = opts.store.onCommit((records) => {
       if (this.following.size === 0) return;
       // Encoded once for every worker; the channel keeps the batches in revision order.
-      const message: ToWorker = { t: "commit", records: cbor.encode(records) };
+      const message: ToWorker = { t: "commit", records: cbor.encode(records), first: opts.store.firstRevision, firstTime: opts.store.firstTime };
       for (const w of this.following) this.sendCommit(w, message);
     });
   }
@@ -146,7 +146,7 @@ export class WorkerPool {
   private load(w: Worker): void {
     const store = this.opts.store;
     let page: LogRecord[] = [];
-    const message = (done: boolean): ToWorker => ({ t: "load", records: cbor.encode(page), revision: store.headRevision, first: store.firstRevision, done });
+    const message = (done: boolean): ToWorker => ({ t: "load", records: cbor.encode(page), revision: store.headRevision, first: store.firstRevision, firstTime: store.firstTime, done });
     for (const r of store.eachLatest("")) {
       page.push(r);
       if (page.length === LOAD_PAGE) {

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ManualClock, type Clock } from "../../src/domain/clock.js";
+import { describeCompaction } from "../../src/storage/compaction.conformance.js";
 import { describeLogStore, T0 } from "../../src/storage/log-store.conformance.js";
 import { LEVEL_STORE_DEFAULTS, LevelLogStore, type LevelLogStoreOptions } from "../../src/storage/level/level-log-store.js";
 
@@ -28,6 +29,8 @@ const levelStore = (opts: Partial<LevelLogStoreOptions> = {}) => async (clock: C
 describeLogStore("LevelLogStore", levelStore());
 // Pages before the revision index is built (a large store, just opened) read the key index.
 describeLogStore("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
+describeCompaction("LevelLogStore", levelStore());
+describeCompaction("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
 
 describe("LevelLogStore specifics", () => {
   it("builds its revision index in the background while commits land, and then pages as the key index does", async () => {

@@ -34,4 +34,8 @@ export const META = {
   chain: prefixed("meta", Buffer.from("chain")),
   /** Revision and hash up to which the log was checked or written by a process that shut down cleanly. */
   checkpoint: prefixed("meta", Buffer.from("checkpoint")),
+  /** The last finished compaction's horizon and what vouches for the log below it (see compactor.ts). */
+  compact: prefixed("meta", Buffer.from("compact")),
+  /** A compaction under way: its horizon is already served, its archive already written. */
+  compacting: prefixed("meta", Buffer.from("compacting")),
 } as const;

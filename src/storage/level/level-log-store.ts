@@ -1,9 +1,11 @@
 import type { AbstractSublevel } from "abstract-level";
 import { ClassicLevel as Level } from "classic-level";
 import type { Clock } from "../../domain/clock.js";
-import { CtmError, unavailable } from "../../domain/errors.js";
+import { join } from "node:path";
+import { CtmError, failedPrecondition, invalidArgument, outOfRange, unavailable } from "../../domain/errors.js";
 import { jsonByteLength, type JsonValue } from "../../domain/json.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
+import type { CompactionOutcome, CompactionPlan, Disposition, Horizon } from "../compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
 import { timeSlices, type Pause } from "../time-slices.js";
 import type { VerifyReport } from "../verify-report.js";
@@ -16,6 +18,8 @@ import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-byte
 import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
+import { readArchive, removeArchive, writeArchive, type ArchiveEntry } from "./archive-file.js";
+import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, type CompactionIntent } from "./compactor.js";
 
 /** 2: every log value carries the hash of the record before it. */
 const SCHEMA_VERSION = 2;
@@ -34,6 +38,8 @@ export interface LevelLogStoreOptions {
    * or always in the background; "off" reads the key index for every page.
    */
   revisionIndex?: "auto" | "background" | "off";
+  /** Where compaction writes its archives; `<data dir>/archive` when unset. */
+  archiveDir?: string;
 }
 
 export const LEVEL_STORE_DEFAULTS: LevelLogStoreOptions = { verifyOnOpen: "auto", witnessIntervalMs: 1000 };
@@ -47,6 +53,8 @@ type ChainedBatch = ReturnType<Level<Bytes, Bytes>["batch"]>;
 
 interface Pending {
   records: LogRecord[];
+  /** Meta entries written in the same batch as the records (a compaction's result). */
+  meta?: { put: [Buffer, Buffer][]; del: Buffer[] };
   resolve: (records: LogRecord[]) => void;
   reject: (e: unknown) => void;
 }
@@ -102,6 +110,11 @@ export class LevelLogStore implements LogStore {
   private verifying: Promise<VerifyReport> | undefined;
   private readonly closing = new AbortController();
   private revIndex: RevisionIndex | undefined;
+  /** The oldest revision answered; raised by compaction before it removes anything. */
+  private horizon: Horizon = { revision: 1, time: 0 };
+  private compacting = false;
+  /** A compaction found finished at open whose report record is still to be appended. */
+  private unreported: CompactionIntent | undefined;
   /** Records filled into a batch while the revision index is built, for it to take in once built. */
   private indexPending: LogRecord[] | undefined;
   /** Settles once the revision index is built (or was not asked for, or the build failed). */
@@ -138,7 +151,10 @@ export class LevelLogStore implements LogStore {
     return this.committedRev;
   }
   get firstRevision(): number {
-    return 1;
+    return this.horizon.revision;
+  }
+  get firstTime(): number {
+    return this.horizon.time;
   }
   get healthy(): boolean {
     return this.isOpen && this.failure === undefined;
@@ -166,6 +182,11 @@ export class LevelLogStore implements LogStore {
       throw e;
     }
     this.isOpen = true;
+    if (this.unreported) {
+      const intent = this.unreported;
+      this.unreported = undefined;
+      await this.publish(intent);
+    }
     const index = this.opts.revisionIndex ?? "auto";
     if (index === "auto" && this.committedRev <= AUTO_FULL_LIMIT) await this.buildRevisionIndex();
     else if (index !== "off") this.revisionIndexBuilt = this.buildRevisionIndex();
@@ -178,7 +199,7 @@ export class LevelLogStore implements LogStore {
 
   /** Reads meta, checks the store against its witness and its tail, then loads every key's head. */
   private async load(kind: "new" | "store"): Promise<void> {
-    const [schema, head, hash, chain, checkpoint] = await this.db.getMany([META.schema, META.head, META.hash, META.chain, META.checkpoint]);
+    const [schema, head, hash, chain, checkpoint, intentBytes] = await this.db.getMany([META.schema, META.head, META.hash, META.chain, META.checkpoint, META.compacting]);
     if (schema === undefined) {
       if (kind === "store") throw this.damaged(undefined, "its meta section names no schema");
       await this.db.batch(
@@ -210,10 +231,19 @@ export class LevelLogStore implements LogStore {
     this.chainFrom = chainFrom;
 
     await this.checkWitness(headRev);
+    if (intentBytes !== undefined) await this.finishCompaction(decodeIntent(intentBytes));
+    const compacted = await this.db.get(META.compact);
+    if (compacted !== undefined) {
+      const c = decodeCompacted(compacted);
+      this.horizon = { revision: c.horizon, time: c.time };
+    }
     const full = this.opts.verifyOnOpen === "full" || (this.opts.verifyOnOpen === "auto" && headRev <= AUTO_FULL_LIMIT);
     const cp = checkpoint === undefined || full ? { rev: 0, hash: GENESIS } : { rev: readU64(checkpoint), hash: checkpoint.subarray(8) };
     if (cp.rev > headRev) throw this.damaged(headRev + 1, `revisions ${headRev + 1}..${cp.rev} were checked at an earlier start and are gone`);
-    const report = await verifyLog(this.db, { scope: cp.rev === 0 ? "full" : "tail", from: cp.rev + 1, prevHash: cp.hash, chainFrom });
+    // A tail check that would start below a horizon set since the last start starts at it: the
+    // compaction that set it has just vouched for what lies below (a full check reads it all).
+    const from = cp.rev === 0 ? 1 : Math.max(cp.rev + 1, this.horizon.revision);
+    const report = await verifyLog(this.db, { scope: cp.rev === 0 ? "full" : "tail", from, prevHash: cp.hash, chainFrom });
     this.lastVerification = report;
     if (!report.ok) throw this.damaged(report.firstBadRevision, report.reason ?? "verification failed");
     this.committedRev = report.to;
@@ -309,6 +339,8 @@ export class LevelLogStore implements LogStore {
     this.closing.abort();
     // Let in-flight batches finish so every acknowledged write is durable.
     while (this.alone || this.flushing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    // A compaction stops at its next step; what it left undone is finished at the next open.
+    while (this.compacting) await new Promise((r) => setTimeout(r, 5));
     await this.verifying?.catch(() => undefined);
     await this.witnessing;
     await this.revisionIndexBuilt;
@@ -323,9 +355,13 @@ export class LevelLogStore implements LogStore {
   }
 
   commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]> {
+    return this.submit(prepare);
+  }
+
+  private submit(prepare: (view: WriteView) => readonly Draft[], meta?: Pending["meta"]): Promise<LogRecord[]> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.isOpen) return Promise.reject(unavailable("store is closed"));
-    if (this.alone) return this.afterAlone(() => this.commit(prepare));
+    if (this.alone) return this.afterAlone(() => this.submit(prepare, meta));
     let drafts: readonly Draft[];
     try {
       drafts = prepare(this.view);
@@ -337,7 +373,117 @@ export class LevelLogStore implements LogStore {
     const records: LogRecord[] = [];
     const stamp = this.stamp();
     for (const d of drafts) records.push(stamp(d));
-    return this.enqueue(records);
+    return this.enqueue(records, meta);
+  }
+
+  /**
+   * Compacts the log below `plan.horizon` (see CompactionPlan): archives what leaves, publishes
+   * the horizon, removes or strips those records in bounded batches while the store serves, then
+   * appends the report record in the batch that writes what vouches for the log below the
+   * horizon, and frees the space. A crash at any point is finished at the next open, from the
+   * archive.
+   */
+  async compact(plan: CompactionPlan): Promise<CompactionOutcome> {
+    if (this.failure) throw this.failure;
+    if (!this.isOpen) throw unavailable("store is closed");
+    const h = plan.horizon;
+    if (!Number.isSafeInteger(h) || h < 1) throw invalidArgument("horizon", "must be a revision of at least 1");
+    if (h > this.committedRev) throw outOfRange("horizon", `revision ${h} is ahead of the head revision ${this.committedRev}`, { head: this.committedRev });
+    if (h < this.horizon.revision) throw failedPrecondition(`the horizon is at revision ${this.horizon.revision} already, and it never moves back`);
+    if (this.compacting) throw failedPrecondition("a compaction is running already");
+    this.compacting = true;
+    try {
+      const previousHorizon = this.horizon.revision;
+      const counts = { remove: 0, strip: 0 };
+      // A tight plan's horizon is the lowest that covers what leaves: the highest revision that
+      // superseded a record that left.
+      let needed = previousHorizon;
+      const offer = (r: LogRecord, at: number): Disposition => {
+        const d = plan.dispose(r, at);
+        if (d !== "keep") needed = Math.max(needed, at);
+        return d;
+      };
+      const counted = async function* (entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ArchiveEntry> {
+        for await (const e of entries) {
+          counts[e[0]]++;
+          yield e;
+        }
+      };
+      const horizon = (): number => (plan.tight ? needed : h);
+      const dir = this.opts.archiveDir ?? join(this.location, "archive");
+      const header = { previousHorizon, created: Math.floor(this.clock.now()) };
+      const written = await writeArchive(dir, header, counted(compactable(this.db, h, offer, this.closing.signal)), horizon);
+      if (written.records === 0) removeArchive(written.file);
+      // Nothing left and the horizon stays: nothing happened, and nothing is reported.
+      if (written.records === 0 && horizon() === previousHorizon) return { horizon: previousHorizon, previousHorizon, removed: 0, stripped: 0 };
+      const outcome: CompactionOutcome = {
+        horizon: horizon(),
+        previousHorizon,
+        removed: counts.remove,
+        stripped: counts.strip,
+        ...(written.records > 0 ? { archive: written } : {}),
+      };
+      const intent: CompactionIntent = { ...outcome, state: "applying", report: plan.report(outcome) };
+      await this.db.put(META.compacting, encodeMeta(intent), { sync: true });
+      // Reads below the new horizon are refused from here on: what they would read is leaving.
+      this.horizon = { revision: outcome.horizon, time: (await this.readLog(outcome.horizon))!.time };
+      if (outcome.archive) await applyEntries(this.db, (await readArchive(outcome.archive.file, outcome.archive.sha256)).entries, this.closing.signal);
+      await this.publish(intent);
+      await this.freeSpace(outcome.horizon);
+      return outcome;
+    } catch (e) {
+      throw this.closing.signal.aborted ? unavailable("the store closed during the compaction; it finishes at the next start") : e;
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  /** Whether a compaction is running. */
+  get compactionRunning(): boolean {
+    return this.compacting;
+  }
+
+  /**
+   * Ends a compaction: its report record goes into the batch that writes what vouches for the
+   * log below the horizon and clears the compaction under way.
+   */
+  private async publish(intent: CompactionIntent): Promise<void> {
+    const below = await belowDigest(this.db, intent.horizon);
+    await this.submit(() => [intent.report], { put: [[META.compact, encodeMeta({ horizon: intent.horizon, ...below })]], del: [META.compacting] });
+  }
+
+  /**
+   * At open, before the check: a compaction that a crash cut short is carried to its end from
+   * its archive (its horizon was published, so nothing below it may be served half-removed).
+   * Its report record is appended once the store is open.
+   */
+  private async finishCompaction(intent: CompactionIntent): Promise<void> {
+    if (intent.state === "applying") {
+      if (intent.archive) {
+        let archived;
+        try {
+          archived = await readArchive(intent.archive.file, intent.archive.sha256);
+        } catch (e) {
+          throw this.damaged(undefined, `a compaction to revision ${intent.horizon} was cut short and its archive cannot be read (${e instanceof Error ? e.message : String(e)})`);
+        }
+        await applyEntries(this.db, archived.entries);
+      }
+      const below = await belowDigest(this.db, intent.horizon);
+      await this.db.batch(
+        [
+          { type: "put", key: META.compact, value: encodeMeta({ horizon: intent.horizon, ...below }) },
+          { type: "put", key: META.compacting, value: encodeMeta({ ...intent, state: "applied" }) },
+        ],
+        { sync: true },
+      );
+    }
+    this.unreported = intent;
+  }
+
+  /** LevelDB frees the space of deleted entries only when it compacts the tables that hold them. */
+  private async freeSpace(horizon: number): Promise<void> {
+    await this.db.compactRange(prefixed("log", u64(0)), prefixed("log", u64(horizon)));
+    for (const section of ["key", "ver", "time"] as const) await this.db.compactRange(sectionRange(section).gte, sectionRange(section).lt);
   }
 
   async commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]> {
@@ -390,9 +536,9 @@ export class LevelLogStore implements LogStore {
     };
   }
 
-  private enqueue(records: LogRecord[]): Promise<LogRecord[]> {
+  private enqueue(records: LogRecord[], meta?: Pending["meta"]): Promise<LogRecord[]> {
     return new Promise<LogRecord[]>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      this.queue.push({ records, resolve, reject, ...(meta ? { meta } : {}) });
       if (!this.flushing) void this.flush();
     });
   }
@@ -434,6 +580,10 @@ export class LevelLogStore implements LogStore {
       try {
         const batch = this.db.batch();
         await this.fill(batch, group);
+        for (const p of group) {
+          for (const [k, v] of p.meta?.put ?? []) batch.put(k, v);
+          for (const k of p.meta?.del ?? []) batch.del(k);
+        }
         batch.put(META.head, u64(last[last.length - 1]!.revision));
         batch.put(META.hash, this.lastHash);
         await batch.write({ sync: true });
@@ -495,6 +645,7 @@ export class LevelLogStore implements LogStore {
   async pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes = Infinity): Promise<{ records: LogRecord[]; last?: string }> {
     try {
       const rev = Math.min(revision, this.committedRev);
+      this.stillServed(rev);
       const records: LogRecord[] = [];
       let bytes = 0;
       let items: Found[] = [];
@@ -521,7 +672,9 @@ export class LevelLogStore implements LogStore {
             let r: LogRecord;
             if (Buffer.isBuffer(item)) {
               const bytesRead = values[v++];
-              // The index names a record the log does not hold: damage, never a shorter answer.
+              // The index names a record the log does not hold: damage, never a shorter answer,
+              // unless a compaction took it since the page began.
+              if (bytesRead === undefined) this.stillServed(rev);
               if (bytesRead === undefined) throw new Error(`the key index names revision ${readU64(item)}, which the log does not hold`);
               bytes += bytesRead.length;
               r = decodeRecord(bytesRead);
@@ -546,12 +699,17 @@ export class LevelLogStore implements LogStore {
       for await (const found of scan) {
         if ("last" in found) {
           if ((full = !(await read()))) break;
+          this.stillServed(rev);
           return { records, last: found.last };
         }
         for (const r of found.items) items.push(r);
         if (items.length >= PAGE_READ_BATCH && (full = !(await read()))) break;
       }
-      if (!full && (await read())) return { records };
+      if (!full && (await read())) {
+        this.stillServed(rev);
+        return { records };
+      }
+      this.stillServed(rev);
       // The page ends before the record that passed the budget; the next one starts after the
       // last record sent (keys without a record at `revision` in between are looked at again).
       return { records, last: records[records.length - 1]!.key };
@@ -741,10 +899,13 @@ export class LevelLogStore implements LogStore {
   async at(key: string, revision: number): Promise<LogRecord | undefined> {
     try {
       const rev = Math.min(revision, this.committedRev);
+      this.stillServed(rev);
+      let found: LogRecord | undefined;
       for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, rev), reverse: true, limit: 1 })) {
-        return await this.readLog(readU64(k, k.length - 8));
+        found = await this.readLog(readU64(k, k.length - 8));
       }
-      return undefined;
+      this.stillServed(rev);
+      return found;
     } catch (e) {
       throw this.readFailure(e);
     }
@@ -791,6 +952,7 @@ export class LevelLogStore implements LogStore {
     try {
       const upper = Math.min(to, this.committedRev);
       if (from > upper) return [];
+      if (key === undefined) this.stillServed(from);
       if (key !== undefined) {
         const revs: Buffer[] = [];
         for await (const k of this.keyIdx.keys({ gte: keyNum(key, from), lte: keyNum(key, upper), limit })) {
@@ -800,6 +962,8 @@ export class LevelLogStore implements LogStore {
       }
       const out: LogRecord[] = [];
       for await (const v of this.log.values({ gte: u64(from), lte: u64(upper), limit })) out.push(decodeRecord(v));
+      // A run of revisions with a gap is never an answer: the gap was compacted meanwhile.
+      this.stillServed(from);
       return out;
     } catch (e) {
       throw this.readFailure(e);
@@ -812,6 +976,15 @@ export class LevelLogStore implements LogStore {
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * After a read at `revision`: a compaction that raised the horizon past it meanwhile may have
+   * taken records the read needed, so it is refused rather than answered short.
+   */
+  private stillServed(revision: number): void {
+    const h = this.horizon.revision;
+    if (h > 1 && revision < h) throw outOfRange("revision", `revision ${revision} is below the compaction horizon; the oldest revision served is ${h}`, { oldest: h });
   }
 
   /** A read racing close() fails inside LevelDB: the caller should retry elsewhere or later, not see INTERNAL. */

@@ -2,6 +2,7 @@ import type { ClassicLevel as Level } from "classic-level";
 import type { VerifyReport } from "../verify-report.js";
 import { keyNum, readU64, timeRev, u64 } from "./codec.js";
 import { META, PREFIX, prefixed, sectionRange, type Section } from "./layout.js";
+import { BelowDigest, decodeCompacted } from "./compactor.js";
 import { decodeLogValue, recordHash } from "./record-bytes.js";
 
 export interface VerifyOptions {
@@ -52,15 +53,27 @@ export async function verifyLog(db: Db, o: VerifyOptions): Promise<VerifyReport>
 
 async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
-  const [headBytes, headHash] = await db.getMany([META.head, META.hash], { snapshot });
+  const [headBytes, headHash, compactBytes] = await db.getMany([META.head, META.hash, META.compact], { snapshot });
   const to = headBytes === undefined ? 0 : readU64(headBytes);
   const read = { snapshot };
   let prev: Buffer = Buffer.from(o.prevHash);
+  // Below a compaction's horizon the log has gaps and stripped records: no chain runs there.
+  // A check that starts below it reads all of it and compares its digest; the chain then
+  // starts at the horizon, from the predecessor hash compaction noted.
+  const compacted = compactBytes === undefined ? undefined : decodeCompacted(compactBytes);
+  const horizon = compacted?.horizon ?? 1;
+  let below: BelowDigest | undefined;
+  let from = o.from;
+  if (compacted !== undefined && o.from <= horizon) {
+    from = o.from < horizon ? 1 : horizon;
+    if (from < horizon) below = new BelowDigest(compacted.prevHash);
+    else prev = compacted.prevHash;
+  }
   let checked = 0;
   const report = (fields: Partial<VerifyReport>): VerifyReport => ({
     ok: true,
     scope: o.scope,
-    from: o.from,
+    from,
     to,
     recordsChecked: checked,
     headHash: prev.toString("hex"),
@@ -70,8 +83,16 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
   });
   // key -> [version, revision] of its newest record seen so far.
   const keys = new Map<string, [number, number]>();
-  const it = db.iterator({ gte: prefixed("log", u64(Math.max(1, o.from))), lt: sectionRange("log").lt, snapshot });
-  let expected = Math.max(1, o.from);
+  const it = db.iterator({ gte: prefixed("log", u64(Math.max(1, from))), lt: sectionRange("log").lt, snapshot });
+  let expected = Math.max(1, from);
+  /** Ends the stretch below the horizon: its digest must be the one compaction noted. */
+  const endBelow = (): void => {
+    if (below === undefined || compacted === undefined) return;
+    if (!below.finish().equals(compacted.digest)) throw new Bad(horizon, `the records below the compaction horizon ${horizon} differ from those compaction left`);
+    below = undefined;
+    prev = compacted.prevHash;
+    expected = horizon;
+  };
   try {
     for (;;) {
       const entries = await it.nextv(CHUNK);
@@ -80,6 +101,23 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
       for (const [k, bytes] of entries) {
         const rev = readU64(k, PREFIX.log.length);
         if (rev > to) throw new Bad(rev, `record beyond the head revision ${to} that meta names`);
+        if (below !== undefined && rev >= horizon) endBelow();
+        if (below !== undefined) {
+          let stored;
+          try {
+            stored = decodeLogValue(bytes);
+          } catch {
+            throw new Bad(rev, "record does not decode");
+          }
+          const r = stored.record;
+          if (r.revision !== rev) throw new Bad(rev, `record stored at revision ${rev} says revision ${r.revision}`);
+          const seen = keys.get(r.key);
+          if (seen !== undefined && r.version <= seen[0]) throw new Bad(rev, `version ${r.version} of "${r.key}" follows version ${seen[0]}`);
+          keys.set(r.key, [r.version, rev]);
+          checks.push({ rev, key: r.key, version: r.version, time: r.time });
+          below.add(rev, bytes);
+          continue;
+        }
         if (rev !== expected) throw new Bad(expected, `record missing (the log jumps from ${expected - 1} to ${rev})`);
         let stored;
         try {
@@ -97,7 +135,9 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
           throw new Bad(rev - 1, `revision ${rev - 1} is not the record that revision ${rev} names as its predecessor (hash chain broken)`);
         }
         const seen = keys.get(r.key);
-        if (seen !== undefined && r.version !== seen[0] + 1) throw new Bad(rev, `version ${r.version} of "${r.key}" follows version ${seen[0]}`);
+        // Compaction may have taken the versions between a key's last one below the horizon and its first after.
+        const gapAllowed = compacted !== undefined && (seen === undefined || seen[1] < horizon);
+        if (seen !== undefined && (gapAllowed ? r.version <= seen[0] : r.version !== seen[0] + 1)) throw new Bad(rev, `version ${r.version} of "${r.key}" follows version ${seen[0]}`);
         keys.set(r.key, [r.version, rev]);
         checks.push({ rev, key: r.key, version: r.version, time: r.time });
         prev = recordHash(bytes);
@@ -105,17 +145,18 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
       }
       await checkIndexes(db, checks, read);
       checked += entries.length;
-      o.onProgress?.(checked, to - o.from + 1);
+      if (o.onProgress) o.onProgress(checked, to - from + 1);
       await new Promise((r) => setImmediate(r));
       o.signal?.throwIfAborted();
     }
+    endBelow();
     if (expected - 1 !== to) throw new Bad(expected, `records missing: the log ends at revision ${expected - 1} but the head is ${to}`);
     if (headHash !== undefined && !prev.equals(headHash)) throw new Bad(to, "the head record differs from the one meta's hash names");
     await checkHeads(db, keys, o.scope === "full", read);
     if (o.scope === "full") {
       for (const s of ["key", "ver", "time"] as const) {
         const n = await countSection(db, s, read);
-        if (n !== to) throw new Bad(0, `the ${s} index holds ${n} entries for ${to} records`);
+        if (n !== checked) throw new Bad(0, `the ${s} index holds ${n} entries for ${checked} records`);
       }
     }
   } catch (e) {

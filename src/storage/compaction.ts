@@ -1,0 +1,41 @@
+import type { Draft, LogRecord } from "../domain/record.js";
+
+/**
+ * What compaction does with a superseded record below the new horizon: keep it whole, keep only
+ * its audit fields (who, when, why, kind: the value and plan go), or remove it from the store.
+ */
+export type Disposition = "keep" | "strip" | "remove";
+
+/** What a compaction did: the content of the record that says so. */
+export interface CompactionOutcome {
+  /** Reads at revisions below it are refused from now on. */
+  readonly horizon: number;
+  readonly previousHorizon: number;
+  readonly removed: number;
+  readonly stripped: number;
+  /** The archive that holds every removed or stripped record as it was stored; absent when nothing left. */
+  readonly archive?: { readonly file: string; readonly sha256: string; readonly records: number };
+}
+
+export interface CompactionPlan {
+  /**
+   * The new horizon, at most the head revision. A record is offered to `dispose` only when its
+   * key's next version is at or below it: no answer at or after the horizon needs it.
+   */
+  readonly horizon: number;
+  /**
+   * Publish the lowest horizon that covers what leaves (at least the current one) rather than
+   * `horizon` itself, which then only bounds what is offered: what retention policies want.
+   */
+  readonly tight?: boolean;
+  dispose(record: LogRecord, supersededAt: number): Disposition;
+  /** The record that reports the compaction, appended in the batch that publishes the horizon. */
+  report(outcome: CompactionOutcome): Draft;
+}
+
+/** Where the store's history begins: the oldest revision still answered, and its time. */
+export interface Horizon {
+  readonly revision: number;
+  /** Unix ms of the record at `revision`; 0 for a store that was never compacted. */
+  readonly time: number;
+}

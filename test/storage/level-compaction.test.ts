@@ -1,0 +1,112 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/domain/clock.js";
+import type { Draft, LogRecord } from "../../src/domain/record.js";
+import { planAll } from "../../src/storage/compaction.conformance.js";
+import { T0 } from "../../src/storage/log-store.conformance.js";
+import { listArchives, readArchive, statedChecksum } from "../../src/storage/level/archive-file.js";
+import { decodeLogValue } from "../../src/storage/level/record-bytes.js";
+import { LevelLogStore } from "../../src/storage/level/level-log-store.js";
+
+const set = (key: string, value: number): Draft => ({ key, value, deleted: false, author: "t", message: `v${value}`, kind: "set", cause: "api" });
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true });
+});
+
+async function storeWith(versions: number): Promise<{ store: LevelLogStore; dir: string; clock: ManualClock; history: LogRecord[] }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-compact-"));
+  dirs.push(dir);
+  const clock = new ManualClock(T0);
+  const store = new LevelLogStore(dir, clock);
+  await store.open();
+  for (let v = 1; v <= versions; v += 100) {
+    clock.advance(1000);
+    await store.commit(() => Array.from({ length: Math.min(100, versions - v + 1) }, (_, i) => set("big/a", v + i)));
+  }
+  await store.commit(() => [set("big/b", 1)]);
+  return { store, dir, clock, history: (await store.history("big/a", versions)).reverse() };
+}
+
+describe("LevelLogStore compaction", () => {
+  it("archives every record it removes or strips, byte for byte, with a checksum file sha256sum reads", async () => {
+    const { store, dir, history } = await storeWith(300);
+    const outcome = await store.compact(planAll(200, "remove"));
+    expect(outcome).toMatchObject({ removed: 199, archive: { records: 199 } });
+    const file = outcome.archive!.file;
+    expect(path.dirname(file)).toBe(path.join(dir, "archive"));
+    expect(listArchives(path.join(dir, "archive"))).toEqual([file]);
+    expect(readFileSync(`${file}.sha256`, "utf8")).toBe(`${outcome.archive!.sha256}  ${path.basename(file)}\n`);
+    const { header, entries, trailer } = await readArchive(file);
+    expect(header).toMatchObject({ format: "ctm-archive/1", previousHorizon: 1 });
+    const archived: LogRecord[] = [];
+    for await (const [what, bytes] of entries) {
+      expect(what).toBe("remove");
+      archived.push(decodeLogValue(bytes).record);
+    }
+    expect(archived).toEqual(history.slice(0, 199));
+    expect(trailer()).toEqual({ horizon: 200, records: 199 });
+    await store.close();
+  });
+
+  it("refuses an archive whose bytes changed", async () => {
+    const { store, history: _h } = await storeWith(50);
+    const outcome = await store.compact(planAll(40, "remove"));
+    await store.close();
+    const file = outcome.archive!.file;
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 10] ^= 0xff;
+    writeFileSync(file, bytes);
+    await expect(readArchive(file)).rejects.toThrow(/damaged: its SHA-256 is/);
+    expect(statedChecksum(file)).toBe(outcome.archive!.sha256);
+  });
+
+  it("writes no archive when nothing leaves", async () => {
+    const { store, dir } = await storeWith(10);
+    expect(await store.compact(planAll(5, "keep"))).not.toHaveProperty("archive");
+    expect(existsSync(path.join(dir, "archive")) ? readdirSync(path.join(dir, "archive")) : []).toEqual([]);
+    await store.close();
+  });
+
+  it("a compaction cut short after it published its horizon is finished at the next open, and reported once", async () => {
+    const { store, dir, clock } = await storeWith(3000);
+    const running = store.compact(planAll(2900, "remove")).catch((e: unknown) => e);
+    // Stop it between two steps of removal: the horizon is public, records are half gone.
+    while (store.firstRevision === 1) await new Promise((r) => setImmediate(r));
+    await store.close();
+    expect(await running).toMatchObject({ code: "unavailable" });
+    const again = new LevelLogStore(dir, clock, { verifyOnOpen: "full", witnessIntervalMs: 0 });
+    await again.open();
+    try {
+      expect(again.lastVerification).toMatchObject({ ok: true, scope: "full" });
+      expect(again.firstRevision).toBe(2900);
+      // Version v is at revision v: those up to 2899 were superseded at or below the horizon.
+      expect((await again.history("big/a", 10_000)).map((r) => r.version)).toEqual(Array.from({ length: 101 }, (_, i) => 3000 - i));
+      const reports = await again.history("_ctm/compactions", 10);
+      expect(reports.map((r) => r.value)).toEqual([{ horizon: 2900, previous_horizon: 1, removed: 2899, stripped: 0 }]);
+      expect((await again.pageAt("big/", 2900, 10)).records.map((r) => `${r.key}@${r.version}`)).toEqual(["big/a@2900"]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("a compaction stopped before its horizon was published leaves the store as it was, and no archive", async () => {
+    const { store, dir, clock } = await storeWith(3000);
+    const running = store.compact(planAll(2900, "remove")).catch((e: unknown) => e);
+    await store.close();
+    expect(await running).toMatchObject({ code: "unavailable" });
+    expect(readdirSync(path.join(dir, "archive"))).toEqual([]);
+    const again = new LevelLogStore(dir, clock);
+    await again.open();
+    try {
+      expect(again.firstRevision).toBe(1);
+      expect(await again.history("big/a", 10_000)).toHaveLength(3000);
+      expect(await again.history("_ctm/compactions", 10)).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
+});
