@@ -29,7 +29,7 @@ export const fixture = {
   /** What the no-op server answers: shaped like ctmd's answer to the seeded Get. */
   getResponse(): Uint8Array {
     return GetResponse.encode({
-      header: { revision: 1 },
+      header: { revision: 1, oldestRevision: 1 },
       value: fixture.value,
       variant: "",
       reason: Reason.REASON_STATIC,
@@ -46,6 +46,7 @@ export const fixture = {
         rolledBackTo: 0,
         principal: "",
         cause: "api",
+        valueCompacted: false,
       },
     }).finish();
   },

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { RetentionService } from "./service/retention-service.js";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
   const health = new HealthService(store, clock, metrics, (f, m) => log.error({ component: "health", ...f }, m));
   health.allowHosts = cfg.healthAllowHosts;
   const auth = new AuthService(store, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
-  const config = new ConfigService(store, hub, clock, [validators, health, auth], cfg.accessLog ? access : undefined);
+  const retention = new RetentionService(store, clock, (f, m) => log.error({ component: "retention", ...f }, m));
+  const config = new ConfigService(store, hub, clock, [validators, health, auth, retention], cfg.accessLog ? access : undefined);
   validators.attach(config);
   health.attach(config);
   auth.attach(config);
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
   const callAuth = cfg.auth ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
   const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024 };
-  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth }, rpc, transportOpts);
+  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;
   let address: string;
@@ -179,6 +181,7 @@ async function main(): Promise<void> {
     integrity.close();
     validators.close();
     health.close();
+    retention.close();
     await auth.close();
     await access.close();
     await store.close();

@@ -27,9 +27,9 @@ beforeAll(async () => {
   const impl: Pick<ConfigServiceServer, "get"> = {
     get: (call, callback) =>
       callback(null, {
-        header: { revision: 7 },
+        header: { revision: 7, oldestRevision: 1 },
         entry: { key: call.request.key, value: { on: true }, version: 3, revision: 7, author: "ann", message: "",
-          kind: 1, deleted: false, rolledBackTo: 0, cause: "api", principal: "" },
+          kind: 1, deleted: false, rolledBackTo: 0, cause: "api", principal: "", valueCompacted: false },
         value: { on: true },
         variant: "",
         reason: 1,

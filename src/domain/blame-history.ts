@@ -53,6 +53,7 @@ export async function blameHistory(head: LogRecord, readOlder: ReadOlder, limits
     page = took > limits.pageMs ? Math.max(1, page >> 1) : took < limits.pageMs / 2 ? Math.min(limits.maxPage, page * 2) : page;
     await yieldToLoop();
   }
-  const complete = walk.done || walk.oldest.version <= 1 || walk.examined < limits.maxVersions;
+  // Versions start at 1: a history that ends above it was cut short by compaction.
+  const complete = walk.done || walk.oldest.version <= 1;
   return { lines: walk.lines(), complete, examined: walk.examined, oldestExamined: walk.oldest.version, unresolved: complete ? [] : walk.unresolved };
 }

@@ -14,7 +14,8 @@ export type RecordKind =
   | "rollout_promoted"
   | "rollout_aborted"
   | "rollout_killed"
-  | "auto_rollback";
+  | "auto_rollback"
+  | "compaction";
 
 /** Who or what caused a record: "api" for client requests, or a background loop's name. */
 export type Cause = string;

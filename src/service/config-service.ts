@@ -2,7 +2,7 @@ import type { BlameLine } from "../domain/blame.js";
 import { BLAME_LIMITS, blameHistory, type BlameLimits } from "../domain/blame-history.js";
 import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
-import { CtmError, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
+import { CtmError, failedPrecondition, invalidArgument, notFound, outOfRange } from "../domain/errors.js";
 import { compareKeys } from "../domain/key-order.js";
 import { jsonByteLength, jsonEqual, type JsonValue } from "../domain/json.js";
 import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
@@ -81,6 +81,11 @@ export class ConfigService {
 
   get headRevision(): number {
     return this.store.headRevision;
+  }
+
+  /** The oldest revision still served, and when it was written (0 before any compaction). */
+  get horizon(): { revision: number; time: number } {
+    return { revision: this.store.firstRevision, time: this.store.firstTime };
   }
 
   set(req: SetInput): Promise<LogRecord> {
@@ -198,7 +203,7 @@ export class ConfigService {
     return this.commit((view) => planWrites(view, this.decide(view, checked, true, fieldOf), actor, fieldOf));
   }
 
-  async history(key: string, limit: number, pageToken: string): Promise<{ records: LogRecord[]; nextPageToken: string }> {
+  async history(key: string, limit: number, pageToken: string): Promise<{ records: LogRecord[]; nextPageToken: string; compactedBelowVersion: number }> {
     checkKey(key);
     const before = decodePageToken(pageToken);
     if (!Number.isSafeInteger(limit) || limit < 0) throw invalidArgument("limit", "must be a non-negative integer");
@@ -211,7 +216,10 @@ export class ConfigService {
     const full = records.findIndex((r, i) => (bytes += recordBytes(r)) > LIMITS.historyPageBytes && i > 0);
     if (full > 0) records = records.slice(0, full);
     const more = got.length > records.length;
-    return { records, nextPageToken: more ? encodePageToken(records[records.length - 1]!.revision) : "" };
+    // The last page ends above version 1 only when retention removed the versions below.
+    const oldest = records[records.length - 1];
+    const compactedBelowVersion = !more && oldest !== undefined && oldest.version > 1 ? oldest.version : 0;
+    return { records, nextPageToken: more ? encodePageToken(records[records.length - 1]!.revision) : "", compactedBelowVersion };
   }
 
   async diff(key: string, fromVersion: number, toVersion: number): Promise<{ from?: LogRecord; to: LogRecord; ops: PatchOp[] }> {
@@ -233,7 +241,19 @@ export class ConfigService {
    */
   async blame(key: string, limits: BlameLimits = BLAME_LIMITS): Promise<{ record: LogRecord; lines: BlameLine[] }> {
     const record = this.get(key);
-    const r = await blameHistory(record, (before, limit) => this.store.history(key, limit, before), limits);
+    // A record whose value was compacted ends the walk: blame cannot look past it.
+    let cut = false;
+    const history = async (before: number | undefined, limit: number): Promise<LogRecord[]> => {
+      const page = await this.store.history(key, limit, before);
+      const stub = page.findIndex((p) => p.valueCompacted);
+      if (stub >= 0 || (page.length < limit && page[page.length - 1]?.version !== 1)) cut = true;
+      return stub >= 0 ? page.slice(0, stub) : page;
+    };
+    const r = await blameHistory(record, history, limits);
+    if (!r.complete && cut) {
+      const oldest = this.store.firstRevision;
+      throw outOfRange("key", `blame of "${key}" needs versions older than ${r.oldestExamined}, whose values were compacted (the oldest revision served is ${oldest})`, { oldest });
+    }
     if (!r.complete) {
       const shown = r.unresolved.slice(0, 5).map((p) => p || '""').join(", ");
       throw new CtmError(
@@ -386,6 +406,10 @@ export class ConfigService {
 
   private async versionOf(key: string, version: number, field: string, latest: number): Promise<LogRecord> {
     const r = version > latest ? undefined : await this.store.version(key, version);
+    // Versions run 1..latest without gaps: one that is missing, or has lost its value, was compacted.
+    const oldest = this.store.firstRevision;
+    if (r === undefined && version <= latest) throw outOfRange(field, `version ${version} of "${key}" was compacted; the oldest revision served is ${oldest}`, { oldest });
+    if (r?.valueCompacted) throw outOfRange(field, `the value of version ${version} of "${key}" was compacted (its author, time and message remain in History); the oldest revision served is ${oldest}`, { oldest });
     if (r === undefined) throw notFound(`${field}: version ${version} of "${key}" does not exist (the latest is ${latest})`);
     return r;
   }

@@ -17,7 +17,7 @@ export async function resolvePoint(store: LogStore, clock: Clock, at: PointInTim
     if (!Number.isSafeInteger(rev) || rev < 1) throw invalidArgument(`${field}.revision`, "must be at least 1");
     if (rev > head) throw outOfRange(`${field}.revision`, `revision ${rev} is ahead of the head revision ${head}`, { head });
     if (rev < store.firstRevision) {
-      throw outOfRange(`${field}.revision`, `revision ${rev} was compacted; the oldest is ${store.firstRevision}`, {
+      throw outOfRange(`${field}.revision`, `revision ${rev} was compacted; the oldest revision served is ${store.firstRevision}`, {
         oldest: store.firstRevision,
       });
     }
@@ -29,6 +29,10 @@ export async function resolvePoint(store: LogStore, clock: Clock, at: PointInTim
     throw outOfRange(`${field}.time`, `${new Date(at.time).toISOString()} is in the future (now is ${new Date(now).toISOString()})`);
   }
   const rev = await store.revisionAt(at.time);
+  const oldest = store.firstRevision;
+  if (oldest > 1 && rev < oldest) {
+    throw outOfRange(`${field}.time`, `${new Date(at.time).toISOString()} is before the oldest revision served, ${oldest} (${new Date(store.firstTime).toISOString()}); what came before was compacted`, { oldest });
+  }
   if (rev === 0) throw outOfRange(`${field}.time`, `${new Date(at.time).toISOString()} is before the first record`);
   return rev;
 }

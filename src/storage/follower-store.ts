@@ -113,6 +113,10 @@ export class FollowerStore implements LogStore {
     return this.first.time;
   }
 
+  get compactionRunning(): boolean {
+    return false;
+  }
+
   compact(): Promise<CompactionOutcome> {
     return Promise.reject(unavailable("a follower does not compact: the writer does"));
   }

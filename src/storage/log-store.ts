@@ -59,6 +59,8 @@ export interface LogStore {
    * (OUT_OF_RANGE) from the moment it starts.
    */
   compact(plan: CompactionPlan): Promise<CompactionOutcome>;
+  /** Whether a compaction is running. */
+  readonly compactionRunning: boolean;
 
   /** The newest durable record of a key, tombstones included. */
   latest(key: string): LogRecord | undefined;

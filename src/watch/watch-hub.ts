@@ -43,7 +43,7 @@ export class WatchHub {
   watch(filter: WatchFilter, startRevision: number): Watcher {
     const oldest = this.store.firstRevision;
     if (startRevision !== 0 && startRevision < oldest) {
-      throw outOfRange("start_revision", `revision ${startRevision} was compacted; the oldest is ${oldest}`, { oldest });
+      throw outOfRange("start_revision", `revision ${startRevision} was compacted; the oldest revision served is ${oldest}: read a Snapshot, then watch from its revision + 1`, { oldest });
     }
     const start = startRevision === 0 ? this.store.headRevision + 1 : startRevision;
     const w = new Watcher(filter, start, this.store, this.bufferLimit, this.readBatch, (x) => this.remove(x));

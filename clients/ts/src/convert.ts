@@ -35,6 +35,7 @@ const KINDS: Record<DomainKind, RecordKind> = {
   rollout_aborted: RecordKind.RECORD_KIND_ROLLOUT_ABORTED,
   rollout_killed: RecordKind.RECORD_KIND_ROLLOUT_KILLED,
   auto_rollback: RecordKind.RECORD_KIND_AUTO_ROLLBACK,
+  compaction: RecordKind.RECORD_KIND_COMPACTION,
 };
 const DOMAIN_KINDS = new Map<RecordKind, DomainKind>(Object.entries(KINDS).map(([k, v]) => [v, k as DomainKind]));
 
@@ -146,7 +147,8 @@ export function toRecord(e: Entry): LogRecord {
     kind: fromPbKind(e.kind) ?? "set",
     cause: e.cause,
   };
-  if (!e.deleted) r.value = (e.value ?? null) as JsonValue;
+  if (e.valueCompacted) r.valueCompacted = true;
+  else if (!e.deleted) r.value = (e.value ?? null) as JsonValue;
   if (e.rolledBackTo) r.rolledBackTo = e.rolledBackTo;
   if (e.principal) r.principal = e.principal;
   if (rollout) r.rollout = rollout;

@@ -18,7 +18,7 @@ export interface SnapshotData {
  * half-written file.
  */
 export async function writeSnapshotFile(path: string, data: SnapshotData): Promise<void> {
-  const json = SnapshotResponse.toJSON({ header: { revision: data.revision }, revision: data.revision, entries: data.entries, nextPageToken: "" }) as { entries?: unknown[] };
+  const json = SnapshotResponse.toJSON({ header: { revision: data.revision, oldestRevision: 0 }, revision: data.revision, entries: data.entries, nextPageToken: "" }) as { entries?: unknown[] };
   json.entries?.forEach((e) => mapDurations(e, durationToJson));
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {

@@ -76,6 +76,8 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
 
   "/ctm.v1.AdminService/Verify": admin(""),
   "/ctm.v1.AdminService/GetVerification": admin(""),
+  "/ctm.v1.AdminService/Compact": admin(""),
+  "/ctm.v1.AdminService/GetRetention": admin(""),
 
   "/ctm.v1.AuthService/CreateToken": admin(TOKEN_PREFIX),
   "/ctm.v1.AuthService/ListTokens": admin(TOKEN_PREFIX),

@@ -1,3 +1,4 @@
+import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import type { AdminServiceServer, Verification } from "../../gen/ctm/v1/admin_service.js";
 import { VerificationScope } from "../../gen/ctm/v1/admin_service.js";
 import { CtmError } from "../../domain/errors.js";
@@ -5,10 +6,10 @@ import type { IntegrityService } from "../../service/integrity-service.js";
 import type { VerifyReport } from "../../storage/verify-report.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 
-type Header = () => { revision: number };
+type Header = () => ResponseHeader;
 
 /** AdminService: never gated by the store's refusal, since it is how an operator learns why. */
-export function adminHandlers(svc: IntegrityService, header: Header, rpc: Rpc): AdminServiceServer {
+export function adminHandlers(svc: IntegrityService, header: Header, rpc: Rpc): Pick<AdminServiceServer, "verify" | "getVerification"> {
   const ungated: Rpc = { ...rpc, gate: undefined };
   return {
     verify: unary(ungated, "Admin.Verify", () => undefined, async () => {

@@ -1,3 +1,4 @@
+import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import type { AuthServiceServer, Grant as PbGrant, Role as PbRole, Token as PbToken } from "../../gen/ctm/v1/auth_service.js";
 import { Verb as PbVerb } from "../../gen/ctm/v1/auth_service.js";
 import { VERBS, type Grant, type Role, type Verb } from "../../domain/auth/role.js";
@@ -7,7 +8,7 @@ import type { AuthService, TokenInfo } from "../../service/auth-service.js";
 import { toEntry } from "./entry-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 
-type Header = () => { revision: number };
+type Header = () => ResponseHeader;
 const meta = (r: { author: string; message: string }) => ({ author: r.author, message: r.message });
 
 // VERBS and the proto enum list the verbs in the same order, from 1.

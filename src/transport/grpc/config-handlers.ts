@@ -6,6 +6,7 @@ import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 import { GetResponseCache } from "./get-response-cache.js";
 import { encodeSnapshotPage } from "./snapshot-response.js";
+import { headerOf } from "./response-header.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
 /** Get answers pre-encoded GetResponse bytes; the service definition's serializer passes them through. */
@@ -18,7 +19,7 @@ export type ConfigHandlers = Omit<ConfigServiceServer, "get" | "snapshot"> & {
 
 /** Proto <-> domain mapping for ConfigService; the use cases live in the service. */
 export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOptions): ConfigHandlers {
-  const header = () => ({ revision: svc.headRevision });
+  const header = () => headerOf(svc);
   const byKey = (r: { key: string }) => r.key;
   const byPrefix = (r: { prefix: string }) => r.prefix;
   const answers = new GetResponseCache();
@@ -30,15 +31,15 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     // The hot path answers with cached, pre-encoded bytes.
     get: unary(rpc, "Get", byKey, (r): GetWire => {
       const { record, resolution } = svc.resolve(r.key, toContext(r.context));
-      return answers.bytes(record, svc.headRevision, resolution);
+      return answers.bytes(record, header(), resolution);
     }),
     delete: unary(rpc, "Delete", byKey, async (r) => {
       const rec = await svc.delete(r);
       return { header: header(), entry: toEntry(rec) };
     }),
     history: unary(rpc, "History", byKey, async (r) => {
-      const { records, nextPageToken } = await svc.history(r.key, r.limit, r.pageToken);
-      return { header: header(), entries: records.map(toEntry), nextPageToken };
+      const { records, nextPageToken, compactedBelowVersion } = await svc.history(r.key, r.limit, r.pageToken);
+      return { header: header(), entries: records.map(toEntry), nextPageToken, compactedBelowVersion };
     }),
     diff: unary(rpc, "Diff", byKey, async (r) => {
       const d = await svc.diff(r.key, r.fromVersion, r.toVersion);
@@ -70,7 +71,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     }),
     snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
       const page = await svc.snapshot(r.prefix, toPoint(r.at), r.pageSize, r.pageToken);
-      return encodeSnapshotPage(page, r.prefix, svc.headRevision, (rec) => svc.isCurrent(rec));
+      return encodeSnapshotPage(page, r.prefix, header(), (rec) => svc.isCurrent(rec));
     }),
     apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
       const records = await svc.apply(r.operations.map(toApplyOp), r);

@@ -46,6 +46,7 @@ const T = {
   cause: 90,
   rollout: 98,
   principal: 106,
+  valueCompacted: 112,
 } as const;
 
 const varintSize = (n: number): number => {
@@ -87,6 +88,7 @@ function sizeEntry(r: LogRecord, sizes: number[], rollout: Uint8Array | undefine
   if (r.cause !== "") n += sizeString(r.cause, sizes);
   if (rollout !== undefined) n += delimited(rollout.length);
   if ((r.principal ?? "") !== "") n += sizeString(r.principal!, sizes);
+  if (r.valueCompacted) n += 2;
   return n;
 }
 
@@ -109,6 +111,7 @@ function writeEntry(w: Writer, r: LogRecord, rollout: Uint8Array | undefined): v
   if (r.cause !== "") w.string(T.cause, r.cause);
   if (rollout !== undefined) w.tag(T.rollout).varint(rollout.length).raw(rollout);
   if ((r.principal ?? "") !== "") w.string(T.principal, r.principal!);
+  if (r.valueCompacted) w.tag(T.valueCompacted).varint(1);
 }
 
 // google.protobuf.Timestamp{seconds = 1, nanos = 2}, zero fields left out, as ts-proto does.

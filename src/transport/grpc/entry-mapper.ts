@@ -16,6 +16,7 @@ export const KINDS: Record<DomainKind, RecordKind> = {
   rollout_aborted: RecordKind.RECORD_KIND_ROLLOUT_ABORTED,
   rollout_killed: RecordKind.RECORD_KIND_ROLLOUT_KILLED,
   auto_rollback: RecordKind.RECORD_KIND_AUTO_ROLLBACK,
+  compaction: RecordKind.RECORD_KIND_COMPACTION,
 };
 
 export function toEntry(r: LogRecord): Entry {
@@ -33,6 +34,7 @@ export function toEntry(r: LogRecord): Entry {
     principal: r.principal ?? "",
     cause: r.cause,
     rollout: r.rollout && toPbRollout(r.rollout),
+    valueCompacted: r.valueCompacted === true,
   };
 }
 

@@ -2,7 +2,9 @@ import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { LogRecord } from "../../domain/record.js";
 import type { Resolution } from "../../domain/rollout/plan.js";
 import { toPbReason } from "./rollout-mapper.js";
-import { entryBytes, valueBytes, writeHeader } from "./wire-cache.js";
+import { entryBytes, valueBytes } from "./wire-cache.js";
+import { writeHeader } from "./response-header.js";
+import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 
 /**
  * How many distinct answers one record keeps per head revision (a rollout has a few: stable,
@@ -20,6 +22,8 @@ interface Answer {
 
 interface Answers {
   headRevision: number;
+  /** The oldest revision served, which the header also tells: a compaction raises it. */
+  oldest: number;
   list: Answer[];
 }
 
@@ -37,11 +41,13 @@ export class GetResponseCache {
     return this.byRecord.get(record)?.list.length ?? 0;
   }
 
-  bytes(record: LogRecord, headRevision: number, r: Resolution): Buffer {
+  bytes(record: LogRecord, header: ResponseHeader, r: Resolution): Buffer {
+    const headRevision = header.revision;
     let answers = this.byRecord.get(record);
-    if (answers === undefined) this.byRecord.set(record, (answers = { headRevision, list: [] }));
-    else if (answers.headRevision !== headRevision) {
+    if (answers === undefined) this.byRecord.set(record, (answers = { headRevision, oldest: header.oldestRevision, list: [] }));
+    else if (answers.headRevision !== headRevision || answers.oldest !== header.oldestRevision) {
       answers.headRevision = headRevision;
+      answers.oldest = header.oldestRevision;
       answers.list = [];
     }
     // Values are compared by identity: a record's values are immutable objects, and
@@ -49,15 +55,15 @@ export class GetResponseCache {
     for (const a of answers.list) {
       if (a.value === r.value && a.reason === r.reason && a.variant === r.variant) return a.bytes;
     }
-    const bytes = encodeGetResponse(record, headRevision, r);
+    const bytes = encodeGetResponse(record, header, r);
     if (answers.list.length < ANSWERS_PER_RECORD) answers.list.push({ value: r.value, variant: r.variant, reason: r.reason, bytes });
     return bytes;
   }
 }
 
 /** GetResponse{header, entry, value, variant, reason}, with the entry's bytes shared across answers. */
-export function encodeGetResponse(record: LogRecord, headRevision: number, r: Resolution): Buffer {
-  const w = writeHeader(new BinaryWriter(), headRevision).uint32(18).bytes(entryBytes(record));
+export function encodeGetResponse(record: LogRecord, header: ResponseHeader, r: Resolution): Buffer {
+  const w = writeHeader(new BinaryWriter(), header).uint32(18).bytes(entryBytes(record));
   if (r.value !== undefined) w.uint32(26).bytes(valueBytes(r.value));
   if (r.variant !== "") w.uint32(34).string(r.variant);
   return Buffer.from(w.uint32(40).int32(toPbReason(r.reason)).finish());

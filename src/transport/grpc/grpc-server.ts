@@ -1,4 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
+import { headerOf } from "./response-header.js";
+import { retentionHandlers } from "./retention-handlers.js";
+import type { RetentionService } from "../../service/retention-service.js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { ConfigService } from "../../service/config-service.js";
@@ -70,6 +73,7 @@ export interface Services {
   access: AccessLog;
   integrity: IntegrityService;
   auth: AuthService;
+  retention: RetentionService;
 }
 
 /** One service as the server registers it. */
@@ -80,14 +84,14 @@ export interface ServiceEntry {
 
 /** Every ctm.v1 service with the handlers that serve it from `svc`. */
 export function ctmServices(svc: Services, rpc: Rpc, opts: GrpcTransportOptions): ServiceEntry[] {
-  const header = () => ({ revision: svc.config.headRevision });
+  const header = () => headerOf(svc.config);
   return [
     { definition: configService, handlers: configHandlers(svc.config, rpc, opts.watch) },
-    { definition: RolloutServiceService, handlers: rolloutHandlers(svc.rollouts, () => svc.config.headRevision, rpc) },
+    { definition: RolloutServiceService, handlers: rolloutHandlers(svc.rollouts, svc.config, rpc) },
     { definition: ValidatorServiceService, handlers: validatorHandlers(svc.validators, header, rpc) },
     { definition: HealthCheckServiceService, handlers: healthCheckHandlers(svc.health, header, rpc) },
     { definition: AccessLogServiceService, handlers: accessLogHandlers(svc.access, header, rpc) },
-    { definition: AdminServiceService, handlers: adminHandlers(svc.integrity, header, rpc) },
+    { definition: AdminServiceService, handlers: { ...adminHandlers(svc.integrity, header, rpc), ...retentionHandlers(svc.retention, header, rpc) } },
     { definition: AuthServiceService, handlers: authHandlers(svc.auth, rpc.auth !== undefined, header, rpc) },
   ];
 }

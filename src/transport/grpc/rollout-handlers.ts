@@ -1,4 +1,5 @@
 import type { RolloutService, MilestoneStatus } from "../../service/rollout-service.js";
+import { headerOf, type HeaderSource } from "./response-header.js";
 import { PromoteTarget, type Milestone, type RolloutServiceServer } from "../../gen/ctm/v1/rollout_service.js";
 import { toEntry } from "./entry-mapper.js";
 import { toContext, toPbReason } from "./rollout-mapper.js";
@@ -14,8 +15,8 @@ const toMilestone = (m: MilestoneStatus): Milestone => ({
 });
 
 /** Proto <-> domain mapping for RolloutService. */
-export function rolloutHandlers(svc: RolloutService, headRevision: () => number, rpc: Rpc): RolloutServiceServer {
-  const header = () => ({ revision: headRevision() });
+export function rolloutHandlers(svc: RolloutService, source: HeaderSource, rpc: Rpc): RolloutServiceServer {
+  const header = () => headerOf(source);
   const byKey = (r: { key: string }) => r.key;
   const entryOf = async (p: Promise<Parameters<typeof toEntry>[0]>) => ({ entry: toEntry(await p), header: header() });
   return {

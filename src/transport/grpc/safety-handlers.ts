@@ -1,3 +1,4 @@
+import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import type { Reason } from "../../domain/rollout/plan.js";
 import type { AccessLog } from "../../service/access-log.js";
 import type { HealthService } from "../../service/health-service.js";
@@ -12,7 +13,7 @@ import { fromPbReason, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 import { toPbValidator, toPbViolation, toValidator } from "./validator-mapper.js";
 
-type Header = () => { revision: number };
+type Header = () => ResponseHeader;
 
 export function validatorHandlers(svc: ValidatorService, header: Header, rpc: Rpc): ValidatorServiceServer {
   return {

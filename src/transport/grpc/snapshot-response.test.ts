@@ -11,16 +11,19 @@ const record = (key: string, value: LogRecord["value"], revision: number): LogRe
 describe("encodeSnapshotPage", () => {
   it("is the SnapshotResponse ts-proto would encode", () => {
     const records = [record("p/a", { x: 1, y: [true, null, "s"] }, 3), record("p/b", "v", 4)];
-    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "tok" }, "p/", 9));
-    expect(decoded).toEqual({ header: { revision: 9 }, revision: 4, entries: records.map(toEntry), nextPageToken: "tok" });
+    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "tok" }, "p/", { revision: 9, oldestRevision: 1 }));
+    expect(decoded).toEqual({ header: { revision: 9, oldestRevision: 1 }, revision: 4, entries: records.map(toEntry), nextPageToken: "tok" });
   });
 
   it("writes ts-proto's exact bytes, with entries whose lengths take one, two and three bytes", () => {
     const records = [record("p/a", 1, 1), record("p/b", "x".repeat(300), 2), record("p/c", "y".repeat(20_000), 3)];
     for (const nextPageToken of ["", "tok"]) {
       const page = { revision: 3, records, nextPageToken };
-      const expected = SnapshotResponse.encode({ header: { revision: 7 }, revision: 3, entries: records.map(toEntry), nextPageToken }).finish();
-      expect(encodeSnapshotPage(page, "p/", 7).equals(expected)).toBe(true);
+      // Before any compaction, and after one (the header then names the oldest revision and its time).
+      for (const header of [{ revision: 7, oldestRevision: 1 }, { revision: 7, oldestRevision: 3, oldestTime: new Date(1_700_000_000_123) }]) {
+        const expected = SnapshotResponse.encode({ header, revision: 3, entries: records.map(toEntry), nextPageToken }).finish();
+        expect(encodeSnapshotPage(page, "p/", header).equals(expected)).toBe(true);
+      }
     }
   });
 
@@ -28,10 +31,10 @@ describe("encodeSnapshotPage", () => {
     // Small numbers cost one or two stored bytes each and eleven in protobuf.
     const zeros = Array.from({ length: 1000 }, () => 0);
     const records = ["p/a", "p/b", "p/c", "p/d"].map((k, i) => record(k, zeros, i + 1));
-    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, () => true, 25_000));
+    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", { revision: 4, oldestRevision: 1 }, () => true, 25_000));
     expect(decoded.entries.map((e) => e.key)).toEqual(["p/a", "p/b"]);
     expect(decodeSnapshotToken(decoded.nextPageToken, "p/")).toEqual({ revision: 4, prefix: "p/", after: "p/b" });
     // A single entry over the budget is still sent: a page holds at least one.
-    expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", 4, () => true, 10)).entries).toHaveLength(1);
+    expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", { revision: 4, oldestRevision: 1 }, () => true, 10)).entries).toHaveLength(1);
   });
 });

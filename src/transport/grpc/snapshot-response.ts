@@ -1,7 +1,9 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { LogRecord } from "../../domain/record.js";
 import { encodeSnapshotToken } from "../../service/page-token.js";
-import { entryBytes, writeHeader } from "./wire-cache.js";
+import { entryBytes } from "./wire-cache.js";
+import { writeHeader } from "./response-header.js";
+import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 
 /**
  * Encoded bytes one Snapshot page may reach. The service bounds a page by stored bytes, which
@@ -17,12 +19,12 @@ export const SNAPSHOT_WIRE_BYTES = 3 * 1024 * 1024;
 export function encodeSnapshotPage(
   page: { revision: number; records: LogRecord[]; nextPageToken: string },
   prefix: string,
-  headRevision: number,
+  header: ResponseHeader,
   /** Whether to cache a record's entry: a key's current record is sent again (by Get, Watch, the next Snapshot); one read back from the log is not. */
   keep: (r: LogRecord) => boolean = () => true,
   limit = SNAPSHOT_WIRE_BYTES,
 ): Buffer {
-  const head = writeHeader(new BinaryWriter(), headRevision).uint32(16).uint64(page.revision).finish();
+  const head = writeHeader(new BinaryWriter(), header).uint32(16).uint64(page.revision).finish();
   // The entries are copied once into a buffer of the page's exact size: a growing writer
   // copied each of them twice more.
   const entries: Uint8Array[] = [];

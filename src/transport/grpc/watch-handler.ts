@@ -4,7 +4,9 @@ import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { LogRecord } from "../../domain/record.js";
 import type { ConfigService } from "../../service/config-service.js";
 import { WatchStatus, type WatchRequest, type WatchResponse } from "../../gen/ctm/v1/config_service.js";
-import { entryBytes, writeHeader } from "./wire-cache.js";
+import { entryBytes } from "./wire-cache.js";
+import { headerOf, writeHeader } from "./response-header.js";
+import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { toStatus, statusName } from "./status-table.js";
 
@@ -21,8 +23,8 @@ export type WatchWire = Buffer | WatchResponse;
  * event is encoded once for every stream; records read back from the log (`keep` false) are
  * encoded for this stream alone.
  */
-export function encodeWatchResponse(revision: number, status: WatchStatus, records: readonly LogRecord[], keep = true): Buffer {
-  const w = writeHeader(new BinaryWriter(), revision);
+export function encodeWatchResponse(header: ResponseHeader, status: WatchStatus, records: readonly LogRecord[], keep = true): Buffer {
+  const w = writeHeader(new BinaryWriter(), header);
   w.uint32(16).int32(status);
   for (const r of records) w.uint32(26).bytes(entryBytes(r, keep));
   return Buffer.from(w.finish());
@@ -71,19 +73,19 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
     const heartbeat = setInterval(() => {
       // A progress response queued behind a full stream tells the client nothing.
       if (Date.now() - lastWrite < opts.progressIntervalMs || cancelled || blocked) return;
-      void send(encodeWatchResponse(watcher.progressRevision(), WatchStatus.WATCH_STATUS_PROGRESS, []));
+      void send(encodeWatchResponse({ ...headerOf(svc), revision: watcher.progressRevision() }, WatchStatus.WATCH_STATUS_PROGRESS, []));
     }, Math.max(10, Math.floor(opts.progressIntervalMs / 2)));
     heartbeat.unref();
 
     void (async () => {
       let sent = 0;
       try {
-        await send(encodeWatchResponse(svc.headRevision, WatchStatus.WATCH_STATUS_CREATED, []));
+        await send(encodeWatchResponse(headerOf(svc), WatchStatus.WATCH_STATUS_CREATED, []));
         for await (const batch of watcher) {
           if (cancelled) break;
           sent += batch.length;
           metrics?.watchEvents.inc(batch.length);
-          await send(encodeWatchResponse(svc.headRevision, WatchStatus.WATCH_STATUS_EVENTS, batch, !watcher.lastFromLog));
+          await send(encodeWatchResponse(headerOf(svc), WatchStatus.WATCH_STATUS_EVENTS, batch, !watcher.lastFromLog));
         }
         if (cancelled) return done(grpc.status.CANCELLED, { events: sent });
         // The hub closed: the daemon is draining. UNAVAILABLE tells clients to resume elsewhere or later.

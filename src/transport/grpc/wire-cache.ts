@@ -29,8 +29,3 @@ export function valueBytes(v: JsonValue): Uint8Array {
   if (b === undefined) values.set(v, (b = encodeValue(v)));
   return b;
 }
-
-/** Field 1 of every response: ResponseHeader{revision}. */
-export function writeHeader(w: BinaryWriter, revision: number): BinaryWriter {
-  return w.uint32(10).fork().uint32(8).uint64(revision).join();
-}

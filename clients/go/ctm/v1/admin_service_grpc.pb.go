@@ -22,6 +22,15 @@ type AdminServiceClient interface {
 	Verify(ctx context.Context, in *VerifyRequest, opts ...grpc.CallOption) (*VerifyResponse, error)
 	// GetVerification answers the last check's report without running one.
 	GetVerification(ctx context.Context, in *GetVerificationRequest, opts ...grpc.CallOption) (*GetVerificationResponse, error)
+	// Compact applies the retention policies (`_ctm/retention/<name>`) now, rather
+	// than at the next background run: superseded records they let go are
+	// archived, then stripped of their values or removed, and the oldest revision
+	// served rises to cover them. Holds (`_ctm/holds/<name>`) and what a running
+	// rollout may return to are kept. FAILED_PRECONDITION while another runs.
+	Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error)
+	// GetRetention answers the horizon, the policies and holds in force, and the
+	// last compaction.
+	GetRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*GetRetentionResponse, error)
 }
 
 type adminServiceClient struct {
@@ -50,6 +59,24 @@ func (c *adminServiceClient) GetVerification(ctx context.Context, in *GetVerific
 	return out, nil
 }
 
+func (c *adminServiceClient) Compact(ctx context.Context, in *CompactRequest, opts ...grpc.CallOption) (*CompactResponse, error) {
+	out := new(CompactResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.AdminService/Compact", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*GetRetentionResponse, error) {
+	out := new(GetRetentionResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.AdminService/GetRetention", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility
@@ -59,6 +86,15 @@ type AdminServiceServer interface {
 	Verify(context.Context, *VerifyRequest) (*VerifyResponse, error)
 	// GetVerification answers the last check's report without running one.
 	GetVerification(context.Context, *GetVerificationRequest) (*GetVerificationResponse, error)
+	// Compact applies the retention policies (`_ctm/retention/<name>`) now, rather
+	// than at the next background run: superseded records they let go are
+	// archived, then stripped of their values or removed, and the oldest revision
+	// served rises to cover them. Holds (`_ctm/holds/<name>`) and what a running
+	// rollout may return to are kept. FAILED_PRECONDITION while another runs.
+	Compact(context.Context, *CompactRequest) (*CompactResponse, error)
+	// GetRetention answers the horizon, the policies and holds in force, and the
+	// last compaction.
+	GetRetention(context.Context, *GetRetentionRequest) (*GetRetentionResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -71,6 +107,12 @@ func (UnimplementedAdminServiceServer) Verify(context.Context, *VerifyRequest) (
 }
 func (UnimplementedAdminServiceServer) GetVerification(context.Context, *GetVerificationRequest) (*GetVerificationResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetVerification not implemented")
+}
+func (UnimplementedAdminServiceServer) Compact(context.Context, *CompactRequest) (*CompactResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Compact not implemented")
+}
+func (UnimplementedAdminServiceServer) GetRetention(context.Context, *GetRetentionRequest) (*GetRetentionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetRetention not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 
@@ -121,6 +163,42 @@ func _AdminService_GetVerification_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_Compact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).Compact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.AdminService/Compact",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).Compact(ctx, req.(*CompactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetRetention_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRetentionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetRetention(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.AdminService/GetRetention",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetRetention(ctx, req.(*GetRetentionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AdminService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ctm.v1.AdminService",
 	HandlerType: (*AdminServiceServer)(nil),
@@ -132,6 +210,14 @@ var _AdminService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetVerification",
 			Handler:    _AdminService_GetVerification_Handler,
+		},
+		{
+			MethodName: "Compact",
+			Handler:    _AdminService_Compact_Handler,
+		},
+		{
+			MethodName: "GetRetention",
+			Handler:    _AdminService_GetRetention_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -31,6 +31,16 @@ class AdminServiceStub(object):
                 request_serializer=ctm_dot_v1_dot_admin__service__pb2.GetVerificationRequest.SerializeToString,
                 response_deserializer=ctm_dot_v1_dot_admin__service__pb2.GetVerificationResponse.FromString,
                 )
+        self.Compact = channel.unary_unary(
+                '/ctm.v1.AdminService/Compact',
+                request_serializer=ctm_dot_v1_dot_admin__service__pb2.CompactRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_admin__service__pb2.CompactResponse.FromString,
+                )
+        self.GetRetention = channel.unary_unary(
+                '/ctm.v1.AdminService/GetRetention',
+                request_serializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -58,6 +68,25 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Compact(self, request, context):
+        """Compact applies the retention policies (`_ctm/retention/<name>`) now, rather
+        than at the next background run: superseded records they let go are
+        archived, then stripped of their values or removed, and the oldest revision
+        served rises to cover them. Holds (`_ctm/holds/<name>`) and what a running
+        rollout may return to are kept. FAILED_PRECONDITION while another runs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRetention(self, request, context):
+        """GetRetention answers the horizon, the policies and holds in force, and the
+        last compaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -70,6 +99,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetVerification,
                     request_deserializer=ctm_dot_v1_dot_admin__service__pb2.GetVerificationRequest.FromString,
                     response_serializer=ctm_dot_v1_dot_admin__service__pb2.GetVerificationResponse.SerializeToString,
+            ),
+            'Compact': grpc.unary_unary_rpc_method_handler(
+                    servicer.Compact,
+                    request_deserializer=ctm_dot_v1_dot_admin__service__pb2.CompactRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_admin__service__pb2.CompactResponse.SerializeToString,
+            ),
+            'GetRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRetention,
+                    request_deserializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -119,5 +158,39 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/ctm.v1.AdminService/GetVerification',
             ctm_dot_v1_dot_admin__service__pb2.GetVerificationRequest.SerializeToString,
             ctm_dot_v1_dot_admin__service__pb2.GetVerificationResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Compact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.AdminService/Compact',
+            ctm_dot_v1_dot_admin__service__pb2.CompactRequest.SerializeToString,
+            ctm_dot_v1_dot_admin__service__pb2.CompactResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.AdminService/GetRetention',
+            ctm_dot_v1_dot_admin__service__pb2.GetRetentionRequest.SerializeToString,
+            ctm_dot_v1_dot_admin__service__pb2.GetRetentionResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

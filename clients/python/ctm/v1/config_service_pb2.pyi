@@ -166,14 +166,16 @@ class HistoryRequest(_message.Message):
     def __init__(self, key: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class HistoryResponse(_message.Message):
-    __slots__ = ["entries", "header", "next_page_token"]
+    __slots__ = ["compacted_below_version", "entries", "header", "next_page_token"]
+    COMPACTED_BELOW_VERSION_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    compacted_below_version: int
     entries: _containers.RepeatedCompositeFieldContainer[_record_pb2.Entry]
     header: _record_pb2.ResponseHeader
     next_page_token: str
-    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., compacted_below_version: _Optional[int] = ...) -> None: ...
 
 class RollbackPrefixRequest(_message.Message):
     __slots__ = ["author", "message", "prefix", "revision", "time"]

@@ -16,7 +16,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63tm/v1/record.proto\x12\x06\x63tm.v1\x1a\x14\x63tm/v1/rollout.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\",\n\x0eResponseHeader\x12\x1a\n\x08revision\x18\x01 \x01(\x04R\x08revision\"\xa6\x03\n\x05\x45ntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07version\x18\x03 \x01(\x04R\x07version\x12\x1a\n\x08revision\x18\x04 \x01(\x04R\x08revision\x12.\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x16\n\x06\x61uthor\x18\x06 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x07 \x01(\tR\x07message\x12&\n\x04kind\x18\x08 \x01(\x0e\x32\x12.ctm.v1.RecordKindR\x04kind\x12\x18\n\x07\x64\x65leted\x18\t \x01(\x08R\x07\x64\x65leted\x12$\n\x0erolled_back_to\x18\n \x01(\x04R\x0crolledBackTo\x12\x14\n\x05\x63\x61use\x18\x0b \x01(\tR\x05\x63\x61use\x12)\n\x07rollout\x18\x0c \x01(\x0b\x32\x0f.ctm.v1.RolloutR\x07rollout\x12\x1c\n\tprincipal\x18\r \x01(\tR\tprincipal\"v\n\x0ePatchOperation\x12\x0e\n\x02op\x18\x01 \x01(\tR\x02op\x12\x12\n\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n\x04\x66rom\x18\x03 \x01(\tR\x04\x66rom\x12,\n\x05value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\"\x83\x02\n\tBlameLine\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07version\x18\x03 \x01(\x04R\x07version\x12\x1a\n\x08revision\x18\x04 \x01(\x04R\x08revision\x12.\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x16\n\x06\x61uthor\x18\x06 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x07 \x01(\tR\x07message\x12\x1c\n\tprincipal\x18\x08 \x01(\tR\tprincipal*\xf9\x02\n\nRecordKind\x12\x1b\n\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fRECORD_KIND_SET\x10\x01\x12\x16\n\x12RECORD_KIND_DELETE\x10\x02\x12\x18\n\x14RECORD_KIND_ROLLBACK\x10\x03\x12!\n\x1dRECORD_KIND_ROLLOUT_MILESTONE\x10\x04\x12!\n\x1dRECORD_KIND_ROLLOUT_FINALIZED\x10\x05\x12\x1e\n\x1aRECORD_KIND_ROLLOUT_PAUSED\x10\x06\x12\x1f\n\x1bRECORD_KIND_ROLLOUT_RESUMED\x10\x07\x12 \n\x1cRECORD_KIND_ROLLOUT_PROMOTED\x10\x08\x12\x1f\n\x1bRECORD_KIND_ROLLOUT_ABORTED\x10\t\x12\x1e\n\x1aRECORD_KIND_ROLLOUT_KILLED\x10\n\x12\x1d\n\x19RECORD_KIND_AUTO_ROLLBACK\x10\x0b\x42!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x63tm/v1/record.proto\x12\x06\x63tm.v1\x1a\x14\x63tm/v1/rollout.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x01\n\x0eResponseHeader\x12\x1a\n\x08revision\x18\x01 \x01(\x04R\x08revision\x12\'\n\x0foldest_revision\x18\x02 \x01(\x04R\x0eoldestRevision\x12;\n\x0boldest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noldestTime\"\xcf\x03\n\x05\x45ntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07version\x18\x03 \x01(\x04R\x07version\x12\x1a\n\x08revision\x18\x04 \x01(\x04R\x08revision\x12.\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x16\n\x06\x61uthor\x18\x06 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x07 \x01(\tR\x07message\x12&\n\x04kind\x18\x08 \x01(\x0e\x32\x12.ctm.v1.RecordKindR\x04kind\x12\x18\n\x07\x64\x65leted\x18\t \x01(\x08R\x07\x64\x65leted\x12$\n\x0erolled_back_to\x18\n \x01(\x04R\x0crolledBackTo\x12\x14\n\x05\x63\x61use\x18\x0b \x01(\tR\x05\x63\x61use\x12)\n\x07rollout\x18\x0c \x01(\x0b\x32\x0f.ctm.v1.RolloutR\x07rollout\x12\x1c\n\tprincipal\x18\r \x01(\tR\tprincipal\x12\'\n\x0fvalue_compacted\x18\x0e \x01(\x08R\x0evalueCompacted\"v\n\x0ePatchOperation\x12\x0e\n\x02op\x18\x01 \x01(\tR\x02op\x12\x12\n\x04path\x18\x02 \x01(\tR\x04path\x12\x12\n\x04\x66rom\x18\x03 \x01(\tR\x04\x66rom\x12,\n\x05value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\"\x83\x02\n\tBlameLine\x12\x12\n\x04path\x18\x01 \x01(\tR\x04path\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07version\x18\x03 \x01(\x04R\x07version\x12\x1a\n\x08revision\x18\x04 \x01(\x04R\x08revision\x12.\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x16\n\x06\x61uthor\x18\x06 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x07 \x01(\tR\x07message\x12\x1c\n\tprincipal\x18\x08 \x01(\tR\tprincipal*\x95\x03\n\nRecordKind\x12\x1b\n\x17RECORD_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fRECORD_KIND_SET\x10\x01\x12\x16\n\x12RECORD_KIND_DELETE\x10\x02\x12\x18\n\x14RECORD_KIND_ROLLBACK\x10\x03\x12!\n\x1dRECORD_KIND_ROLLOUT_MILESTONE\x10\x04\x12!\n\x1dRECORD_KIND_ROLLOUT_FINALIZED\x10\x05\x12\x1e\n\x1aRECORD_KIND_ROLLOUT_PAUSED\x10\x06\x12\x1f\n\x1bRECORD_KIND_ROLLOUT_RESUMED\x10\x07\x12 \n\x1cRECORD_KIND_ROLLOUT_PROMOTED\x10\x08\x12\x1f\n\x1bRECORD_KIND_ROLLOUT_ABORTED\x10\t\x12\x1e\n\x1aRECORD_KIND_ROLLOUT_KILLED\x10\n\x12\x1d\n\x19RECORD_KIND_AUTO_ROLLBACK\x10\x0b\x12\x1a\n\x16RECORD_KIND_COMPACTION\x10\x0c\x42!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ctm.v1.record_pb2', globals())
@@ -24,14 +24,14 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z\037ctm.dev/clients/go/ctm/v1;ctmv1'
-  _RECORDKIND._serialized_start=970
-  _RECORDKIND._serialized_end=1347
-  _RESPONSEHEADER._serialized_start=116
-  _RESPONSEHEADER._serialized_end=160
-  _ENTRY._serialized_start=163
-  _ENTRY._serialized_end=585
-  _PATCHOPERATION._serialized_start=587
-  _PATCHOPERATION._serialized_end=705
-  _BLAMELINE._serialized_start=708
-  _BLAMELINE._serialized_end=967
+  _RECORDKIND._serialized_start=1114
+  _RECORDKIND._serialized_end=1519
+  _RESPONSEHEADER._serialized_start=117
+  _RESPONSEHEADER._serialized_end=263
+  _ENTRY._serialized_start=266
+  _ENTRY._serialized_end=729
+  _PATCHOPERATION._serialized_start=731
+  _PATCHOPERATION._serialized_end=849
+  _BLAMELINE._serialized_start=852
+  _BLAMELINE._serialized_end=1111
 # @@protoc_insertion_point(module_scope)

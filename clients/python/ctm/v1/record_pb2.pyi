@@ -8,6 +8,7 @@ from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Opti
 
 DESCRIPTOR: _descriptor.FileDescriptor
 RECORD_KIND_AUTO_ROLLBACK: RecordKind
+RECORD_KIND_COMPACTION: RecordKind
 RECORD_KIND_DELETE: RecordKind
 RECORD_KIND_ROLLBACK: RecordKind
 RECORD_KIND_ROLLOUT_ABORTED: RecordKind
@@ -41,7 +42,7 @@ class BlameLine(_message.Message):
     def __init__(self, path: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., principal: _Optional[str] = ...) -> None: ...
 
 class Entry(_message.Message):
-    __slots__ = ["author", "cause", "deleted", "key", "kind", "message", "principal", "revision", "rolled_back_to", "rollout", "time", "value", "version"]
+    __slots__ = ["author", "cause", "deleted", "key", "kind", "message", "principal", "revision", "rolled_back_to", "rollout", "time", "value", "value_compacted", "version"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
     DELETED_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +54,7 @@ class Entry(_message.Message):
     ROLLED_BACK_TO_FIELD_NUMBER: _ClassVar[int]
     ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_COMPACTED_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     author: str
@@ -67,8 +69,9 @@ class Entry(_message.Message):
     rollout: _rollout_pb2.Rollout
     time: _timestamp_pb2.Timestamp
     value: _struct_pb2.Value
+    value_compacted: bool
     version: int
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., deleted: bool = ..., rolled_back_to: _Optional[int] = ..., cause: _Optional[str] = ..., rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ..., principal: _Optional[str] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., deleted: bool = ..., rolled_back_to: _Optional[int] = ..., cause: _Optional[str] = ..., rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ..., principal: _Optional[str] = ..., value_compacted: bool = ...) -> None: ...
 
 class PatchOperation(_message.Message):
     __slots__ = ["op", "path", "value"]
@@ -82,10 +85,14 @@ class PatchOperation(_message.Message):
     def __init__(self, op: _Optional[str] = ..., path: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., **kwargs) -> None: ...
 
 class ResponseHeader(_message.Message):
-    __slots__ = ["revision"]
+    __slots__ = ["oldest_revision", "oldest_time", "revision"]
+    OLDEST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_TIME_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    oldest_revision: int
+    oldest_time: _timestamp_pb2.Timestamp
     revision: int
-    def __init__(self, revision: _Optional[int] = ...) -> None: ...
+    def __init__(self, revision: _Optional[int] = ..., oldest_revision: _Optional[int] = ..., oldest_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RecordKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -68,6 +68,75 @@ export function verificationScopeToJSON(object: VerificationScope): string {
   }
 }
 
+export interface CompactRequest {
+  /** Recorded on the compaction's record. */
+  author: string;
+  message: string;
+}
+
+export interface CompactResponse {
+  header?: ResponseHeader | undefined;
+  compaction?: Compaction | undefined;
+}
+
+export interface GetRetentionRequest {
+}
+
+export interface GetRetentionResponse {
+  header?:
+    | ResponseHeader
+    | undefined;
+  /** The oldest revision served, and when it was written. */
+  oldestRevision: number;
+  oldestTime?: Date | undefined;
+  policies: RetentionPolicy[];
+  holds: RetentionHold[];
+  /** The last compaction that changed anything; unset before the first. */
+  lastCompaction?:
+    | Compaction
+    | undefined;
+  /** Whether a compaction is running now. */
+  running: boolean;
+}
+
+/** Compaction is what one run did. */
+export interface Compaction {
+  /** The oldest revision served after it, and before it. */
+  horizon: number;
+  previousHorizon: number;
+  /** Records removed, and records that kept only who, when, why and kind. */
+  removed: number;
+  stripped: number;
+  /** The archive that holds them as they were stored; empty when none left. */
+  archiveFile: string;
+  archiveSha256: string;
+  /** The revision of the record that reports it (0 when nothing changed). */
+  revision: number;
+  time?: Date | undefined;
+}
+
+/** RetentionPolicy is a `_ctm/retention/<name>` document. */
+export interface RetentionPolicy {
+  name: string;
+  /** Key globs: `*` within a segment, `**` across segments. */
+  keys: string[];
+  /** Keep at least this many versions after each (0: not a rule). */
+  keepVersions: number;
+  /** Keep a superseded value at least this long (unset: not a rule). */
+  keepFor?:
+    | Duration
+    | undefined;
+  /** Keep who, when, why and kind at least this long; unset: forever. */
+  keepAuditFor?: Duration | undefined;
+}
+
+/** RetentionHold is a `_ctm/holds/<name>` document: nothing of these keys leaves. */
+export interface RetentionHold {
+  name: string;
+  keys: string[];
+  reason: string;
+}
+
 export interface VerifyRequest {
 }
 
@@ -101,6 +170,875 @@ export interface Verification {
   finishedAt?: Date | undefined;
   duration?: Duration | undefined;
 }
+
+function createBaseCompactRequest(): CompactRequest {
+  return { author: "", message: "" };
+}
+
+export const CompactRequest: MessageFns<CompactRequest> = {
+  encode(message: CompactRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.author !== "") {
+      writer.uint32(10).string(message.author);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.author = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompactRequest {
+    return {
+      author: isSet(object.author) ? globalThis.String(object.author) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: CompactRequest): unknown {
+    const obj: any = {};
+    if (message.author !== "") {
+      obj.author = message.author;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompactRequest>): CompactRequest {
+    return CompactRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompactRequest>): CompactRequest {
+    const message = createBaseCompactRequest();
+    message.author = object.author ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseCompactResponse(): CompactResponse {
+  return { header: undefined, compaction: undefined };
+}
+
+export const CompactResponse: MessageFns<CompactResponse> = {
+  encode(message: CompactResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.compaction !== undefined) {
+      Compaction.encode(message.compaction, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompactResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompactResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.compaction = Compaction.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompactResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      compaction: isSet(object.compaction) ? Compaction.fromJSON(object.compaction) : undefined,
+    };
+  },
+
+  toJSON(message: CompactResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.compaction !== undefined) {
+      obj.compaction = Compaction.toJSON(message.compaction);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CompactResponse>): CompactResponse {
+    return CompactResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CompactResponse>): CompactResponse {
+    const message = createBaseCompactResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.compaction = (object.compaction !== undefined && object.compaction !== null)
+      ? Compaction.fromPartial(object.compaction)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGetRetentionRequest(): GetRetentionRequest {
+  return {};
+}
+
+export const GetRetentionRequest: MessageFns<GetRetentionRequest> = {
+  encode(_: GetRetentionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRetentionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRetentionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetRetentionRequest {
+    return {};
+  },
+
+  toJSON(_: GetRetentionRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRetentionRequest>): GetRetentionRequest {
+    return GetRetentionRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetRetentionRequest>): GetRetentionRequest {
+    const message = createBaseGetRetentionRequest();
+    return message;
+  },
+};
+
+function createBaseGetRetentionResponse(): GetRetentionResponse {
+  return {
+    header: undefined,
+    oldestRevision: 0,
+    oldestTime: undefined,
+    policies: [],
+    holds: [],
+    lastCompaction: undefined,
+    running: false,
+  };
+}
+
+export const GetRetentionResponse: MessageFns<GetRetentionResponse> = {
+  encode(message: GetRetentionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.oldestRevision !== 0) {
+      writer.uint32(16).uint64(message.oldestRevision);
+    }
+    if (message.oldestTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.oldestTime), writer.uint32(26).fork()).join();
+    }
+    for (const v of message.policies) {
+      RetentionPolicy.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.holds) {
+      RetentionHold.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.lastCompaction !== undefined) {
+      Compaction.encode(message.lastCompaction, writer.uint32(50).fork()).join();
+    }
+    if (message.running !== false) {
+      writer.uint32(56).bool(message.running);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRetentionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRetentionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.oldestRevision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.oldestTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policies.push(RetentionPolicy.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.holds.push(RetentionHold.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastCompaction = Compaction.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.running = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRetentionResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      oldestRevision: isSet(object.oldestRevision)
+        ? globalThis.Number(object.oldestRevision)
+        : isSet(object.oldest_revision)
+        ? globalThis.Number(object.oldest_revision)
+        : 0,
+      oldestTime: isSet(object.oldestTime)
+        ? fromJsonTimestamp(object.oldestTime)
+        : isSet(object.oldest_time)
+        ? fromJsonTimestamp(object.oldest_time)
+        : undefined,
+      policies: globalThis.Array.isArray(object?.policies)
+        ? object.policies.map((e: any) => RetentionPolicy.fromJSON(e))
+        : [],
+      holds: globalThis.Array.isArray(object?.holds) ? object.holds.map((e: any) => RetentionHold.fromJSON(e)) : [],
+      lastCompaction: isSet(object.lastCompaction)
+        ? Compaction.fromJSON(object.lastCompaction)
+        : isSet(object.last_compaction)
+        ? Compaction.fromJSON(object.last_compaction)
+        : undefined,
+      running: isSet(object.running) ? globalThis.Boolean(object.running) : false,
+    };
+  },
+
+  toJSON(message: GetRetentionResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.oldestRevision !== 0) {
+      obj.oldestRevision = Math.round(message.oldestRevision);
+    }
+    if (message.oldestTime !== undefined) {
+      obj.oldestTime = message.oldestTime.toISOString();
+    }
+    if (message.policies?.length) {
+      obj.policies = message.policies.map((e) => RetentionPolicy.toJSON(e));
+    }
+    if (message.holds?.length) {
+      obj.holds = message.holds.map((e) => RetentionHold.toJSON(e));
+    }
+    if (message.lastCompaction !== undefined) {
+      obj.lastCompaction = Compaction.toJSON(message.lastCompaction);
+    }
+    if (message.running !== false) {
+      obj.running = message.running;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRetentionResponse>): GetRetentionResponse {
+    return GetRetentionResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRetentionResponse>): GetRetentionResponse {
+    const message = createBaseGetRetentionResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.oldestRevision = object.oldestRevision ?? 0;
+    message.oldestTime = object.oldestTime ?? undefined;
+    message.policies = object.policies?.map((e) => RetentionPolicy.fromPartial(e)) || [];
+    message.holds = object.holds?.map((e) => RetentionHold.fromPartial(e)) || [];
+    message.lastCompaction = (object.lastCompaction !== undefined && object.lastCompaction !== null)
+      ? Compaction.fromPartial(object.lastCompaction)
+      : undefined;
+    message.running = object.running ?? false;
+    return message;
+  },
+};
+
+function createBaseCompaction(): Compaction {
+  return {
+    horizon: 0,
+    previousHorizon: 0,
+    removed: 0,
+    stripped: 0,
+    archiveFile: "",
+    archiveSha256: "",
+    revision: 0,
+    time: undefined,
+  };
+}
+
+export const Compaction: MessageFns<Compaction> = {
+  encode(message: Compaction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.horizon !== 0) {
+      writer.uint32(8).uint64(message.horizon);
+    }
+    if (message.previousHorizon !== 0) {
+      writer.uint32(16).uint64(message.previousHorizon);
+    }
+    if (message.removed !== 0) {
+      writer.uint32(24).uint64(message.removed);
+    }
+    if (message.stripped !== 0) {
+      writer.uint32(32).uint64(message.stripped);
+    }
+    if (message.archiveFile !== "") {
+      writer.uint32(42).string(message.archiveFile);
+    }
+    if (message.archiveSha256 !== "") {
+      writer.uint32(50).string(message.archiveSha256);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(56).uint64(message.revision);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Compaction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompaction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.horizon = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.previousHorizon = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.removed = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stripped = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.archiveFile = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.archiveSha256 = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Compaction {
+    return {
+      horizon: isSet(object.horizon) ? globalThis.Number(object.horizon) : 0,
+      previousHorizon: isSet(object.previousHorizon)
+        ? globalThis.Number(object.previousHorizon)
+        : isSet(object.previous_horizon)
+        ? globalThis.Number(object.previous_horizon)
+        : 0,
+      removed: isSet(object.removed) ? globalThis.Number(object.removed) : 0,
+      stripped: isSet(object.stripped) ? globalThis.Number(object.stripped) : 0,
+      archiveFile: isSet(object.archiveFile)
+        ? globalThis.String(object.archiveFile)
+        : isSet(object.archive_file)
+        ? globalThis.String(object.archive_file)
+        : "",
+      archiveSha256: isSet(object.archiveSha256)
+        ? globalThis.String(object.archiveSha256)
+        : isSet(object.archive_sha256)
+        ? globalThis.String(object.archive_sha256)
+        : "",
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+    };
+  },
+
+  toJSON(message: Compaction): unknown {
+    const obj: any = {};
+    if (message.horizon !== 0) {
+      obj.horizon = Math.round(message.horizon);
+    }
+    if (message.previousHorizon !== 0) {
+      obj.previousHorizon = Math.round(message.previousHorizon);
+    }
+    if (message.removed !== 0) {
+      obj.removed = Math.round(message.removed);
+    }
+    if (message.stripped !== 0) {
+      obj.stripped = Math.round(message.stripped);
+    }
+    if (message.archiveFile !== "") {
+      obj.archiveFile = message.archiveFile;
+    }
+    if (message.archiveSha256 !== "") {
+      obj.archiveSha256 = message.archiveSha256;
+    }
+    if (message.revision !== 0) {
+      obj.revision = Math.round(message.revision);
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Compaction>): Compaction {
+    return Compaction.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Compaction>): Compaction {
+    const message = createBaseCompaction();
+    message.horizon = object.horizon ?? 0;
+    message.previousHorizon = object.previousHorizon ?? 0;
+    message.removed = object.removed ?? 0;
+    message.stripped = object.stripped ?? 0;
+    message.archiveFile = object.archiveFile ?? "";
+    message.archiveSha256 = object.archiveSha256 ?? "";
+    message.revision = object.revision ?? 0;
+    message.time = object.time ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRetentionPolicy(): RetentionPolicy {
+  return { name: "", keys: [], keepVersions: 0, keepFor: undefined, keepAuditFor: undefined };
+}
+
+export const RetentionPolicy: MessageFns<RetentionPolicy> = {
+  encode(message: RetentionPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.keys) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.keepVersions !== 0) {
+      writer.uint32(24).uint32(message.keepVersions);
+    }
+    if (message.keepFor !== undefined) {
+      Duration.encode(message.keepFor, writer.uint32(34).fork()).join();
+    }
+    if (message.keepAuditFor !== undefined) {
+      Duration.encode(message.keepAuditFor, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetentionPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetentionPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keepVersions = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.keepFor = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.keepAuditFor = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetentionPolicy {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => globalThis.String(e)) : [],
+      keepVersions: isSet(object.keepVersions)
+        ? globalThis.Number(object.keepVersions)
+        : isSet(object.keep_versions)
+        ? globalThis.Number(object.keep_versions)
+        : 0,
+      keepFor: isSet(object.keepFor)
+        ? Duration.fromJSON(object.keepFor)
+        : isSet(object.keep_for)
+        ? Duration.fromJSON(object.keep_for)
+        : undefined,
+      keepAuditFor: isSet(object.keepAuditFor)
+        ? Duration.fromJSON(object.keepAuditFor)
+        : isSet(object.keep_audit_for)
+        ? Duration.fromJSON(object.keep_audit_for)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RetentionPolicy): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys;
+    }
+    if (message.keepVersions !== 0) {
+      obj.keepVersions = Math.round(message.keepVersions);
+    }
+    if (message.keepFor !== undefined) {
+      obj.keepFor = Duration.toJSON(message.keepFor);
+    }
+    if (message.keepAuditFor !== undefined) {
+      obj.keepAuditFor = Duration.toJSON(message.keepAuditFor);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetentionPolicy>): RetentionPolicy {
+    return RetentionPolicy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetentionPolicy>): RetentionPolicy {
+    const message = createBaseRetentionPolicy();
+    message.name = object.name ?? "";
+    message.keys = object.keys?.map((e) => e) || [];
+    message.keepVersions = object.keepVersions ?? 0;
+    message.keepFor = (object.keepFor !== undefined && object.keepFor !== null)
+      ? Duration.fromPartial(object.keepFor)
+      : undefined;
+    message.keepAuditFor = (object.keepAuditFor !== undefined && object.keepAuditFor !== null)
+      ? Duration.fromPartial(object.keepAuditFor)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetentionHold(): RetentionHold {
+  return { name: "", keys: [], reason: "" };
+}
+
+export const RetentionHold: MessageFns<RetentionHold> = {
+  encode(message: RetentionHold, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.keys) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetentionHold {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetentionHold();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keys.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetentionHold {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => globalThis.String(e)) : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RetentionHold): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RetentionHold>): RetentionHold {
+    return RetentionHold.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RetentionHold>): RetentionHold {
+    const message = createBaseRetentionHold();
+    message.name = object.name ?? "";
+    message.keys = object.keys?.map((e) => e) || [];
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
 
 function createBaseVerifyRequest(): VerifyRequest {
   return {};
@@ -670,6 +1608,36 @@ export const AdminServiceService = {
       Buffer.from(GetVerificationResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetVerificationResponse => GetVerificationResponse.decode(value),
   },
+  /**
+   * Compact applies the retention policies (`_ctm/retention/<name>`) now, rather
+   * than at the next background run: superseded records they let go are
+   * archived, then stripped of their values or removed, and the oldest revision
+   * served rises to cover them. Holds (`_ctm/holds/<name>`) and what a running
+   * rollout may return to are kept. FAILED_PRECONDITION while another runs.
+   */
+  compact: {
+    path: "/ctm.v1.AdminService/Compact" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CompactRequest): Buffer => Buffer.from(CompactRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CompactRequest => CompactRequest.decode(value),
+    responseSerialize: (value: CompactResponse): Buffer => Buffer.from(CompactResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CompactResponse => CompactResponse.decode(value),
+  },
+  /**
+   * GetRetention answers the horizon, the policies and holds in force, and the
+   * last compaction.
+   */
+  getRetention: {
+    path: "/ctm.v1.AdminService/GetRetention" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRetentionRequest): Buffer => Buffer.from(GetRetentionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRetentionRequest => GetRetentionRequest.decode(value),
+    responseSerialize: (value: GetRetentionResponse): Buffer =>
+      Buffer.from(GetRetentionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRetentionResponse => GetRetentionResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -680,6 +1648,19 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
   verify: handleUnaryCall<VerifyRequest, VerifyResponse>;
   /** GetVerification answers the last check's report without running one. */
   getVerification: handleUnaryCall<GetVerificationRequest, GetVerificationResponse>;
+  /**
+   * Compact applies the retention policies (`_ctm/retention/<name>`) now, rather
+   * than at the next background run: superseded records they let go are
+   * archived, then stripped of their values or removed, and the oldest revision
+   * served rises to cover them. Holds (`_ctm/holds/<name>`) and what a running
+   * rollout may return to are kept. FAILED_PRECONDITION while another runs.
+   */
+  compact: handleUnaryCall<CompactRequest, CompactResponse>;
+  /**
+   * GetRetention answers the horizon, the policies and holds in force, and the
+   * last compaction.
+   */
+  getRetention: handleUnaryCall<GetRetentionRequest, GetRetentionResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -717,6 +1698,47 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetVerificationResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Compact applies the retention policies (`_ctm/retention/<name>`) now, rather
+   * than at the next background run: superseded records they let go are
+   * archived, then stripped of their values or removed, and the oldest revision
+   * served rises to cover them. Holds (`_ctm/holds/<name>`) and what a running
+   * rollout may return to are kept. FAILED_PRECONDITION while another runs.
+   */
+  compact(
+    request: CompactRequest,
+    callback: (error: ServiceError | null, response: CompactResponse) => void,
+  ): ClientUnaryCall;
+  compact(
+    request: CompactRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CompactResponse) => void,
+  ): ClientUnaryCall;
+  compact(
+    request: CompactRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CompactResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetRetention answers the horizon, the policies and holds in force, and the
+   * last compaction.
+   */
+  getRetention(
+    request: GetRetentionRequest,
+    callback: (error: ServiceError | null, response: GetRetentionResponse) => void,
+  ): ClientUnaryCall;
+  getRetention(
+    request: GetRetentionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRetentionResponse) => void,
+  ): ClientUnaryCall;
+  getRetention(
+    request: GetRetentionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRetentionResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -147,6 +147,12 @@ export interface HistoryResponse {
   entries: Entry[];
   /** Empty when there is nothing more. */
   nextPageToken: string;
+  /**
+   * On the last page, when retention removed the key's oldest versions: the
+   * versions below this one are gone from the store (their archive keeps them).
+   * 0 when the history is whole.
+   */
+  compactedBelowVersion: number;
 }
 
 export interface DiffRequest {
@@ -1095,7 +1101,7 @@ export const HistoryRequest: MessageFns<HistoryRequest> = {
 };
 
 function createBaseHistoryResponse(): HistoryResponse {
-  return { header: undefined, entries: [], nextPageToken: "" };
+  return { header: undefined, entries: [], nextPageToken: "", compactedBelowVersion: 0 };
 }
 
 export const HistoryResponse: MessageFns<HistoryResponse> = {
@@ -1108,6 +1114,9 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
     }
     if (message.nextPageToken !== "") {
       writer.uint32(26).string(message.nextPageToken);
+    }
+    if (message.compactedBelowVersion !== 0) {
+      writer.uint32(32).uint64(message.compactedBelowVersion);
     }
     return writer;
   },
@@ -1149,6 +1158,14 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
             message.nextPageToken = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.compactedBelowVersion = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1170,6 +1187,11 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
         : isSet(object.next_page_token)
         ? globalThis.String(object.next_page_token)
         : "",
+      compactedBelowVersion: isSet(object.compactedBelowVersion)
+        ? globalThis.Number(object.compactedBelowVersion)
+        : isSet(object.compacted_below_version)
+        ? globalThis.Number(object.compacted_below_version)
+        : 0,
     };
   },
 
@@ -1184,6 +1206,9 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
     if (message.nextPageToken !== "") {
       obj.nextPageToken = message.nextPageToken;
     }
+    if (message.compactedBelowVersion !== 0) {
+      obj.compactedBelowVersion = Math.round(message.compactedBelowVersion);
+    }
     return obj;
   },
 
@@ -1197,6 +1222,7 @@ export const HistoryResponse: MessageFns<HistoryResponse> = {
       : undefined;
     message.entries = object.entries?.map((e) => Entry.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
+    message.compactedBelowVersion = object.compactedBelowVersion ?? 0;
     return message;
   },
 };

@@ -39,6 +39,11 @@ export enum RecordKind {
   RECORD_KIND_ROLLOUT_KILLED = 10,
   /** RECORD_KIND_AUTO_ROLLBACK - A health check breached: the stable value for everyone (author `health:<check>`). */
   RECORD_KIND_AUTO_ROLLBACK = 11,
+  /**
+   * RECORD_KIND_COMPACTION - A compaction raised the oldest revision served, under the reserved key
+   * `_ctm/compactions` (cause: the policy run or the admin who asked).
+   */
+  RECORD_KIND_COMPACTION = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -80,6 +85,9 @@ export function recordKindFromJSON(object: any): RecordKind {
     case 11:
     case "RECORD_KIND_AUTO_ROLLBACK":
       return RecordKind.RECORD_KIND_AUTO_ROLLBACK;
+    case 12:
+    case "RECORD_KIND_COMPACTION":
+      return RecordKind.RECORD_KIND_COMPACTION;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -113,6 +121,8 @@ export function recordKindToJSON(object: RecordKind): string {
       return "RECORD_KIND_ROLLOUT_KILLED";
     case RecordKind.RECORD_KIND_AUTO_ROLLBACK:
       return "RECORD_KIND_AUTO_ROLLBACK";
+    case RecordKind.RECORD_KIND_COMPACTION:
+      return "RECORD_KIND_COMPACTION";
     case RecordKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -126,6 +136,17 @@ export function recordKindToJSON(object: RecordKind): string {
  */
 export interface ResponseHeader {
   revision: number;
+  /**
+   * The oldest revision still served. Reads at a point before it (GetAt,
+   * Snapshot, Diff, Blame, History, Watch) answer OUT_OF_RANGE naming it:
+   * compaction removed what they would need. 1 until the first compaction.
+   */
+  oldestRevision: number;
+  /**
+   * When the record at oldest_revision was written; unset until the first
+   * compaction.
+   */
+  oldestTime?: Date | undefined;
 }
 
 /** Entry is one immutable record of the log, as seen by clients. */
@@ -160,6 +181,12 @@ export interface Entry {
    * Empty for records written with auth off.
    */
   principal: string;
+  /**
+   * True once retention took the value (and plan) away: who, when, why and
+   * kind stay until the audit horizon. History and Blame show it as "value
+   * compacted".
+   */
+  valueCompacted: boolean;
 }
 
 /** PatchOperation is one RFC 6902 JSON Patch operation. */
@@ -192,13 +219,19 @@ export interface BlameLine {
 }
 
 function createBaseResponseHeader(): ResponseHeader {
-  return { revision: 0 };
+  return { revision: 0, oldestRevision: 0, oldestTime: undefined };
 }
 
 export const ResponseHeader: MessageFns<ResponseHeader> = {
   encode(message: ResponseHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.revision !== 0) {
       writer.uint32(8).uint64(message.revision);
+    }
+    if (message.oldestRevision !== 0) {
+      writer.uint32(16).uint64(message.oldestRevision);
+    }
+    if (message.oldestTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.oldestTime), writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -224,6 +257,22 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
             message.revision = longToNumber(reader.uint64());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.oldestRevision = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.oldestTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -237,13 +286,31 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
   },
 
   fromJSON(object: any): ResponseHeader {
-    return { revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0 };
+    return {
+      revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
+      oldestRevision: isSet(object.oldestRevision)
+        ? globalThis.Number(object.oldestRevision)
+        : isSet(object.oldest_revision)
+        ? globalThis.Number(object.oldest_revision)
+        : 0,
+      oldestTime: isSet(object.oldestTime)
+        ? fromJsonTimestamp(object.oldestTime)
+        : isSet(object.oldest_time)
+        ? fromJsonTimestamp(object.oldest_time)
+        : undefined,
+    };
   },
 
   toJSON(message: ResponseHeader): unknown {
     const obj: any = {};
     if (message.revision !== 0) {
       obj.revision = Math.round(message.revision);
+    }
+    if (message.oldestRevision !== 0) {
+      obj.oldestRevision = Math.round(message.oldestRevision);
+    }
+    if (message.oldestTime !== undefined) {
+      obj.oldestTime = message.oldestTime.toISOString();
     }
     return obj;
   },
@@ -254,6 +321,8 @@ export const ResponseHeader: MessageFns<ResponseHeader> = {
   fromPartial(object: DeepPartial<ResponseHeader>): ResponseHeader {
     const message = createBaseResponseHeader();
     message.revision = object.revision ?? 0;
+    message.oldestRevision = object.oldestRevision ?? 0;
+    message.oldestTime = object.oldestTime ?? undefined;
     return message;
   },
 };
@@ -273,6 +342,7 @@ function createBaseEntry(): Entry {
     cause: "",
     rollout: undefined,
     principal: "",
+    valueCompacted: false,
   };
 }
 
@@ -316,6 +386,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.principal !== "") {
       writer.uint32(106).string(message.principal);
+    }
+    if (message.valueCompacted !== false) {
+      writer.uint32(112).bool(message.valueCompacted);
     }
     return writer;
   },
@@ -437,6 +510,14 @@ export const Entry: MessageFns<Entry> = {
             message.principal = reader.string();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.valueCompacted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -468,6 +549,11 @@ export const Entry: MessageFns<Entry> = {
       cause: isSet(object.cause) ? globalThis.String(object.cause) : "",
       rollout: isSet(object.rollout) ? Rollout.fromJSON(object.rollout) : undefined,
       principal: isSet(object.principal) ? globalThis.String(object.principal) : "",
+      valueCompacted: isSet(object.valueCompacted)
+        ? globalThis.Boolean(object.valueCompacted)
+        : isSet(object.value_compacted)
+        ? globalThis.Boolean(object.value_compacted)
+        : false,
     };
   },
 
@@ -512,6 +598,9 @@ export const Entry: MessageFns<Entry> = {
     if (message.principal !== "") {
       obj.principal = message.principal;
     }
+    if (message.valueCompacted !== false) {
+      obj.valueCompacted = message.valueCompacted;
+    }
     return obj;
   },
 
@@ -535,6 +624,7 @@ export const Entry: MessageFns<Entry> = {
       ? Rollout.fromPartial(object.rollout)
       : undefined;
     message.principal = object.principal ?? "";
+    message.valueCompacted = object.valueCompacted ?? false;
     return message;
   },
 };

@@ -1,0 +1,57 @@
+import type { AdminServiceServer, Compaction, RetentionHold, RetentionPolicy as PbPolicy } from "../../gen/ctm/v1/admin_service.js";
+import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
+import type { Hold, RetentionPolicy } from "../../domain/retention/retention-policy.js";
+import type { CompactionOutcome } from "../../storage/compaction.js";
+import type { CompactionReport, RetentionService } from "../../service/retention-service.js";
+import { unary, type Rpc } from "./rpc-logger.js";
+
+/** AdminService's retention calls: Compact and GetRetention. */
+export function retentionHandlers(svc: RetentionService, header: () => ResponseHeader, rpc: Rpc): Pick<AdminServiceServer, "compact" | "getRetention"> {
+  return {
+    compact: unary(rpc, "Admin.Compact", () => undefined, async (r) => {
+      const outcome = await svc.compact({ author: r.author, message: r.message });
+      const last = svc.last;
+      // The report record, when this run wrote one.
+      const reported = last !== undefined && last.horizon === outcome.horizon && outcome.horizon !== outcome.previousHorizon ? last : undefined;
+      return { header: header(), compaction: toPbCompaction(reported ?? outcome) };
+    }),
+    getRetention: unary(rpc, "Admin.GetRetention", () => undefined, () => {
+      const { revision, time } = svc.horizon;
+      const last = svc.last;
+      return {
+        header: header(),
+        oldestRevision: revision,
+        oldestTime: time > 0 ? new Date(time) : undefined,
+        policies: svc.activePolicies.map(toPbPolicy),
+        holds: svc.activeHolds.map(toPbHold),
+        lastCompaction: last && toPbCompaction(last),
+        running: svc.running,
+      };
+    }),
+  };
+}
+
+const duration = (ms: number | undefined) => (ms === undefined ? undefined : { seconds: Math.trunc(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
+
+function toPbCompaction(c: CompactionOutcome | CompactionReport): Compaction {
+  return {
+    horizon: c.horizon,
+    previousHorizon: c.previousHorizon,
+    removed: c.removed,
+    stripped: c.stripped,
+    archiveFile: c.archive?.file ?? "",
+    archiveSha256: c.archive?.sha256 ?? "",
+    revision: "revision" in c ? c.revision : 0,
+    time: "time" in c ? new Date(c.time) : undefined,
+  };
+}
+
+const toPbPolicy = (p: RetentionPolicy): PbPolicy => ({
+  name: p.name,
+  keys: [...p.keys],
+  keepVersions: p.keepVersions ?? 0,
+  keepFor: duration(p.keepForMs),
+  keepAuditFor: duration(p.keepAuditForMs),
+});
+
+const toPbHold = (h: Hold): RetentionHold => ({ name: h.name, keys: [...h.keys], reason: h.reason });
