@@ -19,6 +19,10 @@ export interface DaemonConfig {
   accessLog: boolean;
   verifyOnStart: "auto" | "tail" | "full";
   verifyIntervalMs: number;
+  /** How often the retention policies are applied in the background; 0: only by Compact. */
+  compactIntervalMs: number;
+  /** Where compaction writes its archives; `<data dir>/archive` when unset. */
+  archiveDir?: string;
   /** TLS on the gRPC and /metrics ports when both are set (PEM files, reloaded on SIGHUP). */
   tlsCert?: string;
   tlsKey?: string;
@@ -45,6 +49,12 @@ export const DEFAULT_DATA_DIR = "./ctm-data";
 const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
+  return n;
+};
+
+const nonNegativeInt = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
   return n;
 };
 
@@ -148,6 +158,13 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(positiveInt)
         .default(24 * 3_600_000),
     )
+    .addOption(
+      new Option("--compact-interval-ms <ms>", "how often the retention policies (_ctm/retention/) are applied in the background; 0: only when asked (ctm compact)")
+        .env("CTM_COMPACT_INTERVAL_MS")
+        .argParser(nonNegativeInt)
+        .default(3_600_000),
+    )
+    .addOption(new Option("--archive-dir <dir>", "where compaction writes the archive of what it removes (default: <data dir>/archive)").env("CTM_ARCHIVE_DIR"))
     .addOption(new Option("--tls-cert <file>", "serve TLS with this PEM certificate (chain), on the gRPC and /metrics ports; with --tls-key").env("CTM_TLS_CERT"))
     .addOption(new Option("--tls-key <file>", "the PEM private key of --tls-cert").env("CTM_TLS_KEY"))
     .addOption(new Option("--tls-client-ca <file>", "ask clients for a certificate signed by this PEM CA (mTLS)").env("CTM_TLS_CLIENT_CA"))
@@ -218,6 +235,8 @@ On a stopped store:
     accessLog: o.accessLog === "on",
     verifyOnStart: o.verifyOnStart,
     verifyIntervalMs: o.verifyIntervalMs,
+    compactIntervalMs: o.compactIntervalMs,
+    ...(o.archiveDir ? { archiveDir: o.archiveDir } : {}),
     tlsCert: o.tlsCert,
     tlsKey: o.tlsKey,
     tlsClientCa: o.tlsClientCa,

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { CompactionLoop } from "./scheduler/compaction-loop.js";
 import { RetentionService } from "./service/retention-service.js";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
 
   const t0 = performance.now();
-  const store = new LevelLogStore(dataDir, clock, { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: cfg.verifyOnStart });
+  const store = new LevelLogStore(dataDir, clock, { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: cfg.verifyOnStart, ...(cfg.archiveDir ? { archiveDir: resolve(cfg.archiveDir) } : {}) });
   await store.open();
   const views = new StaleViews(log.child({ component: "views" }), metrics);
   store.onListenerError = views.listenerFailed;
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
   const rollouts = new RolloutService(store, clock);
   const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics);
   const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs, metrics);
+  const compactionLoop = new CompactionLoop(retention, log.child({ component: "retention" }), cfg.compactIntervalMs, metrics);
 
   metrics.observe("ctm_active_rollouts", "Keys rolling out now", () => rollouts.activeRollouts);
   metrics.observe("ctm_access_log_queue_depth", "Access records waiting to be written", () => access.depth);
@@ -106,6 +108,8 @@ async function main(): Promise<void> {
   // Records per synced batch is how well group commit groups: one fsync per batch.
   metrics.observeCounter("ctm_store_batches_total", "Synced batches written to the log (one fsync each)", () => store.stats.batches);
   metrics.observeCounter("ctm_store_records_total", "Records written to the log in synced batches", () => store.stats.records);
+  metrics.observe("ctm_oldest_revision", "The oldest revision served: compaction raises it", () => store.firstRevision);
+  metrics.observe("ctm_last_compaction_timestamp_seconds", "When the last compaction that changed anything finished; 0 before the first", () => (retention.last?.time ?? 0) / 1000);
   metrics.observe("ctm_store_healthy", "1 while the store accepts writes", () => (store.healthy ? 1 : 0));
   if (shipper) metrics.observeCounter("ctm_log_lines_dropped_total", "Log lines dropped because the log output was blocked", () => shipper.dropped);
   metrics.observe("ctm_verify_ok", "1 if the last check of the log's hash chain and indexes passed", () => (integrity.last?.ok ? 1 : 0));
@@ -158,6 +162,7 @@ async function main(): Promise<void> {
   access.start();
   scheduler.start();
   healthLoop.start();
+  compactionLoop.start();
   integrity.start();
   // The health service follows the store (a failed batch or check) and the views commit listeners keep.
   const healthTimer = setInterval(() => serving(store.healthy && !views.stale), 1000);
@@ -171,7 +176,7 @@ async function main(): Promise<void> {
     log.flush();
     clearInterval(healthTimer);
     serving(false);
-    await Promise.all([scheduler.close(), healthLoop.close()]);
+    await Promise.all([scheduler.close(), healthLoop.close(), compactionLoop.close()]);
     // Workers drain first: their calls may still be forwarded here.
     await pool?.stop();
     hub.close();
