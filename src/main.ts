@@ -68,6 +68,10 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const store = new LevelLogStore(dataDir, clock, { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: cfg.verifyOnStart, ...(cfg.archiveDir ? { archiveDir: resolve(cfg.archiveDir) } : {}) });
   await store.open();
+  if (store.resumedCompaction) {
+    const o = store.resumedCompaction;
+    log.warn({ horizon: o.horizon, previousHorizon: o.previousHorizon, removed: o.removed, stripped: o.stripped, archive: o.archive?.file }, "finished a compaction that a stop cut short");
+  }
   const views = new StaleViews(log.child({ component: "views" }), metrics);
   store.onListenerError = views.listenerFailed;
   const integrity = new IntegrityService(store, log.child({ component: "integrity" }), cfg.verifyIntervalMs);

@@ -115,6 +115,8 @@ export class LevelLogStore implements LogStore {
   private compacting = false;
   /** A compaction found finished at open whose report record is still to be appended. */
   private unreported: CompactionIntent | undefined;
+  /** A compaction that a stop cut short after it published its horizon, finished by this open. */
+  resumedCompaction: CompactionOutcome | undefined;
   /** Records filled into a batch while the revision index is built, for it to take in once built. */
   private indexPending: LogRecord[] | undefined;
   /** Settles once the revision index is built (or was not asked for, or the build failed). */
@@ -478,6 +480,8 @@ export class LevelLogStore implements LogStore {
       );
     }
     this.unreported = intent;
+    const { state: _state, report: _report, ...outcome } = intent;
+    this.resumedCompaction = outcome;
   }
 
   /** LevelDB frees the space of deleted entries only when it compacts the tables that hold them. */
