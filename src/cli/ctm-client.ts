@@ -61,6 +61,8 @@ export function ctmClient(address: string, timeoutMs: number, credentials: grpc.
     queryAccessLog: unary(l.queryAccessLog.bind(l), als.QueryAccessLogRequest),
     verify: unary(a.verify.bind(a), ads.VerifyRequest),
     getVerification: unary(a.getVerification.bind(a), ads.GetVerificationRequest),
+    compact: unary(a.compact.bind(a), ads.CompactRequest),
+    getRetention: unary(a.getRetention.bind(a), ads.GetRetentionRequest),
     createToken: unary(u.createToken.bind(u), aus.CreateTokenRequest),
     listTokens: unary(u.listTokens.bind(u), aus.ListTokensRequest),
     revokeToken: unary(u.revokeToken.bind(u), aus.RevokeTokenRequest),

@@ -18,6 +18,10 @@ import { snapshotCommand } from "./commands/snapshot.js";
 import { validateCommand } from "./commands/validate.js";
 import { validatorCommand } from "./commands/validator.js";
 import { verifyCommand } from "./commands/verify.js";
+import { archiveCommand } from "./commands/archive.js";
+import { compactCommand } from "./commands/compact.js";
+import { retentionCommand } from "./commands/retention.js";
+import { statusCommand } from "./commands/status.js";
 import { roleCommand, whoamiCommand } from "./commands/role.js";
 import { tokenCommand } from "./commands/token.js";
 import { watchCommand } from "./commands/watch.js";
@@ -64,7 +68,7 @@ export function buildProgram(version: string): Command {
     ["Whole configs:", [applyCommand(), importCommand(), exportCommand()]],
     ["Rollouts:", [rolloutCommand()]],
     ["Safety:", [validatorCommand(), validateCommand(), healthCommand(), accessLogCommand()]],
-    ["The store:", [verifyCommand()]],
+    ["The store:", [statusCommand(), verifyCommand(), retentionCommand(), compactCommand(), archiveCommand()]],
     ["Access:", [tokenCommand(), roleCommand(), whoamiCommand()]],
   ];
   for (const [heading, cmds] of groups) for (const cmd of cmds) program.addCommand(cmd.helpGroup(heading));

@@ -22,8 +22,12 @@ export interface ArchiveTrailer {
   readonly records: number;
 }
 
-/** One record that left the store: what happened to it, and its stored bytes as they were (hash chain included). */
-export type ArchiveEntry = readonly [Exclude<Disposition, "keep">, Uint8Array];
+/**
+ * One record that left the store: what happened to it, its stored bytes as they were (hash
+ * chain included), and the revision and time (ms) of its key's next version, when it stopped
+ * being live.
+ */
+export type ArchiveEntry = readonly [Exclude<Disposition, "keep">, Uint8Array, number, number];
 
 const FORMAT = "ctm-archive/1";
 
@@ -119,7 +123,7 @@ export async function readArchive(file: string, sha256 = statedChecksum(file)): 
           trailer = e as ArchiveTrailer;
           continue;
         }
-        if (!Array.isArray(e) || e.length !== 2 || (e[0] !== "remove" && e[0] !== "strip") || !(e[1] instanceof Uint8Array)) {
+        if (!Array.isArray(e) || e.length !== 4 || (e[0] !== "remove" && e[0] !== "strip") || !(e[1] instanceof Uint8Array) || typeof e[2] !== "number" || typeof e[3] !== "number") {
           throw new Error(`${file} holds an entry that is not an archived record`);
         }
         count++;

@@ -62,6 +62,7 @@ export async function* compactable(
       if (entries.length === 0) return;
       const records = entries.map(([, bytes]) => decodeLogValue(bytes).record);
       const next = await db.getMany(records.map((r) => prefixed("ver", keyNum(r.key, r.version + 1))));
+      const leaving: { i: number; d: "remove" | "strip"; at: number }[] = [];
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
         const succ = next[i];
@@ -69,7 +70,16 @@ export async function* compactable(
         const at = readU64(succ);
         if (at > horizon) continue;
         const d = dispose(r, at);
-        if (d === "remove" || (d === "strip" && !r.valueCompacted && (r.value !== undefined || r.rollout !== undefined))) yield [d, entries[i]![1]];
+        if (d === "remove" || (d === "strip" && !r.valueCompacted && (r.value !== undefined || r.rollout !== undefined))) leaving.push({ i, d, at });
+      }
+      // When each leaving record stopped being live: what offline time travel needs to answer
+      // from the archive alone.
+      const successors = leaving.length === 0 ? [] : await db.getMany(leaving.map((l) => prefixed("log", u64(l.at))));
+      for (let j = 0; j < leaving.length; j++) {
+        const { i, d, at } = leaving[j]!;
+        const succ = successors[j];
+        if (succ === undefined) throw new Error(`revision ${at}, which the version index names, is missing from the log`);
+        yield [d, entries[i]![1], at, decodeLogValue(succ).record.time];
       }
       signal.throwIfAborted();
       await turn();
