@@ -10,6 +10,8 @@
 //        BENCH_ONLY=etcd npm run bench   (Get and Set against etcd on both cores and on one, alternating)
 //        BENCH_ONLY=workers npm run bench   (Get and Set with --workers 2 against 1 worker and none, alternating)
 //        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
+//        BENCH_ONLY=compaction npm run bench   (Get and Set during a large compaction against idle, alternating)
+import { benchCompaction } from "./bench-compaction.js";
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,6 +81,8 @@ async function main(): Promise<number> {
         await benchWorkers(ctx);
       } else if (only("snapshot")) {
         await benchSnapshot(ctx);
+      } else if (only("compaction")) {
+        await benchCompaction(ctx);
       } else if (only("baseline")) {
         const entry = process.env["BENCH_BASELINE"];
         if (!entry) throw new Error("BENCH_ONLY=baseline needs BENCH_BASELINE=<another build's dist/src/main.js>");
@@ -96,6 +100,7 @@ async function main(): Promise<number> {
         const etcd = await benchEtcd(ctx, ctmd);
         await benchWatch(ctx, ctmd.address, ctm, etcd.address);
         await benchWorkers(ctx);
+        await benchCompaction(ctx);
       }
     } finally {
       ctm.close();

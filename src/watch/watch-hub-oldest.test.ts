@@ -50,7 +50,7 @@ describe("a watch from before the oldest revision", () => {
     expect(watchErr.field).toBe("start_revision");
     expect(watchErr.details).toEqual({ oldest: 5 });
     expect(watchErr.details).toEqual(readErr.details);
-    expect(watchErr.message).toBe("start_revision: revision 3 was compacted; the oldest is 5");
+    expect(watchErr.message).toBe("start_revision: revision 3 was compacted; the oldest revision served is 5: read a Snapshot, then watch from its revision + 1");
 
     // The oldest revision itself and 0 ("from now on") are fine.
     const w = hub.watch({ key: "k", prefix: false }, 5);

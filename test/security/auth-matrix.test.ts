@@ -47,6 +47,8 @@ const VERB: Record<string, "read" | "write" | "rollout" | "report" | "admin" | "
   "ctm.v1.AccessLogService/UploadAccessLog": "report",
   "ctm.v1.AdminService/Verify": "admin",
   "ctm.v1.AdminService/GetVerification": "admin",
+  "ctm.v1.AdminService/Compact": "admin",
+  "ctm.v1.AdminService/GetRetention": "admin",
   "ctm.v1.AuthService/CreateToken": "admin",
   "ctm.v1.AuthService/ListTokens": "admin",
   "ctm.v1.AuthService/RevokeToken": "admin",

@@ -8,6 +8,12 @@ import type { Draft, LogRecord } from "../../src/domain/record.js";
 import { planAll } from "../../src/storage/compaction.conformance.js";
 import { T0 } from "../../src/storage/log-store.conformance.js";
 import { listArchives, readArchive, statedChecksum } from "../../src/storage/level/archive-file.js";
+import { ClassicLevel } from "classic-level";
+import { readWitness, writeWitness } from "../../src/storage/level/head-witness.js";
+import { prefixed } from "../../src/storage/level/layout.js";
+import { u64 } from "../../src/storage/level/codec.js";
+import { repairStore } from "../../src/storage/level/repair-store.js";
+import { verifyStore } from "../../src/storage/level/verify-store.js";
 import { decodeLogValue } from "../../src/storage/level/record-bytes.js";
 import { LevelLogStore } from "../../src/storage/level/level-log-store.js";
 
@@ -108,5 +114,58 @@ describe("LevelLogStore compaction", () => {
     } finally {
       await again.close();
     }
+  });
+
+  it("opens when the head its witness names was compacted away since (a kill before the witness moved on)", async () => {
+    const { store, dir, clock } = await storeWith(50);
+    await store.close();
+    const stale = (await readWitness(dir))!;
+    const again = new LevelLogStore(dir, clock);
+    await again.open();
+    await again.commit(() => [set("big/b", 2)]);
+    // big/b's first version, the witnessed head, leaves with everything else superseded.
+    await again.compact(planAll(again.headRevision, "remove"));
+    await again.close();
+    // As a kill -9 right after the compaction would leave it.
+    await writeWitness(dir, stale);
+    const third = new LevelLogStore(dir, clock);
+    await third.open();
+    expect(third.firstRevision).toBeGreaterThan(stale.revision);
+    await third.close();
+  });
+
+  it("ctmd verify and ctmd repair read a compacted store: the digest below the horizon, the chain after it", async () => {
+    const { store, dir } = await storeWith(300);
+    await store.compact(planAll(200, "strip"));
+    await store.compact(planAll(250, "remove"));
+    for (let v = 1; v <= 5; v++) await store.commit(() => [set("big/c", v)]);
+    const head = store.headRevision;
+    await store.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: true });
+    // Damage the newest record: repair keeps everything before it, below the horizon included.
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db.open();
+    await db.put(prefixed("log", u64(head)), Buffer.from("not a record"));
+    await db.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: false, firstBadRevision: head });
+    const repaired = await repairStore(dir);
+    expect(repaired).toMatchObject({ kept: head - 1, lostCount: 1 });
+    expect(await verifyStore(dir)).toMatchObject({ ok: true });
+    const again = new LevelLogStore(dir, new ManualClock(T0 + 10_000_000));
+    await again.open();
+    try {
+      expect(again.firstRevision).toBe(250);
+      expect((await again.history("big/c", 10)).map((r) => r.version)).toEqual([4, 3, 2, 1]);
+      expect((await again.history("big/a", 1000)).map((r) => r.version)).toEqual(Array.from({ length: 51 }, (_, i) => 300 - i));
+    } finally {
+      await again.close();
+    }
+    // Below the horizon nothing can be told apart: repair refuses rather than guess.
+    const db2 = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db2.open();
+    await db2.put(prefixed("log", u64(249)), Buffer.from("not a record"));
+    await db2.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: false });
+    await expect(repairStore(dir)).rejects.toThrow(/below the compaction horizon 250, does not decode/);
   });
 });

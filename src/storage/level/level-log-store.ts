@@ -232,11 +232,13 @@ export class LevelLogStore implements LogStore {
     }
     this.chainFrom = chainFrom;
 
-    await this.checkWitness(headRev);
-    if (intentBytes !== undefined) await this.finishCompaction(decodeIntent(intentBytes));
     const compacted = await this.db.get(META.compact);
-    if (compacted !== undefined) {
-      const c = decodeCompacted(compacted);
+    const intent = intentBytes === undefined ? undefined : decodeIntent(intentBytes);
+    await this.checkWitness(headRev, Math.max(compacted === undefined ? 1 : decodeCompacted(compacted).horizon, intent?.horizon ?? 1));
+    if (intent !== undefined) await this.finishCompaction(intent);
+    const finished = intent === undefined ? compacted : await this.db.get(META.compact);
+    if (finished !== undefined) {
+      const c = decodeCompacted(finished);
       this.horizon = { revision: c.horizon, time: c.time };
     }
     const full = this.opts.verifyOnOpen === "full" || (this.opts.verifyOnOpen === "auto" && headRev <= AUTO_FULL_LIMIT);
@@ -283,8 +285,8 @@ export class LevelLogStore implements LogStore {
     await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
   }
 
-  private async checkWitness(headRev: number): Promise<void> {
-    const problem = await witnessProblem(this.db, this.location, headRev);
+  private async checkWitness(headRev: number, horizon: number): Promise<void> {
+    const problem = await witnessProblem(this.db, this.location, headRev, horizon);
     if (problem) throw this.damaged(problem.revision, problem.reason);
   }
 

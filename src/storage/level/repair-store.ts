@@ -6,6 +6,7 @@ import { readWitness, writeWitness } from "./head-witness.js";
 import { META, PREFIX, prefixed, sectionRange } from "./layout.js";
 import { openFailure } from "./open-failure.js";
 import { decodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
+import { BelowDigest, decodeCompacted } from "./compactor.js";
 
 export interface RepairReport {
   /** LevelDB's own repair ran first (its CURRENT or MANIFEST was missing or damaged). */
@@ -73,7 +74,15 @@ const isLevelError = (e: unknown): boolean => {
 };
 
 async function keepIntactPrefix(db: Db, dir: string, onProgress?: (phase: string, done: number) => void): Promise<Omit<RepairReport, "leveldbRepaired">> {
-  const [head, hash, chain, schema] = await db.getMany([META.head, META.hash, META.chain, META.schema]);
+  const [head, hash, chain, schema, compactBytes, intent] = await db.getMany([META.head, META.hash, META.chain, META.schema, META.compact, META.compacting]);
+  if (intent !== undefined) {
+    throw new Error(`a compaction was cut short in ${dir}: start ctmd on it once, which finishes it from its archive, then repair if it still refuses to start`);
+  }
+  // Below a compaction's horizon the log has gaps and no chain: what is there must match the
+  // digest compaction left, and the chain starts again at the horizon.
+  const compacted = compactBytes === undefined ? undefined : decodeCompacted(compactBytes);
+  const horizon = compacted?.horizon ?? 1;
+  let below = compacted !== undefined && horizon > 1 ? new BelowDigest(compacted.prevHash) : undefined;
   const metaHead = head === undefined ? 0 : readU64(head);
   const chainFrom = chain !== undefined ? readU64(chain) : schema !== undefined && readU64(schema) === 1 ? metaHead + 1 : 1;
   let witness;
@@ -84,7 +93,10 @@ async function keepIntactPrefix(db: Db, dir: string, onProgress?: (phase: string
   }
 
   // Walk the log: the prefix ends before the first gap, undecodable record or broken link.
-  const hashes: Buffer[] = [GENESIS];
+  const hashes = new Map<number, Buffer>([[0, GENESIS]]);
+  let prev: Buffer = GENESIS;
+  /** The revision the next record must have (gaps are allowed only below the horizon). */
+  let expected = 1;
   const versions = new Map<string, number>();
   const lostRecords: RepairReport["lostRecords"] = [];
   let kept = 0;
@@ -104,19 +116,36 @@ async function keepIntactPrefix(db: Db, dir: string, onProgress?: (phase: string
         } catch {
           stored = undefined;
         }
+        if (reason === undefined && below !== undefined && rev < horizon) {
+          if (!stored || stored.record.revision !== rev) throw new Error(`revision ${rev}, below the compaction horizon ${horizon}, does not decode: records there cannot be told apart, so restore this store from a copy`);
+          below.add(rev, bytes);
+          kept = rev;
+          hashes.set(rev, recordHash(bytes));
+          versions.set(stored.record.key, stored.record.version);
+          continue;
+        }
+        if (reason === undefined && below !== undefined) {
+          if (!below.finish().equals(compacted!.digest)) throw new Error(`the records below the compaction horizon ${horizon} differ from those compaction left: they cannot be told apart, so restore this store from a copy`);
+          below = undefined;
+          prev = compacted!.prevHash;
+          expected = horizon;
+        }
         if (reason === undefined) {
-          const prev = hashes[hashes.length - 1]!;
           const seen = stored ? versions.get(stored.record.key) : undefined;
-          if (rev !== kept + 1) reason = `revision ${kept + 1} is missing`;
+          const afterGap = compacted !== undefined && seen !== undefined && rev >= horizon && kept < horizon;
+          if (rev !== expected) reason = `revision ${expected} is missing`;
           else if (!stored || stored.record.revision !== rev) reason = `revision ${rev} does not decode`;
           else if (stored.prev === undefined ? rev >= chainFrom : !prev.equals(stored.prev)) {
-            // The record before this one is not the one this record vouches for.
-            kept = Math.max(0, kept - 1);
+            // The record before this one is not the one this record vouches for (at the horizon,
+            // the digest vouched for what lies below: the chain starts there).
+            if (rev !== horizon) kept = Math.max(0, kept - 1);
             reason = `revision ${rev - 1} is not the record that revision ${rev} names (hash chain broken)`;
-          } else if (seen !== undefined && stored.record.version !== seen + 1) reason = `revision ${rev} skips a version of "${stored.record.key}"`;
+          } else if (seen !== undefined && (afterGap ? stored.record.version <= seen : stored.record.version !== seen + 1)) reason = `revision ${rev} skips a version of "${stored.record.key}"`;
           if (reason === undefined) {
             kept = rev;
-            hashes.push(recordHash(bytes));
+            expected = rev + 1;
+            prev = recordHash(bytes);
+            hashes.set(rev, prev);
             versions.set(stored!.record.key, stored!.record.version);
             continue;
           }
@@ -135,14 +164,15 @@ async function keepIntactPrefix(db: Db, dir: string, onProgress?: (phase: string
     [witness?.revision ?? 0, witness?.hash],
   ];
   for (const [rev, h] of vouched) {
-    if (h !== undefined && rev >= 1 && rev <= kept && hashes[rev]!.toString("hex") !== h) {
+    if (h !== undefined && rev >= Math.max(1, horizon) && rev <= kept && hashes.get(rev)?.toString("hex") !== h) {
       reason ??= `revision ${rev} differs from the record acknowledged there`;
       kept = rev - 1;
     }
   }
   const knownHead = Math.max(metaHead, witness?.revision ?? 0, maxSeen, kept);
-  await rebuild(db, kept, hashes[kept]!, onProgress);
-  await writeWitness(dir, { revision: kept, hash: hashes[kept]!.toString("hex") });
+  const tip = hashes.get(kept) ?? GENESIS;
+  await rebuild(db, kept, tip, onProgress);
+  await writeWitness(dir, { revision: kept, hash: tip.toString("hex") });
   const lost = kept < knownHead ? [{ from: kept + 1, to: knownHead }] : [];
   return {
     kept,

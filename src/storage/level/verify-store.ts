@@ -6,6 +6,7 @@ import { verifyLog } from "./log-verifier.js";
 import { openFailure } from "./open-failure.js";
 import { GENESIS } from "./record-bytes.js";
 import { inspectDataDir } from "./store-directory.js";
+import { decodeCompacted, decodeIntent } from "./compactor.js";
 import { witnessProblem } from "./witness-check.js";
 
 /**
@@ -36,13 +37,17 @@ export async function verifyStore(dir: string, onProgress?: (checked: number, to
     throw err;
   }
   try {
-    const [head, chain, schema] = await db.getMany([META.head, META.chain, META.schema]);
+    const [head, chain, schema, compacted, intent] = await db.getMany([META.head, META.chain, META.schema, META.compact, META.compacting]);
     const headRev = head === undefined ? 0 : readU64(head);
     // A schema-1 store was written before the chain: none of its records carry a hash.
     const chainFrom = chain !== undefined ? readU64(chain) : schema !== undefined && readU64(schema) === 1 ? headRev + 1 : 1;
+    if (intent !== undefined) {
+      return failed(undefined, `a compaction to revision ${decodeIntent(intent).horizon} was cut short: start ctmd once, which finishes it from its archive, then verify`);
+    }
     const report = await verifyLog(db, { scope: "full", from: 1, prevHash: GENESIS, chainFrom, onProgress });
     if (!report.ok) return report;
-    const problem = await witnessProblem(db, dir, headRev);
+    const horizon = Math.max(compacted === undefined ? 1 : decodeCompacted(compacted).horizon, intent === undefined ? 1 : decodeIntent(intent).horizon);
+    const problem = await witnessProblem(db, dir, headRev, horizon);
     return problem ? { ...report, ok: false, firstBadRevision: problem.revision, reason: problem.reason } : report;
   } finally {
     await db.close();

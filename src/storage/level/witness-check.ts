@@ -10,8 +10,12 @@ export interface Problem {
   reason: string;
 }
 
-/** The witness names the newest revision acknowledged before: it must still be here, unchanged. */
-export async function witnessProblem(db: ClassicLevel<Buffer, Buffer>, dir: string, headRev: number): Promise<Problem | undefined> {
+/**
+ * The witness names the newest revision acknowledged before: it must still be here, unchanged.
+ * Below the compaction horizon (`horizon`, counting a compaction under way) compaction may have
+ * removed or stripped it since; the log reaching past it is then all that can be asked.
+ */
+export async function witnessProblem(db: ClassicLevel<Buffer, Buffer>, dir: string, headRev: number, horizon = 1): Promise<Problem | undefined> {
   let w;
   try {
     w = await readWitness(dir);
@@ -22,6 +26,7 @@ export async function witnessProblem(db: ClassicLevel<Buffer, Buffer>, dir: stri
   if (w.revision > headRev) {
     return { revision: headRev + 1, reason: `acknowledged revisions ${headRev + 1}..${w.revision} are missing (the log ends at ${headRev})` };
   }
+  if (w.revision < horizon) return undefined;
   const bytes = await db.get(prefixed("log", u64(w.revision)));
   if (bytes === undefined || recordHash(bytes).toString("hex") !== w.hash) return { revision: w.revision, reason: "the record differs from the one acknowledged" };
   return undefined;
