@@ -19,6 +19,11 @@ export interface DaemonConfig {
   accessLog: boolean;
   verifyOnStart: "auto" | "tail" | "full";
   verifyIntervalMs: number;
+  /** Deletes of keys read within this are refused unless forced; 0: off. */
+  deleteGuardMs: number;
+  /** A key changed more than this many times within flappingWindowMs is flapping (metric and warning). */
+  flappingChanges: number;
+  flappingWindowMs: number;
   /** How often the retention policies are applied in the background; 0: only by Compact. */
   compactIntervalMs: number;
   /** Where compaction writes its archives; `<data dir>/archive` when unset. */
@@ -159,6 +164,19 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .default(24 * 3_600_000),
     )
     .addOption(
+      new Option("--delete-guard-ms <ms>", "refuse to delete a key read within this long (FAILED_PRECONDITION naming its last read) unless the Delete sets force; 0: off")
+        .env("CTM_DELETE_GUARD_MS")
+        .argParser(nonNegativeInt)
+        .default(0),
+    )
+    .addOption(
+      new Option("--flapping-changes <n>", "a key changed by clients more than this many times within --flapping-window-ms is flapping: a metric and a warning")
+        .env("CTM_FLAPPING_CHANGES")
+        .argParser(positiveInt)
+        .default(20),
+    )
+    .addOption(new Option("--flapping-window-ms <ms>", "see --flapping-changes").env("CTM_FLAPPING_WINDOW_MS").argParser(positiveInt).default(600_000))
+    .addOption(
       new Option("--compact-interval-ms <ms>", "how often the retention policies (_ctm/retention/) are applied in the background; 0: only when asked (ctm compact)")
         .env("CTM_COMPACT_INTERVAL_MS")
         .argParser(nonNegativeInt)
@@ -236,6 +254,9 @@ On a stopped store:
     verifyOnStart: o.verifyOnStart,
     verifyIntervalMs: o.verifyIntervalMs,
     compactIntervalMs: o.compactIntervalMs,
+    deleteGuardMs: o.deleteGuardMs,
+    flappingChanges: o.flappingChanges,
+    flappingWindowMs: o.flappingWindowMs,
     ...(o.archiveDir ? { archiveDir: o.archiveDir } : {}),
     tlsCert: o.tlsCert,
     tlsKey: o.tlsKey,

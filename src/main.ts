@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+import { FlapDetector } from "./service/flap-detector.js";
+import { StaleKeys } from "./service/stale-keys.js";
+import { DeleteGuard } from "./service/delete-guard.js";
+import { ReadStats } from "./service/read-stats.js";
 import { CompactionLoop } from "./scheduler/compaction-loop.js";
 import { RetentionService } from "./service/retention-service.js";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -97,12 +101,22 @@ async function main(): Promise<void> {
   const auth = new AuthService(store, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
   const retention = new RetentionService(store, clock, (f, m) => log.error({ component: "retention", ...f }, m));
   const config = new ConfigService(store, hub, clock, [validators, health, auth, retention], cfg.accessLog ? access : undefined);
+  const reads = new ReadStats(store, clock);
+  await reads.load();
+  config.reads = reads;
+  if (cfg.deleteGuardMs > 0) config.deleteGuard = new DeleteGuard(reads, clock, cfg.deleteGuardMs);
   validators.attach(config);
   health.attach(config);
   auth.attach(config);
   const rollouts = new RolloutService(store, clock);
   const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics);
   const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs, metrics);
+  const flaps = new FlapDetector(store, cfg.flappingChanges, cfg.flappingWindowMs, (k) =>
+    log.warn({ component: "lifecycle", key: k.key, changes: k.changes, windowMs: cfg.flappingWindowMs, authors: k.authors }, "key is flapping: changed more often than --flapping-changes allows"),
+  );
+  metrics.observeLabeled("ctm_key_flapping", "1 for each key that clients changed more than --flapping-changes times within --flapping-window-ms", "key", () =>
+    flaps.flapping(clock.now()).map((k) => [k.key, 1] as const),
+  );
   const compactionLoop = new CompactionLoop(retention, log.child({ component: "retention" }), cfg.compactIntervalMs, metrics);
 
   metrics.observe("ctm_active_rollouts", "Keys rolling out now", () => rollouts.activeRollouts);
@@ -142,7 +156,7 @@ async function main(): Promise<void> {
   const callAuth = cfg.auth ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
   const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024 };
-  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention }, rpc, transportOpts);
+  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;
   let address: string;
@@ -150,7 +164,7 @@ async function main(): Promise<void> {
     // The workers serve the public port and run the call chain; the calls they do not serve
     // come here over their IPC channel (InternalCalls), so this process listens nowhere.
     const entry = workerScript("worker-main", new URL("./workers/", import.meta.url).href);
-    pool = new WorkerPool({ count: cfg.workers, entry: { file: fileURLToPath(entry.url), execArgv: entry.execArgv }, args: process.argv.slice(2), calls: new InternalCalls(services), store, access, auth, registry: metrics.registry, log, maxLagBytes: cfg.workerMaxLagMiB * 2 ** 20 });
+    pool = new WorkerPool({ count: cfg.workers, entry: { file: fileURLToPath(entry.url), execArgv: entry.execArgv }, args: process.argv.slice(2), calls: new InternalCalls(services), store, access, reads, auth, registry: metrics.registry, log, maxLagBytes: cfg.workerMaxLagMiB * 2 ** 20 });
     address = await pool.start();
   } else {
     address = await transport.listen(cfg.listen, tls?.grpcCredentials);
@@ -167,6 +181,7 @@ async function main(): Promise<void> {
   scheduler.start();
   healthLoop.start();
   compactionLoop.start();
+  reads.start();
   integrity.start();
   // The health service follows the store (a failed batch or check) and the views commit listeners keep.
   const healthTimer = setInterval(() => serving(store.healthy && !views.stale), 1000);
@@ -191,8 +206,10 @@ async function main(): Promise<void> {
     validators.close();
     health.close();
     retention.close();
+    flaps.close();
     await auth.close();
     await access.close();
+    await reads.close();
     await store.close();
     log.info({ revision: store.headRevision, ...store.stats, accessLogDropped: access.droppedTotal }, "stopped");
     await closeLog();

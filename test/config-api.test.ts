@@ -163,7 +163,7 @@ describe("ConfigService against a real daemon", () => {
       operations: [
         { operation: { $case: "set", value: { key: "ap/x", value: 1 } } },
         { operation: { $case: "set", value: { key: "ap/y", value: 2, expectedVersion: 0 } } },
-        { operation: { $case: "delete", value: { key: "ap/x" } } },
+        { operation: { $case: "delete", value: { key: "ap/x", force: false } } },
       ],
       author: "batch",
       message: "three at once",

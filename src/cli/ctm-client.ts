@@ -63,6 +63,7 @@ export function ctmClient(address: string, timeoutMs: number, credentials: grpc.
     getVerification: unary(a.getVerification.bind(a), ads.GetVerificationRequest),
     compact: unary(a.compact.bind(a), ads.CompactRequest),
     getRetention: unary(a.getRetention.bind(a), ads.GetRetentionRequest),
+    listStaleKeys: unary(a.listStaleKeys.bind(a), ads.ListStaleKeysRequest),
     createToken: unary(u.createToken.bind(u), aus.CreateTokenRequest),
     listTokens: unary(u.listTokens.bind(u), aus.ListTokensRequest),
     revokeToken: unary(u.revokeToken.bind(u), aus.RevokeTokenRequest),

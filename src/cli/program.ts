@@ -22,6 +22,7 @@ import { archiveCommand } from "./commands/archive.js";
 import { compactCommand } from "./commands/compact.js";
 import { retentionCommand } from "./commands/retention.js";
 import { statusCommand } from "./commands/status.js";
+import { staleCommand } from "./commands/stale.js";
 import { roleCommand, whoamiCommand } from "./commands/role.js";
 import { tokenCommand } from "./commands/token.js";
 import { watchCommand } from "./commands/watch.js";
@@ -68,7 +69,7 @@ export function buildProgram(version: string): Command {
     ["Whole configs:", [applyCommand(), importCommand(), exportCommand()]],
     ["Rollouts:", [rolloutCommand()]],
     ["Safety:", [validatorCommand(), validateCommand(), healthCommand(), accessLogCommand()]],
-    ["The store:", [statusCommand(), verifyCommand(), retentionCommand(), compactCommand(), archiveCommand()]],
+    ["The store:", [statusCommand(), verifyCommand(), retentionCommand(), compactCommand(), archiveCommand(), staleCommand()]],
     ["Access:", [tokenCommand(), roleCommand(), whoamiCommand()]],
   ];
   for (const [heading, cmds] of groups) for (const cmd of cmds) program.addCommand(cmd.helpGroup(heading));

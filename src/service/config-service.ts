@@ -1,4 +1,6 @@
 import type { BlameLine } from "../domain/blame.js";
+import type { DeleteGuard } from "./delete-guard.js";
+import type { ReadSink } from "./read-stats.js";
 import { BLAME_LIMITS, blameHistory, type BlameLimits } from "../domain/blame-history.js";
 import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
@@ -26,7 +28,7 @@ import { currentPrincipal } from "./acting-principal.js";
 /** An Apply operation as a client states it: sets may carry a rollout plan. */
 export type ApplyOp =
   | { type: "set"; key: string; value?: JsonValue; expectedVersion?: number; rolloutInput?: RolloutInput }
-  | { type: "delete"; key: string; expectedVersion?: number };
+  | { type: "delete"; key: string; expectedVersion?: number; force?: boolean };
 
 /** Runs `f`, naming the operation in any invalid_argument field (operations[2].set.rollout.steps...). */
 function prefixed<T>(prefix: string, f: () => T): T {
@@ -70,6 +72,11 @@ export class ConfigService {
     /** Told what each Get with a request id or unit id was served. */
     private readonly access?: AccessSink,
   ) {}
+
+  /** Told of every Get of a key that exists (the per-key read counters). */
+  reads: ReadSink | undefined;
+  /** Refuses deletes of keys still read (off unless set). */
+  deleteGuard: DeleteGuard | undefined;
 
   /** This service's writes that are not durable yet: what `prepare` reads a key's value from. */
   private readonly inFlight = new InFlightValues((key) => this.store.latest(key));
@@ -165,6 +172,7 @@ export class ConfigService {
     const record = this.get(key);
     const now = this.clock.now();
     const resolution = evaluate(record, ctx, now);
+    this.reads?.touch(key, now);
     if (this.access && (ctx.requestId || ctx.unitId)) {
       this.access.record({
         time: now,
@@ -181,8 +189,9 @@ export class ConfigService {
     return { record, resolution };
   }
 
-  async delete(req: { key: string; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {
+  async delete(req: { key: string; expectedVersion?: number; force?: boolean } & WriteMeta): Promise<LogRecord> {
     const op: WriteOp = { type: "delete", key: checkKey(req.key), expectedVersion: checkVersion(req.expectedVersion, "expected_version") };
+    this.deleteGuard?.check(op.key, req.force === true, "key");
     const actor = this.actor(req);
     const [r] = await this.commit((view) => planWrites(view, [op], actor, () => ""));
     return r!;
@@ -195,7 +204,10 @@ export class ConfigService {
       const f = `operations[${i}].${op.type}.`;
       const key = checkKey(op.key, `${f}key`);
       const expectedVersion = checkVersion(op.expectedVersion, `${f}expected_version`);
-      if (op.type === "delete") return { type: "delete", key, expectedVersion };
+      if (op.type === "delete") {
+        this.deleteGuard?.check(key, op.force === true, `${f}key`);
+        return { type: "delete", key, expectedVersion };
+      }
       return { type: "set", key, value: checkValue(op.value, `${f}value`), expectedVersion, rolloutInput: op.rolloutInput };
     });
     const actor = this.actor(meta);

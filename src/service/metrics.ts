@@ -143,4 +143,18 @@ export class Metrics {
       },
     });
   }
+
+  /** A gauge with one label, filled at each scrape with exactly the series `read` gives. */
+  observeLabeled(name: string, help: string, label: string, read: () => readonly (readonly [string, number])[]): void {
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of read()) this.set({ [label]: value }, n);
+      },
+    });
+  }
 }

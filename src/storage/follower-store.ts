@@ -202,6 +202,14 @@ export class FollowerStore implements LogStore {
     return Promise.reject(unavailable("a follower does not write: writes go to the writer"));
   }
 
+  writeNotes(): Promise<void> {
+    return Promise.reject(unavailable("a follower does not write: writes go to the writer"));
+  }
+
+  async *notes(): AsyncGenerator<[string, Buffer]> {
+    throw unavailable("a follower keeps no notes: the writer does");
+  }
+
   private read<T>(f: () => Promise<T>): Promise<T> {
     return this.failure ? Promise.reject(this.failure) : f();
   }

@@ -107,4 +107,8 @@ export interface LogStore {
    */
   readNote(name: string): Promise<Buffer | undefined>;
   writeNote(name: string, value: Buffer): Promise<void>;
+  /** Several notes in one batch. */
+  writeNotes(notes: readonly (readonly [string, Buffer])[]): Promise<void>;
+  /** Every note whose name starts with `prefix`, in name order, read a step at a time. */
+  notes(prefix: string): AsyncIterable<[string, Buffer]>;
 }

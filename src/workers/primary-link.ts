@@ -9,6 +9,8 @@ import type { ReadOp, ToPrimary, ToWorker } from "./worker-messages.js";
 /** Access records a worker holds before it sends them, and how often it sends what it has. */
 const ACCESS_BATCH = 1000;
 const ACCESS_FLUSH_MS = 50;
+/** Read counts are for reports over days: a second's delay costs nothing, and batches more. */
+const READS_FLUSH_MS = 1000;
 
 export interface PrimaryEvents {
   serving(serving: boolean): void;
@@ -28,6 +30,8 @@ export class PrimaryLink implements WriterReads {
   private outbox: { id: number; call: InternalCall }[] = [];
   private access: AccessRecord[] = [];
   private accessTimer: NodeJS.Timeout | undefined;
+  private readonly reads = new Map<string, [string, number, number]>();
+  private readsTimer: NodeJS.Timeout | undefined;
   private loaded: (() => void) | undefined;
   private store: FollowerStore | undefined;
 
@@ -71,6 +75,25 @@ export class PrimaryLink implements WriterReads {
   async readNote(name: string): Promise<Buffer | undefined> {
     const v = (await this.read("readNote", [name])) as Uint8Array | undefined;
     return v && Buffer.from(v);
+  }
+
+  /** Counts a Get; sent to the primary with the access records (ReadSink). */
+  touch(key: string, now: number): void {
+    const e = this.reads.get(key);
+    if (e === undefined) this.reads.set(key, [key, 1, now]);
+    else {
+      e[1]++;
+      e[2] = now;
+    }
+    this.readsTimer ??= setTimeout(() => this.flushReads(), READS_FLUSH_MS);
+  }
+
+  flushReads(): void {
+    clearTimeout(this.readsTimer);
+    this.readsTimer = undefined;
+    if (this.reads.size === 0) return;
+    this.send({ t: "reads", entries: [...this.reads.values()] });
+    this.reads.clear();
   }
 
   /** Queues one access record; never blocks or throws (AccessSink). */

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     hub?.close();
     await transport?.shutdown(cfg.shutdownGraceMs);
     link.flushAccess();
+    link.flushReads();
     const used = auth?.takeUsage();
     if (used) link.send({ t: "usage", used });
     await closeLog();
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
   auth = new AuthService(store, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
   const rollouts = new RolloutService(store, clock);
   const config = new ConfigService(store, hub, clock, [], cfg.accessLog ? link : undefined);
+  config.reads = link;
   const callAuth = cfg.auth
     ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined }
     : undefined;

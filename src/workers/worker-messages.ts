@@ -43,5 +43,7 @@ export type ToPrimary =
   | { t: "calls"; calls: { id: number; call: InternalCall }[] }
   | { t: "listening"; address: string }
   | { t: "access"; records: AccessRecord[] }
+  /** Gets counted since the last report: key, reads, last read (ms). */
+  | { t: "reads"; entries: [string, number, number][] }
   | { t: "usage"; used: [string, number][] }
   | { t: "metrics"; id: number; json: unknown };

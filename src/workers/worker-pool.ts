@@ -1,4 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
+import type { ReadStats } from "../service/read-stats.js";
 import type { Logger } from "pino";
 import { AggregatorRegistry, type Registry } from "prom-client";
 import { isCtmError } from "../domain/errors.js";
@@ -20,6 +21,8 @@ export interface WorkerPoolOptions {
   calls: InternalCalls;
   store: LogStore;
   access: AccessSink;
+  /** Takes the read counts workers report. */
+  reads: ReadStats;
   auth: AuthService;
   registry: Registry;
   log: Logger;
@@ -175,6 +178,8 @@ export class WorkerPool {
       case "access":
         for (const r of m.records) this.opts.access.record(r);
         return;
+      case "reads":
+        return this.opts.reads.merge(m.entries);
       case "usage":
         return this.opts.auth.noteUsage(m.used);
       case "metrics":

@@ -145,7 +145,7 @@ export type PointInTime = { time: Date | number | string } | { revision: number 
 
 export type ApplyOp =
   | { set: { key: string; value: JsonValue; expectedVersion?: number; rollout?: DeepPartial<RolloutPlan> } }
-  | { delete: { key: string; expectedVersion?: number } };
+  | { delete: { key: string; expectedVersion?: number; force?: boolean } };
 
 type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall;
 
@@ -239,9 +239,9 @@ export class CtmClient {
     return this.unary("Get", this.config.get, GetRequest.fromPartial({ key, context: toPbContext(context) }), o);
   }
 
-  /** Appends a tombstone. */
-  delete(key: string, o: WriteOptions = {}): Promise<DeleteResponse> {
-    return this.unary("Delete", this.config.delete, DeleteRequest.fromPartial({ key, author: this.author(o), message: o.message ?? "", expectedVersion: o.expectedVersion }), o);
+  /** Appends a tombstone; `force` deletes even a key read within ctmd's delete guard. */
+  delete(key: string, o: WriteOptions & { force?: boolean } = {}): Promise<DeleteResponse> {
+    return this.unary("Delete", this.config.delete, DeleteRequest.fromPartial({ key, author: this.author(o), message: o.message ?? "", expectedVersion: o.expectedVersion, force: o.force ?? false }), o);
   }
 
   /** One page of a key's history, newest first. */
@@ -310,7 +310,7 @@ export class CtmClient {
         const { key, value, expectedVersion, rollout } = op.set;
         return { operation: { $case: "set" as const, value: { key, value, expectedVersion, rollout: rollout === undefined ? undefined : planOf(rollout) } } };
       }
-      return { operation: { $case: "delete" as const, value: { key: op.delete.key, expectedVersion: op.delete.expectedVersion } } };
+      return { operation: { $case: "delete" as const, value: { key: op.delete.key, expectedVersion: op.delete.expectedVersion, force: op.delete.force ?? false } } };
     });
     const req: ApplyRequest = { operations: ops, author: this.author(o), message: o.message ?? "" };
     return this.unary("Apply", this.config.apply, req, o);

@@ -12,7 +12,7 @@ import type { VerifyReport } from "../verify-report.js";
 import { keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
 import { writeWitness } from "./head-witness.js";
 import { witnessProblem } from "./witness-check.js";
-import { META, prefixed, sectionRange } from "./layout.js";
+import { META, PREFIX, prefixed, sectionRange } from "./layout.js";
 import { verifyLog } from "./log-verifier.js";
 import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
 import { openFailure } from "./open-failure.js";
@@ -900,6 +900,28 @@ export class LevelLogStore implements LogStore {
     if (this.failure) throw this.failure;
     if (!this.isOpen) throw unavailable("store is closed");
     await this.db.put(prefixed("note", Buffer.from(name, "utf8")), value);
+  }
+
+  async writeNotes(notes: readonly (readonly [string, Buffer])[]): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.isOpen) throw unavailable("store is closed");
+    if (notes.length === 0) return;
+    await this.db.batch(notes.map(([name, value]) => ({ type: "put" as const, key: prefixed("note", Buffer.from(name, "utf8")), value })));
+  }
+
+  async *notes(prefix: string): AsyncGenerator<[string, Buffer]> {
+    if (!this.isOpen) throw unavailable("store is closed");
+    const from = prefixed("note", Buffer.from(prefix, "utf8"));
+    const it = this.db.iterator({ gte: from, lt: prefixed("note", Buffer.from(prefix + "\u{10FFFF}", "utf8")) });
+    try {
+      for (;;) {
+        const entries = await it.nextv(1024);
+        if (entries.length === 0) return;
+        for (const [k, v] of entries) yield [k.subarray(PREFIX.note.length).toString("utf8"), Buffer.from(v)];
+      }
+    } finally {
+      await it.close();
+    }
   }
 
   async at(key: string, revision: number): Promise<LogRecord | undefined> {

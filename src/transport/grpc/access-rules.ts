@@ -78,6 +78,7 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   "/ctm.v1.AdminService/GetVerification": admin(""),
   "/ctm.v1.AdminService/Compact": admin(""),
   "/ctm.v1.AdminService/GetRetention": admin(""),
+  "/ctm.v1.AdminService/ListStaleKeys": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
 
   "/ctm.v1.AuthService/CreateToken": admin(TOKEN_PREFIX),
   "/ctm.v1.AuthService/ListTokens": admin(TOKEN_PREFIX),

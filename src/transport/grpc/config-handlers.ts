@@ -90,7 +90,7 @@ const opKey = (op: ApplyOperation): string => op.operation?.value.key ?? "";
 /** An operation with neither set nor delete is reported by the service as an empty key. */
 function toApplyOp(op: ApplyOperation): ApplyOp {
   const o = op.operation;
-  if (o?.$case === "delete") return { type: "delete", key: o.value.key, expectedVersion: o.value.expectedVersion };
+  if (o?.$case === "delete") return { type: "delete", key: o.value.key, expectedVersion: o.value.expectedVersion, force: o.value.force };
   const rollout = o?.value.rollout;
   return { type: "set", key: o?.value.key ?? "", value: o?.value.value, expectedVersion: o?.value.expectedVersion, rolloutInput: rollout && toRolloutInput(rollout) };
 }

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { headerOf } from "./response-header.js";
-import { retentionHandlers } from "./retention-handlers.js";
+import { retentionHandlers, type StaleKeySource } from "./retention-handlers.js";
 import type { RetentionService } from "../../service/retention-service.js";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
@@ -74,6 +74,7 @@ export interface Services {
   integrity: IntegrityService;
   auth: AuthService;
   retention: RetentionService;
+  lifecycle: StaleKeySource;
 }
 
 /** One service as the server registers it. */
@@ -91,7 +92,7 @@ export function ctmServices(svc: Services, rpc: Rpc, opts: GrpcTransportOptions)
     { definition: ValidatorServiceService, handlers: validatorHandlers(svc.validators, header, rpc) },
     { definition: HealthCheckServiceService, handlers: healthCheckHandlers(svc.health, header, rpc) },
     { definition: AccessLogServiceService, handlers: accessLogHandlers(svc.access, header, rpc) },
-    { definition: AdminServiceService, handlers: { ...adminHandlers(svc.integrity, header, rpc), ...retentionHandlers(svc.retention, header, rpc) } },
+    { definition: AdminServiceService, handlers: { ...adminHandlers(svc.integrity, header, rpc), ...retentionHandlers(svc.retention, svc.lifecycle, header, rpc) } },
     { definition: AuthServiceService, handlers: authHandlers(svc.auth, rpc.auth !== undefined, header, rpc) },
   ];
 }

@@ -3,11 +3,37 @@ import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import type { Hold, RetentionPolicy } from "../../domain/retention/retention-policy.js";
 import type { CompactionOutcome } from "../../storage/compaction.js";
 import type { CompactionReport, RetentionService } from "../../service/retention-service.js";
+import type { StaleKey } from "../../service/stale-keys.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 
-/** AdminService's retention calls: Compact and GetRetention. */
-export function retentionHandlers(svc: RetentionService, header: () => ResponseHeader, rpc: Rpc): Pick<AdminServiceServer, "compact" | "getRetention"> {
+/** What ListStaleKeys asks of the service layer. */
+export interface StaleKeySource {
+  stale(q: { prefix: string; unreadForMs?: number; pageSize: number; pageToken: string }): Promise<{ keys: StaleKey[]; nextPageToken: string }>;
+  /** When counting reads began. */
+  readonly countingSince: number;
+}
+
+/** AdminService's retention and key lifecycle calls: Compact, GetRetention, ListStaleKeys. */
+export function retentionHandlers(svc: RetentionService, lifecycle: StaleKeySource, header: () => ResponseHeader, rpc: Rpc): Pick<AdminServiceServer, "compact" | "getRetention" | "listStaleKeys"> {
   return {
+    listStaleKeys: unary(rpc, "Admin.ListStaleKeys", (r) => r.prefix, async (r) => {
+      const unreadForMs = r.unreadFor === undefined ? undefined : r.unreadFor.seconds * 1000 + Math.floor(r.unreadFor.nanos / 1e6);
+      const page = await lifecycle.stale({ prefix: r.prefix, unreadForMs, pageSize: r.pageSize, pageToken: r.pageToken });
+      return {
+        header: header(),
+        keys: page.keys.map((k) => ({
+          key: k.record.key,
+          reads: k.reads.reads,
+          lastRead: k.reads.lastRead > 0 ? new Date(k.reads.lastRead) : undefined,
+          version: k.record.version,
+          lastChange: new Date(k.record.time),
+          lastAuthor: k.record.author,
+          reason: k.reason,
+        })),
+        nextPageToken: page.nextPageToken,
+        countingSince: new Date(lifecycle.countingSince),
+      };
+    }),
     compact: unary(rpc, "Admin.Compact", () => undefined, async (r) => {
       const outcome = await svc.compact({ author: r.author, message: r.message });
       const last = svc.last;

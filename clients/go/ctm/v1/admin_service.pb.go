@@ -74,6 +74,252 @@ func (VerificationScope) EnumDescriptor() ([]byte, []int) {
 	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{0}
 }
 
+type ListStaleKeysRequest struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	Prefix string `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// Unset: 30 days.
+	UnreadFor *durationpb.Duration `protobuf:"bytes,2,opt,name=unread_for,json=unreadFor,proto3" json:"unread_for,omitempty"`
+	// At most this many keys per page (0: 100; at most 1000).
+	PageSize  uint32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+}
+
+func (x *ListStaleKeysRequest) Reset() {
+	*x = ListStaleKeysRequest{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[0]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ListStaleKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStaleKeysRequest) ProtoMessage() {}
+
+func (x *ListStaleKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[0]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStaleKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListStaleKeysRequest) Descriptor() ([]byte, []int) {
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListStaleKeysRequest) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ListStaleKeysRequest) GetUnreadFor() *durationpb.Duration {
+	if x != nil {
+		return x.UnreadFor
+	}
+	return nil
+}
+
+func (x *ListStaleKeysRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListStaleKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListStaleKeysResponse struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	Header *ResponseHeader `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	Keys   []*StaleKey     `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Empty when there is nothing more.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// When ctmd began counting reads: a key never read since is reported only
+	// once that is longer ago than `unread_for`.
+	CountingSince *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=counting_since,json=countingSince,proto3" json:"counting_since,omitempty"`
+}
+
+func (x *ListStaleKeysResponse) Reset() {
+	*x = ListStaleKeysResponse{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[1]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *ListStaleKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStaleKeysResponse) ProtoMessage() {}
+
+func (x *ListStaleKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[1]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStaleKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListStaleKeysResponse) Descriptor() ([]byte, []int) {
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListStaleKeysResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *ListStaleKeysResponse) GetKeys() []*StaleKey {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListStaleKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListStaleKeysResponse) GetCountingSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CountingSince
+	}
+	return nil
+}
+
+// StaleKey is one key that may be pruned, and why.
+type StaleKey struct {
+	state         protoimpl.MessageState
+	sizeCache     protoimpl.SizeCache
+	unknownFields protoimpl.UnknownFields
+
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Gets counted since counting began.
+	Reads uint64 `protobuf:"varint,2,opt,name=reads,proto3" json:"reads,omitempty"`
+	// Unset when never read since counting began.
+	LastRead   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_read,json=lastRead,proto3" json:"last_read,omitempty"`
+	Version    uint64                 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	LastChange *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_change,json=lastChange,proto3" json:"last_change,omitempty"`
+	LastAuthor string                 `protobuf:"bytes,6,opt,name=last_author,json=lastAuthor,proto3" json:"last_author,omitempty"`
+	// "unread", or what makes its rollout ready to become a static value.
+	Reason string `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+}
+
+func (x *StaleKey) Reset() {
+	*x = StaleKey{}
+	if protoimpl.UnsafeEnabled {
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[2]
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		ms.StoreMessageInfo(mi)
+	}
+}
+
+func (x *StaleKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StaleKey) ProtoMessage() {}
+
+func (x *StaleKey) ProtoReflect() protoreflect.Message {
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[2]
+	if protoimpl.UnsafeEnabled && x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StaleKey.ProtoReflect.Descriptor instead.
+func (*StaleKey) Descriptor() ([]byte, []int) {
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *StaleKey) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *StaleKey) GetReads() uint64 {
+	if x != nil {
+		return x.Reads
+	}
+	return 0
+}
+
+func (x *StaleKey) GetLastRead() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastRead
+	}
+	return nil
+}
+
+func (x *StaleKey) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *StaleKey) GetLastChange() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastChange
+	}
+	return nil
+}
+
+func (x *StaleKey) GetLastAuthor() string {
+	if x != nil {
+		return x.LastAuthor
+	}
+	return ""
+}
+
+func (x *StaleKey) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 type CompactRequest struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -87,7 +333,7 @@ type CompactRequest struct {
 func (x *CompactRequest) Reset() {
 	*x = CompactRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[0]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[3]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -100,7 +346,7 @@ func (x *CompactRequest) String() string {
 func (*CompactRequest) ProtoMessage() {}
 
 func (x *CompactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[0]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[3]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -113,7 +359,7 @@ func (x *CompactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactRequest.ProtoReflect.Descriptor instead.
 func (*CompactRequest) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{0}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CompactRequest) GetAuthor() string {
@@ -142,7 +388,7 @@ type CompactResponse struct {
 func (x *CompactResponse) Reset() {
 	*x = CompactResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[1]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[4]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -155,7 +401,7 @@ func (x *CompactResponse) String() string {
 func (*CompactResponse) ProtoMessage() {}
 
 func (x *CompactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[1]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[4]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -168,7 +414,7 @@ func (x *CompactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactResponse.ProtoReflect.Descriptor instead.
 func (*CompactResponse) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{1}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CompactResponse) GetHeader() *ResponseHeader {
@@ -194,7 +440,7 @@ type GetRetentionRequest struct {
 func (x *GetRetentionRequest) Reset() {
 	*x = GetRetentionRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[2]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[5]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -207,7 +453,7 @@ func (x *GetRetentionRequest) String() string {
 func (*GetRetentionRequest) ProtoMessage() {}
 
 func (x *GetRetentionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[2]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[5]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -220,7 +466,7 @@ func (x *GetRetentionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRetentionRequest.ProtoReflect.Descriptor instead.
 func (*GetRetentionRequest) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{2}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{5}
 }
 
 type GetRetentionResponse struct {
@@ -243,7 +489,7 @@ type GetRetentionResponse struct {
 func (x *GetRetentionResponse) Reset() {
 	*x = GetRetentionResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[3]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[6]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -256,7 +502,7 @@ func (x *GetRetentionResponse) String() string {
 func (*GetRetentionResponse) ProtoMessage() {}
 
 func (x *GetRetentionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[3]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[6]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +515,7 @@ func (x *GetRetentionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRetentionResponse.ProtoReflect.Descriptor instead.
 func (*GetRetentionResponse) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{3}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetRetentionResponse) GetHeader() *ResponseHeader {
@@ -344,7 +590,7 @@ type Compaction struct {
 func (x *Compaction) Reset() {
 	*x = Compaction{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[4]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[7]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -357,7 +603,7 @@ func (x *Compaction) String() string {
 func (*Compaction) ProtoMessage() {}
 
 func (x *Compaction) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[4]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[7]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +616,7 @@ func (x *Compaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Compaction.ProtoReflect.Descriptor instead.
 func (*Compaction) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{4}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Compaction) GetHorizon() uint64 {
@@ -449,7 +695,7 @@ type RetentionPolicy struct {
 func (x *RetentionPolicy) Reset() {
 	*x = RetentionPolicy{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[5]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[8]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -462,7 +708,7 @@ func (x *RetentionPolicy) String() string {
 func (*RetentionPolicy) ProtoMessage() {}
 
 func (x *RetentionPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[5]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[8]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +721,7 @@ func (x *RetentionPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetentionPolicy.ProtoReflect.Descriptor instead.
 func (*RetentionPolicy) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{5}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RetentionPolicy) GetName() string {
@@ -527,7 +773,7 @@ type RetentionHold struct {
 func (x *RetentionHold) Reset() {
 	*x = RetentionHold{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[6]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[9]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -540,7 +786,7 @@ func (x *RetentionHold) String() string {
 func (*RetentionHold) ProtoMessage() {}
 
 func (x *RetentionHold) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[6]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[9]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +799,7 @@ func (x *RetentionHold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetentionHold.ProtoReflect.Descriptor instead.
 func (*RetentionHold) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{6}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RetentionHold) GetName() string {
@@ -586,7 +832,7 @@ type VerifyRequest struct {
 func (x *VerifyRequest) Reset() {
 	*x = VerifyRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[7]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[10]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -599,7 +845,7 @@ func (x *VerifyRequest) String() string {
 func (*VerifyRequest) ProtoMessage() {}
 
 func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[7]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[10]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -612,7 +858,7 @@ func (x *VerifyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyRequest.ProtoReflect.Descriptor instead.
 func (*VerifyRequest) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{7}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{10}
 }
 
 type VerifyResponse struct {
@@ -627,7 +873,7 @@ type VerifyResponse struct {
 func (x *VerifyResponse) Reset() {
 	*x = VerifyResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[8]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[11]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -640,7 +886,7 @@ func (x *VerifyResponse) String() string {
 func (*VerifyResponse) ProtoMessage() {}
 
 func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[8]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[11]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -653,7 +899,7 @@ func (x *VerifyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyResponse.ProtoReflect.Descriptor instead.
 func (*VerifyResponse) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{8}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VerifyResponse) GetHeader() *ResponseHeader {
@@ -679,7 +925,7 @@ type GetVerificationRequest struct {
 func (x *GetVerificationRequest) Reset() {
 	*x = GetVerificationRequest{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[9]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[12]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -692,7 +938,7 @@ func (x *GetVerificationRequest) String() string {
 func (*GetVerificationRequest) ProtoMessage() {}
 
 func (x *GetVerificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[9]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[12]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -705,7 +951,7 @@ func (x *GetVerificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVerificationRequest.ProtoReflect.Descriptor instead.
 func (*GetVerificationRequest) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{9}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{12}
 }
 
 type GetVerificationResponse struct {
@@ -720,7 +966,7 @@ type GetVerificationResponse struct {
 func (x *GetVerificationResponse) Reset() {
 	*x = GetVerificationResponse{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[10]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[13]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -733,7 +979,7 @@ func (x *GetVerificationResponse) String() string {
 func (*GetVerificationResponse) ProtoMessage() {}
 
 func (x *GetVerificationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[10]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[13]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +992,7 @@ func (x *GetVerificationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVerificationResponse.ProtoReflect.Descriptor instead.
 func (*GetVerificationResponse) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{10}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetVerificationResponse) GetHeader() *ResponseHeader {
@@ -788,7 +1034,7 @@ type Verification struct {
 func (x *Verification) Reset() {
 	*x = Verification{}
 	if protoimpl.UnsafeEnabled {
-		mi := &file_ctm_v1_admin_service_proto_msgTypes[11]
+		mi := &file_ctm_v1_admin_service_proto_msgTypes[14]
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		ms.StoreMessageInfo(mi)
 	}
@@ -801,7 +1047,7 @@ func (x *Verification) String() string {
 func (*Verification) ProtoMessage() {}
 
 func (x *Verification) ProtoReflect() protoreflect.Message {
-	mi := &file_ctm_v1_admin_service_proto_msgTypes[11]
+	mi := &file_ctm_v1_admin_service_proto_msgTypes[14]
 	if protoimpl.UnsafeEnabled && x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +1060,7 @@ func (x *Verification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verification.ProtoReflect.Descriptor instead.
 func (*Verification) Descriptor() ([]byte, []int) {
-	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{11}
+	return file_ctm_v1_admin_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Verification) GetOk() bool {
@@ -897,7 +1143,47 @@ var file_ctm_v1_admin_service_proto_rawDesc = []byte{
 	0x65, 0x2f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75, 0x66, 0x2f, 0x64, 0x75, 0x72, 0x61, 0x74,
 	0x69, 0x6f, 0x6e, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x1a, 0x1f, 0x67, 0x6f, 0x6f, 0x67, 0x6c,
 	0x65, 0x2f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75, 0x66, 0x2f, 0x74, 0x69, 0x6d, 0x65, 0x73,
-	0x74, 0x61, 0x6d, 0x70, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x22, 0x42, 0x0a, 0x0e, 0x43, 0x6f,
+	0x74, 0x61, 0x6d, 0x70, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x22, 0xa4, 0x01, 0x0a, 0x14, 0x4c,
+	0x69, 0x73, 0x74, 0x53, 0x74, 0x61, 0x6c, 0x65, 0x4b, 0x65, 0x79, 0x73, 0x52, 0x65, 0x71, 0x75,
+	0x65, 0x73, 0x74, 0x12, 0x16, 0x0a, 0x06, 0x70, 0x72, 0x65, 0x66, 0x69, 0x78, 0x18, 0x01, 0x20,
+	0x01, 0x28, 0x09, 0x52, 0x06, 0x70, 0x72, 0x65, 0x66, 0x69, 0x78, 0x12, 0x38, 0x0a, 0x0a, 0x75,
+	0x6e, 0x72, 0x65, 0x61, 0x64, 0x5f, 0x66, 0x6f, 0x72, 0x18, 0x02, 0x20, 0x01, 0x28, 0x0b, 0x32,
+	0x19, 0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75,
+	0x66, 0x2e, 0x44, 0x75, 0x72, 0x61, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x09, 0x75, 0x6e, 0x72, 0x65,
+	0x61, 0x64, 0x46, 0x6f, 0x72, 0x12, 0x1b, 0x0a, 0x09, 0x70, 0x61, 0x67, 0x65, 0x5f, 0x73, 0x69,
+	0x7a, 0x65, 0x18, 0x03, 0x20, 0x01, 0x28, 0x0d, 0x52, 0x08, 0x70, 0x61, 0x67, 0x65, 0x53, 0x69,
+	0x7a, 0x65, 0x12, 0x1d, 0x0a, 0x0a, 0x70, 0x61, 0x67, 0x65, 0x5f, 0x74, 0x6f, 0x6b, 0x65, 0x6e,
+	0x18, 0x04, 0x20, 0x01, 0x28, 0x09, 0x52, 0x09, 0x70, 0x61, 0x67, 0x65, 0x54, 0x6f, 0x6b, 0x65,
+	0x6e, 0x22, 0xd8, 0x01, 0x0a, 0x15, 0x4c, 0x69, 0x73, 0x74, 0x53, 0x74, 0x61, 0x6c, 0x65, 0x4b,
+	0x65, 0x79, 0x73, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x2e, 0x0a, 0x06, 0x68,
+	0x65, 0x61, 0x64, 0x65, 0x72, 0x18, 0x01, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x16, 0x2e, 0x63, 0x74,
+	0x6d, 0x2e, 0x76, 0x31, 0x2e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x48, 0x65, 0x61,
+	0x64, 0x65, 0x72, 0x52, 0x06, 0x68, 0x65, 0x61, 0x64, 0x65, 0x72, 0x12, 0x24, 0x0a, 0x04, 0x6b,
+	0x65, 0x79, 0x73, 0x18, 0x02, 0x20, 0x03, 0x28, 0x0b, 0x32, 0x10, 0x2e, 0x63, 0x74, 0x6d, 0x2e,
+	0x76, 0x31, 0x2e, 0x53, 0x74, 0x61, 0x6c, 0x65, 0x4b, 0x65, 0x79, 0x52, 0x04, 0x6b, 0x65, 0x79,
+	0x73, 0x12, 0x26, 0x0a, 0x0f, 0x6e, 0x65, 0x78, 0x74, 0x5f, 0x70, 0x61, 0x67, 0x65, 0x5f, 0x74,
+	0x6f, 0x6b, 0x65, 0x6e, 0x18, 0x03, 0x20, 0x01, 0x28, 0x09, 0x52, 0x0d, 0x6e, 0x65, 0x78, 0x74,
+	0x50, 0x61, 0x67, 0x65, 0x54, 0x6f, 0x6b, 0x65, 0x6e, 0x12, 0x41, 0x0a, 0x0e, 0x63, 0x6f, 0x75,
+	0x6e, 0x74, 0x69, 0x6e, 0x67, 0x5f, 0x73, 0x69, 0x6e, 0x63, 0x65, 0x18, 0x04, 0x20, 0x01, 0x28,
+	0x0b, 0x32, 0x1a, 0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f,
+	0x62, 0x75, 0x66, 0x2e, 0x54, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70, 0x52, 0x0d, 0x63,
+	0x6f, 0x75, 0x6e, 0x74, 0x69, 0x6e, 0x67, 0x53, 0x69, 0x6e, 0x63, 0x65, 0x22, 0xfb, 0x01, 0x0a,
+	0x08, 0x53, 0x74, 0x61, 0x6c, 0x65, 0x4b, 0x65, 0x79, 0x12, 0x10, 0x0a, 0x03, 0x6b, 0x65, 0x79,
+	0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x03, 0x6b, 0x65, 0x79, 0x12, 0x14, 0x0a, 0x05, 0x72,
+	0x65, 0x61, 0x64, 0x73, 0x18, 0x02, 0x20, 0x01, 0x28, 0x04, 0x52, 0x05, 0x72, 0x65, 0x61, 0x64,
+	0x73, 0x12, 0x37, 0x0a, 0x09, 0x6c, 0x61, 0x73, 0x74, 0x5f, 0x72, 0x65, 0x61, 0x64, 0x18, 0x03,
+	0x20, 0x01, 0x28, 0x0b, 0x32, 0x1a, 0x2e, 0x67, 0x6f, 0x6f, 0x67, 0x6c, 0x65, 0x2e, 0x70, 0x72,
+	0x6f, 0x74, 0x6f, 0x62, 0x75, 0x66, 0x2e, 0x54, 0x69, 0x6d, 0x65, 0x73, 0x74, 0x61, 0x6d, 0x70,
+	0x52, 0x08, 0x6c, 0x61, 0x73, 0x74, 0x52, 0x65, 0x61, 0x64, 0x12, 0x18, 0x0a, 0x07, 0x76, 0x65,
+	0x72, 0x73, 0x69, 0x6f, 0x6e, 0x18, 0x04, 0x20, 0x01, 0x28, 0x04, 0x52, 0x07, 0x76, 0x65, 0x72,
+	0x73, 0x69, 0x6f, 0x6e, 0x12, 0x3b, 0x0a, 0x0b, 0x6c, 0x61, 0x73, 0x74, 0x5f, 0x63, 0x68, 0x61,
+	0x6e, 0x67, 0x65, 0x18, 0x05, 0x20, 0x01, 0x28, 0x0b, 0x32, 0x1a, 0x2e, 0x67, 0x6f, 0x6f, 0x67,
+	0x6c, 0x65, 0x2e, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x62, 0x75, 0x66, 0x2e, 0x54, 0x69, 0x6d, 0x65,
+	0x73, 0x74, 0x61, 0x6d, 0x70, 0x52, 0x0a, 0x6c, 0x61, 0x73, 0x74, 0x43, 0x68, 0x61, 0x6e, 0x67,
+	0x65, 0x12, 0x1f, 0x0a, 0x0b, 0x6c, 0x61, 0x73, 0x74, 0x5f, 0x61, 0x75, 0x74, 0x68, 0x6f, 0x72,
+	0x18, 0x06, 0x20, 0x01, 0x28, 0x09, 0x52, 0x0a, 0x6c, 0x61, 0x73, 0x74, 0x41, 0x75, 0x74, 0x68,
+	0x6f, 0x72, 0x12, 0x16, 0x0a, 0x06, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e, 0x18, 0x07, 0x20, 0x01,
+	0x28, 0x09, 0x52, 0x06, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e, 0x22, 0x42, 0x0a, 0x0e, 0x43, 0x6f,
 	0x6d, 0x70, 0x61, 0x63, 0x74, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x12, 0x16, 0x0a, 0x06,
 	0x61, 0x75, 0x74, 0x68, 0x6f, 0x72, 0x18, 0x01, 0x20, 0x01, 0x28, 0x09, 0x52, 0x06, 0x61, 0x75,
 	0x74, 0x68, 0x6f, 0x72, 0x12, 0x18, 0x0a, 0x07, 0x6d, 0x65, 0x73, 0x73, 0x61, 0x67, 0x65, 0x18,
@@ -1021,7 +1307,7 @@ var file_ctm_v1_admin_service_proto_rawDesc = []byte{
 	0x45, 0x52, 0x49, 0x46, 0x49, 0x43, 0x41, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x53, 0x43, 0x4f, 0x50,
 	0x45, 0x5f, 0x54, 0x41, 0x49, 0x4c, 0x10, 0x01, 0x12, 0x1b, 0x0a, 0x17, 0x56, 0x45, 0x52, 0x49,
 	0x46, 0x49, 0x43, 0x41, 0x54, 0x49, 0x4f, 0x4e, 0x5f, 0x53, 0x43, 0x4f, 0x50, 0x45, 0x5f, 0x46,
-	0x55, 0x4c, 0x4c, 0x10, 0x02, 0x32, 0xa2, 0x02, 0x0a, 0x0c, 0x41, 0x64, 0x6d, 0x69, 0x6e, 0x53,
+	0x55, 0x4c, 0x4c, 0x10, 0x02, 0x32, 0xf0, 0x02, 0x0a, 0x0c, 0x41, 0x64, 0x6d, 0x69, 0x6e, 0x53,
 	0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x12, 0x37, 0x0a, 0x06, 0x56, 0x65, 0x72, 0x69, 0x66, 0x79,
 	0x12, 0x15, 0x2e, 0x63, 0x74, 0x6d, 0x2e, 0x76, 0x31, 0x2e, 0x56, 0x65, 0x72, 0x69, 0x66, 0x79,
 	0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x16, 0x2e, 0x63, 0x74, 0x6d, 0x2e, 0x76, 0x31,
@@ -1039,10 +1325,15 @@ var file_ctm_v1_admin_service_proto_rawDesc = []byte{
 	0x1b, 0x2e, 0x63, 0x74, 0x6d, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x52, 0x65, 0x74, 0x65,
 	0x6e, 0x74, 0x69, 0x6f, 0x6e, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1c, 0x2e, 0x63,
 	0x74, 0x6d, 0x2e, 0x76, 0x31, 0x2e, 0x47, 0x65, 0x74, 0x52, 0x65, 0x74, 0x65, 0x6e, 0x74, 0x69,
-	0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x42, 0x21, 0x5a, 0x1f, 0x63, 0x74,
-	0x6d, 0x2e, 0x64, 0x65, 0x76, 0x2f, 0x63, 0x6c, 0x69, 0x65, 0x6e, 0x74, 0x73, 0x2f, 0x67, 0x6f,
-	0x2f, 0x63, 0x74, 0x6d, 0x2f, 0x76, 0x31, 0x3b, 0x63, 0x74, 0x6d, 0x76, 0x31, 0x62, 0x06, 0x70,
-	0x72, 0x6f, 0x74, 0x6f, 0x33,
+	0x6f, 0x6e, 0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x12, 0x4c, 0x0a, 0x0d, 0x4c, 0x69,
+	0x73, 0x74, 0x53, 0x74, 0x61, 0x6c, 0x65, 0x4b, 0x65, 0x79, 0x73, 0x12, 0x1c, 0x2e, 0x63, 0x74,
+	0x6d, 0x2e, 0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x53, 0x74, 0x61, 0x6c, 0x65, 0x4b, 0x65,
+	0x79, 0x73, 0x52, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x1a, 0x1d, 0x2e, 0x63, 0x74, 0x6d, 0x2e,
+	0x76, 0x31, 0x2e, 0x4c, 0x69, 0x73, 0x74, 0x53, 0x74, 0x61, 0x6c, 0x65, 0x4b, 0x65, 0x79, 0x73,
+	0x52, 0x65, 0x73, 0x70, 0x6f, 0x6e, 0x73, 0x65, 0x42, 0x21, 0x5a, 0x1f, 0x63, 0x74, 0x6d, 0x2e,
+	0x64, 0x65, 0x76, 0x2f, 0x63, 0x6c, 0x69, 0x65, 0x6e, 0x74, 0x73, 0x2f, 0x67, 0x6f, 0x2f, 0x63,
+	0x74, 0x6d, 0x2f, 0x76, 0x31, 0x3b, 0x63, 0x74, 0x6d, 0x76, 0x31, 0x62, 0x06, 0x70, 0x72, 0x6f,
+	0x74, 0x6f, 0x33,
 }
 
 var (
@@ -1058,56 +1349,67 @@ func file_ctm_v1_admin_service_proto_rawDescGZIP() []byte {
 }
 
 var file_ctm_v1_admin_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ctm_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_ctm_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_ctm_v1_admin_service_proto_goTypes = []interface{}{
 	(VerificationScope)(0),          // 0: ctm.v1.VerificationScope
-	(*CompactRequest)(nil),          // 1: ctm.v1.CompactRequest
-	(*CompactResponse)(nil),         // 2: ctm.v1.CompactResponse
-	(*GetRetentionRequest)(nil),     // 3: ctm.v1.GetRetentionRequest
-	(*GetRetentionResponse)(nil),    // 4: ctm.v1.GetRetentionResponse
-	(*Compaction)(nil),              // 5: ctm.v1.Compaction
-	(*RetentionPolicy)(nil),         // 6: ctm.v1.RetentionPolicy
-	(*RetentionHold)(nil),           // 7: ctm.v1.RetentionHold
-	(*VerifyRequest)(nil),           // 8: ctm.v1.VerifyRequest
-	(*VerifyResponse)(nil),          // 9: ctm.v1.VerifyResponse
-	(*GetVerificationRequest)(nil),  // 10: ctm.v1.GetVerificationRequest
-	(*GetVerificationResponse)(nil), // 11: ctm.v1.GetVerificationResponse
-	(*Verification)(nil),            // 12: ctm.v1.Verification
-	(*ResponseHeader)(nil),          // 13: ctm.v1.ResponseHeader
-	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 15: google.protobuf.Duration
+	(*ListStaleKeysRequest)(nil),    // 1: ctm.v1.ListStaleKeysRequest
+	(*ListStaleKeysResponse)(nil),   // 2: ctm.v1.ListStaleKeysResponse
+	(*StaleKey)(nil),                // 3: ctm.v1.StaleKey
+	(*CompactRequest)(nil),          // 4: ctm.v1.CompactRequest
+	(*CompactResponse)(nil),         // 5: ctm.v1.CompactResponse
+	(*GetRetentionRequest)(nil),     // 6: ctm.v1.GetRetentionRequest
+	(*GetRetentionResponse)(nil),    // 7: ctm.v1.GetRetentionResponse
+	(*Compaction)(nil),              // 8: ctm.v1.Compaction
+	(*RetentionPolicy)(nil),         // 9: ctm.v1.RetentionPolicy
+	(*RetentionHold)(nil),           // 10: ctm.v1.RetentionHold
+	(*VerifyRequest)(nil),           // 11: ctm.v1.VerifyRequest
+	(*VerifyResponse)(nil),          // 12: ctm.v1.VerifyResponse
+	(*GetVerificationRequest)(nil),  // 13: ctm.v1.GetVerificationRequest
+	(*GetVerificationResponse)(nil), // 14: ctm.v1.GetVerificationResponse
+	(*Verification)(nil),            // 15: ctm.v1.Verification
+	(*durationpb.Duration)(nil),     // 16: google.protobuf.Duration
+	(*ResponseHeader)(nil),          // 17: ctm.v1.ResponseHeader
+	(*timestamppb.Timestamp)(nil),   // 18: google.protobuf.Timestamp
 }
 var file_ctm_v1_admin_service_proto_depIdxs = []int32{
-	13, // 0: ctm.v1.CompactResponse.header:type_name -> ctm.v1.ResponseHeader
-	5,  // 1: ctm.v1.CompactResponse.compaction:type_name -> ctm.v1.Compaction
-	13, // 2: ctm.v1.GetRetentionResponse.header:type_name -> ctm.v1.ResponseHeader
-	14, // 3: ctm.v1.GetRetentionResponse.oldest_time:type_name -> google.protobuf.Timestamp
-	6,  // 4: ctm.v1.GetRetentionResponse.policies:type_name -> ctm.v1.RetentionPolicy
-	7,  // 5: ctm.v1.GetRetentionResponse.holds:type_name -> ctm.v1.RetentionHold
-	5,  // 6: ctm.v1.GetRetentionResponse.last_compaction:type_name -> ctm.v1.Compaction
-	14, // 7: ctm.v1.Compaction.time:type_name -> google.protobuf.Timestamp
-	15, // 8: ctm.v1.RetentionPolicy.keep_for:type_name -> google.protobuf.Duration
-	15, // 9: ctm.v1.RetentionPolicy.keep_audit_for:type_name -> google.protobuf.Duration
-	13, // 10: ctm.v1.VerifyResponse.header:type_name -> ctm.v1.ResponseHeader
-	12, // 11: ctm.v1.VerifyResponse.verification:type_name -> ctm.v1.Verification
-	13, // 12: ctm.v1.GetVerificationResponse.header:type_name -> ctm.v1.ResponseHeader
-	12, // 13: ctm.v1.GetVerificationResponse.verification:type_name -> ctm.v1.Verification
-	0,  // 14: ctm.v1.Verification.scope:type_name -> ctm.v1.VerificationScope
-	14, // 15: ctm.v1.Verification.finished_at:type_name -> google.protobuf.Timestamp
-	15, // 16: ctm.v1.Verification.duration:type_name -> google.protobuf.Duration
-	8,  // 17: ctm.v1.AdminService.Verify:input_type -> ctm.v1.VerifyRequest
-	10, // 18: ctm.v1.AdminService.GetVerification:input_type -> ctm.v1.GetVerificationRequest
-	1,  // 19: ctm.v1.AdminService.Compact:input_type -> ctm.v1.CompactRequest
-	3,  // 20: ctm.v1.AdminService.GetRetention:input_type -> ctm.v1.GetRetentionRequest
-	9,  // 21: ctm.v1.AdminService.Verify:output_type -> ctm.v1.VerifyResponse
-	11, // 22: ctm.v1.AdminService.GetVerification:output_type -> ctm.v1.GetVerificationResponse
-	2,  // 23: ctm.v1.AdminService.Compact:output_type -> ctm.v1.CompactResponse
-	4,  // 24: ctm.v1.AdminService.GetRetention:output_type -> ctm.v1.GetRetentionResponse
-	21, // [21:25] is the sub-list for method output_type
-	17, // [17:21] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	16, // 0: ctm.v1.ListStaleKeysRequest.unread_for:type_name -> google.protobuf.Duration
+	17, // 1: ctm.v1.ListStaleKeysResponse.header:type_name -> ctm.v1.ResponseHeader
+	3,  // 2: ctm.v1.ListStaleKeysResponse.keys:type_name -> ctm.v1.StaleKey
+	18, // 3: ctm.v1.ListStaleKeysResponse.counting_since:type_name -> google.protobuf.Timestamp
+	18, // 4: ctm.v1.StaleKey.last_read:type_name -> google.protobuf.Timestamp
+	18, // 5: ctm.v1.StaleKey.last_change:type_name -> google.protobuf.Timestamp
+	17, // 6: ctm.v1.CompactResponse.header:type_name -> ctm.v1.ResponseHeader
+	8,  // 7: ctm.v1.CompactResponse.compaction:type_name -> ctm.v1.Compaction
+	17, // 8: ctm.v1.GetRetentionResponse.header:type_name -> ctm.v1.ResponseHeader
+	18, // 9: ctm.v1.GetRetentionResponse.oldest_time:type_name -> google.protobuf.Timestamp
+	9,  // 10: ctm.v1.GetRetentionResponse.policies:type_name -> ctm.v1.RetentionPolicy
+	10, // 11: ctm.v1.GetRetentionResponse.holds:type_name -> ctm.v1.RetentionHold
+	8,  // 12: ctm.v1.GetRetentionResponse.last_compaction:type_name -> ctm.v1.Compaction
+	18, // 13: ctm.v1.Compaction.time:type_name -> google.protobuf.Timestamp
+	16, // 14: ctm.v1.RetentionPolicy.keep_for:type_name -> google.protobuf.Duration
+	16, // 15: ctm.v1.RetentionPolicy.keep_audit_for:type_name -> google.protobuf.Duration
+	17, // 16: ctm.v1.VerifyResponse.header:type_name -> ctm.v1.ResponseHeader
+	15, // 17: ctm.v1.VerifyResponse.verification:type_name -> ctm.v1.Verification
+	17, // 18: ctm.v1.GetVerificationResponse.header:type_name -> ctm.v1.ResponseHeader
+	15, // 19: ctm.v1.GetVerificationResponse.verification:type_name -> ctm.v1.Verification
+	0,  // 20: ctm.v1.Verification.scope:type_name -> ctm.v1.VerificationScope
+	18, // 21: ctm.v1.Verification.finished_at:type_name -> google.protobuf.Timestamp
+	16, // 22: ctm.v1.Verification.duration:type_name -> google.protobuf.Duration
+	11, // 23: ctm.v1.AdminService.Verify:input_type -> ctm.v1.VerifyRequest
+	13, // 24: ctm.v1.AdminService.GetVerification:input_type -> ctm.v1.GetVerificationRequest
+	4,  // 25: ctm.v1.AdminService.Compact:input_type -> ctm.v1.CompactRequest
+	6,  // 26: ctm.v1.AdminService.GetRetention:input_type -> ctm.v1.GetRetentionRequest
+	1,  // 27: ctm.v1.AdminService.ListStaleKeys:input_type -> ctm.v1.ListStaleKeysRequest
+	12, // 28: ctm.v1.AdminService.Verify:output_type -> ctm.v1.VerifyResponse
+	14, // 29: ctm.v1.AdminService.GetVerification:output_type -> ctm.v1.GetVerificationResponse
+	5,  // 30: ctm.v1.AdminService.Compact:output_type -> ctm.v1.CompactResponse
+	7,  // 31: ctm.v1.AdminService.GetRetention:output_type -> ctm.v1.GetRetentionResponse
+	2,  // 32: ctm.v1.AdminService.ListStaleKeys:output_type -> ctm.v1.ListStaleKeysResponse
+	28, // [28:33] is the sub-list for method output_type
+	23, // [23:28] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_ctm_v1_admin_service_proto_init() }
@@ -1118,7 +1420,7 @@ func file_ctm_v1_admin_service_proto_init() {
 	file_ctm_v1_record_proto_init()
 	if !protoimpl.UnsafeEnabled {
 		file_ctm_v1_admin_service_proto_msgTypes[0].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*CompactRequest); i {
+			switch v := v.(*ListStaleKeysRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1130,7 +1432,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[1].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*CompactResponse); i {
+			switch v := v.(*ListStaleKeysResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1142,7 +1444,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[2].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetRetentionRequest); i {
+			switch v := v.(*StaleKey); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1154,7 +1456,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[3].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetRetentionResponse); i {
+			switch v := v.(*CompactRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1166,7 +1468,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[4].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*Compaction); i {
+			switch v := v.(*CompactResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1178,7 +1480,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[5].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*RetentionPolicy); i {
+			switch v := v.(*GetRetentionRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1190,7 +1492,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[6].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*RetentionHold); i {
+			switch v := v.(*GetRetentionResponse); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1202,7 +1504,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[7].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*VerifyRequest); i {
+			switch v := v.(*Compaction); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1214,7 +1516,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[8].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*VerifyResponse); i {
+			switch v := v.(*RetentionPolicy); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1226,7 +1528,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[9].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetVerificationRequest); i {
+			switch v := v.(*RetentionHold); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1238,7 +1540,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[10].Exporter = func(v interface{}, i int) interface{} {
-			switch v := v.(*GetVerificationResponse); i {
+			switch v := v.(*VerifyRequest); i {
 			case 0:
 				return &v.state
 			case 1:
@@ -1250,6 +1552,42 @@ func file_ctm_v1_admin_service_proto_init() {
 			}
 		}
 		file_ctm_v1_admin_service_proto_msgTypes[11].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*VerifyResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ctm_v1_admin_service_proto_msgTypes[12].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*GetVerificationRequest); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ctm_v1_admin_service_proto_msgTypes[13].Exporter = func(v interface{}, i int) interface{} {
+			switch v := v.(*GetVerificationResponse); i {
+			case 0:
+				return &v.state
+			case 1:
+				return &v.sizeCache
+			case 2:
+				return &v.unknownFields
+			default:
+				return nil
+			}
+		}
+		file_ctm_v1_admin_service_proto_msgTypes[14].Exporter = func(v interface{}, i int) interface{} {
 			switch v := v.(*Verification); i {
 			case 0:
 				return &v.state
@@ -1268,7 +1606,7 @@ func file_ctm_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: file_ctm_v1_admin_service_proto_rawDesc,
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

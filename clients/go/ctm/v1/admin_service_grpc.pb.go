@@ -31,6 +31,10 @@ type AdminServiceClient interface {
 	// GetRetention answers the horizon, the policies and holds in force, and the
 	// last compaction.
 	GetRetention(ctx context.Context, in *GetRetentionRequest, opts ...grpc.CallOption) (*GetRetentionResponse, error)
+	// ListStaleKeys lists, in key order, the live keys under a prefix that nobody
+	// read or changed for `unread_for` (from the Get counters ctmd keeps per key),
+	// and keys whose finished or killed rollout could become a static value.
+	ListStaleKeys(ctx context.Context, in *ListStaleKeysRequest, opts ...grpc.CallOption) (*ListStaleKeysResponse, error)
 }
 
 type adminServiceClient struct {
@@ -77,6 +81,15 @@ func (c *adminServiceClient) GetRetention(ctx context.Context, in *GetRetentionR
 	return out, nil
 }
 
+func (c *adminServiceClient) ListStaleKeys(ctx context.Context, in *ListStaleKeysRequest, opts ...grpc.CallOption) (*ListStaleKeysResponse, error) {
+	out := new(ListStaleKeysResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.AdminService/ListStaleKeys", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility
@@ -95,6 +108,10 @@ type AdminServiceServer interface {
 	// GetRetention answers the horizon, the policies and holds in force, and the
 	// last compaction.
 	GetRetention(context.Context, *GetRetentionRequest) (*GetRetentionResponse, error)
+	// ListStaleKeys lists, in key order, the live keys under a prefix that nobody
+	// read or changed for `unread_for` (from the Get counters ctmd keeps per key),
+	// and keys whose finished or killed rollout could become a static value.
+	ListStaleKeys(context.Context, *ListStaleKeysRequest) (*ListStaleKeysResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -113,6 +130,9 @@ func (UnimplementedAdminServiceServer) Compact(context.Context, *CompactRequest)
 }
 func (UnimplementedAdminServiceServer) GetRetention(context.Context, *GetRetentionRequest) (*GetRetentionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetRetention not implemented")
+}
+func (UnimplementedAdminServiceServer) ListStaleKeys(context.Context, *ListStaleKeysRequest) (*ListStaleKeysResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListStaleKeys not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 
@@ -199,6 +219,24 @@ func _AdminService_GetRetention_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ListStaleKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStaleKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListStaleKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.AdminService/ListStaleKeys",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListStaleKeys(ctx, req.(*ListStaleKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AdminService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ctm.v1.AdminService",
 	HandlerType: (*AdminServiceServer)(nil),
@@ -218,6 +256,10 @@ var _AdminService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetRetention",
 			Handler:    _AdminService_GetRetention_Handler,
+		},
+		{
+			MethodName: "ListStaleKeys",
+			Handler:    _AdminService_ListStaleKeys_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -16,7 +16,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63tm/v1/admin_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"B\n\x0e\x43ompactRequest\x12\x16\n\x06\x61uthor\x18\x01 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\"u\n\x0f\x43ompactResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x32\n\ncompaction\x18\x02 \x01(\x0b\x32\x12.ctm.v1.CompactionR\ncompaction\"\x15\n\x13GetRetentionRequest\"\xe5\x02\n\x14GetRetentionResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\'\n\x0foldest_revision\x18\x02 \x01(\x04R\x0eoldestRevision\x12;\n\x0boldest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noldestTime\x12\x33\n\x08policies\x18\x04 \x03(\x0b\x32\x17.ctm.v1.RetentionPolicyR\x08policies\x12+\n\x05holds\x18\x05 \x03(\x0b\x32\x15.ctm.v1.RetentionHoldR\x05holds\x12;\n\x0flast_compaction\x18\x06 \x01(\x0b\x32\x12.ctm.v1.CompactionR\x0elastCompaction\x12\x18\n\x07running\x18\x07 \x01(\x08R\x07running\"\x9d\x02\n\nCompaction\x12\x18\n\x07horizon\x18\x01 \x01(\x04R\x07horizon\x12)\n\x10previous_horizon\x18\x02 \x01(\x04R\x0fpreviousHorizon\x12\x18\n\x07removed\x18\x03 \x01(\x04R\x07removed\x12\x1a\n\x08stripped\x18\x04 \x01(\x04R\x08stripped\x12!\n\x0c\x61rchive_file\x18\x05 \x01(\tR\x0b\x61rchiveFile\x12%\n\x0e\x61rchive_sha256\x18\x06 \x01(\tR\rarchiveSha256\x12\x1a\n\x08revision\x18\x07 \x01(\x04R\x08revision\x12.\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\"\xd5\x01\n\x0fRetentionPolicy\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04keys\x18\x02 \x03(\tR\x04keys\x12#\n\rkeep_versions\x18\x03 \x01(\rR\x0ckeepVersions\x12\x34\n\x08keep_for\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07keepFor\x12?\n\x0ekeep_audit_for\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0ckeepAuditFor\"O\n\rRetentionHold\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04keys\x18\x02 \x03(\tR\x04keys\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"\x0f\n\rVerifyRequest\"z\n\x0eVerifyResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x38\n\x0cverification\x18\x02 \x01(\x0b\x32\x14.ctm.v1.VerificationR\x0cverification\"\x18\n\x16GetVerificationRequest\"\x83\x01\n\x17GetVerificationResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x38\n\x0cverification\x18\x02 \x01(\x0b\x32\x14.ctm.v1.VerificationR\x0cverification\"\x95\x03\n\x0cVerification\x12\x0e\n\x02ok\x18\x01 \x01(\x08R\x02ok\x12/\n\x05scope\x18\x02 \x01(\x0e\x32\x19.ctm.v1.VerificationScopeR\x05scope\x12#\n\rfrom_revision\x18\x03 \x01(\x04R\x0c\x66romRevision\x12\x1f\n\x0bto_revision\x18\x04 \x01(\x04R\ntoRevision\x12\'\n\x0frecords_checked\x18\x05 \x01(\x04R\x0erecordsChecked\x12,\n\x12\x66irst_bad_revision\x18\x06 \x01(\x04R\x10\x66irstBadRevision\x12\x16\n\x06reason\x18\x07 \x01(\tR\x06reason\x12\x1b\n\thead_hash\x18\x08 \x01(\tR\x08headHash\x12;\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nfinishedAt\x12\x35\n\x08\x64uration\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration*q\n\x11VerificationScope\x12\"\n\x1eVERIFICATION_SCOPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERIFICATION_SCOPE_TAIL\x10\x01\x12\x1b\n\x17VERIFICATION_SCOPE_FULL\x10\x02\x32\xa2\x02\n\x0c\x41\x64minService\x12\x37\n\x06Verify\x12\x15.ctm.v1.VerifyRequest\x1a\x16.ctm.v1.VerifyResponse\x12R\n\x0fGetVerification\x12\x1e.ctm.v1.GetVerificationRequest\x1a\x1f.ctm.v1.GetVerificationResponse\x12:\n\x07\x43ompact\x12\x16.ctm.v1.CompactRequest\x1a\x17.ctm.v1.CompactResponse\x12I\n\x0cGetRetention\x12\x1b.ctm.v1.GetRetentionRequest\x1a\x1c.ctm.v1.GetRetentionResponseB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63tm/v1/admin_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x01\n\x14ListStaleKeysRequest\x12\x16\n\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x38\n\nunread_for\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\tunreadFor\x12\x1b\n\tpage_size\x18\x03 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x04 \x01(\tR\tpageToken\"\xd8\x01\n\x15ListStaleKeysResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12$\n\x04keys\x18\x02 \x03(\x0b\x32\x10.ctm.v1.StaleKeyR\x04keys\x12&\n\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\x12\x41\n\x0e\x63ounting_since\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\rcountingSince\"\xfb\x01\n\x08StaleKey\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05reads\x18\x02 \x01(\x04R\x05reads\x12\x37\n\tlast_read\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08lastRead\x12\x18\n\x07version\x18\x04 \x01(\x04R\x07version\x12;\n\x0blast_change\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nlastChange\x12\x1f\n\x0blast_author\x18\x06 \x01(\tR\nlastAuthor\x12\x16\n\x06reason\x18\x07 \x01(\tR\x06reason\"B\n\x0e\x43ompactRequest\x12\x16\n\x06\x61uthor\x18\x01 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\"u\n\x0f\x43ompactResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x32\n\ncompaction\x18\x02 \x01(\x0b\x32\x12.ctm.v1.CompactionR\ncompaction\"\x15\n\x13GetRetentionRequest\"\xe5\x02\n\x14GetRetentionResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\'\n\x0foldest_revision\x18\x02 \x01(\x04R\x0eoldestRevision\x12;\n\x0boldest_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\noldestTime\x12\x33\n\x08policies\x18\x04 \x03(\x0b\x32\x17.ctm.v1.RetentionPolicyR\x08policies\x12+\n\x05holds\x18\x05 \x03(\x0b\x32\x15.ctm.v1.RetentionHoldR\x05holds\x12;\n\x0flast_compaction\x18\x06 \x01(\x0b\x32\x12.ctm.v1.CompactionR\x0elastCompaction\x12\x18\n\x07running\x18\x07 \x01(\x08R\x07running\"\x9d\x02\n\nCompaction\x12\x18\n\x07horizon\x18\x01 \x01(\x04R\x07horizon\x12)\n\x10previous_horizon\x18\x02 \x01(\x04R\x0fpreviousHorizon\x12\x18\n\x07removed\x18\x03 \x01(\x04R\x07removed\x12\x1a\n\x08stripped\x18\x04 \x01(\x04R\x08stripped\x12!\n\x0c\x61rchive_file\x18\x05 \x01(\tR\x0b\x61rchiveFile\x12%\n\x0e\x61rchive_sha256\x18\x06 \x01(\tR\rarchiveSha256\x12\x1a\n\x08revision\x18\x07 \x01(\x04R\x08revision\x12.\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\"\xd5\x01\n\x0fRetentionPolicy\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04keys\x18\x02 \x03(\tR\x04keys\x12#\n\rkeep_versions\x18\x03 \x01(\rR\x0ckeepVersions\x12\x34\n\x08keep_for\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07keepFor\x12?\n\x0ekeep_audit_for\x18\x05 \x01(\x0b\x32\x19.google.protobuf.DurationR\x0ckeepAuditFor\"O\n\rRetentionHold\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04keys\x18\x02 \x03(\tR\x04keys\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\"\x0f\n\rVerifyRequest\"z\n\x0eVerifyResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x38\n\x0cverification\x18\x02 \x01(\x0b\x32\x14.ctm.v1.VerificationR\x0cverification\"\x18\n\x16GetVerificationRequest\"\x83\x01\n\x17GetVerificationResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x38\n\x0cverification\x18\x02 \x01(\x0b\x32\x14.ctm.v1.VerificationR\x0cverification\"\x95\x03\n\x0cVerification\x12\x0e\n\x02ok\x18\x01 \x01(\x08R\x02ok\x12/\n\x05scope\x18\x02 \x01(\x0e\x32\x19.ctm.v1.VerificationScopeR\x05scope\x12#\n\rfrom_revision\x18\x03 \x01(\x04R\x0c\x66romRevision\x12\x1f\n\x0bto_revision\x18\x04 \x01(\x04R\ntoRevision\x12\'\n\x0frecords_checked\x18\x05 \x01(\x04R\x0erecordsChecked\x12,\n\x12\x66irst_bad_revision\x18\x06 \x01(\x04R\x10\x66irstBadRevision\x12\x16\n\x06reason\x18\x07 \x01(\tR\x06reason\x12\x1b\n\thead_hash\x18\x08 \x01(\tR\x08headHash\x12;\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nfinishedAt\x12\x35\n\x08\x64uration\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x08\x64uration*q\n\x11VerificationScope\x12\"\n\x1eVERIFICATION_SCOPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17VERIFICATION_SCOPE_TAIL\x10\x01\x12\x1b\n\x17VERIFICATION_SCOPE_FULL\x10\x02\x32\xf0\x02\n\x0c\x41\x64minService\x12\x37\n\x06Verify\x12\x15.ctm.v1.VerifyRequest\x1a\x16.ctm.v1.VerifyResponse\x12R\n\x0fGetVerification\x12\x1e.ctm.v1.GetVerificationRequest\x1a\x1f.ctm.v1.GetVerificationResponse\x12:\n\x07\x43ompact\x12\x16.ctm.v1.CompactRequest\x1a\x17.ctm.v1.CompactResponse\x12I\n\x0cGetRetention\x12\x1b.ctm.v1.GetRetentionRequest\x1a\x1c.ctm.v1.GetRetentionResponse\x12L\n\rListStaleKeys\x12\x1c.ctm.v1.ListStaleKeysRequest\x1a\x1d.ctm.v1.ListStaleKeysResponseB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ctm.v1.admin_service_pb2', globals())
@@ -24,32 +24,38 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z\037ctm.dev/clients/go/ctm/v1;ctmv1'
-  _VERIFICATIONSCOPE._serialized_start=1988
-  _VERIFICATIONSCOPE._serialized_end=2101
-  _COMPACTREQUEST._serialized_start=124
-  _COMPACTREQUEST._serialized_end=190
-  _COMPACTRESPONSE._serialized_start=192
-  _COMPACTRESPONSE._serialized_end=309
-  _GETRETENTIONREQUEST._serialized_start=311
-  _GETRETENTIONREQUEST._serialized_end=332
-  _GETRETENTIONRESPONSE._serialized_start=335
-  _GETRETENTIONRESPONSE._serialized_end=692
-  _COMPACTION._serialized_start=695
-  _COMPACTION._serialized_end=980
-  _RETENTIONPOLICY._serialized_start=983
-  _RETENTIONPOLICY._serialized_end=1196
-  _RETENTIONHOLD._serialized_start=1198
-  _RETENTIONHOLD._serialized_end=1277
-  _VERIFYREQUEST._serialized_start=1279
-  _VERIFYREQUEST._serialized_end=1294
-  _VERIFYRESPONSE._serialized_start=1296
-  _VERIFYRESPONSE._serialized_end=1418
-  _GETVERIFICATIONREQUEST._serialized_start=1420
-  _GETVERIFICATIONREQUEST._serialized_end=1444
-  _GETVERIFICATIONRESPONSE._serialized_start=1447
-  _GETVERIFICATIONRESPONSE._serialized_end=1578
-  _VERIFICATION._serialized_start=1581
-  _VERIFICATION._serialized_end=1986
-  _ADMINSERVICE._serialized_start=2104
-  _ADMINSERVICE._serialized_end=2394
+  _VERIFICATIONSCOPE._serialized_start=2628
+  _VERIFICATIONSCOPE._serialized_end=2741
+  _LISTSTALEKEYSREQUEST._serialized_start=125
+  _LISTSTALEKEYSREQUEST._serialized_end=289
+  _LISTSTALEKEYSRESPONSE._serialized_start=292
+  _LISTSTALEKEYSRESPONSE._serialized_end=508
+  _STALEKEY._serialized_start=511
+  _STALEKEY._serialized_end=762
+  _COMPACTREQUEST._serialized_start=764
+  _COMPACTREQUEST._serialized_end=830
+  _COMPACTRESPONSE._serialized_start=832
+  _COMPACTRESPONSE._serialized_end=949
+  _GETRETENTIONREQUEST._serialized_start=951
+  _GETRETENTIONREQUEST._serialized_end=972
+  _GETRETENTIONRESPONSE._serialized_start=975
+  _GETRETENTIONRESPONSE._serialized_end=1332
+  _COMPACTION._serialized_start=1335
+  _COMPACTION._serialized_end=1620
+  _RETENTIONPOLICY._serialized_start=1623
+  _RETENTIONPOLICY._serialized_end=1836
+  _RETENTIONHOLD._serialized_start=1838
+  _RETENTIONHOLD._serialized_end=1917
+  _VERIFYREQUEST._serialized_start=1919
+  _VERIFYREQUEST._serialized_end=1934
+  _VERIFYRESPONSE._serialized_start=1936
+  _VERIFYRESPONSE._serialized_end=2058
+  _GETVERIFICATIONREQUEST._serialized_start=2060
+  _GETVERIFICATIONREQUEST._serialized_end=2084
+  _GETVERIFICATIONRESPONSE._serialized_start=2087
+  _GETVERIFICATIONRESPONSE._serialized_end=2218
+  _VERIFICATION._serialized_start=2221
+  _VERIFICATION._serialized_end=2626
+  _ADMINSERVICE._serialized_start=2744
+  _ADMINSERVICE._serialized_end=3112
 # @@protoc_insertion_point(module_scope)

@@ -82,6 +82,30 @@ class GetVerificationResponse(_message.Message):
     verification: Verification
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., verification: _Optional[_Union[Verification, _Mapping]] = ...) -> None: ...
 
+class ListStaleKeysRequest(_message.Message):
+    __slots__ = ["page_size", "page_token", "prefix", "unread_for"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    UNREAD_FOR_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    prefix: str
+    unread_for: _duration_pb2.Duration
+    def __init__(self, prefix: _Optional[str] = ..., unread_for: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStaleKeysResponse(_message.Message):
+    __slots__ = ["counting_since", "header", "keys", "next_page_token"]
+    COUNTING_SINCE_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    counting_since: _timestamp_pb2.Timestamp
+    header: _record_pb2.ResponseHeader
+    keys: _containers.RepeatedCompositeFieldContainer[StaleKey]
+    next_page_token: str
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., keys: _Optional[_Iterable[_Union[StaleKey, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., counting_since: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class RetentionHold(_message.Message):
     __slots__ = ["keys", "name", "reason"]
     KEYS_FIELD_NUMBER: _ClassVar[int]
@@ -105,6 +129,24 @@ class RetentionPolicy(_message.Message):
     keys: _containers.RepeatedScalarFieldContainer[str]
     name: str
     def __init__(self, name: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ..., keep_versions: _Optional[int] = ..., keep_for: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., keep_audit_for: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class StaleKey(_message.Message):
+    __slots__ = ["key", "last_author", "last_change", "last_read", "reads", "reason", "version"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    LAST_AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHANGE_FIELD_NUMBER: _ClassVar[int]
+    LAST_READ_FIELD_NUMBER: _ClassVar[int]
+    READS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    last_author: str
+    last_change: _timestamp_pb2.Timestamp
+    last_read: _timestamp_pb2.Timestamp
+    reads: int
+    reason: str
+    version: int
+    def __init__(self, key: _Optional[str] = ..., reads: _Optional[int] = ..., last_read: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., last_change: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_author: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Verification(_message.Message):
     __slots__ = ["duration", "finished_at", "first_bad_revision", "from_revision", "head_hash", "ok", "reason", "records_checked", "scope", "to_revision"]

@@ -41,6 +41,11 @@ class AdminServiceStub(object):
                 request_serializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionRequest.SerializeToString,
                 response_deserializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionResponse.FromString,
                 )
+        self.ListStaleKeys = channel.unary_unary(
+                '/ctm.v1.AdminService/ListStaleKeys',
+                request_serializer=ctm_dot_v1_dot_admin__service__pb2.ListStaleKeysRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_admin__service__pb2.ListStaleKeysResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -87,6 +92,15 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStaleKeys(self, request, context):
+        """ListStaleKeys lists, in key order, the live keys under a prefix that nobody
+        read or changed for `unread_for` (from the Get counters ctmd keeps per key),
+        and keys whose finished or killed rollout could become a static value.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +123,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetRetention,
                     request_deserializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionRequest.FromString,
                     response_serializer=ctm_dot_v1_dot_admin__service__pb2.GetRetentionResponse.SerializeToString,
+            ),
+            'ListStaleKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaleKeys,
+                    request_deserializer=ctm_dot_v1_dot_admin__service__pb2.ListStaleKeysRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_admin__service__pb2.ListStaleKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -192,5 +211,22 @@ class AdminService(object):
         return grpc.experimental.unary_unary(request, target, '/ctm.v1.AdminService/GetRetention',
             ctm_dot_v1_dot_admin__service__pb2.GetRetentionRequest.SerializeToString,
             ctm_dot_v1_dot_admin__service__pb2.GetRetentionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListStaleKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.AdminService/ListStaleKeys',
+            ctm_dot_v1_dot_admin__service__pb2.ListStaleKeysRequest.SerializeToString,
+            ctm_dot_v1_dot_admin__service__pb2.ListStaleKeysResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -57,24 +57,28 @@ class BlameResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[_record_pb2.BlameLine, _Mapping]]] = ...) -> None: ...
 
 class DeleteOperation(_message.Message):
-    __slots__ = ["expected_version", "key"]
+    __slots__ = ["expected_version", "force", "key"]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     expected_version: int
+    force: bool
     key: str
-    def __init__(self, key: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., expected_version: _Optional[int] = ..., force: bool = ...) -> None: ...
 
 class DeleteRequest(_message.Message):
-    __slots__ = ["author", "expected_version", "key", "message"]
+    __slots__ = ["author", "expected_version", "force", "key", "message"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     author: str
     expected_version: int
+    force: bool
     key: str
     message: str
-    def __init__(self, key: _Optional[str] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., expected_version: _Optional[int] = ..., force: bool = ...) -> None: ...
 
 class DeleteResponse(_message.Message):
     __slots__ = ["entry", "header"]

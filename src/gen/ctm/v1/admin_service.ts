@@ -68,6 +68,43 @@ export function verificationScopeToJSON(object: VerificationScope): string {
   }
 }
 
+export interface ListStaleKeysRequest {
+  prefix: string;
+  /** Unset: 30 days. */
+  unreadFor?:
+    | Duration
+    | undefined;
+  /** At most this many keys per page (0: 100; at most 1000). */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListStaleKeysResponse {
+  header?: ResponseHeader | undefined;
+  keys: StaleKey[];
+  /** Empty when there is nothing more. */
+  nextPageToken: string;
+  /**
+   * When ctmd began counting reads: a key never read since is reported only
+   * once that is longer ago than `unread_for`.
+   */
+  countingSince?: Date | undefined;
+}
+
+/** StaleKey is one key that may be pruned, and why. */
+export interface StaleKey {
+  key: string;
+  /** Gets counted since counting began. */
+  reads: number;
+  /** Unset when never read since counting began. */
+  lastRead?: Date | undefined;
+  version: number;
+  lastChange?: Date | undefined;
+  lastAuthor: string;
+  /** "unread", or what makes its rollout ready to become a static value. */
+  reason: string;
+}
+
 export interface CompactRequest {
   /** Recorded on the compaction's record. */
   author: string;
@@ -170,6 +207,441 @@ export interface Verification {
   finishedAt?: Date | undefined;
   duration?: Duration | undefined;
 }
+
+function createBaseListStaleKeysRequest(): ListStaleKeysRequest {
+  return { prefix: "", unreadFor: undefined, pageSize: 0, pageToken: "" };
+}
+
+export const ListStaleKeysRequest: MessageFns<ListStaleKeysRequest> = {
+  encode(message: ListStaleKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prefix !== "") {
+      writer.uint32(10).string(message.prefix);
+    }
+    if (message.unreadFor !== undefined) {
+      Duration.encode(message.unreadFor, writer.uint32(18).fork()).join();
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(24).uint32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(34).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStaleKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStaleKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prefix = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.unreadFor = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pageSize = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStaleKeysRequest {
+    return {
+      prefix: isSet(object.prefix) ? globalThis.String(object.prefix) : "",
+      unreadFor: isSet(object.unreadFor)
+        ? Duration.fromJSON(object.unreadFor)
+        : isSet(object.unread_for)
+        ? Duration.fromJSON(object.unread_for)
+        : undefined,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListStaleKeysRequest): unknown {
+    const obj: any = {};
+    if (message.prefix !== "") {
+      obj.prefix = message.prefix;
+    }
+    if (message.unreadFor !== undefined) {
+      obj.unreadFor = Duration.toJSON(message.unreadFor);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStaleKeysRequest>): ListStaleKeysRequest {
+    return ListStaleKeysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStaleKeysRequest>): ListStaleKeysRequest {
+    const message = createBaseListStaleKeysRequest();
+    message.prefix = object.prefix ?? "";
+    message.unreadFor = (object.unreadFor !== undefined && object.unreadFor !== null)
+      ? Duration.fromPartial(object.unreadFor)
+      : undefined;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListStaleKeysResponse(): ListStaleKeysResponse {
+  return { header: undefined, keys: [], nextPageToken: "", countingSince: undefined };
+}
+
+export const ListStaleKeysResponse: MessageFns<ListStaleKeysResponse> = {
+  encode(message: ListStaleKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.keys) {
+      StaleKey.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
+    }
+    if (message.countingSince !== undefined) {
+      Timestamp.encode(toTimestamp(message.countingSince), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStaleKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStaleKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keys.push(StaleKey.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.countingSince = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStaleKeysResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      keys: globalThis.Array.isArray(object?.keys) ? object.keys.map((e: any) => StaleKey.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+      countingSince: isSet(object.countingSince)
+        ? fromJsonTimestamp(object.countingSince)
+        : isSet(object.counting_since)
+        ? fromJsonTimestamp(object.counting_since)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ListStaleKeysResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.keys?.length) {
+      obj.keys = message.keys.map((e) => StaleKey.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    if (message.countingSince !== undefined) {
+      obj.countingSince = message.countingSince.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStaleKeysResponse>): ListStaleKeysResponse {
+    return ListStaleKeysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStaleKeysResponse>): ListStaleKeysResponse {
+    const message = createBaseListStaleKeysResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.keys = object.keys?.map((e) => StaleKey.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.countingSince = object.countingSince ?? undefined;
+    return message;
+  },
+};
+
+function createBaseStaleKey(): StaleKey {
+  return { key: "", reads: 0, lastRead: undefined, version: 0, lastChange: undefined, lastAuthor: "", reason: "" };
+}
+
+export const StaleKey: MessageFns<StaleKey> = {
+  encode(message: StaleKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.reads !== 0) {
+      writer.uint32(16).uint64(message.reads);
+    }
+    if (message.lastRead !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastRead), writer.uint32(26).fork()).join();
+    }
+    if (message.version !== 0) {
+      writer.uint32(32).uint64(message.version);
+    }
+    if (message.lastChange !== undefined) {
+      Timestamp.encode(toTimestamp(message.lastChange), writer.uint32(42).fork()).join();
+    }
+    if (message.lastAuthor !== "") {
+      writer.uint32(50).string(message.lastAuthor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(58).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StaleKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStaleKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.reads = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lastRead = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.version = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.lastChange = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.lastAuthor = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StaleKey {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      reads: isSet(object.reads) ? globalThis.Number(object.reads) : 0,
+      lastRead: isSet(object.lastRead)
+        ? fromJsonTimestamp(object.lastRead)
+        : isSet(object.last_read)
+        ? fromJsonTimestamp(object.last_read)
+        : undefined,
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      lastChange: isSet(object.lastChange)
+        ? fromJsonTimestamp(object.lastChange)
+        : isSet(object.last_change)
+        ? fromJsonTimestamp(object.last_change)
+        : undefined,
+      lastAuthor: isSet(object.lastAuthor)
+        ? globalThis.String(object.lastAuthor)
+        : isSet(object.last_author)
+        ? globalThis.String(object.last_author)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: StaleKey): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.reads !== 0) {
+      obj.reads = Math.round(message.reads);
+    }
+    if (message.lastRead !== undefined) {
+      obj.lastRead = message.lastRead.toISOString();
+    }
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.lastChange !== undefined) {
+      obj.lastChange = message.lastChange.toISOString();
+    }
+    if (message.lastAuthor !== "") {
+      obj.lastAuthor = message.lastAuthor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StaleKey>): StaleKey {
+    return StaleKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StaleKey>): StaleKey {
+    const message = createBaseStaleKey();
+    message.key = object.key ?? "";
+    message.reads = object.reads ?? 0;
+    message.lastRead = object.lastRead ?? undefined;
+    message.version = object.version ?? 0;
+    message.lastChange = object.lastChange ?? undefined;
+    message.lastAuthor = object.lastAuthor ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
 
 function createBaseCompactRequest(): CompactRequest {
   return { author: "", message: "" };
@@ -1638,6 +2110,21 @@ export const AdminServiceService = {
       Buffer.from(GetRetentionResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetRetentionResponse => GetRetentionResponse.decode(value),
   },
+  /**
+   * ListStaleKeys lists, in key order, the live keys under a prefix that nobody
+   * read or changed for `unread_for` (from the Get counters ctmd keeps per key),
+   * and keys whose finished or killed rollout could become a static value.
+   */
+  listStaleKeys: {
+    path: "/ctm.v1.AdminService/ListStaleKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListStaleKeysRequest): Buffer => Buffer.from(ListStaleKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListStaleKeysRequest => ListStaleKeysRequest.decode(value),
+    responseSerialize: (value: ListStaleKeysResponse): Buffer =>
+      Buffer.from(ListStaleKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListStaleKeysResponse => ListStaleKeysResponse.decode(value),
+  },
 } as const;
 
 export interface AdminServiceServer extends UntypedServiceImplementation {
@@ -1661,6 +2148,12 @@ export interface AdminServiceServer extends UntypedServiceImplementation {
    * last compaction.
    */
   getRetention: handleUnaryCall<GetRetentionRequest, GetRetentionResponse>;
+  /**
+   * ListStaleKeys lists, in key order, the live keys under a prefix that nobody
+   * read or changed for `unread_for` (from the Get counters ctmd keeps per key),
+   * and keys whose finished or killed rollout could become a static value.
+   */
+  listStaleKeys: handleUnaryCall<ListStaleKeysRequest, ListStaleKeysResponse>;
 }
 
 export interface AdminServiceClient extends Client {
@@ -1739,6 +2232,26 @@ export interface AdminServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetRetentionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListStaleKeys lists, in key order, the live keys under a prefix that nobody
+   * read or changed for `unread_for` (from the Get counters ctmd keeps per key),
+   * and keys whose finished or killed rollout could become a static value.
+   */
+  listStaleKeys(
+    request: ListStaleKeysRequest,
+    callback: (error: ServiceError | null, response: ListStaleKeysResponse) => void,
+  ): ClientUnaryCall;
+  listStaleKeys(
+    request: ListStaleKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListStaleKeysResponse) => void,
+  ): ClientUnaryCall;
+  listStaleKeys(
+    request: ListStaleKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListStaleKeysResponse) => void,
   ): ClientUnaryCall;
 }
 

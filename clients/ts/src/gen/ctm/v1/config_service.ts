@@ -123,7 +123,14 @@ export interface DeleteRequest {
   key: string;
   author: string;
   message: string;
-  expectedVersion?: number | undefined;
+  expectedVersion?:
+    | number
+    | undefined;
+  /**
+   * Delete even a key read within ctmd's `--delete-guard-ms`, which is
+   * otherwise FAILED_PRECONDITION naming its last read.
+   */
+  force: boolean;
 }
 
 export interface DeleteResponse {
@@ -259,7 +266,11 @@ export interface SetOperation {
 
 export interface DeleteOperation {
   key: string;
-  expectedVersion?: number | undefined;
+  expectedVersion?:
+    | number
+    | undefined;
+  /** As DeleteRequest.force. */
+  force: boolean;
 }
 
 export interface ApplyOperation {
@@ -788,7 +799,7 @@ export const GetResponse: MessageFns<GetResponse> = {
 };
 
 function createBaseDeleteRequest(): DeleteRequest {
-  return { key: "", author: "", message: "", expectedVersion: undefined };
+  return { key: "", author: "", message: "", expectedVersion: undefined, force: false };
 }
 
 export const DeleteRequest: MessageFns<DeleteRequest> = {
@@ -804,6 +815,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     }
     if (message.expectedVersion !== undefined) {
       writer.uint32(32).uint64(message.expectedVersion);
+    }
+    if (message.force !== false) {
+      writer.uint32(40).bool(message.force);
     }
     return writer;
   },
@@ -853,6 +867,14 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
             message.expectedVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -875,6 +897,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
         : isSet(object.expected_version)
         ? globalThis.Number(object.expected_version)
         : undefined,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -892,6 +915,9 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     if (message.expectedVersion !== undefined) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -904,6 +930,7 @@ export const DeleteRequest: MessageFns<DeleteRequest> = {
     message.author = object.author ?? "";
     message.message = object.message ?? "";
     message.expectedVersion = object.expectedVersion ?? undefined;
+    message.force = object.force ?? false;
     return message;
   },
 };
@@ -2545,7 +2572,7 @@ export const SetOperation: MessageFns<SetOperation> = {
 };
 
 function createBaseDeleteOperation(): DeleteOperation {
-  return { key: "", expectedVersion: undefined };
+  return { key: "", expectedVersion: undefined, force: false };
 }
 
 export const DeleteOperation: MessageFns<DeleteOperation> = {
@@ -2555,6 +2582,9 @@ export const DeleteOperation: MessageFns<DeleteOperation> = {
     }
     if (message.expectedVersion !== undefined) {
       writer.uint32(16).uint64(message.expectedVersion);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -2588,6 +2618,14 @@ export const DeleteOperation: MessageFns<DeleteOperation> = {
             message.expectedVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2608,6 +2646,7 @@ export const DeleteOperation: MessageFns<DeleteOperation> = {
         : isSet(object.expected_version)
         ? globalThis.Number(object.expected_version)
         : undefined,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -2619,6 +2658,9 @@ export const DeleteOperation: MessageFns<DeleteOperation> = {
     if (message.expectedVersion !== undefined) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -2629,6 +2671,7 @@ export const DeleteOperation: MessageFns<DeleteOperation> = {
     const message = createBaseDeleteOperation();
     message.key = object.key ?? "";
     message.expectedVersion = object.expectedVersion ?? undefined;
+    message.force = object.force ?? false;
     return message;
   },
 };

@@ -1,0 +1,69 @@
+import type { LogRecord } from "../domain/record.js";
+import type { LogStore } from "../storage/log-store.js";
+
+export interface FlappingKey {
+  key: string;
+  /** Client changes within the window, counted up to one more than the changes allowed. */
+  changes: number;
+  /** The authors of the last changes, newest first. */
+  authors: string[];
+  /** Unix ms of its first change in the window. */
+  since: number;
+}
+
+/** Keys followed at once at most; the oldest is forgotten first (flapping needs recent changes). */
+const MAX_KEYS = 10_000;
+const AUTHORS = 5;
+
+/**
+ * Notices keys that clients change too often: more than `changes` within `windowMs` of record
+ * time. Only client writes count (cause "api"): rollout milestones and compactions change keys
+ * on a schedule. `onFlapping` is told once when a key starts flapping; `flapping` lists the
+ * keys that flap now, for a metric.
+ */
+export class FlapDetector {
+  private readonly recent = new Map<string, { times: number[]; authors: string[] }>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    store: LogStore,
+    private readonly changes: number,
+    private readonly windowMs: number,
+    private readonly onFlapping: (k: FlappingKey) => void,
+  ) {
+    this.unsubscribe = store.onCommit((records) => this.note(records));
+  }
+
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** The keys flapping as of `now`: more than `changes` client changes in the window before it. */
+  flapping(now: number): FlappingKey[] {
+    const out: FlappingKey[] = [];
+    for (const [key, e] of this.recent) {
+      const times = e.times.filter((t) => t > now - this.windowMs);
+      if (times.length > this.changes) out.push({ key, changes: times.length, authors: [...e.authors], since: times[0]! });
+      else if (times.length === 0) this.recent.delete(key);
+    }
+    return out;
+  }
+
+  private note(records: readonly LogRecord[]): void {
+    for (const r of records) {
+      if (r.cause !== "api") continue;
+      let e = this.recent.get(r.key);
+      if (e === undefined) {
+        if (this.recent.size >= MAX_KEYS) this.recent.delete(this.recent.keys().next().value!);
+        this.recent.set(r.key, (e = { times: [], authors: [] }));
+      }
+      const before = e.times.filter((t) => t > r.time - this.windowMs).length;
+      e.times.push(r.time);
+      // Only the last changes + 1 times can matter: more than `changes` of them in the window.
+      while (e.times.length > this.changes + 1 || (e.times.length > 0 && e.times[0]! <= r.time - this.windowMs)) e.times.shift();
+      e.authors.unshift(r.author);
+      if (e.authors.length > AUTHORS) e.authors.pop();
+      if (before <= this.changes && e.times.length > this.changes) this.onFlapping({ key: r.key, changes: e.times.length, authors: [...e.authors], since: e.times[0]! });
+    }
+  }
+}
