@@ -132,7 +132,9 @@ export class RetentionService implements WriteGuard {
       cause: meta.cause ?? "api",
       ...(principal === undefined ? {} : { principal }),
     });
-    return this.store.compact({ horizon: this.store.headRevision, tight: true, dispose, report });
+    const outcome = await this.store.compact({ horizon: this.store.headRevision, tight: true, dispose, report });
+    if (this.lastReport !== undefined && this.lastReport.horizon === outcome.horizon && outcome.bytesFreed !== undefined) this.lastReport = { ...this.lastReport, bytesFreed: outcome.bytesFreed };
+    return outcome;
   }
 
   private load(r: LogRecord): void {

@@ -15,6 +15,8 @@ export interface CompactionOutcome {
   readonly stripped: number;
   /** The archive that holds every removed or stripped record as it was stored; absent when nothing left. */
   readonly archive?: { readonly file: string; readonly sha256: string; readonly records: number };
+  /** Bytes of the store's files freed once it ended (its archive not counted); known only to the run itself. */
+  readonly bytesFreed?: number;
 }
 
 export interface CompactionPlan {

@@ -49,6 +49,7 @@ const VERB: Record<string, "read" | "write" | "rollout" | "report" | "admin" | "
   "ctm.v1.AdminService/GetVerification": "admin",
   "ctm.v1.AdminService/Compact": "admin",
   "ctm.v1.AdminService/GetRetention": "admin",
+  "ctm.v1.AdminService/ListStaleKeys": "read",
   "ctm.v1.AuthService/CreateToken": "admin",
   "ctm.v1.AuthService/ListTokens": "admin",
   "ctm.v1.AuthService/RevokeToken": "admin",
@@ -65,6 +66,7 @@ const VERB: Record<string, "read" | "write" | "rollout" | "report" | "admin" | "
 const REQUESTS: Record<string, object> = {
   "ctm.v1.ConfigService/Set": { key: "sec/k", value: { kind: { case: "numberValue", value: 1 } }, rollout: { rings: { order: ["dev"] } } },
   "ctm.v1.ConfigService/Snapshot": { prefix: "sec/" },
+  "ctm.v1.AdminService/ListStaleKeys": { prefix: "sec/" },
   "ctm.v1.ConfigService/RollbackPrefix": { prefix: "sec/", to: { case: "revision", value: 1n } },
   "ctm.v1.ConfigService/Apply": { operations: [{ operation: { case: "set", value: { key: "sec/k", value: { kind: { case: "numberValue", value: 2 } } } } }] },
   "ctm.v1.ConfigService/Watch": { key: "sec/", prefix: true },

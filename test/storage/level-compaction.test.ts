@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -14,6 +15,7 @@ import { prefixed } from "../../src/storage/level/layout.js";
 import { u64 } from "../../src/storage/level/codec.js";
 import { repairStore } from "../../src/storage/level/repair-store.js";
 import { verifyStore } from "../../src/storage/level/verify-store.js";
+import { filesSize } from "../../src/storage/level/directory-size.js";
 import { decodeLogValue } from "../../src/storage/level/record-bytes.js";
 import { LevelLogStore } from "../../src/storage/level/level-log-store.js";
 
@@ -68,6 +70,37 @@ describe("LevelLogStore compaction", () => {
     writeFileSync(file, bytes);
     await expect(readArchive(file)).rejects.toThrow(/damaged: its SHA-256 is/);
     expect(statedChecksum(file)).toBe(outcome.archive!.sha256);
+  });
+
+  it("keeps one archive per compaction, also for two to the same horizon (values first, audit records later)", async () => {
+    const { store, dir } = await storeWith(20);
+    const values = await store.compact(planAll(10, "strip"));
+    const audit = await store.compact(planAll(10, "remove"));
+    await store.close();
+    expect(listArchives(path.join(dir, "archive"))).toEqual([values.archive!.file, audit.archive!.file]);
+    const first = await readArchive(values.archive!.file);
+    for await (const [what, bytes] of first.entries) {
+      expect(what).toBe("strip");
+      expect(decodeLogValue(bytes).record.value).toBeTypeOf("number");
+    }
+  });
+
+  it("frees the space of what it removed on disk, and says how much", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-compact-"));
+    dirs.push(dir);
+    const store = new LevelLogStore(dir, new ManualClock(T0));
+    await store.open();
+    // Values LevelDB cannot compress: about 8 MB of them.
+    for (let v = 0; v < 40; v++) await store.commit(() => Array.from({ length: 50 }, (_, i) => ({ key: `fat/k${i}`, value: randomBytes(3000).toString("base64"), deleted: false, author: "t", message: "", kind: "set" as const, cause: "api" })));
+    const before = await filesSize(dir);
+    const outcome = await store.compact(planAll(store.headRevision, "remove"));
+    const after = await filesSize(dir);
+    await store.close();
+    expect(outcome.removed).toBe(39 * 50);
+    // What stays is one version of each of the 50 keys.
+    expect(before).toBeGreaterThan(7_000_000);
+    expect(after).toBeLessThan(before / 4);
+    expect(outcome.bytesFreed).toBeGreaterThan(before / 2);
   });
 
   it("writes no archive when nothing leaves", async () => {

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_DATA_DIR } from "../../config.js";
@@ -19,8 +19,9 @@ interface Archived {
   until: { revision: number; time: number };
 }
 
+/** Every record the archives hold, once each: a record archived with its value, then again as an audit record, keeps its value. */
 async function readAll(files: string[]): Promise<Archived[]> {
-  const out: Archived[] = [];
+  const byRevision = new Map<number, Archived>();
   for (const file of files) {
     let archive;
     try {
@@ -28,9 +29,14 @@ async function readAll(files: string[]): Promise<Archived[]> {
     } catch (e) {
       throw new CliError(status.DATA_LOSS, (e as Error).message);
     }
-    for await (const [what, bytes, revision, time] of archive.entries) out.push({ record: decodeLogValue(bytes).record, what, until: { revision, time } });
+    for await (const [what, bytes, revision, time] of archive.entries) {
+      const record = decodeLogValue(bytes).record;
+      const seen = byRevision.get(record.revision);
+      if (seen !== undefined && (!seen.record.valueCompacted || record.valueCompacted)) continue;
+      byRevision.set(record.revision, { record, what, until: { revision, time } });
+    }
   }
-  return out;
+  return [...byRevision.values()];
 }
 
 /** `ctm archive ls|at`: compaction's archives, read offline (no ctmd needed). */
@@ -70,10 +76,10 @@ export function archiveCommand(): Command {
   );
   cmd.addCommand(
     new Command("at")
-      .description("time travel in archives: what was live at a time, among the records that left the store (ctm archive at FILE... --time 2025-03-01T03:47Z [--key k])")
-      .argument("<file...>", "archive files (ctm archive ls lists them)")
+      .description("time travel in archives: what was live at a time, among the records that left the store (ctm archive at FILE... --time 2025-03-01T03:47Z [KEY])")
+      .argument("<file...>", "archive files (ctm archive ls lists them), then optionally the key (an argument that is no file)")
       .addOption(new Option("--time <time>", 'an RFC 3339 time, "now" or "15m ago"').makeOptionMandatory())
-      .addOption(new Option("--key <key>", "only this key"))
+      .addOption(new Option("--key <key>", "only this key (or give it after the files)"))
       .action(
         run<{ time: string; key?: string }>(async (ctx, [files], o, self) => {
           let at: number;
@@ -82,7 +88,9 @@ export function archiveCommand(): Command {
           } catch (e) {
             return self.error(`error: option '--time' is invalid. ${(e as Error).message}`, { exitCode: 2 });
           }
-          const paths = Array.isArray(files) ? files : [files!];
+          const paths = Array.isArray(files) ? [...files] : [files!];
+          // `ctm archive at FILE... --time T KEY`: a last argument that is no file is the key.
+          if (o.key === undefined && paths.length > 1 && !existsSync(paths[paths.length - 1]!)) o.key = paths.pop();
           // Live at `at`: written at or before it, and its key's next version written after it.
           const live = (await readAll(paths)).filter((a) => a.record.time <= at && a.until.time > at && (o.key === undefined || a.record.key === o.key));
           live.sort((a, b) => (a.record.key < b.record.key ? -1 : a.record.key > b.record.key ? 1 : 0));

@@ -32,6 +32,7 @@ export function compactCommand(): Command {
               ["since", formatTime(r.header?.oldestTime)],
               ["removed", String(x.removed)],
               ["values compacted", String(x.stripped)],
+              ["disk freed", x.bytesFreed > 0 ? `${(x.bytesFreed / 2 ** 20).toFixed(1)} MiB` : undefined],
               ["archive", x.archiveFile || undefined],
               ["sha256", x.archiveSha256 || undefined],
               ["record", `_ctm/compactions at revision ${x.revision}`],

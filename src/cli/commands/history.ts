@@ -28,10 +28,11 @@ export function historyCommand(): Command {
           who(e),
           kindName(e.kind),
           e.message,
-          e.deleted ? "(deleted)" : compactJson(e.value, 30),
+          e.deleted ? "(deleted)" : e.valueCompacted ? ctx.c.dim("(value compacted)") : compactJson(e.value, 30),
         ]);
         ctx.print(renderTable(["version", "revision", "time", "author", "kind", "message", "value"], rows, ctx.c));
         if (r.nextPageToken) ctx.note(ctx.ce.dim(`(more: ctm history ${key} --limit ${o.limit * 2})`));
+        if (r.compactedBelowVersion > 0) ctx.print(ctx.c.dim(`versions before ${r.compactedBelowVersion} were compacted away (ctm archive keeps them)`));
       }),
     );
 }

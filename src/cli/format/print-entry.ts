@@ -28,7 +28,7 @@ export function printEntry(ctx: CliContext, e: Entry, served?: Served, extra: [s
         ["author", who(e) + (e.cause && e.cause !== "api" ? ` (${e.cause})` : "")],
         ["message", e.message || undefined],
         ["rollout", plan ? c.yellow(describePlan(plan)) : undefined],
-        ["value", e.deleted ? c.red("(deleted)") : prettyJson(e.value)],
+        ["value", e.deleted ? c.red("(deleted)") : e.valueCompacted ? c.dim("(value compacted)") : prettyJson(e.value)],
         ["served", served ? `${c.green(prettyJson(served.value))}  ${c.dim(`${served.variant} (${reasonName(served.reason)})`)}` : undefined],
       ],
       c,

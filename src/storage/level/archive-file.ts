@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, openSync, fsyncSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
@@ -31,8 +31,12 @@ export type ArchiveEntry = readonly [Exclude<Disposition, "keep">, Uint8Array, n
 
 const FORMAT = "ctm-archive/1";
 
-/** `ctm-archive-<horizon>.cbor.gz`: the horizon pads to 16 digits, so names sort as horizons do. */
-export const archiveName = (horizon: number): string => `ctm-archive-${String(horizon).padStart(16, "0")}.cbor.gz`;
+/**
+ * `ctm-archive-<horizon>-<created>.cbor.gz`, both padded, so names sort as horizons, then
+ * compactions, do: two compactions to one horizon (values first, audit records later) keep
+ * two archives.
+ */
+export const archiveName = (horizon: number, created: number): string => `ctm-archive-${String(horizon).padStart(16, "0")}-${String(created).padStart(15, "0")}.cbor.gz`;
 
 /**
  * Writes an archive: a gzip-compressed CBOR sequence, the header, one entry per record, then the
@@ -67,7 +71,9 @@ export async function writeArchive(
     throw e;
   }
   syncFile(tmp);
-  const file = join(dir, archiveName(horizonOf()));
+  let file = join(dir, archiveName(horizonOf(), header.created));
+  // Never over another archive: one made in the same millisecond gets the next one's name.
+  for (let created = header.created + 1; existsSync(file); created++) file = join(dir, archiveName(horizonOf(), created));
   const sha256 = sha.digest("hex");
   writeFileSync(`${tmp}.sha256`, `${sha256}  ${basename(file)}\n`);
   syncFile(`${tmp}.sha256`);
@@ -147,7 +153,7 @@ export async function readArchive(file: string, sha256 = statedChecksum(file)): 
 /** The archives in `dir`, oldest horizon first. */
 export const listArchives = (dir: string): string[] => {
   try {
-    return readdirSync(dir).filter((f) => /^ctm-archive-\d{16}\.cbor\.gz$/.test(f)).sort().map((f) => join(dir, f));
+    return readdirSync(dir).filter((f) => /^ctm-archive-\d{16}-\d{15}\.cbor\.gz$/.test(f)).sort().map((f) => join(dir, f));
   } catch {
     return [];
   }

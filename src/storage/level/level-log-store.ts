@@ -19,6 +19,7 @@ import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
 import { readArchive, removeArchive, writeArchive, type ArchiveEntry } from "./archive-file.js";
+import { filesSize } from "./directory-size.js";
 import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, type CompactionIntent } from "./compactor.js";
 
 /** 2: every log value carries the hash of the record before it. */
@@ -397,6 +398,7 @@ export class LevelLogStore implements LogStore {
     if (this.compacting) throw failedPrecondition("a compaction is running already");
     this.compacting = true;
     try {
+      const before = await filesSize(this.location);
       const previousHorizon = this.horizon.revision;
       const counts = { remove: 0, strip: 0 };
       // A tight plan's horizon is the lowest that covers what leaves: the highest revision that
@@ -434,7 +436,7 @@ export class LevelLogStore implements LogStore {
       if (outcome.archive) await applyEntries(this.db, (await readArchive(outcome.archive.file, outcome.archive.sha256)).entries, this.closing.signal);
       await this.publish(intent);
       await this.freeSpace(outcome.horizon);
-      return outcome;
+      return { ...outcome, bytesFreed: Math.max(0, before - (await filesSize(this.location))) };
     } catch (e) {
       throw this.closing.signal.aborted ? unavailable("the store closed during the compaction; it finishes at the next start") : e;
     } finally {

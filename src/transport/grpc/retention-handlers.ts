@@ -69,6 +69,7 @@ function toPbCompaction(c: CompactionOutcome | CompactionReport): Compaction {
     archiveSha256: c.archive?.sha256 ?? "",
     revision: "revision" in c ? c.revision : 0,
     time: "time" in c ? new Date(c.time) : undefined,
+    bytesFreed: c.bytesFreed ?? 0,
   };
 }
 

@@ -29,9 +29,10 @@ class CompactResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., compaction: _Optional[_Union[Compaction, _Mapping]] = ...) -> None: ...
 
 class Compaction(_message.Message):
-    __slots__ = ["archive_file", "archive_sha256", "horizon", "previous_horizon", "removed", "revision", "stripped", "time"]
+    __slots__ = ["archive_file", "archive_sha256", "bytes_freed", "horizon", "previous_horizon", "removed", "revision", "stripped", "time"]
     ARCHIVE_FILE_FIELD_NUMBER: _ClassVar[int]
     ARCHIVE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FREED_FIELD_NUMBER: _ClassVar[int]
     HORIZON_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_HORIZON_FIELD_NUMBER: _ClassVar[int]
     REMOVED_FIELD_NUMBER: _ClassVar[int]
@@ -40,13 +41,14 @@ class Compaction(_message.Message):
     TIME_FIELD_NUMBER: _ClassVar[int]
     archive_file: str
     archive_sha256: str
+    bytes_freed: int
     horizon: int
     previous_horizon: int
     removed: int
     revision: int
     stripped: int
     time: _timestamp_pb2.Timestamp
-    def __init__(self, horizon: _Optional[int] = ..., previous_horizon: _Optional[int] = ..., removed: _Optional[int] = ..., stripped: _Optional[int] = ..., archive_file: _Optional[str] = ..., archive_sha256: _Optional[str] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, horizon: _Optional[int] = ..., previous_horizon: _Optional[int] = ..., removed: _Optional[int] = ..., stripped: _Optional[int] = ..., archive_file: _Optional[str] = ..., archive_sha256: _Optional[str] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., bytes_freed: _Optional[int] = ...) -> None: ...
 
 class GetRetentionRequest(_message.Message):
     __slots__ = []

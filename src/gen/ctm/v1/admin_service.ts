@@ -149,7 +149,14 @@ export interface Compaction {
   archiveSha256: string;
   /** The revision of the record that reports it (0 when nothing changed). */
   revision: number;
-  time?: Date | undefined;
+  time?:
+    | Date
+    | undefined;
+  /**
+   * Bytes of the store's files it freed (its archive not counted), measured
+   * once it ended; 0 when not known (a compaction before the last start).
+   */
+  bytesFreed: number;
 }
 
 /** RetentionPolicy is a `_ctm/retention/<name>` document. */
@@ -1070,6 +1077,7 @@ function createBaseCompaction(): Compaction {
     archiveSha256: "",
     revision: 0,
     time: undefined,
+    bytesFreed: 0,
   };
 }
 
@@ -1098,6 +1106,9 @@ export const Compaction: MessageFns<Compaction> = {
     }
     if (message.time !== undefined) {
       Timestamp.encode(toTimestamp(message.time), writer.uint32(66).fork()).join();
+    }
+    if (message.bytesFreed !== 0) {
+      writer.uint32(72).uint64(message.bytesFreed);
     }
     return writer;
   },
@@ -1179,6 +1190,14 @@ export const Compaction: MessageFns<Compaction> = {
             message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.bytesFreed = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1213,6 +1232,11 @@ export const Compaction: MessageFns<Compaction> = {
         : "",
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
       time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      bytesFreed: isSet(object.bytesFreed)
+        ? globalThis.Number(object.bytesFreed)
+        : isSet(object.bytes_freed)
+        ? globalThis.Number(object.bytes_freed)
+        : 0,
     };
   },
 
@@ -1242,6 +1266,9 @@ export const Compaction: MessageFns<Compaction> = {
     if (message.time !== undefined) {
       obj.time = message.time.toISOString();
     }
+    if (message.bytesFreed !== 0) {
+      obj.bytesFreed = Math.round(message.bytesFreed);
+    }
     return obj;
   },
 
@@ -1258,6 +1285,7 @@ export const Compaction: MessageFns<Compaction> = {
     message.archiveSha256 = object.archiveSha256 ?? "";
     message.revision = object.revision ?? 0;
     message.time = object.time ?? undefined;
+    message.bytesFreed = object.bytesFreed ?? 0;
     return message;
   },
 };
