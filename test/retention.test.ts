@@ -165,7 +165,8 @@ describe("retention", () => {
     admin = new AdminServiceClient(d.address, grpc.credentials.createInsecure());
     const after = await retention();
     expect(after.oldestRevision).toBe(before.oldestRevision);
-    expect(after.lastCompaction).toEqual(before.lastCompaction);
+    // The disk space a run freed is known to that run alone.
+    expect(after.lastCompaction).toEqual({ ...before.lastCompaction, bytesFreed: 0 });
     const v = await call(admin.verify.bind(admin), {});
     expect(v.verification).toMatchObject({ ok: true });
     expect((await c.history({ key: "flags/a" })).entries).toHaveLength(6);

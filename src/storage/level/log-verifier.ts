@@ -103,14 +103,7 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
         if (rev > to) throw new Bad(rev, `record beyond the head revision ${to} that meta names`);
         if (below !== undefined && rev >= horizon) endBelow();
         if (below !== undefined) {
-          let stored;
-          try {
-            stored = decodeLogValue(bytes);
-          } catch {
-            throw new Bad(rev, "record does not decode");
-          }
-          const r = stored.record;
-          if (r.revision !== rev) throw new Bad(rev, `record stored at revision ${rev} says revision ${r.revision}`);
+          const r = decodeAt(rev, bytes).record;
           const seen = keys.get(r.key);
           if (seen !== undefined && r.version <= seen[0]) throw new Bad(rev, `version ${r.version} of "${r.key}" follows version ${seen[0]}`);
           keys.set(r.key, [r.version, rev]);
@@ -119,14 +112,8 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
           continue;
         }
         if (rev !== expected) throw new Bad(expected, `record missing (the log jumps from ${expected - 1} to ${rev})`);
-        let stored;
-        try {
-          stored = decodeLogValue(bytes);
-        } catch {
-          throw new Bad(rev, "record does not decode");
-        }
+        const stored = decodeAt(rev, bytes);
         const r = stored.record;
-        if (r.revision !== rev) throw new Bad(rev, `record stored at revision ${rev} says revision ${r.revision}`);
         if (stored.prev === undefined) {
           if (rev >= o.chainFrom) throw new Bad(rev, "record lacks the hash of the record before it");
         } else if (!prev.equals(stored.prev)) {
@@ -170,6 +157,18 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
     await it.close();
   }
   return report({});
+}
+
+/** The record stored at `rev`, which must decode and name that revision. */
+function decodeAt(rev: number, bytes: Uint8Array): ReturnType<typeof decodeLogValue> {
+  let stored;
+  try {
+    stored = decodeLogValue(bytes);
+  } catch {
+    throw new Bad(rev, "record does not decode");
+  }
+  if (stored.record.revision !== rev) throw new Bad(rev, `record stored at revision ${rev} says revision ${stored.record.revision}`);
+  return stored;
 }
 
 /** Every record's key!, ver! and time! entries exist and point back at it. */
