@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const retention = new RetentionService(store, clock, (f, m) => log.error({ component: "retention", ...f }, m));
   const config = new ConfigService(store, hub, clock, [validators, health, auth, retention], cfg.accessLog ? access : undefined);
   const reads = new ReadStats(store, clock);
-  await reads.load();
+  void reads.load().catch((e: unknown) => log.warn({ err: e }, "the saved read counts could not be read; counting starts afresh"));
   config.reads = reads;
   if (cfg.deleteGuardMs > 0) config.deleteGuard = new DeleteGuard(reads, clock, cfg.deleteGuardMs);
   validators.attach(config);

@@ -191,6 +191,7 @@ export class ConfigService {
 
   async delete(req: { key: string; expectedVersion?: number; force?: boolean } & WriteMeta): Promise<LogRecord> {
     const op: WriteOp = { type: "delete", key: checkKey(req.key), expectedVersion: checkVersion(req.expectedVersion, "expected_version") };
+    await this.deleteGuard?.ready();
     this.deleteGuard?.check(op.key, req.force === true, "key");
     const actor = this.actor(req);
     const [r] = await this.commit((view) => planWrites(view, [op], actor, () => ""));
@@ -200,6 +201,7 @@ export class ConfigService {
   async apply(ops: readonly ApplyOp[], meta: WriteMeta): Promise<LogRecord[]> {
     if (ops.length === 0) throw invalidArgument("operations", "must hold at least one operation");
     if (ops.length > LIMITS.applyOperations) throw invalidArgument("operations", `must hold at most ${LIMITS.applyOperations}`);
+    if (ops.some((op) => op.type === "delete")) await this.deleteGuard?.ready();
     const checked = ops.map((op, i): PendingOp => {
       const f = `operations[${i}].${op.type}.`;
       const key = checkKey(op.key, `${f}key`);

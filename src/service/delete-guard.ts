@@ -13,6 +13,11 @@ export class DeleteGuard {
     readonly windowMs: number,
   ) {}
 
+  /** Resolves once the counts saved before this start are in: a guard that checked before would miss them. */
+  ready(): Promise<void> {
+    return this.reads.ready();
+  }
+
   check(key: string, force: boolean, field: string): void {
     if (force || this.windowMs <= 0) return;
     const { lastRead, reads } = this.reads.of(key);

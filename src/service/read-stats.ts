@@ -18,6 +18,8 @@ const NOTE_PREFIX = "reads/";
 const SINCE_NOTE = "reads-since";
 /** Notes written per batch: a flush of many keys gives the event loop a turn between batches. */
 const FLUSH_BATCH = 2000;
+/** Keys saved per flush: the rest wait for the next, so a flood of reads never floods the disk. */
+const FLUSH_MAX = 50_000;
 
 /**
  * The Get counters ctmd keeps per key, for stale-key reports and the delete guard. Counted in
@@ -30,24 +32,50 @@ export class ReadStats implements ReadSink {
   private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
-  /** When this store began counting reads: a key never read has been unread at least since. */
-  since = 0;
+  private loaded: Promise<void> | undefined;
+  /**
+   * When this store began counting reads: a key never read has been unread at least since.
+   * Now, until the saved start is read back: nothing counts as unread for long before that.
+   */
+  since: number;
 
   constructor(
     private readonly store: LogStore,
     private readonly clock: Clock,
     private readonly flushMs = 10_000,
-  ) {}
+  ) {
+    this.since = clock.now();
+  }
 
-  /** Reads the counts saved before. */
-  async load(): Promise<void> {
-    const since = await this.store.readNote(SINCE_NOTE);
-    this.since = since === undefined ? this.clock.now() : Number(since.toString("latin1"));
-    if (since === undefined) await this.store.writeNote(SINCE_NOTE, Buffer.from(String(this.since), "latin1"));
-    for await (const [name, value] of this.store.notes(NOTE_PREFIX)) {
-      const [reads, lastRead] = value.toString("latin1").split(" ").map(Number);
-      if (Number.isSafeInteger(reads) && Number.isSafeInteger(lastRead)) this.byKey.set(name.slice(NOTE_PREFIX.length), { reads: reads!, lastRead: lastRead! });
-    }
+  /**
+   * Reads the counts saved before, in the background: start-up does not wait for a note per key
+   * read. Gets counted meanwhile are added to them, and nothing is saved until they are in.
+   */
+  load(): Promise<void> {
+    this.loaded ??= (async () => {
+      const since = await this.store.readNote(SINCE_NOTE);
+      this.since = since === undefined ? this.clock.now() : Number(since.toString("latin1"));
+      if (since === undefined) await this.store.writeNote(SINCE_NOTE, Buffer.from(String(this.since), "latin1"));
+      let n = 0;
+      for await (const [name, value] of this.store.notes(NOTE_PREFIX)) {
+        const [reads, lastRead] = value.toString("latin1").split(" ").map(Number);
+        if (!Number.isSafeInteger(reads) || !Number.isSafeInteger(lastRead)) continue;
+        const key = name.slice(NOTE_PREFIX.length);
+        const now = this.byKey.get(key);
+        if (now === undefined) this.byKey.set(key, { reads: reads!, lastRead: lastRead! });
+        else {
+          now.reads += reads!;
+          if (lastRead! > now.lastRead) now.lastRead = lastRead!;
+        }
+        if (++n % 10_000 === 0) await new Promise((r) => setImmediate(r));
+      }
+    })();
+    return this.loaded;
+  }
+
+  /** Resolves once the saved counts are in (at once when load was never called). */
+  async ready(): Promise<void> {
+    await this.loaded?.catch(() => undefined);
   }
 
   start(): void {
@@ -87,12 +115,17 @@ export class ReadStats implements ReadSink {
     return this.byKey.get(key) ?? { reads: 0, lastRead: 0 };
   }
 
-  /** Saves what changed since the last flush; one flush at a time. */
+  /** Saves what changed since the last flush (at most FLUSH_MAX keys of it); one flush at a time. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
+      await this.loaded?.catch(() => undefined);
       if (this.dirty.size === 0 || !this.store.healthy) return;
-      const keys = [...this.dirty];
-      this.dirty.clear();
+      const keys: string[] = [];
+      for (const k of this.dirty) {
+        keys.push(k);
+        this.dirty.delete(k);
+        if (keys.length >= FLUSH_MAX) break;
+      }
       for (let i = 0; i < keys.length; i += FLUSH_BATCH) {
         const batch = keys.slice(i, i + FLUSH_BATCH).map((k) => {
           const e = this.byKey.get(k)!;

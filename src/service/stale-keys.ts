@@ -87,7 +87,8 @@ export class StaleKeys {
     private readonly clock: Clock,
   ) {}
 
-  stale(q: { prefix: string; unreadForMs?: number; pageSize: number; pageToken: string }): Promise<{ keys: StaleKey[]; nextPageToken: string }> {
+  async stale(q: { prefix: string; unreadForMs?: number; pageSize: number; pageToken: string }): Promise<{ keys: StaleKey[]; nextPageToken: string }> {
+    await this.reads.ready();
     return staleKeys(this.store, this.reads, this.clock, q);
   }
 
