@@ -90,9 +90,14 @@ export class ConfigService {
     return this.store.headRevision;
   }
 
-  /** The oldest revision still served, and when it was written (0 before any compaction). */
-  get horizon(): { revision: number; time: number } {
-    return { revision: this.store.firstRevision, time: this.store.firstTime };
+  /** The oldest revision still served: 1 until a compaction raises it. */
+  get firstRevision(): number {
+    return this.store.firstRevision;
+  }
+
+  /** When the record at firstRevision was written; 0 before any compaction. */
+  get firstTime(): number {
+    return this.store.firstTime;
   }
 
   set(req: SetInput): Promise<LogRecord> {

@@ -28,8 +28,10 @@ const FLUSH_MAX = 50_000;
  * interval's counts, never a record.
  */
 export class ReadStats implements ReadSink {
-  private readonly byKey = new Map<string, KeyReads>();
-  private readonly dirty = new Set<string>();
+  // One map lookup per Get: an entry carries whether it waits to be saved, and the keys that do
+  // wait are listed once each.
+  private readonly byKey = new Map<string, KeyReads & { dirty: boolean }>();
+  private dirty: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private loaded: Promise<void> | undefined;
@@ -62,7 +64,7 @@ export class ReadStats implements ReadSink {
         if (!Number.isSafeInteger(reads) || !Number.isSafeInteger(lastRead)) continue;
         const key = name.slice(NOTE_PREFIX.length);
         const now = this.byKey.get(key);
-        if (now === undefined) this.byKey.set(key, { reads: reads!, lastRead: lastRead! });
+        if (now === undefined) this.byKey.set(key, { reads: reads!, lastRead: lastRead!, dirty: false });
         else {
           now.reads += reads!;
           if (lastRead! > now.lastRead) now.lastRead = lastRead!;
@@ -90,42 +92,50 @@ export class ReadStats implements ReadSink {
 
   touch(key: string, now: number): void {
     const e = this.byKey.get(key);
-    if (e === undefined) this.byKey.set(key, { reads: 1, lastRead: now });
-    else {
-      e.reads++;
-      if (now > e.lastRead) e.lastRead = now;
+    if (e === undefined) {
+      this.byKey.set(key, { reads: 1, lastRead: now, dirty: true });
+      this.dirty.push(key);
+      return;
     }
-    this.dirty.add(key);
+    e.reads++;
+    if (now > e.lastRead) e.lastRead = now;
+    if (!e.dirty) {
+      e.dirty = true;
+      this.dirty.push(key);
+    }
   }
 
   /** Counts a read worker gathered since its last report. */
   merge(deltas: readonly (readonly [string, number, number])[]): void {
     for (const [key, reads, lastRead] of deltas) {
       const e = this.byKey.get(key);
-      if (e === undefined) this.byKey.set(key, { reads, lastRead });
-      else {
-        e.reads += reads;
-        if (lastRead > e.lastRead) e.lastRead = lastRead;
+      if (e === undefined) {
+        this.byKey.set(key, { reads, lastRead, dirty: true });
+        this.dirty.push(key);
+        continue;
       }
-      this.dirty.add(key);
+      e.reads += reads;
+      if (lastRead > e.lastRead) e.lastRead = lastRead;
+      if (!e.dirty) {
+        e.dirty = true;
+        this.dirty.push(key);
+      }
     }
   }
 
   of(key: string): KeyReads {
-    return this.byKey.get(key) ?? { reads: 0, lastRead: 0 };
+    const e = this.byKey.get(key);
+    return e === undefined ? { reads: 0, lastRead: 0 } : { reads: e.reads, lastRead: e.lastRead };
   }
 
   /** Saves what changed since the last flush (at most FLUSH_MAX keys of it); one flush at a time. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       await this.loaded?.catch(() => undefined);
-      if (this.dirty.size === 0 || !this.store.healthy) return;
-      const keys: string[] = [];
-      for (const k of this.dirty) {
-        keys.push(k);
-        this.dirty.delete(k);
-        if (keys.length >= FLUSH_MAX) break;
-      }
+      if (this.dirty.length === 0 || !this.store.healthy) return;
+      const keys = this.dirty.slice(0, FLUSH_MAX);
+      this.dirty = this.dirty.slice(FLUSH_MAX);
+      for (const k of keys) this.byKey.get(k)!.dirty = false;
       for (let i = 0; i < keys.length; i += FLUSH_BATCH) {
         const batch = keys.slice(i, i + FLUSH_BATCH).map((k) => {
           const e = this.byKey.get(k)!;
@@ -135,7 +145,13 @@ export class ReadStats implements ReadSink {
           await this.store.writeNotes(batch);
         } catch {
           // Counts, not history: the next flush writes them again.
-          for (const [name] of batch) this.dirty.add(name.slice(NOTE_PREFIX.length));
+          for (const k of keys.slice(i)) {
+            const e = this.byKey.get(k)!;
+            if (!e.dirty) {
+              e.dirty = true;
+              this.dirty.push(k);
+            }
+          }
           return;
         }
       }

@@ -5,12 +5,24 @@ import type { BinaryWriter } from "@bufbuild/protobuf/wire";
 /** What every response header tells: the head, and the oldest revision still served (see compaction). */
 export interface HeaderSource {
   readonly headRevision: number;
-  readonly horizon: { readonly revision: number; readonly time: number };
+  readonly firstRevision: number;
+  readonly firstTime: number;
 }
 
+// The header of the last call, per source: every call between two commits shares it.
+const last = new WeakMap<HeaderSource, ResponseHeader>();
+
+/** The current header of `s`. Shared between calls: never changed by its callers. */
 export function headerOf(s: HeaderSource): ResponseHeader {
-  const { revision, time } = s.horizon;
-  return time > 0 ? { revision: s.headRevision, oldestRevision: revision, oldestTime: new Date(time) } : { revision: s.headRevision, oldestRevision: revision };
+  const head = s.headRevision;
+  const first = s.firstRevision;
+  let h = last.get(s);
+  if (h === undefined || h.revision !== head || h.oldestRevision !== first) {
+    const time = s.firstTime;
+    h = time > 0 ? { revision: head, oldestRevision: first, oldestTime: new Date(time) } : { revision: head, oldestRevision: first };
+    last.set(s, h);
+  }
+  return h;
 }
 
 /** Field 1 of every response, ResponseHeader, written as ts-proto writes it. */
