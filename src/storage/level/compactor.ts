@@ -95,11 +95,23 @@ export async function* compactable(
  * finished by running it again from its archive. Batches are not synced: the batch that
  * publishes the result is, and LevelDB makes earlier writes durable with it.
  */
-export async function applyEntries(db: Db, entries: AsyncIterable<ArchiveEntry>, signal?: AbortSignal): Promise<{ removed: number; stripped: number }> {
+export async function applyEntries(
+  db: Db,
+  entries: AsyncIterable<ArchiveEntry>,
+  signal?: AbortSignal,
+  /** Told of each record removed, once its batch is written. */
+  onRemoved?: (key: string, revision: number) => void,
+): Promise<{ removed: number; stripped: number }> {
   let removed = 0;
   let stripped = 0;
   let batch = db.batch();
   let n = 0;
+  let gone: LogRecord[] = [];
+  const written = async (): Promise<void> => {
+    await batch.write();
+    for (const r of gone) onRemoved?.(r.key, r.revision);
+    gone = [];
+  };
   for await (const [what, bytes] of entries) {
     const { record: r, prev } = decodeLogValue(bytes);
     const rev = u64(r.revision);
@@ -108,6 +120,7 @@ export async function applyEntries(db: Db, entries: AsyncIterable<ArchiveEntry>,
       batch.del(prefixed("key", keyNum(r.key, r.revision)));
       batch.del(prefixed("ver", keyNum(r.key, r.version)));
       batch.del(prefixed("time", timeRev(r.time, r.revision)));
+      gone.push(r);
       removed++;
     } else {
       const { value: _value, rollout: _rollout, ...audit } = r;
@@ -115,13 +128,13 @@ export async function applyEntries(db: Db, entries: AsyncIterable<ArchiveEntry>,
       stripped++;
     }
     if (++n % STEP === 0) {
-      await batch.write();
+      await written();
       batch = db.batch();
       signal?.throwIfAborted();
       await turn();
     }
   }
-  await batch.write();
+  await written();
   return { removed, stripped };
 }
 

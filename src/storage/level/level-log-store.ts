@@ -433,7 +433,9 @@ export class LevelLogStore implements LogStore {
       await this.db.put(META.compacting, encodeMeta(intent), { sync: true });
       // Reads below the new horizon are refused from here on: what they would read is leaving.
       this.horizon = { revision: outcome.horizon, time: (await this.readLog(outcome.horizon))!.time };
-      if (outcome.archive) await applyEntries(this.db, (await readArchive(outcome.archive.file, outcome.archive.sha256)).entries, this.closing.signal);
+      // The revision index forgets what left: no page at or after the horizon needs it.
+      const forget = (key: string, revision: number): void => this.revIndex?.remove(key, revision);
+      if (outcome.archive) await applyEntries(this.db, (await readArchive(outcome.archive.file, outcome.archive.sha256)).entries, this.closing.signal, forget);
       await this.publish(intent);
       await this.freeSpace(outcome.horizon);
       return { ...outcome, bytesFreed: Math.max(0, before - (await filesSize(this.location))) };

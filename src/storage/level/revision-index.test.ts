@@ -88,4 +88,21 @@ describe("RevisionIndex", () => {
     expect(all(index!, "", 1500, 5000).found).toEqual(expected("", 1500));
     expect(all(index!, "", rev, 5000).found).toEqual(expected("", 1500));
   });
+
+  it("forgets revisions compaction removed, and keeps answering for the revisions after them", () => {
+    const index = RevisionIndex.fromSorted(["k/a", "k/b"], [[1, 5, 9], 2]);
+    index.remove("k/a", 5);
+    expect(all(index, "k/", 9, 10).found).toEqual(["k/a@9", "k/b@2"]);
+    expect(all(index, "k/", 6, 10).found).toEqual(["k/a@1", "k/b@2"]);
+    index.remove("k/a", 1);
+    // Only its last revision is left: at 3 the key is as if born at 9.
+    expect(all(index, "k/", 3, 10).found).toEqual(["k/b@2"]);
+    expect(all(index, "k/", 9, 10).found).toEqual(["k/a@9", "k/b@2"]);
+    // A key's last revision, and one it does not hold, are left alone.
+    index.remove("k/a", 9);
+    index.remove("k/b", 7);
+    expect(all(index, "k/", 9, 10).found).toEqual(["k/a@9", "k/b@2"]);
+    index.add("k/a", 12);
+    expect(all(index, "k/", 12, 10).found).toEqual(["k/a@12", "k/b@2"]);
+  });
 });

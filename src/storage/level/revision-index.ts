@@ -70,6 +70,16 @@ export class RevisionIndex {
     } else if (revision > revs[revs.length - 1]!) revs.push(revision);
   }
 
+  /** Forgets a revision of `key` that compaction removed; a key's last revision is never removed. */
+  remove(key: string, revision: number): void {
+    const revs = this.tree.get(key);
+    if (revs === undefined || typeof revs === "number") return;
+    const at = revs.indexOf(revision);
+    if (at < 0) return;
+    revs.splice(at, 1);
+    if (revs.length === 1) this.tree.set(key, revs[0]!);
+  }
+
   /**
    * The keys under `prefix` after `after` (all when absent), at most `limit` of them, each with
    * its newest revision at or below `revision` (keys born later are looked at and left out),
