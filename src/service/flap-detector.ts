@@ -57,10 +57,11 @@ export class FlapDetector {
         if (this.recent.size >= MAX_KEYS) this.recent.delete(this.recent.keys().next().value!);
         this.recent.set(r.key, (e = { times: [], authors: [] }));
       }
-      const before = e.times.filter((t) => t > r.time - this.windowMs).length;
+      // Only the times in the window before this change matter, and only the last changes + 1.
+      while (e.times.length > 0 && e.times[0]! <= r.time - this.windowMs) e.times.shift();
+      const before = e.times.length;
       e.times.push(r.time);
-      // Only the last changes + 1 times can matter: more than `changes` of them in the window.
-      while (e.times.length > this.changes + 1 || (e.times.length > 0 && e.times[0]! <= r.time - this.windowMs)) e.times.shift();
+      if (e.times.length > this.changes + 1) e.times.shift();
       e.authors.unshift(r.author);
       if (e.authors.length > AUTHORS) e.authors.pop();
       if (before <= this.changes && e.times.length > this.changes) this.onFlapping({ key: r.key, changes: e.times.length, authors: [...e.authors], since: e.times[0]! });

@@ -98,4 +98,21 @@ describe("RetentionService", () => {
     expect(retention.activePolicies).toEqual([]);
     expect(await retention.compact({})).toMatchObject({ removed: 0, stripped: 0 });
   });
+
+  it("reports a run that strips values below the horizon without moving it, and says what it freed", async () => {
+    await write("b/k", 1);
+    await write("b/k", 2);
+    await write("_ctm/retention/a", { keys: ["a/**"], keepForMs: 0 });
+    await write("a/k", 1);
+    await write("a/k", 2);
+    const first = await retention.compact({});
+    expect(first).toMatchObject({ stripped: 1, horizon: store.latest("a/k")!.revision });
+    // b/k's first version was superseded below that horizon: a policy for it now leaves the horizon where it is.
+    await write("_ctm/retention/b", { keys: ["b/**"], keepForMs: 0 });
+    const second = await retention.compact({ author: "ops" });
+    expect(second).toMatchObject({ horizon: first.horizon, previousHorizon: first.horizon, stripped: 1, removed: 0 });
+    expect(second.report).toEqual({ revision: store.latest("_ctm/compactions")!.revision, time: store.latest("_ctm/compactions")!.time });
+    expect(retention.last).toMatchObject({ revision: second.report!.revision, stripped: 1, bytesFreed: second.bytesFreed });
+    expect(second.bytesFreed).toBeTypeOf("number");
+  });
 });

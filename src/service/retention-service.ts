@@ -133,7 +133,8 @@ export class RetentionService implements WriteGuard {
       ...(principal === undefined ? {} : { principal }),
     });
     const outcome = await this.store.compact({ horizon: this.store.headRevision, tight: true, dispose, report });
-    if (this.lastReport !== undefined && this.lastReport.horizon === outcome.horizon && outcome.bytesFreed !== undefined) this.lastReport = { ...this.lastReport, bytesFreed: outcome.bytesFreed };
+    // The report record reached `last` as it was committed; what the run freed is known only now.
+    if (outcome.report !== undefined && this.lastReport?.revision === outcome.report.revision) this.lastReport = { ...this.lastReport, bytesFreed: outcome.bytesFreed };
     return outcome;
   }
 

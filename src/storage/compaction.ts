@@ -17,6 +17,8 @@ export interface CompactionOutcome {
   readonly archive?: { readonly file: string; readonly sha256: string; readonly records: number };
   /** Bytes of the store's files freed once it ended (its archive not counted); known only to the run itself. */
   readonly bytesFreed?: number;
+  /** The record that reports it; absent when nothing changed, so nothing was reported. */
+  readonly report?: { readonly revision: number; readonly time: number };
 }
 
 export interface CompactionPlan {

@@ -436,9 +436,9 @@ export class LevelLogStore implements LogStore {
       // The revision index forgets what left: no page at or after the horizon needs it.
       const forget = (key: string, revision: number): void => this.revIndex?.remove(key, revision);
       if (outcome.archive) await applyEntries(this.db, (await readArchive(outcome.archive.file, outcome.archive.sha256)).entries, this.closing.signal, forget);
-      await this.publish(intent);
+      const report = await this.publish(intent);
       await this.freeSpace(outcome.horizon);
-      return { ...outcome, bytesFreed: Math.max(0, before - (await filesSize(this.location))) };
+      return { ...outcome, bytesFreed: Math.max(0, before - (await filesSize(this.location))), report: { revision: report.revision, time: report.time } };
     } catch (e) {
       throw this.closing.signal.aborted ? unavailable("the store closed during the compaction; it finishes at the next start") : e;
     } finally {
@@ -455,9 +455,10 @@ export class LevelLogStore implements LogStore {
    * Ends a compaction: its report record goes into the batch that writes what vouches for the
    * log below the horizon and clears the compaction under way.
    */
-  private async publish(intent: CompactionIntent): Promise<void> {
+  private async publish(intent: CompactionIntent): Promise<LogRecord> {
     const below = await belowDigest(this.db, intent.horizon);
-    await this.submit(() => [intent.report], { put: [[META.compact, encodeMeta({ horizon: intent.horizon, ...below })]], del: [META.compacting] });
+    const [report] = await this.submit(() => [intent.report], { put: [[META.compact, encodeMeta({ horizon: intent.horizon, ...below })]], del: [META.compacting] });
+    return report!;
   }
 
   /**

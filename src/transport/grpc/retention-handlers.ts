@@ -36,10 +36,7 @@ export function retentionHandlers(svc: RetentionService, lifecycle: StaleKeySour
     }),
     compact: unary(rpc, "Admin.Compact", () => undefined, async (r) => {
       const outcome = await svc.compact({ author: r.author, message: r.message });
-      const last = svc.last;
-      // The report record, when this run wrote one.
-      const reported = last !== undefined && last.horizon === outcome.horizon && outcome.horizon !== outcome.previousHorizon ? last : undefined;
-      return { header: header(), compaction: toPbCompaction(reported ?? outcome) };
+      return { header: header(), compaction: toPbCompaction({ ...outcome, ...outcome.report }) };
     }),
     getRetention: unary(rpc, "Admin.GetRetention", () => undefined, () => {
       const { revision, time } = svc.horizon;
