@@ -29,6 +29,8 @@ const levelStore = (opts: Partial<LevelLogStoreOptions> = {}) => async (clock: C
 describeLogStore("LevelLogStore", levelStore());
 // Pages before the revision index is built (a large store, just opened) read the key index.
 describeLogStore("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
+// Every reopen reads the heads from a worker thread, as a store of more than AUTO_FULL_LIMIT revisions does.
+describeLogStore("LevelLogStore reading its heads from a thread", levelStore({ headReader: "thread" }));
 describeCompaction("LevelLogStore", levelStore());
 describeCompaction("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
 
@@ -80,6 +82,45 @@ describe("LevelLogStore specifics", () => {
       await off.open();
       for (const [i, q] of queries.entries()) expect(indexed[i], `${q.prefix} at ${q.rev}, ${q.limit} a page`).toEqual(await all(off, q.prefix, q.rev, q.limit));
       await off.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads its heads from a thread, refuses a head it cannot read naming its revision, and lets go of the directory", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-level-"));
+    const clock = new ManualClock(T0);
+    const opts = { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: "tail" as const, headReader: "thread" as const };
+    try {
+      const a = new LevelLogStore(dir, clock, opts);
+      await a.open();
+      // 25,000 keys: three chunks of the reader, and a key with several versions.
+      for (let b = 0; b < 25; b++) await a.commit(() => Array.from({ length: 1000 }, (_, i) => ({ key: `k/${b}/${i}`, value: { b, i, s: "é😀" }, deleted: false, author: "t", message: "", kind: "set" as const, cause: "api" })));
+      for (let v = 0; v < 3; v++) await a.commit(() => [{ key: "k/0/0", value: v, deleted: false, author: "t", message: "", kind: "set", cause: "api" }]);
+      await expect(new LevelLogStore(dir, clock, opts).open()).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("in use by another ctmd") });
+      await a.close();
+
+      const b = new LevelLogStore(dir, clock, opts);
+      await b.open();
+      expect(b.keyCount).toBe(25_000);
+      expect(b.stats.openLogReads).toBe(25_000);
+      expect(b.latest("k/0/0")).toMatchObject({ value: 2, version: 4, revision: 25_003 });
+      expect(b.latest("k/24/999")).toMatchObject({ value: { b: 24, i: 999, s: "é😀" }, revision: 25_000 });
+      await b.close();
+
+      const { Level } = await import("level");
+      const raw = async (edit: (log: ReturnType<InstanceType<typeof Level<Buffer, Buffer>>["sublevel"]>) => Promise<void>) => {
+        const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+        await edit(db.sublevel<Buffer, Buffer>("log", { keyEncoding: "buffer", valueEncoding: "buffer" }) as never);
+        await db.close();
+      };
+      const rev = (n: number) => Buffer.from(n.toString(16).padStart(16, "0"), "hex");
+      await raw((log) => log.put(rev(12_345), Buffer.from([0xff, 0x00, 0x13])));
+      await expect(new LevelLogStore(dir, clock, opts).open()).rejects.toMatchObject({ code: "data_loss", message: expect.stringMatching(/at revision 12345: record does not decode/) });
+      await raw((log) => log.del(rev(12_345)));
+      // The refused open let go of the directory, and of the reader's handle: the next open gets as far as the head.
+      await expect(new LevelLogStore(dir, clock, opts).open()).rejects.toMatchObject({ code: "data_loss", message: expect.stringMatching(/at revision 12345: the head index names a record the log lacks/) });
+      await expect(new LevelLogStore(dir, clock, { ...opts, headReader: "inline" }).open()).rejects.toMatchObject({ message: expect.stringMatching(/at revision 12345: the head index names a record the log lacks/) });
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

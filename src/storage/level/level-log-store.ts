@@ -1,7 +1,7 @@
 import type { AbstractSublevel } from "abstract-level";
 import { ClassicLevel as Level } from "classic-level";
 import type { Clock } from "../../domain/clock.js";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { CtmError, failedPrecondition, invalidArgument, outOfRange, unavailable } from "../../domain/errors.js";
 import { jsonByteLength, type JsonValue } from "../../domain/json.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
@@ -18,6 +18,8 @@ import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-byte
 import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
+import { unpackRecords } from "./head-chunk.js";
+import { readHeadsThreaded } from "./read-heads-threaded.js";
 import { readArchive, removeArchive, writeArchive, type ArchiveEntry } from "./archive-file.js";
 import { filesSize } from "./directory-size.js";
 import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, type CompactionIntent } from "./compactor.js";
@@ -41,12 +43,24 @@ export interface LevelLogStoreOptions {
   revisionIndex?: "auto" | "background" | "off";
   /** Where compaction writes its archives; `<data dir>/archive` when unset. */
   archiveDir?: string;
+  /**
+   * Read the keys' heads at open from a worker thread while this one decodes them ("thread"),
+   * on this thread alone ("inline"), or from a thread for a store of more than AUTO_FULL_LIMIT
+   * revisions ("auto", the default: a thread costs more than it saves on a small store).
+   */
+  headReader?: "auto" | "thread" | "inline";
 }
 
 export const LEVEL_STORE_DEFAULTS: LevelLogStoreOptions = { verifyOnOpen: "auto", witnessIntervalMs: 1000 };
 
 /** Up to here a full check at open takes about a second or two on a small machine. */
 export const AUTO_FULL_LIMIT = 50_000;
+
+/**
+ * Directories a store of this process holds open. The store opens LevelDB shareable between
+ * threads (for the head reader), so LevelDB's lock no longer stops a second store here.
+ */
+const openHere = new Set<string>();
 
 type Bytes = Buffer;
 type Sub = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
@@ -172,16 +186,20 @@ export class LevelLogStore implements LogStore {
 
   async open(): Promise<void> {
     const kind = inspectDataDir(this.location);
+    const where = resolve(this.location);
+    if (openHere.has(where)) throw openFailure(this.location, { code: "LEVEL_LOCKED" });
     this.attach(kind);
     try {
-      await this.db.open({ createIfMissing: kind === "new" });
+      await this.db.open({ createIfMissing: kind === "new", multithreading: true } as Parameters<typeof this.db.open>[0]);
     } catch (e) {
       throw openFailure(this.location, e);
     }
+    openHere.add(where);
     try {
       await this.load(kind);
     } catch (e) {
       await this.db.close();
+      openHere.delete(where);
       throw e;
     }
     this.isOpen = true;
@@ -257,33 +275,42 @@ export class LevelLogStore implements LogStore {
 
     // O(keys): one head entry per key, and a multi-get of those records, a batch at a time so
     // that the raw bytes of every key never sit in memory at once.
-    const heads = this.headIdx.values();
     this.counters.openLogReads = 0;
-    try {
-      for (;;) {
-        const revs = await heads.nextv(OPEN_READ_BATCH);
-        if (revs.length === 0) break;
-        const raw = await this.log.getMany(revs);
-        this.counters.openLogReads += raw.length;
-        for (let i = 0; i < raw.length; i++) {
-          const bytes = raw[i];
-          if (bytes === undefined) throw this.damaged(readU64(revs[i]!), "the head index names a record the log lacks");
-          let r: LogRecord;
-          try {
-            r = decodeRecord(bytes);
-          } catch {
-            throw this.damaged(readU64(revs[i]!), "record does not decode");
-          }
-          this.committed.set(r.key, r);
-          this.writer.set(r.key, r);
-          if (r.time > this.lastTime) this.lastTime = r.time;
+    const reader = this.opts.headReader ?? "auto";
+    if (reader === "thread" || (reader === "auto" && this.committedRev > AUTO_FULL_LIMIT)) {
+      await readHeadsThreaded(resolve(this.location), (chunk) => {
+        this.counters.openLogReads += unpackRecords(chunk, (bytes, rev) => this.loadHead(bytes, rev));
+      });
+    } else {
+      const heads = this.headIdx.values();
+      try {
+        for (;;) {
+          const revs = await heads.nextv(OPEN_READ_BATCH);
+          if (revs.length === 0) break;
+          const raw = await this.log.getMany(revs);
+          this.counters.openLogReads += raw.length;
+          for (let i = 0; i < raw.length; i++) this.loadHead(raw[i], revs[i]!);
         }
+      } finally {
+        await heads.close();
       }
-    } finally {
-      await heads.close();
     }
     // What this start checked is where the next start's check begins.
     await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
+  }
+
+  /** Takes one key's head record read at open: its stored bytes (undefined when the log lacks them) and revision. */
+  private loadHead(bytes: Uint8Array | undefined, rev: Uint8Array): void {
+    if (bytes === undefined) throw this.damaged(readU64(rev), "the head index names a record the log lacks");
+    let r: LogRecord;
+    try {
+      r = decodeRecord(bytes);
+    } catch {
+      throw this.damaged(readU64(rev), "record does not decode");
+    }
+    this.committed.set(r.key, r);
+    this.writer.set(r.key, r);
+    if (r.time > this.lastTime) this.lastTime = r.time;
   }
 
   private async checkWitness(headRev: number, horizon: number): Promise<void> {
@@ -356,6 +383,7 @@ export class LevelLogStore implements LogStore {
       await this.db.compactRange(sectionRange("meta").gte, sectionRange("meta").lt);
     }
     await this.db.close();
+    openHere.delete(resolve(this.location));
     if (!this.failure) await writeWitness(this.location, { revision: this.committedRev, hash: this.committedHash.toString("hex") });
   }
 
