@@ -23,6 +23,8 @@ export class FollowerStore implements LogStore {
   private failure: CtmError | undefined;
   private applied = { batches: 0, records: 0 };
   onListenerError: ((e: Error) => void) | undefined;
+  /** Told once when the follower loses its place in the writer's stream: it can only start over. */
+  onLost: ((e: CtmError) => void) | undefined;
 
   constructor(private readonly writer: WriterReads) {}
 
@@ -43,7 +45,9 @@ export class FollowerStore implements LogStore {
     if (records.length === 0 || this.failure) return;
     const from = records[0]!.revision;
     if (from !== this.head + 1) {
-      this.fail(unavailable(`this follower expected revision ${this.head + 1} and was sent ${from}; it must restart`));
+      const lost = unavailable(`this follower expected revision ${this.head + 1} and was sent ${from}; it must restart`);
+      this.fail(lost);
+      this.onLost?.(lost);
       return;
     }
     for (const r of records) this.latestByKey.set(r.key, r);

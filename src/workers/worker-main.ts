@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   let stopping = false;
   // What the primary last said about serving; it says so before this worker listens.
   let serving = false;
-  const stop = async (): Promise<void> => {
+  const stop = async (code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     hub?.close();
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     const used = auth?.takeUsage();
     if (used) link.send({ t: "usage", used });
     await closeLog();
-    process.exit(0);
+    process.exit(code);
   };
   const link = new PrimaryLink({
     serving: (s) => {
@@ -58,6 +58,11 @@ async function main(): Promise<void> {
     stop: () => void stop(),
   });
   const store = new FollowerStore(link);
+  // A follower that missed a batch refuses every call; a new worker loads afresh, so this one ends.
+  store.onLost = (e) => {
+    log.error({ err: e }, "this read worker lost its place in the commit stream; exiting so that another one starts");
+    void stop(1);
+  };
   await link.follow(store);
 
   hub = new WatchHub(store);

@@ -31,7 +31,9 @@ export interface WorkerPoolOptions {
 }
 
 /** Latest records per load message: bounded messages, however many keys the store holds. */
-const LOAD_PAGE = 5000;
+const LOAD_PAGE = 1000;
+/** Load pages handed to a worker's channel and not yet written out: the primary's memory per loading worker. */
+const LOAD_AHEAD = 8;
 /** How long a restarted worker waits before it is forked again, after one that died. */
 const RESTART_DELAY_MS = 1000;
 
@@ -46,6 +48,8 @@ const isRead = (op: string): op is (typeof READ_OPS)[number] => (READ_OPS as rea
  */
 export class WorkerPool {
   private readonly following = new Set<Worker>();
+  /** Workers being sent the latest records, with the commits that landed meanwhile, in order. */
+  private readonly loading = new Map<Worker, { commits: (ToWorker & { t: "commit" })[]; bytes: number }>();
   /** Per worker, the encoded commit bytes sent and not yet written to its channel. */
   private readonly lag = new Map<Worker, number>();
   private readonly listening = new Map<Worker, string>();
@@ -59,10 +63,11 @@ export class WorkerPool {
 
   constructor(private readonly opts: WorkerPoolOptions) {
     this.unsubscribe = opts.store.onCommit((records) => {
-      if (this.following.size === 0) return;
+      if (this.following.size === 0 && this.loading.size === 0) return;
       // Encoded once for every worker; the channel keeps the batches in revision order.
       const message: ToWorker = { t: "commit", records: cbor.encode(records), first: opts.store.firstRevision, firstTime: opts.store.firstTime };
       for (const w of this.following) this.sendCommit(w, message);
+      for (const [w, queued] of this.loading) this.queueCommit(w, queued, message);
     });
   }
 
@@ -88,7 +93,7 @@ export class WorkerPool {
   }
 
   reloadTls(): void {
-    for (const w of this.following) this.send(w, { t: "reload-tls" });
+    for (const w of [...this.following, ...this.loading.keys()]) this.send(w, { t: "reload-tls" });
   }
 
   /** The primary's metrics and every worker's, summed by prom-client's cluster aggregation. */
@@ -132,6 +137,7 @@ export class WorkerPool {
     w.on("message", (m: ToPrimary) => this.receive(w, m));
     w.on("exit", (code, signal) => {
       this.following.delete(w);
+      this.loading.delete(w);
       this.lag.delete(w);
       this.listening.delete(w);
       if (this.stopping) return;
@@ -143,23 +149,54 @@ export class WorkerPool {
   }
 
   /**
-   * Sends every latest record, then follows: all in one turn of the event loop, so no commit
-   * lands between the pages and the first batch the worker is sent.
+   * Sends every latest record as it stands in this turn, then the commits since, then follows.
+   * The pages are encoded a few at a time as the channel takes them, so that a worker loading a
+   * large store holds neither the primary's event loop nor more than a few pages of its memory.
    */
   private load(w: Worker): void {
     const store = this.opts.store;
-    let page: LogRecord[] = [];
-    const message = (done: boolean): ToWorker => ({ t: "load", records: cbor.encode(page), revision: store.headRevision, first: store.firstRevision, firstTime: store.firstTime, done });
-    for (const r of store.eachLatest("")) {
-      page.push(r);
-      if (page.length === LOAD_PAGE) {
-        this.send(w, message(false));
-        page = [];
+    const records = Array.from(store.eachLatest(""));
+    const at = { revision: store.headRevision, first: store.firstRevision, firstTime: store.firstTime };
+    this.loading.set(w, { commits: [], bytes: 0 });
+    const started = performance.now();
+    let next = 0;
+    let inFlight = 0;
+    let scheduled = false;
+    // One page per turn of the event loop, and a new one only as the channel takes the last ones.
+    const later = (): void => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        pump();
+      });
+    };
+    const pump = (): void => {
+      if (!this.loading.has(w)) return;
+      if (!w.isConnected()) {
+        this.loading.delete(w);
+        return;
       }
-    }
-    this.send(w, message(true));
-    this.send(w, { t: "serving", serving: this.serving });
-    this.following.add(w);
+      if (inFlight < LOAD_AHEAD && next < records.length) {
+        const page = records.slice(next, (next += LOAD_PAGE));
+        inFlight++;
+        w.send({ t: "load", records: cbor.encode(page), ...at, done: next >= records.length } satisfies ToWorker, undefined, {}, () => {
+          inFlight--;
+          later();
+        });
+        later();
+        return;
+      }
+      if (next < records.length || inFlight > 0) return;
+      if (records.length === 0) this.send(w, { t: "load", records: cbor.encode([]), ...at, done: true });
+      const queued = this.loading.get(w)!;
+      this.loading.delete(w);
+      this.following.add(w);
+      for (const m of queued.commits) this.sendCommit(w, m);
+      this.send(w, { t: "serving", serving: this.serving });
+      this.opts.log.info({ worker: w.process.pid, records: records.length, revision: at.revision, commitsMeanwhile: queued.commits.length, ms: Math.round(performance.now() - started) }, "a read worker was sent every key");
+    };
+    pump();
   }
 
   private receive(w: Worker, m: ToPrimary): void {
@@ -214,10 +251,7 @@ export class WorkerPool {
     // What is still pending counts, not this batch: one large batch is no reason to restart.
     const pending = this.lag.get(w) ?? 0;
     if (pending > this.opts.maxLagBytes) {
-      this.following.delete(w);
-      this.lag.delete(w);
-      this.opts.log.error({ worker: w.process.pid, lagBytes: pending }, "a read worker fell too far behind the commits; restarting it");
-      w.process.kill("SIGKILL");
+      this.giveUp(w, pending);
       return;
     }
     this.lag.set(w, pending + bytes);
@@ -225,6 +259,21 @@ export class WorkerPool {
       const left = (this.lag.get(w) ?? bytes) - bytes;
       if (this.lag.has(w)) this.lag.set(w, left);
     });
+  }
+
+  /** A commit for a worker still loading waits for its pages, within the same bound as a lagging worker's. */
+  private queueCommit(w: Worker, queued: { commits: (ToWorker & { t: "commit" })[]; bytes: number }, m: ToWorker & { t: "commit" }): void {
+    queued.commits.push(m);
+    queued.bytes += m.records.length;
+    if (queued.bytes > this.opts.maxLagBytes) this.giveUp(w, queued.bytes);
+  }
+
+  private giveUp(w: Worker, lagBytes: number): void {
+    this.following.delete(w);
+    this.loading.delete(w);
+    this.lag.delete(w);
+    this.opts.log.error({ worker: w.process.pid, lagBytes }, "a read worker fell too far behind the commits; restarting it");
+    w.process.kill("SIGKILL");
   }
 
   /** Replies go out together, as many as are ready in this turn of the event loop. */

@@ -147,6 +147,80 @@ describe("ctmd --workers 2", () => {
   });
 });
 
+describe("ctmd --workers 2 reloading a store of many pages", () => {
+  let daemon: Daemon;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    daemon = await Daemon.start({ args: ["--workers", "2"] });
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await daemon?.dispose();
+  });
+
+  it("sends a new worker every key in pages while commits land, then those commits in order, and it serves the latest of each", async () => {
+    const writer = connect(daemon.address);
+    clients.push(writer);
+    const c = api(writer);
+    const batch = (prefix: string, n: number, value: (j: number) => unknown) => ({ operations: Array.from({ length: n }, (_, j) => ({ operation: { $case: "set" as const, value: { key: `${prefix}${String(j).padStart(5, "0")}`, value: value(j) } } })) });
+    // 50,000 keys: ten load pages.
+    for (let b = 0; b < 50; b++) await c.apply(batch(`p/${String(b).padStart(2, "0")}/`, 1000, (j) => ({ b, j })));
+    const [victim] = workerPids(daemon);
+    process.kill(victim!, "SIGKILL");
+    await until(() => daemon.logs.some((l) => l.msg === "a read worker exited; starting another" && l.worker === victim), "the primary noticed");
+    // Writes across the pages while the new worker is forked and loads: eight chains at once,
+    // so that commits land every few milliseconds of its load.
+    let round = 0;
+    const deleted: string[] = [];
+    const deadline = Date.now() + 4000;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < deadline) {
+          const mine = ++round;
+          await c.apply(batch(`p/${String(mine % 50).padStart(2, "0")}/`, 50, (j) => ({ round: mine, j })));
+          // Each round deletes a key of its own that no round sets (every round sets 0..49).
+          if (mine >= 900) continue;
+          const key = `p/${String((mine + 7) % 50).padStart(2, "0")}/${String(50 + mine).padStart(5, "0")}`;
+          await c.delete({ key });
+          deleted.push(key);
+        }
+      }),
+    );
+    const expected = new Map<string, unknown>();
+    let head = 0;
+    for (let page = "", first = true; first || page !== ""; first = false) {
+      const r = await c.snapshot({ prefix: "p/", pageSize: 5000, pageToken: page });
+      head = r.header!.revision;
+      for (const e of r.entries) expected.set(e.key, e.value);
+      page = r.nextPageToken;
+    }
+    expect(expected.size).toBe(50_000 - deleted.length);
+    // Connections of their own reach both workers; each must hold exactly what the primary holds.
+    for (let k = 0; k < 6; k++) {
+      const reader = new ConfigServiceClient(daemon.address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+      clients.push(reader);
+      const r = api(reader);
+      await until(async () => {
+        try {
+          return (await r.get({ key: "p/00/00000" })).header!.revision >= head;
+        } catch {
+          return false;
+        }
+      }, "the worker caught up");
+      for (const key of [...expected.keys()].filter((_, i) => i % 97 === k)) expect((await r.get({ key })).value, key).toEqual(expected.get(key));
+      for (const key of deleted.filter((_, i) => i % 6 === k)) expect((await rejects(r.get({ key }))).code, key).toBe(grpc.status.NOT_FOUND);
+    }
+    // The new worker's load overlapped the writes: commits waited for its last page.
+    const loaded = daemon.logs.filter((l) => l.msg === "a read worker was sent every key").at(-1)!;
+    expect(loaded.records).toBeGreaterThanOrEqual(50_000);
+    expect(loaded.commitsMeanwhile).toBeGreaterThan(0);
+    // And no worker had to be given up on and forked again on the way.
+    expect(daemon.logs.filter((l) => l.msg === "a read worker exited; starting another")).toHaveLength(1);
+  }, 60_000);
+});
+
 describe("ctmd --workers with auth on", () => {
   let daemon: Daemon;
   let client: Client;
