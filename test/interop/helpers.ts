@@ -115,7 +115,7 @@ export class LineProcess {
   private exitCode: number | null | undefined;
 
   constructor(file: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.proc = spawn(file, args, { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn(file, args, { env, cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
     this.proc.stderr!.on("data", (b: Buffer) => (this.stderr += b.toString()));
     createInterface({ input: this.proc.stdout! }).on("line", (l) => {
       try {
@@ -162,6 +162,11 @@ export class LineProcess {
       throw new Error(`process did not exit within ${ms} ms; lines ${JSON.stringify(this.lines)}; stderr ${this.stderr}`);
     }
     return r;
+  }
+
+  /** Writes one line to the process's stdin (for children that take commands). */
+  send(line: string): void {
+    this.proc.stdin!.write(`${line}\n`);
   }
 
   kill(): void {

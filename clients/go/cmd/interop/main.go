@@ -5,6 +5,7 @@
 //	interop get-units -addr A -key K -units '["u1", ...]'
 //	interop all-rpcs -addr A -prefix P/
 //	CTM_TOKEN=... interop auth -addr A -key K [-ca ca.pem] [-cert client.pem -cert-key client-key.pem]
+//	interop cache -addr A -prefix P [-bootstrap F]   (then commands on stdin, see cache.go)
 package main
 
 import (
@@ -324,7 +325,7 @@ func allRPCs(args []string) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: interop get-units|all-rpcs|auth [flags]")
+		fmt.Fprintln(os.Stderr, "usage: interop get-units|all-rpcs|auth|cache [flags]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -334,6 +335,8 @@ func main() {
 		allRPCs(os.Args[2:])
 	case "auth":
 		authCheck(os.Args[2:])
+	case "cache":
+		cacheCmd(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)
