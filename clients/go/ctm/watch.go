@@ -26,9 +26,9 @@ type WatchOptions struct {
 	OnState func(connected bool, err error)
 }
 
-// resumable are the codes after which a broken stream is reopened from the last revision + 1;
+// ResumableCodes are the codes after which a broken stream is reopened from the last revision + 1;
 // any other code ends the watch with that error.
-var resumable = map[codes.Code]bool{
+var ResumableCodes = map[codes.Code]bool{
 	codes.Unavailable: true, codes.Canceled: true, codes.DeadlineExceeded: true,
 	codes.ResourceExhausted: true, codes.Aborted: true, codes.Internal: true, codes.Unknown: true,
 }
@@ -74,7 +74,7 @@ func Watch(ctx context.Context, client ctmv1.ConfigServiceClient, key string, op
 			setState(false, stop.err)
 			return stop.err
 		}
-		if err != nil && !resumable[status.Code(err)] {
+		if err != nil && !ResumableCodes[status.Code(err)] {
 			setState(false, err)
 			return err
 		}

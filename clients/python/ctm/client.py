@@ -60,6 +60,21 @@ TimeLike = Union[_dt.datetime, str]
 
 _MAX_SAFE_INT = 2**53
 
+# The resume rule every ctm client follows (the TypeScript SDK, Go, the CLI): a Watch that
+# breaks with one of these codes is reopened from the last revision seen + 1, after a delay of
+# min(max, initial * 2^attempt), of which half is random; any other code ends it.
+WATCH_RESUME_CODES = (
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+)
+WATCH_INITIAL_BACKOFF = 0.1
+WATCH_MAX_BACKOFF = 5.0
+
 
 # --- values -----------------------------------------------------------------------------
 
@@ -621,18 +636,19 @@ class Client:
         prefix: bool = False,
         start_revision: int = 0,
         *,
-        retry_codes: Sequence[grpc.StatusCode] = (grpc.StatusCode.UNAVAILABLE,),
-        initial_backoff: float = 0.05,
-        max_backoff: float = 2.0,
+        retry_codes: Sequence[grpc.StatusCode] = WATCH_RESUME_CODES,
+        initial_backoff: float = WATCH_INITIAL_BACKOFF,
+        max_backoff: float = WATCH_MAX_BACKOFF,
         max_retry_time: Optional[float] = None,
         on_retry: Optional[Callable[[int, Optional[grpc.StatusCode], float], None]] = None,
     ) -> Iterator[Entry]:
         """Yield every change of key (or of every key under it, with prefix) in revision order.
 
         start_revision is the first revision to send; 0 means "from now on". The stream
-        resumes by itself when it breaks with one of retry_codes (UNAVAILABLE: the daemon
-        restarted, the connection dropped) or ends: it reconnects after a jittered
-        exponential backoff (initial_backoff doubling up to max_backoff) from the last
+        resumes by itself when it breaks with one of retry_codes (by default the rule every
+        ctm client follows: UNAVAILABLE, CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
+        ABORTED, INTERNAL and UNKNOWN) or ends: it reconnects after a jittered exponential
+        backoff (initial_backoff doubling up to max_backoff, each delay in [half, all] of it) from the last
         revision it yielded + 1, so nothing is lost and nothing is delivered twice. Progress
         heartbeats move the resume point too. max_retry_time bounds how long it keeps
         failing without receiving anything before the last error is raised as CtmError

@@ -24,7 +24,7 @@ export interface WatchOptions {
 }
 
 /** Codes after which the stream is reopened; any other code ends the iterator with a CtmError. */
-const RESUMABLE = new Set<grpc.status>([
+export const RESUMABLE: ReadonlySet<grpc.status> = new Set<grpc.status>([
   grpc.status.UNAVAILABLE,
   grpc.status.CANCELLED,
   grpc.status.DEADLINE_EXCEEDED,

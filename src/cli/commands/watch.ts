@@ -9,8 +9,18 @@ import { compactJson, formatTime, kindName } from "../format/format-values.js";
 import { parseCount, parsePositive } from "../parse/parse-numbers.js";
 import { who } from "../format/who.js";
 
-/** Errors after which the stream is resumed: the daemon went away or is restarting. */
-const TRANSIENT = new Set<number>([status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, status.DEADLINE_EXCEEDED]);
+/**
+ * The resume rule every ctm client follows (the TypeScript SDK, Python, Go): a stream that
+ * breaks with one of these codes is reopened from the last revision seen + 1, after
+ * min(max, initial * 2^attempt) of which half is random; any other code ends the watch.
+ */
+export const RESUMABLE: ReadonlySet<number> = new Set([status.UNAVAILABLE, status.CANCELLED, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED, status.INTERNAL, status.UNKNOWN]);
+export const WATCH_BACKOFF = { initialBackoffMs: 100, maxBackoffMs: 5_000, multiplier: 2, jitter: 0.5 } as const;
+
+const delayFor = (attempt: number): number => {
+  const base = Math.min(WATCH_BACKOFF.maxBackoffMs, WATCH_BACKOFF.initialBackoffMs * WATCH_BACKOFF.multiplier ** attempt);
+  return base * (1 - WATCH_BACKOFF.jitter) + base * WATCH_BACKOFF.jitter * Math.random();
+};
 
 interface WatchFlags {
   prefix?: boolean;
@@ -39,6 +49,8 @@ function stream(ctx: CliContext, key: string, o: WatchFlags, next: number, seen:
         if (next === 0) next = (r.header?.revision ?? 0) + 1;
         onOpen();
       }
+      // A heartbeat: every matching event up to its revision has been sent.
+      if (r.status === WatchStatus.WATCH_STATUS_PROGRESS && next > 0) next = Math.max(next, (r.header?.revision ?? 0) + 1);
       for (const e of r.events) {
         if (done) break;
         ctx.print(ctx.json ? JSON.stringify(Entry.toJSON(e)) : line(ctx, e));
@@ -70,12 +82,12 @@ export function watchCommand(): Command {
         };
         process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
         let next = o.from ?? 0;
-        let delay = 0;
+        let attempt = 0;
         let opened = false;
         const onOpen = () => {
           opened = true;
-          if (delay > 0) ctx.note(ctx.ce.dim(`ctm: watch: reconnected at revision ${next}`));
-          delay = 0;
+          if (attempt > 0) ctx.note(ctx.ce.dim(`ctm: watch: reconnected at revision ${next}`));
+          attempt = 0;
         };
         try {
           for (;;) {
@@ -83,13 +95,13 @@ export function watchCommand(): Command {
             next = r.next;
             if (r.done || interrupted) return;
             // A daemon that was never reached is an error (exit 14); one that went away is waited for.
-            if (r.error && (!opened || !TRANSIENT.has(r.error.code))) throw r.error;
-            if (delay === 0) {
+            if (r.error && (!opened || !RESUMABLE.has(r.error.code))) throw r.error;
+            if (attempt === 0) {
               const d = r.error ? describeError(r.error, ctx.opts.address) : undefined;
               const why = d ? errorLine(d.code, d.message) : "ctm: the stream ended";
               ctx.note(ctx.ce.dim(`${why}; reconnecting from revision ${next || "now"}…`));
             }
-            delay = Math.min(Math.max(delay * 2, 200), 5000);
+            const delay = delayFor(attempt++);
             await new Promise<void>((res) => {
               const t = setTimeout(res, delay);
               stop.cancel = () => (clearTimeout(t), res());

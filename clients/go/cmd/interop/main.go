@@ -6,6 +6,7 @@
 //	interop all-rpcs -addr A -prefix P/
 //	CTM_TOKEN=... interop auth -addr A -key K [-ca ca.pem] [-cert client.pem -cert-key client-key.pem]
 //	interop cache -addr A -prefix P [-bootstrap F]   (then commands on stdin, see cache.go)
+//	interop resume-rule                              (the codes and backoff a Watch resumes with)
 package main
 
 import (
@@ -323,6 +324,32 @@ func allRPCs(args []string) {
 	emit(map[string]interface{}{"language": "go", "calls": names, "checks": checks, "last_revision": rp.Entries[len(rp.Entries)-1].Revision})
 }
 
+// resumeRule prints the Go client's Watch resume rule, for the test that holds every client to one.
+func resumeRule() {
+	names := []string{}
+	for c := range ctm.ResumableCodes {
+		names = append(names, strings.ToUpper(strings.ReplaceAll(codeName(c), " ", "_")))
+	}
+	sort.Strings(names)
+	b := ctm.DefaultWatchBackoff
+	emit(map[string]interface{}{"codes": names, "initialMs": b.Initial.Milliseconds(), "maxMs": b.Max.Milliseconds(), "multiplier": b.Multiplier, "jitter": b.Jitter})
+}
+
+// codeName is the canonical gRPC name of a code (codes.Canceled prints as "Canceled").
+func codeName(c codes.Code) string {
+	if c == codes.Canceled {
+		return "CANCELLED"
+	}
+	var out []rune
+	for i, r := range c.String() {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			out = append(out, '_')
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: interop get-units|all-rpcs|auth|cache [flags]")
@@ -337,6 +364,8 @@ func main() {
 		authCheck(os.Args[2:])
 	case "cache":
 		cacheCmd(os.Args[2:])
+	case "resume-rule":
+		resumeRule()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)
