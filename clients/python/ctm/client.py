@@ -24,18 +24,18 @@ ctm.v1.config_service_pb2_grpc (ConfigServiceStub), likewise for the RolloutServ
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import random
 import time as _time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
 
 import grpc
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import json_format, timestamp_pb2
 
 from ctm.v1 import config_service_pb2 as pb
 from ctm.v1 import config_service_pb2_grpc as pb_grpc
 from ctm.v1 import record_pb2, rollout_pb2
+from ctm.values import from_value, to_value
 
 __all__ = [
     "Client",
@@ -58,7 +58,6 @@ __all__ = [
 JSON = Any
 TimeLike = Union[_dt.datetime, str]
 
-_MAX_SAFE_INT = 2**53
 
 # The resume rule every ctm client follows (the TypeScript SDK, Go, the CLI): a Watch that
 # breaks with one of these codes is reopened from the last revision seen + 1, after a delay of
@@ -79,34 +78,6 @@ WATCH_MAX_BACKOFF = 5.0
 # --- values -----------------------------------------------------------------------------
 
 
-def to_value(obj: JSON) -> struct_pb2.Value:
-    """A google.protobuf.Value holding obj, any JSON value."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        raise ValueError(f"numbers must be finite, got {obj!r}")
-    v = struct_pb2.Value()
-    json_format.ParseDict(obj, v)
-    return v
-
-
-def from_value(v: Optional[struct_pb2.Value]) -> JSON:
-    """The plain Python JSON held by a google.protobuf.Value (integral numbers as int)."""
-    if v is None:
-        return None
-    kind = v.WhichOneof("kind")
-    if kind is None or kind == "null_value":
-        return None
-    if kind == "number_value":
-        n = v.number_value
-        if n.is_integer() and abs(n) <= _MAX_SAFE_INT:
-            return int(n)
-        return n
-    if kind == "string_value":
-        return v.string_value
-    if kind == "bool_value":
-        return v.bool_value
-    if kind == "struct_value":
-        return {k: from_value(x) for k, x in v.struct_value.fields.items()}
-    return [from_value(x) for x in v.list_value.values]
 
 
 def _opt_value(msg: Any, name: str) -> JSON:
