@@ -5,6 +5,7 @@ for `watch`) and exits non-zero, with the reason on stderr, when a check fails.
     interop.py set-rollout --addr A --key K --units '["u1", ...]'
     interop.py watch --addr A --key K [--prefix] [--start N] [--count N | --until R]
     interop.py all-rpcs --addr A --prefix P/
+    interop.py eval-units --in FILE
 """
 
 from __future__ import annotations
@@ -227,6 +228,23 @@ def cmd_all_rpcs(a: argparse.Namespace) -> None:
     emit({"language": "python", "calls": sorted(calls), "checks": CHECKS})
 
 
+def cmd_eval_units(a: argparse.Namespace) -> None:
+    """Resolves entries for many contexts with ctm.evaluate; the Go command of the same name says the format."""
+    import base64
+
+    from ctm.evaluate import EvalContext, Flag
+    from ctm.v1 import record_pb2
+
+    with open(a.input, encoding="utf-8") as f:
+        doc = json.load(f)
+    contexts = [EvalContext(c["unitId"], c["environment"], c["attributes"]) for c in doc["contexts"]]
+    results = []
+    for c in doc["cases"]:
+        flag = Flag(record_pb2.Entry.FromString(base64.b64decode(c["entry"])))
+        results.append([[r.value, r.variant, r.reason] for r in (flag.evaluate(x, c["now"]) for x in contexts)])
+    emit({"results": results})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -245,8 +263,10 @@ def main() -> None:
     r = sub.add_parser("all-rpcs")
     r.add_argument("--addr", required=True)
     r.add_argument("--prefix", required=True)
+    e = sub.add_parser("eval-units")
+    e.add_argument("--in", dest="input", required=True)
     a = ap.parse_args()
-    {"set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs}[a.cmd](a)
+    {"set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units}[a.cmd](a)
 
 
 if __name__ == "__main__":

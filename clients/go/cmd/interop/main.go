@@ -7,6 +7,7 @@
 //	CTM_TOKEN=... interop auth -addr A -key K [-ca ca.pem] [-cert client.pem -cert-key client-key.pem]
 //	interop cache -addr A -prefix P [-bootstrap F]   (then commands on stdin, see cache.go)
 //	interop resume-rule                              (the codes and backoff a Watch resumes with)
+//	interop eval-units -in FILE                      (local evaluation of entries for many contexts)
 package main
 
 import (
@@ -366,6 +367,8 @@ func main() {
 		cacheCmd(os.Args[2:])
 	case "resume-rule":
 		resumeRule()
+	case "eval-units":
+		evalUnits(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)
