@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import random
+import threading
 import time as _time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
@@ -613,6 +614,29 @@ class Client:
         max_retry_time: Optional[float] = None,
         on_retry: Optional[Callable[[int, Optional[grpc.StatusCode], float], None]] = None,
     ) -> Iterator[Entry]:
+        """Yield every change of key (or of every key under it, with prefix) in revision order;
+        watch_entries says how it resumes. The entries are Entry dataclasses."""
+        for e in self.watch_entries(
+            key, prefix, start_revision, retry_codes=retry_codes, initial_backoff=initial_backoff,
+            max_backoff=max_backoff, max_retry_time=max_retry_time, on_retry=on_retry,
+        ):
+            yield Entry.from_pb(e)
+
+    def watch_entries(
+        self,
+        key: str,
+        prefix: bool = False,
+        start_revision: int = 0,
+        *,
+        retry_codes: Sequence[grpc.StatusCode] = WATCH_RESUME_CODES,
+        initial_backoff: float = WATCH_INITIAL_BACKOFF,
+        max_backoff: float = WATCH_MAX_BACKOFF,
+        max_retry_time: Optional[float] = None,
+        on_retry: Optional[Callable[[int, Optional[grpc.StatusCode], float], None]] = None,
+        on_connect: Optional[Callable[[int], None]] = None,
+        stop: Optional[threading.Event] = None,
+        on_call: Optional[Callable[[Any], None]] = None,
+    ) -> Iterator[record_pb2.Entry]:
         """Yield every change of key (or of every key under it, with prefix) in revision order.
 
         start_revision is the first revision to send; 0 means "from now on". The stream
@@ -625,6 +649,10 @@ class Client:
         failing without receiving anything before the last error is raised as CtmError
         (None: forever). on_retry(next_revision, code, delay) is called before each
         reconnect. Closing the generator (break, .close()) cancels the stream.
+
+        The entries are protobuf Entry messages (what ctm.evaluate takes). on_connect(head)
+        is told each time a stream is established; another thread stops the watch by setting
+        stop and cancelling the call that on_call handed it.
         """
         created = pb.WatchStatus.Value("WATCH_STATUS_CREATED")
         events = pb.WatchStatus.Value("WATCH_STATUS_EVENTS")
@@ -635,7 +663,11 @@ class Client:
         while True:
             code: Optional[grpc.StatusCode] = None
             last_error: Optional[grpc.RpcError] = None
+            if stop is not None and stop.is_set():
+                return
             call = self.stub.Watch(pb.WatchRequest(key=key, prefix=prefix, start_revision=next_rev), metadata=self.metadata)
+            if on_call is not None:
+                on_call(call)
             try:
                 for resp in call:
                     failing_since = None
@@ -644,16 +676,20 @@ class Client:
                         if next_rev == 0:
                             # "From now on" starts right after the head this response reports.
                             next_rev = resp.header.revision + 1
+                        if on_connect is not None:
+                            on_connect(resp.header.revision)
                     elif resp.status == events:
                         for e in resp.events:
                             if e.revision < next_rev:
                                 continue  # never deliver a revision twice
                             next_rev = e.revision + 1
-                            yield Entry.from_pb(e)
+                            yield e
                     elif resp.status == progress and next_rev != 0:
                         # Everything up to header.revision has been delivered.
                         next_rev = max(next_rev, resp.header.revision + 1)
             except grpc.RpcError as err:
+                if stop is not None and stop.is_set():
+                    return
                 code = err.code()
                 if code not in retry_codes:
                     raise CtmError.from_rpc_error(err) from None
@@ -670,5 +706,9 @@ class Client:
             delay = backoff * (0.5 + random.random() / 2)
             if on_retry is not None:
                 on_retry(next_rev, code, delay)
-            _time.sleep(delay)
+            if stop is not None:
+                if stop.wait(delay):
+                    return
+            else:
+                _time.sleep(delay)
             backoff = min(backoff * 2, max_backoff)

@@ -6,6 +6,7 @@ for `watch`) and exits non-zero, with the reason on stderr, when a check fails.
     interop.py watch --addr A --key K [--prefix] [--start N] [--count N | --until R]
     interop.py all-rpcs --addr A --prefix P/
     interop.py eval-units --in FILE
+    interop.py cache --addr A --prefix P [--bootstrap F]   (commands on stdin, as Go's `interop cache`)
 """
 
 from __future__ import annotations
@@ -245,6 +246,43 @@ def cmd_eval_units(a: argparse.Namespace) -> None:
     emit({"results": results})
 
 
+def cmd_cache(a: argparse.Namespace) -> None:
+    """A ctm.cache.Cache driven over stdin; the lines it prints are those of Go's `interop cache`."""
+    from ctm.cache import Cache
+
+    lock = threading.Lock()
+
+    def say(obj: dict) -> None:
+        with lock:
+            emit(obj)
+
+    holder: dict = {}
+    client = Client(a.addr)
+    cache = Cache(
+        client,
+        a.prefix,
+        bootstrap_file=a.bootstrap or None,
+        on_change=lambda key, e: say({"type": "change", "key": key, "revision": e.revision if e is not None else 0, "deleted": e is None or e.deleted}),
+        on_state=lambda connected, source: say({"type": "state", "connected": connected, "source": source, "revision": holder["cache"].revision if "cache" in holder else 0}),
+    )
+    holder["cache"] = cache
+    for line in sys.stdin:
+        parts = line.rstrip("\n").split(" ", 2)
+        if parts[0] == "eval":
+            results = []
+            for unit in json.loads(parts[2]):
+                r = cache.get(parts[1], unit)
+                results.append({"unit": unit, "missing": True} if r is None else {"unit": unit, "value": r.value, "variant": r.variant, "reason": r.reason})
+            say({"type": "eval", "key": parts[1], "revision": cache.revision, "source": cache.source, "connected": cache.connected, "results": results})
+        elif parts[0] == "save":
+            cache.save_snapshot(parts[1])
+            say({"type": "saved", "path": parts[1]})
+        elif parts[0] == "quit":
+            break
+    cache.close()
+    client.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -265,8 +303,12 @@ def main() -> None:
     r.add_argument("--prefix", required=True)
     e = sub.add_parser("eval-units")
     e.add_argument("--in", dest="input", required=True)
+    k = sub.add_parser("cache")
+    k.add_argument("--addr", required=True)
+    k.add_argument("--prefix", required=True)
+    k.add_argument("--bootstrap", default="")
     a = ap.parse_args()
-    {"set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units}[a.cmd](a)
+    {"set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units, "cache": cmd_cache}[a.cmd](a)
 
 
 if __name__ == "__main__":

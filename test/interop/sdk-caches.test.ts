@@ -1,5 +1,5 @@
 /**
- * The Go SDK's Cache against a real daemon: it evaluates a rolling key locally exactly as the
+ * The Go and Python SDKs' caches against a real daemon: it evaluates a rolling key locally exactly as the
  * daemon's Get does, unit by unit and with no RPC per evaluation; follows writes; keeps serving
  * its last values while the daemon is down; resumes after a restart with nothing missed or
  * repeated; and a new process starts from the snapshot file it saved, with no daemon at all.
@@ -12,7 +12,7 @@ import type { RolloutPlan } from "../../src/gen/ctm/v1/rollout.js";
 import { reasonToJSON } from "../../src/gen/ctm/v1/rollout.js";
 import { api, connect } from "../helpers/client.js";
 import { Daemon } from "../helpers/daemon.js";
-import { freePort, GO_BUILD_MS, GoPath, LineProcess, type JsonLine } from "./helpers.js";
+import { freePort, GO_BUILD_MS, GoPath, LineProcess, PY_ENV, PY_INTEROP, PYTHON, type JsonLine } from "./helpers.js";
 
 let gopath: GoPath;
 let bin: string;
@@ -35,11 +35,10 @@ const plan = (p: Partial<RolloutPlan>): RolloutPlan => ({ salt: "", earlyAdopter
 const UNITS = Array.from({ length: 400 }, (_, i) => (i % 5 === 0 ? `ünï-${i}` : i % 7 === 0 ? `🚀${i}` : `user-${i}`));
 const rpcCount = (d: Daemon, method: string) => d.logs.filter((l) => l.msg === "rpc" && l.method === method).length;
 
-function goCache(args: string[]): LineProcess {
-  const p = new LineProcess(bin, ["cache", ...args], gopath.env);
-  cleanups.push(() => p.kill());
-  return p;
-}
+const LANGUAGES = {
+  Go: (args: string[]) => new LineProcess(bin, ["cache", ...args], gopath.env),
+  Python: (args: string[]) => new LineProcess(PYTHON, [PY_INTEROP, "cache", ...args.map((a) => a.replace(/^-(?=[a-z])/, "--"))], PY_ENV),
+};
 
 async function evalLine(p: LineProcess, key: string, units: string[]): Promise<JsonLine> {
   const before = p.of("eval").length;
@@ -48,7 +47,13 @@ async function evalLine(p: LineProcess, key: string, units: string[]): Promise<J
   return p.of("eval")[before]!;
 }
 
-describe("Go Cache", () => {
+describe.each(Object.keys(LANGUAGES) as (keyof typeof LANGUAGES)[])("%s Cache", (language) => {
+  const goCache = (args: string[]): LineProcess => {
+    const p = LANGUAGES[language](args);
+    cleanups.push(() => p.kill());
+    return p;
+  };
+
   it("evaluates locally as the daemon does, follows writes, survives the daemon going away, and starts from its snapshot file", async () => {
     const port = await freePort();
     const daemon = await Daemon.start({ args: ["--listen", `127.0.0.1:${port}`] });
@@ -72,7 +77,7 @@ describe("Go Cache", () => {
     await c.set({ key: "gc/static", value: { limit: 1 } });
     await c.set({ key: "other/not-cached", value: 1 });
 
-    const bootstrap = join(work, "bootstrap.json");
+    const bootstrap = join(work, `bootstrap-${language}.json`);
     const go = goCache(["-addr", daemon.address, "-prefix", "gc/", "-bootstrap", bootstrap]);
     await go.until(() => go.of("state").some((s) => s.source === "daemon"), "the cache seeded from the daemon");
 
