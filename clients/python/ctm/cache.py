@@ -83,6 +83,7 @@ class Cache:
         self._bootstrap = bootstrap_file
         self._on_change, self._on_state, self._on_error = on_change, on_state, on_error
         self._lock = threading.Lock()
+        self._advanced = threading.Condition(self._lock)
         self._flags: Dict[str, Flag] = {}
         self.revision = 0
         self.source = "none"
@@ -120,6 +121,15 @@ class Cache:
     def keys(self) -> List[str]:
         with self._lock:
             return sorted(self._flags)
+
+    def covers(self, key: str) -> bool:
+        """Whether this cache follows key."""
+        return self._wants(key)
+
+    def wait_for_revision(self, revision: int, timeout: Optional[float] = None) -> bool:
+        """Waits until the cache reflects revision (a write's, say); False after timeout."""
+        with self._advanced:
+            return self._advanced.wait_for(lambda: self.revision >= revision, timeout)
 
     def ready(self, timeout: Optional[float] = None) -> bool:
         """Waits until the cache holds data (bootstrap file or daemon); False after timeout."""
@@ -216,6 +226,7 @@ class Cache:
             self.revision = revision
             source_changed = self.source != source
             self.source = source
+            self._advanced.notify_all()
         self._ready.set()
         for k in sorted(changed):
             self._emit(k, nxt[k].entry)
@@ -229,6 +240,7 @@ class Cache:
             if e.revision <= self.revision:
                 return
             self.revision = e.revision
+            self._advanced.notify_all()
             if not self._wants(e.key):
                 return
             if e.deleted:
