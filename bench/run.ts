@@ -11,7 +11,9 @@
 //        BENCH_ONLY=workers npm run bench   (Get and Set with --workers 2 against 1 worker and none, alternating)
 //        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
 //        BENCH_ONLY=compaction npm run bench   (Get and Set during a large compaction against idle, alternating)
+//        BENCH_ONLY=local-eval npm run bench   (local evaluations/s through the TypeScript, Go and Python caches, and their RPCs)
 import { benchCompaction } from "./bench-compaction.js";
+import { benchLocalEval } from "./bench-local-eval.js";
 import * as grpc from "@grpc/grpc-js";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -83,6 +85,8 @@ async function main(): Promise<number> {
         await benchSnapshot(ctx);
       } else if (only("compaction")) {
         await benchCompaction(ctx);
+      } else if (only("local-eval")) {
+        await benchLocalEval(ctx, ctmd, ctm);
       } else if (only("baseline")) {
         const entry = process.env["BENCH_BASELINE"];
         if (!entry) throw new Error("BENCH_ONLY=baseline needs BENCH_BASELINE=<another build's dist/src/main.js>");
@@ -94,6 +98,7 @@ async function main(): Promise<number> {
       } else {
         await benchGet(ctx, ctmd);
         await benchGetContext(ctx, ctmd, ctm);
+        await benchLocalEval(ctx, ctmd, ctm);
         await benchAccessLog(ctx, ctmd);
         await benchAuth(ctx, ctmd);
         await benchSet(ctx, ctmd, ctm);

@@ -283,6 +283,31 @@ def cmd_cache(a: argparse.Namespace) -> None:
     client.close()
 
 
+def cmd_eval_bench(a: argparse.Namespace) -> None:
+    """A ctm.cache.Cache evaluating one key for many contexts; the protocol of Go's `interop eval-bench`."""
+    from ctm.cache import Cache
+
+    with open(a.contexts, encoding="utf-8") as f:
+        contexts = [(c["unitId"], c["environment"], c["attributes"]) for c in json.load(f)]
+    client = Client(a.addr)
+    cache = Cache(client, a.prefix)
+    check(cache.ready(30), "the cache is ready")
+    check(cache.get(a.key, contexts[0][0]) is not None, f"the cache holds {a.key}")
+    emit({"type": "ready"})
+    sys.stdin.readline()
+    n = 0
+    start = time.monotonic()
+    get = cache.get
+    while time.monotonic() - start < a.seconds:
+        for _ in range(100):
+            unit, env, attrs = contexts[n % len(contexts)]
+            get(a.key, unit, environment=env, attributes=attrs)
+            n += 1
+    emit({"type": "done", "evaluations": n, "seconds": time.monotonic() - start})
+    cache.close()
+    client.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -307,8 +332,14 @@ def main() -> None:
     k.add_argument("--addr", required=True)
     k.add_argument("--prefix", required=True)
     k.add_argument("--bootstrap", default="")
+    b = sub.add_parser("eval-bench")
+    b.add_argument("--addr", required=True)
+    b.add_argument("--prefix", required=True)
+    b.add_argument("--key", required=True)
+    b.add_argument("--contexts", required=True)
+    b.add_argument("--seconds", type=float, default=2.0)
     a = ap.parse_args()
-    {"set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units, "cache": cmd_cache}[a.cmd](a)
+    {"set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units, "cache": cmd_cache, "eval-bench": cmd_eval_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ package main
 // FILE: {"cases": [{"entry": base64 Entry, "now": ms}], "contexts": [{"unitId", "environment", "attributes"}]}
 
 import (
+	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -52,4 +54,56 @@ func evalUnits(args []string) {
 		results = append(results, out)
 	}
 	emit(map[string]interface{}{"results": results})
+}
+
+// interop eval-bench -addr A -prefix P -key K -contexts FILE -seconds S: a ctm.Cache on P; once it
+// holds K it prints {"type":"ready"} and waits for a line on stdin, then evaluates K for the
+// contexts in turn for S seconds and prints {"type":"done","evaluations":N,"seconds":T}.
+func evalBench(args []string) {
+	fs := flag.NewFlagSet("eval-bench", flag.ExitOnError)
+	addr := fs.String("addr", "", "ctmd address")
+	prefix := fs.String("prefix", "", "prefix to cache")
+	key := fs.String("key", "", "key to evaluate")
+	file := fs.String("contexts", "", "JSON array of {unitId, environment, attributes}")
+	seconds := fs.Float64("seconds", 2, "how long to evaluate")
+	must(fs.Parse(args), "flags")
+	raw, err := os.ReadFile(*file)
+	must(err, "contexts")
+	var list []struct {
+		UnitID      string            `json:"unitId"`
+		Environment string            `json:"environment"`
+		Attributes  map[string]string `json:"attributes"`
+	}
+	must(json.Unmarshal(raw, &list), "contexts")
+	contexts := make([]ctm.EvalContext, len(list))
+	for i, x := range list {
+		contexts[i] = ctm.EvalContext{UnitID: x.UnitID, Environment: x.Environment, Attributes: x.Attributes}
+	}
+	conn, c := dial(*addr)
+	defer conn.Close()
+	cache, err := ctm.NewCache(c, ctm.CacheOptions{Prefix: *prefix})
+	must(err, "cache")
+	defer cache.Close()
+	ctx, cancel := ctxWith(30 * time.Second)
+	defer cancel()
+	must(cache.Ready(ctx), "cache ready")
+	_, ok := cache.Get(*key, contexts[0])
+	check(ok, "the cache holds %s", *key)
+	emit(map[string]interface{}{"type": "ready"})
+	_, err = bufio.NewReader(os.Stdin).ReadString('\n')
+	must(err, "waiting for go")
+	n := 0
+	start := time.Now()
+	limit := time.Duration(*seconds * float64(time.Second))
+	for time.Since(start) < limit {
+		for i := 0; i < 1000; i++ {
+			cache.Get(*key, contexts[n%len(contexts)])
+			n++
+		}
+	}
+	emit(map[string]interface{}{"type": "done", "evaluations": n, "seconds": time.Since(start).Seconds()})
+}
+
+func ctxWith(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
 }

@@ -369,6 +369,8 @@ func main() {
 		resumeRule()
 	case "eval-units":
 		evalUnits(os.Args[2:])
+	case "eval-bench":
+		evalBench(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)
