@@ -10,7 +10,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ctm.bucketing import bucket, in_percentage, pick_variant
 from ctm.re2 import compile_re2
@@ -79,7 +79,27 @@ def _js_length(s: str) -> int:
     return sum(2 if ord(c) > 0xFFFF else 1 for c in s)
 
 
+# A fleet reports few versions: each string is parsed once (bounded; long strings are never kept).
+_parsed: Dict[str, Optional[Version]] = {}
+_MEMO_CHARS = 128
+_VERSIONS_KEPT = 10_000
+# Units whose facts (first matching unit-id rule, bucket, variant) a flag remembers.
+UNIT_FACTS_PER_FLAG = 16_384
+
+
 def parse_version(v: str) -> Optional[Version]:
+    got = _parsed.get(v, False)
+    if got is not False:
+        return got  # type: ignore[return-value]
+    parsed = _parse_version(v)
+    if len(v) <= _MEMO_CHARS:
+        if len(_parsed) >= _VERSIONS_KEPT:
+            _parsed.clear()
+        _parsed[v] = parsed
+    return parsed
+
+
+def _parse_version(v: str) -> Optional[Version]:
     if _js_length(v) > 256:
         return None
     m = _SEMVER.fullmatch(v.strip(_JS_SPACE))
@@ -176,6 +196,9 @@ class Flag:
         self.early = set(p.early_adopters)
         self.pinned = {x.unit_id: x.serve for x in p.pinned}
         self.rules = [_compile_rule(r) for r in p.rules]
+        # Per unit: the first unit-id rule it matches (-1: none), its bucket, its variant (None: not
+        # yet asked). They depend on the unit alone, and the same users come back.
+        self._facts: Dict[str, List[Any]] = {}
         self.variants = [(v.name, float(v.weight), from_value(v.value)) for v in p.variants]
         self.interpolate = p.interpolate
         self.started_at = _millis(s.started_at)
@@ -228,9 +251,10 @@ class Flag:
         if unit in self.early:
             return self._serve_new(unit, "early_adopter")
         attrs = ctx.attributes or {}
-        for _by_unit, test in self.rules:
-            if test(unit, attrs):
-                return self._serve_new(unit, "rule_match")
+        facts = self._facts_of(unit)
+        for i, (by_unit, test) in enumerate(self.rules):
+            if (facts[0] == i) if by_unit else test(unit, attrs):
+                return self._serve_new(unit, "rule_match", facts)
         if self.rings is not None:
             by_time = max(0, math.floor((t - self.started_at) / self.ring_interval)) if self.ring_interval > 0 else 0
             current = min(by_time + self.promoted, len(self.rings) - 1)
@@ -245,14 +269,28 @@ class Flag:
                 x = _round_half_up(x)
             # Integral numbers come out as int, as from_value gives them.
             return Evaluation(int(x) if float(x).is_integer() and abs(x) <= 2**53 else x, NEW, "in_rollout")
-        if not in_percentage(bucket(self.salt, unit), pct):
+        if not in_percentage(facts[1], pct):
             return Evaluation(self.stable, STABLE, "out_of_rollout")
-        return self._serve_new(unit, "in_rollout")
+        return self._serve_new(unit, "in_rollout", facts)
 
-    def _serve_new(self, unit: str, reason: str) -> Evaluation:
+    def _facts_of(self, unit: str) -> List[Any]:
+        f = self._facts.get(unit)
+        if f is None:
+            first = next((i for i, (by_unit, test) in enumerate(self.rules) if by_unit and test(unit, {})), -1)
+            f = [first, bucket(self.salt, unit), None]
+            if len(unit) <= _MEMO_CHARS:
+                if len(self._facts) >= UNIT_FACTS_PER_FLAG:
+                    self._facts.clear()
+                self._facts[unit] = f
+        return f
+
+    def _serve_new(self, unit: str, reason: str, facts: Optional[List[Any]] = None) -> Evaluation:
         if not self.variants:
             return Evaluation(self.value, NEW, reason)
-        name = pick_variant(self.salt, unit, [(n, w) for n, w, _v in self.variants])
+        f = facts if facts is not None else self._facts_of(unit)
+        if f[2] is None:
+            f[2] = pick_variant(self.salt, unit, [(n, w) for n, w, _v in self.variants]) or ""
+        name = f[2]
         for n, _w, value in self.variants:
             if n == name:
                 return Evaluation(value, n, "variant" if reason == "in_rollout" else reason)

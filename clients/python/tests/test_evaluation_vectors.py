@@ -46,6 +46,29 @@ class EvaluationVectors(unittest.TestCase):
         print(f"{len(doc['records'])} records, {len(doc['cases'])} cases")
 
 
+class Memory(unittest.TestCase):
+    def test_unit_facts_and_versions_stay_bounded(self):
+        import ctm.evaluate as ev
+
+        with open(VECTORS, encoding="utf-8") as f:
+            doc = json.load(f)
+        rec = next(r for r in doc["records"] if r["name"] == "variants by weight")
+        flag = Flag(record_pb2.Entry.FromString(base64.b64decode(rec["entry"])))
+        first = [flag.evaluate(EvalContext(f"u{i}"), 0).variant for i in range(50)]
+        for i in range(ev.UNIT_FACTS_PER_FLAG + 10):
+            flag.evaluate(EvalContext(f"unit-{i}"), 0)
+        flag.evaluate(EvalContext("x" * 1000), 0)
+        self.assertLessEqual(len(flag._facts), ev.UNIT_FACTS_PER_FLAG)
+        self.assertNotIn("x" * 1000, flag._facts)
+        # Remembering is never a different answer.
+        self.assertEqual([flag.evaluate(EvalContext(f"u{i}"), 0).variant for i in range(50)], first)
+        for i in range(ev._VERSIONS_KEPT + 10):
+            parse_version(f"1.{i}.0")
+        parse_version("1.2.3-" + "a" * 200)
+        self.assertLessEqual(len(ev._parsed), ev._VERSIONS_KEPT)
+        self.assertNotIn("1.2.3-" + "a" * 200, ev._parsed)
+
+
 class Versions(unittest.TestCase):
     def test_strict_parse_and_precedence(self):
         for v in ["1.2.3", "v1.2.3", " 1.2.3\t", "1.2.3-rc.1+b.7", "0.0.0-0", "9007199254740991.0.0"]:
