@@ -409,6 +409,46 @@ class Client:
                 channel = grpc.insecure_channel(target, options=opts)
         self.channel = channel
         self.stub = pb_grpc.ConfigServiceStub(self.channel)
+        self._services: Dict[str, Any] = {}
+
+    def _service(self, name: str) -> Any:
+        s = self._services.get(name)
+        if s is None:
+            from ctm.services import SERVICES, ServiceClient
+
+            module, service = SERVICES[name]
+            s = self._services[name] = ServiceClient(self.channel, module, service, self.metadata, self.timeout, CtmError.from_rpc_error)
+        return s
+
+    @property
+    def rollouts(self) -> Any:
+        """RolloutService: status, explain, pause, resume, promote, abort, kill."""
+        return self._service("rollouts")
+
+    @property
+    def validators(self) -> Any:
+        """ValidatorService: set_validator, delete_validator, list_validators, validate."""
+        return self._service("validators")
+
+    @property
+    def health_checks(self) -> Any:
+        """HealthCheckService: set_health_check, delete_health_check, list_health_checks, report_metrics."""
+        return self._service("health_checks")
+
+    @property
+    def access_log(self) -> Any:
+        """AccessLogService: query_access_log, upload_access_log."""
+        return self._service("access_log")
+
+    @property
+    def admin(self) -> Any:
+        """AdminService: verify, get_verification, compact, get_retention, list_stale_keys."""
+        return self._service("admin")
+
+    @property
+    def auth(self) -> Any:
+        """AuthService: create_token, list_tokens, revoke_token, set_role, delete_role, list_roles, who_am_i."""
+        return self._service("auth")
 
     def close(self) -> None:
         if self._owns_channel:

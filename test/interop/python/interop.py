@@ -308,6 +308,45 @@ def cmd_eval_bench(a: argparse.Namespace) -> None:
     client.close()
 
 
+def cmd_services(a: argparse.Namespace) -> None:
+    """One call of every ctmd service through Client's service wrappers, checked."""
+    c = Client(a.addr)
+    c.set("svc/flag", False)
+    c.set("svc/flag", True, rollout={"stable": False, "steps": {"start": 10, "increment": 10, "interval": "3600s", "target": 100}})
+    st = c.rollouts.status(key="svc/flag")
+    check(st.active and st.percentage == 10 and st.entry.rollout.plan.steps.start == 10, f"rollouts.status: {st}")
+    ex = c.rollouts.explain(key="svc/flag", context={"unit_id": "user-1"})
+    check(len(ex.trace) > 0, "rollouts.explain gives its trace")
+    check(c.rollouts.pause(key="svc/flag").entry.kind == record_kind("ROLLOUT_PAUSED"), "rollouts.pause")
+    c.validators.set_validator(validator={"name": "svc-range", "keys": ["svc/n"], "rules": [{"range": {"min": 0, "max": 9}}]})
+    check([v.name for v in c.validators.list_validators().validators] == ["svc-range"], "validators.set_validator and list_validators")
+    check(not c.validators.validate(key="svc/n", value=12).valid, "validators.validate refuses 12")
+    c.health_checks.set_health_check(check={"name": "svc-health", "keys": ["svc/flag"], "pushed": {}, "max_error_rate": 0.5})
+    check([h.name for h in c.health_checks.list_health_checks().checks] == ["svc-health"], "health_checks")
+    c.health_checks.report_metrics(samples=[{"key": "svc/flag", "variant": "new", "requests": 10, "errors": 1}])
+    check(c.access_log.query_access_log(key="svc/flag", limit=10) is not None, "access_log.query_access_log")
+    check(c.admin.get_retention().oldest_revision == 1, "admin.get_retention")
+    check(c.admin.verify().verification.ok, "admin.verify")
+    check(c.admin.list_stale_keys() is not None, "admin.list_stale_keys")
+    me = c.auth.who_am_i()
+    check(not me.auth_enabled, f"auth.who_am_i says auth is off: {me}")
+    check(list(c.auth.list_tokens().tokens) == [], "auth.list_tokens")
+    try:
+        c.rollouts.pause(key="svc/nope")
+        check(False, "a missing key is an error")
+    except CtmError as e:
+        check(e.code.name == "NOT_FOUND", f"errors are CtmError with the daemon's code: {e}")
+    services = {name: sorted(getattr(c, name).methods) for name in ("rollouts", "validators", "health_checks", "access_log", "admin", "auth")}
+    c.close()
+    emit({"services": services, "checks": CHECKS})
+
+
+def record_kind(name: str) -> int:
+    from ctm.v1 import record_pb2
+
+    return record_pb2.RecordKind.Value(f"RECORD_KIND_{name}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -338,8 +377,10 @@ def main() -> None:
     b.add_argument("--key", required=True)
     b.add_argument("--contexts", required=True)
     b.add_argument("--seconds", type=float, default=2.0)
+    sv = sub.add_parser("services")
+    sv.add_argument("--addr", required=True)
     a = ap.parse_args()
-    {"set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units, "cache": cmd_cache, "eval-bench": cmd_eval_bench}[a.cmd](a)
+    {"services": cmd_services, "set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units, "cache": cmd_cache, "eval-bench": cmd_eval_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":
