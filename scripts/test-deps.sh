@@ -6,7 +6,7 @@ set -euo pipefail
 need=()
 /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || need+=(python3-grpcio python3-protobuf)
 # The Python package tests install it with pip into a venv and build its wheel.
-/usr/bin/python3 -c 'import ensurepip, pip, setuptools, wheel' 2>/dev/null || need+=(python3-venv python3-pip python3-setuptools python3-wheel)
+{ /usr/bin/python3 -c 'import ensurepip, setuptools, wheel' && /usr/bin/python3 -m pip --version; } >/dev/null 2>&1 || need+=(python3-venv python3-pip python3-setuptools python3-wheel)
 command -v go >/dev/null || need+=(golang-go)
 gocode=/usr/share/gocode/src
 [ -d "$gocode/google.golang.org/grpc" ] || need+=(golang-google-grpc-dev)
