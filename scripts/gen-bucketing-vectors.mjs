@@ -25,6 +25,8 @@ import {
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "test/vectors/bucketing.json");
+// The Go package's tests read their own copy, so that they pass wherever the package is copied.
+const goCopy = join(root, "clients/go/ctm/testdata/bucketing.json");
 
 const PERCENTAGES = ["0", "0.001", "1", "10", "12.5", "50", "99.999", "100"];
 
@@ -272,17 +274,20 @@ const text =
 if (JSON.stringify(JSON.parse(text)) !== JSON.stringify(doc)) throw new Error("formatting changed the vectors");
 
 if (process.argv.includes("--check")) {
-  let current = "";
-  try {
-    current = readFileSync(out, "utf8");
-  } catch {}
-  if (current !== text) {
-    console.error(`${out} differs from what the generator produces`);
-    process.exit(1);
+  for (const file of [out, goCopy]) {
+    let current = "";
+    try {
+      current = readFileSync(file, "utf8");
+    } catch {}
+    if (current !== text) {
+      console.error(`${file} differs from what the generator produces`);
+      process.exit(1);
+    }
   }
   console.log(`${out} is up to date (${cases.length} cases)`);
 } else {
   writeFileSync(out, text);
+  writeFileSync(goCopy, text);
   const picks = variants.reduce((n, s) => n + s.picks.length, 0);
   console.log(`wrote ${out}: ${cases.length} cases, ${thresholds.length} thresholds, ${variants.length} variant sets, ${picks} picks`);
 }

@@ -23,6 +23,8 @@ import { toEntry } from "../src/transport/grpc/entry-mapper.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "test/vectors/evaluation.json");
+// The Go package's tests read their own copy, so that they pass wherever the package is copied.
+const goCopy = join(root, "clients/go/ctm/testdata/evaluation.json");
 
 /** 2026-03-01T00:00:00Z: every plan's clock starts here unless it says otherwise. */
 const T0 = Date.UTC(2026, 2, 1);
@@ -189,13 +191,15 @@ const file = {
 const text = `${JSON.stringify(file, null, 1)}\n`;
 
 if (process.argv.includes("--check")) {
-  const current = readFileSync(out, "utf8");
-  if (current !== text) {
-    console.error("test/vectors/evaluation.json is out of date: run `npx tsx scripts/gen-eval-vectors.ts`");
-    process.exit(1);
+  for (const file of [out, goCopy]) {
+    if (readFileSync(file, "utf8") !== text) {
+      console.error(`${file} is out of date: run \`npx tsx scripts/gen-eval-vectors.ts\``);
+      process.exit(1);
+    }
   }
   console.log(`test/vectors/evaluation.json is current: ${records.length} records, ${cases.length} cases`);
 } else {
   writeFileSync(out, text);
-  console.log(`wrote ${out}: ${records.length} records, ${cases.length} cases`);
+  writeFileSync(goCopy, text);
+  console.log(`wrote ${out} and ${goCopy}: ${records.length} records, ${cases.length} cases`);
 }

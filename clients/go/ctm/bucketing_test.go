@@ -16,7 +16,7 @@ func vectorsPath() string {
 	if p := os.Getenv("CTM_BUCKETING_VECTORS"); p != "" {
 		return p
 	}
-	return filepath.Join("..", "..", "..", "test", "vectors", "bucketing.json")
+	return filepath.Join("testdata", "bucketing.json")
 }
 
 type vectorCase struct {

@@ -17,7 +17,7 @@ func evaluationVectorsPath() string {
 	if p := os.Getenv("CTM_EVALUATION_VECTORS"); p != "" {
 		return p
 	}
-	return filepath.Join("..", "..", "..", "test", "vectors", "evaluation.json")
+	return filepath.Join("testdata", "evaluation.json")
 }
 
 type evaluationDoc struct {
