@@ -37,6 +37,9 @@ type Options struct {
 	CertFile, KeyFile string
 	// TLS asks for TLS trusting the system's CAs when CAFile is not set.
 	TLS bool
+	// NoRetry turns off RetryInterceptor, which retries a unary call after UNAVAILABLE where
+	// that cannot apply it twice (IsRetrySafe).
+	NoRetry bool
 	// ServerName checks ctmd's certificate against this name instead of the address's host.
 	ServerName string
 }
@@ -72,6 +75,9 @@ func DialOptions(o Options) ([]grpc.DialOption, error) {
 			return nil, err
 		}
 		opts = append(opts, grpc.WithPerRPCCredentials(creds))
+	}
+	if !o.NoRetry {
+		opts = append(opts, grpc.WithUnaryInterceptor(RetryInterceptor()))
 	}
 	return opts, nil
 }

@@ -36,19 +36,22 @@ func TestBearerToken(t *testing.T) {
 }
 
 func TestDialOptions(t *testing.T) {
-	// The zero value, and an empty token: plaintext, nothing else.
+	// The zero value, and an empty token: plaintext and the retry interceptor, nothing else.
 	for _, o := range []Options{{}, {Token: "", AllowTokenOverPlaintext: true}, {Token: " \n"}} {
 		opts, err := DialOptions(o)
-		if err != nil || len(opts) != 1 {
+		if err != nil || len(opts) != 2 {
 			t.Fatalf("DialOptions(%+v) = %d options, %v", o, len(opts), err)
 		}
+	}
+	if opts, err := DialOptions(Options{NoRetry: true}); err != nil || len(opts) != 1 {
+		t.Fatalf("NoRetry: %d options, %v", len(opts), err)
 	}
 	// A token over plaintext needs the opt-in.
 	if _, err := DialOptions(Options{Token: "ctm_a_b"}); err == nil || !strings.Contains(err.Error(), "AllowTokenOverPlaintext") {
 		t.Fatalf("a token over plaintext without the opt-in: %v", err)
 	}
 	opts, err := DialOptions(Options{Token: "ctm_a_b", AllowTokenOverPlaintext: true})
-	if err != nil || len(opts) != 2 {
+	if err != nil || len(opts) != 3 {
 		t.Fatalf("token over plaintext: %d options, %v", len(opts), err)
 	}
 	// grpc-go accepts it (it refuses per-RPC credentials that require TLS on an insecure connection).
@@ -80,7 +83,7 @@ func TestDialOptions(t *testing.T) {
 	}
 	// TLS with the system's CAs and a token: the token then requires the TLS it has.
 	opts, err = DialOptions(Options{TLS: true, Token: "ctm_a_b"})
-	if err != nil || len(opts) != 2 {
+	if err != nil || len(opts) != 3 {
 		t.Fatalf("TLS with a token: %d options, %v", len(opts), err)
 	}
 	conn, err = grpc.Dial("127.0.0.1:1", opts...)

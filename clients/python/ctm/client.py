@@ -36,6 +36,7 @@ from google.protobuf import json_format, timestamp_pb2
 from ctm.v1 import config_service_pb2 as pb
 from ctm.v1 import config_service_pb2_grpc as pb_grpc
 from ctm.v1 import record_pb2, rollout_pb2
+from ctm.retry import call_with_retry
 from ctm.values import from_value, to_value
 
 __all__ = [
@@ -461,8 +462,11 @@ class Client:
         self.close()
 
     def _call(self, method: Callable[..., Any], request: Any) -> Any:
+        """One unary call, retried after UNAVAILABLE only where that cannot apply it twice (ctm.retry)."""
+        path = getattr(method, "_method", b"")
+        name = path.decode() if isinstance(path, bytes) else str(path)
         try:
-            return method(request, timeout=self.timeout, metadata=self.metadata)
+            return call_with_retry(method, name, request, timeout=self.timeout, metadata=self.metadata)
         except grpc.RpcError as err:
             raise CtmError.from_rpc_error(err) from None
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional
 import grpc
 from google.protobuf import json_format
 
+from ctm.retry import call_with_retry
 from ctm.v1 import access_log_service_pb2, admin_service_pb2, auth_service_pb2, health_check_service_pb2, rollout_service_pb2, validator_service_pb2
 
 __all__ = ["ServiceClient", "SERVICES"]
@@ -52,7 +53,7 @@ class ServiceClient:
             )
             name = _snake(m.name)
             self.methods[name] = m.name
-            setattr(self, name, _method(call, request_type, metadata, timeout, error, f"{service}.{m.name}"))
+            setattr(self, name, _method(call, request_type, metadata, timeout, error, f"{service}.{m.name}", f"/{descriptor.full_name}/{m.name}"))
 
     def __repr__(self) -> str:
         return f"<ServiceClient {self.service}: {', '.join(sorted(self.methods))}>"
@@ -64,14 +65,14 @@ def _message_class(descriptor: Any) -> Any:
     return message_factory.GetMessageClass(descriptor) if hasattr(message_factory, "GetMessageClass") else message_factory.MessageFactory().GetPrototype(descriptor)
 
 
-def _method(call: Any, request_type: Any, metadata: tuple, timeout: Optional[float], error: Callable[[grpc.RpcError], Exception], name: str) -> Callable[..., Any]:
+def _method(call: Any, request_type: Any, metadata: tuple, timeout: Optional[float], error: Callable[[grpc.RpcError], Exception], name: str, path: str) -> Callable[..., Any]:
     def invoke(request: Any = None, /, **fields: Any) -> Any:
         if request is None:
             request = json_format.ParseDict(fields, request_type()) if fields else request_type()
         elif fields:
             raise TypeError(f"{name}: give a request message or fields, not both")
         try:
-            return call(request, metadata=metadata, timeout=timeout)
+            return call_with_retry(call, path, request, timeout=timeout, metadata=metadata)
         except grpc.RpcError as e:
             raise error(e) from None
 

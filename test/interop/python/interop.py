@@ -347,6 +347,49 @@ def record_kind(name: str) -> int:
     return record_pb2.RecordKind.Value(f"RECORD_KIND_{name}")
 
 
+def cmd_retry_attempts(a: argparse.Namespace) -> None:
+    """Against an address where nothing listens: attempts for a read, an unguarded write, a guarded one."""
+    attempts = {"n": 0}
+
+    class Count(grpc.UnaryUnaryClientInterceptor):
+        def intercept_unary_unary(self, continuation, details, request):
+            attempts["n"] += 1
+            return continuation(details, request)
+
+    channel = grpc.intercept_channel(grpc.insecure_channel(a.addr), Count())
+    c = Client(a.addr, channel=channel, timeout=20)
+    out = {}
+    for name, call in (("get", lambda: c.get("k")), ("set", lambda: c.set("k", 1)), ("guarded-set", lambda: c.set("k", 1, expected_version=0))):
+        attempts["n"] = 0
+        code = "OK"
+        try:
+            call()
+        except CtmError as e:
+            code = e.code.name
+        out[name] = {"attempts": attempts["n"], "code": code}
+    emit(out)
+
+
+def cmd_retry_safe(a: argparse.Namespace) -> None:
+    """ctm.retry.is_retry_safe for each {"method", "type", "request" (base64)}."""
+    import base64
+
+    from google.protobuf import symbol_database
+
+    from ctm import retry
+    from ctm.v1 import access_log_service_pb2, admin_service_pb2, auth_service_pb2, health_check_service_pb2, rollout_service_pb2, validator_service_pb2  # noqa: F401  (registers the types)
+
+    db = symbol_database.Default()
+    with open(a.input, encoding="utf-8") as f:
+        cases = json.load(f)
+    out = []
+    for k in cases:
+        msg = db.GetSymbol(k["type"])()
+        msg.ParseFromString(base64.b64decode(k["request"]))
+        out.append(retry.is_retry_safe(k["method"], msg))
+    emit(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -377,10 +420,14 @@ def main() -> None:
     b.add_argument("--key", required=True)
     b.add_argument("--contexts", required=True)
     b.add_argument("--seconds", type=float, default=2.0)
+    ra = sub.add_parser("retry-attempts")
+    ra.add_argument("--addr", required=True)
+    rs = sub.add_parser("retry-safe")
+    rs.add_argument("--in", dest="input", required=True)
     sv = sub.add_parser("services")
     sv.add_argument("--addr", required=True)
     a = ap.parse_args()
-    {"services": cmd_services, "set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units, "cache": cmd_cache, "eval-bench": cmd_eval_bench}[a.cmd](a)
+    {"retry-attempts": cmd_retry_attempts, "retry-safe": cmd_retry_safe, "services": cmd_services, "set-rollout": cmd_set_rollout, "watch": cmd_watch, "all-rpcs": cmd_all_rpcs, "eval-units": cmd_eval_units, "cache": cmd_cache, "eval-bench": cmd_eval_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -371,6 +371,10 @@ func main() {
 		evalUnits(os.Args[2:])
 	case "eval-bench":
 		evalBench(os.Args[2:])
+	case "retry-attempts":
+		retryAttempts(os.Args[2:])
+	case "retry-safe":
+		retrySafe(os.Args[2:])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)
