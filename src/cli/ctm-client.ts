@@ -6,8 +6,9 @@ import * as aus from "../gen/ctm/v1/auth_service.js";
 import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
 import * as vs from "../gen/ctm/v1/validator_service.js";
+import { retryDelay } from "./retry-rule.js";
 
-type Unary<Req, Res> = (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall;
+type Unary<Req, Res> = ((req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall) & { path?: string };
 type Msg<T> = { fromPartial(o: cs.DeepPartial<T>): T };
 
 /** The public gRPC API as promises; requests are built with fromPartial, so omitted fields take proto defaults. */
@@ -25,52 +26,65 @@ export function ctmClient(address: string, timeoutMs: number, credentials: grpc.
     if (token) md.set("authorization", `Bearer ${token}`);
     return md;
   };
+  // Each call has one deadline for all its attempts; it is retried after UNAVAILABLE only where
+  // that cannot apply it twice (retry-rule.ts).
   const unary =
-    <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>) =>
-    (req: cs.DeepPartial<Req>): Promise<Res> =>
-      new Promise((resolve, reject) => {
-        fn(type.fromPartial(req), metadata(), { deadline: Date.now() + timeoutMs }, (e, res) => (e ? reject(e) : resolve(res)));
-      });
+    <Req, Res>(fn: Unary<Req, Res>, type: Msg<Req>, path: string) =>
+    async (req: cs.DeepPartial<Req>): Promise<Res> => {
+      const request = type.fromPartial(req);
+      const deadline = Date.now() + timeoutMs;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await new Promise<Res>((resolve, reject) => {
+            fn(request, metadata(), { deadline }, (e, res) => (e ? reject(e) : resolve(res)));
+          });
+        } catch (e) {
+          const delay = retryDelay(path, request, (e as grpc.ServiceError).code, attempt);
+          if (delay === undefined || Date.now() + delay >= deadline) throw e;
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      }
+    };
   return {
     address,
-    set: unary(c.set.bind(c), cs.SetRequest),
-    get: unary(c.get.bind(c), cs.GetRequest),
-    delete: unary(c.delete.bind(c), cs.DeleteRequest),
-    history: unary(c.history.bind(c), cs.HistoryRequest),
-    diff: unary(c.diff.bind(c), cs.DiffRequest),
-    blame: unary(c.blame.bind(c), cs.BlameRequest),
-    rollback: unary(c.rollback.bind(c), cs.RollbackRequest),
-    getAt: unary(c.getAt.bind(c), cs.GetAtRequest),
-    snapshot: unary(c.snapshot.bind(c), cs.SnapshotRequest),
-    apply: unary(c.apply.bind(c), cs.ApplyRequest),
-    status: unary(r.status.bind(r), rs.StatusRequest),
-    pause: unary(r.pause.bind(r), rs.PauseRequest),
-    resume: unary(r.resume.bind(r), rs.ResumeRequest),
-    promote: unary(r.promote.bind(r), rs.PromoteRequest),
-    abort: unary(r.abort.bind(r), rs.AbortRequest),
-    kill: unary(r.kill.bind(r), rs.KillRequest),
-    explain: unary(r.explain.bind(r), rs.ExplainRequest),
-    setValidator: unary(v.setValidator.bind(v), vs.SetValidatorRequest),
-    deleteValidator: unary(v.deleteValidator.bind(v), vs.DeleteValidatorRequest),
-    listValidators: unary(v.listValidators.bind(v), vs.ListValidatorsRequest),
-    validate: unary(v.validate.bind(v), vs.ValidateRequest),
-    setHealthCheck: unary(h.setHealthCheck.bind(h), hs.SetHealthCheckRequest),
-    deleteHealthCheck: unary(h.deleteHealthCheck.bind(h), hs.DeleteHealthCheckRequest),
-    listHealthChecks: unary(h.listHealthChecks.bind(h), hs.ListHealthChecksRequest),
-    reportMetrics: unary(h.reportMetrics.bind(h), hs.ReportMetricsRequest),
-    queryAccessLog: unary(l.queryAccessLog.bind(l), als.QueryAccessLogRequest),
-    verify: unary(a.verify.bind(a), ads.VerifyRequest),
-    getVerification: unary(a.getVerification.bind(a), ads.GetVerificationRequest),
-    compact: unary(a.compact.bind(a), ads.CompactRequest),
-    getRetention: unary(a.getRetention.bind(a), ads.GetRetentionRequest),
-    listStaleKeys: unary(a.listStaleKeys.bind(a), ads.ListStaleKeysRequest),
-    createToken: unary(u.createToken.bind(u), aus.CreateTokenRequest),
-    listTokens: unary(u.listTokens.bind(u), aus.ListTokensRequest),
-    revokeToken: unary(u.revokeToken.bind(u), aus.RevokeTokenRequest),
-    setRole: unary(u.setRole.bind(u), aus.SetRoleRequest),
-    deleteRole: unary(u.deleteRole.bind(u), aus.DeleteRoleRequest),
-    listRoles: unary(u.listRoles.bind(u), aus.ListRolesRequest),
-    whoAmI: unary(u.whoAmI.bind(u), aus.WhoAmIRequest),
+    set: unary(c.set.bind(c), cs.SetRequest, cs.ConfigServiceService.set.path),
+    get: unary(c.get.bind(c), cs.GetRequest, cs.ConfigServiceService.get.path),
+    delete: unary(c.delete.bind(c), cs.DeleteRequest, cs.ConfigServiceService.delete.path),
+    history: unary(c.history.bind(c), cs.HistoryRequest, cs.ConfigServiceService.history.path),
+    diff: unary(c.diff.bind(c), cs.DiffRequest, cs.ConfigServiceService.diff.path),
+    blame: unary(c.blame.bind(c), cs.BlameRequest, cs.ConfigServiceService.blame.path),
+    rollback: unary(c.rollback.bind(c), cs.RollbackRequest, cs.ConfigServiceService.rollback.path),
+    getAt: unary(c.getAt.bind(c), cs.GetAtRequest, cs.ConfigServiceService.getAt.path),
+    snapshot: unary(c.snapshot.bind(c), cs.SnapshotRequest, cs.ConfigServiceService.snapshot.path),
+    apply: unary(c.apply.bind(c), cs.ApplyRequest, cs.ConfigServiceService.apply.path),
+    status: unary(r.status.bind(r), rs.StatusRequest, rs.RolloutServiceService.status.path),
+    pause: unary(r.pause.bind(r), rs.PauseRequest, rs.RolloutServiceService.pause.path),
+    resume: unary(r.resume.bind(r), rs.ResumeRequest, rs.RolloutServiceService.resume.path),
+    promote: unary(r.promote.bind(r), rs.PromoteRequest, rs.RolloutServiceService.promote.path),
+    abort: unary(r.abort.bind(r), rs.AbortRequest, rs.RolloutServiceService.abort.path),
+    kill: unary(r.kill.bind(r), rs.KillRequest, rs.RolloutServiceService.kill.path),
+    explain: unary(r.explain.bind(r), rs.ExplainRequest, rs.RolloutServiceService.explain.path),
+    setValidator: unary(v.setValidator.bind(v), vs.SetValidatorRequest, vs.ValidatorServiceService.setValidator.path),
+    deleteValidator: unary(v.deleteValidator.bind(v), vs.DeleteValidatorRequest, vs.ValidatorServiceService.deleteValidator.path),
+    listValidators: unary(v.listValidators.bind(v), vs.ListValidatorsRequest, vs.ValidatorServiceService.listValidators.path),
+    validate: unary(v.validate.bind(v), vs.ValidateRequest, vs.ValidatorServiceService.validate.path),
+    setHealthCheck: unary(h.setHealthCheck.bind(h), hs.SetHealthCheckRequest, hs.HealthCheckServiceService.setHealthCheck.path),
+    deleteHealthCheck: unary(h.deleteHealthCheck.bind(h), hs.DeleteHealthCheckRequest, hs.HealthCheckServiceService.deleteHealthCheck.path),
+    listHealthChecks: unary(h.listHealthChecks.bind(h), hs.ListHealthChecksRequest, hs.HealthCheckServiceService.listHealthChecks.path),
+    reportMetrics: unary(h.reportMetrics.bind(h), hs.ReportMetricsRequest, hs.HealthCheckServiceService.reportMetrics.path),
+    queryAccessLog: unary(l.queryAccessLog.bind(l), als.QueryAccessLogRequest, als.AccessLogServiceService.queryAccessLog.path),
+    verify: unary(a.verify.bind(a), ads.VerifyRequest, ads.AdminServiceService.verify.path),
+    getVerification: unary(a.getVerification.bind(a), ads.GetVerificationRequest, ads.AdminServiceService.getVerification.path),
+    compact: unary(a.compact.bind(a), ads.CompactRequest, ads.AdminServiceService.compact.path),
+    getRetention: unary(a.getRetention.bind(a), ads.GetRetentionRequest, ads.AdminServiceService.getRetention.path),
+    listStaleKeys: unary(a.listStaleKeys.bind(a), ads.ListStaleKeysRequest, ads.AdminServiceService.listStaleKeys.path),
+    createToken: unary(u.createToken.bind(u), aus.CreateTokenRequest, aus.AuthServiceService.createToken.path),
+    listTokens: unary(u.listTokens.bind(u), aus.ListTokensRequest, aus.AuthServiceService.listTokens.path),
+    revokeToken: unary(u.revokeToken.bind(u), aus.RevokeTokenRequest, aus.AuthServiceService.revokeToken.path),
+    setRole: unary(u.setRole.bind(u), aus.SetRoleRequest, aus.AuthServiceService.setRole.path),
+    deleteRole: unary(u.deleteRole.bind(u), aus.DeleteRoleRequest, aus.AuthServiceService.deleteRole.path),
+    listRoles: unary(u.listRoles.bind(u), aus.ListRolesRequest, aus.AuthServiceService.listRoles.path),
+    whoAmI: unary(u.whoAmI.bind(u), aus.WhoAmIRequest, aus.AuthServiceService.whoAmI.path),
     /** A Watch stream (no deadline: it runs until cancelled). */
     watch: (req: cs.DeepPartial<cs.WatchRequest>): grpc.ClientReadableStream<cs.WatchResponse> => c.watch(cs.WatchRequest.fromPartial(req), metadata()),
     close(): void {

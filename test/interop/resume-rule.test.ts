@@ -19,6 +19,7 @@ import { ReportMetricsRequest } from "../../src/gen/ctm/v1/health_check_service.
 import { DeleteValidatorRequest, ListValidatorsRequest, SetValidatorRequest } from "../../src/gen/ctm/v1/validator_service.js";
 import { RESUMABLE } from "../../clients/ts/src/watch.js";
 import { RESUMABLE as CLI_RESUMABLE, WATCH_BACKOFF as CLI_BACKOFF } from "../../src/cli/commands/watch.js";
+import { isRetrySafe as cliIsRetrySafe, RETRY as CLI_RETRY } from "../../src/cli/retry-rule.js";
 import { freePort, GO_BUILD_MS, GoPath, ROOT, runPython } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -80,9 +81,11 @@ const CASES: [string, string, string, Uint8Array, unknown][] = [
 ];
 
 describe("the unary retry rule", () => {
-  it("decides alike in the TypeScript SDK, Python and Go for reads, guarded and unguarded writes", async () => {
+  it("decides alike in the TypeScript SDK, the CLI, Python and Go for reads, guarded and unguarded writes", async () => {
     const ts = CASES.map(([name, , , , req]) => isRetrySafe(name, req));
     expect(ts).toEqual([true, false, true, true, true, false, false, true, false, true, true, true, false, false]);
+    expect(CASES.map(([, path, , , req]) => cliIsRetrySafe(path, req))).toEqual(ts);
+    expect({ attempts: CLI_RETRY.attempts, initial: CLI_RETRY.initialBackoffMs, max: CLI_RETRY.maxBackoffMs }).toEqual({ attempts: DEFAULT_RETRY.maxAttempts, initial: DEFAULT_RETRY.initialBackoffMs, max: DEFAULT_RETRY.maxBackoffMs });
     const dir = await mkdtemp(join(tmpdir(), "ctm-retry-"));
     try {
       const file = join(dir, "cases.json");
