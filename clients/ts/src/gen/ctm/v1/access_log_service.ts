@@ -20,7 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { ResponseHeader } from "./record.js";
-import { Reason, reasonFromJSON, reasonToJSON } from "./rollout.js";
+import { Reason, reasonFromJSON, reasonToJSON, reasonToNumber } from "./rollout.js";
 
 export const protobufPackage = "ctm.v1";
 
@@ -81,7 +81,7 @@ function createBaseAccessRecord(): AccessRecord {
     version: 0,
     revision: 0,
     variant: "",
-    reason: 0,
+    reason: Reason.REASON_UNSPECIFIED,
     source: "",
   };
 }
@@ -109,8 +109,8 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     if (message.variant !== "") {
       writer.uint32(58).string(message.variant);
     }
-    if (message.reason !== 0) {
-      writer.uint32(64).int32(message.reason);
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
+      writer.uint32(64).int32(reasonToNumber(message.reason));
     }
     if (message.source !== "") {
       writer.uint32(74).string(message.source);
@@ -192,7 +192,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
               break;
             }
 
-            message.reason = reader.int32() as any;
+            message.reason = reasonFromJSON(reader.int32());
             continue;
           }
           case 9: {
@@ -232,7 +232,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
       revision: isSet(object.revision) ? globalThis.Number(object.revision) : 0,
       variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
-      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : 0,
+      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : Reason.REASON_UNSPECIFIED,
       source: isSet(object.source) ? globalThis.String(object.source) : "",
     };
   },
@@ -260,7 +260,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     if (message.variant !== "") {
       obj.variant = message.variant;
     }
-    if (message.reason !== 0) {
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
       obj.reason = reasonToJSON(message.reason);
     }
     if (message.source !== "") {
@@ -281,7 +281,7 @@ export const AccessRecord: MessageFns<AccessRecord> = {
     message.version = object.version ?? 0;
     message.revision = object.revision ?? 0;
     message.variant = object.variant ?? "";
-    message.reason = object.reason ?? 0;
+    message.reason = object.reason ?? Reason.REASON_UNSPECIFIED;
     message.source = object.source ?? "";
     return message;
   },

@@ -28,12 +28,12 @@ export const protobufFileName = "ctm/v1/admin_service.proto";
 
 /** VerificationScope says which records a check covered. */
 export enum VerificationScope {
-  VERIFICATION_SCOPE_UNSPECIFIED = 0,
+  VERIFICATION_SCOPE_UNSPECIFIED = "VERIFICATION_SCOPE_UNSPECIFIED",
   /** VERIFICATION_SCOPE_TAIL - The records written since the last clean shutdown. */
-  VERIFICATION_SCOPE_TAIL = 1,
+  VERIFICATION_SCOPE_TAIL = "VERIFICATION_SCOPE_TAIL",
   /** VERIFICATION_SCOPE_FULL - Every record, and every index entry. */
-  VERIFICATION_SCOPE_FULL = 2,
-  UNRECOGNIZED = -1,
+  VERIFICATION_SCOPE_FULL = "VERIFICATION_SCOPE_FULL",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function verificationScopeFromJSON(object: any): VerificationScope {
@@ -65,6 +65,20 @@ export function verificationScopeToJSON(object: VerificationScope): string {
     case VerificationScope.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function verificationScopeToNumber(object: VerificationScope): number {
+  switch (object) {
+    case VerificationScope.VERIFICATION_SCOPE_UNSPECIFIED:
+      return 0;
+    case VerificationScope.VERIFICATION_SCOPE_TAIL:
+      return 1;
+    case VerificationScope.VERIFICATION_SCOPE_FULL:
+      return 2;
+    case VerificationScope.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -1825,7 +1839,7 @@ export const GetVerificationResponse: MessageFns<GetVerificationResponse> = {
 function createBaseVerification(): Verification {
   return {
     ok: false,
-    scope: 0,
+    scope: VerificationScope.VERIFICATION_SCOPE_UNSPECIFIED,
     fromRevision: 0,
     toRevision: 0,
     recordsChecked: 0,
@@ -1842,8 +1856,8 @@ export const Verification: MessageFns<Verification> = {
     if (message.ok !== false) {
       writer.uint32(8).bool(message.ok);
     }
-    if (message.scope !== 0) {
-      writer.uint32(16).int32(message.scope);
+    if (message.scope !== VerificationScope.VERIFICATION_SCOPE_UNSPECIFIED) {
+      writer.uint32(16).int32(verificationScopeToNumber(message.scope));
     }
     if (message.fromRevision !== 0) {
       writer.uint32(24).uint64(message.fromRevision);
@@ -1898,7 +1912,7 @@ export const Verification: MessageFns<Verification> = {
               break;
             }
 
-            message.scope = reader.int32() as any;
+            message.scope = verificationScopeFromJSON(reader.int32());
             continue;
           }
           case 3: {
@@ -1980,7 +1994,9 @@ export const Verification: MessageFns<Verification> = {
   fromJSON(object: any): Verification {
     return {
       ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
-      scope: isSet(object.scope) ? verificationScopeFromJSON(object.scope) : 0,
+      scope: isSet(object.scope)
+        ? verificationScopeFromJSON(object.scope)
+        : VerificationScope.VERIFICATION_SCOPE_UNSPECIFIED,
       fromRevision: isSet(object.fromRevision)
         ? globalThis.Number(object.fromRevision)
         : isSet(object.from_revision)
@@ -2021,7 +2037,7 @@ export const Verification: MessageFns<Verification> = {
     if (message.ok !== false) {
       obj.ok = message.ok;
     }
-    if (message.scope !== 0) {
+    if (message.scope !== VerificationScope.VERIFICATION_SCOPE_UNSPECIFIED) {
       obj.scope = verificationScopeToJSON(message.scope);
     }
     if (message.fromRevision !== 0) {
@@ -2057,7 +2073,7 @@ export const Verification: MessageFns<Verification> = {
   fromPartial(object: DeepPartial<Verification>): Verification {
     const message = createBaseVerification();
     message.ok = object.ok ?? false;
-    message.scope = object.scope ?? 0;
+    message.scope = object.scope ?? VerificationScope.VERIFICATION_SCOPE_UNSPECIFIED;
     message.fromRevision = object.fromRevision ?? 0;
     message.toRevision = object.toRevision ?? 0;
     message.recordsChecked = object.recordsChecked ?? 0;

@@ -27,28 +27,28 @@ export const protobufFileName = "ctm/v1/auth_service.proto";
 
 /** Verb is what a grant allows. */
 export enum Verb {
-  VERB_UNSPECIFIED = 0,
+  VERB_UNSPECIFIED = "VERB_UNSPECIFIED",
   /**
    * VERB_READ - Get, History, Diff, Blame, GetAt, Snapshot, Watch, rollout Status and
    * Explain, Validate, access-log queries.
    */
-  VERB_READ = 1,
+  VERB_READ = "VERB_READ",
   /** VERB_WRITE - Set, Delete, Apply, Rollback, RollbackPrefix. */
-  VERB_WRITE = 2,
+  VERB_WRITE = "VERB_WRITE",
   /** VERB_ROLLOUT - Pause, Resume, Promote, Kill, Abort. */
-  VERB_ROLLOUT = 3,
+  VERB_ROLLOUT = "VERB_ROLLOUT",
   /** VERB_REPORT - ReportMetrics, UploadAccessLog. */
-  VERB_REPORT = 4,
+  VERB_REPORT = "VERB_REPORT",
   /**
    * VERB_ADMIN - Validators, health checks, roles, tokens, verification, and every key
    * under `_ctm/`.
    */
-  VERB_ADMIN = 5,
+  VERB_ADMIN = "VERB_ADMIN",
   /** VERB_APPROVE - Approving change requests. */
-  VERB_APPROVE = 6,
+  VERB_APPROVE = "VERB_APPROVE",
   /** VERB_BREAK_GLASS - Writing a protected key directly. */
-  VERB_BREAK_GLASS = 7,
-  UNRECOGNIZED = -1,
+  VERB_BREAK_GLASS = "VERB_BREAK_GLASS",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function verbFromJSON(object: any): Verb {
@@ -105,6 +105,30 @@ export function verbToJSON(object: Verb): string {
     case Verb.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function verbToNumber(object: Verb): number {
+  switch (object) {
+    case Verb.VERB_UNSPECIFIED:
+      return 0;
+    case Verb.VERB_READ:
+      return 1;
+    case Verb.VERB_WRITE:
+      return 2;
+    case Verb.VERB_ROLLOUT:
+      return 3;
+    case Verb.VERB_REPORT:
+      return 4;
+    case Verb.VERB_ADMIN:
+      return 5;
+    case Verb.VERB_APPROVE:
+      return 6;
+    case Verb.VERB_BREAK_GLASS:
+      return 7;
+    case Verb.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -235,7 +259,7 @@ export const Grant: MessageFns<Grant> = {
     if (message.verbs.length !== 0) {
       writer.uint32(10).fork();
       for (const v of message.verbs) {
-        writer.int32(v);
+        writer.int32(verbToNumber(v));
       }
       writer.join();
     }
@@ -263,7 +287,7 @@ export const Grant: MessageFns<Grant> = {
         switch (tag >>> 3) {
           case 1: {
             if (tag === 8) {
-              message.verbs.push(reader.int32() as any);
+              message.verbs.push(verbFromJSON(reader.int32()));
 
               continue;
             }
@@ -271,7 +295,7 @@ export const Grant: MessageFns<Grant> = {
             if (tag === 10) {
               const end2 = reader.uint32() + reader.pos;
               while (reader.pos < end2) {
-                message.verbs.push(reader.int32() as any);
+                message.verbs.push(verbFromJSON(reader.int32()));
               }
 
               continue;

@@ -23,7 +23,7 @@ import {
 import { Value } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { BlameLine, Entry, PatchOperation, ResponseHeader } from "./record.js";
-import { EvaluationContext, Reason, reasonFromJSON, reasonToJSON, RolloutPlan } from "./rollout.js";
+import { EvaluationContext, Reason, reasonFromJSON, reasonToJSON, reasonToNumber, RolloutPlan } from "./rollout.js";
 
 export const protobufPackage = "ctm.v1";
 
@@ -31,14 +31,14 @@ export const protobufFileName = "ctm/v1/config_service.proto";
 
 /** WatchStatus says what a WatchResponse carries. */
 export enum WatchStatus {
-  WATCH_STATUS_UNSPECIFIED = 0,
+  WATCH_STATUS_UNSPECIFIED = "WATCH_STATUS_UNSPECIFIED",
   /** WATCH_STATUS_CREATED - The first response: the watch is registered. */
-  WATCH_STATUS_CREATED = 1,
+  WATCH_STATUS_CREATED = "WATCH_STATUS_CREATED",
   /** WATCH_STATUS_EVENTS - One or more events, in revision order. */
-  WATCH_STATUS_EVENTS = 2,
+  WATCH_STATUS_EVENTS = "WATCH_STATUS_EVENTS",
   /** WATCH_STATUS_PROGRESS - A heartbeat on an idle stream: header.revision is the current revision. */
-  WATCH_STATUS_PROGRESS = 3,
-  UNRECOGNIZED = -1,
+  WATCH_STATUS_PROGRESS = "WATCH_STATUS_PROGRESS",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function watchStatusFromJSON(object: any): WatchStatus {
@@ -75,6 +75,22 @@ export function watchStatusToJSON(object: WatchStatus): string {
     case WatchStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function watchStatusToNumber(object: WatchStatus): number {
+  switch (object) {
+    case WatchStatus.WATCH_STATUS_UNSPECIFIED:
+      return 0;
+    case WatchStatus.WATCH_STATUS_CREATED:
+      return 1;
+    case WatchStatus.WATCH_STATUS_EVENTS:
+      return 2;
+    case WatchStatus.WATCH_STATUS_PROGRESS:
+      return 3;
+    case WatchStatus.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -664,7 +680,7 @@ export const GetRequest: MessageFns<GetRequest> = {
 };
 
 function createBaseGetResponse(): GetResponse {
-  return { header: undefined, entry: undefined, value: undefined, variant: "", reason: 0 };
+  return { header: undefined, entry: undefined, value: undefined, variant: "", reason: Reason.REASON_UNSPECIFIED };
 }
 
 export const GetResponse: MessageFns<GetResponse> = {
@@ -681,8 +697,8 @@ export const GetResponse: MessageFns<GetResponse> = {
     if (message.variant !== "") {
       writer.uint32(34).string(message.variant);
     }
-    if (message.reason !== 0) {
-      writer.uint32(40).int32(message.reason);
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
+      writer.uint32(40).int32(reasonToNumber(message.reason));
     }
     return writer;
   },
@@ -737,7 +753,7 @@ export const GetResponse: MessageFns<GetResponse> = {
               break;
             }
 
-            message.reason = reader.int32() as any;
+            message.reason = reasonFromJSON(reader.int32());
             continue;
           }
         }
@@ -758,7 +774,7 @@ export const GetResponse: MessageFns<GetResponse> = {
       entry: isSet(object.entry) ? Entry.fromJSON(object.entry) : undefined,
       value: isSet(object?.value) ? object.value : undefined,
       variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
-      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : 0,
+      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : Reason.REASON_UNSPECIFIED,
     };
   },
 
@@ -776,7 +792,7 @@ export const GetResponse: MessageFns<GetResponse> = {
     if (message.variant !== "") {
       obj.variant = message.variant;
     }
-    if (message.reason !== 0) {
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
       obj.reason = reasonToJSON(message.reason);
     }
     return obj;
@@ -793,7 +809,7 @@ export const GetResponse: MessageFns<GetResponse> = {
     message.entry = (object.entry !== undefined && object.entry !== null) ? Entry.fromPartial(object.entry) : undefined;
     message.value = object.value === undefined ? undefined : object.value;
     message.variant = object.variant ?? "";
-    message.reason = object.reason ?? 0;
+    message.reason = object.reason ?? Reason.REASON_UNSPECIFIED;
     return message;
   },
 };
@@ -2018,7 +2034,14 @@ export const GetAtRequest: MessageFns<GetAtRequest> = {
 };
 
 function createBaseGetAtResponse(): GetAtResponse {
-  return { header: undefined, revision: 0, entry: undefined, value: undefined, variant: "", reason: 0 };
+  return {
+    header: undefined,
+    revision: 0,
+    entry: undefined,
+    value: undefined,
+    variant: "",
+    reason: Reason.REASON_UNSPECIFIED,
+  };
 }
 
 export const GetAtResponse: MessageFns<GetAtResponse> = {
@@ -2038,8 +2061,8 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
     if (message.variant !== "") {
       writer.uint32(42).string(message.variant);
     }
-    if (message.reason !== 0) {
-      writer.uint32(48).int32(message.reason);
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
+      writer.uint32(48).int32(reasonToNumber(message.reason));
     }
     return writer;
   },
@@ -2102,7 +2125,7 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
               break;
             }
 
-            message.reason = reader.int32() as any;
+            message.reason = reasonFromJSON(reader.int32());
             continue;
           }
         }
@@ -2124,7 +2147,7 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
       entry: isSet(object.entry) ? Entry.fromJSON(object.entry) : undefined,
       value: isSet(object?.value) ? object.value : undefined,
       variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
-      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : 0,
+      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : Reason.REASON_UNSPECIFIED,
     };
   },
 
@@ -2145,7 +2168,7 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
     if (message.variant !== "") {
       obj.variant = message.variant;
     }
-    if (message.reason !== 0) {
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
       obj.reason = reasonToJSON(message.reason);
     }
     return obj;
@@ -2163,7 +2186,7 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
     message.entry = (object.entry !== undefined && object.entry !== null) ? Entry.fromPartial(object.entry) : undefined;
     message.value = object.value === undefined ? undefined : object.value;
     message.variant = object.variant ?? "";
-    message.reason = object.reason ?? 0;
+    message.reason = object.reason ?? Reason.REASON_UNSPECIFIED;
     return message;
   },
 };
@@ -3381,7 +3404,7 @@ export const WatchRequest: MessageFns<WatchRequest> = {
 };
 
 function createBaseWatchResponse(): WatchResponse {
-  return { header: undefined, status: 0, events: [] };
+  return { header: undefined, status: WatchStatus.WATCH_STATUS_UNSPECIFIED, events: [] };
 }
 
 export const WatchResponse: MessageFns<WatchResponse> = {
@@ -3389,8 +3412,8 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     if (message.header !== undefined) {
       ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
     }
-    if (message.status !== 0) {
-      writer.uint32(16).int32(message.status);
+    if (message.status !== WatchStatus.WATCH_STATUS_UNSPECIFIED) {
+      writer.uint32(16).int32(watchStatusToNumber(message.status));
     }
     for (const v of message.events) {
       Entry.encode(v!, writer.uint32(26).fork()).join();
@@ -3424,7 +3447,7 @@ export const WatchResponse: MessageFns<WatchResponse> = {
               break;
             }
 
-            message.status = reader.int32() as any;
+            message.status = watchStatusFromJSON(reader.int32());
             continue;
           }
           case 3: {
@@ -3450,7 +3473,7 @@ export const WatchResponse: MessageFns<WatchResponse> = {
   fromJSON(object: any): WatchResponse {
     return {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
-      status: isSet(object.status) ? watchStatusFromJSON(object.status) : 0,
+      status: isSet(object.status) ? watchStatusFromJSON(object.status) : WatchStatus.WATCH_STATUS_UNSPECIFIED,
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Entry.fromJSON(e)) : [],
     };
   },
@@ -3460,7 +3483,7 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     if (message.header !== undefined) {
       obj.header = ResponseHeader.toJSON(message.header);
     }
-    if (message.status !== 0) {
+    if (message.status !== WatchStatus.WATCH_STATUS_UNSPECIFIED) {
       obj.status = watchStatusToJSON(message.status);
     }
     if (message.events?.length) {
@@ -3477,7 +3500,7 @@ export const WatchResponse: MessageFns<WatchResponse> = {
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
-    message.status = object.status ?? 0;
+    message.status = object.status ?? WatchStatus.WATCH_STATUS_UNSPECIFIED;
     message.events = object.events?.map((e) => Entry.fromPartial(e)) || [];
     return message;
   },

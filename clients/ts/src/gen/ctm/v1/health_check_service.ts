@@ -28,12 +28,12 @@ export const protobufFileName = "ctm/v1/health_check_service.proto";
 
 /** HealthAction is what a breach does. */
 export enum HealthAction {
-  HEALTH_ACTION_UNSPECIFIED = 0,
+  HEALTH_ACTION_UNSPECIFIED = "HEALTH_ACTION_UNSPECIFIED",
   /** HEALTH_ACTION_ROLLBACK - Append an auto-rollback record: the stable value for everyone (the default). */
-  HEALTH_ACTION_ROLLBACK = 1,
+  HEALTH_ACTION_ROLLBACK = "HEALTH_ACTION_ROLLBACK",
   /** HEALTH_ACTION_PAUSE - Pause the rollout instead. */
-  HEALTH_ACTION_PAUSE = 2,
-  UNRECOGNIZED = -1,
+  HEALTH_ACTION_PAUSE = "HEALTH_ACTION_PAUSE",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function healthActionFromJSON(object: any): HealthAction {
@@ -68,16 +68,30 @@ export function healthActionToJSON(object: HealthAction): string {
   }
 }
 
+export function healthActionToNumber(object: HealthAction): number {
+  switch (object) {
+    case HealthAction.HEALTH_ACTION_UNSPECIFIED:
+      return 0;
+    case HealthAction.HEALTH_ACTION_ROLLBACK:
+      return 1;
+    case HealthAction.HEALTH_ACTION_PAUSE:
+      return 2;
+    case HealthAction.UNRECOGNIZED:
+    default:
+      return -1;
+  }
+}
+
 /** Verdict is a check's result on one tick. */
 export enum Verdict {
-  VERDICT_UNSPECIFIED = 0,
-  VERDICT_HEALTHY = 1,
-  VERDICT_FAILING = 2,
+  VERDICT_UNSPECIFIED = "VERDICT_UNSPECIFIED",
+  VERDICT_HEALTHY = "VERDICT_HEALTHY",
+  VERDICT_FAILING = "VERDICT_FAILING",
   /** VERDICT_INCONCLUSIVE - Too few samples, or the source did not answer. */
-  VERDICT_INCONCLUSIVE = 3,
+  VERDICT_INCONCLUSIVE = "VERDICT_INCONCLUSIVE",
   /** VERDICT_BREACHED - Acted on: rolled back or paused. */
-  VERDICT_BREACHED = 4,
-  UNRECOGNIZED = -1,
+  VERDICT_BREACHED = "VERDICT_BREACHED",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function verdictFromJSON(object: any): Verdict {
@@ -119,6 +133,24 @@ export function verdictToJSON(object: Verdict): string {
     case Verdict.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function verdictToNumber(object: Verdict): number {
+  switch (object) {
+    case Verdict.VERDICT_UNSPECIFIED:
+      return 0;
+    case Verdict.VERDICT_HEALTHY:
+      return 1;
+    case Verdict.VERDICT_FAILING:
+      return 2;
+    case Verdict.VERDICT_INCONCLUSIVE:
+      return 3;
+    case Verdict.VERDICT_BREACHED:
+      return 4;
+    case Verdict.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -521,7 +553,7 @@ function createBaseHealthCheck(): HealthCheck {
     window: undefined,
     minSamples: 0,
     failuresToAct: 0,
-    action: 0,
+    action: HealthAction.HEALTH_ACTION_UNSPECIFIED,
     bakeTime: undefined,
   };
 }
@@ -560,8 +592,8 @@ export const HealthCheck: MessageFns<HealthCheck> = {
     if (message.failuresToAct !== 0) {
       writer.uint32(80).uint32(message.failuresToAct);
     }
-    if (message.action !== 0) {
-      writer.uint32(88).int32(message.action);
+    if (message.action !== HealthAction.HEALTH_ACTION_UNSPECIFIED) {
+      writer.uint32(88).int32(healthActionToNumber(message.action));
     }
     if (message.bakeTime !== undefined) {
       Duration.encode(message.bakeTime, writer.uint32(98).fork()).join();
@@ -667,7 +699,7 @@ export const HealthCheck: MessageFns<HealthCheck> = {
               break;
             }
 
-            message.action = reader.int32() as any;
+            message.action = healthActionFromJSON(reader.int32());
             continue;
           }
           case 12: {
@@ -722,7 +754,7 @@ export const HealthCheck: MessageFns<HealthCheck> = {
         : isSet(object.failures_to_act)
         ? globalThis.Number(object.failures_to_act)
         : 0,
-      action: isSet(object.action) ? healthActionFromJSON(object.action) : 0,
+      action: isSet(object.action) ? healthActionFromJSON(object.action) : HealthAction.HEALTH_ACTION_UNSPECIFIED,
       bakeTime: isSet(object.bakeTime)
         ? Duration.fromJSON(object.bakeTime)
         : isSet(object.bake_time)
@@ -761,7 +793,7 @@ export const HealthCheck: MessageFns<HealthCheck> = {
     if (message.failuresToAct !== 0) {
       obj.failuresToAct = Math.round(message.failuresToAct);
     }
-    if (message.action !== 0) {
+    if (message.action !== HealthAction.HEALTH_ACTION_UNSPECIFIED) {
       obj.action = healthActionToJSON(message.action);
     }
     if (message.bakeTime !== undefined) {
@@ -804,7 +836,7 @@ export const HealthCheck: MessageFns<HealthCheck> = {
       : undefined;
     message.minSamples = object.minSamples ?? 0;
     message.failuresToAct = object.failuresToAct ?? 0;
-    message.action = object.action ?? 0;
+    message.action = object.action ?? HealthAction.HEALTH_ACTION_UNSPECIFIED;
     message.bakeTime = (object.bakeTime !== undefined && object.bakeTime !== null)
       ? Duration.fromPartial(object.bakeTime)
       : undefined;
@@ -816,7 +848,7 @@ function createBaseCheckState(): CheckState {
   return {
     check: "",
     key: "",
-    verdict: 0,
+    verdict: Verdict.VERDICT_UNSPECIFIED,
     canaryErrorRate: 0,
     stableErrorRate: 0,
     canarySamples: 0,
@@ -835,8 +867,8 @@ export const CheckState: MessageFns<CheckState> = {
     if (message.key !== "") {
       writer.uint32(18).string(message.key);
     }
-    if (message.verdict !== 0) {
-      writer.uint32(24).int32(message.verdict);
+    if (message.verdict !== Verdict.VERDICT_UNSPECIFIED) {
+      writer.uint32(24).int32(verdictToNumber(message.verdict));
     }
     if (message.canaryErrorRate !== 0) {
       writer.uint32(33).double(message.canaryErrorRate);
@@ -896,7 +928,7 @@ export const CheckState: MessageFns<CheckState> = {
               break;
             }
 
-            message.verdict = reader.int32() as any;
+            message.verdict = verdictFromJSON(reader.int32());
             continue;
           }
           case 4: {
@@ -971,7 +1003,7 @@ export const CheckState: MessageFns<CheckState> = {
     return {
       check: isSet(object.check) ? globalThis.String(object.check) : "",
       key: isSet(object.key) ? globalThis.String(object.key) : "",
-      verdict: isSet(object.verdict) ? verdictFromJSON(object.verdict) : 0,
+      verdict: isSet(object.verdict) ? verdictFromJSON(object.verdict) : Verdict.VERDICT_UNSPECIFIED,
       canaryErrorRate: isSet(object.canaryErrorRate)
         ? globalThis.Number(object.canaryErrorRate)
         : isSet(object.canary_error_rate)
@@ -1014,7 +1046,7 @@ export const CheckState: MessageFns<CheckState> = {
     if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.verdict !== 0) {
+    if (message.verdict !== Verdict.VERDICT_UNSPECIFIED) {
       obj.verdict = verdictToJSON(message.verdict);
     }
     if (message.canaryErrorRate !== 0) {
@@ -1048,7 +1080,7 @@ export const CheckState: MessageFns<CheckState> = {
     const message = createBaseCheckState();
     message.check = object.check ?? "";
     message.key = object.key ?? "";
-    message.verdict = object.verdict ?? 0;
+    message.verdict = object.verdict ?? Verdict.VERDICT_UNSPECIFIED;
     message.canaryErrorRate = object.canaryErrorRate ?? 0;
     message.stableErrorRate = object.stableErrorRate ?? 0;
     message.canarySamples = object.canarySamples ?? 0;

@@ -16,35 +16,35 @@ export const protobufFileName = "ctm/v1/record.proto";
 
 /** RecordKind says why a record was appended to the log. */
 export enum RecordKind {
-  RECORD_KIND_UNSPECIFIED = 0,
+  RECORD_KIND_UNSPECIFIED = "RECORD_KIND_UNSPECIFIED",
   /** RECORD_KIND_SET - A plain Set, or a set inside Apply. */
-  RECORD_KIND_SET = 1,
+  RECORD_KIND_SET = "RECORD_KIND_SET",
   /** RECORD_KIND_DELETE - A Delete: the record is a tombstone. */
-  RECORD_KIND_DELETE = 2,
+  RECORD_KIND_DELETE = "RECORD_KIND_DELETE",
   /**
    * RECORD_KIND_ROLLBACK - A Rollback or RollbackPrefix restoring an earlier version (or deleting a
    * key that did not exist at the target point).
    */
-  RECORD_KIND_ROLLBACK = 3,
+  RECORD_KIND_ROLLBACK = "RECORD_KIND_ROLLBACK",
   /** RECORD_KIND_ROLLOUT_MILESTONE - The scheduler recorded a milestone: a step, a ring, an activation. */
-  RECORD_KIND_ROLLOUT_MILESTONE = 4,
+  RECORD_KIND_ROLLOUT_MILESTONE = "RECORD_KIND_ROLLOUT_MILESTONE",
   /** RECORD_KIND_ROLLOUT_FINALIZED - The rollout finished: the new value (or, after a ramp down, the stable one) is now static. */
-  RECORD_KIND_ROLLOUT_FINALIZED = 5,
-  RECORD_KIND_ROLLOUT_PAUSED = 6,
-  RECORD_KIND_ROLLOUT_RESUMED = 7,
-  RECORD_KIND_ROLLOUT_PROMOTED = 8,
+  RECORD_KIND_ROLLOUT_FINALIZED = "RECORD_KIND_ROLLOUT_FINALIZED",
+  RECORD_KIND_ROLLOUT_PAUSED = "RECORD_KIND_ROLLOUT_PAUSED",
+  RECORD_KIND_ROLLOUT_RESUMED = "RECORD_KIND_ROLLOUT_RESUMED",
+  RECORD_KIND_ROLLOUT_PROMOTED = "RECORD_KIND_ROLLOUT_PROMOTED",
   /** RECORD_KIND_ROLLOUT_ABORTED - Aborted: the stable value is now static. */
-  RECORD_KIND_ROLLOUT_ABORTED = 9,
+  RECORD_KIND_ROLLOUT_ABORTED = "RECORD_KIND_ROLLOUT_ABORTED",
   /** RECORD_KIND_ROLLOUT_KILLED - Kill switch: everyone gets the stable value until resumed. */
-  RECORD_KIND_ROLLOUT_KILLED = 10,
+  RECORD_KIND_ROLLOUT_KILLED = "RECORD_KIND_ROLLOUT_KILLED",
   /** RECORD_KIND_AUTO_ROLLBACK - A health check breached: the stable value for everyone (author `health:<check>`). */
-  RECORD_KIND_AUTO_ROLLBACK = 11,
+  RECORD_KIND_AUTO_ROLLBACK = "RECORD_KIND_AUTO_ROLLBACK",
   /**
    * RECORD_KIND_COMPACTION - A compaction raised the oldest revision served, under the reserved key
    * `_ctm/compactions` (cause: the policy run or the admin who asked).
    */
-  RECORD_KIND_COMPACTION = 12,
-  UNRECOGNIZED = -1,
+  RECORD_KIND_COMPACTION = "RECORD_KIND_COMPACTION",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function recordKindFromJSON(object: any): RecordKind {
@@ -126,6 +126,40 @@ export function recordKindToJSON(object: RecordKind): string {
     case RecordKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function recordKindToNumber(object: RecordKind): number {
+  switch (object) {
+    case RecordKind.RECORD_KIND_UNSPECIFIED:
+      return 0;
+    case RecordKind.RECORD_KIND_SET:
+      return 1;
+    case RecordKind.RECORD_KIND_DELETE:
+      return 2;
+    case RecordKind.RECORD_KIND_ROLLBACK:
+      return 3;
+    case RecordKind.RECORD_KIND_ROLLOUT_MILESTONE:
+      return 4;
+    case RecordKind.RECORD_KIND_ROLLOUT_FINALIZED:
+      return 5;
+    case RecordKind.RECORD_KIND_ROLLOUT_PAUSED:
+      return 6;
+    case RecordKind.RECORD_KIND_ROLLOUT_RESUMED:
+      return 7;
+    case RecordKind.RECORD_KIND_ROLLOUT_PROMOTED:
+      return 8;
+    case RecordKind.RECORD_KIND_ROLLOUT_ABORTED:
+      return 9;
+    case RecordKind.RECORD_KIND_ROLLOUT_KILLED:
+      return 10;
+    case RecordKind.RECORD_KIND_AUTO_ROLLBACK:
+      return 11;
+    case RecordKind.RECORD_KIND_COMPACTION:
+      return 12;
+    case RecordKind.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -336,7 +370,7 @@ function createBaseEntry(): Entry {
     time: undefined,
     author: "",
     message: "",
-    kind: 0,
+    kind: RecordKind.RECORD_KIND_UNSPECIFIED,
     deleted: false,
     rolledBackTo: 0,
     cause: "",
@@ -369,8 +403,8 @@ export const Entry: MessageFns<Entry> = {
     if (message.message !== "") {
       writer.uint32(58).string(message.message);
     }
-    if (message.kind !== 0) {
-      writer.uint32(64).int32(message.kind);
+    if (message.kind !== RecordKind.RECORD_KIND_UNSPECIFIED) {
+      writer.uint32(64).int32(recordKindToNumber(message.kind));
     }
     if (message.deleted !== false) {
       writer.uint32(72).bool(message.deleted);
@@ -467,7 +501,7 @@ export const Entry: MessageFns<Entry> = {
               break;
             }
 
-            message.kind = reader.int32() as any;
+            message.kind = recordKindFromJSON(reader.int32());
             continue;
           }
           case 9: {
@@ -539,7 +573,7 @@ export const Entry: MessageFns<Entry> = {
       time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
       author: isSet(object.author) ? globalThis.String(object.author) : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
-      kind: isSet(object.kind) ? recordKindFromJSON(object.kind) : 0,
+      kind: isSet(object.kind) ? recordKindFromJSON(object.kind) : RecordKind.RECORD_KIND_UNSPECIFIED,
       deleted: isSet(object.deleted) ? globalThis.Boolean(object.deleted) : false,
       rolledBackTo: isSet(object.rolledBackTo)
         ? globalThis.Number(object.rolledBackTo)
@@ -580,7 +614,7 @@ export const Entry: MessageFns<Entry> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
-    if (message.kind !== 0) {
+    if (message.kind !== RecordKind.RECORD_KIND_UNSPECIFIED) {
       obj.kind = recordKindToJSON(message.kind);
     }
     if (message.deleted !== false) {
@@ -616,7 +650,7 @@ export const Entry: MessageFns<Entry> = {
     message.time = object.time ?? undefined;
     message.author = object.author ?? "";
     message.message = object.message ?? "";
-    message.kind = object.kind ?? 0;
+    message.kind = object.kind ?? RecordKind.RECORD_KIND_UNSPECIFIED;
     message.deleted = object.deleted ?? false;
     message.rolledBackTo = object.rolledBackTo ?? 0;
     message.cause = object.cause ?? "";

@@ -16,28 +16,28 @@ export const protobufFileName = "ctm/v1/rollout.proto";
 
 /** Reason says why a unit got the value it got. */
 export enum Reason {
-  REASON_UNSPECIFIED = 0,
+  REASON_UNSPECIFIED = "REASON_UNSPECIFIED",
   /** REASON_STATIC - The key has no rollout: everyone gets its value. */
-  REASON_STATIC = 1,
+  REASON_STATIC = "REASON_STATIC",
   /** REASON_EARLY_ADOPTER - The unit is in the plan's early adopters. */
-  REASON_EARLY_ADOPTER = 2,
+  REASON_EARLY_ADOPTER = "REASON_EARLY_ADOPTER",
   /** REASON_PINNED - The unit is pinned to the stable or the new value. */
-  REASON_PINNED = 3,
+  REASON_PINNED = "REASON_PINNED",
   /** REASON_RULE_MATCH - A regex or attribute rule matched. */
-  REASON_RULE_MATCH = 4,
+  REASON_RULE_MATCH = "REASON_RULE_MATCH",
   /** REASON_IN_ROLLOUT - The unit's bucket is inside the current percentage. */
-  REASON_IN_ROLLOUT = 5,
+  REASON_IN_ROLLOUT = "REASON_IN_ROLLOUT",
   /** REASON_OUT_OF_ROLLOUT - The unit's bucket is outside the current percentage. */
-  REASON_OUT_OF_ROLLOUT = 6,
+  REASON_OUT_OF_ROLLOUT = "REASON_OUT_OF_ROLLOUT",
   /** REASON_SCHEDULED_NOT_YET - The plan's activation time has not come yet. */
-  REASON_SCHEDULED_NOT_YET = 7,
+  REASON_SCHEDULED_NOT_YET = "REASON_SCHEDULED_NOT_YET",
   /** REASON_RING_NOT_REACHED - The unit's environment is in a ring the rollout has not reached. */
-  REASON_RING_NOT_REACHED = 8,
+  REASON_RING_NOT_REACHED = "REASON_RING_NOT_REACHED",
   /** REASON_VARIANT - The unit got a weighted variant. */
-  REASON_VARIANT = 9,
+  REASON_VARIANT = "REASON_VARIANT",
   /** REASON_ROLLED_BACK - The rollout was aborted, killed or rolled back: the stable value. */
-  REASON_ROLLED_BACK = 10,
-  UNRECOGNIZED = -1,
+  REASON_ROLLED_BACK = "REASON_ROLLED_BACK",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function reasonFromJSON(object: any): Reason {
@@ -112,18 +112,48 @@ export function reasonToJSON(object: Reason): string {
   }
 }
 
+export function reasonToNumber(object: Reason): number {
+  switch (object) {
+    case Reason.REASON_UNSPECIFIED:
+      return 0;
+    case Reason.REASON_STATIC:
+      return 1;
+    case Reason.REASON_EARLY_ADOPTER:
+      return 2;
+    case Reason.REASON_PINNED:
+      return 3;
+    case Reason.REASON_RULE_MATCH:
+      return 4;
+    case Reason.REASON_IN_ROLLOUT:
+      return 5;
+    case Reason.REASON_OUT_OF_ROLLOUT:
+      return 6;
+    case Reason.REASON_SCHEDULED_NOT_YET:
+      return 7;
+    case Reason.REASON_RING_NOT_REACHED:
+      return 8;
+    case Reason.REASON_VARIANT:
+      return 9;
+    case Reason.REASON_ROLLED_BACK:
+      return 10;
+    case Reason.UNRECOGNIZED:
+    default:
+      return -1;
+  }
+}
+
 export enum AttributeOperator {
-  ATTRIBUTE_OPERATOR_UNSPECIFIED = 0,
-  ATTRIBUTE_OPERATOR_EQUALS = 1,
-  ATTRIBUTE_OPERATOR_NOT_EQUALS = 2,
-  ATTRIBUTE_OPERATOR_IN = 3,
-  ATTRIBUTE_OPERATOR_NOT_IN = 4,
-  ATTRIBUTE_OPERATOR_SEMVER_EQ = 5,
-  ATTRIBUTE_OPERATOR_SEMVER_GT = 6,
-  ATTRIBUTE_OPERATOR_SEMVER_GTE = 7,
-  ATTRIBUTE_OPERATOR_SEMVER_LT = 8,
-  ATTRIBUTE_OPERATOR_SEMVER_LTE = 9,
-  UNRECOGNIZED = -1,
+  ATTRIBUTE_OPERATOR_UNSPECIFIED = "ATTRIBUTE_OPERATOR_UNSPECIFIED",
+  ATTRIBUTE_OPERATOR_EQUALS = "ATTRIBUTE_OPERATOR_EQUALS",
+  ATTRIBUTE_OPERATOR_NOT_EQUALS = "ATTRIBUTE_OPERATOR_NOT_EQUALS",
+  ATTRIBUTE_OPERATOR_IN = "ATTRIBUTE_OPERATOR_IN",
+  ATTRIBUTE_OPERATOR_NOT_IN = "ATTRIBUTE_OPERATOR_NOT_IN",
+  ATTRIBUTE_OPERATOR_SEMVER_EQ = "ATTRIBUTE_OPERATOR_SEMVER_EQ",
+  ATTRIBUTE_OPERATOR_SEMVER_GT = "ATTRIBUTE_OPERATOR_SEMVER_GT",
+  ATTRIBUTE_OPERATOR_SEMVER_GTE = "ATTRIBUTE_OPERATOR_SEMVER_GTE",
+  ATTRIBUTE_OPERATOR_SEMVER_LT = "ATTRIBUTE_OPERATOR_SEMVER_LT",
+  ATTRIBUTE_OPERATOR_SEMVER_LTE = "ATTRIBUTE_OPERATOR_SEMVER_LTE",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function attributeOperatorFromJSON(object: any): AttributeOperator {
@@ -190,6 +220,34 @@ export function attributeOperatorToJSON(object: AttributeOperator): string {
     case AttributeOperator.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function attributeOperatorToNumber(object: AttributeOperator): number {
+  switch (object) {
+    case AttributeOperator.ATTRIBUTE_OPERATOR_UNSPECIFIED:
+      return 0;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_EQUALS:
+      return 1;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_NOT_EQUALS:
+      return 2;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_IN:
+      return 3;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_NOT_IN:
+      return 4;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_SEMVER_EQ:
+      return 5;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_SEMVER_GT:
+      return 6;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_SEMVER_GTE:
+      return 7;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_SEMVER_LT:
+      return 8;
+    case AttributeOperator.ATTRIBUTE_OPERATOR_SEMVER_LTE:
+      return 9;
+    case AttributeOperator.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -1062,7 +1120,7 @@ export const TargetingRule: MessageFns<TargetingRule> = {
 };
 
 function createBaseAttributeRule(): AttributeRule {
-  return { attribute: "", operator: 0, values: [] };
+  return { attribute: "", operator: AttributeOperator.ATTRIBUTE_OPERATOR_UNSPECIFIED, values: [] };
 }
 
 export const AttributeRule: MessageFns<AttributeRule> = {
@@ -1070,8 +1128,8 @@ export const AttributeRule: MessageFns<AttributeRule> = {
     if (message.attribute !== "") {
       writer.uint32(10).string(message.attribute);
     }
-    if (message.operator !== 0) {
-      writer.uint32(16).int32(message.operator);
+    if (message.operator !== AttributeOperator.ATTRIBUTE_OPERATOR_UNSPECIFIED) {
+      writer.uint32(16).int32(attributeOperatorToNumber(message.operator));
     }
     for (const v of message.values) {
       writer.uint32(26).string(v!);
@@ -1105,7 +1163,7 @@ export const AttributeRule: MessageFns<AttributeRule> = {
               break;
             }
 
-            message.operator = reader.int32() as any;
+            message.operator = attributeOperatorFromJSON(reader.int32());
             continue;
           }
           case 3: {
@@ -1131,7 +1189,9 @@ export const AttributeRule: MessageFns<AttributeRule> = {
   fromJSON(object: any): AttributeRule {
     return {
       attribute: isSet(object.attribute) ? globalThis.String(object.attribute) : "",
-      operator: isSet(object.operator) ? attributeOperatorFromJSON(object.operator) : 0,
+      operator: isSet(object.operator)
+        ? attributeOperatorFromJSON(object.operator)
+        : AttributeOperator.ATTRIBUTE_OPERATOR_UNSPECIFIED,
       values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => globalThis.String(e)) : [],
     };
   },
@@ -1141,7 +1201,7 @@ export const AttributeRule: MessageFns<AttributeRule> = {
     if (message.attribute !== "") {
       obj.attribute = message.attribute;
     }
-    if (message.operator !== 0) {
+    if (message.operator !== AttributeOperator.ATTRIBUTE_OPERATOR_UNSPECIFIED) {
       obj.operator = attributeOperatorToJSON(message.operator);
     }
     if (message.values?.length) {
@@ -1156,7 +1216,7 @@ export const AttributeRule: MessageFns<AttributeRule> = {
   fromPartial(object: DeepPartial<AttributeRule>): AttributeRule {
     const message = createBaseAttributeRule();
     message.attribute = object.attribute ?? "";
-    message.operator = object.operator ?? 0;
+    message.operator = object.operator ?? AttributeOperator.ATTRIBUTE_OPERATOR_UNSPECIFIED;
     message.values = object.values?.map((e) => e) || [];
     return message;
   },

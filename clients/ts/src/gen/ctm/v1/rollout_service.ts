@@ -21,7 +21,7 @@ import {
 import { Value } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Entry, ResponseHeader } from "./record.js";
-import { EvaluationContext, Reason, reasonFromJSON, reasonToJSON } from "./rollout.js";
+import { EvaluationContext, Reason, reasonFromJSON, reasonToJSON, reasonToNumber } from "./rollout.js";
 
 export const protobufPackage = "ctm.v1";
 
@@ -29,12 +29,12 @@ export const protobufFileName = "ctm/v1/rollout_service.proto";
 
 /** PromoteTarget says how far Promote goes. */
 export enum PromoteTarget {
-  PROMOTE_TARGET_UNSPECIFIED = 0,
+  PROMOTE_TARGET_UNSPECIFIED = "PROMOTE_TARGET_UNSPECIFIED",
   /** PROMOTE_TARGET_NEXT - The next step or ring (the default). */
-  PROMOTE_TARGET_NEXT = 1,
+  PROMOTE_TARGET_NEXT = "PROMOTE_TARGET_NEXT",
   /** PROMOTE_TARGET_FINISH - Finish: the new value becomes static (variants stay). */
-  PROMOTE_TARGET_FINISH = 2,
-  UNRECOGNIZED = -1,
+  PROMOTE_TARGET_FINISH = "PROMOTE_TARGET_FINISH",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function promoteTargetFromJSON(object: any): PromoteTarget {
@@ -66,6 +66,20 @@ export function promoteTargetToJSON(object: PromoteTarget): string {
     case PromoteTarget.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function promoteTargetToNumber(object: PromoteTarget): number {
+  switch (object) {
+    case PromoteTarget.PROMOTE_TARGET_UNSPECIFIED:
+      return 0;
+    case PromoteTarget.PROMOTE_TARGET_NEXT:
+      return 1;
+    case PromoteTarget.PROMOTE_TARGET_FINISH:
+      return 2;
+    case PromoteTarget.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -1061,7 +1075,13 @@ export const ResumeResponse: MessageFns<ResumeResponse> = {
 };
 
 function createBasePromoteRequest(): PromoteRequest {
-  return { key: "", target: 0, author: "", message: "", expectedVersion: undefined };
+  return {
+    key: "",
+    target: PromoteTarget.PROMOTE_TARGET_UNSPECIFIED,
+    author: "",
+    message: "",
+    expectedVersion: undefined,
+  };
 }
 
 export const PromoteRequest: MessageFns<PromoteRequest> = {
@@ -1069,8 +1089,8 @@ export const PromoteRequest: MessageFns<PromoteRequest> = {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
-    if (message.target !== 0) {
-      writer.uint32(16).int32(message.target);
+    if (message.target !== PromoteTarget.PROMOTE_TARGET_UNSPECIFIED) {
+      writer.uint32(16).int32(promoteTargetToNumber(message.target));
     }
     if (message.author !== "") {
       writer.uint32(26).string(message.author);
@@ -1110,7 +1130,7 @@ export const PromoteRequest: MessageFns<PromoteRequest> = {
               break;
             }
 
-            message.target = reader.int32() as any;
+            message.target = promoteTargetFromJSON(reader.int32());
             continue;
           }
           case 3: {
@@ -1152,7 +1172,7 @@ export const PromoteRequest: MessageFns<PromoteRequest> = {
   fromJSON(object: any): PromoteRequest {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
-      target: isSet(object.target) ? promoteTargetFromJSON(object.target) : 0,
+      target: isSet(object.target) ? promoteTargetFromJSON(object.target) : PromoteTarget.PROMOTE_TARGET_UNSPECIFIED,
       author: isSet(object.author) ? globalThis.String(object.author) : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       expectedVersion: isSet(object.expectedVersion)
@@ -1168,7 +1188,7 @@ export const PromoteRequest: MessageFns<PromoteRequest> = {
     if (message.key !== "") {
       obj.key = message.key;
     }
-    if (message.target !== 0) {
+    if (message.target !== PromoteTarget.PROMOTE_TARGET_UNSPECIFIED) {
       obj.target = promoteTargetToJSON(message.target);
     }
     if (message.author !== "") {
@@ -1189,7 +1209,7 @@ export const PromoteRequest: MessageFns<PromoteRequest> = {
   fromPartial(object: DeepPartial<PromoteRequest>): PromoteRequest {
     const message = createBasePromoteRequest();
     message.key = object.key ?? "";
-    message.target = object.target ?? 0;
+    message.target = object.target ?? PromoteTarget.PROMOTE_TARGET_UNSPECIFIED;
     message.author = object.author ?? "";
     message.message = object.message ?? "";
     message.expectedVersion = object.expectedVersion ?? undefined;
@@ -1809,7 +1829,7 @@ function createBaseExplainResponse(): ExplainResponse {
     entry: undefined,
     value: undefined,
     variant: "",
-    reason: 0,
+    reason: Reason.REASON_UNSPECIFIED,
     bucket: 0,
     variantBucket: 0,
     percentage: 0,
@@ -1832,8 +1852,8 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
     if (message.variant !== "") {
       writer.uint32(34).string(message.variant);
     }
-    if (message.reason !== 0) {
-      writer.uint32(40).int32(message.reason);
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
+      writer.uint32(40).int32(reasonToNumber(message.reason));
     }
     if (message.bucket !== 0) {
       writer.uint32(48).uint32(message.bucket);
@@ -1903,7 +1923,7 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
               break;
             }
 
-            message.reason = reader.int32() as any;
+            message.reason = reasonFromJSON(reader.int32());
             continue;
           }
           case 6: {
@@ -1964,7 +1984,7 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
       entry: isSet(object.entry) ? Entry.fromJSON(object.entry) : undefined,
       value: isSet(object?.value) ? object.value : undefined,
       variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
-      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : 0,
+      reason: isSet(object.reason) ? reasonFromJSON(object.reason) : Reason.REASON_UNSPECIFIED,
       bucket: isSet(object.bucket) ? globalThis.Number(object.bucket) : 0,
       variantBucket: isSet(object.variantBucket)
         ? globalThis.Number(object.variantBucket)
@@ -1991,7 +2011,7 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
     if (message.variant !== "") {
       obj.variant = message.variant;
     }
-    if (message.reason !== 0) {
+    if (message.reason !== Reason.REASON_UNSPECIFIED) {
       obj.reason = reasonToJSON(message.reason);
     }
     if (message.bucket !== 0) {
@@ -2023,7 +2043,7 @@ export const ExplainResponse: MessageFns<ExplainResponse> = {
     message.entry = (object.entry !== undefined && object.entry !== null) ? Entry.fromPartial(object.entry) : undefined;
     message.value = object.value === undefined ? undefined : object.value;
     message.variant = object.variant ?? "";
-    message.reason = object.reason ?? 0;
+    message.reason = object.reason ?? Reason.REASON_UNSPECIFIED;
     message.bucket = object.bucket ?? 0;
     message.variantBucket = object.variantBucket ?? 0;
     message.percentage = object.percentage ?? 0;

@@ -28,15 +28,15 @@ export const protobufFileName = "ctm/v1/validator_service.proto";
 
 /** ValueType is a JSON type. */
 export enum ValueType {
-  VALUE_TYPE_UNSPECIFIED = 0,
-  VALUE_TYPE_STRING = 1,
-  VALUE_TYPE_NUMBER = 2,
-  VALUE_TYPE_INTEGER = 3,
-  VALUE_TYPE_BOOLEAN = 4,
-  VALUE_TYPE_OBJECT = 5,
-  VALUE_TYPE_ARRAY = 6,
-  VALUE_TYPE_NULL = 7,
-  UNRECOGNIZED = -1,
+  VALUE_TYPE_UNSPECIFIED = "VALUE_TYPE_UNSPECIFIED",
+  VALUE_TYPE_STRING = "VALUE_TYPE_STRING",
+  VALUE_TYPE_NUMBER = "VALUE_TYPE_NUMBER",
+  VALUE_TYPE_INTEGER = "VALUE_TYPE_INTEGER",
+  VALUE_TYPE_BOOLEAN = "VALUE_TYPE_BOOLEAN",
+  VALUE_TYPE_OBJECT = "VALUE_TYPE_OBJECT",
+  VALUE_TYPE_ARRAY = "VALUE_TYPE_ARRAY",
+  VALUE_TYPE_NULL = "VALUE_TYPE_NULL",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function valueTypeFromJSON(object: any): ValueType {
@@ -93,6 +93,30 @@ export function valueTypeToJSON(object: ValueType): string {
     case ValueType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function valueTypeToNumber(object: ValueType): number {
+  switch (object) {
+    case ValueType.VALUE_TYPE_UNSPECIFIED:
+      return 0;
+    case ValueType.VALUE_TYPE_STRING:
+      return 1;
+    case ValueType.VALUE_TYPE_NUMBER:
+      return 2;
+    case ValueType.VALUE_TYPE_INTEGER:
+      return 3;
+    case ValueType.VALUE_TYPE_BOOLEAN:
+      return 4;
+    case ValueType.VALUE_TYPE_OBJECT:
+      return 5;
+    case ValueType.VALUE_TYPE_ARRAY:
+      return 6;
+    case ValueType.VALUE_TYPE_NULL:
+      return 7;
+    case ValueType.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -355,7 +379,7 @@ export const ValidationRule: MessageFns<ValidationRule> = {
     }
     switch (message.rule?.$case) {
       case "type":
-        writer.uint32(16).int32(message.rule.value);
+        writer.uint32(16).int32(valueTypeToNumber(message.rule.value));
         break;
       case "range":
         NumberRange.encode(message.rule.value, writer.uint32(26).fork()).join();
@@ -399,7 +423,7 @@ export const ValidationRule: MessageFns<ValidationRule> = {
               break;
             }
 
-            message.rule = { $case: "type", value: reader.int32() as any };
+            message.rule = { $case: "type", value: valueTypeFromJSON(reader.int32()) };
             continue;
           }
           case 3: {

@@ -24,8 +24,8 @@ export const protobufFileName = "google/protobuf/struct.proto";
  */
 export enum NullValue {
   /** NULL_VALUE - Null value. */
-  NULL_VALUE = 0,
-  UNRECOGNIZED = -1,
+  NULL_VALUE = "NULL_VALUE",
+  UNRECOGNIZED = "UNRECOGNIZED",
 }
 
 export function nullValueFromJSON(object: any): NullValue {
@@ -47,6 +47,16 @@ export function nullValueToJSON(object: NullValue): string {
     case NullValue.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
+  }
+}
+
+export function nullValueToNumber(object: NullValue): number {
+  switch (object) {
+    case NullValue.NULL_VALUE:
+      return 0;
+    case NullValue.UNRECOGNIZED:
+    default:
+      return -1;
   }
 }
 
@@ -333,7 +343,7 @@ export const Value: MessageFns<Value> & AnyValueWrapperFns = {
   encode(message: Value, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     switch (message.kind?.$case) {
       case "nullValue":
-        writer.uint32(8).int32(message.kind.value);
+        writer.uint32(8).int32(nullValueToNumber(message.kind.value));
         break;
       case "numberValue":
         writer.uint32(17).double(message.kind.value);
@@ -372,7 +382,7 @@ export const Value: MessageFns<Value> & AnyValueWrapperFns = {
               break;
             }
 
-            message.kind = { $case: "nullValue", value: reader.int32() as any };
+            message.kind = { $case: "nullValue", value: nullValueFromJSON(reader.int32()) };
             continue;
           }
           case 2: {
