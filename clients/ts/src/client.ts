@@ -1,6 +1,6 @@
 import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
-import type { JsonValue } from "../../../src/domain/json.js";
+import type { JsonValue } from "./domain/json.js";
 import { CtmCache, type CacheOptions } from "./cache.js";
 import { toPbContext, type Context } from "./convert.js";
 import { CtmError } from "./errors.js";

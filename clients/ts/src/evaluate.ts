@@ -3,14 +3,14 @@
  * bucketing (src/domain/bucketing.ts), imported, not copied, applied to Entries received
  * over the wire. A unit resolves here exactly as the daemon's Get resolves it at the same time.
  */
-import type { JsonValue } from "../../../src/domain/json.js";
-import type { LogRecord } from "../../../src/domain/record.js";
-import { evaluate } from "../../../src/domain/rollout/evaluate.js";
-import type { Reason } from "../../../src/domain/rollout/plan.js";
+import type { JsonValue } from "./domain/json.js";
+import type { LogRecord } from "./domain/record.js";
+import { evaluate } from "./domain/rollout/evaluate.js";
+import type { Reason } from "./domain/rollout/plan.js";
 import { toEvalContext, toRecord, type Context } from "./convert.js";
 import type { Entry } from "./gen/ctm/v1/record.js";
 
-export { BUCKETING_ALGORITHM, BUCKETS, bucket, inPercentage, pickVariant, thresholdFor, variantBucket } from "../../../src/domain/bucketing.js";
+export { BUCKETING_ALGORITHM, BUCKETS, bucket, inPercentage, pickVariant, thresholdFor, variantBucket } from "./domain/bucketing.js";
 export type { JsonValue, Reason };
 
 /** What a unit is served: the value, "stable" / "new" / a variant name ("" when static), and why. */
