@@ -67,5 +67,13 @@ client.close();
       expect(out.answers[i], u).toEqual([r.value, reasonToJSON(r.reason).replace("REASON_", "").toLowerCase()]);
     }
     expect(new Set(out.answers.map((a) => a[0]))).toEqual(new Set(["on", "off"]));
+
+    // From the directory of a checkout: npm links it and its prepare script builds it.
+    const linked = join(work, "linked");
+    await run("mkdir", ["-p", linked]);
+    await writeFile(join(linked, "package.json"), JSON.stringify({ name: "linked", private: true, type: "module" }));
+    await npm(["install", SDK], linked);
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", 'const m = await import("@ctm/client"); console.log(typeof m.CtmClient, typeof m.evaluateEntry)'], { cwd: linked });
+    expect(stdout.trim()).toBe("function function");
   }, 300_000);
 });
