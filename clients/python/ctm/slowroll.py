@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from ctm.cache import Cache
-from ctm.client import Client, TimeLike
+from ctm.client import Client, TimeLike, _timestamp
 
 __all__ = ["SlowRoll"]
 
@@ -35,10 +35,8 @@ class SlowRoll:
 
     def set_feature(self, section: str, name: str, *, stable: Any, new: Any, end_time: TimeLike, duration: str, early_adopters: Sequence[str] = (), author: str = "", message: str = "") -> int:
         """Writes a feature as slowroll defines it; duration is "72h", "90m", "45s"... Returns the version."""
-        from ctm.timemachine import _rfc3339
-
         # The ramp is where end_time and duration put it, even when that began in the past.
-        plan = {"stable": stable, "early_adopters": list(early_adopters), "ramp": {"from": 0, "to": 100, "end_time": _rfc3339(end_time), "duration": _duration(duration)}, "allow_past_start": True}
+        plan = {"stable": stable, "early_adopters": list(early_adopters), "ramp": {"from": 0, "to": 100, "end_time": _timestamp(end_time).ToJsonString(), "duration": _duration(duration)}, "allow_past_start": True}
         e = self.client.set(self.key(section, name), new, author=author, message=message, rollout=plan)
         self.cache.wait_for_revision(e.revision, timeout=self.client.timeout)
         return e.version

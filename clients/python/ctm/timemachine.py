@@ -10,7 +10,6 @@ and keeps answering while ctmd is unreachable.
 
 from __future__ import annotations
 
-import datetime as _dt
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
@@ -18,7 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from google.protobuf import json_format
 
 from ctm.cache import Cache
-from ctm.client import BlameResult, Client, CtmError, Entry, TimeLike
+from ctm.client import BlameResult, Client, CtmError, Entry, TimeLike, _timestamp
 from ctm.v1 import health_check_service_pb2 as hc_pb
 from ctm.v1 import health_check_service_pb2_grpc as hc_grpc
 from ctm.v1 import validator_service_pb2 as val_pb
@@ -30,14 +29,6 @@ __all__ = ["ConfigTimeMachine", "RolloutConfig", "RangeValidator", "TypeValidato
 
 def _seconds(s: float) -> str:
     return f"{s:g}s"
-
-
-def _rfc3339(t: TimeLike) -> str:
-    if isinstance(t, _dt.datetime):
-        if t.tzinfo is None:
-            t = t.replace(tzinfo=_dt.timezone.utc)
-        return t.isoformat()
-    return t
 
 
 @dataclass(frozen=True)
@@ -55,7 +46,7 @@ class RolloutConfig:
     @classmethod
     def scheduled(cls, at: TimeLike, *, stable: JSON = None) -> "RolloutConfig":
         """Everyone keeps the stable value until `at`, then everyone gets the new one."""
-        return cls(_with_stable({"activate_at": _rfc3339(at)}, stable))
+        return cls(_with_stable({"activate_at": _timestamp(at).ToJsonString()}, stable))
 
     @classmethod
     def ring(cls, rings: Sequence[str], *, interval_seconds: float = 3600, stable: JSON = None) -> "RolloutConfig":
