@@ -3,7 +3,6 @@ import type { ReadStats } from "../service/read-stats.js";
 import type { Logger } from "pino";
 import { AggregatorRegistry, type Registry } from "prom-client";
 import { isCtmError } from "../domain/errors.js";
-import type { LogRecord } from "../domain/record.js";
 import type { AuthService } from "../service/auth-service.js";
 import type { AccessSink } from "../service/access-log.js";
 import { cbor } from "../storage/level/codec.js";
