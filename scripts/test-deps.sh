@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite runs real Python and Go clients and a real Prometheus. This installs the
+# The test suite runs real Python and Go clients, a real Prometheus and a real etcd cluster. This installs the
 # Debian packages they need when some are missing (as root, with apt), so `npm test` works
 # on a fresh machine; it does nothing when everything is there.
 set -euo pipefail
@@ -14,6 +14,8 @@ gocode=/usr/share/gocode/src
 [ -d "$gocode/github.com/golang/protobuf" ] || need+=(golang-github-golang-protobuf-1-5-dev)
 [ -d "$gocode/github.com/spaolacci/murmur3" ] || need+=(golang-github-spaolacci-murmur3-dev)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
+# The etcd store's tests run a real 3-member cluster.
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v mount >/dev/null || need+=(mount)
 # The TLS tests make their certificates with it.
 command -v openssl >/dev/null || need+=(openssl)

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
+import type { EtcdFlags } from "./storage/etcd/etcd-store-options.js";
 import { isLoopbackListen, listenAddress, metricsListenAddress } from "./listen-address.js";
 
 export interface DaemonConfig {
@@ -46,7 +47,11 @@ export interface DaemonConfig {
   workers: number;
   /** Commits (MiB, encoded) a read worker may fall behind by before it is restarted. */
   workerMaxLagMiB: number;
+  /** Where the log lives: the embedded LevelDB under dataDir, or an etcd cluster shared by replicas. */
+  store: "level" | "etcd";
+  etcd?: EtcdFlags;
 }
+
 
 export const DEFAULT_LISTEN = "127.0.0.1:7411";
 export const DEFAULT_DATA_DIR = "./ctm-data";
@@ -218,6 +223,14 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .argParser(positiveInt)
         .default(256),
     )
+    .addOption(new Option("--store <kind>", "where the log lives: level (embedded LevelDB under --data-dir) or etcd (a cluster several replicas share)").env("CTM_STORE").choices(["level", "etcd"]).default("level"))
+    .addOption(new Option("--etcd-endpoints <list>", "with --store etcd: the members' client addresses, host:port,host:port,...").env("CTM_ETCD_ENDPOINTS").argParser(hostList))
+    .addOption(new Option("--etcd-prefix <prefix>", "with --store etcd: every key ctmd writes starts with it").env("CTM_ETCD_PREFIX").default("/ctm/"))
+    .addOption(new Option("--etcd-user <name>", "with --store etcd: an etcd user (etcd auth)").env("CTM_ETCD_USER"))
+    .addOption(new Option("--etcd-password-file <file>", "the file that holds --etcd-user's password").env("CTM_ETCD_PASSWORD_FILE"))
+    .addOption(new Option("--etcd-ca <file>", "with --store etcd: talk TLS to etcd, checking its members against this PEM CA").env("CTM_ETCD_CA"))
+    .addOption(new Option("--etcd-cert <file>", "a PEM client certificate for etcd (with --etcd-key)").env("CTM_ETCD_CERT"))
+    .addOption(new Option("--etcd-key <file>", "the PEM private key of --etcd-cert").env("CTM_ETCD_KEY"))
     .addHelpText(
       "after",
       `
@@ -236,9 +249,28 @@ On a stopped store:
     program.error(`error: --listen ${o.listen} is not a loopback address and --auth is off: anyone who reaches it could change every key; turn on --auth on (or pass --insecure)`, { exitCode: 2 });
   }
   if (o.tlsClientCa !== undefined && o.tlsCert === undefined) program.error("error: --tls-client-ca needs --tls-cert and --tls-key", { exitCode: 2 });
+  if (o.store === "etcd") {
+    if (!o.etcdEndpoints) program.error("error: --store etcd needs --etcd-endpoints host:port[,host:port...]", { exitCode: 2 });
+    if ((o.etcdCert === undefined) !== (o.etcdKey === undefined)) program.error("error: --etcd-cert and --etcd-key go together", { exitCode: 2 });
+    if ((o.etcdUser === undefined) !== (o.etcdPasswordFile === undefined)) program.error("error: --etcd-user and --etcd-password-file go together", { exitCode: 2 });
+    // Read workers follow the primary's commit stream; on etcd, more replicas do that job.
+    if (o.workers > 0) program.error("error: --workers is for the embedded store; with --store etcd, run more replicas", { exitCode: 2 });
+  }
   return {
     listen: o.listen,
     dataDir: o.dataDir,
+    store: o.store,
+    ...(o.store === "etcd"
+      ? {
+          etcd: {
+            endpoints: o.etcdEndpoints,
+            prefix: o.etcdPrefix,
+            ...(o.etcdUser ? { user: o.etcdUser, passwordFile: o.etcdPasswordFile } : {}),
+            ...(o.etcdCa ? { ca: o.etcdCa } : {}),
+            ...(o.etcdCert ? { cert: o.etcdCert, key: o.etcdKey } : {}),
+          },
+        }
+      : {}),
     logLevel: o.logLevel,
     logFormat: o.logFormat,
     watchProgressMs: o.watchProgressMs,

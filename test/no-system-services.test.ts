@@ -3,6 +3,7 @@ import { readdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { ETCD_BIN } from "./helpers/etcd-cluster.js";
 import { Prometheus, PROMETHEUS_TMP_PREFIX } from "./helpers/prometheus.js";
 
 const run = promisify(execFile);
@@ -38,4 +39,17 @@ describe("test setup leaves no system service behind", () => {
     const procs = (await output("pgrep", ["-a", "-x", "prometheus"])).split("\n").filter(Boolean);
     expect(procs.filter((p) => !p.includes(PROMETHEUS_TMP_PREFIX))).toEqual([]);
   });
+
+  it("installs etcd-server for the etcd store's tests, with no etcd service enabled or running but the clusters the tests started", async () => {
+    await run("bash", [resolve(ROOT, "scripts/test-deps.sh")], { timeout: 600_000 });
+    await run(ETCD_BIN, ["--version"]);
+    expect((await output("systemctl", ["is-enabled", "etcd"])).trim()).not.toMatch(/^enabled/);
+    const links: string[] = [];
+    for (const w of (await list("/etc/systemd/system")).filter((d) => d.endsWith(".wants"))) links.push(...(await list(`/etc/systemd/system/${w}`)).filter((f) => f.startsWith("etcd")));
+    for (const rc of ["rc2.d", "rc3.d", "rc4.d", "rc5.d"]) links.push(...(await list(`/etc/${rc}`)).filter((f) => /^S\d\detcd/.test(f)));
+    expect(links).toEqual([]);
+    // Test clusters keep their data under a ctm-etcd- directory.
+    const procs = (await output("pgrep", ["-a", "-x", "etcd"])).split("\n").filter(Boolean);
+    expect(procs.filter((p) => !p.includes("ctm-etcd-"))).toEqual([]);
+  }, 660_000);
 });

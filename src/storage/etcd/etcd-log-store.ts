@@ -1,0 +1,933 @@
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import type { Clock } from "../../domain/clock.js";
+import { CtmError, failedPrecondition, unavailable } from "../../domain/errors.js";
+import { jsonByteLength, type JsonValue } from "../../domain/json.js";
+import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
+import type { CompactionOutcome, CompactionPlan } from "../compaction.js";
+import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
+import { timeSlices, type Pause } from "../time-slices.js";
+import type { VerifyReport } from "../verify-report.js";
+import { readU64, u64 } from "../level/codec.js";
+import { decodeLogValue, encodeLogValue, GENESIS, recordHash } from "../level/record-bytes.js";
+import type { KeyValue } from "../../gen/etcd/mvccpb/kv.js";
+import { Compare_CompareResult as Result, Compare_CompareTarget as Target, RangeRequest_SortOrder as Sort, type RequestOp, type WatchRequest, type WatchResponse } from "../../gen/etcd/etcdserverpb/rpc.js";
+import { EtcdClient, type EtcdConnection } from "./etcd-client.js";
+import { EtcdLayout, prefixEnd } from "./etcd-layout.js";
+
+export interface EtcdLogStoreOptions {
+  readonly connection: EtcdConnection;
+  /** Every key of this store starts with it (several stores can share one cluster). */
+  readonly prefix: string;
+  /** etcd's --max-txn-ops (128 by default): a transaction never holds more operations. */
+  readonly maxTxnOps?: number;
+  /** Bytes of keys and values per transaction, below etcd's --max-request-bytes (1.5 MiB by default). */
+  readonly maxTxnBytes?: number;
+  /** How long a replica waits before indexing commits another replica left unindexed, ms. */
+  readonly indexLagMs?: number;
+}
+
+interface Pending {
+  prepare: (view: WriteView, pause: Pause) => readonly Draft[] | Promise<readonly Draft[]>;
+  records: LogRecord[];
+  resolve: (rs: LogRecord[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A committed record above meta/indexed, with the bytes the indexer copies into h/<key>. */
+interface TailEntry {
+  record: LogRecord;
+  bytes: Buffer;
+}
+
+const DEFAULT_TXN_OPS = 128;
+/** The lease, in seconds, on the claim of a commit written in several transactions. */
+const STAGE_TTL_S = 10;
+const DEFAULT_TXN_BYTES = 1_400_000;
+/** Index entries per record: ik, iv, it, h. */
+const INDEX_OPS = 4;
+const PAGE = 1000;
+const SLICE_MS = 10;
+
+/**
+ * The LogStore on an etcd cluster, for several ctmd replicas that share one log.
+ *
+ * A commit is one etcd transaction: it compares meta/head's mod revision with the one this
+ * replica last applied, and puts the records and the new head. When another replica committed
+ * first, the comparison fails; this replica reads what it missed, runs the waiting commits'
+ * `prepare` again against the new state and tries again, so the revision stays global and
+ * gap-free and a conflict never reaches a client. Indexes are derived data: the replica that
+ * committed writes them right after (meta/indexed says how far they go), reads above that come
+ * from the records it holds in memory, and any replica finishes what a dead one left.
+ * Other replicas follow through an etcd watch on the log and meta/head.
+ */
+export class EtcdLogStore implements LogStore {
+  private readonly layout: EtcdLayout;
+  private client!: EtcdClient;
+  private readonly committed = new Map<string, LogRecord>();
+  private sortedKeys: { key: string; bytes: Buffer }[] | undefined;
+  private tail: TailEntry[] = [];
+  private committedRev = 0;
+  private committedHash: Buffer = GENESIS;
+  /** etcd's mod revision of meta/head as of committedRev: what the next commit compares. */
+  private headModRev = 0n;
+  private indexedRev = 0;
+  private readonly writer = new Map<string, KeyHead>();
+  private nextRev = 1;
+  private lastTime = 0;
+  private queue: Pending[] = [];
+  private flushing = false;
+  private readonly onDrained: (() => void)[] = [];
+  private alone = false;
+  private waiting: (() => void)[] = [];
+  private isOpen = false;
+  private failure: CtmError | undefined;
+  private readonly listeners = new Set<CommitListener>();
+  private counters = { openLogReads: 0, batches: 0, records: 0 };
+  private watch: ClientDuplexStream<WatchRequest, WatchResponse> | undefined;
+  private watchFrom = 0n;
+  private readonly seen = new Map<number, Buffer>();
+  /** The last revision of this replica's commit transaction in flight; 0 when none. */
+  private inFlightTo = 0;
+  private catching: Promise<void> | undefined;
+  private indexing: Promise<void> | undefined;
+  private indexTimer: NodeJS.Timeout | undefined;
+  private lagSince = 0;
+  private verification: VerifyReport | undefined;
+  /** Told when a commit listener throws (set by the composition root); without it, a process warning. */
+  onListenerError: ((error: Error) => void) | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly opts: EtcdLogStoreOptions,
+  ) {
+    this.layout = new EtcdLayout(opts.prefix);
+  }
+
+  get headRevision(): number {
+    return this.committedRev;
+  }
+  get firstRevision(): number {
+    return 1;
+  }
+  get firstTime(): number {
+    return 0;
+  }
+  get healthy(): boolean {
+    return this.isOpen && !this.failure;
+  }
+  get refusal(): CtmError | undefined {
+    return this.failure;
+  }
+  get stats(): StoreStats {
+    return { ...this.counters };
+  }
+  get compactionRunning(): boolean {
+    return false;
+  }
+  get lastVerification(): VerifyReport | undefined {
+    return this.verification;
+  }
+  get keyCount(): number {
+    return this.committed.size;
+  }
+
+  async open(): Promise<void> {
+    this.client = new EtcdClient(this.opts.connection);
+    const L = this.layout;
+    // meta/indexed exists from the first open on, so the indexer can compare its value.
+    await this.client.txn({ compare: [cmp(L.indexed, Target.VERSION, 0n)], success: [put(L.indexed, u64(0))] });
+    const head = await this.client.range({ key: L.head });
+    const at = head.header!.revision;
+    const kv = head.kvs[0];
+    const { rev, hash } = kv ? readHead(kv.value) : { rev: 0, hash: GENESIS };
+    const indexed = readU64((await this.client.range({ key: L.indexed, revision: at })).kvs[0]!.value);
+    // Every key's newest record as of meta/indexed, then the records above it: one snapshot (at).
+    for await (const kvs of this.pages(L.headsPrefix, prefixEnd(L.headsPrefix), at)) {
+      for (const h of kvs) {
+        const r = decodeLogValue(h.value).record;
+        this.committed.set(r.key, r);
+        this.counters.openLogReads++;
+      }
+    }
+    this.committedRev = indexed;
+    this.indexedRev = indexed;
+    if (rev > indexed) {
+      for await (const kvs of this.pages(L.log(indexed + 1), L.log(rev + 1), at)) {
+        for (const e of kvs) {
+          const bytes = Buffer.from(e.value);
+          const r = decodeLogValue(bytes).record;
+          this.counters.openLogReads++;
+          this.take(r, bytes);
+        }
+      }
+    }
+    if (this.committedRev !== rev) throw new CtmError("data_loss", `etcd store ${this.opts.prefix}: meta/head says revision ${rev} but the log ends at ${this.committedRev}`);
+    this.committedHash = hash;
+    this.headModRev = kv ? kv.modRevision : 0n;
+    this.nextRev = rev + 1;
+    for (const r of this.committed.values()) this.lastTime = Math.max(this.lastTime, r.time);
+    this.isOpen = true;
+    this.follow(at + 1n);
+    const lag = this.opts.indexLagMs ?? 2000;
+    this.indexTimer = setInterval(() => this.indexIfLagging(lag), Math.max(50, lag / 2));
+    this.indexTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (!this.isOpen) return;
+    while (this.flushing) await new Promise<void>((resolve) => this.onDrained.push(resolve));
+    await this.index();
+    this.isOpen = false;
+    clearInterval(this.indexTimer);
+    const w = this.watch;
+    this.watch = undefined;
+    w?.cancel();
+    this.client.close();
+  }
+
+  /** Removes every key of this store from etcd: for tests and `ctmd` tooling, never on a path a client reaches. */
+  async destroy(): Promise<void> {
+    const [from, to] = this.layout.everything;
+    const client = this.isOpen ? this.client : new EtcdClient(this.opts.connection);
+    await client.deleteRange({ key: from, rangeEnd: to });
+    if (!this.isOpen) client.close();
+  }
+
+  commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.isOpen) return Promise.reject(unavailable("store is closed"));
+    if (this.alone) return new Promise((resolve, reject) => this.waiting.push(() => void this.commit(prepare).then(resolve, reject)));
+    let records: LogRecord[];
+    try {
+      records = this.stampAll(prepare(this.view));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (records.length === 0) return Promise.resolve([]);
+    return this.enqueue({ prepare, records });
+  }
+
+  async commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]> {
+    if (this.failure) throw this.failure;
+    if (!this.isOpen) throw unavailable("store is closed");
+    if (this.alone) return new Promise((resolve, reject) => this.waiting.push(() => void this.commitAlone(prepare).then(resolve, reject)));
+    this.alone = true;
+    let durable: Promise<LogRecord[]>;
+    try {
+      const records = this.stampAll(await prepare(this.view, timeSlices(SLICE_MS)));
+      if (!this.isOpen) throw unavailable("store is closed");
+      durable = records.length === 0 ? Promise.resolve([]) : this.enqueue({ prepare, records });
+    } finally {
+      this.alone = false;
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const run of waiting) run();
+    }
+    return durable;
+  }
+
+  compact(_plan: CompactionPlan): Promise<CompactionOutcome> {
+    return Promise.reject(failedPrecondition("compaction is not available on the etcd store: superseded versions stay in etcd"));
+  }
+
+  async verify(): Promise<VerifyReport> {
+    const started = Date.now();
+    let prev: Buffer = GENESIS;
+    let checked = 0;
+    let bad: { rev: number; reason: string } | undefined;
+    const upTo = this.committedRev;
+    outer: for await (const kvs of this.pages(this.layout.log(1), this.layout.log(upTo + 1))) {
+      for (const kv of kvs) {
+        const rev = this.layout.revOfLog(kv.key);
+        if (rev !== checked + 1) {
+          bad = { rev: checked + 1, reason: `record ${checked + 1} is missing` };
+          break outer;
+        }
+        const stored = decodeLogValue(kv.value);
+        if (stored.record.revision !== rev || !stored.prev || !Buffer.from(stored.prev).equals(prev)) {
+          bad = { rev, reason: `record ${rev} does not follow the hash of the record before it` };
+          break outer;
+        }
+        prev = recordHash(kv.value);
+        checked++;
+      }
+    }
+    if (!bad && checked !== upTo) bad = { rev: checked + 1, reason: `record ${checked + 1} is missing` };
+    const report: VerifyReport = {
+      ok: !bad,
+      scope: "full",
+      from: 1,
+      to: upTo,
+      recordsChecked: checked,
+      ...(bad ? { firstBadRevision: bad.rev, reason: bad.reason } : {}),
+      headHash: prev.toString("hex"),
+      finishedAt: Date.now(),
+      durationMs: Date.now() - started,
+    };
+    this.verification = report;
+    return report;
+  }
+
+  latest(key: string): LogRecord | undefined {
+    return this.committed.get(key);
+  }
+
+  eachLatest(prefix: string): Iterable<LogRecord> {
+    return prefix === "" ? this.committed.values() : [...this.committed.values()].filter((r) => r.key.startsWith(prefix));
+  }
+
+  latestUnder(prefix: string): LogRecord[] {
+    const out: LogRecord[] = [];
+    for (const [k, r] of this.committed) if (k.startsWith(prefix)) out.push(r);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes = Infinity): Promise<{ records: LogRecord[]; last?: string }> {
+    const rev = Math.min(revision, this.committedRev);
+    const keys = this.keysInByteOrder();
+    const start = Buffer.from(after ?? prefix, "utf8");
+    let i = lowerBound(keys, start);
+    if (after !== undefined && i < keys.length && keys[i]!.key === after) i++;
+    const looked: string[] = [];
+    for (; i < keys.length && looked.length < limit && keys[i]!.key.startsWith(prefix); i++) looked.push(keys[i]!.key);
+    const more = i < keys.length && keys[i]!.key.startsWith(prefix);
+    const found = await Promise.all(looked.map((k) => {
+      const latest = this.committed.get(k)!;
+      return latest.revision <= rev ? latest : this.at(k, rev);
+    }));
+    const records: LogRecord[] = [];
+    let bytes = 0;
+    for (let j = 0; j < looked.length; j++) {
+      const r = found[j];
+      if (!r) continue;
+      const size = storedSize(r);
+      if (records.length > 0 && bytes + size > maxBytes) return { records, last: records[records.length - 1]!.key };
+      bytes += size;
+      records.push(r);
+    }
+    return more && looked.length > 0 ? { records, last: looked[looked.length - 1]! } : { records };
+  }
+
+  async at(key: string, revision: number): Promise<LogRecord | undefined> {
+    const rev = Math.min(revision, this.committedRev);
+    const inTail = this.fromTail((r) => r.key === key && r.revision <= rev, "newest");
+    if (inTail) return inTail;
+    const idx = await this.client.range({ key: this.layout.keyRev(key, 0), rangeEnd: this.layout.keyRev(key, rev + 1), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true });
+    const k = idx.kvs[0];
+    return k ? this.readLog(readU64(k.key, k.key.length - 8)) : undefined;
+  }
+
+  async version(key: string, version: number): Promise<LogRecord | undefined> {
+    const inTail = this.fromTail((r) => r.key === key && r.version === version, "newest");
+    if (inTail) return inTail;
+    const idx = await this.client.range({ key: this.layout.keyVersion(key, version) });
+    const v = idx.kvs[0];
+    if (!v) return undefined;
+    const rev = readU64(v.value);
+    return rev > this.committedRev ? undefined : this.readLog(rev);
+  }
+
+  async history(key: string, limit: number, beforeRevision?: number): Promise<LogRecord[]> {
+    const upper = Math.min(beforeRevision === undefined ? Number.MAX_SAFE_INTEGER : beforeRevision - 1, this.committedRev);
+    const out = this.tail.filter((e) => e.record.key === key && e.record.revision <= upper).map((e) => e.record).reverse().slice(0, limit);
+    if (out.length >= limit) return out;
+    const below = out.length > 0 ? out[out.length - 1]!.revision - 1 : upper;
+    if (below < 1) return out;
+    const idx = await this.client.range({ key: this.layout.keyRev(key, 0), rangeEnd: this.layout.keyRev(key, below + 1), sortOrder: Sort.DESCEND, limit: BigInt(limit - out.length), keysOnly: true });
+    const older = await this.readMany(idx.kvs.map((k) => readU64(k.key, k.key.length - 8)));
+    return [...out, ...older.filter((r) => r.revision <= below)];
+  }
+
+  async revisionAt(time: number): Promise<number> {
+    if (!(time >= 0)) return 0;
+    const ms = Math.floor(time);
+    const inTail = this.fromTail((r) => r.time <= ms, "newest");
+    if (inTail) return inTail.revision;
+    const idx = await this.client.range({ key: this.layout.timeFloor(), rangeEnd: this.layout.timeRev(Math.min(ms + 1, Number.MAX_SAFE_INTEGER), 0), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true });
+    const k = idx.kvs[0];
+    return k ? Math.min(readU64(k.key, k.key.length - 8), this.committedRev) : 0;
+  }
+
+  async range(from: number, to: number, limit: number, key?: string): Promise<LogRecord[]> {
+    const upper = Math.min(to, this.committedRev);
+    if (from > upper || limit <= 0) return [];
+    if (key === undefined) {
+      const r = await this.client.range({ key: this.layout.log(from), rangeEnd: this.layout.log(upper + 1), limit: BigInt(limit) });
+      return r.kvs.map((kv) => decodeLogValue(kv.value).record);
+    }
+    const idx = await this.client.range({ key: this.layout.keyRev(key, from), rangeEnd: this.layout.keyRev(key, upper + 1), limit: BigInt(limit), keysOnly: true });
+    const indexed = await this.readMany(idx.kvs.map((k) => readU64(k.key, k.key.length - 8)));
+    const seen = new Set(indexed.map((r) => r.revision));
+    const fromTail = this.tail.map((e) => e.record).filter((r) => r.key === key && r.revision >= from && r.revision <= upper && !seen.has(r.revision));
+    return [...indexed, ...fromTail].sort((a, b) => a.revision - b.revision).slice(0, limit);
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async readNote(name: string): Promise<Buffer | undefined> {
+    const r = await this.client.range({ key: this.layout.note(name) });
+    return r.kvs[0] ? Buffer.from(r.kvs[0].value) : undefined;
+  }
+
+  async writeNote(name: string, value: Buffer): Promise<void> {
+    await this.writeNotes([[name, value]]);
+  }
+
+  async writeNotes(notes: readonly (readonly [string, Buffer])[]): Promise<void> {
+    for (let i = 0; i < notes.length; i += DEFAULT_TXN_OPS) {
+      await this.client.txn({ success: notes.slice(i, i + DEFAULT_TXN_OPS).map(([n, v]) => put(this.layout.note(n), v)) });
+    }
+  }
+
+  async *notes(prefix: string): AsyncGenerator<[string, Buffer]> {
+    const from = this.layout.note(prefix);
+    for await (const kvs of this.pages(from, prefixEnd(from))) {
+      for (const kv of kvs) yield [Buffer.from(kv.key).subarray(this.layout.notesPrefix.length).toString("utf8"), Buffer.from(kv.value)];
+    }
+  }
+
+  // ---- writing ----
+
+  private readonly view: WriteView = {
+    head: (key) => this.writer.get(key) ?? headOf(this.committed.get(key)),
+    keys: (prefix) => {
+      const all = new Set<string>();
+      for (const k of this.committed.keys()) if (k.startsWith(prefix)) all.add(k);
+      for (const k of this.writer.keys()) if (k.startsWith(prefix)) all.add(k);
+      return all;
+    },
+  };
+
+  private stampAll(drafts: readonly Draft[]): LogRecord[] {
+    // Whole milliseconds: the time index is keyed by integer ms.
+    const now = Math.max(this.lastTime, Math.floor(this.clock.now()));
+    this.lastTime = now;
+    return drafts.map((d) => {
+      const version = (this.view.head(d.key)?.version ?? 0) + 1;
+      const r: LogRecord = { ...stripUndefined(d), revision: this.nextRev++, version, time: now };
+      this.writer.set(r.key, { version, revision: r.revision, deleted: r.deleted });
+      return r;
+    });
+  }
+
+  private enqueue(p: Omit<Pending, "resolve" | "reject">): Promise<LogRecord[]> {
+    return new Promise<LogRecord[]>((resolve, reject) => {
+      this.queue.push({ ...p, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        this.flush().catch((e: unknown) => {
+          // A fault of this code, not etcd's: nothing queued can be trusted to land.
+          this.failure ??= new CtmError("internal", `etcd store failed: ${errorText(e)}`);
+          for (const q of this.queue.splice(0)) q.reject(this.failure);
+          this.drained();
+        });
+      }
+    });
+  }
+
+  private drained(): void {
+    this.flushing = false;
+    for (const resolve of this.onDrained.splice(0)) resolve();
+  }
+
+  /** Group commit: whatever queued while a transaction was in flight goes into the next one. */
+  private async flush(): Promise<void> {
+    for (;;) {
+      if (this.queue.length === 0) {
+        // In the same turn as this last look at the queue, so the next enqueue starts a new flush.
+        this.drained();
+        return;
+      }
+      const { group, staged } = this.takeGroup();
+      if (group.length === 0) continue;
+      const L = this.layout;
+      let prev = this.committedHash;
+      const ops: RequestOp[] = [];
+      const written: TailEntry[] = [];
+      for (const p of group) {
+        for (const r of p.records) {
+          const bytes = encodeLogValue(prev, r);
+          prev = recordHash(bytes);
+          ops.push(put(L.log(r.revision), bytes));
+          written.push({ record: r, bytes });
+        }
+      }
+      const last = written[written.length - 1]!.record.revision;
+      ops.push(put(L.head, Buffer.concat([u64(last), prev])));
+      let outcome: "ok" | "conflict";
+      let etcdRev = 0n;
+      const before = this.committedRev;
+      try {
+        this.inFlightTo = last;
+        const res = staged
+          ? await this.commitStaged(ops)
+          : await this.client.txn({ compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n)], success: ops });
+        outcome = res.succeeded ? "ok" : "conflict";
+        etcdRev = res.header!.revision;
+      } catch (e) {
+        if (e instanceof CtmError) {
+          for (const p of group) p.reject(e);
+          await this.resync();
+          continue;
+        }
+        // The member went away with the transaction in flight: it may or may not have been
+        // applied. Read the log from another member to find out, and write it again only if not.
+        const landed = await this.landed(written[0]!, group, e);
+        if (landed) {
+          for (const p of group) p.resolve(p.records);
+          void this.index();
+        }
+        continue;
+      }
+      if (outcome === "conflict") {
+        // Another replica committed first: catch up, then prepare these commits again. When
+        // nothing new came, another replica is writing a large commit: wait a little for it.
+        this.queue = [...group, ...this.queue];
+        await this.resync();
+        if (this.committedRev === before) await sleep(20);
+        continue;
+      }
+      this.counters.batches++;
+      this.counters.records += written.length;
+      // The watch may have shown this transaction (and later ones) before its answer came.
+      const fresh = written.filter((w) => w.record.revision > this.committedRev);
+      if (fresh.length === written.length) {
+        this.headModRev = etcdRev;
+        this.committedHash = prev;
+      }
+      for (const w of fresh) this.take(w.record, w.bytes);
+      for (const k of this.seen.keys()) if (k <= this.committedRev) this.seen.delete(k);
+      this.writer.clear();
+      // The queue's commits were stamped on top of these: keep their heads in the view.
+      for (const q of this.queue) for (const r of q.records) this.writer.set(r.key, { version: r.version, revision: r.revision, deleted: r.deleted });
+      if (fresh.length > 0) this.notify(fresh.map((w) => w.record));
+      for (const p of group) p.resolve(p.records);
+      void this.index();
+    }
+  }
+
+  /**
+   * The queue's first commits that fit one transaction, in order; or the first commit alone,
+   * `staged`, when it does not fit one by itself.
+   */
+  private takeGroup(): { group: Pending[]; staged: boolean } {
+    const maxOps = (this.opts.maxTxnOps ?? DEFAULT_TXN_OPS) - 1;
+    const maxBytes = this.opts.maxTxnBytes ?? DEFAULT_TXN_BYTES;
+    let ops = 0;
+    let bytes = 0;
+    let n = 0;
+    for (const p of this.queue) {
+      const size = p.records.reduce((s, r) => s + storedSize(r) + 64, 0);
+      if (n > 0 && (ops + p.records.length > maxOps || bytes + size > maxBytes)) break;
+      ops += p.records.length;
+      bytes += size;
+      n++;
+    }
+    const group = this.queue.splice(0, n);
+    return { group, staged: ops > maxOps || bytes > maxBytes };
+  }
+
+  /**
+   * One commit in several transactions, as atomic as one: it claims meta/intent on a lease (no
+   * other commit lands while it is held, since every commit compares it), writes its records in
+   * transactions that each check the claim is still its own, then moves meta/head and drops the
+   * claim in one last transaction. Until then no reader trusts a record above meta/head; if this
+   * replica dies, the lease expires and the next commit overwrites what it left.
+   */
+  private async commitStaged(ops: RequestOp[]): Promise<{ succeeded: boolean; header?: { revision: bigint } }> {
+    const L = this.layout;
+    const headOp = ops[ops.length - 1]!;
+    const records = ops.slice(0, -1);
+    let lost = false;
+    const lease = await this.client.lease(STAGE_TTL_S, () => (lost = true));
+    try {
+      const claim = await this.client.txn({
+        compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n)],
+        success: [{ request: { $case: "requestPut", value: { key: L.intent, value: u64(this.committedRev), lease: lease.id, prevKv: false } } }],
+      });
+      if (!claim.succeeded) return { succeeded: false };
+      const mine = cmp(L.intent, Target.MOD, claim.header!.revision);
+      const maxOps = (this.opts.maxTxnOps ?? DEFAULT_TXN_OPS) - 1;
+      const maxBytes = this.opts.maxTxnBytes ?? DEFAULT_TXN_BYTES;
+      const send = async (chunk: RequestOp[]): Promise<void> => {
+        const r = await this.client.txn({ compare: [mine], success: chunk });
+        if (!r.succeeded || lost) throw unavailable("a large commit lost its claim on the etcd store (its lease expired) and was not applied");
+      };
+      let chunk: RequestOp[] = [];
+      let bytes = 0;
+      for (const op of records) {
+        const size = op.request?.$case === "requestPut" ? op.request.value.key.length + op.request.value.value.length : 0;
+        if (chunk.length > 0 && (chunk.length >= maxOps || bytes + size > maxBytes)) {
+          await send(chunk);
+          chunk = [];
+          bytes = 0;
+        }
+        chunk.push(op);
+        bytes += size;
+      }
+      if (chunk.length > 0) await send(chunk);
+      const done = await this.client.txn({ compare: [mine, cmp(L.head, Target.MOD, this.headModRev)], success: [headOp, { request: { $case: "requestDeleteRange", value: { key: L.intent, rangeEnd: EMPTY, prevKv: false } } }] });
+      if (!done.succeeded) throw unavailable("a large commit lost its claim on the etcd store before it was applied");
+      return done as { succeeded: boolean; header: { revision: bigint } };
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** After the head moved under the queue: run every waiting commit's prepare again on the new state. */
+  private restamp(): void {
+    this.writer.clear();
+    this.nextRev = this.committedRev + 1;
+    const queue = this.queue;
+    this.queue = [];
+    for (const p of queue) {
+      try {
+        const drafts = p.prepare(this.view, () => undefined);
+        // A commit prepared in steps (a whole prefix) is not prepared again: the client retries it.
+        if (drafts instanceof Promise) throw new CtmError("conflict", "another ctmd replica wrote while this commit was prepared; retry it");
+        p.records = this.stampAll(drafts);
+        if (p.records.length === 0) p.resolve([]);
+        else this.queue.push(p);
+      } catch (e) {
+        p.reject(e);
+      }
+    }
+  }
+
+  /**
+   * After a commit transaction whose outcome is unknown: catches up from etcd and tells whether
+   * the first record is there with the bytes this replica wrote (then the whole transaction is,
+   * as the chain binds each record to the one before). If not, the group goes back on the queue.
+   */
+  private async landed(first: TailEntry, group: Pending[], cause: unknown): Promise<boolean> {
+    for (let attempt = 0; attempt < 20 && this.isOpen; attempt++) {
+      try {
+        await this.catchUp();
+        const r = await this.client.range({ key: this.layout.log(first.record.revision) });
+        const kv = r.kvs[0];
+        const head = readHead((await this.client.range({ key: this.layout.head })).kvs[0]?.value ?? Buffer.alloc(40));
+        if (kv && head.rev >= first.record.revision && Buffer.from(kv.value).equals(first.bytes)) {
+          await this.catchUp();
+          return true;
+        }
+        this.queue = [...group, ...this.queue];
+        this.restamp();
+        return false;
+      } catch {
+        await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 4)));
+      }
+    }
+    const err = unavailable(`etcd did not answer the commit: ${errorText(cause)}`);
+    for (const p of [...group, ...this.queue]) p.reject(err);
+    this.queue = [];
+    return false;
+  }
+
+  private async resync(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.catchUp();
+        break;
+      } catch (e) {
+        if (!this.isOpen) return;
+        if (attempt >= 50) {
+          const err = unavailable(`etcd unreachable: ${errorText(e)}`);
+          for (const p of this.queue) p.reject(err);
+          this.queue = [];
+          return;
+        }
+        await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+    this.restamp();
+  }
+
+  // ---- following ----
+
+  /** Reads every record above committedRev up to etcd's meta/head, and applies them. */
+  private catchUp(): Promise<void> {
+    if (this.catching) return this.catching;
+    this.catching = (async () => {
+      try {
+        const L = this.layout;
+        const head = await this.client.range({ key: L.head });
+        const at = head.header!.revision;
+        const kv = head.kvs[0];
+        if (!kv) return;
+        const { rev } = readHead(kv.value);
+        if (rev > this.committedRev) {
+          for await (const kvs of this.pages(L.log(this.committedRev + 1), L.log(rev + 1), at)) {
+            for (const e of kvs) this.seen.set(this.layout.revOfLog(e.key), Buffer.from(e.value));
+          }
+        }
+        this.applySeen(rev, kv.modRevision);
+      } finally {
+        this.catching = undefined;
+      }
+    })();
+    return this.catching;
+  }
+
+  /** Applies the records seen (by the watch or a catch-up) up to `head`, in revision order. */
+  private applySeen(head: number, modRev: bigint): void {
+    const applied: LogRecord[] = [];
+    while (this.committedRev < head) {
+      const bytes = this.seen.get(this.committedRev + 1);
+      if (!bytes) break;
+      const stored = decodeLogValue(bytes);
+      if (!stored.prev || !Buffer.from(stored.prev).equals(this.committedHash)) {
+        this.failure ??= new CtmError("data_loss", `etcd store ${this.opts.prefix}: record ${this.committedRev + 1} does not follow the hash of the record before it`);
+        return;
+      }
+      this.committedHash = recordHash(bytes);
+      this.take(stored.record, bytes);
+      applied.push(stored.record);
+    }
+    for (const k of this.seen.keys()) if (k <= this.committedRev) this.seen.delete(k);
+    if (this.committedRev === head && modRev > this.headModRev) this.headModRev = modRev;
+    if (applied.length > 0) {
+      this.nextRev = Math.max(this.nextRev, this.committedRev + 1);
+      for (const r of applied) this.lastTime = Math.max(this.lastTime, r.time);
+      this.notify(applied);
+    }
+    if (this.committedRev < head) void this.catchUp().catch(() => undefined);
+  }
+
+  private follow(from: bigint): void {
+    this.watchFrom = from;
+    void (async () => {
+      let stream: ClientDuplexStream<WatchRequest, WatchResponse>;
+      try {
+        stream = await this.client.watchStream();
+      } catch {
+        return this.refollow();
+      }
+      if (!this.isOpen) return stream.cancel();
+      this.watch = stream;
+      const [key, rangeEnd] = this.layout.followRange;
+      stream.write({ requestUnion: { $case: "createRequest", value: { key, rangeEnd, startRevision: from, progressNotify: true, prevKv: false, watchId: 0n, fragment: false } } });
+      stream.on("data", (res: WatchResponse) => this.onWatch(res));
+      stream.on("error", () => undefined);
+      stream.on("close", () => {
+        if (this.watch === stream) this.refollow();
+      });
+    })();
+  }
+
+  private refollow(): void {
+    this.watch = undefined;
+    if (!this.isOpen) return;
+    this.client.failover();
+    setTimeout(() => {
+      if (!this.isOpen) return;
+      this.catchUp().then(
+        () => this.follow(this.watchFrom),
+        () => this.refollow(),
+      );
+    }, 200).unref();
+  }
+
+  private onWatch(res: WatchResponse): void {
+    if (res.compactRevision > 0n || res.canceled) {
+      // The watch fell below etcd's compaction: log keys are never superseded, so reading them
+      // afresh from the head loses nothing.
+      this.watchFrom = res.compactRevision > this.watchFrom ? res.compactRevision : this.watchFrom;
+      this.watch?.cancel();
+      return;
+    }
+    let head: { rev: number; mod: bigint } | undefined;
+    for (const ev of res.events) {
+      const kv = ev.kv;
+      if (!kv) continue;
+      const key = Buffer.from(kv.key);
+      if (key.equals(this.layout.head)) head = { rev: readHead(kv.value).rev, mod: kv.modRevision };
+      else if (key.equals(this.layout.indexed)) this.markIndexed(readU64(kv.value));
+      else if (key.subarray(0, this.layout.logPrefix.length).equals(this.layout.logPrefix)) {
+        const rev = this.layout.revOfLog(key);
+        if (rev > this.committedRev) this.seen.set(rev, Buffer.from(kv.value));
+      }
+    }
+    if (res.header) this.watchFrom = res.header.revision + 1n;
+    // This replica's own transaction in flight: its answer applies it, with the records made here.
+    if (head && head.rev > this.committedRev && head.rev > this.inFlightTo) this.applySeen(head.rev, head.mod);
+  }
+
+  /** A record becomes this replica's: visible to reads, above the indexes until indexed. */
+  private take(r: LogRecord, bytes: Buffer): void {
+    if (!this.committed.has(r.key)) this.sortedKeys = undefined;
+    this.committed.set(r.key, r);
+    this.committedRev = r.revision;
+    this.tail.push({ record: r, bytes });
+  }
+
+  private notify(records: LogRecord[]): void {
+    for (const l of this.listeners) {
+      try {
+        l(records);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        if (this.onListenerError) this.onListenerError(err);
+        else process.emitWarning(err, "CommitListenerError");
+      }
+    }
+  }
+
+  // ---- indexing ----
+
+  private markIndexed(rev: number): void {
+    if (rev <= this.indexedRev) return;
+    this.indexedRev = rev;
+    let drop = 0;
+    while (drop < this.tail.length && this.tail[drop]!.record.revision <= rev) drop++;
+    if (drop > 0) this.tail = this.tail.slice(drop);
+  }
+
+  private indexIfLagging(lagMs: number): void {
+    if (!this.isOpen || this.indexedRev >= this.committedRev) {
+      this.lagSince = 0;
+      return;
+    }
+    const now = Date.now();
+    if (this.lagSince === 0) this.lagSince = now;
+    else if (now - this.lagSince >= lagMs) void this.index().catch(() => undefined);
+  }
+
+  /** Writes the indexes of the records above meta/indexed, a transaction at a time. */
+  private index(): Promise<void> {
+    if (this.indexing) return this.indexing;
+    if (!this.isOpen || this.tail.length === 0) return Promise.resolve();
+    this.indexing = (async () => {
+      try {
+        const L = this.layout;
+        const per = Math.max(1, Math.floor(((this.opts.maxTxnOps ?? DEFAULT_TXN_OPS) - 1) / INDEX_OPS));
+        while (this.isOpen && this.tail.length > 0) {
+          const chunk = this.tail.slice(0, per);
+          const from = this.indexedRev;
+          const to = chunk[chunk.length - 1]!.record.revision;
+          const ops: RequestOp[] = [];
+          const newest = new Map<string, TailEntry>();
+          for (const e of chunk) {
+            const r = e.record;
+            ops.push(put(L.keyRev(r.key, r.revision), u64(r.version)), put(L.keyVersion(r.key, r.version), u64(r.revision)), put(L.timeRev(r.time, r.revision), EMPTY));
+            newest.set(r.key, e);
+          }
+          for (const [k, e] of newest) ops.push(put(L.headOf(k), e.bytes));
+          ops.push(put(L.indexed, u64(to)));
+          const res = await this.client.txn({ compare: [cmp(L.indexed, Target.VALUE, u64(from))], success: ops, failure: [{ request: { $case: "requestRange", value: rangeOf(L.indexed) } }] });
+          if (res.succeeded) this.markIndexed(to);
+          else {
+            const r = res.responses[0]?.response;
+            const kv = r?.$case === "responseRange" ? r.value.kvs[0] : undefined;
+            if (!kv) break;
+            const other = readU64(kv.value);
+            // Another replica indexes concurrently; when it is behind us, its next try sees ours.
+            if (other <= from) break;
+            this.markIndexed(other);
+          }
+        }
+      } finally {
+        this.indexing = undefined;
+      }
+    })();
+    return this.indexing;
+  }
+
+  // ---- reading ----
+
+  private fromTail(match: (r: LogRecord) => boolean, which: "newest"): LogRecord | undefined {
+    void which;
+    for (let i = this.tail.length - 1; i >= 0; i--) {
+      const r = this.tail[i]!.record;
+      if (r.revision <= this.committedRev && match(r)) return r;
+    }
+    return undefined;
+  }
+
+  private async readLog(rev: number): Promise<LogRecord | undefined> {
+    const r = await this.client.range({ key: this.layout.log(rev) });
+    return r.kvs[0] ? decodeLogValue(r.kvs[0].value).record : undefined;
+  }
+
+  /** Several records by revision, in the order asked, 127 Range operations per transaction. */
+  private async readMany(revs: number[]): Promise<LogRecord[]> {
+    const out: LogRecord[] = [];
+    for (let i = 0; i < revs.length; i += DEFAULT_TXN_OPS - 1) {
+      const ops: RequestOp[] = revs.slice(i, i + DEFAULT_TXN_OPS - 1).map((rev) => ({ request: { $case: "requestRange", value: rangeOf(this.layout.log(rev)) } }));
+      const res = await this.client.txn({ success: ops });
+      for (const op of res.responses) {
+        const kv = op.response?.$case === "responseRange" ? op.response.value.kvs[0] : undefined;
+        if (kv) out.push(decodeLogValue(kv.value).record);
+      }
+    }
+    return out;
+  }
+
+  /** Every key in [from, to), a page at a time, all pages read at one etcd revision. */
+  private async *pages(from: Buffer, to: Buffer, at?: bigint): AsyncGenerator<KeyValue[]> {
+    let key = from;
+    let revision = at ?? 0n;
+    for (;;) {
+      const r = await this.client.range({ key, rangeEnd: to, limit: BigInt(PAGE), revision });
+      revision = r.header!.revision;
+      if (r.kvs.length > 0) yield r.kvs;
+      if (!r.more || r.kvs.length === 0) return;
+      key = Buffer.concat([Buffer.from(r.kvs[r.kvs.length - 1]!.key), ZERO]);
+    }
+  }
+
+  private keysInByteOrder(): { key: string; bytes: Buffer }[] {
+    this.sortedKeys ??= [...this.committed.keys()].map((key) => ({ key, bytes: Buffer.from(key, "utf8") })).sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    return this.sortedKeys;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const ZERO = Buffer.from([0]);
+
+const put = (key: Buffer, value: Buffer): RequestOp => ({ request: { $case: "requestPut", value: { key, value, lease: 0n, prevKv: false } } });
+
+const rangeOf = (key: Buffer) => ({ key, rangeEnd: EMPTY, limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0, serializable: false, keysOnly: false, countOnly: false });
+
+function cmp(key: Buffer, target: Target, value: bigint | Buffer) {
+  const targetUnion =
+    target === Target.VALUE
+      ? { $case: "value" as const, value: value as Buffer }
+      : target === Target.MOD
+        ? { $case: "modRevision" as const, value: value as bigint }
+        : { $case: "version" as const, value: value as bigint };
+  return { result: Result.EQUAL, target, key, targetUnion, rangeEnd: EMPTY };
+}
+
+function readHead(v: Uint8Array): { rev: number; hash: Buffer } {
+  return { rev: readU64(v), hash: Buffer.from(v.subarray(8, 40)) };
+}
+
+const headOf = (r: LogRecord | undefined): KeyHead | undefined => (r ? { version: r.version, revision: r.revision, deleted: r.deleted } : undefined);
+
+function lowerBound(keys: { bytes: Buffer }[], at: Buffer): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (Buffer.compare(keys[mid]!.bytes, at) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** About what a record takes in the log, for a page's byte budget (the level store's measure). */
+const storedSize = (r: LogRecord): number =>
+  64 + r.key.length + r.author.length + r.message.length + (r.value === undefined ? 0 : jsonByteLength(r.value)) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0);
+
+/** CBOR would store `undefined` fields; records keep only what they have. */
+function stripUndefined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
