@@ -228,6 +228,7 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
     .addOption(new Option("--etcd-prefix <prefix>", "with --store etcd: every key ctmd writes starts with it").env("CTM_ETCD_PREFIX").default("/ctm/"))
     .addOption(new Option("--etcd-user <name>", "with --store etcd: an etcd user (etcd auth)").env("CTM_ETCD_USER"))
     .addOption(new Option("--etcd-password-file <file>", "the file that holds --etcd-user's password").env("CTM_ETCD_PASSWORD_FILE"))
+    .addOption(new Option("--etcd-lease-ttl <seconds>", "with --store etcd: the leader's lease; when the leader is gone, another replica runs the loops within it").env("CTM_ETCD_LEASE_TTL").argParser(positiveInt).default(10))
     .addOption(new Option("--etcd-ca <file>", "with --store etcd: talk TLS to etcd, checking its members against this PEM CA").env("CTM_ETCD_CA"))
     .addOption(new Option("--etcd-cert <file>", "a PEM client certificate for etcd (with --etcd-key)").env("CTM_ETCD_CERT"))
     .addOption(new Option("--etcd-key <file>", "the PEM private key of --etcd-cert").env("CTM_ETCD_KEY"))
@@ -240,7 +241,8 @@ Example: ctmd --listen 127.0.0.1:7411 --data-dir /var/lib/ctm
 
 On a stopped store:
   ctmd verify --data-dir DIR [--json]   check every record's hash chain and index entries
-  ctmd repair --data-dir DIR [--json]   keep the longest intact prefix, report what was lost`,
+  ctmd repair --data-dir DIR [--json]   keep the longest intact prefix, report what was lost
+  ctmd migrate --from DIR --etcd-endpoints LIST [--etcd-prefix P]   copy its history to etcd`,
     );
   program.parse(argv);
   const o = program.opts();
@@ -265,6 +267,7 @@ On a stopped store:
           etcd: {
             endpoints: o.etcdEndpoints,
             prefix: o.etcdPrefix,
+            leaseTtlSeconds: o.etcdLeaseTtl,
             ...(o.etcdUser ? { user: o.etcdUser, passwordFile: o.etcdPasswordFile } : {}),
             ...(o.etcdCa ? { ca: o.etcdCa } : {}),
             ...(o.etcdCert ? { cert: o.etcdCert, key: o.etcdKey } : {}),

@@ -25,6 +25,7 @@ import { directorySize } from "./storage/level/directory-size.js";
 import { ThreadedAccessLogStore } from "./storage/level/threaded-access-log-store.js";
 import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-store.js";
 import { EtcdLogStore } from "./storage/etcd/etcd-log-store.js";
+import { hostname } from "node:os";
 import { etcdStoreOptions } from "./storage/etcd/etcd-store-options.js";
 import { exportEventLoopDelay } from "./service/event-loop-monitor.js";
 import { IntegrityService } from "./service/integrity-service.js";
@@ -181,9 +182,23 @@ async function main(): Promise<void> {
   };
   serving(true);
   access.start();
-  scheduler.start();
-  healthLoop.start();
-  compactionLoop.start();
+  const loops = [scheduler, healthLoop, compactionLoop];
+  if (store instanceof EtcdLogStore) {
+    // Replicas share the log: one of them, elected through etcd, runs the loops.
+    const id = `${hostname()}:${process.pid}:${address}`;
+    store.campaign(id, cfg.etcd!.leaseTtlSeconds, {
+      elected: () => {
+        log.info({ id }, "elected to lead the replicas: the scheduler, the health loop and compaction run here");
+        for (const l of loops) l.start();
+      },
+      deposed: (reason) => {
+        log.warn({ id, reason }, "no longer leads the replicas: the loops stop here");
+        for (const l of loops) void l.close();
+      },
+    });
+  } else {
+    for (const l of loops) l.start();
+  }
   reads.start();
   integrity.start();
   // The health service follows the store (a failed batch or check) and the views commit listeners keep.

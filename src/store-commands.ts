@@ -4,10 +4,14 @@ import { Progress } from "./cli/format/progress.js";
 import { DEFAULT_DATA_DIR } from "./config.js";
 import { repairStore, type RepairReport } from "./storage/level/repair-store.js";
 import { verifyStore } from "./storage/level/verify-store.js";
+import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-store.js";
+import { migrateToEtcd } from "./storage/etcd/migrate-to-etcd.js";
+import { etcdStoreOptions } from "./storage/etcd/etcd-store-options.js";
+import { systemClock } from "./domain/clock.js";
 import type { VerifyReport } from "./storage/verify-report.js";
 
-/** `ctmd verify` and `ctmd repair` work on a stopped store's directory instead of serving it. */
-export const isStoreCommand = (argv: string[]): boolean => argv[2] === "verify" || argv[2] === "repair";
+/** `ctmd verify`, `ctmd repair` and `ctmd migrate` work on a stopped store's directory instead of serving it. */
+export const isStoreCommand = (argv: string[]): boolean => argv[2] === "verify" || argv[2] === "repair" || argv[2] === "migrate";
 
 const dataDirOption = () => new Option("--data-dir <dir>", "LevelDB data directory").env("CTM_DATA_DIR").default(DEFAULT_DATA_DIR);
 
@@ -33,6 +37,40 @@ export async function runStoreCommand(argv: string[]): Promise<number> {
     .action(async (o: { dataDir: string; json?: boolean }) => {
       const report = await withProgress((p) => repairStore(resolve(o.dataDir), (phase, n) => p.update(`${phase}: revision ${n}`)));
       process.stdout.write(o.json ? JSON.stringify(report) + "\n" : describeRepair(resolve(o.dataDir), report));
+    });
+  program
+    .command("migrate")
+    .description("copy a stopped embedded store's whole history into an empty prefix of an etcd cluster, for ctmd --store etcd")
+    .requiredOption("--from <dir>", "the LevelDB data directory to copy (not served meanwhile)")
+    .requiredOption("--etcd-endpoints <list>", "the etcd members' client addresses, host:port,host:port,...")
+    .option("--etcd-prefix <prefix>", "the prefix the replicas will use (--etcd-prefix of ctmd)", "/ctm/")
+    .option("--etcd-user <name>", "an etcd user")
+    .option("--etcd-password-file <file>", "the file that holds --etcd-user's password")
+    .option("--etcd-ca <file>", "talk TLS to etcd, checking its members against this PEM CA")
+    .option("--etcd-cert <file>", "a PEM client certificate for etcd")
+    .option("--etcd-key <file>", "the PEM private key of --etcd-cert")
+    .option("--json", "print the report as JSON")
+    .action(async (o: { from: string; etcdEndpoints: string; etcdPrefix: string; etcdUser?: string; etcdPasswordFile?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; json?: boolean }) => {
+      const dir = resolve(o.from);
+      const source = new LevelLogStore(dir, systemClock, LEVEL_STORE_DEFAULTS);
+      await source.open();
+      try {
+        const opts = etcdStoreOptions({
+          endpoints: o.etcdEndpoints.split(",").map((e) => e.trim()).filter(Boolean),
+          prefix: o.etcdPrefix,
+          leaseTtlSeconds: 10,
+          ...(o.etcdUser ? { user: o.etcdUser, passwordFile: o.etcdPasswordFile } : {}),
+          ...(o.etcdCa ? { ca: o.etcdCa } : {}),
+          ...(o.etcdCert ? { cert: o.etcdCert, key: o.etcdKey } : {}),
+        });
+        const report = await withProgress((p) => migrateToEtcd(source, opts.connection, opts.prefix, (n, total) => p.update(`copied ${n} of ${total} records`)));
+        process.stdout.write(o.json ? JSON.stringify(report) + "\n" : `${dir}: copied revisions 1..${report.headRevision} (${report.records} records, ${report.keys} keys) to etcd under ${o.etcdPrefix} in ${report.durationMs} ms\n`);
+      } catch (e) {
+        process.stderr.write(`ctmd migrate: ${e instanceof Error ? e.message : String(e)}\n`);
+        status = 1;
+      } finally {
+        await source.close();
+      }
     });
   try {
     await program.parseAsync(argv);

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { leaderOnly } from "../storage/leader-only.js";
 import type { Metrics } from "../service/metrics.js";
 import type { RetentionService } from "../service/retention-service.js";
 
@@ -48,7 +49,8 @@ export class CompactionLoop {
   private schedule(): void {
     if (this.closed || this.intervalMs <= 0) return;
     this.timer = setTimeout(() => {
-      this.running = this.tick()
+      // Its writes are the leader's alone: on a store shared by replicas, fenced by the leadership.
+      this.running = leaderOnly(() => this.tick())
         .catch(() => {}) // logged and counted by tick()
         .finally(() => this.schedule());
     }, this.intervalMs);

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { leaderOnly } from "../storage/leader-only.js";
 import type { LogRecord } from "../domain/record.js";
 import type { Metrics } from "../service/metrics.js";
 import type { RolloutService } from "../service/rollout-service.js";
@@ -51,7 +52,8 @@ export class RolloutScheduler {
   private schedule(delay: number): void {
     if (this.closed) return;
     this.timer = setTimeout(() => {
-      this.running = this.tick()
+      // Its writes are the leader's alone: on a store shared by replicas, fenced by the leadership.
+      this.running = leaderOnly(() => this.tick())
         .catch(() => {}) // logged and counted by tick()
         .finally(() => this.schedule(this.intervalMs));
     }, delay);

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RecordKind } from "../../src/gen/ctm/v1/record.js";
 import { api, connect, rejects, type Client } from "../helpers/client.js";
-import { Daemon } from "../helpers/daemon.js";
+import { Daemon, runDaemonToExit } from "../helpers/daemon.js";
 import { EtcdCluster } from "../helpers/etcd-cluster.js";
 import { WatchStream } from "../helpers/watch-stream.js";
 
@@ -77,5 +78,77 @@ describe("ctmd replicas with --store etcd", () => {
     await w2.until(() => w2.events.length >= 15);
     expect(w2.events.map((e) => e.revision)).toEqual(made.slice(16));
     w2.cancel();
+  });
+
+  it("one replica runs the scheduler; SIGSTOP it past its lease and another takes over; after SIGCONT no milestone is written twice", async () => {
+    // Two more replicas with a short lease and a fast scheduler, on their own prefix.
+    const prefix = `/ctm-it/${randomUUID()}/`;
+    const fast = await Promise.all(
+      [0, 1].map(() => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix, "--etcd-lease-ttl", "2", "--scheduler-interval-ms", "100"] })),
+    );
+    const fc = fast.map((d) => connect(d.address));
+    try {
+      const elected = (d: Daemon) => d.logs.some((l) => String(l.msg).startsWith("elected to lead"));
+      await until("one replica leads", async () => fast.filter(elected).length === 1);
+      const leader = fast.findIndex(elected);
+      const other = 1 - leader;
+      const c = api(fc[other]!);
+      await c.set({ key: "roll", value: "old" });
+      // Ten steps of 10%, one every 400 ms: milestones fall due while the leader is stopped.
+      await c.set({ key: "roll", value: "new", rollout: { salt: "", earlyAdopters: [], pinned: [], rules: [], variants: [], interpolate: false, percentage: { $case: "steps", value: { start: 10, increment: 10, interval: { seconds: 0, nanos: 400_000_000 }, target: 100 } } } as never });
+      await new Promise((r) => setTimeout(r, 500));
+      fast[leader]!.signal("SIGSTOP");
+      try {
+        await until("the other replica leads", async () => elected(fast[other]!), 10_000);
+        await new Promise((r) => setTimeout(r, 1500));
+      } finally {
+        fast[leader]!.signal("SIGCONT");
+      }
+      await until("the rollout is finalized", async () => (await c.history({ key: "roll", limit: 100 })).entries.some((e) => e.kind === RecordKind.RECORD_KIND_ROLLOUT_FINALIZED), 15_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const h = (await c.history({ key: "roll", limit: 100 })).entries.reverse();
+      const milestones = h.filter((e) => e.kind === RecordKind.RECORD_KIND_ROLLOUT_MILESTONE).map((e) => e.message);
+      // Every step once: none twice, none lost, in order.
+      expect(new Set(milestones).size).toBe(milestones.length);
+      expect(milestones.length).toBe(9);
+      expect(h.filter((e) => e.kind === RecordKind.RECORD_KIND_ROLLOUT_FINALIZED)).toHaveLength(1);
+      const revs = h.map((e) => e.revision);
+      expect(revs).toEqual([...revs].sort((a, b) => a - b));
+    } finally {
+      for (const x of fc) x.close();
+      for (const d of fast) await d.dispose();
+    }
+  });
+
+  it("ctmd migrate copies a stopped embedded store to etcd; replicas on it serve the same history, and --store etcd needs its endpoints", async () => {
+    const level = await Daemon.start();
+    const prefix = `/ctm-it/${randomUUID()}/`;
+    try {
+      const lc = connect(level.address);
+      for (let i = 0; i < 25; i++) await api(lc).set({ key: `moved/${i % 5}`, value: i, author: "ana", message: `change ${i}` });
+      const before = await api(lc).history({ key: "moved/3", limit: 100 });
+      lc.close();
+      await level.stop();
+      const out = await runDaemonToExit(["migrate", "--from", level.dataDir, "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix, "--json"]);
+      expect(out.code, out.stderr).toBe(0);
+      expect(JSON.parse(out.stdout)).toMatchObject({ records: 25, keys: 5, headRevision: 25 });
+      const again = await runDaemonToExit(["migrate", "--from", level.dataDir, "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/already holds a ctm log/);
+      const replica = await Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix] });
+      const rc = connect(replica.address);
+      try {
+        expect(await api(rc).history({ key: "moved/3", limit: 100 })).toMatchObject({ entries: before.entries });
+        expect((await api(rc).set({ key: "moved/new", value: 1 })).entry!.revision).toBe(26);
+      } finally {
+        rc.close();
+        await replica.dispose();
+      }
+    } finally {
+      await level.dispose();
+    }
+    const refused = await runDaemonToExit(["--store", "etcd"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--store etcd needs --etcd-endpoints/);
   });
 });

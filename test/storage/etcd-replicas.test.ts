@@ -1,8 +1,18 @@
 import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { systemClock } from "../../src/domain/clock.js";
+import { ManualClock, systemClock } from "../../src/domain/clock.js";
 import type { Draft, LogRecord } from "../../src/domain/record.js";
+import { EtcdClient } from "../../src/storage/etcd/etcd-client.js";
+import { EtcdLayout } from "../../src/storage/etcd/etcd-layout.js";
 import { EtcdLogStore } from "../../src/storage/etcd/etcd-log-store.js";
+import { readU64, u64 } from "../../src/storage/level/codec.js";
+import { leaderOnly } from "../../src/storage/leader-only.js";
+import { migrateToEtcd } from "../../src/storage/etcd/migrate-to-etcd.js";
+import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "../../src/storage/level/level-log-store.js";
+import { encodeLogValue, recordHash } from "../../src/storage/level/record-bytes.js";
 import { EtcdCluster } from "../helpers/etcd-cluster.js";
 
 // Several EtcdLogStores on one prefix are several ctmd replicas sharing one log.
@@ -108,7 +118,7 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     expect(r!.revision).toBe(129);
   });
 
-  it("a replica that opens later finds every record, and one that is left alone indexes what a dead writer did not", async () => {
+  it("a replica that opens later finds every record, each key's history and the time index", async () => {
     const prefix = `/ctm-replicas/${randomUUID()}/`;
     const [a] = await replicas(1, prefix);
     for (let i = 0; i < 20; i++) await a!.commit(() => [set(`late/${i % 4}`, i)]);
@@ -117,5 +127,131 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     expect(b!.latestUnder("late/")).toEqual(a!.latestUnder("late/"));
     expect(await b!.history("late/1", 10)).toEqual(await a!.history("late/1", 10));
     expect(await b!.revisionAt(Date.now())).toBe(20);
+  });
+
+  it("indexes the records a writer that died before indexing them left, once they have waited indexLagMs", async () => {
+    const prefix = `/ctm-replicas/${randomUUID()}/`;
+    const [a] = await replicas(1, prefix);
+    await a!.commit(() => [set("dead/a", 1)]);
+    // What a writer leaves when it dies between its commit and its indexes: records and head, no index.
+    const layout = new EtcdLayout(prefix);
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const indexed = async () => readU64((await etcd.range({ key: layout.indexed })).kvs[0]!.value);
+    try {
+      for (let i = 0; i < 200 && (await indexed()) < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await indexed()).toBe(1);
+      const head = (await etcd.range({ key: layout.head })).kvs[0]!;
+      let prev: Buffer = Buffer.from(head.value.subarray(8, 40));
+      const ops = [];
+      for (let rev = 2; rev <= 4; rev++) {
+        const bytes = encodeLogValue(prev, { key: "dead/b", value: rev, deleted: false, author: "gone", message: "", kind: "set", cause: "api", revision: rev, version: rev - 1, time: Date.now() });
+        prev = recordHash(bytes);
+        ops.push({ request: { $case: "requestPut" as const, value: { key: layout.log(rev), value: bytes, lease: 0n, prevKv: false } } });
+      }
+      ops.push({ request: { $case: "requestPut" as const, value: { key: layout.head, value: Buffer.concat([u64(4), prev]), lease: 0n, prevKv: false } } });
+      expect((await etcd.txn({ success: ops })).header!.revision).toBeGreaterThan(0n);
+      await until("a follows the dead writer's records", () => a!.headRevision === 4);
+      // a did not commit them, so it indexes them only once they have waited indexLagMs (200 ms here).
+      const deadline = Date.now() + 10_000;
+      while ((await indexed()) < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await indexed()).toBe(4);
+      const [b] = await replicas(1, prefix);
+      expect(b!.stats.openLogReads).toBe(2);
+      expect((await b!.history("dead/b", 10)).map((r) => r.revision)).toEqual([4, 3, 2]);
+    } finally {
+      etcd.close();
+    }
+  });
+
+  it("elects one leader; a leader-only write elsewhere is refused and writes nothing; another replica takes over when the leader goes", async () => {
+    const stores = await replicas(3);
+    const leading = new Set<number>();
+    const events: string[] = [];
+    stores.forEach((s, i) =>
+      s.campaign(`r${i}`, 2, {
+        elected: () => (leading.add(i), events.push(`+${i}`)),
+        deposed: () => (leading.delete(i), events.push(`-${i}`)),
+      }),
+    );
+    await until("one replica leads", () => leading.size === 1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(leading.size).toBe(1);
+    const leader = [...leading][0]!;
+    const other = (leader + 1) % 3;
+    const [ok] = await leaderOnly(() => stores[leader]!.commit(() => [set("loop/milestone", 1, "scheduler")]));
+    expect(ok!.revision).toBe(1);
+    await expect(leaderOnly(() => stores[other]!.commit(() => [set("loop/milestone", 2, "scheduler")]))).rejects.toMatchObject({ code: "failed_precondition" });
+    // A client's write is served by any replica.
+    const [client] = await stores[other]!.commit(() => [set("api/x", 1)]);
+    expect(client!.revision).toBe(2);
+    await until("every replica is at 2", () => stores.every((s) => s.headRevision === 2));
+    expect((await stores[0]!.history("loop/milestone", 10)).map((r) => r.value)).toEqual([1]);
+    // The leader closes (it resigns): another takes over, within the TTL.
+    const t0 = Date.now();
+    await stores[leader]!.close();
+    await until("another replica leads", () => leading.size === 1 && !leading.has(leader), 5000);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const next = [...leading][0]!;
+    const [again] = await leaderOnly(() => stores[next]!.commit(() => [set("loop/milestone", 3, "scheduler")]));
+    expect(again!.revision).toBe(3);
+  });
+
+  it("fences an old leader that has not noticed it lost the leadership: its leader-only write is refused in etcd and writes nothing", async () => {
+    const prefix = `/ctm-replicas/${randomUUID()}/`;
+    const [a] = await replicas(1, prefix);
+    let leads = false;
+    a!.campaign("a", 5, { elected: () => (leads = true), deposed: () => (leads = false) });
+    await until("a leads", () => leads);
+    // As if a's lease expired while it was paused: the key goes, and a does not know yet.
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    try {
+      await etcd.deleteRange({ key: new EtcdLayout(prefix).leader });
+      expect(leads).toBe(true);
+      await expect(leaderOnly(() => a!.commit(() => [set("loop/step", 1, "scheduler")]))).rejects.toMatchObject({ code: "failed_precondition" });
+      expect(a!.headRevision).toBe(0);
+      expect((await etcd.range({ key: new EtcdLayout(prefix).head })).kvs).toHaveLength(0);
+      // Its client writes still go through.
+      expect((await a!.commit(() => [set("api/y", 1)]))[0]!.revision).toBe(1);
+    } finally {
+      etcd.close();
+    }
+  });
+});
+
+describe("migrateToEtcd", () => {
+  it("moves an embedded store's whole history to etcd: every revision, version, time, author and kind, with history, time travel and the chain intact", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ctm-migrate-"));
+    const clock = new ManualClock(Date.UTC(2025, 0, 1));
+    const level = new LevelLogStore(dir, clock, LEVEL_STORE_DEFAULTS);
+    await level.open();
+    try {
+      for (let i = 0; i < 300; i++) {
+        clock.advance(1000);
+        await level.commit(() => [set(`mig/${i % 7}`, i, `author${i % 3}`)]);
+      }
+      await level.commit(() => [{ key: "mig/1", deleted: true, author: "ana", message: "gone", kind: "delete", cause: "api" }]);
+      await level.commit(() => [{ key: "mig/2", value: 5, deleted: false, author: "bo", message: "back", kind: "rollback", cause: "api", rolledBackTo: 1 }]);
+      const prefix = `/ctm-migrated/${randomUUID()}/`;
+      const seen: number[] = [];
+      const report = await migrateToEtcd(level, { endpoints: cluster.endpoints }, prefix, (done) => seen.push(done));
+      expect(report).toMatchObject({ records: 302, keys: 7, headRevision: 302 });
+      expect(seen.at(-1)).toBe(302);
+      const [etcd] = await replicas(1, prefix);
+      expect(etcd!.headRevision).toBe(302);
+      // Opened from the heads the migration wrote: one read per key, none per record.
+      expect(etcd!.stats.openLogReads).toBe(7);
+      expect(await etcd!.range(1, 302, 1000)).toEqual(await level.range(1, 302, 1000));
+      expect(etcd!.latestUnder("mig/")).toEqual(level.latestUnder("mig/"));
+      for (const k of ["mig/0", "mig/1", "mig/2"]) expect(await etcd!.history(k, 100)).toEqual(await level.history(k, 100));
+      expect(await etcd!.at("mig/3", 150)).toEqual(await level.at("mig/3", 150));
+      expect(await etcd!.revisionAt(Date.UTC(2025, 0, 1) + 120_500)).toBe(await level.revisionAt(Date.UTC(2025, 0, 1) + 120_500));
+      expect(await etcd!.verify()).toMatchObject({ ok: true, recordsChecked: 302 });
+      // It goes on from there, and a second migration into the same prefix is refused.
+      expect((await etcd!.commit(() => [set("mig/new", 1)]))[0]!.revision).toBe(303);
+      await expect(migrateToEtcd(level, { endpoints: cluster.endpoints }, prefix)).rejects.toMatchObject({ code: "failed_precondition" });
+    } finally {
+      await level.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

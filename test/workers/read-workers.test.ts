@@ -133,6 +133,7 @@ describe("ctmd --workers 2", () => {
 
   it("forks a new worker when one dies, and keeps serving", async () => {
     const [victim] = workerPids(daemon);
+    const loadsBefore = daemon.logs.filter((l) => l.msg === "a read worker was sent every key").length;
     process.kill(victim!, "SIGKILL");
     await until(() => daemon.logs.some((l) => l.msg === "a read worker exited; starting another" && l.worker === victim), "the primary noticed");
     const c = api(client());
@@ -168,16 +169,20 @@ describe("ctmd --workers 2 reloading a store of many pages", () => {
     // 50,000 keys: ten load pages.
     for (let b = 0; b < 50; b++) await c.apply(batch(`p/${String(b).padStart(2, "0")}/`, 1000, (j) => ({ b, j })));
     const [victim] = workerPids(daemon);
+    const loadsBefore = daemon.logs.filter((l) => l.msg === "a read worker was sent every key").length;
     process.kill(victim!, "SIGKILL");
     await until(() => daemon.logs.some((l) => l.msg === "a read worker exited; starting another" && l.worker === victim), "the primary noticed");
     // Writes across the pages while the new worker is forked and loads: eight chains at once,
-    // so that commits land every few milliseconds of its load.
+    // so that commits land every few milliseconds of its load. They go on until its load is
+    // over (however long forking takes on a busy machine), and for at least 4 s.
     let round = 0;
     const deleted: string[] = [];
-    const deadline = Date.now() + 4000;
+    const started = Date.now();
+    const loads = () => daemon.logs.filter((l) => l.msg === "a read worker was sent every key").length;
+    const loadOver = () => loads() > loadsBefore;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        while (Date.now() < deadline) {
+        while ((Date.now() - started < 4000 || !loadOver()) && Date.now() - started < 40_000) {
           const mine = ++round;
           await c.apply(batch(`p/${String(mine % 50).padStart(2, "0")}/`, 50, (j) => ({ round: mine, j })));
           // Each round deletes a key of its own that no round sets (every round sets 0..49).

@@ -96,29 +96,52 @@ export class EtcdClient {
   }
 
   /**
-   * A lease of `ttlSeconds`, kept alive (a keep-alive every third of its TTL) until `release()`
-   * revokes it. `lost` is called once if a keep-alive finds it gone.
+   * A lease of `ttlSeconds`, kept alive (a keep-alive every third of its TTL, over a stream that
+   * moves to another member when its own goes away) until `release()` revokes it. `lost` is
+   * called once when etcd says the lease is gone, or when no keep-alive was answered for a whole
+   * TTL: etcd may have let it expire by then.
    */
   async lease(ttlSeconds: number, lost: () => void = () => undefined): Promise<{ id: bigint; release: () => Promise<void> }> {
     const granted = await this.unary((m) => m.lease.leaseGrant.bind(m.lease) as Unary<LeaseGrantRequest, LeaseGrantResponse>, LeaseGrantRequest.fromPartial({ TTL: BigInt(ttlSeconds) }), false);
     const id = granted.ID;
-    const stream = this.members[this.current]!.lease.leaseKeepAlive(await this.metadata());
+    let lastOk = Date.now();
     let gone = false;
-    stream.on("data", (r: { TTL: bigint }) => {
-      if (r.TTL <= 0n && !gone) {
-        gone = true;
-        lost();
-      }
-    });
-    stream.on("error", () => undefined);
-    const timer = setInterval(() => stream.write({ ID: id }), Math.max(200, (ttlSeconds * 1000) / 3));
+    let released = false;
+    const end = (): void => {
+      if (gone || released) return;
+      gone = true;
+      lost();
+    };
+    let stream: grpc.ClientDuplexStream<{ ID: bigint }, { TTL: bigint }> | undefined;
+    const open = async (): Promise<void> => {
+      const s = this.members[this.current]!.lease.leaseKeepAlive(await this.metadata());
+      stream = s;
+      s.on("data", (r: { TTL: bigint }) => {
+        if (r.TTL <= 0n) end();
+        else lastOk = Date.now();
+      });
+      const broken = (): void => {
+        if (stream !== s || released || gone) return;
+        stream = undefined;
+        this.failover();
+      };
+      s.on("error", broken);
+      s.on("end", broken);
+    };
+    await open();
+    const timer = setInterval(() => {
+      if (Date.now() - lastOk > ttlSeconds * 1000) return end();
+      if (stream) stream.write({ ID: id });
+      else void open().catch(() => undefined);
+    }, Math.max(100, (ttlSeconds * 1000) / 3));
     timer.unref();
     return {
       id,
       release: async () => {
+        if (released) return;
+        released = true;
         clearInterval(timer);
-        stream.end();
-        stream.cancel();
+        stream?.cancel();
         await this.unary((m) => m.lease.leaseRevoke.bind(m.lease) as Unary<LeaseRevokeRequest, LeaseRevokeResponse>, LeaseRevokeRequest.fromPartial({ ID: id }), true).catch(() => undefined);
       },
     };

@@ -10,6 +10,7 @@ import { readU64, u64 } from "../level/codec.js";
  *   meta/indexed         the revision up to which every index below is written
  *   meta/intent          held (on a lease) while one commit too large for a transaction is written
  *                        in several: no other commit lands meanwhile
+ *   election/leader      the leader's id, on its lease: created by the replica that runs the loops
  *   h/<key>              the key's newest record (its log bytes) as of meta/indexed: start-up
  *   ik/<key>\0<rev>      the key's record at rev, valued its version: history and time travel
  *   iv/<key>\0<version>  the revision of a key's version
@@ -24,6 +25,7 @@ export class EtcdLayout {
   readonly head: Buffer;
   readonly indexed: Buffer;
   readonly intent: Buffer;
+  readonly leader: Buffer;
   readonly headsPrefix: Buffer;
   readonly notesPrefix: Buffer;
   private readonly ik: Buffer;
@@ -36,6 +38,7 @@ export class EtcdLayout {
     this.head = p("meta/head");
     this.indexed = p("meta/indexed");
     this.intent = p("meta/intent");
+    this.leader = p("election/leader");
     this.headsPrefix = p("h/");
     this.notesPrefix = p("n/");
     this.ik = p("ik/");

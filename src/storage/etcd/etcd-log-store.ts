@@ -13,6 +13,8 @@ import type { KeyValue } from "../../gen/etcd/mvccpb/kv.js";
 import { Compare_CompareResult as Result, Compare_CompareTarget as Target, RangeRequest_SortOrder as Sort, type RequestOp, type WatchRequest, type WatchResponse } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { EtcdClient, type EtcdConnection } from "./etcd-client.js";
 import { EtcdLayout, prefixEnd } from "./etcd-layout.js";
+import { EtcdElection, type ElectionEvents, type Fence } from "./etcd-election.js";
+import { isLeaderOnly } from "../leader-only.js";
 
 export interface EtcdLogStoreOptions {
   readonly connection: EtcdConnection;
@@ -27,6 +29,8 @@ export interface EtcdLogStoreOptions {
 }
 
 interface Pending {
+  /** Made inside leaderOnly: written only under the leadership's fence. */
+  fenced: boolean;
   prepare: (view: WriteView, pause: Pause) => readonly Draft[] | Promise<readonly Draft[]>;
   records: LogRecord[];
   resolve: (rs: LogRecord[]) => void;
@@ -93,6 +97,7 @@ export class EtcdLogStore implements LogStore {
   private indexTimer: NodeJS.Timeout | undefined;
   private lagSince = 0;
   private verification: VerifyReport | undefined;
+  private election: EtcdElection | undefined;
   /** Told when a commit listener throws (set by the composition root); without it, a process warning. */
   onListenerError: ((error: Error) => void) | undefined;
 
@@ -175,6 +180,7 @@ export class EtcdLogStore implements LogStore {
 
   async close(): Promise<void> {
     if (!this.isOpen) return;
+    await this.election?.close();
     while (this.flushing) await new Promise<void>((resolve) => this.onDrained.push(resolve));
     await this.index();
     this.isOpen = false;
@@ -204,10 +210,11 @@ export class EtcdLogStore implements LogStore {
       return Promise.reject(e);
     }
     if (records.length === 0) return Promise.resolve([]);
-    return this.enqueue({ prepare, records });
+    return this.enqueue({ prepare, records, fenced: isLeaderOnly() });
   }
 
   async commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]> {
+    const fenced = isLeaderOnly();
     if (this.failure) throw this.failure;
     if (!this.isOpen) throw unavailable("store is closed");
     if (this.alone) return new Promise((resolve, reject) => this.waiting.push(() => void this.commitAlone(prepare).then(resolve, reject)));
@@ -216,7 +223,7 @@ export class EtcdLogStore implements LogStore {
     try {
       const records = this.stampAll(await prepare(this.view, timeSlices(SLICE_MS)));
       if (!this.isOpen) throw unavailable("store is closed");
-      durable = records.length === 0 ? Promise.resolve([]) : this.enqueue({ prepare, records });
+      durable = records.length === 0 ? Promise.resolve([]) : this.enqueue({ prepare, records, fenced });
     } finally {
       this.alone = false;
       const waiting = this.waiting;
@@ -355,10 +362,12 @@ export class EtcdLogStore implements LogStore {
       const r = await this.client.range({ key: this.layout.log(from), rangeEnd: this.layout.log(upper + 1), limit: BigInt(limit) });
       return r.kvs.map((kv) => decodeLogValue(kv.value).record);
     }
+    // The tail first: the indexer may move its records into the index while etcd answers.
+    const tail = this.tail.map((e) => e.record).filter((r) => r.key === key && r.revision >= from && r.revision <= upper);
     const idx = await this.client.range({ key: this.layout.keyRev(key, from), rangeEnd: this.layout.keyRev(key, upper + 1), limit: BigInt(limit), keysOnly: true });
     const indexed = await this.readMany(idx.kvs.map((k) => readU64(k.key, k.key.length - 8)));
     const seen = new Set(indexed.map((r) => r.revision));
-    const fromTail = this.tail.map((e) => e.record).filter((r) => r.key === key && r.revision >= from && r.revision <= upper && !seen.has(r.revision));
+    const fromTail = tail.filter((r) => !seen.has(r.revision));
     return [...indexed, ...fromTail].sort((a, b) => a.revision - b.revision).slice(0, limit);
   }
 
@@ -460,11 +469,21 @@ export class EtcdLogStore implements LogStore {
       let outcome: "ok" | "conflict";
       let etcdRev = 0n;
       const before = this.committedRev;
+      const fence = group[0]!.fenced && this.election ? this.election.fence : undefined;
+      if (group[0]!.fenced && this.election && !fence) {
+        this.refuseUnfenced(group, "this replica does not lead");
+        continue;
+      }
+      const fencing = fence ? [cmpCreate(fence.key, fence.createRevision)] : [];
       try {
         this.inFlightTo = last;
         const res = staged
-          ? await this.commitStaged(ops)
-          : await this.client.txn({ compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n)], success: ops });
+          ? await this.commitStaged(ops, fencing)
+          : await this.client.txn({ compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n), ...fencing], success: ops });
+        if (!res.succeeded && fence && !(await this.stillLeads(fence))) {
+          this.refuseUnfenced(group, "this replica no longer leads");
+          continue;
+        }
         outcome = res.succeeded ? "ok" : "conflict";
         etcdRev = res.header!.revision;
       } catch (e) {
@@ -521,7 +540,7 @@ export class EtcdLogStore implements LogStore {
     let n = 0;
     for (const p of this.queue) {
       const size = p.records.reduce((s, r) => s + storedSize(r) + 64, 0);
-      if (n > 0 && (ops + p.records.length > maxOps || bytes + size > maxBytes)) break;
+      if (n > 0 && (ops + p.records.length > maxOps || bytes + size > maxBytes || p.fenced !== this.queue[0]!.fenced)) break;
       ops += p.records.length;
       bytes += size;
       n++;
@@ -537,7 +556,7 @@ export class EtcdLogStore implements LogStore {
    * claim in one last transaction. Until then no reader trusts a record above meta/head; if this
    * replica dies, the lease expires and the next commit overwrites what it left.
    */
-  private async commitStaged(ops: RequestOp[]): Promise<{ succeeded: boolean; header?: { revision: bigint } }> {
+  private async commitStaged(ops: RequestOp[], fencing: ReturnType<typeof cmpCreate>[]): Promise<{ succeeded: boolean; header?: { revision: bigint } }> {
     const L = this.layout;
     const headOp = ops[ops.length - 1]!;
     const records = ops.slice(0, -1);
@@ -545,7 +564,7 @@ export class EtcdLogStore implements LogStore {
     const lease = await this.client.lease(STAGE_TTL_S, () => (lost = true));
     try {
       const claim = await this.client.txn({
-        compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n)],
+        compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n), ...fencing],
         success: [{ request: { $case: "requestPut", value: { key: L.intent, value: u64(this.committedRev), lease: lease.id, prevKv: false } } }],
       });
       if (!claim.succeeded) return { succeeded: false };
@@ -569,12 +588,33 @@ export class EtcdLogStore implements LogStore {
         bytes += size;
       }
       if (chunk.length > 0) await send(chunk);
-      const done = await this.client.txn({ compare: [mine, cmp(L.head, Target.MOD, this.headModRev)], success: [headOp, { request: { $case: "requestDeleteRange", value: { key: L.intent, rangeEnd: EMPTY, prevKv: false } } }] });
+      const done = await this.client.txn({ compare: [mine, cmp(L.head, Target.MOD, this.headModRev), ...fencing], success: [headOp, { request: { $case: "requestDeleteRange", value: { key: L.intent, rangeEnd: EMPTY, prevKv: false } } }] });
       if (!done.succeeded) throw unavailable("a large commit lost its claim on the etcd store before it was applied");
       return done as { succeeded: boolean; header: { revision: bigint } };
     } finally {
       await lease.release();
     }
+  }
+
+  /**
+   * Starts campaigning to lead the replicas of this store: `elected` and `deposed` start and stop
+   * the loops, whose commits are then fenced by the leadership (see leaderOnly).
+   */
+  campaign(id: string, ttlSeconds: number, events: ElectionEvents): EtcdElection {
+    this.election = new EtcdElection(this.client, this.layout.leader, id, ttlSeconds, events);
+    this.election.start();
+    return this.election;
+  }
+
+  private refuseUnfenced(group: Pending[], why: string): void {
+    const err = failedPrecondition(`${why}: only the leader of the ctmd replicas writes what the scheduler, the health loop and compaction write`);
+    for (const p of group) p.reject(err);
+    this.restamp();
+  }
+
+  private async stillLeads(fence: Fence): Promise<boolean> {
+    const r = await this.client.range({ key: fence.key });
+    return r.kvs[0]?.createRevision === fence.createRevision;
   }
 
   /** After the head moved under the queue: run every waiting commit's prepare again on the new state. */
@@ -710,10 +750,13 @@ export class EtcdLogStore implements LogStore {
       const [key, rangeEnd] = this.layout.followRange;
       stream.write({ requestUnion: { $case: "createRequest", value: { key, rangeEnd, startRevision: from, progressNotify: true, prevKv: false, watchId: 0n, fragment: false } } });
       stream.on("data", (res: WatchResponse) => this.onWatch(res));
-      stream.on("error", () => undefined);
-      stream.on("close", () => {
+      // A member that dies ends the stream with an error; one that goes away politely, with an end.
+      const lost = (): void => {
         if (this.watch === stream) this.refollow();
-      });
+      };
+      stream.on("error", lost);
+      stream.on("end", lost);
+      stream.on("close", lost);
     })();
   }
 
@@ -900,6 +943,8 @@ function cmp(key: Buffer, target: Target, value: bigint | Buffer) {
         : { $case: "version" as const, value: value as bigint };
   return { result: Result.EQUAL, target, key, targetUnion, rangeEnd: EMPTY };
 }
+
+const cmpCreate = (key: Buffer, createRevision: bigint) => ({ result: Result.EQUAL, target: Target.CREATE, key, targetUnion: { $case: "createRevision" as const, value: createRevision }, rangeEnd: EMPTY });
 
 function readHead(v: Uint8Array): { rev: number; hash: Buffer } {
   return { rev: readU64(v), hash: Buffer.from(v.subarray(8, 40)) };

@@ -10,6 +10,8 @@ export interface EtcdFlags {
   ca?: string;
   cert?: string;
   key?: string;
+  /** Seconds the leader's lease lasts: another replica takes over within it when the leader is gone. */
+  leaseTtlSeconds: number;
 }
 
 export function etcdStoreOptions(f: EtcdFlags): EtcdLogStoreOptions {
