@@ -255,3 +255,38 @@ describe("migrateToEtcd", () => {
     }
   });
 });
+
+describe("EtcdLogStore when etcd loses its quorum", () => {
+  it("refuses writes with UNAVAILABLE and a clear message, keeps serving reads from memory, and writes again once the quorum is back", async () => {
+    const own = await EtcdCluster.start(3);
+    const store = new EtcdLogStore(systemClock, { connection: { endpoints: own.endpoints, callTimeoutMs: 1500 }, prefix: "/quorum/" });
+    try {
+      await store.open();
+      const [first] = await store.commit(() => [set("q/a", 1)]);
+      await own.kill(1);
+      await own.kill(2);
+      const t0 = Date.now();
+      const refused = await store.commit(() => [set("q/a", 2)]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(refused).toMatchObject({ code: "unavailable", message: expect.stringMatching(/lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory/) });
+      // Within about two call deadlines, not minutes.
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(store.latest("q/a")).toEqual(first);
+      expect(store.healthy).toBe(true);
+      await own.restart(1);
+      await own.restart(2);
+      let written: LogRecord[] | undefined;
+      for (let i = 0; i < 100 && !written; i++) {
+        written = await store.commit(() => [set("q/a", 3)]).catch(() => undefined);
+        if (!written) await new Promise((r) => setTimeout(r, 200));
+      }
+      // The refused write was never applied: the next one is version 2 at revision 2.
+      expect(written![0]).toMatchObject({ revision: 2, version: 2, value: 3 });
+    } finally {
+      await store.close().catch(() => undefined);
+      await own.stop();
+    }
+  }, 60_000);
+});

@@ -643,7 +643,8 @@ export class EtcdLogStore implements LogStore {
    * as the chain binds each record to the one before). If not, the group goes back on the queue.
    */
   private async landed(first: TailEntry, group: Pending[], cause: unknown): Promise<boolean> {
-    for (let attempt = 0; attempt < 20 && this.isOpen; attempt++) {
+    const giveUpAt = Date.now() + this.callTimeoutMs;
+    for (let attempt = 0; Date.now() < giveUpAt && this.isOpen; attempt++) {
       try {
         await this.catchUp();
         const r = await this.client.range({ key: this.layout.log(first.record.revision) });
@@ -660,23 +661,30 @@ export class EtcdLogStore implements LogStore {
         await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 4)));
       }
     }
-    const err = unavailable(`etcd did not answer the commit: ${errorText(cause)}`);
+    const err = unavailable(`etcd did not answer (${errorText(cause)}): it may have lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory. A write refused so may still have been applied: read it back before writing it again`);
     for (const p of [...group, ...this.queue]) p.reject(err);
     this.queue = [];
+    this.restamp();
     return false;
   }
 
+  private get callTimeoutMs(): number {
+    return this.opts.connection.callTimeoutMs ?? 10_000;
+  }
+
   private async resync(): Promise<void> {
+    const giveUpAt = Date.now() + this.callTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.catchUp();
         break;
       } catch (e) {
         if (!this.isOpen) return;
-        if (attempt >= 50) {
-          const err = unavailable(`etcd unreachable: ${errorText(e)}`);
+        if (Date.now() >= giveUpAt) {
+          const err = unavailable(`etcd did not answer (${errorText(e)}): it may have lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory`);
           for (const p of this.queue) p.reject(err);
           this.queue = [];
+          this.restamp();
           return;
         }
         await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 5)));
@@ -871,6 +879,9 @@ export class EtcdLogStore implements LogStore {
             this.markIndexed(other);
           }
         }
+      } catch {
+        // etcd did not answer: the records stay above meta/indexed, answered from memory, and
+        // the lag timer tries again.
       } finally {
         this.indexing = undefined;
       }
