@@ -6,6 +6,7 @@ import * as aus from "../gen/ctm/v1/auth_service.js";
 import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
 import * as vs from "../gen/ctm/v1/validator_service.js";
+import { grpcTarget } from "./grpc-target.js";
 import { retryDelay } from "./retry-rule.js";
 
 type Unary<Req, Res> = ((req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall) & { path?: string };
@@ -13,13 +14,16 @@ type Msg<T> = { fromPartial(o: cs.DeepPartial<T>): T };
 
 /** The public gRPC API as promises; requests are built with fromPartial, so omitted fields take proto defaults. */
 export function ctmClient(address: string, timeoutMs: number, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), token?: string) {
-  const c = new cs.ConfigServiceClient(address, credentials);
-  const r = new rs.RolloutServiceClient(address, credentials);
-  const v = new vs.ValidatorServiceClient(address, credentials);
-  const h = new hs.HealthCheckServiceClient(address, credentials);
-  const l = new als.AccessLogServiceClient(address, credentials);
-  const a = new ads.AdminServiceClient(address, credentials);
-  const u = new aus.AuthServiceClient(address, credentials);
+  // Several addresses (the replicas of a store) are balanced round-robin: calls fail over.
+  const { target, options } = grpcTarget(address);
+  const c = new cs.ConfigServiceClient(target, credentials, options);
+  const shared = { ...options, channelOverride: c.getChannel() };
+  const r = new rs.RolloutServiceClient(target, credentials, shared);
+  const v = new vs.ValidatorServiceClient(target, credentials, shared);
+  const h = new hs.HealthCheckServiceClient(target, credentials, shared);
+  const l = new als.AccessLogServiceClient(target, credentials, shared);
+  const a = new ads.AdminServiceClient(target, credentials, shared);
+  const u = new aus.AuthServiceClient(target, credentials, shared);
   // The token goes in each call's metadata: grpc-js sends call credentials over TLS only.
   const metadata = (): grpc.Metadata => {
     const md = new grpc.Metadata();

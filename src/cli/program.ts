@@ -50,7 +50,7 @@ export function buildProgram(version: string): Command {
   const program = new Command("ctm")
     .description("ctm: the operator CLI of ctmd, the config time machine (a client of its gRPC API)")
     .version(version)
-    .addOption(new Option("--address <host:port>", "ctmd's gRPC address").env("CTM_ADDRESS").default(DEFAULT_ADDRESS))
+    .addOption(new Option("--address <host:port>", "ctmd's gRPC address; replicas as IP:port,IP:port (or one dns:///name:port), tried round-robin").env("CTM_ADDRESS").default(DEFAULT_ADDRESS))
     .addOption(new Option("--json", "print responses as JSON (proto JSON field names) for scripts"))
     .addOption(new Option("--author <name>", "recorded as the author of writes").env("CTM_AUTHOR").default(defaultAuthor(), "$USER"))
     .addOption(

@@ -2,8 +2,11 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordKind } from "../../src/gen/ctm/v1/record.js";
 import { api, connect, rejects, type Client } from "../helpers/client.js";
+import { CtmClient } from "../../clients/ts/src/index.js";
+import { ctm } from "../cli/run-ctm.js";
 import { Daemon, runDaemonToExit } from "../helpers/daemon.js";
 import { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { freePort } from "../helpers/prometheus.js";
 import { WatchStream } from "../helpers/watch-stream.js";
 
 // Three real ctmd processes with --store etcd on one real 3-member etcd cluster.
@@ -150,5 +153,61 @@ describe("ctmd replicas with --store etcd", () => {
     const refused = await runDaemonToExit(["--store", "etcd"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--store etcd needs --etcd-endpoints/);
+  });
+
+  it("the TS SDK and the CLI take every replica's address: when one replica is killed, calls go to the others and the SDK's watch resumes there with nothing missed or repeated", async () => {
+    const prefix = `/ctm-it/${randomUUID()}/`;
+    // Fixed ports, so that a replica started again is found at its address.
+    const ports = [await freePort(), await freePort()];
+    const pair = await Promise.all(ports.map((port) => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix, "--listen", `127.0.0.1:${port}`] })));
+    const both = pair.map((d) => d.address).join(",");
+    const sdk = new CtmClient({ address: both });
+    const stop = new AbortController();
+    try {
+      const first = await sdk.set("fo/0", 0);
+      const seen: number[] = [];
+      const watching = (async () => {
+        for await (const e of sdk.watch("fo/", { prefix: true, startRevision: first.entry!.revision, signal: stop.signal, backoff: { initialBackoffMs: 50, maxBackoffMs: 200 } })) seen.push(e.revision);
+      })();
+      const made = [first.entry!.revision];
+      for (let i = 1; i <= 10; i++) made.push((await sdk.set(`fo/${i}`, i)).entry!.revision);
+      await until("the watch saw the first writes", async () => seen.length >= 11);
+      // Each replica in turn is killed (the first comes back before the second goes), so the
+      // watch loses its stream at least once, whichever replica it was on.
+      const writeMore = async (from: number, to: number): Promise<void> => {
+        for (let i = from; i <= to; i++) {
+        for (let tries = 0; ; tries++) {
+          // A write in flight on the killed replica may fail with UNAVAILABLE: the caller retries it with a compare-and-set.
+          const r = await sdk.set(`fo/${i}`, i, { expectedVersion: 0 }).catch((e: unknown) => e as Error);
+          if (!(r instanceof Error)) {
+            made.push(r.entry!.revision);
+            break;
+          }
+          // ABORTED: an attempt the killed replica answered no more had landed.
+          const there = await sdk.get(`fo/${i}`).catch(() => undefined);
+          if (there) {
+            made.push(there.entry!.revision);
+            break;
+          }
+          expect(tries).toBeLessThan(20);
+        }
+      }
+      };
+      await pair[0]!.kill();
+      await writeMore(11, 20);
+      await pair[0]!.launch();
+      await pair[1]!.kill();
+      await writeMore(21, 30);
+      await until("the watch saw every write", async () => seen.length >= 31, 20_000);
+      expect(seen).toEqual(made);
+      expect((await sdk.get("fo/30")).value).toBe(30);
+      const cli = await ctm(both, ["get", "fo/30", "--json"]);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({ value: 30 });
+    } finally {
+      stop.abort();
+      sdk.close();
+      for (const d of pair) await d.dispose();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { grpcTarget } from "./target.js";
 import type { JsonValue } from "./domain/json.js";
 import { CtmCache, type CacheOptions } from "./cache.js";
 import { toPbContext, type Context } from "./convert.js";
@@ -60,7 +61,12 @@ import { writeSnapshotFile } from "./snapshot-file.js";
 import { WatchIterator, type WatchOptions } from "./watch.js";
 
 export interface CtmClientOptions {
-  /** host:port of ctmd, e.g. "127.0.0.1:7411". */
+  /**
+   * host:port of ctmd, e.g. "127.0.0.1:7411"; or the replicas of one store, comma-separated IP
+   * addresses ("10.0.0.1:7411,10.0.0.2:7411"), or one DNS name that resolves to all of them
+   * ("dns:///ctm.internal:7411"): calls are balanced round-robin and fail over, and the
+   * resuming watch moves to another replica when its own goes away.
+   */
   address: string;
   /**
    * A bearer token (`ctm_<id>_<secret>`) for a ctmd started with `--auth on`: sent as
@@ -201,12 +207,15 @@ export class CtmClient {
     // After the caller's interceptors, so that they never see the token (e.g. a logging one).
     const interceptors = [...(opts.interceptors ?? []), ...(token ? [bearerInterceptor(token)] : [])];
     if (interceptors.length > 0) clientOptions.interceptors = interceptors;
-    this.config = new ConfigServiceClient(opts.address, creds, clientOptions);
+    // Several addresses (the replicas of a store) are balanced round-robin: calls fail over.
+    const { target, options } = grpcTarget(opts.address);
+    Object.assign(clientOptions, options, opts.channelOptions);
+    this.config = new ConfigServiceClient(target, creds, clientOptions);
     const shared = { ...clientOptions, channelOverride: this.config.getChannel() };
-    this.rolloutStub = new RolloutServiceClient(opts.address, creds, shared);
-    this.validatorStub = new ValidatorServiceClient(opts.address, creds, shared);
-    this.healthStub = new HealthCheckServiceClient(opts.address, creds, shared);
-    this.accessLogStub = new AccessLogServiceClient(opts.address, creds, shared);
+    this.rolloutStub = new RolloutServiceClient(target, creds, shared);
+    this.validatorStub = new ValidatorServiceClient(target, creds, shared);
+    this.healthStub = new HealthCheckServiceClient(target, creds, shared);
+    this.accessLogStub = new AccessLogServiceClient(target, creds, shared);
     this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
     this.watchPolicy = { ...DEFAULT_WATCH_BACKOFF, ...opts.watchBackoff };
     this.clock = opts.clock ?? Date.now;
