@@ -92,3 +92,27 @@ func TestDialOptions(t *testing.T) {
 	}
 	conn.Close()
 }
+
+func TestTarget(t *testing.T) {
+	one, extra, err := Target("127.0.0.1:7411")
+	if err != nil || one != "127.0.0.1:7411" || len(extra) != 0 {
+		t.Fatalf("one address: %q %d %v", one, len(extra), err)
+	}
+	if dns, extra, err := Target("dns:///ctm.internal:7411"); err != nil || dns != "dns:///ctm.internal:7411" || len(extra) != 1 {
+		t.Fatalf("dns name: %q %d %v", dns, len(extra), err)
+	}
+	list, extra, err := Target("10.0.0.1:7411, 10.0.0.2:7412,")
+	if err != nil || !strings.HasPrefix(list, "ctm-replicas:///") || len(extra) != 2 {
+		t.Fatalf("list: %q %d %v", list, len(extra), err)
+	}
+	for in, want := range map[string]string{
+		"a.example:1,b.example:2": "a.example:1: several addresses must each be an IP address",
+		"10.0.0.1,10.0.0.2:7411":  "10.0.0.1: several addresses",
+		"10.0.0.1:1,[::1]:2":      "IPv4 or IPv6 addresses, not both",
+		" , ":                     "no address given",
+	} {
+		if _, _, err := Target(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Target(%q) = %v, want an error with %q", in, err, want)
+		}
+	}
+}

@@ -24,11 +24,13 @@ ctm.v1.config_service_pb2_grpc (ConfigServiceStub), likewise for the RolloutServ
 from __future__ import annotations
 
 import datetime as _dt
+import ipaddress
 import random
+import re
 import threading
 import time as _time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import grpc
 from google.protobuf import json_format, timestamp_pb2
@@ -341,6 +343,41 @@ _DEFAULT_OPTIONS = (
 )
 
 
+def grpc_target(address: str) -> Tuple[str, List[tuple]]:
+    """The gRPC target and channel options for one ``host:port`` or several, comma-separated.
+
+    Several (the replicas of one store) are a static list that gRPC balances round-robin,
+    skipping the ones that do not answer, so calls fail over; they must be IP addresses
+    (``10.0.0.1:7411``, ``[fd00::1]:7411``). For host names, give one DNS name that resolves to
+    every replica (``dns:///ctm.internal:7411``), balanced the same way.
+    """
+    parts = [p.strip() for p in address.split(",") if p.strip()]
+    if not parts:
+        raise ValueError("no address given")
+    round_robin = [("grpc.lb_policy_name", "round_robin")]
+    if len(parts) == 1:
+        return parts[0], (round_robin if parts[0].startswith("dns:") else [])
+    hosts = []
+    for p in parts:
+        m = re.fullmatch(r"\[([^\]]+)\]:(\d+)", p) or re.fullmatch(r"([^:]+):(\d+)", p)
+        family = _ip_family(m.group(1)) if m else 0
+        if not family:
+            raise ValueError(f"{p}: several addresses must each be an IP address with its port (for host names, give one DNS name that resolves to every replica)")
+        hosts.append((m.group(1), m.group(2), family))
+    if len({h[2] for h in hosts}) > 1:
+        raise ValueError(f"{address}: give IPv4 or IPv6 addresses, not both")
+    if hosts[0][2] == 4:
+        return "ipv4:" + ",".join(f"{h}:{port}" for h, port, _ in hosts), round_robin
+    return "ipv6:" + ",".join(f"[{h}]:{port}" for h, port, _ in hosts), round_robin
+
+
+def _ip_family(host: str) -> int:
+    try:
+        return ipaddress.ip_address(host).version
+    except ValueError:
+        return 0
+
+
 class Client:
     """A ConfigService client to target ("host:port"), over plaintext unless TLS is asked for.
 
@@ -398,7 +435,8 @@ class Client:
         self.metadata = md
         self._owns_channel = channel is None
         if channel is None:
-            opts = list(options)
+            target, balanced = grpc_target(target)
+            opts = list(options) + balanced
             if server_name is not None:
                 opts.append(("grpc.ssl_target_name_override", server_name))
             if secure:

@@ -59,7 +59,10 @@ func emit(v interface{}) {
 func dial(addr string) (*grpc.ClientConn, ctmv1.ConfigServiceClient) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := grpc.DialContext(ctx, addr, grpc.WithInsecure(), grpc.WithBlock())
+	// Several comma-separated addresses are the replicas of one store, balanced round-robin.
+	target, extra, err := ctm.Target(addr)
+	must(err, "address "+addr)
+	conn, err := grpc.DialContext(ctx, target, append([]grpc.DialOption{grpc.WithInsecure(), grpc.WithBlock()}, extra...)...)
 	must(err, "dial "+addr)
 	return conn, ctmv1.NewConfigServiceClient(conn)
 }
