@@ -3,6 +3,7 @@ import type { LogRecord } from "../domain/record.js";
 import type { CompactionOutcome, Horizon } from "./compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "./log-store.js";
 import type { VerifyReport } from "./verify-report.js";
+import { notifyListeners } from "./notify-listeners.js";
 
 /** The reads a follower cannot answer from memory: the writer's history, asked for over a link. */
 export type WriterReads = Pick<LogStore, "pageAt" | "at" | "version" | "history" | "revisionAt" | "range" | "readNote">;
@@ -54,15 +55,7 @@ export class FollowerStore implements LogStore {
     this.head = records[records.length - 1]!.revision;
     this.applied.batches++;
     this.applied.records += records.length;
-    for (const l of this.listeners) {
-      try {
-        l(records);
-      } catch (e) {
-        const err = e instanceof Error ? e : new Error(String(e));
-        if (this.onListenerError) this.onListenerError(err);
-        else process.emitWarning(err, "CommitListenerError");
-      }
-    }
+    notifyListeners(this.listeners, records, this.onListenerError);
     if (this.waiters.length > 0) {
       const ready = this.waiters.filter((w) => w.revision <= this.head);
       this.waiters = this.waiters.filter((w) => w.revision > this.head);

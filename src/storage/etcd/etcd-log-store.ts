@@ -15,6 +15,7 @@ import { EtcdClient, type EtcdConnection } from "./etcd-client.js";
 import { EtcdLayout, prefixEnd } from "./etcd-layout.js";
 import { EtcdElection, type ElectionEvents, type Fence } from "./etcd-election.js";
 import { isLeaderOnly } from "../leader-only.js";
+import { notifyListeners } from "../notify-listeners.js";
 
 export interface EtcdLogStoreOptions {
   readonly connection: EtcdConnection;
@@ -317,7 +318,7 @@ export class EtcdLogStore implements LogStore {
 
   async at(key: string, revision: number): Promise<LogRecord | undefined> {
     const rev = Math.min(revision, this.committedRev);
-    const inTail = this.fromTail((r) => r.key === key && r.revision <= rev, "newest");
+    const inTail = this.fromTail((r) => r.key === key && r.revision <= rev);
     if (inTail) return inTail;
     const idx = await this.client.range({ key: this.layout.keyRev(key, 0), rangeEnd: this.layout.keyRev(key, rev + 1), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true });
     const k = idx.kvs[0];
@@ -325,7 +326,7 @@ export class EtcdLogStore implements LogStore {
   }
 
   async version(key: string, version: number): Promise<LogRecord | undefined> {
-    const inTail = this.fromTail((r) => r.key === key && r.version === version, "newest");
+    const inTail = this.fromTail((r) => r.key === key && r.version === version);
     if (inTail) return inTail;
     const idx = await this.client.range({ key: this.layout.keyVersion(key, version) });
     const v = idx.kvs[0];
@@ -348,7 +349,7 @@ export class EtcdLogStore implements LogStore {
   async revisionAt(time: number): Promise<number> {
     if (!(time >= 0)) return 0;
     const ms = Math.floor(time);
-    const inTail = this.fromTail((r) => r.time <= ms, "newest");
+    const inTail = this.fromTail((r) => r.time <= ms);
     if (inTail) return inTail.revision;
     const idx = await this.client.range({ key: this.layout.timeFloor(), rangeEnd: this.layout.timeRev(Math.min(ms + 1, Number.MAX_SAFE_INTEGER), 0), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true });
     const k = idx.kvs[0];
@@ -815,15 +816,7 @@ export class EtcdLogStore implements LogStore {
   }
 
   private notify(records: LogRecord[]): void {
-    for (const l of this.listeners) {
-      try {
-        l(records);
-      } catch (e) {
-        const err = e instanceof Error ? e : new Error(String(e));
-        if (this.onListenerError) this.onListenerError(err);
-        else process.emitWarning(err, "CommitListenerError");
-      }
-    }
+    notifyListeners(this.listeners, records, this.onListenerError);
   }
 
   // ---- indexing ----
@@ -891,8 +884,8 @@ export class EtcdLogStore implements LogStore {
 
   // ---- reading ----
 
-  private fromTail(match: (r: LogRecord) => boolean, which: "newest"): LogRecord | undefined {
-    void which;
+  /** The newest record above meta/indexed that matches. */
+  private fromTail(match: (r: LogRecord) => boolean): LogRecord | undefined {
     for (let i = this.tail.length - 1; i >= 0; i--) {
       const r = this.tail[i]!.record;
       if (r.revision <= this.committedRev && match(r)) return r;

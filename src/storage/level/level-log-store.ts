@@ -23,6 +23,7 @@ import { readHeadsThreaded } from "./read-heads-threaded.js";
 import { readArchive, removeArchive, writeArchive, type ArchiveEntry } from "./archive-file.js";
 import { filesSize } from "./directory-size.js";
 import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, type CompactionIntent } from "./compactor.js";
+import { notifyListeners } from "../notify-listeners.js";
 
 /** 2: every log value carries the hash of the record before it. */
 const SCHEMA_VERSION = 2;
@@ -642,17 +643,7 @@ export class LevelLogStore implements LogStore {
         this.counters.records += p.records.length;
       }
       const all = group.flatMap((p) => p.records);
-      for (const l of this.listeners) {
-        // A faulty listener must not wedge the writer: the batch is durable either way.
-        try {
-          l(all);
-        } catch (e) {
-          // Its view missed this batch: the hook logs it, counts it and marks the views stale.
-          const err = e instanceof Error ? e : new Error(String(e));
-          if (this.onListenerError) this.onListenerError(err);
-          else process.emitWarning(err, "CommitListenerError");
-        }
-      }
+      notifyListeners(this.listeners, all, this.onListenerError);
       for (const p of group) p.resolve(p.records);
     }
     this.flushing = false;
