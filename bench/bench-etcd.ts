@@ -17,7 +17,7 @@ import { type EtcdHandle, startEtcd } from "./start-etcd.js";
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** An etcd with the bench's key seeded, checked with one grpc-js Range of the h2load frame. */
-async function seededEtcd(ctx: BenchContext, name: string, cores?: number): Promise<EtcdHandle> {
+export async function seededEtcd(ctx: BenchContext, name: string, cores?: number): Promise<EtcdHandle> {
   const etcd = await startEtcd(ctx.children, join(ctx.work, name), 30_000, cores === undefined ? {} : { cores });
   const client = new RawClient(etcd.address);
   const seeded = await client.unary(paths.put, etcdPutRequest(fixture.key, JSON.stringify(fixture.value)));

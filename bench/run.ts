@@ -9,6 +9,7 @@
 //        BENCH_ONLY=snapshot npm run bench   (every key at a past revision, 100k keys, against etcd)
 //        BENCH_ONLY=etcd npm run bench   (Get and Set against etcd on both cores and on one, alternating)
 //        BENCH_ONLY=workers npm run bench   (Get and Set with --workers 2 against 1 worker and none, alternating)
+//        BENCH_ONLY=etcd-store npm run bench   (ctmd --store etcd: Set against etcd Put, Get against the embedded store)
 //        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
 //        BENCH_ONLY=compaction npm run bench   (Get and Set during a large compaction against idle, alternating)
 //        BENCH_ONLY=local-eval npm run bench   (local evaluations/s through the TypeScript, Go and Python caches, and their RPCs)
@@ -33,6 +34,7 @@ import { benchStartup } from "./bench-startup.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchSet } from "./bench-set.js";
 import { benchWorkers } from "./bench-workers.js";
+import { benchEtcdStore } from "./bench-etcd-store.js";
 import { benchWatch } from "./bench-watch.js";
 import { ChildProcesses } from "./child-processes.js";
 import { fixture } from "./fixture.js";
@@ -81,6 +83,8 @@ async function main(): Promise<number> {
         await benchEtcd(ctx, ctmd);
       } else if (only("workers")) {
         await benchWorkers(ctx);
+      } else if (only("etcd-store")) {
+        await benchEtcdStore(ctx, ctmd);
       } else if (only("snapshot")) {
         await benchSnapshot(ctx);
       } else if (only("compaction")) {
@@ -105,6 +109,7 @@ async function main(): Promise<number> {
         const etcd = await benchEtcd(ctx, ctmd);
         await benchWatch(ctx, ctmd.address, ctm, etcd.address);
         await benchWorkers(ctx);
+        await benchEtcdStore(ctx, ctmd);
         await benchCompaction(ctx);
       }
     } finally {
