@@ -164,7 +164,7 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
       `Snapshot at a past revision: ctmd answered ${answer.entries} keys as they stood then in ${answer.pages} pages of up to ${pageSize || "the default"} keys, etcd ${etcdAnswer.entries} (of ${keys})`,
     );
 
-    const getBody = GetRequest.encode({ key: keyOf(7), context: undefined }).finish();
+    const getBody = GetRequest.encode({ key: keyOf(7), context: undefined, consistent: false }).finish();
     const etcdGetBody = etcdRangeRequest(keyOf(7));
     const rows: { ctmdMs: number; etcdMs: number; getP99: number; getMax: number; etcdGetP99: number; peak: number; rssBefore: number }[] = [];
     for (let round = 0; round < settings.rounds; round++) {

@@ -10,11 +10,11 @@ export const fixture = {
   watchKey: "bench/watch/fanout",
 
   getRequest(): Uint8Array {
-    return GetRequest.encode({ key: fixture.key }).finish();
+    return GetRequest.encode({ key: fixture.key, consistent: false }).finish();
   },
 
   getRequestFor(key: string): Uint8Array {
-    return GetRequest.encode({ key }).finish();
+    return GetRequest.encode({ key, consistent: false }).finish();
   },
 
   seedRequest(): Uint8Array {

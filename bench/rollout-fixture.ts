@@ -85,6 +85,7 @@ export const rollout = {
         attributes: { country: "DE", plan: "pro", app_version: "2.3.1" },
         requestId: "bench-0123456789abcdef",
       },
+      consistent: false,
     }).finish();
   },
 };

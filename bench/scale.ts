@@ -148,7 +148,7 @@ async function measureSize(records: number, work: string, children: ChildProcess
     report.row(`${label}: start-up, s until serving`, ctmdStart.toFixed(2), etcdStart.toFixed(2), formatRatio(ctmdStart, etcdStart));
     report.row(`${label}: resident memory after start-up (MiB)`, rssMiB(ctmd.child.pid!).toFixed(0), rssMiB(etcd.child.pid!).toFixed(0), formatRatio(rssMiB(ctmd.child.pid!), rssMiB(etcd.child.pid!)));
 
-    const getBody = GetRequest.encode({ key: keyOf(7), context: undefined }).finish();
+    const getBody = GetRequest.encode({ key: keyOf(7), context: undefined, consistent: false }).finish();
     const etcdGetBody = etcdRangeRequest(keyOf(7));
     const head = await s.c.unary(paths.get, getBody);
     ok(head, "ctmd Get");

@@ -36,7 +36,7 @@ describe("ConfigService against a real daemon", () => {
 
   it("a Get over HTTP/2 answers a date header with the current time, and the value", async () => {
     await c.set({ key: "dated", value: 7 });
-    const body = Buffer.from(GetRequest.encode({ key: "dated", context: undefined }).finish());
+    const body = Buffer.from(GetRequest.encode({ key: "dated", context: undefined, consistent: false }).finish());
     const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
     const session = http2.connect(`http://${daemon.address}`);
     try {

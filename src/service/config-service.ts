@@ -173,6 +173,11 @@ export class ConfigService {
   }
 
   /** The current entry and what `ctx` is served from it now. Memory only: never touches disk. */
+  /** Waits until this replica has every write committed before the call (a no-op on the embedded store). */
+  async syncToHead(): Promise<void> {
+    await this.store.syncToHead?.();
+  }
+
   resolve(key: string, ctx: EvalContext): { record: LogRecord; resolution: Resolution } {
     const record = this.get(key);
     const now = this.clock.now();

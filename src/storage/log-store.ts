@@ -98,6 +98,12 @@ export interface LogStore {
   readonly lastVerification: VerifyReport | undefined;
   /** Set once the store must not be served (a failed check, write or read), with the error to answer. */
   readonly refusal: CtmError | undefined;
+  /**
+   * A store several processes write (etcd): resolves once this one has applied every record
+   * committed anywhere before the call. A store with one writer has nothing to wait for and
+   * leaves it out.
+   */
+  syncToHead?(): Promise<void>;
   /** Called synchronously, in order, after each batch becomes durable and visible. */
   onCommit(listener: CommitListener): () => void;
 

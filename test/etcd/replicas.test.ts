@@ -57,6 +57,18 @@ describe("ctmd replicas with --store etcd", () => {
     }
   });
 
+  it("Get and Snapshot with consistent, on any replica, answer the write another replica just acknowledged", async () => {
+    for (let i = 0; i < 30; i++) {
+      const w = await api(clients[i % 3]!).set({ key: `consistent/${i % 4}`, value: i });
+      const reader = clients[(i + 1) % 3]!;
+      const g = await api(reader).get({ key: `consistent/${i % 4}`, consistent: true });
+      expect(g.entry!.revision).toBe(w.entry!.revision);
+      expect(g.header!.revision).toBeGreaterThanOrEqual(w.entry!.revision);
+      const snap = await api(clients[(i + 2) % 3]!).snapshot({ prefix: "consistent/", consistent: true });
+      expect(snap.entries.find((e) => e.key === `consistent/${i % 4}`)!.revision).toBe(w.entry!.revision);
+    }
+  });
+
   it("a compare-and-set that another replica beat answers ABORTED, and writes nothing", async () => {
     const first = await api(clients[0]!).set({ key: "cas/x", value: 1 });
     await until("replica 1 follows", async () => (await api(clients[1]!).get({ key: "cas/x" }).catch(() => undefined))?.entry?.version === 1);

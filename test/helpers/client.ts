@@ -60,7 +60,7 @@ export function api(c: Client, token?: string) {
 
 /** The store's head revision, read from a response header (any key will do). */
 export async function headRevision(c: Client): Promise<number> {
-  const r = await call(c.snapshot.bind(c), { prefix: "", at: undefined, pageSize: 1, pageToken: "" });
+  const r = await call(c.snapshot.bind(c), { prefix: "", at: undefined, pageSize: 1, pageToken: "", consistent: false });
   return r.header!.revision;
 }
 

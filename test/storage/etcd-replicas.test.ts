@@ -101,6 +101,31 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     expect(await b!.verify()).toMatchObject({ ok: true, recordsChecked: 602 });
   });
 
+  it("syncToHead catches a replica up with writes made elsewhere even while its own watch is down", async () => {
+    const prefix = `/ctm-replicas/${randomUUID()}/`;
+    // a talks to member 0; b follows through member 1, which goes away.
+    const a = new EtcdLogStore(systemClock, { connection: { endpoints: [cluster.endpoints[0]!, cluster.endpoints[2]!] }, prefix });
+    const b = new EtcdLogStore(systemClock, { connection: { endpoints: [cluster.endpoints[1]!, cluster.endpoints[2]!] }, prefix });
+    await a.open();
+    open.push(a);
+    await b.open();
+    open.push(b);
+    await a.commit(() => [set("sync/x", 1)]);
+    await until("b follows", () => b.headRevision === 1);
+    await cluster.kill(1);
+    try {
+      for (let i = 2; i <= 6; i++) {
+        const [r] = await a.commit(() => [set("sync/x", i)]);
+        // Its watch is down (it reconnects after a pause): only reading etcd's head brings b up to date.
+        await b.syncToHead();
+        expect(b.latest("sync/x")).toEqual(r);
+        expect(b.headRevision).toBe(i);
+      }
+    } finally {
+      await cluster.restart(1);
+    }
+  });
+
   it("keeps serving writes and reads when one etcd member of three is killed, and takes it back", async () => {
     const [a, b] = await replicas(2);
     const writes = Array.from({ length: 64 }, (_, i) => (i % 2 ? a : b)!.commit(() => [set(`m/${i}`, i)]));

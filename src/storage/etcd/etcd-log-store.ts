@@ -694,6 +694,19 @@ export class EtcdLogStore implements LogStore {
     this.restamp();
   }
 
+  /** Reads etcd's head after the call and applies everything up to it (a consistent read). */
+  async syncToHead(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.isOpen) throw unavailable("store is closed");
+    // A catch-up already under way may have read the head before this call: wait, then read again.
+    if (this.catching) await this.catching.catch(() => undefined);
+    try {
+      await this.catchUp();
+    } catch (e) {
+      throw unavailable(`etcd did not answer a consistent read (${errorText(e)}): read without consistent to be answered from memory`);
+    }
+  }
+
   // ---- following ----
 
   /** Reads every record above committedRev up to etcd's meta/head, and applies them. */

@@ -8,7 +8,7 @@ describe("checkedDeserializer", () => {
   const decode = checkedDeserializer(protoRegistry().getMessage("ctm.v1.GetRequest")!, (b) => GetRequest.decode(b));
 
   it("decodes what the checks accept", () => {
-    expect(decode(Buffer.from(GetRequest.encode({ key: "k", context: undefined }).finish()))).toEqual({ key: "k", context: undefined });
+    expect(decode(Buffer.from(GetRequest.encode({ key: "k", context: undefined, consistent: false }).finish()))).toEqual({ key: "k", context: undefined, consistent: false });
   });
 
   it("never throws: a refusal carries INVALID_ARGUMENT naming the field", () => {

@@ -29,9 +29,12 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
       return { header: header(), entry: toEntry(rec) };
     }),
     // The hot path answers with cached, pre-encoded bytes.
-    get: unary(rpc, "Get", byKey, (r): GetWire => {
-      const { record, resolution } = svc.resolve(r.key, toContext(r.context));
-      return answers.bytes(record, header(), resolution);
+    get: unary(rpc, "Get", byKey, (r): GetWire | Promise<GetWire> => {
+      const answer = (): GetWire => {
+        const { record, resolution } = svc.resolve(r.key, toContext(r.context));
+        return answers.bytes(record, header(), resolution);
+      };
+      return r.consistent ? svc.syncToHead().then(answer) : answer();
     }),
     delete: unary(rpc, "Delete", byKey, async (r) => {
       const rec = await svc.delete(r);
@@ -70,6 +73,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
       };
     }),
     snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
+      if (r.consistent && r.pageToken === "") await svc.syncToHead();
       const page = await svc.snapshot(r.prefix, toPoint(r.at), r.pageSize, r.pageToken);
       return encodeSnapshotPage(page, r.prefix, header(), (rec) => svc.isCurrent(rec));
     }),

@@ -17,7 +17,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63tm/v1/config_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x14\x63tm/v1/rollout.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x01\n\nSetRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12.\n\x10\x65xpected_version\x18\x05 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12-\n\x07rollout\x18\x06 \x01(\x0b\x32\x13.ctm.v1.RolloutPlanR\x07rolloutB\x13\n\x11_expected_version\"b\n\x0bSetResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\"S\n\nGetRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x33\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x19.ctm.v1.EvaluationContextR\x07\x63ontext\"\xd2\x01\n\x0bGetResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\x12,\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07variant\x18\x04 \x01(\tR\x07variant\x12&\n\x06reason\x18\x05 \x01(\x0e\x32\x0e.ctm.v1.ReasonR\x06reason\"\xae\x01\n\rDeleteRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\x12.\n\x10\x65xpected_version\x18\x04 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12\x14\n\x05\x66orce\x18\x05 \x01(\x08R\x05\x66orceB\x13\n\x11_expected_version\"e\n\x0e\x44\x65leteResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\"W\n\x0eHistoryRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05limit\x18\x02 \x01(\rR\x05limit\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"\xca\x01\n\x0fHistoryResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\'\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\x12\x36\n\x17\x63ompacted_below_version\x18\x04 \x01(\x04R\x15\x63ompactedBelowVersion\"a\n\x0b\x44iffRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12!\n\x0c\x66rom_version\x18\x02 \x01(\x04R\x0b\x66romVersion\x12\x1d\n\nto_version\x18\x03 \x01(\x04R\ttoVersion\"\xb8\x01\n\x0c\x44iffResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12!\n\x04\x66rom\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x04\x66rom\x12\x1d\n\x02to\x18\x03 \x01(\x0b\x32\r.ctm.v1.EntryR\x02to\x12\x36\n\noperations\x18\x04 \x03(\x0b\x32\x16.ctm.v1.PatchOperationR\noperations\" \n\x0c\x42lameRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\"\x8d\x01\n\rBlameResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\x12\'\n\x05lines\x18\x03 \x03(\x0b\x32\x11.ctm.v1.BlameLineR\x05lines\"\xcd\x01\n\x0fRollbackRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\"\n\nto_version\x18\x02 \x01(\x04H\x00R\ttoVersion\x88\x01\x01\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12.\n\x10\x65xpected_version\x18\x05 \x01(\x04H\x01R\x0f\x65xpectedVersion\x88\x01\x01\x42\r\n\x0b_to_versionB\x13\n\x11_expected_version\"g\n\x10RollbackResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\"\xab\x01\n\x0cGetAtRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x30\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x1c\n\x08revision\x18\x03 \x01(\x04H\x00R\x08revision\x12\x33\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x19.ctm.v1.EvaluationContextR\x07\x63ontextB\x04\n\x02\x61t\"\xf0\x01\n\rGetAtResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08revision\x18\x02 \x01(\x04R\x08revision\x12#\n\x05\x65ntry\x18\x03 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\x12,\n\x05value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07variant\x18\x05 \x01(\tR\x07variant\x12&\n\x06reason\x18\x06 \x01(\x0e\x32\x0e.ctm.v1.ReasonR\x06reason\"\xbb\x01\n\x0fSnapshotRequest\x12\x16\n\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x30\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x1c\n\x08revision\x18\x03 \x01(\x04H\x00R\x08revision\x12\x1b\n\tpage_size\x18\x04 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageTokenB\x04\n\x02\x61t\"\xaf\x01\n\x10SnapshotResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08revision\x18\x02 \x01(\x04R\x08revision\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\"\xc2\x01\n\x0cSetOperation\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12.\n\x10\x65xpected_version\x18\x03 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12-\n\x07rollout\x18\x04 \x01(\x0b\x32\x13.ctm.v1.RolloutPlanR\x07rolloutB\x13\n\x11_expected_version\"~\n\x0f\x44\x65leteOperation\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12.\n\x10\x65xpected_version\x18\x02 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12\x14\n\x05\x66orce\x18\x03 \x01(\x08R\x05\x66orceB\x13\n\x11_expected_version\"z\n\x0e\x41pplyOperation\x12(\n\x03set\x18\x01 \x01(\x0b\x32\x14.ctm.v1.SetOperationH\x00R\x03set\x12\x31\n\x06\x64\x65lete\x18\x02 \x01(\x0b\x32\x17.ctm.v1.DeleteOperationH\x00R\x06\x64\x65leteB\x0b\n\toperation\"x\n\x0c\x41pplyRequest\x12\x36\n\noperations\x18\x01 \x03(\x0b\x32\x16.ctm.v1.ApplyOperationR\noperations\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\"h\n\rApplyResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\'\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\"\xb7\x01\n\x15RollbackPrefixRequest\x12\x16\n\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x30\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x1c\n\x08revision\x18\x03 \x01(\x04H\x00R\x08revision\x12\x16\n\x06\x61uthor\x18\x04 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x05 \x01(\tR\x07messageB\x04\n\x02to\"\xf5\x01\n\x16RollbackPrefixResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08revision\x18\x02 \x01(\x04R\x08revision\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\x12\x1a\n\x08restored\x18\x04 \x01(\x04R\x08restored\x12%\n\x0e\x66irst_revision\x18\x05 \x01(\x04R\rfirstRevision\x12#\n\rlast_revision\x18\x06 \x01(\x04R\x0clastRevision\"_\n\x0cWatchRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n\x06prefix\x18\x02 \x01(\x08R\x06prefix\x12%\n\x0estart_revision\x18\x03 \x01(\x04R\rstartRevision\"\x93\x01\n\rWatchResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x13.ctm.v1.WatchStatusR\x06status\x12%\n\x06\x65vents\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x06\x65vents*y\n\x0bWatchStatus\x12\x1c\n\x18WATCH_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14WATCH_STATUS_CREATED\x10\x01\x12\x17\n\x13WATCH_STATUS_EVENTS\x10\x02\x12\x19\n\x15WATCH_STATUS_PROGRESS\x10\x03\x32\xc0\x05\n\rConfigService\x12.\n\x03Set\x12\x12.ctm.v1.SetRequest\x1a\x13.ctm.v1.SetResponse\x12.\n\x03Get\x12\x12.ctm.v1.GetRequest\x1a\x13.ctm.v1.GetResponse\x12\x37\n\x06\x44\x65lete\x12\x15.ctm.v1.DeleteRequest\x1a\x16.ctm.v1.DeleteResponse\x12:\n\x07History\x12\x16.ctm.v1.HistoryRequest\x1a\x17.ctm.v1.HistoryResponse\x12\x31\n\x04\x44iff\x12\x13.ctm.v1.DiffRequest\x1a\x14.ctm.v1.DiffResponse\x12\x34\n\x05\x42lame\x12\x14.ctm.v1.BlameRequest\x1a\x15.ctm.v1.BlameResponse\x12=\n\x08Rollback\x12\x17.ctm.v1.RollbackRequest\x1a\x18.ctm.v1.RollbackResponse\x12\x34\n\x05GetAt\x12\x14.ctm.v1.GetAtRequest\x1a\x15.ctm.v1.GetAtResponse\x12=\n\x08Snapshot\x12\x17.ctm.v1.SnapshotRequest\x1a\x18.ctm.v1.SnapshotResponse\x12\x34\n\x05\x41pply\x12\x14.ctm.v1.ApplyRequest\x1a\x15.ctm.v1.ApplyResponse\x12O\n\x0eRollbackPrefix\x12\x1d.ctm.v1.RollbackPrefixRequest\x1a\x1e.ctm.v1.RollbackPrefixResponse\x12\x36\n\x05Watch\x12\x14.ctm.v1.WatchRequest\x1a\x15.ctm.v1.WatchResponse0\x01\x42!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x63tm/v1/config_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x14\x63tm/v1/rollout.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\x01\n\nSetRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12.\n\x10\x65xpected_version\x18\x05 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12-\n\x07rollout\x18\x06 \x01(\x0b\x32\x13.ctm.v1.RolloutPlanR\x07rolloutB\x13\n\x11_expected_version\"b\n\x0bSetResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\"s\n\nGetRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x33\n\x07\x63ontext\x18\x02 \x01(\x0b\x32\x19.ctm.v1.EvaluationContextR\x07\x63ontext\x12\x1e\n\nconsistent\x18\x03 \x01(\x08R\nconsistent\"\xd2\x01\n\x0bGetResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\x12,\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07variant\x18\x04 \x01(\tR\x07variant\x12&\n\x06reason\x18\x05 \x01(\x0e\x32\x0e.ctm.v1.ReasonR\x06reason\"\xae\x01\n\rDeleteRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\x12.\n\x10\x65xpected_version\x18\x04 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12\x14\n\x05\x66orce\x18\x05 \x01(\x08R\x05\x66orceB\x13\n\x11_expected_version\"e\n\x0e\x44\x65leteResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\"W\n\x0eHistoryRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05limit\x18\x02 \x01(\rR\x05limit\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"\xca\x01\n\x0fHistoryResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\'\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\x12\x36\n\x17\x63ompacted_below_version\x18\x04 \x01(\x04R\x15\x63ompactedBelowVersion\"a\n\x0b\x44iffRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12!\n\x0c\x66rom_version\x18\x02 \x01(\x04R\x0b\x66romVersion\x12\x1d\n\nto_version\x18\x03 \x01(\x04R\ttoVersion\"\xb8\x01\n\x0c\x44iffResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12!\n\x04\x66rom\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x04\x66rom\x12\x1d\n\x02to\x18\x03 \x01(\x0b\x32\r.ctm.v1.EntryR\x02to\x12\x36\n\noperations\x18\x04 \x03(\x0b\x32\x16.ctm.v1.PatchOperationR\noperations\" \n\x0c\x42lameRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\"\x8d\x01\n\rBlameResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\x12\'\n\x05lines\x18\x03 \x03(\x0b\x32\x11.ctm.v1.BlameLineR\x05lines\"\xcd\x01\n\x0fRollbackRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\"\n\nto_version\x18\x02 \x01(\x04H\x00R\ttoVersion\x88\x01\x01\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x04 \x01(\tR\x07message\x12.\n\x10\x65xpected_version\x18\x05 \x01(\x04H\x01R\x0f\x65xpectedVersion\x88\x01\x01\x42\r\n\x0b_to_versionB\x13\n\x11_expected_version\"g\n\x10RollbackResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12#\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\"\xab\x01\n\x0cGetAtRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x30\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x1c\n\x08revision\x18\x03 \x01(\x04H\x00R\x08revision\x12\x33\n\x07\x63ontext\x18\x04 \x01(\x0b\x32\x19.ctm.v1.EvaluationContextR\x07\x63ontextB\x04\n\x02\x61t\"\xf0\x01\n\rGetAtResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08revision\x18\x02 \x01(\x04R\x08revision\x12#\n\x05\x65ntry\x18\x03 \x01(\x0b\x32\r.ctm.v1.EntryR\x05\x65ntry\x12,\n\x05value\x18\x04 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12\x18\n\x07variant\x18\x05 \x01(\tR\x07variant\x12&\n\x06reason\x18\x06 \x01(\x0e\x32\x0e.ctm.v1.ReasonR\x06reason\"\xdb\x01\n\x0fSnapshotRequest\x12\x16\n\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x30\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x1c\n\x08revision\x18\x03 \x01(\x04H\x00R\x08revision\x12\x1b\n\tpage_size\x18\x04 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\x12\x1e\n\nconsistent\x18\x06 \x01(\x08R\nconsistentB\x04\n\x02\x61t\"\xaf\x01\n\x10SnapshotResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08revision\x18\x02 \x01(\x04R\x08revision\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\x12&\n\x0fnext_page_token\x18\x04 \x01(\tR\rnextPageToken\"\xc2\x01\n\x0cSetOperation\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12.\n\x10\x65xpected_version\x18\x03 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12-\n\x07rollout\x18\x04 \x01(\x0b\x32\x13.ctm.v1.RolloutPlanR\x07rolloutB\x13\n\x11_expected_version\"~\n\x0f\x44\x65leteOperation\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12.\n\x10\x65xpected_version\x18\x02 \x01(\x04H\x00R\x0f\x65xpectedVersion\x88\x01\x01\x12\x14\n\x05\x66orce\x18\x03 \x01(\x08R\x05\x66orceB\x13\n\x11_expected_version\"z\n\x0e\x41pplyOperation\x12(\n\x03set\x18\x01 \x01(\x0b\x32\x14.ctm.v1.SetOperationH\x00R\x03set\x12\x31\n\x06\x64\x65lete\x18\x02 \x01(\x0b\x32\x17.ctm.v1.DeleteOperationH\x00R\x06\x64\x65leteB\x0b\n\toperation\"x\n\x0c\x41pplyRequest\x12\x36\n\noperations\x18\x01 \x03(\x0b\x32\x16.ctm.v1.ApplyOperationR\noperations\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x03 \x01(\tR\x07message\"h\n\rApplyResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\'\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\"\xb7\x01\n\x15RollbackPrefixRequest\x12\x16\n\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x30\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00R\x04time\x12\x1c\n\x08revision\x18\x03 \x01(\x04H\x00R\x08revision\x12\x16\n\x06\x61uthor\x18\x04 \x01(\tR\x06\x61uthor\x12\x18\n\x07message\x18\x05 \x01(\tR\x07messageB\x04\n\x02to\"\xf5\x01\n\x16RollbackPrefixResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08revision\x18\x02 \x01(\x04R\x08revision\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries\x12\x1a\n\x08restored\x18\x04 \x01(\x04R\x08restored\x12%\n\x0e\x66irst_revision\x18\x05 \x01(\x04R\rfirstRevision\x12#\n\rlast_revision\x18\x06 \x01(\x04R\x0clastRevision\"_\n\x0cWatchRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n\x06prefix\x18\x02 \x01(\x08R\x06prefix\x12%\n\x0estart_revision\x18\x03 \x01(\x04R\rstartRevision\"\x93\x01\n\rWatchResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12+\n\x06status\x18\x02 \x01(\x0e\x32\x13.ctm.v1.WatchStatusR\x06status\x12%\n\x06\x65vents\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x06\x65vents*y\n\x0bWatchStatus\x12\x1c\n\x18WATCH_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14WATCH_STATUS_CREATED\x10\x01\x12\x17\n\x13WATCH_STATUS_EVENTS\x10\x02\x12\x19\n\x15WATCH_STATUS_PROGRESS\x10\x03\x32\xc0\x05\n\rConfigService\x12.\n\x03Set\x12\x12.ctm.v1.SetRequest\x1a\x13.ctm.v1.SetResponse\x12.\n\x03Get\x12\x12.ctm.v1.GetRequest\x1a\x13.ctm.v1.GetResponse\x12\x37\n\x06\x44\x65lete\x12\x15.ctm.v1.DeleteRequest\x1a\x16.ctm.v1.DeleteResponse\x12:\n\x07History\x12\x16.ctm.v1.HistoryRequest\x1a\x17.ctm.v1.HistoryResponse\x12\x31\n\x04\x44iff\x12\x13.ctm.v1.DiffRequest\x1a\x14.ctm.v1.DiffResponse\x12\x34\n\x05\x42lame\x12\x14.ctm.v1.BlameRequest\x1a\x15.ctm.v1.BlameResponse\x12=\n\x08Rollback\x12\x17.ctm.v1.RollbackRequest\x1a\x18.ctm.v1.RollbackResponse\x12\x34\n\x05GetAt\x12\x14.ctm.v1.GetAtRequest\x1a\x15.ctm.v1.GetAtResponse\x12=\n\x08Snapshot\x12\x17.ctm.v1.SnapshotRequest\x1a\x18.ctm.v1.SnapshotResponse\x12\x34\n\x05\x41pply\x12\x14.ctm.v1.ApplyRequest\x1a\x15.ctm.v1.ApplyResponse\x12O\n\x0eRollbackPrefix\x12\x1d.ctm.v1.RollbackPrefixRequest\x1a\x1e.ctm.v1.RollbackPrefixResponse\x12\x36\n\x05Watch\x12\x14.ctm.v1.WatchRequest\x1a\x15.ctm.v1.WatchResponse0\x01\x42!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ctm.v1.config_service_pb2', globals())
@@ -25,62 +25,62 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z\037ctm.dev/clients/go/ctm/v1;ctmv1'
-  _WATCHSTATUS._serialized_start=4282
-  _WATCHSTATUS._serialized_end=4403
+  _WATCHSTATUS._serialized_start=4346
+  _WATCHSTATUS._serialized_end=4467
   _SETREQUEST._serialized_start=146
   _SETREQUEST._serialized_end=388
   _SETRESPONSE._serialized_start=390
   _SETRESPONSE._serialized_end=488
   _GETREQUEST._serialized_start=490
-  _GETREQUEST._serialized_end=573
-  _GETRESPONSE._serialized_start=576
-  _GETRESPONSE._serialized_end=786
-  _DELETEREQUEST._serialized_start=789
-  _DELETEREQUEST._serialized_end=963
-  _DELETERESPONSE._serialized_start=965
-  _DELETERESPONSE._serialized_end=1066
-  _HISTORYREQUEST._serialized_start=1068
-  _HISTORYREQUEST._serialized_end=1155
-  _HISTORYRESPONSE._serialized_start=1158
-  _HISTORYRESPONSE._serialized_end=1360
-  _DIFFREQUEST._serialized_start=1362
-  _DIFFREQUEST._serialized_end=1459
-  _DIFFRESPONSE._serialized_start=1462
-  _DIFFRESPONSE._serialized_end=1646
-  _BLAMEREQUEST._serialized_start=1648
-  _BLAMEREQUEST._serialized_end=1680
-  _BLAMERESPONSE._serialized_start=1683
-  _BLAMERESPONSE._serialized_end=1824
-  _ROLLBACKREQUEST._serialized_start=1827
-  _ROLLBACKREQUEST._serialized_end=2032
-  _ROLLBACKRESPONSE._serialized_start=2034
-  _ROLLBACKRESPONSE._serialized_end=2137
-  _GETATREQUEST._serialized_start=2140
-  _GETATREQUEST._serialized_end=2311
-  _GETATRESPONSE._serialized_start=2314
-  _GETATRESPONSE._serialized_end=2554
-  _SNAPSHOTREQUEST._serialized_start=2557
-  _SNAPSHOTREQUEST._serialized_end=2744
-  _SNAPSHOTRESPONSE._serialized_start=2747
-  _SNAPSHOTRESPONSE._serialized_end=2922
-  _SETOPERATION._serialized_start=2925
-  _SETOPERATION._serialized_end=3119
-  _DELETEOPERATION._serialized_start=3121
-  _DELETEOPERATION._serialized_end=3247
-  _APPLYOPERATION._serialized_start=3249
-  _APPLYOPERATION._serialized_end=3371
-  _APPLYREQUEST._serialized_start=3373
-  _APPLYREQUEST._serialized_end=3493
-  _APPLYRESPONSE._serialized_start=3495
-  _APPLYRESPONSE._serialized_end=3599
-  _ROLLBACKPREFIXREQUEST._serialized_start=3602
-  _ROLLBACKPREFIXREQUEST._serialized_end=3785
-  _ROLLBACKPREFIXRESPONSE._serialized_start=3788
-  _ROLLBACKPREFIXRESPONSE._serialized_end=4033
-  _WATCHREQUEST._serialized_start=4035
-  _WATCHREQUEST._serialized_end=4130
-  _WATCHRESPONSE._serialized_start=4133
-  _WATCHRESPONSE._serialized_end=4280
-  _CONFIGSERVICE._serialized_start=4406
-  _CONFIGSERVICE._serialized_end=5110
+  _GETREQUEST._serialized_end=605
+  _GETRESPONSE._serialized_start=608
+  _GETRESPONSE._serialized_end=818
+  _DELETEREQUEST._serialized_start=821
+  _DELETEREQUEST._serialized_end=995
+  _DELETERESPONSE._serialized_start=997
+  _DELETERESPONSE._serialized_end=1098
+  _HISTORYREQUEST._serialized_start=1100
+  _HISTORYREQUEST._serialized_end=1187
+  _HISTORYRESPONSE._serialized_start=1190
+  _HISTORYRESPONSE._serialized_end=1392
+  _DIFFREQUEST._serialized_start=1394
+  _DIFFREQUEST._serialized_end=1491
+  _DIFFRESPONSE._serialized_start=1494
+  _DIFFRESPONSE._serialized_end=1678
+  _BLAMEREQUEST._serialized_start=1680
+  _BLAMEREQUEST._serialized_end=1712
+  _BLAMERESPONSE._serialized_start=1715
+  _BLAMERESPONSE._serialized_end=1856
+  _ROLLBACKREQUEST._serialized_start=1859
+  _ROLLBACKREQUEST._serialized_end=2064
+  _ROLLBACKRESPONSE._serialized_start=2066
+  _ROLLBACKRESPONSE._serialized_end=2169
+  _GETATREQUEST._serialized_start=2172
+  _GETATREQUEST._serialized_end=2343
+  _GETATRESPONSE._serialized_start=2346
+  _GETATRESPONSE._serialized_end=2586
+  _SNAPSHOTREQUEST._serialized_start=2589
+  _SNAPSHOTREQUEST._serialized_end=2808
+  _SNAPSHOTRESPONSE._serialized_start=2811
+  _SNAPSHOTRESPONSE._serialized_end=2986
+  _SETOPERATION._serialized_start=2989
+  _SETOPERATION._serialized_end=3183
+  _DELETEOPERATION._serialized_start=3185
+  _DELETEOPERATION._serialized_end=3311
+  _APPLYOPERATION._serialized_start=3313
+  _APPLYOPERATION._serialized_end=3435
+  _APPLYREQUEST._serialized_start=3437
+  _APPLYREQUEST._serialized_end=3557
+  _APPLYRESPONSE._serialized_start=3559
+  _APPLYRESPONSE._serialized_end=3663
+  _ROLLBACKPREFIXREQUEST._serialized_start=3666
+  _ROLLBACKPREFIXREQUEST._serialized_end=3849
+  _ROLLBACKPREFIXRESPONSE._serialized_start=3852
+  _ROLLBACKPREFIXRESPONSE._serialized_end=4097
+  _WATCHREQUEST._serialized_start=4099
+  _WATCHREQUEST._serialized_end=4194
+  _WATCHRESPONSE._serialized_start=4197
+  _WATCHRESPONSE._serialized_end=4344
+  _CONFIGSERVICE._serialized_start=4470
+  _CONFIGSERVICE._serialized_end=5174
 # @@protoc_insertion_point(module_scope)

@@ -138,12 +138,14 @@ class GetAtResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., revision: _Optional[int] = ..., entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., variant: _Optional[str] = ..., reason: _Optional[_Union[_rollout_pb2.Reason, str]] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ["context", "key"]
+    __slots__ = ["consistent", "context", "key"]
+    CONSISTENT_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
+    consistent: bool
     context: _rollout_pb2.EvaluationContext
     key: str
-    def __init__(self, key: _Optional[str] = ..., context: _Optional[_Union[_rollout_pb2.EvaluationContext, _Mapping]] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., context: _Optional[_Union[_rollout_pb2.EvaluationContext, _Mapping]] = ..., consistent: bool = ...) -> None: ...
 
 class GetResponse(_message.Message):
     __slots__ = ["entry", "header", "reason", "value", "variant"]
@@ -270,18 +272,20 @@ class SetResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ...) -> None: ...
 
 class SnapshotRequest(_message.Message):
-    __slots__ = ["page_size", "page_token", "prefix", "revision", "time"]
+    __slots__ = ["consistent", "page_size", "page_token", "prefix", "revision", "time"]
+    CONSISTENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     PREFIX_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
+    consistent: bool
     page_size: int
     page_token: str
     prefix: str
     revision: int
     time: _timestamp_pb2.Timestamp
-    def __init__(self, prefix: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    def __init__(self, prefix: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., consistent: bool = ...) -> None: ...
 
 class SnapshotResponse(_message.Message):
     __slots__ = ["entries", "header", "next_page_token", "revision"]

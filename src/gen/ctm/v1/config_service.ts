@@ -102,7 +102,16 @@ export interface SetResponse {
 export interface GetRequest {
   key: string;
   /** Who is asking; the value resolves for this unit. */
-  context?: EvaluationContext | undefined;
+  context?:
+    | EvaluationContext
+    | undefined;
+  /**
+   * On a replica of a store on etcd (ctmd --store etcd): first catch up with every write etcd
+   * committed before this call, wherever it was made. Without it, a replica answers from what it
+   * has applied, which may trail another replica's writes by milliseconds. The embedded store
+   * is always up to date, and ignores it.
+   */
+  consistent: boolean;
 }
 
 export interface GetResponse {
@@ -241,6 +250,8 @@ export interface SnapshotRequest {
    * is read at the first page's revision.
    */
   pageToken: string;
+  /** As GetRequest.consistent: on an etcd replica, catch up with etcd's head before the first page. */
+  consistent: boolean;
 }
 
 export interface SnapshotResponse {
@@ -577,7 +588,7 @@ export const SetResponse: MessageFns<SetResponse> = {
 };
 
 function createBaseGetRequest(): GetRequest {
-  return { key: "", context: undefined };
+  return { key: "", context: undefined, consistent: false };
 }
 
 export const GetRequest: MessageFns<GetRequest> = {
@@ -587,6 +598,9 @@ export const GetRequest: MessageFns<GetRequest> = {
     }
     if (message.context !== undefined) {
       EvaluationContext.encode(message.context, writer.uint32(18).fork()).join();
+    }
+    if (message.consistent !== false) {
+      writer.uint32(24).bool(message.consistent);
     }
     return writer;
   },
@@ -620,6 +634,14 @@ export const GetRequest: MessageFns<GetRequest> = {
             message.context = EvaluationContext.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.consistent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -636,6 +658,7 @@ export const GetRequest: MessageFns<GetRequest> = {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       context: isSet(object.context) ? EvaluationContext.fromJSON(object.context) : undefined,
+      consistent: isSet(object.consistent) ? globalThis.Boolean(object.consistent) : false,
     };
   },
 
@@ -646,6 +669,9 @@ export const GetRequest: MessageFns<GetRequest> = {
     }
     if (message.context !== undefined) {
       obj.context = EvaluationContext.toJSON(message.context);
+    }
+    if (message.consistent !== false) {
+      obj.consistent = message.consistent;
     }
     return obj;
   },
@@ -659,6 +685,7 @@ export const GetRequest: MessageFns<GetRequest> = {
     message.context = (object.context !== undefined && object.context !== null)
       ? EvaluationContext.fromPartial(object.context)
       : undefined;
+    message.consistent = object.consistent ?? false;
     return message;
   },
 };
@@ -2169,7 +2196,7 @@ export const GetAtResponse: MessageFns<GetAtResponse> = {
 };
 
 function createBaseSnapshotRequest(): SnapshotRequest {
-  return { prefix: "", at: undefined, pageSize: 0, pageToken: "" };
+  return { prefix: "", at: undefined, pageSize: 0, pageToken: "", consistent: false };
 }
 
 export const SnapshotRequest: MessageFns<SnapshotRequest> = {
@@ -2190,6 +2217,9 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
     }
     if (message.pageToken !== "") {
       writer.uint32(42).string(message.pageToken);
+    }
+    if (message.consistent !== false) {
+      writer.uint32(48).bool(message.consistent);
     }
     return writer;
   },
@@ -2247,6 +2277,14 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
             message.pageToken = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.consistent = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2277,6 +2315,7 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
         : isSet(object.page_token)
         ? globalThis.String(object.page_token)
         : "",
+      consistent: isSet(object.consistent) ? globalThis.Boolean(object.consistent) : false,
     };
   },
 
@@ -2295,6 +2334,9 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
     }
     if (message.pageToken !== "") {
       obj.pageToken = message.pageToken;
+    }
+    if (message.consistent !== false) {
+      obj.consistent = message.consistent;
     }
     return obj;
   },
@@ -2321,6 +2363,7 @@ export const SnapshotRequest: MessageFns<SnapshotRequest> = {
     }
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
+    message.consistent = object.consistent ?? false;
     return message;
   },
 };
