@@ -5,6 +5,7 @@ import { DEFAULT_DATA_DIR } from "./config.js";
 import { repairStore, type RepairReport } from "./storage/level/repair-store.js";
 import { verifyStore } from "./storage/level/verify-store.js";
 import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-store.js";
+import { inspectDataDir } from "./storage/level/store-directory.js";
 import { migrateToEtcd } from "./storage/etcd/migrate-to-etcd.js";
 import { etcdStoreOptions } from "./storage/etcd/etcd-store-options.js";
 import { systemClock } from "./domain/clock.js";
@@ -52,6 +53,20 @@ export async function runStoreCommand(argv: string[]): Promise<number> {
     .option("--json", "print the report as JSON")
     .action(async (o: { from: string; etcdEndpoints: string; etcdPrefix: string; etcdUser?: string; etcdPasswordFile?: string; etcdCa?: string; etcdCert?: string; etcdKey?: string; json?: boolean }) => {
       const dir = resolve(o.from);
+      // Opening a missing or empty directory would make a new, empty store there: refuse instead.
+      let kind: "new" | "store";
+      try {
+        kind = inspectDataDir(dir);
+      } catch (e) {
+        process.stderr.write(`ctmd migrate: ${e instanceof Error ? e.message : String(e)}\n`);
+        status = 1;
+        return;
+      }
+      if (kind === "new") {
+        process.stderr.write(`ctmd migrate: ${dir} holds no ctm store to copy\n`);
+        status = 1;
+        return;
+      }
       const source = new LevelLogStore(dir, systemClock, LEVEL_STORE_DEFAULTS);
       await source.open();
       try {

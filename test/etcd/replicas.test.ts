@@ -1,4 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordKind } from "../../src/gen/ctm/v1/record.js";
 import { api, connect, rejects, type Client } from "../helpers/client.js";
@@ -162,9 +166,22 @@ describe("ctmd replicas with --store etcd", () => {
     } finally {
       await level.dispose();
     }
+    // A directory with no store is refused, and nothing is made there.
+    const missing = join(tmpdir(), `ctm-no-store-${randomUUID()}`);
+    const none = await runDaemonToExit(["migrate", "--from", missing, "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", `/ctm-it/${randomUUID()}/`]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/holds no ctm store to copy/);
+    expect(existsSync(missing)).toBe(false);
     const refused = await runDaemonToExit(["--store", "etcd"]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/--store etcd needs --etcd-endpoints/);
+    // An etcd that cannot be reached stops the start with a message that says where it looked.
+    const port = await freePort();
+    const scratch = join(tmpdir(), `ctm-unreachable-${randomUUID()}`);
+    const unreachable = await runDaemonToExit(["--store", "etcd", "--etcd-endpoints", `127.0.0.1:${port}`, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", scratch]);
+    await rm(scratch, { recursive: true, force: true });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(new RegExp(`could not read the ctm log from etcd at 127\\.0\\.0\\.1:${port}`));
   });
 
   it("the TS SDK and the CLI take every replica's address: when one replica is killed, calls go to the others and the SDK's watch resumes there with nothing missed or repeated", async () => {

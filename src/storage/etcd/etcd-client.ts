@@ -74,11 +74,6 @@ export class EtcdClient {
     });
   }
 
-  /** The member calls go to now, for logs. */
-  get endpoint(): string {
-    return this.conn.endpoints[this.current]!;
-  }
-
   range(req: Partial<RangeRequest>): Promise<RangeResponse> {
     return this.unary((m) => m.kv.range.bind(m.kv) as Unary<RangeRequest, RangeResponse>, RangeRequest.fromPartial(req), true);
   }

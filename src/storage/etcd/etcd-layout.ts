@@ -68,10 +68,6 @@ export class EtcdLayout {
     return Buffer.concat([this.headsPrefix, Buffer.from(key, "utf8")]);
   }
 
-  keyHeadName(k: Uint8Array): string {
-    return Buffer.from(k).subarray(this.headsPrefix.length).toString("utf8");
-  }
-
   keyRev(key: string, rev: number): Buffer {
     return Buffer.concat([this.ik, Buffer.from(key, "utf8"), ZERO, u64(rev)]);
   }

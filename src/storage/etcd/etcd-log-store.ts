@@ -139,6 +139,16 @@ export class EtcdLogStore implements LogStore {
 
   async open(): Promise<void> {
     this.client = new EtcdClient(this.opts.connection);
+    try {
+      await this.load();
+    } catch (e) {
+      this.client.close();
+      if (e instanceof CtmError) throw e;
+      throw unavailable(`could not read the ctm log from etcd at ${this.opts.connection.endpoints.join(",")}: ${errorText(e)}`);
+    }
+  }
+
+  private async load(): Promise<void> {
     const L = this.layout;
     // meta/indexed exists from the first open on, so the indexer can compare its value.
     await this.client.txn({ compare: [cmp(L.indexed, Target.VERSION, 0n)], success: [put(L.indexed, u64(0))] });
@@ -281,7 +291,11 @@ export class EtcdLogStore implements LogStore {
   }
 
   eachLatest(prefix: string): Iterable<LogRecord> {
-    return prefix === "" ? this.committed.values() : [...this.committed.values()].filter((r) => r.key.startsWith(prefix));
+    return prefix === "" ? this.committed.values() : this.eachLatestUnder(prefix);
+  }
+
+  private *eachLatestUnder(prefix: string): Iterable<LogRecord> {
+    for (const [k, r] of this.committed) if (k.startsWith(prefix)) yield r;
   }
 
   latestUnder(prefix: string): LogRecord[] {
@@ -299,10 +313,11 @@ export class EtcdLogStore implements LogStore {
     const looked: string[] = [];
     for (; i < keys.length && looked.length < limit && keys[i]!.key.startsWith(prefix); i++) looked.push(keys[i]!.key);
     const more = i < keys.length && keys[i]!.key.startsWith(prefix);
-    const found = await Promise.all(looked.map((k) => {
+    const past = await this.atMany(looked.filter((k) => this.committed.get(k)!.revision > rev), rev);
+    const found = looked.map((k) => {
       const latest = this.committed.get(k)!;
-      return latest.revision <= rev ? latest : this.at(k, rev);
-    }));
+      return latest.revision <= rev ? latest : past.get(k);
+    });
     const records: LogRecord[] = [];
     let bytes = 0;
     for (let j = 0; j < looked.length; j++) {
@@ -323,6 +338,32 @@ export class EtcdLogStore implements LogStore {
     const idx = await this.client.range({ key: this.layout.keyRev(key, 0), rangeEnd: this.layout.keyRev(key, rev + 1), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true });
     const k = idx.kvs[0];
     return k ? this.readLog(readU64(k.key, k.key.length - 8)) : undefined;
+  }
+
+  /**
+   * at() for many keys at one revision, in a few round trips rather than two per key: the
+   * records above meta/indexed from memory, then one Range per key index in transactions of 127,
+   * then the records by revision.
+   */
+  private async atMany(keys: readonly string[], rev: number): Promise<Map<string, LogRecord | undefined>> {
+    const out = new Map<string, LogRecord | undefined>();
+    const want = new Set(keys);
+    for (const e of this.tail) if (want.has(e.record.key) && e.record.revision <= rev) out.set(e.record.key, e.record);
+    const rest = keys.filter((k) => !out.has(k));
+    const revs: number[] = [];
+    for (let i = 0; i < rest.length; i += DEFAULT_TXN_OPS - 1) {
+      const chunk = rest.slice(i, i + DEFAULT_TXN_OPS - 1);
+      const ops: RequestOp[] = chunk.map((k) => ({
+        request: { $case: "requestRange", value: { ...rangeOf(this.layout.keyRev(k, 0)), rangeEnd: this.layout.keyRev(k, rev + 1), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true } },
+      }));
+      const res = await this.client.txn({ success: ops });
+      for (const op of res.responses) {
+        const kv = op.response?.$case === "responseRange" ? op.response.value.kvs[0] : undefined;
+        if (kv) revs.push(readU64(kv.key, kv.key.length - 8));
+      }
+    }
+    for (const r of await this.readMany(revs)) out.set(r.key, r);
+    return out;
   }
 
   async version(key: string, version: number): Promise<LogRecord | undefined> {
