@@ -39,6 +39,7 @@ import { serverTls } from "./transport/tls/server-tls.js";
 import { WatchHub } from "./watch/watch-hub.js";
 import { makeLogger, RPC_BINDINGS } from "./make-logger.js";
 import { WorkerPool } from "./workers/worker-pool.js";
+import { replicaId } from "./replica-id.js";
 import { workerScript } from "./worker-script.js";
 import { InternalCalls } from "./transport/grpc/internal-calls.js";
 
@@ -104,7 +105,10 @@ async function main(): Promise<void> {
   const auth = new AuthService(store, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
   const retention = new RetentionService(store, clock, (f, m) => log.error({ component: "retention", ...f }, m));
   const config = new ConfigService(store, hub, clock, [validators, health, auth, retention], cfg.accessLog ? access : undefined);
-  const reads = new ReadStats(store, clock);
+  // Replicas on one etcd store each keep their own counts beside the shared log.
+  const replica = cfg.etcd ? replicaId(dataDir) : undefined;
+  auth.replica = replica;
+  const reads = new ReadStats(store, clock, undefined, replica);
   void reads.load().catch((e: unknown) => log.warn({ err: e }, "the saved read counts could not be read; counting starts afresh"));
   config.reads = reads;
   if (cfg.deleteGuardMs > 0) config.deleteGuard = new DeleteGuard(reads, clock, cfg.deleteGuardMs);
@@ -132,7 +136,10 @@ async function main(): Promise<void> {
   metrics.observeCounter("ctm_store_records_total", "Records written to the log in synced batches", () => store.stats.records);
   metrics.observe("ctm_oldest_revision", "The oldest revision served: compaction raises it", () => store.firstRevision);
   metrics.observe("ctm_last_compaction_timestamp_seconds", "When the last compaction that changed anything finished; 0 before the first", () => (retention.last?.time ?? 0) / 1000);
-  metrics.observe("ctm_store_healthy", "1 while the store accepts writes", () => (store.healthy ? 1 : 0));
+  // Only the etcd store serves reads while it cannot write; the embedded store does both or neither.
+  const writeOutage = (): string | undefined => (store instanceof EtcdLogStore ? store.writeOutage : undefined);
+  metrics.observe("ctm_store_healthy", "1 while the store is open and has not failed", () => (store.healthy ? 1 : 0));
+  metrics.observe("ctm_store_writable", "1 while the store can take writes (0 while an etcd cluster has no quorum, reads still served)", () => (store.healthy && writeOutage() === undefined ? 1 : 0));
   if (shipper) metrics.observeCounter("ctm_log_lines_dropped_total", "Log lines dropped because the log output was blocked", () => shipper.dropped);
   metrics.observe("ctm_verify_ok", "1 if the last check of the log's hash chain and indexes passed", () => (integrity.last?.ok ? 1 : 0));
   metrics.observe("ctm_verify_last_timestamp_seconds", "When the last check of the log finished", () => (integrity.last?.finishedAt ?? 0) / 1000);
@@ -176,8 +183,8 @@ async function main(): Promise<void> {
   const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
   const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
-  const serving = (on: boolean): void => {
-    transport.setServing(on);
+  const serving = (on: boolean, writes = on): void => {
+    transport.setServing(on, writes);
     pool?.setServing(on);
   };
   serving(true);
@@ -202,7 +209,11 @@ async function main(): Promise<void> {
   reads.start();
   integrity.start();
   // The health service follows the store (a failed batch or check) and the views commit listeners keep.
-  const healthTimer = setInterval(() => serving(store.healthy && !views.stale), 1000);
+  // Writes have their own name: an etcd store keeps serving reads while its cluster has no quorum.
+  const healthTimer = setInterval(() => {
+    const on = store.healthy && !views.stale;
+    serving(on, on && writeOutage() === undefined);
+  }, 1000);
   healthTimer.unref();
 
   let stopping = false;

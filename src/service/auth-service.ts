@@ -54,6 +54,8 @@ export class AuthService implements WriteGuard {
   /** Whether lastUsed changed since it was last written. */
   private usageChanged = false;
   private usageTimer: NodeJS.Timeout | undefined;
+  /** This replica's name when several share the store: each saves its own last-used note. */
+  replica: string | undefined;
   /** Each token's principal with its grants compiled, until an auth document changes. */
   private readonly principals = new Map<string, Principal>();
   /**
@@ -88,11 +90,11 @@ export class AuthService implements WriteGuard {
    * and a crash loses at most the last interval of it.
    */
   async loadUsage(flushMs = USAGE_FLUSH_MS): Promise<void> {
-    const note = await this.store.readNote(USAGE_NOTE);
-    if (note !== undefined) {
+    // Replicas sharing a store each save their own note (see `replica`); the newest time wins.
+    for await (const [, note] of this.store.notes(USAGE_NOTE)) {
       try {
         for (const [id, at] of Object.entries(JSON.parse(note.toString("utf8")) as Record<string, unknown>)) {
-          if (TOKEN_ID.test(id) && typeof at === "number" && Number.isFinite(at) && !this.lastUsed.has(id)) this.lastUsed.set(id, at);
+          if (TOKEN_ID.test(id) && typeof at === "number" && Number.isFinite(at) && at > (this.lastUsed.get(id) ?? -Infinity)) this.lastUsed.set(id, at);
         }
       } catch (e) {
         // Advisory data: an unreadable note costs the times, never the start.
@@ -109,7 +111,7 @@ export class AuthService implements WriteGuard {
     this.usageChanged = false;
     for (const id of this.lastUsed.keys()) if (!this.tokens.has(id)) this.lastUsed.delete(id);
     try {
-      await this.store.writeNote(USAGE_NOTE, Buffer.from(JSON.stringify(Object.fromEntries(this.lastUsed))));
+      await this.store.writeNote(this.replica === undefined ? USAGE_NOTE : `${USAGE_NOTE}@${this.replica}`, Buffer.from(JSON.stringify(Object.fromEntries(this.lastUsed))));
     } catch (e) {
       this.usageChanged = true;
       this.logError?.({ err: e }, "could not write the tokens' last-used times");

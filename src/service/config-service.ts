@@ -201,7 +201,7 @@ export class ConfigService {
 
   async delete(req: { key: string; expectedVersion?: number; force?: boolean } & WriteMeta): Promise<LogRecord> {
     const op: WriteOp = { type: "delete", key: checkKey(req.key), expectedVersion: checkVersion(req.expectedVersion, "expected_version") };
-    await this.deleteGuard?.ready();
+    if (req.force !== true) await this.deleteGuard?.ready([op.key]);
     this.deleteGuard?.check(op.key, req.force === true, "key");
     const actor = this.actor(req);
     const [r] = await this.commit((view) => planWrites(view, [op], actor, () => ""));
@@ -211,7 +211,9 @@ export class ConfigService {
   async apply(ops: readonly ApplyOp[], meta: WriteMeta): Promise<LogRecord[]> {
     if (ops.length === 0) throw invalidArgument("operations", "must hold at least one operation");
     if (ops.length > LIMITS.applyOperations) throw invalidArgument("operations", `must hold at most ${LIMITS.applyOperations}`);
-    if (ops.some((op) => op.type === "delete")) await this.deleteGuard?.ready();
+    // Valid keys only: an invalid one is refused below, naming its field.
+    const guarded = ops.filter((op) => op.type === "delete" && op.force !== true && Buffer.byteLength(op.key, "utf8") <= LIMITS.keyBytes).map((op) => op.key);
+    if (guarded.length > 0) await this.deleteGuard?.ready(guarded);
     const checked = ops.map((op, i): PendingOp => {
       const f = `operations[${i}].${op.type}.`;
       const key = checkKey(op.key, `${f}key`);

@@ -13,9 +13,12 @@ export class DeleteGuard {
     readonly windowMs: number,
   ) {}
 
-  /** Resolves once the counts saved before this start are in: a guard that checked before would miss them. */
-  ready(): Promise<void> {
-    return this.reads.ready();
+  /**
+   * Resolves once the counts saved before this start are in, and what other replicas saved of
+   * `keys` is read: a guard that checked before would miss them.
+   */
+  ready(keys: readonly string[]): Promise<void> {
+    return this.reads.refresh(keys);
   }
 
   check(key: string, force: boolean, field: string): void {

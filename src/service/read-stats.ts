@@ -13,24 +13,42 @@ export interface KeyReads {
   lastRead: number;
 }
 
-/** Notes under this prefix hold a key's counts: `reads/<key>` -> "<reads> <lastRead>". */
+/**
+ * Notes under this prefix hold a key's counts: `reads/<key>` -> "<reads> <lastRead>"; with
+ * replicas sharing one store, each saves only its own, as `reads/<key>@<replica>`.
+ */
 const NOTE_PREFIX = "reads/";
+/** Replicas read the others' counts again this often (they save theirs every flushMs). */
+const REFRESH_MS = 5 * 60_000;
+/** What a replica's name looks like (see replicaId): what follows a note's last "@". */
+const REPLICA = /^[0-9a-f]{16}$/;
 const SINCE_NOTE = "reads-since";
 /** Notes written per batch: a flush of many keys gives the event loop a turn between batches. */
 const FLUSH_BATCH = 2000;
 /** Keys saved per flush: the rest wait for the next, so a flood of reads never floods the disk. */
 const FLUSH_MAX = 50_000;
 
+/** A key's counts: this process's own (saved by it), and the other replicas' as last read. */
+interface Counts {
+  reads: number;
+  lastRead: number;
+  otherReads: number;
+  otherLastRead: number;
+  dirty: boolean;
+}
+
 /**
  * The Get counters ctmd keeps per key, for stale-key reports and the delete guard. Counted in
  * memory on every Get (read workers send theirs as deltas, see merge), and saved as notes
  * beside the log every `flushMs` and at close: not history, so a crash may lose the last
- * interval's counts, never a record.
+ * interval's counts, never a record. Replicas that share a store (`replica` names this one)
+ * each save their own counts and add up everyone's, so none overwrites another's.
  */
 export class ReadStats implements ReadSink {
   // One map lookup per Get: an entry carries whether it waits to be saved, and the keys that do
   // wait are listed once each.
-  private readonly byKey = new Map<string, KeyReads & { dirty: boolean }>();
+  private readonly byKey = new Map<string, Counts>();
+  private refreshTimer: NodeJS.Timeout | undefined;
   private dirty: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -45,6 +63,7 @@ export class ReadStats implements ReadSink {
     private readonly store: LogStore,
     private readonly clock: Clock,
     private readonly flushMs = 10_000,
+    private readonly replica?: string,
   ) {
     this.since = clock.now();
   }
@@ -58,21 +77,66 @@ export class ReadStats implements ReadSink {
       const since = await this.store.readNote(SINCE_NOTE);
       this.since = since === undefined ? this.clock.now() : Number(since.toString("latin1"));
       if (since === undefined) await this.store.writeNote(SINCE_NOTE, Buffer.from(String(this.since), "latin1"));
-      let n = 0;
-      for await (const [name, value] of this.store.notes(NOTE_PREFIX)) {
-        const [reads, lastRead] = value.toString("latin1").split(" ").map(Number);
-        if (!Number.isSafeInteger(reads) || !Number.isSafeInteger(lastRead)) continue;
-        const key = name.slice(NOTE_PREFIX.length);
-        const now = this.byKey.get(key);
-        if (now === undefined) this.byKey.set(key, { reads: reads!, lastRead: lastRead!, dirty: false });
-        else {
-          now.reads += reads!;
-          if (lastRead! > now.lastRead) now.lastRead = lastRead!;
-        }
-        if (++n % 10_000 === 0) await new Promise((r) => setImmediate(r));
-      }
+      await this.readSaved(NOTE_PREFIX, true);
     })();
     return this.loaded;
+  }
+
+  /**
+   * Adds the counts saved under `prefix`: this replica's own to its own, at load (`own`), and
+   * every other replica's in place of what was read of them before.
+   */
+  private async readSaved(prefix: string, own: boolean): Promise<void> {
+    const others = new Map<string, { reads: number; lastRead: number }>();
+    let n = 0;
+    for await (const [name, value] of this.store.notes(prefix)) {
+      if (++n % 10_000 === 0) await new Promise((r) => setImmediate(r));
+      const [reads, lastRead] = value.toString("latin1").split(" ").map(Number);
+      if (!Number.isSafeInteger(reads) || !Number.isSafeInteger(lastRead)) continue;
+      const at = this.replica === undefined ? -1 : name.lastIndexOf("@");
+      if (this.replica !== undefined && (at < 0 || !REPLICA.test(name.slice(at + 1)))) continue;
+      const key = name.slice(NOTE_PREFIX.length, at < 0 ? undefined : at);
+      if (this.replica === undefined || name.slice(at + 1) === this.replica) {
+        if (!own) continue;
+        const e = this.entry(key);
+        e.reads += reads!;
+        if (lastRead! > e.lastRead) e.lastRead = lastRead!;
+      } else {
+        const o = others.get(key) ?? { reads: 0, lastRead: 0 };
+        o.reads += reads!;
+        o.lastRead = Math.max(o.lastRead, lastRead!);
+        others.set(key, o);
+      }
+    }
+    for (const [key, o] of others) {
+      const e = this.entry(key);
+      e.otherReads = o.reads;
+      e.otherLastRead = o.lastRead;
+    }
+  }
+
+  private entry(key: string): Counts {
+    let e = this.byKey.get(key);
+    if (e === undefined) {
+      e = { reads: 0, lastRead: 0, otherReads: 0, otherLastRead: 0, dirty: false };
+      this.byKey.set(key, e);
+    }
+    return e;
+  }
+
+  /**
+   * Reads what the other replicas saved of these keys now, for a decision that must count every
+   * replica's reads (the delete guard); at once without replicas.
+   */
+  async refresh(keys: readonly string[]): Promise<void> {
+    await this.ready();
+    if (this.replica === undefined) return;
+    for (const k of keys) {
+      const e = this.entry(k);
+      e.otherReads = 0;
+      e.otherLastRead = 0;
+      await this.readSaved(`${NOTE_PREFIX}${k}@`, false);
+    }
   }
 
   /** Resolves once the saved counts are in (at once when load was never called). */
@@ -83,17 +147,22 @@ export class ReadStats implements ReadSink {
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.flushMs);
     this.timer.unref();
+    if (this.replica !== undefined) {
+      this.refreshTimer = setInterval(() => void this.readSaved(NOTE_PREFIX, false).catch(() => undefined), REFRESH_MS);
+      this.refreshTimer.unref();
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.refreshTimer);
     await this.flush();
   }
 
   touch(key: string, now: number): void {
     const e = this.byKey.get(key);
     if (e === undefined) {
-      this.byKey.set(key, { reads: 1, lastRead: now, dirty: true });
+      this.byKey.set(key, { reads: 1, lastRead: now, otherReads: 0, otherLastRead: 0, dirty: true });
       this.dirty.push(key);
       return;
     }
@@ -110,7 +179,7 @@ export class ReadStats implements ReadSink {
     for (const [key, reads, lastRead] of deltas) {
       const e = this.byKey.get(key);
       if (e === undefined) {
-        this.byKey.set(key, { reads, lastRead, dirty: true });
+        this.byKey.set(key, { reads, lastRead, otherReads: 0, otherLastRead: 0, dirty: true });
         this.dirty.push(key);
         continue;
       }
@@ -125,7 +194,11 @@ export class ReadStats implements ReadSink {
 
   of(key: string): KeyReads {
     const e = this.byKey.get(key);
-    return e === undefined ? { reads: 0, lastRead: 0 } : { reads: e.reads, lastRead: e.lastRead };
+    return e === undefined ? { reads: 0, lastRead: 0 } : { reads: e.reads + e.otherReads, lastRead: Math.max(e.lastRead, e.otherLastRead) };
+  }
+
+  private noteName(key: string): string {
+    return this.replica === undefined ? NOTE_PREFIX + key : `${NOTE_PREFIX}${key}@${this.replica}`;
   }
 
   /** Saves what changed since the last flush (at most FLUSH_MAX keys of it); one flush at a time. */
@@ -139,7 +212,7 @@ export class ReadStats implements ReadSink {
       for (let i = 0; i < keys.length; i += FLUSH_BATCH) {
         const batch = keys.slice(i, i + FLUSH_BATCH).map((k) => {
           const e = this.byKey.get(k)!;
-          return [NOTE_PREFIX + k, Buffer.from(`${e.reads} ${e.lastRead}`, "latin1")] as const;
+          return [this.noteName(k), Buffer.from(`${e.reads} ${e.lastRead}`, "latin1")] as const;
         });
         try {
           await this.store.writeNotes(batch);

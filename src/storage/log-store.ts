@@ -37,6 +37,11 @@ export interface LogStore {
   readonly firstTime: number;
   /** Whether the store is open and has not failed. */
   readonly healthy: boolean;
+  /**
+   * Why writes cannot be made now while reads are still served (an etcd cluster that lost its
+   * quorum); undefined while writes can be made. Stores that serve both or neither omit it.
+   */
+  readonly writeOutage?: string;
   readonly stats: StoreStats;
 
   /**

@@ -14,6 +14,9 @@ import { migrateToEtcd } from "../../src/storage/etcd/migrate-to-etcd.js";
 import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "../../src/storage/level/level-log-store.js";
 import { encodeLogValue, recordHash } from "../../src/storage/level/record-bytes.js";
 import { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { DeleteGuard } from "../../src/service/delete-guard.js";
+import { ReadStats } from "../../src/service/read-stats.js";
+import { AuthService } from "../../src/service/auth-service.js";
 
 // Several EtcdLogStores on one prefix are several ctmd replicas sharing one log.
 let cluster: EtcdCluster;
@@ -82,6 +85,58 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
       expect(mine.map((r) => r.value)).toEqual(mine.map((r) => r.version));
     }
     for (const s of stores) expect(s.latestUnder("")).toEqual(stores[0]!.latestUnder(""));
+  });
+
+  it("keep commits gap-free and chained while steady writers on three replicas race, and tell each writer what the log holds", async () => {
+    const stores = await replicas(3);
+    // 16 writers per replica, each committing as soon as its last commit is answered: the
+    // replicas keep moving the head under each other's transactions.
+    const writer = async (s: EtcdLogStore, w: number): Promise<LogRecord[]> => {
+      const mine: LogRecord[] = [];
+      for (let i = 0; i < 12; i++) mine.push(...(await s.commit((view) => [set(`p${w % 5}`, (view.head(`p${w % 5}`)?.version ?? 0) + 1, `w${w}`)])));
+      return mine;
+    };
+    const acked = (await Promise.all(Array.from({ length: 48 }, (_, w) => writer(stores[w % 3]!, w)))).flat();
+    const total = 48 * 12;
+    expect(acked.map((r) => r.revision).sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    await until(`every replica is at ${total}`, () => stores.every((s) => s.headRevision === total));
+    const all = await stores[0]!.range(1, total, total);
+    // What each writer was told is what the log holds at that revision.
+    const byRev = new Map(all.map((r) => [r.revision, r]));
+    for (const r of acked) expect(byRev.get(r.revision)).toEqual(r);
+    for (let k = 0; k < 5; k++) {
+      const mine = all.filter((r) => r.key === `p${k}`);
+      expect(mine.map((r) => r.value)).toEqual(mine.map((_, i) => i + 1));
+    }
+    for (const s of stores) expect(await s.verify()).toMatchObject({ ok: true, recordsChecked: total });
+  });
+
+  it("finds every version of a key with hundreds, and the revision at every moment, from the sparse version and time indexes alone", async () => {
+    const prefix = `/ctm-replicas/${randomUUID()}/`;
+    const clock = new ManualClock(1_700_000_000_000);
+    const writer = new EtcdLogStore(clock, { connection: { endpoints: cluster.endpoints }, prefix });
+    await writer.open();
+    const acked: LogRecord[] = [];
+    for (let i = 0; i < 300; i++) {
+      // Several records share each millisecond, and some commits hold two records.
+      if (i % 3 === 0) clock.advance(1);
+      const drafts = i % 3 === 2 ? [set("other", i), set("deep", i)] : [set("deep", i)];
+      acked.push(...(await writer.commit(() => drafts)));
+    }
+    await writer.close();
+    // A replica opened now holds nothing above meta/indexed: every answer comes from etcd's indexes.
+    const [reader] = await replicas(1, prefix);
+    const deep = acked.filter((r) => r.key === "deep");
+    expect(deep).toHaveLength(300);
+    for (const r of deep) expect(await reader!.version("deep", r.version)).toEqual(r);
+    expect(await reader!.version("deep", 301)).toBeUndefined();
+    expect(await reader!.version("other", 100)).toEqual(acked.filter((r) => r.key === "other")[99]);
+    expect(await reader!.version("none", 1)).toBeUndefined();
+    const first = acked[0]!.time;
+    expect(await reader!.revisionAt(first - 1)).toBe(0);
+    for (let t = first; t <= acked[acked.length - 1]!.time + 1; t++) {
+      expect(await reader!.revisionAt(t)).toBe(Math.max(...acked.filter((r) => r.time <= t).map((r) => r.revision)));
+    }
   });
 
   it("lands a commit too large for one etcd transaction whole: another replica sees none of it, then all of it at once", async () => {
@@ -288,8 +343,12 @@ describe("EtcdLogStore when etcd loses its quorum", () => {
     try {
       await store.open();
       const [first] = await store.commit(() => [set("q/a", 1)]);
+      expect(store.writeOutage).toBeUndefined();
       await own.kill(1);
       await own.kill(2);
+      // Known without a write: the replica checks that a read needing the quorum is answered.
+      await until("writes are known to be out", () => store.writeOutage !== undefined, 20_000);
+      expect(store.writeOutage).toMatch(/writes are refused, reads are served from memory/);
       const t0 = Date.now();
       const refused = await store.commit(() => [set("q/a", 2)]).then(
         () => undefined,
@@ -313,9 +372,53 @@ describe("EtcdLogStore when etcd loses its quorum", () => {
       expect(h.map((r) => r.value)).toEqual(written![0]!.revision === 3 ? [1, 2, 3] : [1, 3]);
       expect(h.map((r) => r.revision)).toEqual(h.map((_, i) => i + 1));
       expect(h.map((r) => r.version)).toEqual(h.map((_, i) => i + 1));
+      await until("writes are known to be back", () => store.writeOutage === undefined, 5_000);
     } finally {
       await store.close().catch(() => undefined);
       await own.stop();
     }
   }, 60_000);
+
+  it("add up the read counts every replica saves instead of one overwriting another's, and the delete guard counts a read made on another replica", async () => {
+    const [a, b] = await replicas(2);
+    const clock = new ManualClock(1_700_000_000_000);
+    const [idA, idB] = ["a".repeat(16), "b".repeat(16)];
+    const onA = new ReadStats(a!, clock, 60_000, idA);
+    const onB = new ReadStats(b!, clock, 60_000, idB);
+    await Promise.all([onA.load(), onB.load()]);
+    for (let i = 0; i < 3; i++) onA.touch("k", clock.now());
+    clock.advance(1000);
+    for (let i = 0; i < 5; i++) onB.touch("k", clock.now());
+    onB.touch("only-b", clock.now());
+    await Promise.all([onA.flush(), onB.flush()]);
+    // Each saved its own: neither flush overwrote the other's counts.
+    const guard = new DeleteGuard(onA, clock, 60_000);
+    expect(onA.of("only-b")).toEqual({ reads: 0, lastRead: 0 });
+    await guard.ready(["only-b", "k"]);
+    expect(onA.of("only-b")).toEqual({ reads: 1, lastRead: clock.now() });
+    expect(onA.of("k")).toEqual({ reads: 8, lastRead: clock.now() });
+    expect(() => guard.check("only-b", false, "key")).toThrow(/was read 0 s ago .*1 reads counted/);
+    // A replica that starts again under its name finds its own counts and the others'.
+    const again = new ReadStats(a!, clock, 60_000, idA);
+    await again.load();
+    expect(again.of("k")).toEqual({ reads: 8, lastRead: clock.now() });
+    again.touch("k", clock.now());
+    await again.flush();
+    const third = new ReadStats(b!, clock, 60_000, "c".repeat(16));
+    await third.load();
+    expect(third.of("k").reads).toBe(9);
+    await Promise.all([onA.close(), onB.close(), again.close(), third.close()]);
+  });
+
+  it("keep each replica's note of when tokens were last used, and start from the newest time any replica saved", async () => {
+    const [a] = await replicas(1);
+    const [t1, t2] = ["1".repeat(16), "2".repeat(16)];
+    await a!.writeNote(`auth/token-last-used@${"a".repeat(16)}`, Buffer.from(JSON.stringify({ [t1]: 100, [t2]: 900 })));
+    await a!.writeNote(`auth/token-last-used@${"b".repeat(16)}`, Buffer.from(JSON.stringify({ [t1]: 500 })));
+    const auth = new AuthService(a!, systemClock);
+    await auth.loadUsage(60_000);
+    const lastUsed = (auth as unknown as { lastUsed: Map<string, number> }).lastUsed;
+    expect(Object.fromEntries(lastUsed)).toEqual({ [t1]: 500, [t2]: 900 });
+    await auth.close();
+  });
 });

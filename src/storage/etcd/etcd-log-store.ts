@@ -13,6 +13,7 @@ import type { KeyValue } from "../../gen/etcd/mvccpb/kv.js";
 import { Compare_CompareResult as Result, Compare_CompareTarget as Target, RangeRequest_SortOrder as Sort, type RequestOp, type WatchRequest, type WatchResponse } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { EtcdClient, type EtcdConnection } from "./etcd-client.js";
 import { EtcdLayout, prefixEnd } from "./etcd-layout.js";
+import { entriesFor, indexEntries } from "./etcd-index.js";
 import { EtcdElection, type ElectionEvents, type Fence } from "./etcd-election.js";
 import { isLeaderOnly } from "../leader-only.js";
 import { notifyListeners } from "../notify-listeners.js";
@@ -45,11 +46,11 @@ interface TailEntry {
 }
 
 const DEFAULT_TXN_OPS = 128;
+/** How often a replica checks that etcd's quorum answers, ms. */
+const PROBE_MS = 1000;
 /** The lease, in seconds, on the claim of a commit written in several transactions. */
 const STAGE_TTL_S = 10;
 const DEFAULT_TXN_BYTES = 1_400_000;
-/** Index entries per record: ik, iv, it, h. */
-const INDEX_OPS = 4;
 const PAGE = 1000;
 const SLICE_MS = 10;
 
@@ -98,6 +99,9 @@ export class EtcdLogStore implements LogStore {
   private indexTimer: NodeJS.Timeout | undefined;
   private lagSince = 0;
   private verification: VerifyReport | undefined;
+  private outage: string | undefined;
+  private probing = false;
+  private probeTimer: NodeJS.Timeout | undefined;
   private election: EtcdElection | undefined;
   /** Told when a commit listener throws (set by the composition root); without it, a process warning. */
   onListenerError: ((error: Error) => void) | undefined;
@@ -123,6 +127,9 @@ export class EtcdLogStore implements LogStore {
   }
   get refusal(): CtmError | undefined {
     return this.failure;
+  }
+  get writeOutage(): string | undefined {
+    return this.outage;
   }
   get stats(): StoreStats {
     return { ...this.counters };
@@ -187,6 +194,8 @@ export class EtcdLogStore implements LogStore {
     const lag = this.opts.indexLagMs ?? 2000;
     this.indexTimer = setInterval(() => this.indexIfLagging(lag), Math.max(50, lag / 2));
     this.indexTimer.unref();
+    this.probeTimer = setInterval(() => this.probeQuorum(), PROBE_MS);
+    this.probeTimer.unref();
   }
 
   async close(): Promise<void> {
@@ -196,6 +205,7 @@ export class EtcdLogStore implements LogStore {
     await this.index();
     this.isOpen = false;
     clearInterval(this.indexTimer);
+    clearInterval(this.probeTimer);
     const w = this.watch;
     this.watch = undefined;
     w?.cancel();
@@ -369,10 +379,18 @@ export class EtcdLogStore implements LogStore {
   async version(key: string, version: number): Promise<LogRecord | undefined> {
     const inTail = this.fromTail((r) => r.key === key && r.version === version);
     if (inTail) return inTail;
-    const idx = await this.client.range({ key: this.layout.keyVersion(key, version) });
-    const v = idx.kvs[0];
-    if (!v) return undefined;
-    const rev = readU64(v.value);
+    // The nearest version at or below with an iv/ entry, then the key's ik/ entries from there.
+    const L = this.layout;
+    const near = (await this.client.range({ key: L.keyVersion(key, 0), rangeEnd: L.keyVersion(key, version + 1), sortOrder: Sort.DESCEND, limit: 1n })).kvs[0];
+    if (!near) return undefined;
+    let rev = readU64(near.value);
+    const from = readU64(near.key, near.key.length - 8);
+    if (from !== version) {
+      const idx = await this.client.range({ key: L.keyRev(key, rev), rangeEnd: L.keyRev(key, this.committedRev + 1), limit: BigInt(version - from + 1) });
+      const hit = idx.kvs.find((kv) => readU64(kv.value) === version);
+      if (!hit) return undefined;
+      rev = readU64(hit.key, hit.key.length - 8);
+    }
     return rev > this.committedRev ? undefined : this.readLog(rev);
   }
 
@@ -551,6 +569,7 @@ export class EtcdLogStore implements LogStore {
         if (this.committedRev === before) await sleep(20);
         continue;
       }
+      this.outage = undefined;
       this.counters.batches++;
       this.counters.records += written.length;
       // The watch may have shown this transaction (and later ones) before its answer came.
@@ -704,6 +723,7 @@ export class EtcdLogStore implements LogStore {
       }
     }
     const err = unavailable(`etcd did not answer (${errorText(cause)}): it may have lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory. A write refused so may still have been applied: read it back before writing it again`);
+    this.outage = err.message;
     for (const p of [...group, ...this.queue]) p.reject(err);
     this.queue = [];
     this.restamp();
@@ -724,6 +744,7 @@ export class EtcdLogStore implements LogStore {
         if (!this.isOpen) return;
         if (Date.now() >= giveUpAt) {
           const err = unavailable(`etcd did not answer (${errorText(e)}): it may have lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory`);
+          this.outage = err.message;
           for (const p of this.queue) p.reject(err);
           this.queue = [];
           this.restamp();
@@ -746,6 +767,22 @@ export class EtcdLogStore implements LogStore {
     } catch (e) {
       throw unavailable(`etcd did not answer a consistent read (${errorText(e)}): read without consistent to be answered from memory`);
     }
+  }
+
+  /**
+   * A linearizable read needs etcd's quorum as a write does: how a replica knows, without
+   * writing, whether writes can be made (writeOutage, the health of writes).
+   */
+  private probeQuorum(): void {
+    if (this.probing || !this.isOpen) return;
+    this.probing = true;
+    this.client
+      .range({ key: this.layout.head, keysOnly: true })
+      .then(
+        () => (this.outage = undefined),
+        (e: unknown) => (this.outage = `etcd did not answer a read that needs its quorum (${errorText(e)}): writes are refused, reads are served from memory`),
+      )
+      .finally(() => (this.probing = false));
   }
 
   // ---- following ----
@@ -900,18 +937,24 @@ export class EtcdLogStore implements LogStore {
     this.indexing = (async () => {
       try {
         const L = this.layout;
-        const per = Math.max(1, Math.floor(((this.opts.maxTxnOps ?? DEFAULT_TXN_OPS) - 1) / INDEX_OPS));
+        const maxOps = (this.opts.maxTxnOps ?? DEFAULT_TXN_OPS) - 1;
         while (this.isOpen && this.tail.length > 0) {
-          const chunk = this.tail.slice(0, per);
+          // As many records as fit one transaction with their entries, h/<key> and meta/indexed.
+          const newest = new Map<string, TailEntry>();
+          const ms = new Set<number>();
+          let n = 0;
+          for (let ops = 1; n < this.tail.length; n++) {
+            const e = this.tail[n]!;
+            const more = entriesFor(e.record, ms) + (newest.has(e.record.key) ? 0 : 1);
+            if (n > 0 && ops + more > maxOps) break;
+            ops += more;
+            ms.add(e.record.time);
+            newest.set(e.record.key, e);
+          }
+          const chunk = this.tail.slice(0, n);
           const from = this.indexedRev;
           const to = chunk[chunk.length - 1]!.record.revision;
-          const ops: RequestOp[] = [];
-          const newest = new Map<string, TailEntry>();
-          for (const e of chunk) {
-            const r = e.record;
-            ops.push(put(L.keyRev(r.key, r.revision), u64(r.version)), put(L.keyVersion(r.key, r.version), u64(r.revision)), put(L.timeRev(r.time, r.revision), EMPTY));
-            newest.set(r.key, e);
-          }
+          const ops = indexEntries(L, chunk.map((e) => e.record)).map(([k, v]) => put(k, v));
           for (const [k, e] of newest) ops.push(put(L.headOf(k), e.bytes));
           ops.push(put(L.indexed, u64(to)));
           const res = await this.client.txn({ compare: [cmp(L.indexed, Target.VALUE, u64(from))], success: ops, failure: [{ request: { $case: "requestRange", value: rangeOf(L.indexed) } }] });

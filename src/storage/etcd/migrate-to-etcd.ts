@@ -6,6 +6,7 @@ import { encodeLogValue, GENESIS, recordHash } from "../level/record-bytes.js";
 import { Compare_CompareResult as Result, Compare_CompareTarget as Target, type RequestOp } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { EtcdClient, type EtcdConnection } from "./etcd-client.js";
 import { EtcdLayout } from "./etcd-layout.js";
+import { indexEntries } from "./etcd-index.js";
 
 export interface MigrationReport {
   readonly records: number;
@@ -58,12 +59,10 @@ export async function migrateToEtcd(source: LogStore, connection: EtcdConnection
         const value = encodeLogValue(prev, r);
         prev = recordHash(value);
         await add(L.log(r.revision), value);
-        await add(L.keyRev(r.key, r.revision), u64(r.version));
-        await add(L.keyVersion(r.key, r.version), u64(r.revision));
-        await add(L.timeRev(r.time, r.revision), Buffer.alloc(0));
         latest.set(r.key, value);
         done++;
       }
+      for (const [k, v] of indexEntries(L, page)) await add(k, v);
       from = page[page.length - 1]!.revision + 1;
       progress(done, head);
     }

@@ -65,6 +65,12 @@ const SERVICE_NAMES = [
   "ctm.v1.AuthService",
 ];
 
+/**
+ * A grpc.health.v1 name for writes alone: NOT_SERVING while the store serves reads but cannot
+ * take writes (an etcd cluster without its quorum), so a load balancer can send writes elsewhere.
+ */
+export const WRITES_SERVICE = "ctm.v1.Writes";
+
 export interface Services {
   config: ConfigService;
   rollouts: RolloutService;
@@ -126,13 +132,14 @@ export function workerServices(config: ConfigService, rpc: Rpc, opts: GrpcTransp
 /** The gRPC face of ctmd: the ctm.v1 services, grpc.health.v1 and server reflection. */
 export class GrpcTransport {
   private readonly server: grpc.Server;
-  private readonly health = new HealthImplementation(Object.fromEntries(SERVICE_NAMES.map((s) => [s, "NOT_SERVING"])));
+  private readonly health = new HealthImplementation(Object.fromEntries([...SERVICE_NAMES, WRITES_SERVICE].map((s) => [s, "NOT_SERVING"])));
 
   private readonly log: Logger;
   /** Open grpc.health.v1 Health/Watch streams: they never end by themselves, so shutdown ends them. */
   private readonly healthStreams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
   /** What the health service was last told; it starts NOT_SERVING. */
   private serving = false;
+  private writes = false;
 
   constructor(services: readonly ServiceEntry[], rpc: Rpc, opts: GrpcTransportOptions) {
     this.log = rpc.log;
@@ -182,10 +189,16 @@ export class GrpcTransport {
    * grpc-health-check sends every setStatus to every Health/Watch stream, even an
    * unchanged one; callers may poll, so only a change reaches the watchers.
    */
-  setServing(serving: boolean): void {
-    if (serving === this.serving) return;
-    this.serving = serving;
-    for (const s of SERVICE_NAMES) this.health.setStatus(s, serving ? "SERVING" : "NOT_SERVING");
+  setServing(serving: boolean, writes = serving): void {
+    if (serving !== this.serving) {
+      this.serving = serving;
+      for (const s of SERVICE_NAMES) this.health.setStatus(s, serving ? "SERVING" : "NOT_SERVING");
+    }
+    const w = serving && writes;
+    if (w !== this.writes) {
+      this.writes = w;
+      this.health.setStatus(WRITES_SERVICE, w ? "SERVING" : "NOT_SERVING");
+    }
   }
 
   /** Stops accepting calls and waits for running ones, up to `graceMs`. */
