@@ -15,22 +15,15 @@ import { startCtmd, type CtmdHandle } from "./start-ctmd.js";
 /** Starts a daemon from `entry` (another build's dist/src/main.js) with auth on, seeded. */
 async function startSeeded(ctx: BenchContext, entry: string, dir: string): Promise<{ handle: CtmdHandle; authorization: string }> {
   mkdirSync(dir, { recursive: true });
-  const saved = process.env["BENCH_CTMD_ENTRY"];
-  process.env["BENCH_CTMD_ENTRY"] = entry;
-  try {
-    const handle = await startCtmd(ctx.children, dir, ["--auth", "on"]);
-    const authorization = `Bearer ${readFileSync(join(handle.dataDir, "admin.token"), "utf8").trim()}`;
-    const client = new RawClient(handle.address, 1, { authorization });
-    for (const seed of [fixture.seedRequest(), rollout.seedRequest()]) {
-      const seeded = await client.unary(paths.set, seed);
-      if (seeded.code !== grpc.status.OK) throw new Error(`${entry}: a seed Set answered ${grpc.status[seeded.code]} ${seeded.details}`);
-    }
-    client.close();
-    return { handle, authorization };
-  } finally {
-    if (saved === undefined) delete process.env["BENCH_CTMD_ENTRY"];
-    else process.env["BENCH_CTMD_ENTRY"] = saved;
+  const handle = await startCtmd(ctx.children, dir, ["--auth", "on"], entry);
+  const authorization = `Bearer ${readFileSync(join(handle.dataDir, "admin.token"), "utf8").trim()}`;
+  const client = new RawClient(handle.address, 1, { authorization });
+  for (const seed of [fixture.seedRequest(), rollout.seedRequest()]) {
+    const seeded = await client.unary(paths.set, seed);
+    if (seeded.code !== grpc.status.OK) throw new Error(`${entry}: a seed Set answered ${grpc.status[seeded.code]} ${seeded.details}`);
   }
+  client.close();
+  return { handle, authorization };
 }
 
 /**

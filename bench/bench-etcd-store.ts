@@ -1,78 +1,81 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
-import { type BenchContext, h2label, type LoadTarget, settle } from "./bench-context.js";
-import { stop } from "./child-processes.js";
+import type { BenchContext } from "./bench-context.js";
+import { benchEtcdStoreBaseline } from "./bench-etcd-store-baseline.js";
+import { benchEtcdStoreGet } from "./bench-etcd-store-get.js";
+import { benchEtcdStoreSet } from "./bench-etcd-store-set.js";
+import { benchEtcdStoreWatch } from "./bench-etcd-store-watch.js";
 import { seededEtcd } from "./bench-etcd.js";
-import { etcdPutRequest } from "./etcd-messages.js";
+import { benchReplicasTogether } from "./bench-replicas-together.js";
+import { stop } from "./child-processes.js";
 import { fixture } from "./fixture.js";
-import { formatRate, formatRatio } from "./format.js";
-import { failuresText, h2clean, h2counts, onlyCutOff } from "./load-checks.js";
-import { pairedRuns, totals } from "./paired-runs.js";
 import { RawClient } from "./raw-client.js";
-import { paths, settings } from "./settings.js";
-import { type CtmdHandle, startCtmd } from "./start-ctmd.js";
+import type { CtmdHandle } from "./start-ctmd.js";
+import { startEtcdCluster } from "./start-etcd-cluster.js";
+import { startReplica } from "./start-replica.js";
+import { versionOf } from "./version-of.js";
+
+const prefix = "/bench-ctm/";
 
 /**
- * ctmd on etcd (`--store etcd`), in alternating rounds at c64: its durable Set against etcd's Put
- * sent straight to the same etcd (goal ≥ 0.5×: what ctmd adds to every write), and its Get
- * against the embedded store's Get (goal ≥ 0.9×: reads are served from memory, never from etcd).
+ * ctmd on etcd (`--store etcd`), on a 3-member etcd cluster on loopback: Set against etcd's Put
+ * on the same cluster, one replica's Get against the embedded store's, two replicas' Gets
+ * together against one's, and watch fan-out across two replicas against etcd's own; with
+ * BENCH_BASELINE, Set through this build against that one. Then Set against Put on one etcd
+ * member, which shows what replication costs each. Every pairing runs in alternating rounds.
  */
 export async function benchEtcdStore(ctx: BenchContext, embedded: CtmdHandle): Promise<void> {
-  const { report } = ctx;
-  const c64 = settings.c64;
-  const etcd = await seededEtcd(ctx, "etcd for ctmd --store etcd");
-  const dir = join(ctx.work, "ctmd-on-etcd");
-  mkdirSync(dir, { recursive: true });
-  const onEtcd = await startCtmd(ctx.children, dir, ["--store", "etcd", "--etcd-endpoints", etcd.address, "--etcd-prefix", "/bench-ctm/"]);
+  const cluster = await startEtcdCluster(ctx.children, join(ctx.work, "etcd-cluster"), 3);
+  const eps = cluster.endpoints;
+  const leaderAtStart = await cluster.leader();
+  const replicas: CtmdHandle[] = [];
   try {
-    const client = new RawClient(onEtcd.address, 1);
-    const seeded = await client.unary(paths.set, fixture.seedRequest());
-    client.close();
-    report.check(seeded.code === grpc.status.OK, `ctmd --store etcd: seed Set ${grpc.status[seeded.code]}${seeded.details ? ` (${seeded.details})` : ""}`);
+    // Replica A dials member 0 first and replica B member 1, as replicas spread over a cluster would.
+    const a = await startReplica(ctx, { name: "replica-a", endpoints: eps, prefix, seed: true });
+    replicas.push(a);
+    const m0 = cluster.members[0]!;
+    await benchEtcdStoreSet(ctx, a, { child: m0.child, address: m0.address, handled: (m) => cluster.handled(m) }, "3-member etcd cluster", "goal ≥ 0.5×");
+    await benchEtcdStoreGet(ctx, embedded, a, "3-member etcd cluster");
 
-    // Writes: ctmd's Set through etcd against etcd's own Put, on the same etcd.
-    ctx.log("ctmd --store etcd Set vs etcd Put (same etcd), c64");
-    const before = await etcd.handled("Put");
-    onEtcd.rpcLog.mark();
-    const put: LoadTarget = { label: "etcd Put", process: etcd.child, address: etcd.address, path: paths.put, frameFile: ctx.frame("etcd-store-Put", etcdPutRequest(fixture.setKey, JSON.stringify(fixture.value))) };
-    const set: LoadTarget = { label: "ctmd --store etcd Set", process: onEtcd.child, address: onEtcd.address, lastWords: onEtcd.lastWords, path: paths.set, frameFile: ctx.frame("etcd-store-Set", fixture.setRequest()) };
-    const w = await pairedRuns(ctx, put, set, paths.set, set.frameFile!, c64);
-    await settle();
-    const after = await etcd.handled("Put");
-    const tally = onEtcd.rpcLog.tally("Set");
-    const cutOff = 64 * w.mine.runs.length;
-    report.check(
-      [...w.mine.runs, ...w.base.runs].every((r) => h2clean(r, 64)) && onlyCutOff(tally.failures, cutOff) && tally.ok >= totals(w.mine.runs).succeeded && after.ok - before.ok >= totals(w.base.runs).succeeded,
-      `ctmd --store etcd Set vs etcd Put, ${w.mine.runs.length} rounds: ctmd ${h2counts(totals(w.mine.runs))}, logged ${tally.ok} OK${failuresText(tally.failures)}; etcd ${h2counts(totals(w.base.runs))}, grpc_server_handled_total grew by ${after.ok - before.ok} OK (incl. warm-up)`,
-    );
-    report.row(`Durable Set req/s, c64 (${h2label(c64)}, one key), ctmd --store etcd vs etcd Put on the same etcd (goal ≥ 0.5×)`, formatRate(w.mine.reqPerSec), formatRate(w.base.reqPerSec), formatRatio(w.mine.reqPerSec, w.base.reqPerSec, w.ratio));
-    report.note(`ctmd --store etcd Set ÷ etcd Put per round: ${w.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
+    const b = await startReplica(ctx, { name: "replica-b", endpoints: [...eps.slice(1), eps[0]!], prefix });
+    replicas.push(b);
+    await checkSameVersion(ctx, a, b);
+    await benchReplicasTogether(ctx, a, b);
+    await benchEtcdStoreWatch(ctx, a, b, cluster);
+    for (const r of replicas.splice(0)) await stop(r.child);
 
-    // Reads: one replica's Get against the embedded store's.
-    ctx.log("ctmd --store etcd Get vs the embedded store's Get, c64");
-    onEtcd.rpcLog.mark();
-    embedded.rpcLog.mark();
-    const frame = ctx.frame("etcd-store-Get", fixture.getRequest());
-    const r = await pairedRuns(
-      ctx,
-      { label: "embedded Get", process: embedded.child, address: embedded.address, lastWords: embedded.lastWords },
-      { label: "ctmd --store etcd Get", process: onEtcd.child, address: onEtcd.address, lastWords: onEtcd.lastWords },
-      paths.get,
-      frame,
-      c64,
+    const baseline = process.env["BENCH_BASELINE"];
+    if (baseline) await benchEtcdStoreBaseline(ctx, eps, baseline);
+    ctx.report.note(
+      `etcd cluster: 3 etcd members on loopback (one process each, data dirs under the bench's work dir, stopped by PID), every one on this machine's cores with the replicas and h2load; member ${leaderAtStart} led at the start and member ${await cluster.leader()} at the end. The Set row sends etcd's Puts to member 0, which replica A dials first, so both sides enter the cluster through the same member (the server CPU note shows member 0's alone). ctmd replicas: --store etcd --etcd-prefix ${prefix}, replica A with --etcd-endpoints member 0 first, replica B member 1 first; replica B runs only from the 2-replica rows on, so the Set rows have no follower replica applying the writes.`,
     );
-    await settle();
-    const mine = onEtcd.rpcLog.tally("Get");
-    const base = embedded.rpcLog.tally("Get");
-    report.check(
-      [...r.mine.runs, ...r.base.runs].every((x) => h2clean(x, 64)) && mine.failed === 0 && base.failed === 0 && mine.ok >= totals(r.mine.runs).succeeded && base.ok >= totals(r.base.runs).succeeded,
-      `ctmd --store etcd Get vs embedded Get, ${r.mine.runs.length} rounds: on etcd ${h2counts(totals(r.mine.runs))}, logged ${mine.ok} OK; embedded logged ${base.ok} OK (incl. warm-up)`,
-    );
-    report.row(`Get req/s, c64 (${h2label(c64)}), ctmd --store etcd vs the embedded store (goal ≥ 0.9×)`, formatRate(r.mine.reqPerSec), formatRate(r.base.reqPerSec), formatRatio(r.mine.reqPerSec, r.base.reqPerSec, r.ratio));
-    report.note(`ctmd --store etcd Get ÷ embedded Get per round: ${r.ratios.map((x) => x.toFixed(2)).join(", ")}.`);
   } finally {
-    await stop(onEtcd.child);
-    await stop(etcd.child);
+    for (const r of replicas) await stop(r.child);
+    await cluster.stop();
   }
+
+  // One etcd member, as this row was measured before the cluster: replication's cost to each side.
+  const one = await seededEtcd(ctx, "one etcd member for ctmd --store etcd");
+  try {
+    const replica = await startReplica(ctx, { name: "replica-on-one-member", endpoints: [one.address], prefix, seed: true });
+    replicas.push(replica);
+    await benchEtcdStoreSet(ctx, replica, one, "one etcd member", "no replication");
+  } finally {
+    for (const r of replicas) await stop(r.child);
+    await stop(one.child);
+  }
+}
+
+/** Replica B, started after A's writes, answers the Set key at the version A does: it read the log from etcd. */
+async function checkSameVersion(ctx: BenchContext, a: CtmdHandle, b: CtmdHandle): Promise<void> {
+  const [va, vb] = await Promise.all(
+    [a, b].map(async (r) => {
+      const client = new RawClient(r.address, 1);
+      try {
+        return await versionOf(client, fixture.setKey, true);
+      } finally {
+        client.close();
+      }
+    }),
+  );
+  ctx.report.check(va! > 0 && va === vb, `replica B (started after the Set rows) answers a consistent Get of the Set key at version ${vb}, replica A at ${va}`);
 }

@@ -1,5 +1,3 @@
-import * as grpc from "@grpc/grpc-js";
-import { GetResponse } from "../src/gen/ctm/v1/config_service.js";
 import { type BenchContext, h2label, settle } from "./bench-context.js";
 import { fixture } from "./fixture.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
@@ -8,16 +6,10 @@ import { measureFsyncRate } from "./measure-fsync-rate.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
 import type { CtmdHandle } from "./start-ctmd.js";
+import { versionOf } from "./version-of.js";
 
 export interface SetFigures {
   setsPerSec: number;
-}
-
-async function versionOf(client: RawClient, key: string): Promise<number> {
-  const reply = await client.unary(paths.get, fixture.getRequestFor(key));
-  if (reply.code === grpc.status.NOT_FOUND) return 0;
-  if (reply.code !== grpc.status.OK || !reply.body) throw new Error(`Get ${key}: ${grpc.status[reply.code]} ${reply.details}`);
-  return GetResponse.decode(reply.body).entry?.version ?? 0;
 }
 
 /** The disk's fsync rate, then durable Sets at c64 against it (group commit = more than one Set per fsync). */

@@ -39,7 +39,7 @@ export async function benchWatch(ctx: BenchContext, ctmdAddress: string, ctm: Ra
   etcd.close();
 
   for (const [name, r] of [["ctmd", mine], ["etcd", base]] as const) {
-    report.check(r.created === r.watchers && r.setsOk === r.sets && r.deliveries === r.expected && r.outOfOrder === 0, describe(name, r));
+    report.check(r.created === r.watchers && r.setsOk === r.sets && r.deliveries === r.expected && r.outOfOrder === 0, describeWatchFanout(name, r));
   }
   const label = `${settings.watchers} watchers, ${settings.watchWrites} writes ${settings.watchSpacingMs} ms apart`;
   report.row(`Watch put-to-delivery p50 (${label}) vs etcd`, formatMs(mine.p50Ms), formatMs(base.p50Ms), formatRatio(mine.p50Ms, base.p50Ms));
@@ -50,7 +50,8 @@ export async function benchWatch(ctx: BenchContext, ctmdAddress: string, ctm: Ra
   );
 }
 
-function describe(name: string, r: WatchFanoutResult): string {
+/** One fan-out run's own checks, for the report: streams created, writes acknowledged, deliveries. */
+export function describeWatchFanout(name: string, r: WatchFanoutResult): string {
   const errors = r.streamErrors.length ? `, errors: ${r.streamErrors.join("; ")}` : "";
   return (
     `${name} Watch: ${r.created}/${r.watchers} streams CREATED (setup ${(r.setupMs / 1000).toFixed(1)} s)${errors}; ` +

@@ -4,6 +4,7 @@ import { percentile } from "./percentile.js";
 
 export interface WatchFanoutOptions {
   target: "ctm" | "etcd";
+  /** host:port, or several comma-separated (replicas, etcd members): the watchers are split evenly over them. */
   address: string;
   key: string;
   watchers: number;
@@ -30,6 +31,8 @@ export interface WatchFanoutResult {
   /** Put-to-last-watcher, per set. */
   fanoutP50Ms: number;
   fanoutP99Ms: number;
+  /** Put-to-delivery of the watchers on each address. */
+  byAddress: { address: string; deliveries: number; p50Ms: number; p99Ms: number }[];
   setupMs: number;
   /** How long each write took to be acknowledged (the writes are sequential). */
   ackP50Ms: number;

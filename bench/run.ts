@@ -9,7 +9,9 @@
 //        BENCH_ONLY=snapshot npm run bench   (every key at a past revision, 100k keys, against etcd)
 //        BENCH_ONLY=etcd npm run bench   (Get and Set against etcd on both cores and on one, alternating)
 //        BENCH_ONLY=workers npm run bench   (Get and Set with --workers 2 against 1 worker and none, alternating)
-//        BENCH_ONLY=etcd-store npm run bench   (ctmd --store etcd: Set against etcd Put, Get against the embedded store)
+//        BENCH_ONLY=etcd-store npm run bench   (ctmd --store etcd on a 3-member etcd cluster: Set against etcd Put, Get against
+//                                               the embedded store, 2 replicas against one, watch fan-out against etcd's;
+//                                               BENCH_BASELINE pairs a build's Set on etcd)
 //        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
 //        BENCH_ONLY=compaction npm run bench   (Get and Set during a large compaction against idle, alternating)
 //        BENCH_ONLY=local-eval npm run bench   (local evaluations/s through the TypeScript, Go and Python caches, and their RPCs)
@@ -129,7 +131,7 @@ async function main(): Promise<number> {
     `p99 of Get and Set: a grpc-js client in the bench driver, ${settings.latencyCalls} calls after 200 warm-up calls, with that many calls in flight over as many connections as the h2load row; the client's own overhead (grpc-js saturates near 10k calls/s here) is in both columns.`,
   );
   report.note(`Durable Set and etcd Put via h2load write one key each (h2load sends one fixed body), so every Set is a new version of that key; the grpc-js Set/Put p99 runs use distinct keys.`);
-  report.note(`Rows against a baseline (the no-op server, or ctmd with the access log off) come from BENCH_ROUNDS rounds (default ${settings.rounds}), each one run of each side of ${settings.roundSeconds} s, in alternating order; the ratio is the median of the per-round ratios, so a slow spell of this shared VM lands on both sides. Main-thread CPU per request (/proc/<pid>/task/<pid>/stat) is reported beside it: both servers are bound by their JavaScript thread. No-op server: grpc-js in its own process, answering ctm.v1.ConfigService/Get with a fixed, pre-encoded GetResponse shaped like ctmd's. ctmd: dist/src/main.js with its defaults (one info-level JSON log line per RPC, here to a file).`);
+  report.note(`Rows against a baseline (the no-op server, or ctmd with the access log off) come from ${settings.rounds} rounds (BENCH_ROUNDS, default 3), each one run of each side of ${settings.roundSeconds} s, in alternating order; the ratio is the median of the per-round ratios, so a slow spell of this shared VM lands on both sides. Main-thread CPU per request (/proc/<pid>/task/<pid>/stat) is reported beside it: both servers are bound by their JavaScript thread. No-op server: grpc-js in its own process, answering ctm.v1.ConfigService/Get with a fixed, pre-encoded GetResponse shaped like ctmd's. ctmd: dist/src/main.js with its defaults (one info-level JSON log line per RPC, here to a file).`);
 
   const markdown = report.render(info, systemInfo(), tools, error);
   console.log(markdown);

@@ -19,12 +19,13 @@ export interface CtmdHandle {
 }
 
 /**
- * Starts the built daemon (dist/src/main.js, or $BENCH_CTMD_ENTRY) with a fresh data dir and
- * default settings, as a user would run it. Its stdout (pino JSON, one line per RPC) goes to
- * a file: the driver never parses it on the hot path, and the tallies come from it afterwards.
+ * Starts the built daemon (`daemonEntry`, else $BENCH_CTMD_ENTRY, else dist/src/main.js) with a
+ * fresh data dir and default settings, as a user would run it. Its stdout (pino JSON, one line
+ * per RPC) goes to a file: the driver never parses it on the hot path, and the tallies come from
+ * it afterwards.
  */
-export async function startCtmd(children: ChildProcesses, workDir: string, extraArgs: string[] = []): Promise<CtmdHandle> {
-  const entry = resolve(process.env["BENCH_CTMD_ENTRY"] ?? "dist/src/main.js");
+export async function startCtmd(children: ChildProcesses, workDir: string, extraArgs: string[] = [], daemonEntry?: string): Promise<CtmdHandle> {
+  const entry = resolve(daemonEntry ?? process.env["BENCH_CTMD_ENTRY"] ?? "dist/src/main.js");
   if (!existsSync(entry)) {
     throw new Error(`${entry} is missing: run \`npm run build\` first (npm run bench does).`);
   }

@@ -74,7 +74,9 @@ async function main(): Promise<void> {
   const metrics = new Metrics();
 
   const t0 = performance.now();
-  const store = cfg.etcd ? new EtcdLogStore(clock, etcdStoreOptions(cfg.etcd)) : new LevelLogStore(dataDir, clock, { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: cfg.verifyOnStart, ...(cfg.archiveDir ? { archiveDir: resolve(cfg.archiveDir) } : {}) });
+  // On etcd, compaction runs on the leader and archives what leaves into the leader's own directory.
+  const archiveDir = resolve(cfg.archiveDir ?? join(dataDir, "archive"));
+  const store = cfg.etcd ? new EtcdLogStore(clock, { ...etcdStoreOptions(cfg.etcd), archiveDir }) : new LevelLogStore(dataDir, clock, { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: cfg.verifyOnStart, archiveDir });
   await store.open();
   if (store instanceof LevelLogStore && store.resumedCompaction) {
     const o = store.resumedCompaction;
@@ -124,8 +126,7 @@ async function main(): Promise<void> {
   metrics.observeLabeled("ctm_key_flapping", "1 for each key that clients changed more than --flapping-changes times within --flapping-window-ms", "key", () =>
     flaps.flapping(clock.now()).map((k) => [k.key, 1] as const),
   );
-  // Compaction is not built for the etcd store yet: superseded versions stay there.
-  const compactionLoop = new CompactionLoop(retention, log.child({ component: "retention" }), cfg.etcd ? 0 : cfg.compactIntervalMs, metrics);
+  const compactionLoop = new CompactionLoop(retention, log.child({ component: "retention" }), cfg.compactIntervalMs, metrics);
 
   metrics.observe("ctm_active_rollouts", "Keys rolling out now", () => rollouts.activeRollouts);
   metrics.observe("ctm_access_log_queue_depth", "Access records waiting to be written", () => access.depth);

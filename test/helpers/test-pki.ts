@@ -23,7 +23,8 @@ export interface LeafOptions {
   cn?: string;
   /** subjectAltName entries, e.g. ["IP:127.0.0.1", "DNS:localhost", "URI:spiffe://x/y"]. */
   sans?: string[];
-  usage: "server" | "client";
+  /** both: a certificate that also dials out with itself, as an etcd member's does for its own gateway. */
+  usage: "server" | "client" | "both";
 }
 
 const openssl = (args: string[], cwd: string) => run("openssl", args, { cwd, timeout: 60_000 });
@@ -36,8 +37,9 @@ const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 export class TestPki {
   private constructor(readonly dir: string) {}
 
-  static async create(): Promise<TestPki> {
-    return new TestPki(await mkdtemp(join(tmpdir(), "ctm-pki-")));
+  /** In a fresh directory under `parent`: the system's temporary directory unless told. */
+  static async create(parent = tmpdir()): Promise<TestPki> {
+    return new TestPki(await mkdtemp(join(parent, "ctm-pki-")));
   }
 
   private async issued(name: string): Promise<Issued> {
@@ -62,7 +64,7 @@ export class TestPki {
     const ext = [
       "basicConstraints=CA:FALSE",
       "keyUsage=critical,digitalSignature",
-      `extendedKeyUsage=${o.usage === "server" ? "serverAuth" : "clientAuth"}`,
+      `extendedKeyUsage=${{ server: "serverAuth", client: "clientAuth", both: "serverAuth,clientAuth" }[o.usage]}`,
       ...(o.sans?.length ? [`subjectAltName=${o.sans.join(",")}`] : []),
     ];
     await writeFile(join(this.dir, `${name}.ext`), `${ext.join("\n")}\n`);

@@ -87,6 +87,43 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     for (const s of stores) expect(s.latestUnder("")).toEqual(stores[0]!.latestUnder(""));
   });
 
+  it("prepare queued commits again when another replica's records arrive before they are sent, never giving out a revision twice", async () => {
+    const [a, b] = await replicas(2);
+    await a!.commit(() => [set("s/seed", 1)]);
+    await until("b follows", () => b!.headRevision === 1);
+    // Hold a's first answer until a has applied, through its watch, a record b writes meanwhile.
+    const client = (a as unknown as { client: { txn: (r: unknown) => Promise<unknown> } }).client;
+    const txn = client.txn.bind(client);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let held = false;
+    const commitTxn = (r: unknown): boolean => ((r as { compare?: { key: Uint8Array }[] }).compare ?? []).some((c) => Buffer.from(c.key).toString().endsWith("meta/head"));
+    client.txn = async (r) => {
+      const res = await txn(r);
+      if (!held && commitTxn(r)) {
+        held = true;
+        await gate;
+      }
+      return res;
+    };
+    const first = a!.commit(() => [set("s/a1", 1)]);
+    // Stamped on top of a1 while a1 is in flight: the next revision, as a sees it now.
+    const second = a!.commit(() => [set("s/a2", 1)]);
+    let fromB: LogRecord | undefined;
+    try {
+      [fromB] = await b!.commit(() => [set("s/b", 1)]);
+      await until("a applies b's record", () => a!.headRevision === fromB!.revision, 30_000);
+    } finally {
+      open();
+    }
+    const [[a1], [a2]] = await Promise.all([first, second]);
+    expect([a1!.revision, fromB!.revision, a2!.revision]).toEqual([2, 3, 4]);
+    await until("b follows a2", () => b!.headRevision === 4);
+    const log = await b!.range(1, 4, 10);
+    expect(log.map((r) => r.key)).toEqual(["s/seed", "s/a1", "s/b", "s/a2"]);
+    for (const s of [a!, b!]) expect(await s.verify()).toMatchObject({ ok: true, recordsChecked: 4 });
+  });
+
   it("keep commits gap-free and chained while steady writers on three replicas race, and tell each writer what the log holds", async () => {
     const stores = await replicas(3);
     // 16 writers per replica, each committing as soon as its last commit is answered: the

@@ -86,6 +86,11 @@ export class EtcdClient {
     return this.unary((m) => m.kv.txn.bind(m.kv) as Unary<TxnRequest, TxnResponse>, TxnRequest.fromPartial(req), false);
   }
 
+  /** A transaction that only reads: like range, it is sent again to another member when one goes away. */
+  readTxn(req: Partial<TxnRequest>): Promise<TxnResponse> {
+    return this.unary((m) => m.kv.txn.bind(m.kv) as Unary<TxnRequest, TxnResponse>, TxnRequest.fromPartial(req), true);
+  }
+
   deleteRange(req: Partial<DeleteRangeRequest>): Promise<DeleteRangeResponse> {
     return this.unary((m) => m.kv.deleteRange.bind(m.kv) as Unary<DeleteRangeRequest, DeleteRangeResponse>, DeleteRangeRequest.fromPartial(req), false);
   }
@@ -172,17 +177,17 @@ export class EtcdClient {
         });
       } catch (e) {
         last = e;
-        const code = (e as grpc.ServiceError).code;
-        if (code === grpc.status.UNAUTHENTICATED && this.conn.user && !renewed) {
-          // etcd's simple tokens expire (5 min by default): get a new one, once.
-          this.token = undefined;
+        const err = e as grpc.ServiceError;
+        if (this.conn.user && !renewed && tokenRefused(err)) {
+          // A new token, once. Calls that failed with the same one renew it once between them.
+          if (this.token === md.get("token")[0]) this.token = undefined;
           return this.unary(method, req, idempotent, true);
         }
-        if (!FAILOVER.has(code)) throw e;
+        if (!FAILOVER.has(err.code)) throw explained(e, this.conn);
         this.failover();
       }
     }
-    throw last;
+    throw explained(last, this.conn);
   }
 
   private async metadata(): Promise<grpc.Metadata> {
@@ -204,7 +209,9 @@ export class EtcdClient {
             this.token = r.token;
             return r.token;
           } catch (e) {
-            if ((e as grpc.ServiceError).code !== grpc.status.UNAVAILABLE || i === this.members.length - 1) throw e;
+            const err = e as grpc.ServiceError;
+            if (err.code !== grpc.status.UNAVAILABLE) throw withMessage(err, `etcd did not authenticate user "${this.conn.user}" (${err.details}): check --etcd-user and --etcd-password-file`);
+            if (i === this.members.length - 1) throw explained(e, this.conn);
             this.failover();
           }
         }
@@ -215,4 +222,53 @@ export class EtcdClient {
     })();
     return this.authenticating;
   }
+}
+
+/**
+ * Answers that refuse the token rather than the call, as etcd's own Go client reads them: a
+ * simple token dies unused for --auth-token-ttl, a jwt at its ttl, and a jwt issued before an
+ * auth change (a user or role added, say) is "old". etcd applied nothing, so the call may go again.
+ */
+function tokenRefused(e: grpc.ServiceError): boolean {
+  if (e.code === grpc.status.UNAUTHENTICATED) return true;
+  return e.code === grpc.status.INVALID_ARGUMENT && /revision of auth store is old|user name is empty/.test(e.details ?? "");
+}
+
+/** The same gRPC error (code, details, metadata: callers decide on them as before) saying `text`. */
+function withMessage(e: grpc.ServiceError, text: string): grpc.ServiceError {
+  return Object.assign(new Error(`${e.code} ${grpc.status[e.code]}: ${text}`), { code: e.code, details: e.details, metadata: e.metadata });
+}
+
+/**
+ * grpc-js's and etcd's words for a refused call, on one line, with what to check: an operator
+ * reads them in ctmd's start-up line and in its outage messages.
+ */
+function explained(e: unknown, conn: EtcdConnection): unknown {
+  const err = e as grpc.ServiceError;
+  if (typeof err?.code !== "number" || typeof err.details !== "string") return e;
+  if (err.code === grpc.status.PERMISSION_DENIED) {
+    return withMessage(err, `etcd denied ${conn.user ? `user "${conn.user}"` : "this client"} a key (${err.details}): its role needs readwrite on every key under the prefix`);
+  }
+  if (err.code === grpc.status.INVALID_ARGUMENT && !conn.user && /user name is empty/.test(err.details)) {
+    return withMessage(err, `etcd has auth on and this client gave no user (${err.details}): pass --etcd-user and --etcd-password-file`);
+  }
+  // grpc-js: "No connection established. Last error: <cause> (<time>). Resolution note: ..."
+  const cause = /Last error: ([\s\S]*?)(?:\s*\(\d{4}-\d\d-\d\dT[^)]*\))?\. Resolution note/.exec(err.details)?.[1]?.replace(/\s+/g, " ").replace(/^Error: /, "").trim();
+  if (err.code !== grpc.status.UNAVAILABLE || !cause) return e;
+  const tls = conn.ca !== undefined || conn.cert !== undefined;
+  const alert = /alert ([a-z ]+?)(?::|$)/i.exec(cause)?.[1];
+  if (tls && alert) {
+    return withMessage(err, `etcd refused this client's TLS handshake (${alert}): a member with --client-cert-auth wants a certificate its --trusted-ca-file signed (--etcd-cert, --etcd-key)`);
+  }
+  if (tls && /certificate|self.signed|issuer|altnames/i.test(cause)) {
+    return withMessage(err, `etcd's TLS certificate did not verify (${cause}): --etcd-ca must be the CA that signed the members' certificates, which must name the hosts in --etcd-endpoints`);
+  }
+  if (tls && /wrong version number|before secure TLS connection/i.test(cause)) {
+    return withMessage(err, `etcd did not answer TLS (${cause}): are its client URLs plain http? then leave out --etcd-ca`);
+  }
+  // A TLS listener takes the TCP connection, then drops a client that speaks plaintext HTTP/2 to it.
+  if (!tls && cause === "Failed to connect") {
+    return withMessage(err, `etcd took the connection but no plaintext gRPC answered: if its client URLs are https, pass its CA with --etcd-ca`);
+  }
+  return withMessage(err, `no connection to etcd: ${cause}`);
 }

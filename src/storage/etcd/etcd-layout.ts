@@ -8,6 +8,8 @@ import { readU64, u64 } from "../level/codec.js";
  *   log/<rev>            a record: CBOR [hash of the record before, record] (the level store's bytes)
  *   meta/head            the head revision (u64) and the hash of its record: the commit point
  *   meta/indexed         the revision up to which every index below is written
+ *   meta/horizon         the compaction horizon: the oldest revision served, and what vouches for
+ *                        the records compaction left below it (see EtcdHorizon)
  *   meta/intent          held (on a lease) while one commit too large for a transaction is written
  *                        in several: no other commit lands meanwhile
  *   election/leader      the leader's id, on its lease: created by the replica that runs the loops
@@ -18,13 +20,14 @@ import { readU64, u64 } from "../level/codec.js";
  *   n/<name>             operational notes (not history)
  *
  * Numbers are big-endian u64, so byte order is number order. "log/" and "meta/" are adjacent
- * in byte order: one watch on [log/, meta0) follows every commit.
+ * in byte order: one watch on [log/, meta0) follows every commit and the horizon.
  */
 export class EtcdLayout {
   readonly logPrefix: Buffer;
   readonly head: Buffer;
   readonly indexed: Buffer;
   readonly intent: Buffer;
+  readonly horizon: Buffer;
   readonly leader: Buffer;
   readonly headsPrefix: Buffer;
   readonly notesPrefix: Buffer;
@@ -38,6 +41,7 @@ export class EtcdLayout {
     this.head = p("meta/head");
     this.indexed = p("meta/indexed");
     this.intent = p("meta/intent");
+    this.horizon = p("meta/horizon");
     this.leader = p("election/leader");
     this.headsPrefix = p("h/");
     this.notesPrefix = p("n/");
@@ -54,7 +58,7 @@ export class EtcdLayout {
     return readU64(key, key.length - 8);
   }
 
-  /** [from, to) of a watch that sees every log record and both meta keys. */
+  /** [from, to) of a watch that sees every log record and the meta keys (head, indexed, horizon). */
   get followRange(): [Buffer, Buffer] {
     return [this.logPrefix, Buffer.from(this.prefix + "meta0", "utf8")];
   }

@@ -1,6 +1,6 @@
-import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { status as grpcStatus, type ClientDuplexStream } from "@grpc/grpc-js";
 import type { Clock } from "../../domain/clock.js";
-import { CtmError, failedPrecondition, unavailable } from "../../domain/errors.js";
+import { CtmError, failedPrecondition, invalidArgument, outOfRange, unavailable } from "../../domain/errors.js";
 import { jsonByteLength, type JsonValue } from "../../domain/json.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
 import type { CompactionOutcome, CompactionPlan } from "../compaction.js";
@@ -9,13 +9,19 @@ import { timeSlices, type Pause } from "../time-slices.js";
 import type { VerifyReport } from "../verify-report.js";
 import { readU64, u64 } from "../level/codec.js";
 import { decodeLogValue, encodeLogValue, GENESIS, recordHash } from "../level/record-bytes.js";
-import type { KeyValue } from "../../gen/etcd/mvccpb/kv.js";
-import { Compare_CompareResult as Result, Compare_CompareTarget as Target, RangeRequest_SortOrder as Sort, type RequestOp, type WatchRequest, type WatchResponse } from "../../gen/etcd/etcdserverpb/rpc.js";
+import { Event_EventType as EventType } from "../../gen/etcd/mvccpb/kv.js";
+import { Compare_CompareTarget as Target, RangeRequest_SortOrder as Sort, type Compare, type RequestOp, type WatchRequest, type WatchResponse } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { EtcdClient, type EtcdConnection } from "./etcd-client.js";
 import { EtcdLayout, prefixEnd } from "./etcd-layout.js";
 import { entriesFor, indexEntries } from "./etcd-index.js";
 import { EtcdElection, type ElectionEvents, type Fence } from "./etcd-election.js";
 import { isLeaderOnly } from "../leader-only.js";
+import { compactEtcd, type CompactionSite } from "./etcd-compaction.js";
+import { decodeHorizon, encodeHorizon } from "./etcd-horizon.js";
+import { ServedHorizon } from "./served-horizon.js";
+import { cmp, cmpCreate, put, rangeOf, readOp } from "./etcd-ops.js";
+import { etcdPages } from "./etcd-pages.js";
+import { verifyEtcdLog } from "./etcd-verify.js";
 import { notifyListeners } from "../notify-listeners.js";
 
 export interface EtcdLogStoreOptions {
@@ -28,6 +34,8 @@ export interface EtcdLogStoreOptions {
   readonly maxTxnBytes?: number;
   /** How long a replica waits before indexing commits another replica left unindexed, ms. */
   readonly indexLagMs?: number;
+  /** Where compaction, when this replica runs it, writes the archive of what leaves etcd. */
+  readonly archiveDir?: string;
 }
 
 interface Pending {
@@ -35,6 +43,8 @@ interface Pending {
   fenced: boolean;
   prepare: (view: WriteView, pause: Pause) => readonly Draft[] | Promise<readonly Draft[]>;
   records: LogRecord[];
+  /** Written in the same transaction as the records (the horizon a compaction's report ends). */
+  alsoPut?: readonly (readonly [Buffer, Buffer])[];
   resolve: (rs: LogRecord[]) => void;
   reject: (e: unknown) => void;
 }
@@ -46,12 +56,13 @@ interface TailEntry {
 }
 
 const DEFAULT_TXN_OPS = 128;
+/** Ranges per read transaction: one more reads meta/horizon, within etcd's 128 operations. */
+const READS_PER_TXN = DEFAULT_TXN_OPS - 2;
 /** How often a replica checks that etcd's quorum answers, ms. */
 const PROBE_MS = 1000;
 /** The lease, in seconds, on the claim of a commit written in several transactions. */
 const STAGE_TTL_S = 10;
 const DEFAULT_TXN_BYTES = 1_400_000;
-const PAGE = 1000;
 const SLICE_MS = 10;
 
 /**
@@ -74,8 +85,6 @@ export class EtcdLogStore implements LogStore {
   private tail: TailEntry[] = [];
   private committedRev = 0;
   private committedHash: Buffer = GENESIS;
-  /** etcd's mod revision of meta/head as of committedRev: what the next commit compares. */
-  private headModRev = 0n;
   private indexedRev = 0;
   private readonly writer = new Map<string, KeyHead>();
   private nextRev = 1;
@@ -103,6 +112,12 @@ export class EtcdLogStore implements LogStore {
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private election: EtcdElection | undefined;
+  /** The oldest revision served (meta/horizon): compaction raises it before anything leaves. */
+  private readonly horizon: ServedHorizon;
+  /** The watch started again past history etcd had compacted: what it skipped is not replayed. */
+  private watchSkipped = false;
+  private compacting = false;
+  private readonly closing = new AbortController();
   /** Told when a commit listener throws (set by the composition root); without it, a process warning. */
   onListenerError: ((error: Error) => void) | undefined;
 
@@ -111,16 +126,17 @@ export class EtcdLogStore implements LogStore {
     private readonly opts: EtcdLogStoreOptions,
   ) {
     this.layout = new EtcdLayout(opts.prefix);
+    this.horizon = new ServedHorizon(() => this.client, this.layout);
   }
 
   get headRevision(): number {
     return this.committedRev;
   }
   get firstRevision(): number {
-    return 1;
+    return this.horizon.current.revision;
   }
   get firstTime(): number {
-    return 0;
+    return this.horizon.current.time;
   }
   get healthy(): boolean {
     return this.isOpen && !this.failure;
@@ -135,7 +151,7 @@ export class EtcdLogStore implements LogStore {
     return { ...this.counters };
   }
   get compactionRunning(): boolean {
-    return false;
+    return this.compacting;
   }
   get lastVerification(): VerifyReport | undefined {
     return this.verification;
@@ -164,8 +180,9 @@ export class EtcdLogStore implements LogStore {
     const kv = head.kvs[0];
     const { rev, hash } = kv ? readHead(kv.value) : { rev: 0, hash: GENESIS };
     const indexed = readU64((await this.client.range({ key: L.indexed, revision: at })).kvs[0]!.value);
+    this.horizon.follow((await this.client.range({ key: L.horizon, revision: at })).kvs[0]?.value);
     // Every key's newest record as of meta/indexed, then the records above it: one snapshot (at).
-    for await (const kvs of this.pages(L.headsPrefix, prefixEnd(L.headsPrefix), at)) {
+    for await (const kvs of etcdPages(this.client, L.headsPrefix, prefixEnd(L.headsPrefix), { at })) {
       for (const h of kvs) {
         const r = decodeLogValue(h.value).record;
         this.committed.set(r.key, r);
@@ -175,7 +192,7 @@ export class EtcdLogStore implements LogStore {
     this.committedRev = indexed;
     this.indexedRev = indexed;
     if (rev > indexed) {
-      for await (const kvs of this.pages(L.log(indexed + 1), L.log(rev + 1), at)) {
+      for await (const kvs of etcdPages(this.client, L.log(indexed + 1), L.log(rev + 1), { at })) {
         for (const e of kvs) {
           const bytes = Buffer.from(e.value);
           const r = decodeLogValue(bytes).record;
@@ -186,7 +203,6 @@ export class EtcdLogStore implements LogStore {
     }
     if (this.committedRev !== rev) throw new CtmError("data_loss", `etcd store ${this.opts.prefix}: meta/head says revision ${rev} but the log ends at ${this.committedRev}`);
     this.committedHash = hash;
-    this.headModRev = kv ? kv.modRevision : 0n;
     this.nextRev = rev + 1;
     for (const r of this.committed.values()) this.lastTime = Math.max(this.lastTime, r.time);
     this.isOpen = true;
@@ -200,6 +216,9 @@ export class EtcdLogStore implements LogStore {
 
   async close(): Promise<void> {
     if (!this.isOpen) return;
+    // A compaction stops at its next step; the next one finishes what it left (see compactEtcd).
+    this.closing.abort();
+    while (this.compacting) await sleep(5);
     await this.election?.close();
     while (this.flushing) await new Promise<void>((resolve) => this.onDrained.push(resolve));
     await this.index();
@@ -221,9 +240,14 @@ export class EtcdLogStore implements LogStore {
   }
 
   commit(prepare: (view: WriteView) => readonly Draft[]): Promise<LogRecord[]> {
+    return this.commitAs(prepare, isLeaderOnly());
+  }
+
+  /** `fenced` is decided by the caller: a commit that waits for commitAlone runs in another async context. */
+  private commitAs(prepare: (view: WriteView) => readonly Draft[], fenced: boolean, alsoPut?: Pending["alsoPut"]): Promise<LogRecord[]> {
     if (this.failure) return Promise.reject(this.failure);
     if (!this.isOpen) return Promise.reject(unavailable("store is closed"));
-    if (this.alone) return new Promise((resolve, reject) => this.waiting.push(() => void this.commit(prepare).then(resolve, reject)));
+    if (this.alone) return new Promise((resolve, reject) => this.waiting.push(() => void this.commitAs(prepare, fenced, alsoPut).then(resolve, reject)));
     let records: LogRecord[];
     try {
       records = this.stampAll(prepare(this.view));
@@ -231,7 +255,7 @@ export class EtcdLogStore implements LogStore {
       return Promise.reject(e);
     }
     if (records.length === 0) return Promise.resolve([]);
-    return this.enqueue({ prepare, records, fenced: isLeaderOnly() });
+    return this.enqueue({ prepare, records, fenced, ...(alsoPut ? { alsoPut } : {}) });
   }
 
   async commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]> {
@@ -254,44 +278,82 @@ export class EtcdLogStore implements LogStore {
     return durable;
   }
 
-  compact(_plan: CompactionPlan): Promise<CompactionOutcome> {
-    return Promise.reject(failedPrecondition("compaction is not available on the etcd store: superseded versions stay in etcd"));
+  /**
+   * Compacts the log below `plan.horizon` (see compactEtcd). Compaction is the leader's: on a
+   * store with an election every write it makes is fenced by the leadership, whoever asks.
+   */
+  async compact(plan: CompactionPlan): Promise<CompactionOutcome> {
+    if (this.failure) throw this.failure;
+    if (!this.isOpen) throw unavailable("store is closed");
+    const h = plan.horizon;
+    if (!Number.isSafeInteger(h) || h < 1) throw invalidArgument("horizon", "must be a revision of at least 1");
+    if (h > this.committedRev) throw outOfRange("horizon", `revision ${h} is ahead of the head revision ${this.committedRev}`, { head: this.committedRev });
+    if (h < this.firstRevision) throw failedPrecondition(`the horizon is at revision ${this.firstRevision} already, and it never moves back`);
+    if (this.compacting) throw failedPrecondition("a compaction is running already");
+    this.compacting = true;
+    try {
+      if (this.election && !this.election.fence) throw await this.notLeading("this replica does not lead");
+      if (this.opts.archiveDir === undefined) throw failedPrecondition("this etcd store was opened without an archive directory, where compaction writes what leaves");
+      await this.indexedUpTo(h);
+      // Another leader may have compacted since this replica's watch last spoke.
+      const meta = (await this.client.range({ key: this.layout.horizon })).kvs[0];
+      this.horizon.raise(decodeHorizon(meta?.value));
+      if (h < this.firstRevision) throw failedPrecondition(`the horizon is at revision ${this.firstRevision} already, and it never moves back`);
+      return await compactEtcd(this.compactionSite(this.opts.archiveDir), plan, this.horizon.current, meta?.modRevision ?? 0n);
+    } catch (e) {
+      throw this.closing.signal.aborted ? unavailable("the store closed during the compaction; the next compaction finishes it") : e;
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  private compactionSite(archiveDir: string): CompactionSite {
+    const fenced = this.election !== undefined;
+    return {
+      client: this.client,
+      layout: this.layout,
+      archiveDir,
+      now: () => this.clock.now(),
+      signal: this.closing.signal,
+      maxTxnOps: (this.opts.maxTxnOps ?? DEFAULT_TXN_OPS) - 1,
+      maxTxnBytes: this.opts.maxTxnBytes ?? DEFAULT_TXN_BYTES,
+      fencing: () => {
+        if (!fenced) return [];
+        const fence = this.election!.fence;
+        // Deposed while it ran: a comparison that cannot hold, so the write is refused in etcd.
+        return [cmpCreate(this.layout.leader, fence ? fence.createRevision : -1n)];
+      },
+      refused: async (step) => {
+        const fence = this.election?.fence;
+        if (fenced && (!fence || !(await this.stillLeads(fence)))) return this.notLeading(`this replica no longer leads, so the compaction did not ${step}`);
+        return failedPrecondition(`another compaction changed the horizon meanwhile, so this one did not ${step}`);
+      },
+      latest: (key) => this.committed.get(key),
+      raise: (h) => this.horizon.raise(h),
+      commitReport: async (report, h) => (await this.commitAs(() => [report], fenced, [[this.layout.horizon, encodeHorizon(h)]]))[0]!,
+    };
+  }
+
+  /** Compaction runs on the leader alone: the refusal names it, so an operator knows where to ask. */
+  private async notLeading(why: string): Promise<CtmError> {
+    const leader = await this.client.range({ key: this.layout.leader }).then((r) => r.kvs[0]?.value.toString("utf8"), () => undefined);
+    return failedPrecondition(`${why}: compaction runs on the leader of the ctmd replicas${leader ? ` (${leader})` : ""}`);
+  }
+
+  /** Waits until etcd's indexes cover `revision`: a record compaction removes must have its index entries already, or the indexer would write them after it. */
+  private async indexedUpTo(revision: number): Promise<void> {
+    const giveUpAt = Date.now() + this.callTimeoutMs;
+    while (this.indexedRev < revision) {
+      await this.index();
+      if (this.indexedRev >= revision) return;
+      this.closing.signal.throwIfAborted();
+      if (Date.now() > giveUpAt) throw unavailable(`etcd's indexes end at revision ${this.indexedRev}, below the compaction horizon ${revision}; the compaction is retried at its next run`);
+      await sleep(50);
+    }
   }
 
   async verify(): Promise<VerifyReport> {
-    const started = Date.now();
-    let prev: Buffer = GENESIS;
-    let checked = 0;
-    let bad: { rev: number; reason: string } | undefined;
-    const upTo = this.committedRev;
-    outer: for await (const kvs of this.pages(this.layout.log(1), this.layout.log(upTo + 1))) {
-      for (const kv of kvs) {
-        const rev = this.layout.revOfLog(kv.key);
-        if (rev !== checked + 1) {
-          bad = { rev: checked + 1, reason: `record ${checked + 1} is missing` };
-          break outer;
-        }
-        const stored = decodeLogValue(kv.value);
-        if (stored.record.revision !== rev || !stored.prev || !Buffer.from(stored.prev).equals(prev)) {
-          bad = { rev, reason: `record ${rev} does not follow the hash of the record before it` };
-          break outer;
-        }
-        prev = recordHash(kv.value);
-        checked++;
-      }
-    }
-    if (!bad && checked !== upTo) bad = { rev: checked + 1, reason: `record ${checked + 1} is missing` };
-    const report: VerifyReport = {
-      ok: !bad,
-      scope: "full",
-      from: 1,
-      to: upTo,
-      recordsChecked: checked,
-      ...(bad ? { firstBadRevision: bad.rev, reason: bad.reason } : {}),
-      headHash: prev.toString("hex"),
-      finishedAt: Date.now(),
-      durationMs: Date.now() - started,
-    };
+    const report = await verifyEtcdLog(this.client, this.layout);
     this.verification = report;
     return report;
   }
@@ -316,6 +378,7 @@ export class EtcdLogStore implements LogStore {
 
   async pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes = Infinity): Promise<{ records: LogRecord[]; last?: string }> {
     const rev = Math.min(revision, this.committedRev);
+    this.horizon.check(rev);
     const keys = this.keysInByteOrder();
     const start = Buffer.from(after ?? prefix, "utf8");
     let i = lowerBound(keys, start);
@@ -324,6 +387,7 @@ export class EtcdLogStore implements LogStore {
     for (; i < keys.length && looked.length < limit && keys[i]!.key.startsWith(prefix); i++) looked.push(keys[i]!.key);
     const more = i < keys.length && keys[i]!.key.startsWith(prefix);
     const past = await this.atMany(looked.filter((k) => this.committed.get(k)!.revision > rev), rev);
+    this.horizon.check(rev);
     const found = looked.map((k) => {
       const latest = this.committed.get(k)!;
       return latest.revision <= rev ? latest : past.get(k);
@@ -343,11 +407,14 @@ export class EtcdLogStore implements LogStore {
 
   async at(key: string, revision: number): Promise<LogRecord | undefined> {
     const rev = Math.min(revision, this.committedRev);
+    this.horizon.check(rev);
     const inTail = this.fromTail((r) => r.key === key && r.revision <= rev);
     if (inTail) return inTail;
-    const idx = await this.client.range({ key: this.layout.keyRev(key, 0), rangeEnd: this.layout.keyRev(key, rev + 1), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true });
+    const idx = await this.horizon.range({ key: this.layout.keyRev(key, 0), rangeEnd: this.layout.keyRev(key, rev + 1), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true });
     const k = idx.kvs[0];
-    return k ? this.readLog(readU64(k.key, k.key.length - 8)) : undefined;
+    const r = k ? await this.readLog(readU64(k.key, k.key.length - 8)) : undefined;
+    this.horizon.check(rev);
+    return r;
   }
 
   /**
@@ -361,13 +428,13 @@ export class EtcdLogStore implements LogStore {
     for (const e of this.tail) if (want.has(e.record.key) && e.record.revision <= rev) out.set(e.record.key, e.record);
     const rest = keys.filter((k) => !out.has(k));
     const revs: number[] = [];
-    for (let i = 0; i < rest.length; i += DEFAULT_TXN_OPS - 1) {
-      const chunk = rest.slice(i, i + DEFAULT_TXN_OPS - 1);
+    for (let i = 0; i < rest.length; i += READS_PER_TXN) {
+      const chunk = rest.slice(i, i + READS_PER_TXN);
       const ops: RequestOp[] = chunk.map((k) => ({
         request: { $case: "requestRange", value: { ...rangeOf(this.layout.keyRev(k, 0)), rangeEnd: this.layout.keyRev(k, rev + 1), sortOrder: Sort.DESCEND, limit: 1n, keysOnly: true } },
       }));
-      const res = await this.client.txn({ success: ops });
-      for (const op of res.responses) {
+      const res = await this.horizon.read(ops);
+      for (const op of res) {
         const kv = op.response?.$case === "responseRange" ? op.response.value.kvs[0] : undefined;
         if (kv) revs.push(readU64(kv.key, kv.key.length - 8));
       }
@@ -380,11 +447,13 @@ export class EtcdLogStore implements LogStore {
     const inTail = this.fromTail((r) => r.key === key && r.version === version);
     if (inTail) return inTail;
     // The nearest version at or below with an iv/ entry, then the key's ik/ entries from there.
+    // Compaction removes a version's iv/ entry with it: then the key's oldest ik/ entry is where to start.
     const L = this.layout;
     const near = (await this.client.range({ key: L.keyVersion(key, 0), rangeEnd: L.keyVersion(key, version + 1), sortOrder: Sort.DESCEND, limit: 1n })).kvs[0];
-    if (!near) return undefined;
-    let rev = readU64(near.value);
-    const from = readU64(near.key, near.key.length - 8);
+    const oldest = near ? undefined : (await this.client.range({ key: L.keyRev(key, 0), rangeEnd: L.keyRev(key, this.committedRev + 1), limit: 1n })).kvs[0];
+    if (!near && (!oldest || readU64(oldest.value) > version)) return undefined;
+    let rev = near ? readU64(near.value) : readU64(oldest!.key, oldest!.key.length - 8);
+    const from = near ? readU64(near.key, near.key.length - 8) : readU64(oldest!.value);
     if (from !== version) {
       const idx = await this.client.range({ key: L.keyRev(key, rev), rangeEnd: L.keyRev(key, this.committedRev + 1), limit: BigInt(version - from + 1) });
       const hit = idx.kvs.find((kv) => readU64(kv.value) === version);
@@ -418,14 +487,18 @@ export class EtcdLogStore implements LogStore {
   async range(from: number, to: number, limit: number, key?: string): Promise<LogRecord[]> {
     const upper = Math.min(to, this.committedRev);
     if (from > upper || limit <= 0) return [];
+    // A run of revisions with a gap is never an answer, for one key either (a Watch catching up).
+    this.horizon.check(from);
     if (key === undefined) {
-      const r = await this.client.range({ key: this.layout.log(from), rangeEnd: this.layout.log(upper + 1), limit: BigInt(limit) });
+      const r = await this.horizon.range({ key: this.layout.log(from), rangeEnd: this.layout.log(upper + 1), limit: BigInt(limit) });
+      this.horizon.check(from);
       return r.kvs.map((kv) => decodeLogValue(kv.value).record);
     }
     // The tail first: the indexer may move its records into the index while etcd answers.
     const tail = this.tail.map((e) => e.record).filter((r) => r.key === key && r.revision >= from && r.revision <= upper);
-    const idx = await this.client.range({ key: this.layout.keyRev(key, from), rangeEnd: this.layout.keyRev(key, upper + 1), limit: BigInt(limit), keysOnly: true });
+    const idx = await this.horizon.range({ key: this.layout.keyRev(key, from), rangeEnd: this.layout.keyRev(key, upper + 1), limit: BigInt(limit), keysOnly: true });
     const indexed = await this.readMany(idx.kvs.map((k) => readU64(k.key, k.key.length - 8)));
+    this.horizon.check(from);
     const seen = new Set(indexed.map((r) => r.revision));
     const fromTail = tail.filter((r) => !seen.has(r.revision));
     return [...indexed, ...fromTail].sort((a, b) => a.revision - b.revision).slice(0, limit);
@@ -453,7 +526,7 @@ export class EtcdLogStore implements LogStore {
 
   async *notes(prefix: string): AsyncGenerator<[string, Buffer]> {
     const from = this.layout.note(prefix);
-    for await (const kvs of this.pages(from, prefixEnd(from))) {
+    for await (const kvs of etcdPages(this.client, from, prefixEnd(from))) {
       for (const kv of kvs) yield [Buffer.from(kv.key).subarray(this.layout.notesPrefix.length).toString("utf8"), Buffer.from(kv.value)];
     }
   }
@@ -510,10 +583,21 @@ export class EtcdLogStore implements LogStore {
         this.drained();
         return;
       }
+      // Another replica's records came in (through the watch, or a consistent read's catch-up)
+      // after these commits were stamped: their revisions are taken. Prepare them again on what
+      // is applied now, before any is sent.
+      if (this.queue[0]!.records[0]!.revision !== this.committedRev + 1) {
+        this.restamp();
+        continue;
+      }
       const { group, staged } = this.takeGroup();
       if (group.length === 0) continue;
       const L = this.layout;
       let prev = this.committedHash;
+      // The transaction lands only on the head its first record follows: meta/head's value (the
+      // revision and the hash that record chains to) is unique to one history.
+      const base = group[0]!.records[0]!.revision - 1;
+      const onHead = base === 0 ? cmp(L.head, Target.VERSION, 0n) : cmp(L.head, Target.VALUE, headValue(base, this.committedHash));
       const ops: RequestOp[] = [];
       const written: TailEntry[] = [];
       for (const p of group) {
@@ -525,9 +609,9 @@ export class EtcdLogStore implements LogStore {
         }
       }
       const last = written[written.length - 1]!.record.revision;
+      for (const [k, v] of group[0]!.alsoPut ?? []) ops.push(put(k, v));
       ops.push(put(L.head, Buffer.concat([u64(last), prev])));
       let outcome: "ok" | "conflict";
-      let etcdRev = 0n;
       const before = this.committedRev;
       const fence = group[0]!.fenced && this.election ? this.election.fence : undefined;
       if (group[0]!.fenced && this.election && !fence) {
@@ -538,14 +622,13 @@ export class EtcdLogStore implements LogStore {
       try {
         this.inFlightTo = last;
         const res = staged
-          ? await this.commitStaged(ops, fencing)
-          : await this.client.txn({ compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n), ...fencing], success: ops });
+          ? await this.commitStaged(ops, onHead, fencing)
+          : await this.client.txn({ compare: [onHead, cmp(L.intent, Target.VERSION, 0n), ...fencing], success: ops });
         if (!res.succeeded && fence && !(await this.stillLeads(fence))) {
           this.refuseUnfenced(group, "this replica no longer leads");
           continue;
         }
         outcome = res.succeeded ? "ok" : "conflict";
-        etcdRev = res.header!.revision;
       } catch (e) {
         if (e instanceof CtmError) {
           for (const p of group) p.reject(e);
@@ -574,10 +657,7 @@ export class EtcdLogStore implements LogStore {
       this.counters.records += written.length;
       // The watch may have shown this transaction (and later ones) before its answer came.
       const fresh = written.filter((w) => w.record.revision > this.committedRev);
-      if (fresh.length === written.length) {
-        this.headModRev = etcdRev;
-        this.committedHash = prev;
-      }
+      if (fresh.length === written.length) this.committedHash = prev;
       for (const w of fresh) this.take(w.record, w.bytes);
       for (const k of this.seen.keys()) if (k <= this.committedRev) this.seen.delete(k);
       this.writer.clear();
@@ -601,7 +681,7 @@ export class EtcdLogStore implements LogStore {
     let n = 0;
     for (const p of this.queue) {
       const size = p.records.reduce((s, r) => s + storedSize(r) + 64, 0);
-      if (n > 0 && (ops + p.records.length > maxOps || bytes + size > maxBytes || p.fenced !== this.queue[0]!.fenced)) break;
+      if (n > 0 && (ops + p.records.length > maxOps || bytes + size > maxBytes || p.fenced !== this.queue[0]!.fenced || p.alsoPut || this.queue[0]!.alsoPut)) break;
       ops += p.records.length;
       bytes += size;
       n++;
@@ -617,7 +697,7 @@ export class EtcdLogStore implements LogStore {
    * claim in one last transaction. Until then no reader trusts a record above meta/head; if this
    * replica dies, the lease expires and the next commit overwrites what it left.
    */
-  private async commitStaged(ops: RequestOp[], fencing: ReturnType<typeof cmpCreate>[]): Promise<{ succeeded: boolean; header?: { revision: bigint } }> {
+  private async commitStaged(ops: RequestOp[], onHead: Compare, fencing: Compare[]): Promise<{ succeeded: boolean; header?: { revision: bigint } }> {
     const L = this.layout;
     const headOp = ops[ops.length - 1]!;
     const records = ops.slice(0, -1);
@@ -625,7 +705,7 @@ export class EtcdLogStore implements LogStore {
     const lease = await this.client.lease(STAGE_TTL_S, () => (lost = true));
     try {
       const claim = await this.client.txn({
-        compare: [cmp(L.head, Target.MOD, this.headModRev), cmp(L.intent, Target.VERSION, 0n), ...fencing],
+        compare: [onHead, cmp(L.intent, Target.VERSION, 0n), ...fencing],
         success: [{ request: { $case: "requestPut", value: { key: L.intent, value: u64(this.committedRev), lease: lease.id, prevKv: false } } }],
       });
       if (!claim.succeeded) return { succeeded: false };
@@ -649,7 +729,7 @@ export class EtcdLogStore implements LogStore {
         bytes += size;
       }
       if (chunk.length > 0) await send(chunk);
-      const done = await this.client.txn({ compare: [mine, cmp(L.head, Target.MOD, this.headModRev), ...fencing], success: [headOp, { request: { $case: "requestDeleteRange", value: { key: L.intent, rangeEnd: EMPTY, prevKv: false } } }] });
+      const done = await this.client.txn({ compare: [mine, onHead, ...fencing], success: [headOp, { request: { $case: "requestDeleteRange", value: { key: L.intent, rangeEnd: EMPTY, prevKv: false } } }] });
       if (!done.succeeded) throw unavailable("a large commit lost its claim on the etcd store before it was applied");
       return done as { succeeded: boolean; header: { revision: bigint } };
     } finally {
@@ -722,7 +802,7 @@ export class EtcdLogStore implements LogStore {
         await sleep(Math.min(1000, 50 * 2 ** Math.min(attempt, 4)));
       }
     }
-    const err = unavailable(`etcd did not answer (${errorText(cause)}): it may have lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory. A write refused so may still have been applied: read it back before writing it again`);
+    const err = unavailable(`${outageText(cause)}. A write refused so may still have been applied: read it back before writing it again`);
     this.outage = err.message;
     for (const p of [...group, ...this.queue]) p.reject(err);
     this.queue = [];
@@ -743,7 +823,7 @@ export class EtcdLogStore implements LogStore {
       } catch (e) {
         if (!this.isOpen) return;
         if (Date.now() >= giveUpAt) {
-          const err = unavailable(`etcd did not answer (${errorText(e)}): it may have lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory`);
+          const err = unavailable(outageText(e));
           this.outage = err.message;
           for (const p of this.queue) p.reject(err);
           this.queue = [];
@@ -793,17 +873,24 @@ export class EtcdLogStore implements LogStore {
     this.catching = (async () => {
       try {
         const L = this.layout;
-        const head = await this.client.range({ key: L.head });
-        const at = head.header!.revision;
-        const kv = head.kvs[0];
+        const meta = await this.client.readTxn({ success: [readOp(L.head), readOp(L.horizon)] });
+        const at = meta.header!.revision;
+        const [kv, horizon] = meta.responses.map((r) => (r.response?.$case === "responseRange" ? r.response.value.kvs[0] : undefined));
         if (!kv) return;
+        const below = decodeHorizon(horizon?.value);
+        this.horizon.raise(below);
         const { rev } = readHead(kv.value);
         if (rev > this.committedRev) {
-          for await (const kvs of this.pages(L.log(this.committedRev + 1), L.log(rev + 1), at)) {
-            for (const e of kvs) this.seen.set(this.layout.revOfLog(e.key), Buffer.from(e.value));
+          for await (const kvs of etcdPages(this.client, L.log(this.committedRev + 1), L.log(rev + 1), { at })) {
+            for (const e of kvs) {
+              const r = this.layout.revOfLog(e.key);
+              // Below the horizon the record may have been stripped since the watch brought it as written.
+              if (r >= below.revision || !this.seen.has(r)) this.seen.set(r, Buffer.from(e.value));
+            }
           }
         }
-        this.applySeen(rev, kv.modRevision);
+        this.applySeen(rev);
+        if (this.committedRev >= rev) this.watchSkipped = false;
       } finally {
         this.catching = undefined;
       }
@@ -812,28 +899,44 @@ export class EtcdLogStore implements LogStore {
   }
 
   /** Applies the records seen (by the watch or a catch-up) up to `head`, in revision order. */
-  private applySeen(head: number, modRev: bigint): void {
+  private applySeen(head: number): void {
     const applied: LogRecord[] = [];
+    let behind = false;
     while (this.committedRev < head) {
       const bytes = this.seen.get(this.committedRev + 1);
-      if (!bytes) break;
-      const stored = decodeLogValue(bytes);
-      if (!stored.prev || !Buffer.from(stored.prev).equals(this.committedHash)) {
-        this.failure ??= new CtmError("data_loss", `etcd store ${this.opts.prefix}: record ${this.committedRev + 1} does not follow the hash of the record before it`);
-        return;
+      const stored = bytes && decodeLogValue(bytes);
+      if (!stored || !stored.prev || !Buffer.from(stored.prev).equals(this.committedHash)) {
+        // Below the horizon, compaction may have removed or stripped it after this replica fell behind.
+        if (this.committedRev + 1 < this.firstRevision) behind = true;
+        else if (stored) this.failure ??= new CtmError("data_loss", `etcd store ${this.opts.prefix}: record ${this.committedRev + 1} does not follow the hash of the record before it`);
+        break;
       }
       this.committedHash = recordHash(bytes);
       this.take(stored.record, bytes);
       applied.push(stored.record);
     }
     for (const k of this.seen.keys()) if (k <= this.committedRev) this.seen.delete(k);
-    if (this.committedRev === head && modRev > this.headModRev) this.headModRev = modRev;
     if (applied.length > 0) {
       this.nextRev = Math.max(this.nextRev, this.committedRev + 1);
       for (const r of applied) this.lastTime = Math.max(this.lastTime, r.time);
       this.notify(applied);
     }
+    if (behind) return this.fellBehind();
+    if (this.failure) return;
     if (this.committedRev < head) void this.catchUp().catch(() => undefined);
+  }
+
+  /**
+   * This replica has not applied everything below the horizon, and etcd's log there has gaps or
+   * stripped records now. Its watch brings the records as they were written, in order, unless it
+   * had to start again past history etcd compacted: then nothing can, and rather than serve a
+   * gap the replica stops serving until it is restarted (which loads the store afresh).
+   */
+  private fellBehind(): void {
+    if (!this.watchSkipped) return;
+    this.failure ??= unavailable(
+      `this replica applied the log up to revision ${this.committedRev}, was cut off from etcd past its own history while a compaction raised the horizon to ${this.firstRevision}, and cannot follow across it: restart it`,
+    );
   }
 
   private follow(from: bigint): void {
@@ -875,27 +978,39 @@ export class EtcdLogStore implements LogStore {
 
   private onWatch(res: WatchResponse): void {
     if (res.compactRevision > 0n || res.canceled) {
-      // The watch fell below etcd's compaction: log keys are never superseded, so reading them
-      // afresh from the head loses nothing.
+      // The watch fell below etcd's compaction: log keys at or above ctm's horizon are never
+      // superseded, so reading them afresh from the head loses nothing there (below it, see fellBehind).
       this.watchFrom = res.compactRevision > this.watchFrom ? res.compactRevision : this.watchFrom;
+      if (res.compactRevision > 0n) this.watchSkipped = true;
       this.watch?.cancel();
       return;
     }
-    let head: { rev: number; mod: bigint } | undefined;
+    let head: number | undefined;
     for (const ev of res.events) {
       const kv = ev.kv;
-      if (!kv) continue;
+      // Deletes are compaction's, of records this replica applied before their horizon came.
+      if (!kv || ev.type === EventType.DELETE) continue;
       const key = Buffer.from(kv.key);
-      if (key.equals(this.layout.head)) head = { rev: readHead(kv.value).rev, mod: kv.modRevision };
+      if (key.equals(this.layout.head)) head = readHead(kv.value).rev;
       else if (key.equals(this.layout.indexed)) this.markIndexed(readU64(kv.value));
+      else if (key.equals(this.layout.horizon)) this.followHorizon(kv.value);
       else if (key.subarray(0, this.layout.logPrefix.length).equals(this.layout.logPrefix)) {
         const rev = this.layout.revOfLog(key);
-        if (rev > this.committedRev) this.seen.set(rev, Buffer.from(kv.value));
+        // A put below the horizon the watch has shown is a strip: the record came as written before it.
+        if (rev > this.committedRev && rev >= this.horizon.followed) this.seen.set(rev, Buffer.from(kv.value));
       }
     }
     if (res.header) this.watchFrom = res.header.revision + 1n;
     // This replica's own transaction in flight: its answer applies it, with the records made here.
-    if (head && head.rev > this.committedRev && head.rev > this.inFlightTo) this.applySeen(head.rev, head.mod);
+    if (head !== undefined && head > this.committedRev && head > this.inFlightTo) this.applySeen(head);
+  }
+
+  private followHorizon(bytes: Buffer): void {
+    try {
+      this.horizon.follow(bytes);
+    } catch (e) {
+      this.failure ??= new CtmError("data_loss", `etcd store ${this.opts.prefix}: ${errorText(e)}`);
+    }
   }
 
   /** A record becomes this replica's: visible to reads, above the indexes until indexed. */
@@ -903,7 +1018,9 @@ export class EtcdLogStore implements LogStore {
     if (!this.committed.has(r.key)) this.sortedKeys = undefined;
     this.committed.set(r.key, r);
     this.committedRev = r.revision;
-    this.tail.push({ record: r, bytes });
+    // meta/indexed may come in the same watch answer before the records it covers: those are
+    // indexed already, and compaction may remove them from etcd, so they never join the tail.
+    if (r.revision > this.indexedRev) this.tail.push({ record: r, bytes });
   }
 
   private notify(records: LogRecord[]): void {
@@ -991,35 +1108,22 @@ export class EtcdLogStore implements LogStore {
   }
 
   private async readLog(rev: number): Promise<LogRecord | undefined> {
-    const r = await this.client.range({ key: this.layout.log(rev) });
+    const r = await this.horizon.range({ key: this.layout.log(rev) });
     return r.kvs[0] ? decodeLogValue(r.kvs[0].value).record : undefined;
   }
 
-  /** Several records by revision, in the order asked, 127 Range operations per transaction. */
+  /** Several records by revision, in the order asked, READS_PER_TXN Range operations per transaction. */
   private async readMany(revs: number[]): Promise<LogRecord[]> {
     const out: LogRecord[] = [];
-    for (let i = 0; i < revs.length; i += DEFAULT_TXN_OPS - 1) {
-      const ops: RequestOp[] = revs.slice(i, i + DEFAULT_TXN_OPS - 1).map((rev) => ({ request: { $case: "requestRange", value: rangeOf(this.layout.log(rev)) } }));
-      const res = await this.client.txn({ success: ops });
-      for (const op of res.responses) {
+    for (let i = 0; i < revs.length; i += READS_PER_TXN) {
+      const ops: RequestOp[] = revs.slice(i, i + READS_PER_TXN).map((rev) => readOp(this.layout.log(rev)));
+      const res = await this.horizon.read(ops);
+      for (const op of res) {
         const kv = op.response?.$case === "responseRange" ? op.response.value.kvs[0] : undefined;
         if (kv) out.push(decodeLogValue(kv.value).record);
       }
     }
     return out;
-  }
-
-  /** Every key in [from, to), a page at a time, all pages read at one etcd revision. */
-  private async *pages(from: Buffer, to: Buffer, at?: bigint): AsyncGenerator<KeyValue[]> {
-    let key = from;
-    let revision = at ?? 0n;
-    for (;;) {
-      const r = await this.client.range({ key, rangeEnd: to, limit: BigInt(PAGE), revision });
-      revision = r.header!.revision;
-      if (r.kvs.length > 0) yield r.kvs;
-      if (!r.more || r.kvs.length === 0) return;
-      key = Buffer.concat([Buffer.from(r.kvs[r.kvs.length - 1]!.key), ZERO]);
-    }
   }
 
   private keysInByteOrder(): { key: string; bytes: Buffer }[] {
@@ -1029,23 +1133,9 @@ export class EtcdLogStore implements LogStore {
 }
 
 const EMPTY = Buffer.alloc(0);
-const ZERO = Buffer.from([0]);
 
-const put = (key: Buffer, value: Buffer): RequestOp => ({ request: { $case: "requestPut", value: { key, value, lease: 0n, prevKv: false } } });
-
-const rangeOf = (key: Buffer) => ({ key, rangeEnd: EMPTY, limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0, serializable: false, keysOnly: false, countOnly: false });
-
-function cmp(key: Buffer, target: Target, value: bigint | Buffer) {
-  const targetUnion =
-    target === Target.VALUE
-      ? { $case: "value" as const, value: value as Buffer }
-      : target === Target.MOD
-        ? { $case: "modRevision" as const, value: value as bigint }
-        : { $case: "version" as const, value: value as bigint };
-  return { result: Result.EQUAL, target, key, targetUnion, rangeEnd: EMPTY };
-}
-
-const cmpCreate = (key: Buffer, createRevision: bigint) => ({ result: Result.EQUAL, target: Target.CREATE, key, targetUnion: { $case: "createRevision" as const, value: createRevision }, rangeEnd: EMPTY });
+/** meta/head's value: the last revision and the hash of its record. */
+const headValue = (rev: number, hash: Buffer): Buffer => Buffer.concat([u64(rev), hash]);
 
 function readHead(v: Uint8Array): { rev: number; hash: Buffer } {
   return { rev: readU64(v), hash: Buffer.from(v.subarray(8, 40)) };
@@ -1073,6 +1163,15 @@ function stripUndefined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
   return out as T;
+}
+
+/** Why writes stop: etcd refusing ctmd's credentials is not a lost quorum, and says what to fix. */
+function outageText(e: unknown): string {
+  const code = (e as { code?: unknown })?.code;
+  if (code === grpcStatus.UNAUTHENTICATED || code === grpcStatus.PERMISSION_DENIED) {
+    return `etcd refused ctmd's credentials (${errorText(e)}): writes are refused until it accepts them, reads are served from memory`;
+  }
+  return `etcd did not answer (${errorText(e)}): it may have lost its quorum or be out of reach; writes are refused until it answers, reads are served from memory`;
 }
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));

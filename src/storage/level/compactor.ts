@@ -1,11 +1,12 @@
-import { createHash } from "node:crypto";
 import type { ClassicLevel as Level } from "classic-level";
 import type { Draft, LogRecord } from "../../domain/record.js";
 import type { Disposition } from "../compaction.js";
 import type { ArchiveEntry } from "./archive-file.js";
 import { cbor, keyNum, readU64, timeRev, u64 } from "./codec.js";
 import { PREFIX, prefixed } from "./layout.js";
-import { decodeLogValue, encodeLogValue, recordHash } from "./record-bytes.js";
+import { BelowDigest } from "../below-digest.js";
+import { stripRecord, strippable } from "../strip-record.js";
+import { decodeLogValue } from "./record-bytes.js";
 
 type Db = Level<Buffer, Buffer>;
 
@@ -70,7 +71,7 @@ export async function* compactable(
         const at = readU64(succ);
         if (at > horizon) continue;
         const d = dispose(r, at);
-        if (d === "remove" || (d === "strip" && !r.valueCompacted && (r.value !== undefined || r.rollout !== undefined))) leaving.push({ i, d, at });
+        if (d === "remove" || (d === "strip" && strippable(r))) leaving.push({ i, d, at });
       }
       // When each leaving record stopped being live: what offline time travel needs to answer
       // from the archive alone.
@@ -113,7 +114,8 @@ export async function applyEntries(
     gone = [];
   };
   for await (const [what, bytes] of entries) {
-    const { record: r, prev } = decodeLogValue(bytes);
+    const stored = decodeLogValue(bytes);
+    const r = stored.record;
     const rev = u64(r.revision);
     if (what === "remove") {
       batch.del(prefixed("log", rev));
@@ -123,8 +125,7 @@ export async function applyEntries(
       gone.push(r);
       removed++;
     } else {
-      const { value: _value, rollout: _rollout, ...audit } = r;
-      batch.put(prefixed("log", rev), encodeLogValue(prev ?? Buffer.alloc(0), { ...audit, valueCompacted: true }));
+      batch.put(prefixed("log", rev), stripRecord(stored));
       stripped++;
     }
     if (++n % STEP === 0) {
@@ -161,19 +162,4 @@ export async function belowDigest(db: Db, horizon: number): Promise<Omit<Compact
     await it.close();
   }
   return { time: record.time, prevHash: Buffer.from(prev), digest: digest.finish() };
-}
-
-/** The running digest belowDigest and the verifier share. */
-export class BelowDigest {
-  private readonly sha = createHash("sha256");
-  constructor(prevHash: Uint8Array) {
-    this.sha.update(prevHash);
-  }
-  add(revision: number, bytes: Uint8Array): void {
-    this.sha.update(u64(revision));
-    this.sha.update(recordHash(bytes));
-  }
-  finish(): Buffer {
-    return this.sha.digest();
-  }
 }

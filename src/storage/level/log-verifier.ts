@@ -2,7 +2,8 @@ import type { ClassicLevel as Level } from "classic-level";
 import type { VerifyReport } from "../verify-report.js";
 import { keyNum, readU64, timeRev, u64 } from "./codec.js";
 import { META, PREFIX, prefixed, sectionRange, type Section } from "./layout.js";
-import { BelowDigest, decodeCompacted } from "./compactor.js";
+import { BelowDigest } from "../below-digest.js";
+import { decodeCompacted } from "./compactor.js";
 import { decodeLogValue, recordHash } from "./record-bytes.js";
 
 export interface VerifyOptions {

@@ -6,7 +6,8 @@ import { readWitness, writeWitness } from "./head-witness.js";
 import { META, PREFIX, prefixed, sectionRange } from "./layout.js";
 import { openFailure } from "./open-failure.js";
 import { decodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
-import { BelowDigest, decodeCompacted } from "./compactor.js";
+import { BelowDigest } from "../below-digest.js";
+import { decodeCompacted } from "./compactor.js";
 
 export interface RepairReport {
   /** LevelDB's own repair ran first (its CURRENT or MANIFEST was missing or damaged). */
