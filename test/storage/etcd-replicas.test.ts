@@ -111,6 +111,8 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     const second = a!.commit(() => [set("s/a2", 1)]);
     let fromB: LogRecord | undefined;
     try {
+      // a1 is in etcd (only its answer is held) before b writes on top of it.
+      await until("b follows a1", () => b!.headRevision === 2, 30_000);
       [fromB] = await b!.commit(() => [set("s/b", 1)]);
       await until("a applies b's record", () => a!.headRevision === fromB!.revision, 30_000);
     } finally {
