@@ -1,3 +1,4 @@
+import { failedPrecondition, invalidArgument, outOfRange } from "../domain/errors.js";
 import type { Draft, LogRecord } from "../domain/record.js";
 
 /**
@@ -42,4 +43,37 @@ export interface Horizon {
   readonly revision: number;
   /** Unix ms of the record at `revision`; 0 for a store that was never compacted. */
   readonly time: number;
+}
+
+/** Refuses a plan no store may run: a horizon that is not a revision, ahead of the head, or below the current one; or a second run. */
+export function checkCompaction(plan: CompactionPlan, head: number, current: number, running: boolean): void {
+  const h = plan.horizon;
+  if (!Number.isSafeInteger(h) || h < 1) throw invalidArgument("horizon", "must be a revision of at least 1");
+  if (h > head) throw outOfRange("horizon", `revision ${h} is ahead of the head revision ${head}`, { head });
+  if (h < current) throw failedPrecondition(`the horizon is at revision ${current} already, and it never moves back`);
+  if (running) throw failedPrecondition("a compaction is running already");
+}
+
+/**
+ * What one run offers the plan and counts of what leaves: `offer` asks the plan and notes the
+ * revision that superseded each record that leaves, `counted` counts the archive's entries as
+ * they pass, and `horizon()` is the one to publish (for a tight plan, the lowest that covers
+ * what left: the highest revision that superseded a record that left).
+ */
+export function compactionTally(plan: CompactionPlan, previousHorizon: number) {
+  const counts = { remove: 0, strip: 0 };
+  let needed = previousHorizon;
+  const offer = (r: LogRecord, at: number): Disposition => {
+    const d = plan.dispose(r, at);
+    if (d !== "keep") needed = Math.max(needed, at);
+    return d;
+  };
+  async function* counted<E extends readonly [Exclude<Disposition, "keep">, ...unknown[]]>(entries: AsyncIterable<E>): AsyncGenerator<E> {
+    for await (const e of entries) {
+      counts[e[0]]++;
+      yield e;
+    }
+  }
+  const horizon = (): number => (plan.tight ? needed : plan.horizon);
+  return { counts, offer, counted, horizon };
 }

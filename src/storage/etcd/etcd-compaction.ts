@@ -1,7 +1,7 @@
 import type { Draft, LogRecord } from "../../domain/record.js";
 import { Compare_CompareTarget as Target, type Compare, type RequestOp } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { BelowDigest } from "../below-digest.js";
-import type { CompactionOutcome, CompactionPlan, Disposition } from "../compaction.js";
+import { compactionTally, type CompactionOutcome, type CompactionPlan, type Disposition } from "../compaction.js";
 import { readArchive, removeArchive, writeArchive, type ArchiveEntry } from "../level/archive-file.js";
 import { decodeLogValue } from "../level/record-bytes.js";
 import { stripRecord, strippable } from "../strip-record.js";
@@ -61,22 +61,7 @@ const SLICE_MS = 10;
  */
 export async function compactEtcd(site: CompactionSite, plan: CompactionPlan, current: EtcdHorizon, currentModRevision: bigint): Promise<CompactionOutcome> {
   const previousHorizon = current.revision;
-  const counts = { remove: 0, strip: 0 };
-  // A tight plan's horizon is the lowest that covers what leaves: the highest revision that
-  // superseded a record that left.
-  let needed = previousHorizon;
-  const offer = (r: LogRecord, at: number): Disposition => {
-    const d = plan.dispose(r, at);
-    if (d !== "keep") needed = Math.max(needed, at);
-    return d;
-  };
-  const counted = async function* (entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ArchiveEntry> {
-    for await (const e of entries) {
-      counts[e[0]]++;
-      yield e;
-    }
-  };
-  const horizon = (): number => (plan.tight ? needed : plan.horizon);
+  const { counts, offer, counted, horizon } = compactionTally(plan, previousHorizon);
   const header = { previousHorizon, created: Math.floor(site.now()) };
   const written = await writeArchive(site.archiveDir, header, counted(leaving(site, plan.horizon, offer)), horizon);
   if (written.records === 0) removeArchive(written.file);

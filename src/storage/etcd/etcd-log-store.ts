@@ -1,9 +1,9 @@
 import { status as grpcStatus, type ClientDuplexStream } from "@grpc/grpc-js";
 import type { Clock } from "../../domain/clock.js";
-import { CtmError, failedPrecondition, invalidArgument, outOfRange, unavailable } from "../../domain/errors.js";
+import { CtmError, failedPrecondition, unavailable } from "../../domain/errors.js";
 import { jsonByteLength, type JsonValue } from "../../domain/json.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
-import type { CompactionOutcome, CompactionPlan } from "../compaction.js";
+import { checkCompaction, type CompactionOutcome, type CompactionPlan } from "../compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
 import { timeSlices, type Pause } from "../time-slices.js";
 import type { VerifyReport } from "../verify-report.js";
@@ -285,15 +285,12 @@ export class EtcdLogStore implements LogStore {
   async compact(plan: CompactionPlan): Promise<CompactionOutcome> {
     if (this.failure) throw this.failure;
     if (!this.isOpen) throw unavailable("store is closed");
-    const h = plan.horizon;
-    if (!Number.isSafeInteger(h) || h < 1) throw invalidArgument("horizon", "must be a revision of at least 1");
-    if (h > this.committedRev) throw outOfRange("horizon", `revision ${h} is ahead of the head revision ${this.committedRev}`, { head: this.committedRev });
-    if (h < this.firstRevision) throw failedPrecondition(`the horizon is at revision ${this.firstRevision} already, and it never moves back`);
-    if (this.compacting) throw failedPrecondition("a compaction is running already");
+    checkCompaction(plan, this.committedRev, this.firstRevision, this.compacting);
     this.compacting = true;
     try {
       if (this.election && !this.election.fence) throw await this.notLeading("this replica does not lead");
       if (this.opts.archiveDir === undefined) throw failedPrecondition("this etcd store was opened without an archive directory, where compaction writes what leaves");
+      const h = plan.horizon;
       await this.indexedUpTo(h);
       // Another leader may have compacted since this replica's watch last spoke.
       const meta = (await this.client.range({ key: this.layout.horizon })).kvs[0];

@@ -2,10 +2,10 @@ import type { AbstractSublevel } from "abstract-level";
 import { ClassicLevel as Level } from "classic-level";
 import type { Clock } from "../../domain/clock.js";
 import { join, resolve } from "node:path";
-import { CtmError, failedPrecondition, invalidArgument, outOfRange, unavailable } from "../../domain/errors.js";
+import { CtmError, outOfRange, unavailable } from "../../domain/errors.js";
 import { jsonByteLength, type JsonValue } from "../../domain/json.js";
 import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
-import type { CompactionOutcome, CompactionPlan, Disposition, Horizon } from "../compaction.js";
+import { checkCompaction, compactionTally, type CompactionOutcome, type CompactionPlan, type Horizon } from "../compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
 import { timeSlices, type Pause } from "../time-slices.js";
 import type { VerifyReport } from "../verify-report.js";
@@ -20,7 +20,7 @@ import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
 import { unpackRecords } from "./head-chunk.js";
 import { readHeadsThreaded } from "./read-heads-threaded.js";
-import { readArchive, removeArchive, writeArchive, type ArchiveEntry } from "./archive-file.js";
+import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
 import { filesSize } from "./directory-size.js";
 import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, type CompactionIntent } from "./compactor.js";
 import { notifyListeners } from "../notify-listeners.js";
@@ -420,31 +420,13 @@ export class LevelLogStore implements LogStore {
   async compact(plan: CompactionPlan): Promise<CompactionOutcome> {
     if (this.failure) throw this.failure;
     if (!this.isOpen) throw unavailable("store is closed");
+    checkCompaction(plan, this.committedRev, this.horizon.revision, this.compacting);
     const h = plan.horizon;
-    if (!Number.isSafeInteger(h) || h < 1) throw invalidArgument("horizon", "must be a revision of at least 1");
-    if (h > this.committedRev) throw outOfRange("horizon", `revision ${h} is ahead of the head revision ${this.committedRev}`, { head: this.committedRev });
-    if (h < this.horizon.revision) throw failedPrecondition(`the horizon is at revision ${this.horizon.revision} already, and it never moves back`);
-    if (this.compacting) throw failedPrecondition("a compaction is running already");
     this.compacting = true;
     try {
       const before = await filesSize(this.location);
       const previousHorizon = this.horizon.revision;
-      const counts = { remove: 0, strip: 0 };
-      // A tight plan's horizon is the lowest that covers what leaves: the highest revision that
-      // superseded a record that left.
-      let needed = previousHorizon;
-      const offer = (r: LogRecord, at: number): Disposition => {
-        const d = plan.dispose(r, at);
-        if (d !== "keep") needed = Math.max(needed, at);
-        return d;
-      };
-      const counted = async function* (entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<ArchiveEntry> {
-        for await (const e of entries) {
-          counts[e[0]]++;
-          yield e;
-        }
-      };
-      const horizon = (): number => (plan.tight ? needed : h);
+      const { counts, offer, counted, horizon } = compactionTally(plan, previousHorizon);
       const dir = this.opts.archiveDir ?? join(this.location, "archive");
       const header = { previousHorizon, created: Math.floor(this.clock.now()) };
       const written = await writeArchive(dir, header, counted(compactable(this.db, h, offer, this.closing.signal)), horizon);
