@@ -78,8 +78,8 @@ export async function runStoreCommand(argv: string[]): Promise<number> {
           ...(o.etcdCa ? { ca: o.etcdCa } : {}),
           ...(o.etcdCert ? { cert: o.etcdCert, key: o.etcdKey } : {}),
         });
-        const report = await withProgress((p) => migrateToEtcd(source, opts.connection, opts.prefix, (n, total) => p.update(`copied ${n} of ${total} records`)));
-        process.stdout.write(o.json ? JSON.stringify(report) + "\n" : `${dir}: copied revisions 1..${report.headRevision} (${report.records} records, ${report.keys} keys) to etcd under ${o.etcdPrefix} in ${report.durationMs} ms\n`);
+        const report = await withProgress((p) => migrateToEtcd(source, opts.connection, opts.prefix, (n, head) => p.update(`copied up to revision ${n} of ${head}`)));
+        process.stdout.write(o.json ? JSON.stringify(report) + "\n" : `${dir}: copied revisions 1..${report.headRevision} (${report.records} records, ${report.keys} keys${report.horizon > 1 ? `, history served from revision ${report.horizon}` : ""}) to etcd under ${o.etcdPrefix} in ${report.durationMs} ms\n`);
       } catch (e) {
         process.stderr.write(`ctmd migrate: ${e instanceof Error ? e.message : String(e)}\n`);
         status = 1;

@@ -63,7 +63,7 @@ export class EtcdLayout {
     return [this.logPrefix, Buffer.from(this.prefix + "meta0", "utf8")];
   }
 
-  /** The whole store, for a test's cleanup. */
+  /** The whole store: what a failed migration removes, and a test's cleanup. */
   get everything(): [Buffer, Buffer] {
     return [Buffer.from(this.prefix, "utf8"), prefixEnd(Buffer.from(this.prefix, "utf8"))];
   }

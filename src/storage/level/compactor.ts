@@ -163,3 +163,17 @@ export async function belowDigest(db: Db, horizon: number): Promise<Omit<Compact
   }
   return { time: record.time, prevHash: Buffer.from(prev), digest: digest.finish() };
 }
+
+/** The stored bytes of every record below `horizon`, in revision order, a step at a time. */
+export async function* storedBelow(db: Db, horizon: number): AsyncGenerator<[number, Buffer][]> {
+  const it = db.iterator({ gte: prefixed("log", u64(1)), lt: prefixed("log", u64(horizon)) });
+  try {
+    for (;;) {
+      const entries = await it.nextv(STEP);
+      if (entries.length === 0) return;
+      yield entries.map(([k, bytes]): [number, Buffer] => [readU64(k, PREFIX.log.length), bytes]);
+    }
+  } finally {
+    await it.close();
+  }
+}

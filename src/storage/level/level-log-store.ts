@@ -22,7 +22,7 @@ import { unpackRecords } from "./head-chunk.js";
 import { readHeadsThreaded } from "./read-heads-threaded.js";
 import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
 import { filesSize } from "./directory-size.js";
-import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, type CompactionIntent } from "./compactor.js";
+import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, storedBelow, type CompactedBelow, type CompactionIntent } from "./compactor.js";
 import { notifyListeners } from "../notify-listeners.js";
 
 /** 2: every log value carries the hash of the record before it. */
@@ -458,6 +458,18 @@ export class LevelLogStore implements LogStore {
   }
 
   /** Whether a compaction is running. */
+  /**
+   * What the last compaction left below the horizon, with the horizon and digest it noted, the
+   * records as stored: a migration copies those bytes as they are, for the digest vouches for
+   * exactly them. Undefined for a store that was never compacted.
+   */
+  async compactedLog(): Promise<{ below: CompactedBelow; pages: AsyncGenerator<[number, Buffer][]> } | undefined> {
+    const bytes = await this.db.get(META.compact);
+    if (bytes === undefined) return undefined;
+    const below = decodeCompacted(bytes);
+    return { below, pages: storedBelow(this.db, below.horizon) };
+  }
+
   get compactionRunning(): boolean {
     return this.compacting;
   }
