@@ -77,19 +77,19 @@ export class ReadStats implements ReadSink {
       const since = await this.store.readNote(SINCE_NOTE);
       this.since = since === undefined ? this.clock.now() : Number(since.toString("latin1"));
       if (since === undefined) await this.store.writeNote(SINCE_NOTE, Buffer.from(String(this.since), "latin1"));
-      await this.readSaved(NOTE_PREFIX, true);
+      await this.readSaved(this.store.notes(NOTE_PREFIX), true);
     })();
     return this.loaded;
   }
 
   /**
-   * Adds the counts saved under `prefix`: this replica's own to its own, at load (`own`), and
-   * every other replica's in place of what was read of them before.
+   * Adds the counts in `saved` (notes under NOTE_PREFIX): this replica's own to its own, at load
+   * (`own`), and every other replica's in place of what was read of them before.
    */
-  private async readSaved(prefix: string, own: boolean): Promise<void> {
+  private async readSaved(saved: AsyncIterable<[string, Buffer]>, own: boolean): Promise<void> {
     const others = new Map<string, { reads: number; lastRead: number }>();
     let n = 0;
-    for await (const [name, value] of this.store.notes(prefix)) {
+    for await (const [name, value] of saved) {
       if (++n % 10_000 === 0) await new Promise((r) => setImmediate(r));
       const [reads, lastRead] = value.toString("latin1").split(" ").map(Number);
       if (!Number.isSafeInteger(reads) || !Number.isSafeInteger(lastRead)) continue;
@@ -126,7 +126,8 @@ export class ReadStats implements ReadSink {
 
   /**
    * Reads what the other replicas saved of these keys now, for a decision that must count every
-   * replica's reads (the delete guard); at once without replicas.
+   * replica's reads (the delete guard); at once without replicas. All the keys' notes are read
+   * together: an Apply that deletes many keys costs the store a few reads, not one per key.
    */
   async refresh(keys: readonly string[]): Promise<void> {
     await this.ready();
@@ -135,8 +136,8 @@ export class ReadStats implements ReadSink {
       const e = this.entry(k);
       e.otherReads = 0;
       e.otherLastRead = 0;
-      await this.readSaved(`${NOTE_PREFIX}${k}@`, false);
     }
+    await this.readSaved(this.store.notesUnder(keys.map((k) => `${NOTE_PREFIX}${k}@`)), false);
   }
 
   /** Resolves once the saved counts are in (at once when load was never called). */
@@ -148,7 +149,7 @@ export class ReadStats implements ReadSink {
     this.timer = setInterval(() => void this.flush(), this.flushMs);
     this.timer.unref();
     if (this.replica !== undefined) {
-      this.refreshTimer = setInterval(() => void this.readSaved(NOTE_PREFIX, false).catch(() => undefined), REFRESH_MS);
+      this.refreshTimer = setInterval(() => void this.readSaved(this.store.notes(NOTE_PREFIX), false).catch(() => undefined), REFRESH_MS);
       this.refreshTimer.unref();
     }
   }

@@ -207,6 +207,10 @@ export class FollowerStore implements LogStore {
     throw unavailable("a follower keeps no notes: the writer does");
   }
 
+  async *notesUnder(): AsyncGenerator<[string, Buffer]> {
+    throw unavailable("a follower keeps no notes: the writer does");
+  }
+
   private read<T>(f: () => Promise<T>): Promise<T> {
     return this.failure ? Promise.reject(this.failure) : f();
   }

@@ -190,6 +190,28 @@ export function describeLogStore(name: string, factory: LogStoreFactory): void {
         expect(await store.range(1, 100, 100)).toHaveLength(1);
         expect((await store.verify()).ok).toBe(true);
       });
+
+      it("notesUnder reads under many prefixes at once, each note once where prefixes overlap or repeat, and a prefix of many notes whole", async () => {
+        const written = new Map<string, string>([
+          ...Array.from({ length: 200 }, (_, i) => [`r/k${i}@a`, `a${i}`] as const),
+          ["r/k1@b", "b1"],
+          ["other/x", "x"],
+          ...Array.from({ length: 250 }, (_, i) => [`big/${String(i).padStart(3, "0")}`, `big${i}`] as const),
+        ]);
+        await store.writeNotes([...written].map(([n, v]) => [n, Buffer.from(v)] as const));
+        const read = async (prefixes: string[]): Promise<[string, string][]> => {
+          const out: [string, string][] = [];
+          for await (const [n, v] of store.notesUnder(prefixes)) out.push([n, v.toString()]);
+          return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        };
+        const under = (...prefixes: string[]): [string, string][] => [...written].filter(([n]) => prefixes.some((p) => n.startsWith(p))).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        expect(await read([])).toEqual([]);
+        // "r/k1" covers "r/k1@" and r/k10..r/k199: each of their notes comes once.
+        expect(await read(["r/k1@", "r/k1", "r/k2@", "r/k2@", "big/", "none/"])).toEqual(under("r/k1", "r/k2@", "big/"));
+        // More prefixes than one etcd transaction holds.
+        const each = Array.from({ length: 200 }, (_, i) => `r/k${i}@`);
+        expect(await read(each)).toEqual(under("r/"));
+      });
     });
 
     describe("commit", () => {

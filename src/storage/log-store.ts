@@ -122,4 +122,10 @@ export interface LogStore {
   writeNotes(notes: readonly (readonly [string, Buffer])[]): Promise<void>;
   /** Every note whose name starts with `prefix`, in name order, read a step at a time. */
   notes(prefix: string): AsyncIterable<[string, Buffer]>;
+  /**
+   * Every note under any of `prefixes`, each once, in no promised order: for many narrow prefixes
+   * at once (a key's note from each replica), which a store across the network reads in a few
+   * calls rather than one per prefix.
+   */
+  notesUnder(prefixes: readonly string[]): AsyncIterable<[string, Buffer]>;
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, connect } from "../helpers/client.js";
-import { Daemon } from "../helpers/daemon.js";
 import { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { EtcdReplicas } from "../helpers/etcd-replicas.js";
 import { freePort, GO_BUILD_MS, GoPath, PY_ENV, PYTHON, pythonWatch, run } from "../interop/helpers.js";
 
 // Two ctmd replicas on a real etcd cluster, each killed in turn, while the Python and Go
@@ -26,7 +26,8 @@ describe("Python and Go clients with several replica addresses", () => {
   it("Python's resuming watch follows every write across both replicas being killed in turn, and Go's calls go to the one that is up", async () => {
     const prefix = `/ctm-failover/${randomUUID()}/`;
     const ports = [await freePort(), await freePort()];
-    const pair = await Promise.all(ports.map((port) => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix, "--listen", `127.0.0.1:${port}`] })));
+    const replicaPair = await EtcdReplicas.start(2, { cluster, prefix, ports });
+    const pair = replicaPair.daemons;
     const both = ports.map((p) => `127.0.0.1:${p}`).join(",");
     try {
       // Writes go through whichever replica is up; the clients under test only read.
@@ -69,7 +70,7 @@ describe("Python and Go clients with several replica addresses", () => {
       const py = await run(PYTHON, ["-c", `import json; from ctm import Client; print(json.dumps(Client(${JSON.stringify(both)}).get("py/${total}").value))`], { env: PY_ENV });
       expect(JSON.parse(py.stdout)).toBe(total);
     } finally {
-      for (const d of pair) await d.dispose();
+      await replicaPair.stop();
     }
   }, 120_000);
 });

@@ -1,47 +1,32 @@
 import * as grpc from "@grpc/grpc-js";
-import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdminServiceClient, type CompactResponse } from "../../src/gen/ctm/v1/admin_service.js";
-import { api, call, connect, rejects, type Client } from "../helpers/client.js";
-import { Daemon } from "../helpers/daemon.js";
-import { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { api, call, rejects, type Client } from "../helpers/client.js";
+import type { Daemon } from "../helpers/daemon.js";
+import { elected, EtcdReplicas } from "../helpers/etcd-replicas.js";
+import { until } from "../helpers/until.js";
 import { WatchStream } from "../helpers/watch-stream.js";
 
 // Three real ctmd processes with --store etcd on one real 3-member etcd cluster.
-let cluster: EtcdCluster;
+let replicas: EtcdReplicas;
 let daemons: Daemon[] = [];
 let clients: Client[] = [];
 let admins: AdminServiceClient[] = [];
 
 beforeAll(async () => {
-  cluster = await EtcdCluster.start(3);
-  const prefix = `/ctm-it/${randomUUID()}/`;
-  daemons = await Promise.all(
-    [0, 1, 2].map((i) => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", [...cluster.endpoints.slice(i), ...cluster.endpoints.slice(0, i)].join(","), "--etcd-prefix", prefix, "--compact-interval-ms", "0"] })),
-  );
-  clients = daemons.map((d) => connect(d.address));
+  replicas = await EtcdReplicas.start(3, { spread: true, args: ["--compact-interval-ms", "0"] });
+  ({ daemons, clients } = replicas);
   admins = daemons.map((d) => new AdminServiceClient(d.address, grpc.credentials.createInsecure()));
 }, 90_000);
 
 afterAll(async () => {
-  for (const c of clients) c.close();
   for (const a of admins) a.close();
-  for (const d of daemons) await d.dispose();
-  await cluster?.stop();
+  await replicas?.stop();
 });
 
-async function until(what: string, ok: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const compact = (i: number): Promise<CompactResponse> => call(admins[i]!.compact.bind(admins[i]!), { author: "ops", message: "" });
-const elected = (d: Daemon): boolean => d.logs.some((l) => String(l.msg).startsWith("elected to lead"));
 
 describe("retention on ctmd replicas with --store etcd", () => {
   it("compacts on the leader, and another replica refuses a Watch resume and reads below the horizon with OUT_OF_RANGE", async () => {
@@ -84,9 +69,8 @@ describe("retention on ctmd replicas with --store etcd", () => {
   });
 
   it("the retention loop runs on etcd, on the leader, and every replica serves from the horizon it raised", async () => {
-    const prefix = `/ctm-it/${randomUUID()}/`;
-    const looping = await Promise.all([0, 1].map(() => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix, "--compact-interval-ms", "200"] })));
-    const lc = looping.map((d) => connect(d.address));
+    const pair = await EtcdReplicas.start(2, { cluster: replicas.cluster, args: ["--compact-interval-ms", "200"] });
+    const { daemons: looping, clients: lc } = pair;
     try {
       const c = api(lc[0]!);
       for (let v = 1; v <= 3; v++) await c.set({ key: "tmp/y", value: v });
@@ -102,8 +86,7 @@ describe("retention on ctmd replicas with --store etcd", () => {
       expect(leaders).toHaveLength(1);
       expect(leaders[0]!.logs.some((l) => l.msg === "compacted")).toBe(true);
     } finally {
-      for (const client of lc) client.close();
-      for (const d of looping) await d.dispose();
+      await pair.stop();
     }
   });
 });

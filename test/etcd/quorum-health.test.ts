@@ -2,12 +2,14 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath } from "grpc-health-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, connect, type Client } from "../helpers/client.js";
-import { Daemon } from "../helpers/daemon.js";
-import { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { api, type Client } from "../helpers/client.js";
+import type { Daemon } from "../helpers/daemon.js";
+import type { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { EtcdReplicas } from "../helpers/etcd-replicas.js";
 import { metricsAddress } from "../helpers/safety-clients.js";
 
 // Its own cluster: the test takes two of its three members away.
+let replicas: EtcdReplicas;
 let cluster: EtcdCluster;
 let daemon: Daemon;
 let client: Client;
@@ -19,17 +21,16 @@ const healthDef = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, { e
 };
 
 beforeAll(async () => {
-  cluster = await EtcdCluster.start(3);
-  daemon = await Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", "/quorum-health/"] });
-  client = connect(daemon.address);
+  replicas = await EtcdReplicas.start(1, { prefix: "/quorum-health/" });
+  cluster = replicas.cluster;
+  daemon = replicas.daemons[0]!;
+  client = replicas.clients[0]!;
   health = new healthDef.grpc.health.v1.Health(daemon.address, grpc.credentials.createInsecure());
 }, 90_000);
 
 afterAll(async () => {
   health?.close();
-  client?.close();
-  await daemon?.dispose();
-  await cluster?.stop();
+  await replicas?.stop();
 });
 
 const status = (service: string): Promise<string> =>

@@ -9,37 +9,25 @@ import { api, connect, rejects, type Client } from "../helpers/client.js";
 import { CtmClient } from "../../clients/ts/src/index.js";
 import { ctm } from "../cli/run-ctm.js";
 import { Daemon, runDaemonToExit } from "../helpers/daemon.js";
-import { EtcdCluster } from "../helpers/etcd-cluster.js";
+import type { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { elected, EtcdReplicas } from "../helpers/etcd-replicas.js";
 import { freePort } from "../helpers/prometheus.js";
+import { until } from "../helpers/until.js";
 import { WatchStream } from "../helpers/watch-stream.js";
 
 // Three real ctmd processes with --store etcd on one real 3-member etcd cluster.
+let replicas: EtcdReplicas;
 let cluster: EtcdCluster;
-let daemons: Daemon[] = [];
 let clients: Client[] = [];
 
 beforeAll(async () => {
-  cluster = await EtcdCluster.start(3);
-  const prefix = `/ctm-it/${randomUUID()}/`;
-  daemons = await Promise.all(
-    [0, 1, 2].map((i) => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", [...cluster.endpoints.slice(i), ...cluster.endpoints.slice(0, i)].join(","), "--etcd-prefix", prefix] })),
-  );
-  clients = daemons.map((d) => connect(d.address));
+  replicas = await EtcdReplicas.start(3, { spread: true });
+  ({ cluster, clients } = replicas);
 }, 90_000);
 
 afterAll(async () => {
-  for (const c of clients) c.close();
-  for (const d of daemons) await d.dispose();
-  await cluster?.stop();
+  await replicas?.stop();
 });
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("ctmd replicas with --store etcd", () => {
   it("write on any replica, read your write on it at once, and on every other one as it follows", async () => {
@@ -101,13 +89,9 @@ describe("ctmd replicas with --store etcd", () => {
 
   it("one replica runs the scheduler; SIGSTOP it past its lease and another takes over; after SIGCONT no milestone is written twice", async () => {
     // Two more replicas with a short lease and a fast scheduler, on their own prefix.
-    const prefix = `/ctm-it/${randomUUID()}/`;
-    const fast = await Promise.all(
-      [0, 1].map(() => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix, "--etcd-lease-ttl", "2", "--scheduler-interval-ms", "100"] })),
-    );
-    const fc = fast.map((d) => connect(d.address));
+    const pair = await EtcdReplicas.start(2, { cluster, args: ["--etcd-lease-ttl", "2", "--scheduler-interval-ms", "100"] });
+    const { daemons: fast, clients: fc } = pair;
     try {
-      const elected = (d: Daemon) => d.logs.some((l) => String(l.msg).startsWith("elected to lead"));
       await until("one replica leads", async () => fast.filter(elected).length === 1);
       const leader = fast.findIndex(elected);
       const other = 1 - leader;
@@ -134,8 +118,7 @@ describe("ctmd replicas with --store etcd", () => {
       const revs = h.map((e) => e.revision);
       expect(revs).toEqual([...revs].sort((a, b) => a - b));
     } finally {
-      for (const x of fc) x.close();
-      for (const d of fast) await d.dispose();
+      await pair.stop();
     }
   });
 
@@ -154,14 +137,13 @@ describe("ctmd replicas with --store etcd", () => {
       const again = await runDaemonToExit(["migrate", "--from", level.dataDir, "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix]);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/already holds a ctm log/);
-      const replica = await Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix] });
-      const rc = connect(replica.address);
+      const replica = await EtcdReplicas.start(1, { cluster, prefix });
+      const rc = replica.clients[0]!;
       try {
         expect(await api(rc).history({ key: "moved/3", limit: 100 })).toMatchObject({ entries: before.entries });
         expect((await api(rc).set({ key: "moved/new", value: 1 })).entry!.revision).toBe(26);
       } finally {
-        rc.close();
-        await replica.dispose();
+        await replica.stop();
       }
     } finally {
       await level.dispose();
@@ -185,10 +167,9 @@ describe("ctmd replicas with --store etcd", () => {
   });
 
   it("the TS SDK and the CLI take every replica's address: when one replica is killed, calls go to the others and the SDK's watch resumes there with nothing missed or repeated", async () => {
-    const prefix = `/ctm-it/${randomUUID()}/`;
     // Fixed ports, so that a replica started again is found at its address.
-    const ports = [await freePort(), await freePort()];
-    const pair = await Promise.all(ports.map((port) => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix, "--listen", `127.0.0.1:${port}`] })));
+    const replicaPair = await EtcdReplicas.start(2, { cluster, ports: [await freePort(), await freePort()] });
+    const pair = replicaPair.daemons;
     const both = pair.map((d) => d.address).join(",");
     const sdk = new CtmClient({ address: both });
     const stop = new AbortController();
@@ -236,14 +217,13 @@ describe("ctmd replicas with --store etcd", () => {
     } finally {
       stop.abort();
       sdk.close();
-      for (const d of pair) await d.dispose();
+      await replicaPair.stop();
     }
   });
 
   it("kill -9 of a replica during 64-way writes loses no acknowledged write, and the revisions stay gap-free", async () => {
-    const prefix = `/ctm-it/${randomUUID()}/`;
-    const pair = await Promise.all([0, 1].map(() => Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", cluster.endpoints.join(","), "--etcd-prefix", prefix] })));
-    const cs = pair.map((d) => connect(d.address));
+    const replicaPair = await EtcdReplicas.start(2, { cluster });
+    const { daemons: pair, clients: cs } = replicaPair;
     try {
       const acked = new Map<string, { revision: number; value: number }>();
       let stopAt = Date.now() + 2500;
@@ -275,8 +255,7 @@ describe("ctmd replicas with --store etcd", () => {
       // Every key was written once, so the records under k/ are revisions 1..head.
       expect(revs).toEqual(Array.from({ length: head }, (_, i) => i + 1));
     } finally {
-      for (const c of cs) c.close();
-      for (const d of pair) await d.dispose();
+      await replicaPair.stop();
     }
   });
 });

@@ -3,9 +3,10 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdClient } from "../../src/storage/etcd/etcd-client.js";
-import { api, connect, rejects, type Client } from "../helpers/client.js";
-import { Daemon, runDaemonToExit } from "../helpers/daemon.js";
+import { api, rejects, type Client } from "../helpers/client.js";
+import { runDaemonToExit } from "../helpers/daemon.js";
 import { EtcdCluster } from "../helpers/etcd-cluster.js";
+import { EtcdReplicas } from "../helpers/etcd-replicas.js";
 import { WatchStream } from "../helpers/watch-stream.js";
 
 // Real etcd members that serve only TLS, or want a user, or both, and real ctmd replicas on them.
@@ -13,7 +14,7 @@ let mtls: EtcdCluster;
 let authed: EtcdCluster;
 let jwt: EtcdCluster;
 const PASSWORD: string = randomUUID();
-const opened: { daemons: Daemon[]; clients: Client[] }[] = [];
+const opened: EtcdReplicas[] = [];
 
 beforeAll(async () => {
   const users = [{ name: "ctm", password: PASSWORD, prefix: "/ctm/" }];
@@ -29,10 +30,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  for (const o of opened) {
-    for (const c of o.clients) c.close();
-    for (const d of o.daemons) await d.dispose();
-  }
+  for (const o of opened) await o.stop();
   await Promise.all([mtls, authed, jwt].map((c) => c?.stop()));
 });
 
@@ -50,13 +48,9 @@ async function userFlags(c: EtcdCluster, password = PASSWORD): Promise<string[]>
 }
 
 /** `n` replicas on one prefix, stopped after the file. */
-async function replicas(c: EtcdCluster, n: number, flags: string[], prefix = fresh()): Promise<{ daemons: Daemon[]; clients: Client[] }> {
-  const o = { daemons: [] as Daemon[], clients: [] as Client[] };
+async function replicas(c: EtcdCluster, n: number, flags: string[], prefix = fresh()): Promise<EtcdReplicas> {
+  const o = await EtcdReplicas.start(n, { cluster: c, prefix, args: flags });
   opened.push(o);
-  for (let i = 0; i < n; i++) {
-    o.daemons.push(await Daemon.start({ args: ["--store", "etcd", "--etcd-endpoints", c.endpoints.join(","), "--etcd-prefix", prefix, ...flags] }));
-    o.clients.push(connect(o.daemons[i]!.address));
-  }
   return o;
 }
 

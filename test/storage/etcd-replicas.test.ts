@@ -449,6 +449,32 @@ describe("EtcdLogStore when etcd loses its quorum", () => {
     await Promise.all([onA.close(), onB.close(), again.close(), third.close()]);
   });
 
+  it("the delete guard reads what other replicas saved of 300 keys in a few etcd calls, not one per key, and counts them all", async () => {
+    const [a, b] = await replicas(2);
+    const clock = new ManualClock(1_700_000_000_000);
+    const onA = new ReadStats(a!, clock, 60_000, "a".repeat(16));
+    const onB = new ReadStats(b!, clock, 60_000, "b".repeat(16));
+    const onC = new ReadStats(b!, clock, 60_000, "c".repeat(16));
+    await Promise.all([onA.load(), onB.load(), onC.load()]);
+    const keys = Array.from({ length: 300 }, (_, i) => `many/${i}`);
+    // Key i: 1 to 3 reads on replica b, and one on c for every tenth key; a read none of them.
+    keys.forEach((k, i) => {
+      for (let n = 0; n <= i % 3; n++) onB.touch(k, clock.now());
+      if (i % 10 === 0) onC.touch(k, clock.now() + 1);
+    });
+    await Promise.all([onB.flush(), onC.flush()]);
+    const guard = new DeleteGuard(onA, clock, 60_000);
+    const before = await cluster.kvCalls();
+    await guard.ready(keys);
+    const calls = (await cluster.kvCalls()) - before;
+    // 300 prefixes at 128 Ranges a transaction are 3 calls; the stores' own quorum reads (one a
+    // second each) may fall in between. One Range per key would be 300.
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(calls).toBeLessThanOrEqual(8);
+    keys.forEach((k, i) => expect(onA.of(k), k).toEqual({ reads: (i % 3) + 1 + (i % 10 === 0 ? 1 : 0), lastRead: clock.now() + (i % 10 === 0 ? 1 : 0) }));
+    await Promise.all([onA.close(), onB.close(), onC.close()]);
+  });
+
   it("keep each replica's note of when tokens were last used, and start from the newest time any replica saved", async () => {
     const [a] = await replicas(1);
     const [t1, t2] = ["1".repeat(16), "2".repeat(16)];

@@ -21,6 +21,7 @@ import { decodeHorizon, encodeHorizon } from "./etcd-horizon.js";
 import { ServedHorizon } from "./served-horizon.js";
 import { cmp, cmpCreate, put, rangeOf, readOp } from "./etcd-ops.js";
 import { etcdPages } from "./etcd-pages.js";
+import { etcdNotesUnder } from "./etcd-notes.js";
 import { verifyEtcdLog } from "./etcd-verify.js";
 import { notifyListeners } from "../notify-listeners.js";
 
@@ -526,6 +527,10 @@ export class EtcdLogStore implements LogStore {
     for await (const kvs of etcdPages(this.client, from, prefixEnd(from))) {
       for (const kv of kvs) yield [Buffer.from(kv.key).subarray(this.layout.notesPrefix.length).toString("utf8"), Buffer.from(kv.value)];
     }
+  }
+
+  notesUnder(prefixes: readonly string[]): AsyncGenerator<[string, Buffer]> {
+    return etcdNotesUnder(this.client, this.layout, prefixes, this.opts.maxTxnOps ?? DEFAULT_TXN_OPS);
   }
 
   // ---- writing ----

@@ -24,6 +24,7 @@ import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
 import { filesSize } from "./directory-size.js";
 import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, storedBelow, type CompactedBelow, type CompactionIntent } from "./compactor.js";
 import { notifyListeners } from "../notify-listeners.js";
+import { disjointPrefixes } from "../disjoint-prefixes.js";
 
 /** 2: every log value carries the hash of the record before it. */
 const SCHEMA_VERSION = 2;
@@ -945,6 +946,11 @@ export class LevelLogStore implements LogStore {
     } finally {
       await it.close();
     }
+  }
+
+  /** Each read is local: one prefix after another. */
+  async *notesUnder(prefixes: readonly string[]): AsyncGenerator<[string, Buffer]> {
+    for (const p of disjointPrefixes(prefixes)) yield* this.notes(p);
   }
 
   async at(key: string, revision: number): Promise<LogRecord | undefined> {
