@@ -90,3 +90,9 @@ export class EtcdElection {
     }
   }
 }
+
+/** Whether the leadership `fence` names still holds in etcd. */
+export async function stillLeads(client: EtcdClient, fence: Fence): Promise<boolean> {
+  const r = await client.range({ key: fence.key });
+  return r.kvs[0]?.createRevision === fence.createRevision;
+}
