@@ -337,6 +337,34 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
   });
 });
 
+describe("leader-only commits that wait", () => {
+  it("a leader-only commitAlone that waits for another commitAlone keeps its fence: on a replica that does not lead it is refused and writes nothing", async () => {
+    const prefix = `/ctm-replicas/${randomUUID()}/`;
+    const [a, b] = await replicas(2, prefix);
+    let bLeads = false;
+    b!.campaign("b", 5, { elected: () => (bLeads = true), deposed: () => (bLeads = false) });
+    await until("b leads", () => bLeads);
+    let aLeads = false;
+    a!.campaign("a", 5, { elected: () => (aLeads = true), deposed: () => (aLeads = false) });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // A client's commitAlone on a (a prefix rollback, say) holds the store while it prepares...
+    const client = a!.commitAlone(async () => {
+      await gate;
+      return [set("api/a", 1)];
+    });
+    // ...and a leader-only one made meanwhile waits for it, then runs in its context.
+    const loop = leaderOnly(() => a!.commitAlone(async () => [set("loop/x", 1, "scheduler")]));
+    release();
+    expect((await client)[0]!.key).toBe("api/a");
+    await expect(loop).rejects.toMatchObject({ code: "failed_precondition" });
+    expect(aLeads).toBe(false);
+    await b!.syncToHead();
+    expect(b!.latest("loop/x")).toBeUndefined();
+    expect(await b!.history("loop/x", 10)).toEqual([]);
+  });
+});
+
 describe("migrateToEtcd", () => {
   it("moves an embedded store's whole history to etcd: every revision, version, time, author and kind, with history, time travel and the chain intact", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ctm-migrate-"));

@@ -93,11 +93,15 @@ export class EtcdCommitter {
     return this.enqueue({ prepare, records, fenced, ...(alsoPut ? { alsoPut } : {}) });
   }
 
-  async commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]> {
-    const fenced = isLeaderOnly();
+  commitAlone(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>): Promise<LogRecord[]> {
+    return this.commitAloneAs(prepare, isLeaderOnly());
+  }
+
+  /** `fenced` is decided once, by the caller: a commit that waits runs again in the context of the one it waited for. */
+  private async commitAloneAs(prepare: (view: WriteView, pause: Pause) => Promise<readonly Draft[]>, fenced: boolean): Promise<LogRecord[]> {
     if (this.s.status.failure) throw this.s.status.failure;
     if (!this.s.status.open) throw unavailable("store is closed");
-    if (this.alone) return new Promise((resolve, reject) => this.waiting.push(() => void this.commitAlone(prepare).then(resolve, reject)));
+    if (this.alone) return new Promise((resolve, reject) => this.waiting.push(() => void this.commitAloneAs(prepare, fenced).then(resolve, reject)));
     this.alone = true;
     let durable: Promise<LogRecord[]>;
     try {
