@@ -47,6 +47,7 @@ export const fixture = {
         principal: "",
         cause: "api",
         valueCompacted: false,
+      breakGlass: false,
       },
     }).finish();
   },

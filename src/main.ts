@@ -21,6 +21,8 @@ import { HealthService } from "./service/health-service.js";
 import { Metrics } from "./service/metrics.js";
 import { RolloutService } from "./service/rollout-service.js";
 import { ValidatorService } from "./service/validator-service.js";
+import { PolicyService } from "./service/policy-service.js";
+import { ProtectedStore } from "./service/protected-store.js";
 import { directorySize } from "./storage/level/directory-size.js";
 import { ThreadedAccessLogStore } from "./storage/level/threaded-access-log-store.js";
 import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-store.js";
@@ -101,12 +103,20 @@ async function main(): Promise<void> {
     },
     metrics,
   );
-  const validators = new ValidatorService(store, clock, metrics, (f, m) => log.error({ component: "validators", ...f }, m));
-  const health = new HealthService(store, clock, metrics, (f, m) => log.error({ component: "health", ...f }, m));
+  const policies = new PolicyService(
+    store,
+    metrics,
+    (f, m) => log.error({ component: "policies", ...f }, m),
+    (f, m) => log.warn({ component: "policies", ...f }, m),
+  );
+  // Every service writes through the protection policies: no write path goes around them.
+  const writes = new ProtectedStore(store, policies.pass);
+  const validators = new ValidatorService(writes, clock, metrics, (f, m) => log.error({ component: "validators", ...f }, m));
+  const health = new HealthService(writes, clock, metrics, (f, m) => log.error({ component: "health", ...f }, m));
   health.allowHosts = cfg.healthAllowHosts;
-  const auth = new AuthService(store, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
-  const retention = new RetentionService(store, clock, (f, m) => log.error({ component: "retention", ...f }, m));
-  const config = new ConfigService(store, hub, clock, [validators, health, auth, retention], cfg.accessLog ? access : undefined);
+  const auth = new AuthService(writes, clock, metrics, (f, m) => log.error({ component: "auth", ...f }, m));
+  const retention = new RetentionService(writes, clock, (f, m) => log.error({ component: "retention", ...f }, m));
+  const config = new ConfigService(writes, hub, clock, [validators, health, auth, retention, policies], cfg.accessLog ? access : undefined);
   // Replicas on one etcd store each keep their own counts beside the shared log.
   const replica = cfg.etcd ? replicaId(dataDir) : undefined;
   auth.replica = replica;
@@ -117,7 +127,7 @@ async function main(): Promise<void> {
   validators.attach(config);
   health.attach(config);
   auth.attach(config);
-  const rollouts = new RolloutService(store, clock);
+  const rollouts = new RolloutService(writes, clock);
   const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics);
   const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs, metrics);
   const flaps = new FlapDetector(store, cfg.flappingChanges, cfg.flappingWindowMs, (k) =>
@@ -234,6 +244,7 @@ async function main(): Promise<void> {
     rollouts.close();
     integrity.close();
     validators.close();
+    policies.close();
     health.close();
     retention.close();
     flaps.close();

@@ -9,6 +9,8 @@ export interface GlobalOptions extends ClientTlsOptions {
   address: string;
   /** A bearer token for ctmd with auth on. */
   token?: string;
+  /** Why the caller writes past protection policies (sent as the ctm-break-glass header). */
+  breakGlass?: string;
   json?: boolean;
   author: string;
   /** Milliseconds. */
@@ -29,7 +31,7 @@ export class CliContext {
   }
 
   get api(): CtmClient {
-    return (this.client ??= ctmClient(this.opts.address, this.opts.timeout, clientCredentials(this.opts), this.opts.token));
+    return (this.client ??= ctmClient(this.opts.address, this.opts.timeout, clientCredentials(this.opts), this.opts.token, this.opts.breakGlass));
   }
 
   get json(): boolean {

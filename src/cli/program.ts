@@ -57,6 +57,7 @@ export function buildProgram(version: string): Command {
       new Option("--timeout <duration>", "deadline of each call (30s, 2m, 500ms)").env("CTM_TIMEOUT").argParser(parseDurationMs).default(30_000, "30s"),
     )
     .addOption(new Option("--token <token>", "bearer token for ctmd with auth on (prefer CTM_TOKEN: a flag shows in ps)").env("CTM_TOKEN"))
+    .addOption(new Option("--break-glass <reason>", "write keys a protection policy covers without a change request (needs the break_glass right; the records are marked, counted and logged)"))
     .addOption(new Option("--cacert <file>", "TLS: verify ctmd's certificate with this PEM CA").env("CTM_CACERT"))
     // Not --key: access-log, validator list and health list have a --key of their own.
     .addOption(new Option("--cert <file>", "mTLS: present this PEM client certificate (with --cert-key; TLS even without --cacert)").env("CTM_CERT"))

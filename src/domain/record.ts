@@ -51,6 +51,8 @@ export interface LogRecord {
    * why and kind stay until the audit horizon.
    */
   readonly valueCompacted?: boolean;
+  /** Written past a protection policy by a caller who broke the glass. */
+  readonly breakGlass?: boolean;
 }
 
 /** A record before the store gives it a revision, version and time. */
@@ -65,6 +67,7 @@ export interface Draft {
   readonly rolledBackTo?: number;
   readonly rollout?: Rollout;
   readonly principal?: string;
+  readonly breakGlass?: boolean;
 }
 
 /** Where a key stands, as the writer sees it (including writes not yet durable). */

@@ -23,7 +23,7 @@ import { InFlightValues } from "./in-flight-values.js";
 import { guardRestore, type WriteGuard } from "./write-guard.js";
 import { resolvePoint, type PointInTime } from "./point-in-time.js";
 import { checkExpected, planWrites, type Actor, type WriteOp } from "./write-plans.js";
-import { currentPrincipal } from "./acting-principal.js";
+import { breakGlassAsked, currentPrincipal } from "./acting-principal.js";
 
 /** An Apply operation as a client states it: sets may carry a rollout plan. */
 export type ApplyOp =
@@ -427,6 +427,8 @@ export class ConfigService {
       message: checkText(meta.message ?? "", "message", LIMITS.messageChars),
       cause: "api",
       ...(principal === undefined ? {} : { principal }),
+      // Read here for the writes that begin after an await (RollbackPrefix), as the principal is.
+      ...(breakGlassAsked() ? { breakGlass: true } : {}),
     };
   }
 

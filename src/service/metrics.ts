@@ -49,6 +49,11 @@ export class Metrics {
     ["check"],
     MAX_NAMED_SERIES,
   );
+  readonly breakGlassWrites = new CappedCounter(
+    { name: "ctm_break_glass_writes_total", help: "Records written past a protection policy by a caller who broke the glass, by policy", labelNames: ["policy"], registers: [this.registry] },
+    ["policy"],
+    MAX_NAMED_SERIES,
+  );
   readonly accessLogDropped = new Counter({ name: "ctm_access_log_dropped_total", help: "Access records dropped because the queue was full", registers: [this.registry] });
   readonly accessLogWritten = new Counter({ name: "ctm_access_log_written_total", help: "Access records written", registers: [this.registry] });
   readonly commitListenerErrors = new Counter({

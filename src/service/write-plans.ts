@@ -15,6 +15,8 @@ export interface Actor {
   cause: string;
   /** Who was authenticated (absent with auth off). */
   principal?: string;
+  /** The caller asked to break the glass (ProtectedStore decides whether that is needed, and marks the record). */
+  breakGlass?: boolean;
 }
 
 /** The version a client compares against: a deleted or unknown key is at 0. */

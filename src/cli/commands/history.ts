@@ -26,7 +26,7 @@ export function historyCommand(): Command {
           e.revision,
           formatTime(e.time),
           who(e),
-          kindName(e.kind),
+          kindName(e.kind) + (e.breakGlass ? ctx.c.red(" (break glass)") : ""),
           e.message,
           e.deleted ? "(deleted)" : e.valueCompacted ? ctx.c.dim("(value compacted)") : compactJson(e.value, 30),
         ]);

@@ -23,7 +23,7 @@ export function printEntry(ctx: CliContext, e: Entry, served?: Served, extra: [s
         ["key", c.bold(e.key)],
         ["version", `${e.version} (revision ${e.revision})`],
         ...extra,
-        ["kind", kindName(e.kind) + (e.rolledBackTo ? ` to version ${e.rolledBackTo}` : "")],
+        ["kind", kindName(e.kind) + (e.rolledBackTo ? ` to version ${e.rolledBackTo}` : "") + (e.breakGlass ? c.red(" (break glass: written past a protection policy)") : "")],
         ["time", formatTime(e.time)],
         ["author", who(e) + (e.cause && e.cause !== "api" ? ` (${e.cause})` : "")],
         ["message", e.message || undefined],

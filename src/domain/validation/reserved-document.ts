@@ -1,5 +1,6 @@
 import { ROLE_PREFIX, TOKEN_PREFIX } from "../auth/role.js";
 import { HOLD_PREFIX, RETENTION_PREFIX } from "../retention/retention-policy.js";
+import { POLICY_PREFIX } from "../change/protection-policy.js";
 import { invalidArgument } from "../errors.js";
 import { HEALTH_CHECK_PREFIX, NAME_PATTERN, RESERVED_PREFIX, VALIDATOR_PREFIX } from "./validator.js";
 
@@ -10,7 +11,7 @@ import { HEALTH_CHECK_PREFIX, NAME_PATTERN, RESERVED_PREFIX, VALIDATOR_PREFIX } 
  * a later kind of document must not find one it never checked. A new kind of
  * document adds its prefix here and its check to the service that owns it.
  */
-export const RESERVED_KINDS = [VALIDATOR_PREFIX, HEALTH_CHECK_PREFIX, ROLE_PREFIX, TOKEN_PREFIX, RETENTION_PREFIX, HOLD_PREFIX] as const;
+export const RESERVED_KINDS = [VALIDATOR_PREFIX, HEALTH_CHECK_PREFIX, ROLE_PREFIX, TOKEN_PREFIX, RETENTION_PREFIX, HOLD_PREFIX, POLICY_PREFIX] as const;
 
 /**
  * Checks that a write to reserved `key` names a known kind and a valid name,

@@ -14,6 +14,12 @@ const headerOf = (md: grpc.Metadata): string | undefined => {
   return v.length === 1 && typeof v[0] === "string" ? v[0] : "";
 };
 
+/** The header a caller sends to write past a protection policy (see protection-policy.ts). */
+export const BREAK_GLASS_HEADER = "ctm-break-glass";
+
+/** The verbs that change keys: what breaking the glass is asked for. */
+const WRITING = new Set(["write", "rollout", "admin"]);
+
 const noRule: AccessRule = () => {
   throw new CtmError("permission_denied", "this method has no access rule");
 };
@@ -54,6 +60,7 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
     const checked = auth !== undefined && rule !== "public";
     let metadata: grpc.Metadata | undefined;
     let principal: Principal | undefined;
+    let breakGlass = false;
     let refused = false;
     const fail = (e: unknown, delayMs = 0): void => {
       if (!isCtmError(e)) throw e;
@@ -65,6 +72,7 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
         next({
           onReceiveMetadata(md, nextMd) {
             metadata = md;
+            breakGlass = md.get(BREAK_GLASS_HEADER).length > 0;
             if (!checked) return nextMd(md);
             try {
               principal = auth.service.authenticate(headerOf(md), auth.certificateOf?.(call, md));
@@ -78,7 +86,11 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
             if (message instanceof Refusal) return fail(message.error);
             if (checked && rule !== "authenticated") {
               try {
-                for (const access of rule(message as never, auth.context)) auth.service.authorize(principal!, access);
+                for (const access of rule(message as never, auth.context)) {
+                  auth.service.authorize(principal!, access);
+                  // Asking to break the glass needs the right to, over what the call writes.
+                  if (breakGlass && WRITING.has(access.verb)) auth.service.authorize(principal!, { ...access, verb: "break_glass" });
+                }
               } catch (e) {
                 return fail(e);
               }
@@ -88,7 +100,7 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
           // grpc-js starts unary and server-streaming handlers when the request's stream half-closes.
           onReceiveHalfClose(nextHalfClose) {
             if (refused) return;
-            if (principal) actAs(principal.name, nextHalfClose);
+            if (principal || breakGlass) actAs(principal?.name, nextHalfClose, breakGlass);
             else nextHalfClose();
           },
         }),

@@ -44,6 +44,8 @@ const record = fc.record({
   cause: fc.constantFrom("api", "ctm-scheduler", "health:errors", ""),
   rolledBackTo: fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
   principal: fc.option(text, { nil: undefined }),
+  valueCompacted: fc.option(fc.boolean(), { nil: undefined }),
+  breakGlass: fc.option(fc.boolean(), { nil: undefined }),
 });
 
 describe("encodeEntry", () => {

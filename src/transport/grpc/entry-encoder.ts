@@ -47,6 +47,7 @@ const T = {
   rollout: 98,
   principal: 106,
   valueCompacted: 112,
+  breakGlass: 120,
 } as const;
 
 const varintSize = (n: number): number => {
@@ -89,6 +90,7 @@ function sizeEntry(r: LogRecord, sizes: number[], rollout: Uint8Array | undefine
   if (rollout !== undefined) n += delimited(rollout.length);
   if ((r.principal ?? "") !== "") n += sizeString(r.principal!, sizes);
   if (r.valueCompacted) n += 2;
+  if (r.breakGlass) n += 2;
   return n;
 }
 
@@ -112,6 +114,7 @@ function writeEntry(w: Writer, r: LogRecord, rollout: Uint8Array | undefined): v
   if (rollout !== undefined) w.tag(T.rollout).varint(rollout.length).raw(rollout);
   if ((r.principal ?? "") !== "") w.string(T.principal, r.principal!);
   if (r.valueCompacted) w.tag(T.valueCompacted).varint(1);
+  if (r.breakGlass) w.tag(T.breakGlass).varint(1);
 }
 
 // google.protobuf.Timestamp{seconds = 1, nanos = 2}, zero fields left out, as ts-proto does.

@@ -35,6 +35,7 @@ export function toEntry(r: LogRecord): Entry {
     cause: r.cause,
     rollout: r.rollout && toPbRollout(r.rollout),
     valueCompacted: r.valueCompacted === true,
+    breakGlass: r.breakGlass === true,
   };
 }
 

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { ResponseHeader } from "../../gen/ctm/v1/record.js";
-import { currentPrincipal } from "../../service/acting-principal.js";
+import { breakGlassAsked, currentPrincipal } from "../../service/acting-principal.js";
 import type { InternalCall, InternalReply } from "./internal-calls.js";
 import { requestIdOf } from "./rpc-logger.js";
 import { toStatus } from "./status-table.js";
@@ -94,9 +94,10 @@ export class Forwarder {
     return (call, callback) => {
       // Read now: the chain sets the principal around this synchronous start only.
       const principal = currentPrincipal();
+      const breakGlass = breakGlassAsked();
       const requestId = requestIdOf(call.metadata);
       const peer = call.getPeer();
-      this.send({ path: method.path, request: method.requestSerialize(call.request), requestId, ...(principal === undefined ? {} : { principal }) }).then(
+      this.send({ path: method.path, request: method.requestSerialize(call.request), requestId, ...(principal === undefined ? {} : { principal }), ...(breakGlass ? { breakGlass } : {}) }).then(
         (reply) => {
           if (reply.error) {
             const metadata = new grpc.Metadata();

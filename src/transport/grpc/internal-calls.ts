@@ -9,6 +9,8 @@ export interface InternalCall {
   request: Uint8Array;
   /** Whom the worker's chain authenticated; absent with auth off. */
   principal?: string;
+  /** Whether the caller broke the glass, as the worker's chain allowed it. */
+  breakGlass?: boolean;
   requestId: string;
 }
 
@@ -60,8 +62,8 @@ export class InternalCalls {
           resolve({ error: { code: err.code ?? grpc.status.UNKNOWN, details: err.details ?? "", metadata: entries } });
         } else resolve({ response: m.def.responseSerialize(value) });
       };
-      if (c.principal === undefined) m.handler(call, callback);
-      else actAs(c.principal, () => m.handler(call, callback));
+      if (c.principal === undefined && !c.breakGlass) m.handler(call, callback);
+      else actAs(c.principal, () => m.handler(call, callback), c.breakGlass === true);
     });
   }
 }

@@ -187,6 +187,12 @@ export interface Entry {
    * compacted".
    */
   valueCompacted: boolean;
+  /**
+   * True when the record was written to a key a protection policy covers
+   * (`_ctm/policies/`) by a caller who broke the glass: the ctm-break-glass
+   * header, with the break_glass right.
+   */
+  breakGlass: boolean;
 }
 
 /** PatchOperation is one RFC 6902 JSON Patch operation. */
@@ -343,6 +349,7 @@ function createBaseEntry(): Entry {
     rollout: undefined,
     principal: "",
     valueCompacted: false,
+    breakGlass: false,
   };
 }
 
@@ -389,6 +396,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.valueCompacted !== false) {
       writer.uint32(112).bool(message.valueCompacted);
+    }
+    if (message.breakGlass !== false) {
+      writer.uint32(120).bool(message.breakGlass);
     }
     return writer;
   },
@@ -518,6 +528,14 @@ export const Entry: MessageFns<Entry> = {
             message.valueCompacted = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.breakGlass = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -553,6 +571,11 @@ export const Entry: MessageFns<Entry> = {
         ? globalThis.Boolean(object.valueCompacted)
         : isSet(object.value_compacted)
         ? globalThis.Boolean(object.value_compacted)
+        : false,
+      breakGlass: isSet(object.breakGlass)
+        ? globalThis.Boolean(object.breakGlass)
+        : isSet(object.break_glass)
+        ? globalThis.Boolean(object.break_glass)
         : false,
     };
   },
@@ -601,6 +624,9 @@ export const Entry: MessageFns<Entry> = {
     if (message.valueCompacted !== false) {
       obj.valueCompacted = message.valueCompacted;
     }
+    if (message.breakGlass !== false) {
+      obj.breakGlass = message.breakGlass;
+    }
     return obj;
   },
 
@@ -625,6 +651,7 @@ export const Entry: MessageFns<Entry> = {
       : undefined;
     message.principal = object.principal ?? "";
     message.valueCompacted = object.valueCompacted ?? false;
+    message.breakGlass = object.breakGlass ?? false;
     return message;
   },
 };
