@@ -91,7 +91,7 @@ describe("reserved documents are checked against their schema on every write pat
   it("keys under _ctm/ that are no known document, bad names and rollouts are refused", async () => {
     const { client, c } = await setup();
     await c.set({ key: "_ctm/validators/pool", value: POOL });
-    await expectRefused(client, () => c.set({ key: "_ctm/notes/x", value: "hello" }), "key", /is reserved: under _ctm\/ only _ctm\/validators\/<name>, _ctm\/health\/<name>, _ctm\/auth\/roles\/<name>, _ctm\/auth\/tokens\/<name>, _ctm\/retention\/<name>, _ctm\/holds\/<name> may be written/);
+    await expectRefused(client, () => c.set({ key: "_ctm/notes/x", value: "hello" }), "key", /is reserved: under _ctm\/ only _ctm\/validators\/<name>, _ctm\/health\/<name>, _ctm\/auth\/roles\/<name>, _ctm\/auth\/tokens\/<name>, _ctm\/retention\/<name>, _ctm\/holds\/<name>, _ctm\/policies\/<name> may be written/);
     await expectRefused(client, () => c.set({ key: "_ctm/validators/a/b", value: POOL }), "key", /must end in a name/);
     await expectRefused(
       client,
