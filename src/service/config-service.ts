@@ -201,9 +201,10 @@ export class ConfigService {
 
   async delete(req: { key: string; expectedVersion?: number; force?: boolean } & WriteMeta): Promise<LogRecord> {
     const op: WriteOp = { type: "delete", key: checkKey(req.key), expectedVersion: checkVersion(req.expectedVersion, "expected_version") };
+    // Before the first await: the principal is set only around the call's synchronous start.
+    const actor = this.actor(req);
     if (req.force !== true) await this.deleteGuard?.ready([op.key]);
     this.deleteGuard?.check(op.key, req.force === true, "key");
-    const actor = this.actor(req);
     const [r] = await this.commit((view) => planWrites(view, [op], actor, () => ""));
     return r!;
   }
@@ -211,6 +212,8 @@ export class ConfigService {
   async apply(ops: readonly ApplyOp[], meta: WriteMeta): Promise<LogRecord[]> {
     if (ops.length === 0) throw invalidArgument("operations", "must hold at least one operation");
     if (ops.length > LIMITS.applyOperations) throw invalidArgument("operations", `must hold at most ${LIMITS.applyOperations}`);
+    // Before the first await: the principal is set only around the call's synchronous start.
+    const actor = this.actor(meta);
     // Valid keys only: an invalid one is refused below, naming its field.
     const guarded = ops.filter((op) => op.type === "delete" && op.force !== true && Buffer.byteLength(op.key, "utf8") <= LIMITS.keyBytes).map((op) => op.key);
     if (guarded.length > 0) await this.deleteGuard?.ready(guarded);
@@ -224,7 +227,6 @@ export class ConfigService {
       }
       return { type: "set", key, value: checkValue(op.value, `${f}value`), expectedVersion, rolloutInput: op.rolloutInput };
     });
-    const actor = this.actor(meta);
     const fieldOf = (i: number) => `operations[${i}].${checked[i]!.type}.`;
     return this.commit((view) => planWrites(view, this.decide(view, checked, true, fieldOf), actor, fieldOf));
   }
@@ -304,8 +306,9 @@ export class ConfigService {
     if (targetVersion >= latest.version) {
       throw invalidArgument("to_version", `must be older than the current version ${latest.version}`);
     }
-    const target = await this.versionOf(key, targetVersion, "to_version", latest.version);
+    // Before the first await: the principal is set only around the call's synchronous start.
     const actor = this.actor(req);
+    const target = await this.versionOf(key, targetVersion, "to_version", latest.version);
     const [r] = await this.commit((view) => {
       checkExpected(view.head(key), key, expectedVersion);
       const draft = restore(key, target, actor, this.clock.now());

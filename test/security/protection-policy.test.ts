@@ -124,7 +124,7 @@ describe("protection policies", () => {
     await expectRefused("Set", c.set({ key: "pay/limit", value: 300 }), "payments");
     await expectRefused("Pause", r.pause({ key: "pay/rolling" }), "payments");
     const back = await c.rollback({ key: "pay/limit", toVersion: 1 });
-    expect(back.entry).toMatchObject({ value: 100, breakGlass: false });
+    expect(back.entry).toMatchObject({ value: 100, breakGlass: false, principal: "token:dev" });
     const killed = await r.kill({ key: "pay/rolling" });
     expect(killed.entry!.revision).toBeGreaterThan(back.entry!.revision);
     await r.abort({ key: "pay/rolling" });
@@ -151,6 +151,34 @@ describe("protection policies", () => {
     // Asked on a key no policy covers: written, and not marked.
     expect((await breakingGlass(t.sre).set("open/y", 1)).entry!.breakGlass).toBe(false);
     expect(await counted()).toBe(before + 1);
+  });
+
+  it("keeps the principal and the break-glass request of a Delete and an Apply with deletes, which wait for the delete guard first", async () => {
+    const dev = api(client, t.dev);
+    await dev.set({ key: "open/gone", value: 1 });
+    const del = await dev.delete({ key: "open/gone" });
+    expect(del.entry).toMatchObject({ deleted: true, principal: "token:dev" });
+    const md = tokenMetadata(t.sre);
+    md.set("ctm-break-glass", "incident 4712");
+    const applied = await new Promise<{ entries: { key: string; principal: string; breakGlass: boolean }[] }>((resolve, reject) =>
+      client.apply(
+        {
+          operations: [
+            { operation: { $case: "delete", value: { key: "pay/strict/fee", expectedVersion: undefined, force: false } } },
+            { operation: { $case: "set", value: { key: "open/z", value: 1, expectedVersion: undefined, rollout: undefined } } },
+          ],
+          author: "sre",
+          message: "",
+        },
+        md,
+        (e, r) => (e ? reject(e) : resolve(r)),
+      ),
+    );
+    expect(applied.entries.map((e) => [e.key, e.principal, e.breakGlass])).toEqual([
+      ["pay/strict/fee", "token:sre", true],
+      ["open/z", "token:sre", false],
+    ]);
+    await api(client, t.sre).set({ key: "pay/strict/fee", value: 9 }).catch(() => undefined);
   });
 
   it("stops protecting once the policy is deleted", async () => {
