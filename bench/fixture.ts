@@ -48,6 +48,7 @@ export const fixture = {
         cause: "api",
         valueCompacted: false,
       breakGlass: false,
+      changeRequest: "",
       },
     }).finish();
   },

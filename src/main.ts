@@ -23,6 +23,7 @@ import { RolloutService } from "./service/rollout-service.js";
 import { ValidatorService } from "./service/validator-service.js";
 import { PolicyService } from "./service/policy-service.js";
 import { ProtectedStore } from "./service/protected-store.js";
+import { ChangeRequestService } from "./service/change-request-service.js";
 import { directorySize } from "./storage/level/directory-size.js";
 import { ThreadedAccessLogStore } from "./storage/level/threaded-access-log-store.js";
 import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "./storage/level/level-log-store.js";
@@ -128,6 +129,7 @@ async function main(): Promise<void> {
   health.attach(config);
   auth.attach(config);
   const rollouts = new RolloutService(writes, clock);
+  const changes = new ChangeRequestService(writes, config, policies, clock, cfg.auth ? (p) => auth.rolesOf(p) : undefined);
   const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics);
   const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs, metrics);
   const flaps = new FlapDetector(store, cfg.flappingChanges, cfg.flappingWindowMs, (k) =>
@@ -175,10 +177,10 @@ async function main(): Promise<void> {
     writeFileSync(tokenFile, `${firstToken}\n`, { mode: 0o600, flag: "wx" });
     log.warn({ file: tokenFile }, "auth is on and no token existed: the first admin token is in this file (mode 0600); read it, then delete the file");
   }
-  const callAuth = cfg.auth ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
+  const callAuth = cfg.auth ? { service: auth, context: { rollouts, changes }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
   const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024 };
-  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
+  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, changes, lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;
   let address: string;

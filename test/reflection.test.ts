@@ -29,7 +29,7 @@ beforeAll(async () => {
       callback(null, {
         header: { revision: 7, oldestRevision: 1 },
         entry: { key: call.request.key, value: { on: true }, version: 3, revision: 7, author: "ann", message: "",
-          kind: 1, deleted: false, rolledBackTo: 0, cause: "api", principal: "", valueCompacted: false, breakGlass: false },
+          kind: 1, deleted: false, rolledBackTo: 0, cause: "api", principal: "", valueCompacted: false, breakGlass: false, changeRequest: "" },
         value: { on: true },
         variant: "",
         reason: 1,

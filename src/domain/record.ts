@@ -53,6 +53,8 @@ export interface LogRecord {
   readonly valueCompacted?: boolean;
   /** Written past a protection policy by a caller who broke the glass. */
   readonly breakGlass?: boolean;
+  /** The id of the approved change request whose batch wrote it. */
+  readonly changeRequest?: string;
 }
 
 /** A record before the store gives it a revision, version and time. */
@@ -68,6 +70,7 @@ export interface Draft {
   readonly rollout?: Rollout;
   readonly principal?: string;
   readonly breakGlass?: boolean;
+  readonly changeRequest?: string;
 }
 
 /** Where a key stands, as the writer sees it (including writes not yet durable). */

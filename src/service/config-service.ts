@@ -1,4 +1,5 @@
 import type { BlameLine } from "../domain/blame.js";
+import type { ChangeOp } from "../domain/change/change-request.js";
 import type { DeleteGuard } from "./delete-guard.js";
 import type { ReadSink } from "./read-stats.js";
 import { BLAME_LIMITS, blameHistory, type BlameLimits } from "../domain/blame-history.js";
@@ -229,6 +230,25 @@ export class ConfigService {
     });
     const fieldOf = (i: number) => `operations[${i}].${checked[i]!.type}.`;
     return this.commit((view) => planWrites(view, this.decide(view, checked, true, fieldOf), actor, fieldOf));
+  }
+
+  /**
+   * The batch of an approved change request: its operations, checked and guarded as Apply's,
+   * each record naming the request, then the drafts `also` adds (the request's own document),
+   * once `check` passed on the writer's view. All of it lands, or none.
+   */
+  applyChange(ops: readonly ChangeOp[], meta: WriteMeta & { changeRequest: string }, check: (view: WriteView) => void, also: () => Draft[]): Promise<LogRecord[]> {
+    const actor: Actor = { ...this.actor(meta), changeRequest: meta.changeRequest };
+    const checked = ops.map((op, i): PendingOp => {
+      const f = `operations[${i}].${op.type}.`;
+      const key = checkKey(op.key, `${f}key`);
+      return op.type === "delete" ? { type: "delete", key } : { type: "set", key, value: checkValue(op.value, `${f}value`) };
+    });
+    const fieldOf = (i: number) => `operations[${i}].${checked[i]!.type}.`;
+    return this.commit((view) => {
+      check(view);
+      return [...planWrites(view, this.decide(view, checked, true, fieldOf), actor, fieldOf), ...also()];
+    });
   }
 
   async history(key: string, limit: number, pageToken: string): Promise<{ records: LogRecord[]; nextPageToken: string; compactedBelowVersion: number }> {

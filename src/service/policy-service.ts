@@ -1,3 +1,5 @@
+import { CHANGE_REQUEST_CAUSE, CHANGE_REQUEST_PREFIX } from "../domain/change/change-request.js";
+import { failedPrecondition } from "../domain/errors.js";
 import { passage, POLICY_PREFIX, protectionFromJson, type ProtectionPolicy } from "../domain/change/protection-policy.js";
 import type { JsonValue } from "../domain/json.js";
 import type { Draft, LogRecord } from "../domain/record.js";
@@ -51,6 +53,8 @@ export class PolicyService implements WriteGuard {
 
   /** The draft to write past the policies, marked when it broke the glass; throws FAILED_PRECONDITION naming the policy. */
   readonly pass = (draft: Draft, breakGlass: boolean): Draft => {
+    // Every state change of a request is ChangeRequestService's: no Delete or Rollback rewrites one.
+    if (draft.key.startsWith(CHANGE_REQUEST_PREFIX) && draft.cause !== CHANGE_REQUEST_CAUSE) throw failedPrecondition(`"${draft.key}" is written by ChangeRequestService only`);
     // Most stores protect nothing: the hot path pays one length check.
     const p = this.sorted.length === 0 ? ({ kind: "free" } as const) : passage(draft, this.sorted, breakGlass);
     if (p.kind === "refused") throw p.error;

@@ -17,6 +17,8 @@ export interface Actor {
   principal?: string;
   /** The caller asked to break the glass (ProtectedStore decides whether that is needed, and marks the record). */
   breakGlass?: boolean;
+  /** The approved change request whose batch this is. */
+  changeRequest?: string;
 }
 
 /** The version a client compares against: a deleted or unknown key is at 0. */

@@ -7,6 +7,7 @@ import { describeStartupError } from "../startup-error.js";
 import { AuthService } from "../service/auth-service.js";
 import { ConfigService } from "../service/config-service.js";
 import { Metrics } from "../service/metrics.js";
+import { changeRequestKeys } from "../service/change-request-service.js";
 import { RolloutService } from "../service/rollout-service.js";
 import { FollowerStore } from "../storage/follower-store.js";
 import { FailurePenalty, PENALTY_DEFAULTS } from "../transport/grpc/failure-penalty.js";
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   const config = new ConfigService(store, hub, clock, [], cfg.accessLog ? link : undefined);
   config.reads = link;
   const callAuth = cfg.auth
-    ? { service: auth, context: { rollouts }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined }
+    ? { service: auth, context: { rollouts, changes: { keysOf: changeRequestKeys(store) } }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined }
     : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate: () => store.refusal, auth: callAuth };
   const ryw = new ReadYourWrites(store);

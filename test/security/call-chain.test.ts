@@ -32,7 +32,7 @@ beforeAll(async () => {
   auth.attach(ts.config);
   token = (await auth.bootstrap())!;
   const rollouts = new RolloutService(ts.store, ts.clock);
-  server = new grpc.Server({ interceptors: [callChain({ log: pino({ level: "silent" }), auth: { service: auth, context: { rollouts } } })] });
+  server = new grpc.Server({ interceptors: [callChain({ log: pino({ level: "silent" }), auth: { service: auth, context: { rollouts, changes: { keysOf: () => [] } } } })] });
   // Registered straight on the server, around checkedService: one path has a rule, one has none.
   server.addService({ whoAmI: raw("/ctm.v1.AuthService/WhoAmI"), unruled: raw("/test.Unruled/Call") }, { whoAmI: asPrincipal, unruled: asPrincipal });
   const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));

@@ -80,8 +80,8 @@ describe("a change request's review", () => {
     expect(() => scheduled(cr, 5000)).toThrow(/in review: it cannot be scheduled/);
     const ok = approved(approved(cr, rule, at("token:fin"), rolesOf), rule, at("token:fin2"), rolesOf);
     expect(scheduled(ok, 5000)).toMatchObject({ state: "scheduled", scheduledAt: 5000 });
-    const done = applied(scheduled(ok, 5000), 42);
-    expect(done).toMatchObject({ state: "applied", appliedRevision: 42 });
+    const done = applied(scheduled(ok, 5000));
+    expect(done).toMatchObject({ state: "applied", scheduledAt: 5000 });
     expect(() => cancelled(done, "token:ann")).toThrow(/is applied: it cannot be cancelled/);
   });
 });

@@ -7,6 +7,9 @@ import type { ProtectionPolicy } from "./protection-policy.js";
 /** `_ctm/change-requests/<id>`: one request, each state change a new version of its document. */
 export const CHANGE_REQUEST_PREFIX = "_ctm/change-requests/";
 
+/** The cause of the records that hold a request's document: only ChangeRequestService writes them. */
+export const CHANGE_REQUEST_CAUSE = "change-request";
+
 /** An operation a change request proposes, as Apply takes it. */
 export type ChangeOp = { type: "set"; key: string; value: JsonValue } | { type: "delete"; key: string };
 
@@ -37,7 +40,6 @@ export interface ChangeRequest {
   readonly scheduledAt?: number;
   /** Why the last apply failed: the keys changed since the base revision. */
   readonly conflict?: string;
-  readonly appliedRevision?: number;
 }
 
 /** What a review needs of the policies that cover a request's keys. */
@@ -91,12 +93,13 @@ export function edited(cr: ChangeRequest, by: string, change: { title?: string; 
  * principal counts once; a policy that names approvers needs one of its roles. Approved once
  * the distinct approvals reach what the policies ask.
  */
-export function approved(cr: ChangeRequest, rule: ReviewRule, review: Review, rolesOf: (principal: string) => readonly string[]): ChangeRequest {
+export function approved(cr: ChangeRequest, rule: ReviewRule, review: Review, rolesOf: ((principal: string) => readonly string[]) | undefined): ChangeRequest {
   if (cr.state !== "in_review" && cr.state !== "approved") throw refuse(cr, "approved");
   if (review.principal === cr.author && !rule.selfApproval) throw permissionDenied(`${review.principal} proposed this change request and may not approve it (policy ${rule.policies.map((p) => `"${p}"`).join(", ")})`);
   if (cr.approvals.some((a) => a.principal === review.principal)) throw failedPrecondition(`${review.principal} approved this change request already: approvals count distinct principals`);
-  const roles = rolesOf(review.principal);
-  const missing = rule.approvers.find((set) => !set.some((r) => roles.includes(r)));
+  // Without auth there are no roles to hold: whoever can reach ctmd is trusted with everything.
+  const roles = rolesOf?.(review.principal);
+  const missing = roles && rule.approvers.find((set) => !set.some((r) => roles.includes(r)));
   if (missing) throw permissionDenied(`${review.principal} may not approve this change request: approvers need one of the roles ${missing.map((r) => `"${r}"`).join(", ")}`);
   const approvals = [...cr.approvals, review];
   return { ...cr, approvals, state: approvals.length >= rule.approvals ? "approved" : "in_review" };
@@ -140,9 +143,10 @@ export function checkApplicable(cr: ChangeRequest, head: (key: string) => KeyHea
   }
 }
 
-export function applied(cr: ChangeRequest, revision: number): ChangeRequest {
+/** Written in the batch that applies it: the revision of that version of its document is the batch's. */
+export function applied(cr: ChangeRequest): ChangeRequest {
   const { conflict: _conflict, ...rest } = cr;
-  return { ...rest, state: "applied", appliedRevision: revision };
+  return { ...rest, state: "applied" };
 }
 
 export function failed(cr: ChangeRequest, conflict: string): ChangeRequest {
@@ -180,7 +184,6 @@ const checkDocument = documentChecker({
     rejection: review,
     scheduledAt: { type: "integer", minimum: 0 },
     conflict: { type: "string", maxLength: 16_384 },
-    appliedRevision: { type: "integer", minimum: 1 },
   },
   required: ["title", "description", "author", "operations", "baseRevision", "state", "approvals"],
   additionalProperties: false,

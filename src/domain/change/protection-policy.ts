@@ -71,18 +71,20 @@ const ACTION_OF: Partial<Record<RecordKind, DirectAction>> = {
 };
 
 /** How a draft may reach a protected key, or why it may not. */
-export type Passage = { kind: "free" } | { kind: "direct"; policy: string } | { kind: "break_glass"; policy: string } | { kind: "refused"; error: CtmError };
+export type Passage = { kind: "free" } | { kind: "direct"; policy: string } | { kind: "change_request" } | { kind: "break_glass"; policy: string } | { kind: "refused"; error: CtmError };
 
 /**
  * Whether `draft` may be written past the policies that cover its key. Records ctm's own loops
  * write (a rollout's next step, a health check's rollback, compaction's report) carry out what
  * was already reviewed, or restore: they pass. A client's write passes when every policy
- * covering the key leaves its action direct, or when the caller broke the glass (asked for it,
- * and holds the right: the chain checked that).
+ * covering the key leaves its action direct, when an approved change request applies it, or
+ * when the caller broke the glass (asked for it, and holds the right: the chain checked that).
  */
 export function passage(draft: Draft, policies: readonly ProtectionPolicy[], breakGlass: boolean): Passage {
   const covering = policies.filter((p) => p.matches(draft.key));
   if (covering.length === 0 || draft.cause !== "api") return { kind: "free" };
+  // ChangeRequestService sets it only in the batch of a request it found approved.
+  if (draft.changeRequest !== undefined) return { kind: "change_request" };
   const action = ACTION_OF[draft.kind];
   const blocking = covering.filter((p) => action === undefined || !p.direct.includes(action));
   if (blocking.length === 0) return { kind: "direct", policy: covering[0]!.name };

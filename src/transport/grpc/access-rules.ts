@@ -4,9 +4,10 @@ import { HEALTH_CHECK_PREFIX, VALIDATOR_PREFIX } from "../../domain/validation/v
 import type { RolloutService } from "../../service/rollout-service.js";
 import { PromoteTarget } from "../../gen/ctm/v1/rollout_service.js";
 
-/** What a rule may consult: the rollout state, for the environments a control would open. */
+/** What a rule may consult: the rollout state, for the environments a control would open; the keys of a change request. */
 export interface AccessContext {
   rollouts: RolloutService;
+  changes: { keysOf(id: string): string[] };
 }
 
 /**
@@ -24,6 +25,16 @@ type Op = { operation?: { $case: "set"; value: Keyed & Plan } | { $case: "delete
 const served = (p: Plan): Access["environments"] => p.rollout?.rings?.order.length ? p.rollout.rings.order : "all";
 const onKey = (verb: Access["verb"]) => (r: Keyed): Access[] => [{ verb, keys: [r.key] }];
 const admin = (prefix: string) => (): Access[] => [{ verb: "admin", prefix }];
+/** A change request's operations, as the decoded request holds them. */
+type ChangeOps = { operations: { operation?: { $case: "set" | "delete"; value: Keyed } }[] };
+const opKeys = (r: ChangeOps): string[] => r.operations.map((o) => o.operation?.value.key ?? "");
+/** `verb` over the keys of request `id` (and `more`); nothing to check when it has none (NOT_FOUND follows). */
+const onChange =
+  (verb: Access["verb"]) =>
+  (r: { id: string } & Partial<ChangeOps>, { changes }: AccessContext): Access[] => {
+    const keys = [...new Set([...changes.keysOf(r.id), ...(r.operations ? opKeys(r as ChangeOps) : [])])];
+    return keys.length === 0 ? [] : [{ verb, keys, ...(verb === "write" ? { environments: "all" as const } : {}) }];
+  };
 const control = (c: "resume" | "promote_next" | "promote_finish") => (r: Keyed, { rollouts }: AccessContext): Access[] => [
   { verb: "rollout", keys: [r.key], environments: rollouts.environmentsFor(r.key, c) },
 ];
@@ -79,6 +90,16 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   "/ctm.v1.AdminService/Compact": admin(""),
   "/ctm.v1.AdminService/GetRetention": admin(""),
   "/ctm.v1.AdminService/ListStaleKeys": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
+
+  // Proposing needs the right to write the keys; reviewing, `approve` on all of them.
+  "/ctm.v1.ChangeRequestService/CreateChangeRequest": (r: ChangeOps) => (r.operations.length === 0 ? [] : [{ verb: "write", keys: [...new Set(opKeys(r))], environments: "all" }]),
+  "/ctm.v1.ChangeRequestService/GetChangeRequest": onChange("read"),
+  "/ctm.v1.ChangeRequestService/ListChangeRequests": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
+  "/ctm.v1.ChangeRequestService/EditChangeRequest": onChange("write"),
+  "/ctm.v1.ChangeRequestService/ApproveChangeRequest": onChange("approve"),
+  "/ctm.v1.ChangeRequestService/RejectChangeRequest": onChange("approve"),
+  "/ctm.v1.ChangeRequestService/CancelChangeRequest": onChange("write"),
+  "/ctm.v1.ChangeRequestService/ApplyChangeRequest": onChange("write"),
 
   "/ctm.v1.AuthService/CreateToken": admin(TOKEN_PREFIX),
   "/ctm.v1.AuthService/ListTokens": admin(TOKEN_PREFIX),

@@ -46,6 +46,7 @@ const record = fc.record({
   principal: fc.option(text, { nil: undefined }),
   valueCompacted: fc.option(fc.boolean(), { nil: undefined }),
   breakGlass: fc.option(fc.boolean(), { nil: undefined }),
+  changeRequest: fc.option(text, { nil: undefined }),
 });
 
 describe("encodeEntry", () => {

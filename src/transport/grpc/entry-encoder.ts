@@ -48,6 +48,8 @@ const T = {
   principal: 106,
   valueCompacted: 112,
   breakGlass: 120,
+  /** Field 16: its tag takes two bytes. */
+  changeRequest: 130,
 } as const;
 
 const varintSize = (n: number): number => {
@@ -91,6 +93,7 @@ function sizeEntry(r: LogRecord, sizes: number[], rollout: Uint8Array | undefine
   if ((r.principal ?? "") !== "") n += sizeString(r.principal!, sizes);
   if (r.valueCompacted) n += 2;
   if (r.breakGlass) n += 2;
+  if ((r.changeRequest ?? "") !== "") n += 1 + sizeString(r.changeRequest!, sizes);
   return n;
 }
 
@@ -115,6 +118,7 @@ function writeEntry(w: Writer, r: LogRecord, rollout: Uint8Array | undefined): v
   if ((r.principal ?? "") !== "") w.string(T.principal, r.principal!);
   if (r.valueCompacted) w.tag(T.valueCompacted).varint(1);
   if (r.breakGlass) w.tag(T.breakGlass).varint(1);
+  if ((r.changeRequest ?? "") !== "") w.varint(T.changeRequest).string(-1, r.changeRequest!);
 }
 
 // google.protobuf.Timestamp{seconds = 1, nanos = 2}, zero fields left out, as ts-proto does.
@@ -236,9 +240,11 @@ class Writer {
     return this;
   }
 
+  /** A string field; `t` < 0: its tag is written already (a tag of more than one byte). */
   string(t: number, s: string): this {
     const len = this.sizes[this.next++]!;
-    this.tag(t).varint(len);
+    if (t >= 0) this.tag(t);
+    this.varint(len);
     this.pos += this.buf.write(s, this.pos, len, "utf8");
     return this;
   }

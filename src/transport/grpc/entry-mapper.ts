@@ -36,6 +36,7 @@ export function toEntry(r: LogRecord): Entry {
     rollout: r.rollout && toPbRollout(r.rollout),
     valueCompacted: r.valueCompacted === true,
     breakGlass: r.breakGlass === true,
+    changeRequest: r.changeRequest ?? "",
   };
 }
 

@@ -23,6 +23,9 @@ import { ACCESS_RULES } from "./access-rules.js";
 import { AdminServiceService } from "../../gen/ctm/v1/admin_service.js";
 import type { IntegrityService } from "../../service/integrity-service.js";
 import { adminHandlers } from "./admin-handlers.js";
+import { ChangeRequestServiceService } from "../../gen/ctm/v1/change_request_service.js";
+import { changeRequestHandlers } from "./change-request-handlers.js";
+import type { ChangeRequestService } from "../../service/change-request-service.js";
 import { AuthServiceService } from "../../gen/ctm/v1/auth_service.js";
 import type { AuthService } from "../../service/auth-service.js";
 import { authHandlers } from "./auth-handlers.js";
@@ -81,6 +84,7 @@ export interface Services {
   auth: AuthService;
   retention: RetentionService;
   lifecycle: StaleKeySource;
+  changes: ChangeRequestService;
 }
 
 /** One service as the server registers it. */
@@ -100,6 +104,7 @@ export function ctmServices(svc: Services, rpc: Rpc, opts: GrpcTransportOptions)
     { definition: AccessLogServiceService, handlers: accessLogHandlers(svc.access, header, rpc) },
     { definition: AdminServiceService, handlers: { ...adminHandlers(svc.integrity, header, rpc), ...retentionHandlers(svc.retention, svc.lifecycle, header, rpc) } },
     { definition: AuthServiceService, handlers: authHandlers(svc.auth, rpc.auth !== undefined, header, rpc) },
+    { definition: ChangeRequestServiceService, handlers: changeRequestHandlers(svc.changes, header, rpc) },
   ];
 }
 
@@ -110,7 +115,7 @@ export function ctmServices(svc: Services, rpc: Rpc, opts: GrpcTransportOptions)
  */
 export function workerServices(config: ConfigService, rpc: Rpc, opts: GrpcTransportOptions, forwarder: Forwarder, ryw: ReadYourWrites): ServiceEntry[] {
   const local = configHandlers(config, rpc, opts.watch);
-  const definitions = [configService, RolloutServiceService, ValidatorServiceService, HealthCheckServiceService, AccessLogServiceService, AdminServiceService, AuthServiceService];
+  const definitions = [configService, RolloutServiceService, ValidatorServiceService, HealthCheckServiceService, AccessLogServiceService, AdminServiceService, AuthServiceService, ChangeRequestServiceService];
   return definitions.map((definition: grpc.ServiceDefinition) => {
     const defs: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const handlers: Record<string, unknown> = {};

@@ -42,10 +42,11 @@ class BlameLine(_message.Message):
     def __init__(self, path: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., principal: _Optional[str] = ...) -> None: ...
 
 class Entry(_message.Message):
-    __slots__ = ["author", "break_glass", "cause", "deleted", "key", "kind", "message", "principal", "revision", "rolled_back_to", "rollout", "time", "value", "value_compacted", "version"]
+    __slots__ = ["author", "break_glass", "cause", "change_request", "deleted", "key", "kind", "message", "principal", "revision", "rolled_back_to", "rollout", "time", "value", "value_compacted", "version"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     BREAK_GLASS_FIELD_NUMBER: _ClassVar[int]
     CAUSE_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     DELETED_FIELD_NUMBER: _ClassVar[int]
     KEY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +62,7 @@ class Entry(_message.Message):
     author: str
     break_glass: bool
     cause: str
+    change_request: str
     deleted: bool
     key: str
     kind: RecordKind
@@ -73,7 +75,7 @@ class Entry(_message.Message):
     value: _struct_pb2.Value
     value_compacted: bool
     version: int
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., deleted: bool = ..., rolled_back_to: _Optional[int] = ..., cause: _Optional[str] = ..., rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ..., principal: _Optional[str] = ..., value_compacted: bool = ..., break_glass: bool = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., version: _Optional[int] = ..., revision: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., author: _Optional[str] = ..., message: _Optional[str] = ..., kind: _Optional[_Union[RecordKind, str]] = ..., deleted: bool = ..., rolled_back_to: _Optional[int] = ..., cause: _Optional[str] = ..., rollout: _Optional[_Union[_rollout_pb2.Rollout, _Mapping]] = ..., principal: _Optional[str] = ..., value_compacted: bool = ..., break_glass: bool = ..., change_request: _Optional[str] = ...) -> None: ...
 
 class PatchOperation(_message.Message):
     __slots__ = ["op", "path", "value"]

@@ -54,6 +54,8 @@ export interface LogRecord {
   readonly valueCompacted?: boolean;
   /** Written past a protection policy by a caller who broke the glass. */
   readonly breakGlass?: boolean;
+  /** The id of the approved change request whose batch wrote it. */
+  readonly changeRequest?: string;
 }
 
 /** A record before the store gives it a revision, version and time. */
@@ -69,6 +71,7 @@ export interface Draft {
   readonly rollout?: Rollout;
   readonly principal?: string;
   readonly breakGlass?: boolean;
+  readonly changeRequest?: string;
 }
 
 /** Where a key stands, as the writer sees it (including writes not yet durable). */

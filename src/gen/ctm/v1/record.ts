@@ -193,6 +193,11 @@ export interface Entry {
    * header, with the break_glass right.
    */
   breakGlass: boolean;
+  /**
+   * The change request (ChangeRequestService) whose approved batch wrote the
+   * record; empty for every other write.
+   */
+  changeRequest: string;
 }
 
 /** PatchOperation is one RFC 6902 JSON Patch operation. */
@@ -350,6 +355,7 @@ function createBaseEntry(): Entry {
     principal: "",
     valueCompacted: false,
     breakGlass: false,
+    changeRequest: "",
   };
 }
 
@@ -399,6 +405,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.breakGlass !== false) {
       writer.uint32(120).bool(message.breakGlass);
+    }
+    if (message.changeRequest !== "") {
+      writer.uint32(130).string(message.changeRequest);
     }
     return writer;
   },
@@ -536,6 +545,14 @@ export const Entry: MessageFns<Entry> = {
             message.breakGlass = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.changeRequest = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -577,6 +594,11 @@ export const Entry: MessageFns<Entry> = {
         : isSet(object.break_glass)
         ? globalThis.Boolean(object.break_glass)
         : false,
+      changeRequest: isSet(object.changeRequest)
+        ? globalThis.String(object.changeRequest)
+        : isSet(object.change_request)
+        ? globalThis.String(object.change_request)
+        : "",
     };
   },
 
@@ -627,6 +649,9 @@ export const Entry: MessageFns<Entry> = {
     if (message.breakGlass !== false) {
       obj.breakGlass = message.breakGlass;
     }
+    if (message.changeRequest !== "") {
+      obj.changeRequest = message.changeRequest;
+    }
     return obj;
   },
 
@@ -652,6 +677,7 @@ export const Entry: MessageFns<Entry> = {
     message.principal = object.principal ?? "";
     message.valueCompacted = object.valueCompacted ?? false;
     message.breakGlass = object.breakGlass ?? false;
+    message.changeRequest = object.changeRequest ?? "";
     return message;
   },
 };

@@ -227,6 +227,11 @@ export interface Entry {
    * header, with the break_glass right.
    */
   breakGlass: boolean;
+  /**
+   * The change request (ChangeRequestService) whose approved batch wrote the
+   * record; empty for every other write.
+   */
+  changeRequest: string;
 }
 
 /** PatchOperation is one RFC 6902 JSON Patch operation. */
@@ -384,6 +389,7 @@ function createBaseEntry(): Entry {
     principal: "",
     valueCompacted: false,
     breakGlass: false,
+    changeRequest: "",
   };
 }
 
@@ -433,6 +439,9 @@ export const Entry: MessageFns<Entry> = {
     }
     if (message.breakGlass !== false) {
       writer.uint32(120).bool(message.breakGlass);
+    }
+    if (message.changeRequest !== "") {
+      writer.uint32(130).string(message.changeRequest);
     }
     return writer;
   },
@@ -570,6 +579,14 @@ export const Entry: MessageFns<Entry> = {
             message.breakGlass = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.changeRequest = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -611,6 +628,11 @@ export const Entry: MessageFns<Entry> = {
         : isSet(object.break_glass)
         ? globalThis.Boolean(object.break_glass)
         : false,
+      changeRequest: isSet(object.changeRequest)
+        ? globalThis.String(object.changeRequest)
+        : isSet(object.change_request)
+        ? globalThis.String(object.change_request)
+        : "",
     };
   },
 
@@ -661,6 +683,9 @@ export const Entry: MessageFns<Entry> = {
     if (message.breakGlass !== false) {
       obj.breakGlass = message.breakGlass;
     }
+    if (message.changeRequest !== "") {
+      obj.changeRequest = message.changeRequest;
+    }
     return obj;
   },
 
@@ -686,6 +711,7 @@ export const Entry: MessageFns<Entry> = {
     message.principal = object.principal ?? "";
     message.valueCompacted = object.valueCompacted ?? false;
     message.breakGlass = object.breakGlass ?? false;
+    message.changeRequest = object.changeRequest ?? "";
     return message;
   },
 };
