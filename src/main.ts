@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   auth.attach(config);
   const rollouts = new RolloutService(writes, clock);
   const changes = new ChangeRequestService(writes, config, policies, clock, cfg.auth ? (p) => auth.rolesOf(p) : undefined);
-  const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics);
+  const scheduler = new RolloutScheduler(rollouts, log.child({ component: "scheduler" }), cfg.schedulerIntervalMs, metrics, changes);
+
   const healthLoop = new HealthLoop(health, log.child({ component: "health" }), cfg.healthIntervalMs, metrics);
   const flaps = new FlapDetector(store, cfg.flappingChanges, cfg.flappingWindowMs, (k) =>
     log.warn({ component: "lifecycle", key: k.key, changes: k.changes, windowMs: cfg.flappingWindowMs, authors: k.authors }, "key is flapping: changed more often than --flapping-changes allows"),

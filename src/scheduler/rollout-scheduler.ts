@@ -4,11 +4,16 @@ import type { LogRecord } from "../domain/record.js";
 import type { Metrics } from "../service/metrics.js";
 import type { RolloutService } from "../service/rollout-service.js";
 
+/** The change requests whose scheduled time came (ChangeRequestService.applyDue). */
+export interface DueChanges {
+  applyDue(): Promise<{ id: string; records?: LogRecord[]; error?: unknown }[]>;
+}
 
 /**
- * Drives rollouts forward: every tick appends the milestones that fell due.
- * The first tick runs at start, so milestones missed while the daemon was
- * down are written then, once. Ticks never overlap.
+ * Drives rollouts forward: every tick appends the milestones that fell due,
+ * and applies the change requests scheduled for now or earlier. The first
+ * tick runs at start, so what fell due while the daemon was down is written
+ * then, once. Ticks never overlap.
  */
 export class RolloutScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -20,6 +25,7 @@ export class RolloutScheduler {
     private readonly log: Logger,
     private readonly intervalMs = 1000,
     private readonly metrics?: Metrics,
+    private readonly changes?: DueChanges,
   ) {}
 
   start(): void {
@@ -39,6 +45,14 @@ export class RolloutScheduler {
     }
     for (const r of written) {
       this.log.info({ key: r.key, version: r.version, revision: r.revision, kind: r.kind, milestone: r.message }, "rollout milestone");
+    }
+    for (const c of (await this.changes?.applyDue()) ?? []) {
+      // A conflict leaves the request failed, for its author to rebase: reported, not retried.
+      if (c.error !== undefined) this.log.warn({ changeRequest: c.id, err: c.error }, "a scheduled change request could not be applied");
+      else {
+        this.log.info({ changeRequest: c.id, records: c.records!.length, revision: c.records!.at(-1)?.revision }, "applied a scheduled change request");
+        written.push(...c.records!);
+      }
     }
     return written;
   }

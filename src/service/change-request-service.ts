@@ -13,6 +13,7 @@ import {
   proposed,
   rejected,
   reviewRule,
+  scheduled,
   type ChangeOp,
   type ChangeRequest,
   type ChangeState,
@@ -51,6 +52,8 @@ export interface ChangeMeta {
 }
 
 const ID = /^[0-9a-f]{12}$/;
+/** Who applies a scheduled request, as the rollout scheduler writes milestones. */
+const SCHEDULER = "ctm-scheduler";
 
 /** Who acts: the principal with auth on, else the author named. */
 interface Caller {
@@ -172,9 +175,36 @@ export class ChangeRequestService {
    * its base revision. A key changed since fails it with ABORTED, nothing of it written; the
    * request is then marked failed with the conflict, for its author to rebase.
    */
-  async apply(req: { id: string } & ChangeMeta): Promise<{ change: StoredChange; records: LogRecord[] }> {
+  async apply(req: { id: string; at?: number } & ChangeMeta): Promise<{ change: StoredChange; records: LogRecord[] }> {
     const who = this.who(req);
     const cur = this.get(req.id);
+    if (req.at !== undefined && req.at > this.clock.now()) {
+      const at = new Date(req.at).toISOString();
+      return { change: await this.write(cur.id, cur.record, scheduled(cur.cr, req.at), who, `scheduled by ${who.who} for ${at}`), records: [] };
+    }
+    return this.applyAs(cur, who);
+  }
+
+  /**
+   * Applies the scheduled requests that fell due, each as the scheduler. Run by the scheduler on
+   * the leader only; each apply is guarded by the version of the request it read, so it is
+   * applied once, also when a restart finds it due. One that conflicts is marked failed.
+   */
+  async applyDue(): Promise<{ id: string; records?: LogRecord[]; error?: unknown }[]> {
+    const now = this.clock.now();
+    const out: { id: string; records?: LogRecord[]; error?: unknown }[] = [];
+    for (const s of this.list("scheduled", "")) {
+      if ((s.cr.scheduledAt ?? Infinity) > now) continue;
+      try {
+        out.push({ id: s.id, records: (await this.applyAs(s, { who: SCHEDULER, principal: SCHEDULER })).records });
+      } catch (error) {
+        out.push({ id: s.id, error });
+      }
+    }
+    return out.reverse();
+  }
+
+  private async applyAs(cur: StoredChange, who: Caller): Promise<{ change: StoredChange; records: LogRecord[] }> {
     const key = CHANGE_REQUEST_PREFIX + cur.id;
     const { cr } = cur;
     const done = applied(cr);

@@ -201,3 +201,69 @@ describe("change requests", () => {
     expect(seen().filter((x) => x.key.endsWith(a) || x.key.endsWith(b)).map((x) => x.message)).toEqual(["proposed: a", "proposed: b", "rejected by token:fin: no", "cancelled: later"]);
   });
 });
+
+describe("a scheduled change request", () => {
+  it("is applied by the scheduler once at its time, also when the daemon was down then", async () => {
+    const d = await Daemon.start({ args: ["--scheduler-interval-ms", "100"] });
+    const connectAll = () => {
+      const c = connect(d.address);
+      const x = new crpb.ChangeRequestServiceClient(d.address, grpc.credentials.createInsecure());
+      const u =
+        <Req, Res>(fn: (req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall, type: { fromPartial(o: object): Req }) =>
+        (r: object): Promise<Res> =>
+          call(fn.bind(x), type.fromPartial(r));
+      return {
+        c,
+        x,
+        kv: api(c),
+        create: u(x.createChangeRequest, crpb.CreateChangeRequestRequest),
+        get: u(x.getChangeRequest, crpb.GetChangeRequestRequest),
+        approve: u(x.approveChangeRequest, crpb.ApproveChangeRequestRequest),
+        apply: u(x.applyChangeRequest, crpb.ApplyChangeRequestRequest),
+        close: () => (c.close(), x.close()),
+      };
+    };
+    try {
+      let s = connectAll();
+      await s.kv.set({ key: "pay/limit", value: 1 });
+      await s.kv.set({ key: "_ctm/policies/pay", value: { keys: ["pay/**"], approvals: 2 } });
+      const { id } = (await s.create({ title: "at night", operations: [set("pay/limit", 2)], author: "ann" })).changeRequest!;
+      await s.approve({ id, author: "bo" });
+      await s.approve({ id, author: "cy" });
+      const at = new Date(Date.now() + 1500);
+      const scheduled = (await s.apply({ id, author: "ann", at })).changeRequest!;
+      expect(scheduled).toMatchObject({ state: State.CHANGE_REQUEST_STATE_SCHEDULED, scheduledAt: at });
+      // Down at the scheduled moment.
+      s.close();
+      await d.stop();
+      await new Promise((r) => setTimeout(r, Math.max(0, at.getTime() - Date.now()) + 300));
+      await d.launch();
+      s = connectAll();
+      const deadline = Date.now() + 10_000;
+      while ((await s.get({ id })).changeRequest!.state !== State.CHANGE_REQUEST_STATE_APPLIED && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect((await s.kv.get({ key: "pay/limit" })).value).toBe(2);
+      // Once: the next ticks and another restart write nothing more.
+      await new Promise((r) => setTimeout(r, 400));
+      s.close();
+      await d.restart();
+      s = connectAll();
+      await new Promise((r) => setTimeout(r, 400));
+      const h = await s.kv.history({ key: "pay/limit", limit: 10 });
+      expect(h.entries.map((e) => [e.value, e.changeRequest, e.principal])).toEqual([
+        [2, id, "ctm-scheduler"],
+        [1, "", ""],
+      ]);
+      const doc = await s.kv.history({ key: `_ctm/change-requests/${id}`, limit: 10 });
+      expect(doc.entries.map((e) => e.message)).toEqual([
+        "applied by ctm-scheduler",
+        `scheduled by ann for ${at.toISOString()}`,
+        "approved by cy (2 of 2)",
+        "approved by bo (1 of 2)",
+        "proposed: at night",
+      ]);
+      s.close();
+    } finally {
+      await d.dispose();
+    }
+  }, 60_000);
+});

@@ -60,6 +60,7 @@ export function toPbChangeRequest(s: StoredChange): PbChangeRequest {
     approvalsRequired: rule.approvals,
     version: record.version,
     updated: new Date(record.time),
+    scheduledAt: cr.scheduledAt === undefined ? undefined : new Date(cr.scheduledAt),
   };
 }
 
@@ -89,7 +90,7 @@ export function changeRequestHandlers(svc: ChangeRequestService, header: () => R
     rejectChangeRequest: unary(rpc, "ChangeRequest.Reject", byId, async (r) => answer(await svc.reject(r))),
     cancelChangeRequest: unary(rpc, "ChangeRequest.Cancel", byId, async (r) => answer(await svc.cancel(r))),
     applyChangeRequest: unary(rpc, "ChangeRequest.Apply", byId, async (r) => {
-      const { change, records } = await svc.apply(r);
+      const { change, records } = await svc.apply({ id: r.id, author: r.author, ...(r.at ? { at: r.at.getTime() } : {}) });
       return { ...answer(change), entries: records.map(toEntry) };
     }),
   };

@@ -32,7 +32,8 @@ type ChangeRequestServiceClient interface {
 	RejectChangeRequest(ctx context.Context, in *RejectChangeRequestRequest, opts ...grpc.CallOption) (*RejectChangeRequestResponse, error)
 	// CancelChangeRequest ends the request; its author only.
 	CancelChangeRequest(ctx context.Context, in *CancelChangeRequestRequest, opts ...grpc.CallOption) (*CancelChangeRequestResponse, error)
-	// ApplyChangeRequest writes an approved request's operations in one batch.
+	// ApplyChangeRequest writes an approved request's operations in one batch,
+	// now or at a scheduled time.
 	ApplyChangeRequest(ctx context.Context, in *ApplyChangeRequestRequest, opts ...grpc.CallOption) (*ApplyChangeRequestResponse, error)
 }
 
@@ -135,7 +136,8 @@ type ChangeRequestServiceServer interface {
 	RejectChangeRequest(context.Context, *RejectChangeRequestRequest) (*RejectChangeRequestResponse, error)
 	// CancelChangeRequest ends the request; its author only.
 	CancelChangeRequest(context.Context, *CancelChangeRequestRequest) (*CancelChangeRequestResponse, error)
-	// ApplyChangeRequest writes an approved request's operations in one batch.
+	// ApplyChangeRequest writes an approved request's operations in one batch,
+	// now or at a scheduled time.
 	ApplyChangeRequest(context.Context, *ApplyChangeRequestRequest) (*ApplyChangeRequestResponse, error)
 	mustEmbedUnimplementedChangeRequestServiceServer()
 }

@@ -18,12 +18,14 @@ CHANGE_REQUEST_STATE_UNSPECIFIED: ChangeRequestState
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ApplyChangeRequestRequest(_message.Message):
-    __slots__ = ["author", "id"]
+    __slots__ = ["at", "author", "id"]
+    AT_FIELD_NUMBER: _ClassVar[int]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
     author: str
     id: str
-    def __init__(self, id: _Optional[str] = ..., author: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., author: _Optional[str] = ..., at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ApplyChangeRequestResponse(_message.Message):
     __slots__ = ["change_request", "entries", "header"]
@@ -86,7 +88,7 @@ class ChangeOperation(_message.Message):
     def __init__(self, set: _Optional[_Union[ChangeSet, _Mapping]] = ..., delete: _Optional[_Union[ChangeDelete, _Mapping]] = ...) -> None: ...
 
 class ChangeRequest(_message.Message):
-    __slots__ = ["applied_revision", "approvals", "approvals_required", "author", "base_revision", "conflict", "description", "id", "operations", "policies", "rejection", "state", "title", "updated", "version"]
+    __slots__ = ["applied_revision", "approvals", "approvals_required", "author", "base_revision", "conflict", "description", "id", "operations", "policies", "rejection", "scheduled_at", "state", "title", "updated", "version"]
     APPLIED_REVISION_FIELD_NUMBER: _ClassVar[int]
     APPROVALS_FIELD_NUMBER: _ClassVar[int]
     APPROVALS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +100,7 @@ class ChangeRequest(_message.Message):
     OPERATIONS_FIELD_NUMBER: _ClassVar[int]
     POLICIES_FIELD_NUMBER: _ClassVar[int]
     REJECTION_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULED_AT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     UPDATED_FIELD_NUMBER: _ClassVar[int]
@@ -113,11 +116,12 @@ class ChangeRequest(_message.Message):
     operations: _containers.RepeatedCompositeFieldContainer[ChangeOperation]
     policies: _containers.RepeatedScalarFieldContainer[str]
     rejection: ChangeReview
+    scheduled_at: _timestamp_pb2.Timestamp
     state: ChangeRequestState
     title: str
     updated: _timestamp_pb2.Timestamp
     version: int
-    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., author: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[ChangeOperation, _Mapping]]] = ..., base_revision: _Optional[int] = ..., state: _Optional[_Union[ChangeRequestState, str]] = ..., approvals: _Optional[_Iterable[_Union[ChangeReview, _Mapping]]] = ..., rejection: _Optional[_Union[ChangeReview, _Mapping]] = ..., conflict: _Optional[str] = ..., applied_revision: _Optional[int] = ..., policies: _Optional[_Iterable[str]] = ..., approvals_required: _Optional[int] = ..., version: _Optional[int] = ..., updated: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., author: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[ChangeOperation, _Mapping]]] = ..., base_revision: _Optional[int] = ..., state: _Optional[_Union[ChangeRequestState, str]] = ..., approvals: _Optional[_Iterable[_Union[ChangeReview, _Mapping]]] = ..., rejection: _Optional[_Union[ChangeReview, _Mapping]] = ..., conflict: _Optional[str] = ..., applied_revision: _Optional[int] = ..., policies: _Optional[_Iterable[str]] = ..., approvals_required: _Optional[int] = ..., version: _Optional[int] = ..., updated: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., scheduled_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ChangeReview(_message.Message):
     __slots__ = ["comment", "principal", "time"]

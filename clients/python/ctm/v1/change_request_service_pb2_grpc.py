@@ -130,7 +130,8 @@ class ChangeRequestServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ApplyChangeRequest(self, request, context):
-        """ApplyChangeRequest writes an approved request's operations in one batch.
+        """ApplyChangeRequest writes an approved request's operations in one batch,
+        now or at a scheduled time.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

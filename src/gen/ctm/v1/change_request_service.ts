@@ -145,7 +145,11 @@ export interface ChangeRequest {
   approvalsRequired: number;
   /** The version of its document: each state change is one. */
   version: number;
-  updated?: Date | undefined;
+  updated?:
+    | Date
+    | undefined;
+  /** When the scheduler applies it (state SCHEDULED). */
+  scheduledAt?: Date | undefined;
 }
 
 /**
@@ -255,6 +259,11 @@ export interface CancelChangeRequestResponse {
 export interface ApplyChangeRequestRequest {
   id: string;
   author: string;
+  /**
+   * Later than now: the request is scheduled, and the scheduler applies it
+   * then (once, on the leader, also after a restart). Unset or past: now.
+   */
+  at?: Date | undefined;
 }
 
 export interface ApplyChangeRequestResponse {
@@ -637,6 +646,7 @@ function createBaseChangeRequest(): ChangeRequest {
     approvalsRequired: 0,
     version: 0,
     updated: undefined,
+    scheduledAt: undefined,
   };
 }
 
@@ -686,6 +696,9 @@ export const ChangeRequest: MessageFns<ChangeRequest> = {
     }
     if (message.updated !== undefined) {
       Timestamp.encode(toTimestamp(message.updated), writer.uint32(122).fork()).join();
+    }
+    if (message.scheduledAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.scheduledAt), writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -823,6 +836,14 @@ export const ChangeRequest: MessageFns<ChangeRequest> = {
             message.updated = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.scheduledAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -870,6 +891,11 @@ export const ChangeRequest: MessageFns<ChangeRequest> = {
         : 0,
       version: isSet(object.version) ? globalThis.Number(object.version) : 0,
       updated: isSet(object.updated) ? fromJsonTimestamp(object.updated) : undefined,
+      scheduledAt: isSet(object.scheduledAt)
+        ? fromJsonTimestamp(object.scheduledAt)
+        : isSet(object.scheduled_at)
+        ? fromJsonTimestamp(object.scheduled_at)
+        : undefined,
     };
   },
 
@@ -920,6 +946,9 @@ export const ChangeRequest: MessageFns<ChangeRequest> = {
     if (message.updated !== undefined) {
       obj.updated = message.updated.toISOString();
     }
+    if (message.scheduledAt !== undefined) {
+      obj.scheduledAt = message.scheduledAt.toISOString();
+    }
     return obj;
   },
 
@@ -945,6 +974,7 @@ export const ChangeRequest: MessageFns<ChangeRequest> = {
     message.approvalsRequired = object.approvalsRequired ?? 0;
     message.version = object.version ?? 0;
     message.updated = object.updated ?? undefined;
+    message.scheduledAt = object.scheduledAt ?? undefined;
     return message;
   },
 };
@@ -2483,7 +2513,7 @@ export const CancelChangeRequestResponse: MessageFns<CancelChangeRequestResponse
 };
 
 function createBaseApplyChangeRequestRequest(): ApplyChangeRequestRequest {
-  return { id: "", author: "" };
+  return { id: "", author: "", at: undefined };
 }
 
 export const ApplyChangeRequestRequest: MessageFns<ApplyChangeRequestRequest> = {
@@ -2493,6 +2523,9 @@ export const ApplyChangeRequestRequest: MessageFns<ApplyChangeRequestRequest> = 
     }
     if (message.author !== "") {
       writer.uint32(18).string(message.author);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2526,6 +2559,14 @@ export const ApplyChangeRequestRequest: MessageFns<ApplyChangeRequestRequest> = 
             message.author = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2542,6 +2583,7 @@ export const ApplyChangeRequestRequest: MessageFns<ApplyChangeRequestRequest> = 
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       author: isSet(object.author) ? globalThis.String(object.author) : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
     };
   },
 
@@ -2553,6 +2595,9 @@ export const ApplyChangeRequestRequest: MessageFns<ApplyChangeRequestRequest> = 
     if (message.author !== "") {
       obj.author = message.author;
     }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
     return obj;
   },
 
@@ -2563,6 +2608,7 @@ export const ApplyChangeRequestRequest: MessageFns<ApplyChangeRequestRequest> = 
     const message = createBaseApplyChangeRequestRequest();
     message.id = object.id ?? "";
     message.author = object.author ?? "";
+    message.at = object.at ?? undefined;
     return message;
   },
 };
@@ -2777,7 +2823,10 @@ export const ChangeRequestServiceService = {
       Buffer.from(CancelChangeRequestResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CancelChangeRequestResponse => CancelChangeRequestResponse.decode(value),
   },
-  /** ApplyChangeRequest writes an approved request's operations in one batch. */
+  /**
+   * ApplyChangeRequest writes an approved request's operations in one batch,
+   * now or at a scheduled time.
+   */
   applyChangeRequest: {
     path: "/ctm.v1.ChangeRequestService/ApplyChangeRequest" as const,
     requestStream: false as const,
@@ -2809,7 +2858,10 @@ export interface ChangeRequestServiceServer extends UntypedServiceImplementation
   rejectChangeRequest: handleUnaryCall<RejectChangeRequestRequest, RejectChangeRequestResponse>;
   /** CancelChangeRequest ends the request; its author only. */
   cancelChangeRequest: handleUnaryCall<CancelChangeRequestRequest, CancelChangeRequestResponse>;
-  /** ApplyChangeRequest writes an approved request's operations in one batch. */
+  /**
+   * ApplyChangeRequest writes an approved request's operations in one batch,
+   * now or at a scheduled time.
+   */
   applyChangeRequest: handleUnaryCall<ApplyChangeRequestRequest, ApplyChangeRequestResponse>;
 }
 
@@ -2929,7 +2981,10 @@ export interface ChangeRequestServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CancelChangeRequestResponse) => void,
   ): ClientUnaryCall;
-  /** ApplyChangeRequest writes an approved request's operations in one batch. */
+  /**
+   * ApplyChangeRequest writes an approved request's operations in one batch,
+   * now or at a scheduled time.
+   */
   applyChangeRequest(
     request: ApplyChangeRequestRequest,
     callback: (error: ServiceError | null, response: ApplyChangeRequestResponse) => void,
