@@ -19,6 +19,24 @@ describe("protectionFromJson", () => {
   });
 });
 
+describe("a policy limited to environments", () => {
+  const prod = protectionFromJson("prod", { keys: ["flags/**"], environments: ["prod"] });
+  const ringed = (order: string[]): Draft => ({ ...draft("flags/x"), rollout: { plan: { stable: false, salt: "s", earlyAdopters: [], pinned: [], rules: [], rings: { order, intervalMs: 0 }, variants: [], interpolate: false }, state: { startedAt: 0, shiftMs: 0, promotedRings: 0, killed: false, milestones: 0 } } });
+
+  it("covers a value served everywhere and a rollout whose rings reach it, not one that stays outside", () => {
+    expect(prod.environments).toEqual(["prod"]);
+    expect(passage(draft("flags/x"), [prod], false).kind).toBe("refused");
+    expect(passage({ ...draft("flags/x"), deleted: true, kind: "delete" }, [prod], false).kind).toBe("refused");
+    expect(passage(ringed(["dev", "staging"]), [prod], false)).toEqual({ kind: "free" });
+    expect(passage(ringed(["dev", "prod"]), [prod], false).kind).toBe("refused");
+  });
+
+  it("refuses an empty or repeated list", () => {
+    expect(() => protectionFromJson("p", { keys: ["a/**"], environments: [] })).toThrow(/^value\.environments: /);
+    expect(() => protectionFromJson("p", { keys: ["a/**"], environments: ["prod", "prod"] })).toThrow(/^value\.environments: /);
+  });
+});
+
 describe("passage", () => {
   const strict = protectionFromJson("strict", { keys: ["pay/strict/**"], approvals: 2, direct: [] });
   const pay = protectionFromJson("pay", { keys: ["pay/**"] });

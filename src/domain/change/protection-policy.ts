@@ -18,6 +18,12 @@ export const DEFAULT_DIRECT: readonly DirectAction[] = ["rollback", "kill", "abo
 export interface ProtectionPolicy {
   readonly name: string;
   readonly keys: readonly string[];
+  /**
+   * The environments (rings) it protects; absent: all. A write is covered when it may serve in
+   * one of them, as authorization counts it: a value without rings is served everywhere, a
+   * ringed rollout in its rings.
+   */
+  readonly environments?: readonly string[];
   /** Approvals from distinct principals a change request needs. */
   readonly approvals: number;
   /** Roles whose members may approve; empty: any principal with the `approve` verb on the keys. */
@@ -33,6 +39,7 @@ const checkDocument = documentChecker({
   type: "object",
   properties: {
     keys: { type: "array", minItems: 1, maxItems: 100, items: { type: "string", minLength: 1, maxLength: 256 } },
+    environments: { type: "array", minItems: 1, maxItems: 100, uniqueItems: true, items: { type: "string", minLength: 1, maxLength: 128 } },
     approvals: { type: "integer", minimum: 1, maximum: 10 },
     approvers: { type: "array", maxItems: 100, items: { type: "string", minLength: 1, maxLength: 128 } },
     selfApproval: { type: "boolean" },
@@ -46,11 +53,12 @@ const checkDocument = documentChecker({
 /** Reads a stored (or about to be stored) policy; INVALID_ARGUMENT names the bad member under `field`. */
 export function protectionFromJson(name: string, doc: JsonValue | undefined, field = "value"): ProtectionPolicy {
   checkDocument(doc ?? null, field);
-  const d = doc as { keys: string[]; approvals?: number; approvers?: string[]; selfApproval?: boolean; direct?: DirectAction[]; description?: string };
+  const d = doc as { keys: string[]; environments?: string[]; approvals?: number; approvers?: string[]; selfApproval?: boolean; direct?: DirectAction[]; description?: string };
   d.keys.forEach((k, i) => checkGlob(k, `${field}.keys[${i}]`));
   return {
     name,
     keys: [...d.keys],
+    ...(d.environments ? { environments: [...d.environments] } : {}),
     approvals: d.approvals ?? 1,
     approvers: [...(d.approvers ?? [])],
     selfApproval: d.selfApproval ?? false,
@@ -58,6 +66,13 @@ export function protectionFromJson(name: string, doc: JsonValue | undefined, fie
     description: d.description ?? "",
     matches: globMatcher(d.keys),
   };
+}
+
+/** Whether `p` covers `draft`: its key, and an environment the draft may serve in. */
+export function covers(p: ProtectionPolicy, draft: Pick<Draft, "key" | "rollout">): boolean {
+  if (!p.matches(draft.key)) return false;
+  const rings = draft.rollout?.plan.rings?.order;
+  return p.environments === undefined || rings === undefined || rings.length === 0 || rings.some((r) => p.environments!.includes(r));
 }
 
 /** The emergency action a record's kind is, if any. */
@@ -81,7 +96,7 @@ export type Passage = { kind: "free" } | { kind: "direct"; policy: string } | { 
  * when the caller broke the glass (asked for it, and holds the right: the chain checked that).
  */
 export function passage(draft: Draft, policies: readonly ProtectionPolicy[], breakGlass: boolean): Passage {
-  const covering = policies.filter((p) => p.matches(draft.key));
+  const covering = policies.filter((p) => covers(p, draft));
   if (covering.length === 0 || draft.cause !== "api") return { kind: "free" };
   // ChangeRequestService sets it only in the batch of a request it found approved.
   if (draft.changeRequest !== undefined) return { kind: "change_request" };
