@@ -14,6 +14,7 @@ import {
   rejected,
   reviewRule,
   scheduled,
+  submitted,
   type ChangeOp,
   type ChangeRequest,
   type ChangeState,
@@ -84,7 +85,7 @@ export class ChangeRequestService {
     return changeRequestKeys(this.store)(id);
   }
 
-  async create(req: { title: string; description: string; operations: readonly ChangeOp[]; baseRevision: number } & ChangeMeta): Promise<StoredChange> {
+  async create(req: { title: string; description: string; operations: readonly ChangeOp[]; baseRevision: number; draft?: boolean } & ChangeMeta): Promise<StoredChange> {
     const who = this.who(req);
     const operations = checkOps(req.operations, "operations");
     const title = checkTitle(req.title, "title");
@@ -92,8 +93,14 @@ export class ChangeRequestService {
     const baseRevision = this.checkBase(req.baseRevision, "base_revision");
     let id = newId();
     while (this.store.latest(CHANGE_REQUEST_PREFIX + id)) id = newId();
-    const cr = proposed({ title, description, author: who.who, operations, baseRevision });
-    return this.write(id, undefined, cr, who, `proposed: ${title}`);
+    const cr = proposed({ title, description, author: who.who, operations, baseRevision }, req.draft === true);
+    return this.write(id, undefined, cr, who, `${cr.state === "draft" ? "drafted" : "proposed"}: ${title}`);
+  }
+
+  submit(req: { id: string } & ChangeMeta): Promise<StoredChange> {
+    const who = this.who(req);
+    const cur = this.get(req.id);
+    return this.write(cur.id, cur.record, submitted(cur.cr, who.who), who, "submitted for review");
   }
 
   get(id: string): StoredChange {

@@ -58,6 +58,7 @@ const VERB: Record<string, "read" | "write" | "rollout" | "report" | "admin" | "
   "ctm.v1.AuthService/ListRoles": "admin",
   "ctm.v1.AuthService/WhoAmI": "authenticated",
   "ctm.v1.ChangeRequestService/CreateChangeRequest": "write",
+  "ctm.v1.ChangeRequestService/SubmitChangeRequest": "write",
   "ctm.v1.ChangeRequestService/GetChangeRequest": "read",
   "ctm.v1.ChangeRequestService/ListChangeRequests": "read",
   "ctm.v1.ChangeRequestService/EditChangeRequest": "write",

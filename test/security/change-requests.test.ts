@@ -29,6 +29,7 @@ const cr = (token: string) => {
     list: u(crClient.listChangeRequests, crpb.ListChangeRequestsRequest),
     edit: u(crClient.editChangeRequest, crpb.EditChangeRequestRequest),
     approve: u(crClient.approveChangeRequest, crpb.ApproveChangeRequestRequest),
+    submit: u(crClient.submitChangeRequest, crpb.SubmitChangeRequestRequest),
     reject: u(crClient.rejectChangeRequest, crpb.RejectChangeRequestRequest),
     cancel: u(crClient.cancelChangeRequest, crpb.CancelChangeRequestRequest),
     apply: u(crClient.applyChangeRequest, crpb.ApplyChangeRequestRequest),
@@ -173,6 +174,18 @@ describe("change requests", () => {
       ["pay/fee", false],
       ["pay/new", true],
     ]);
+  });
+
+  it("starts as a draft when asked: not reviewed until its author submits it", async () => {
+    const dev = cr(t.dev);
+    const { id, state } = (await dev.create({ title: "wip", operations: [set("pay/fee", 7)], draft: true })).changeRequest!;
+    expect(state).toBe(State.CHANGE_REQUEST_STATE_DRAFT);
+    expect((await rejects(cr(t.fin).approve({ id }))).details).toBe("the change request is draft: it cannot be approved");
+    expect((await dev.edit({ id, operations: [set("pay/fee", 8)], baseRevision: 0 })).changeRequest!.state).toBe(State.CHANGE_REQUEST_STATE_DRAFT);
+    expect((await rejects(cr(t.dev2).submit({ id }))).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect((await dev.submit({ id })).changeRequest!.state).toBe(State.CHANGE_REQUEST_STATE_IN_REVIEW);
+    expect((await cr(t.fin).approve({ id })).changeRequest!.approvals).toHaveLength(1);
+    await dev.cancel({ id });
   });
 
   it("rejects and cancels; lists by state and prefix; a Watch on the reserved prefix follows every change", async () => {

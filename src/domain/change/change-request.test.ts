@@ -14,6 +14,7 @@ import {
   rejected,
   reviewRule,
   scheduled,
+  submitted,
   type ChangeRequest,
 } from "./change-request.js";
 import { protectionFromJson } from "./protection-policy.js";
@@ -66,6 +67,17 @@ describe("a change request's review", () => {
     const again = edited(cr, "token:ann", { baseRevision: 20, operations: [{ type: "set", key: "pay/limits/daily", value: 600 }] });
     expect(again).toMatchObject({ state: "in_review", approvals: [], baseRevision: 20, operations: [{ value: 600 }], title: "raise the limit" });
     expect(again.conflict).toBeUndefined();
+  });
+
+  it("a draft is edited by its author, stays a draft, and is reviewed only once submitted", () => {
+    const draft = proposed({ title: "t", description: "", author: "token:ann", operations: [{ type: "set", key: "pay/a", value: 1 }], baseRevision: 3 }, true);
+    expect(draft.state).toBe("draft");
+    expect(() => approved(draft, rule, at("token:fin"), rolesOf)).toThrow(/is draft: it cannot be approved/);
+    expect(edited(draft, "token:ann", { baseRevision: 4 }).state).toBe("draft");
+    expect(() => submitted(draft, "token:fin")).toThrow(expect.objectContaining({ code: "permission_denied" }));
+    const inReview = submitted(draft, "token:ann");
+    expect(inReview.state).toBe("in_review");
+    expect(() => submitted(inReview, "token:ann")).toThrow(/is in review: it cannot be submitted/);
   });
 
   it("rejects, cancels and schedules only from the states that allow it; applied, rejected and cancelled are final", () => {

@@ -13,7 +13,7 @@ export const CHANGE_REQUEST_CAUSE = "change-request";
 /** An operation a change request proposes, as Apply takes it. */
 export type ChangeOp = { type: "set"; key: string; value: JsonValue } | { type: "delete"; key: string };
 
-export type ChangeState = "in_review" | "approved" | "scheduled" | "applied" | "failed" | "rejected" | "cancelled";
+export type ChangeState = "draft" | "in_review" | "approved" | "scheduled" | "applied" | "failed" | "rejected" | "cancelled";
 
 /** States nothing leaves. */
 const FINAL: ReadonlySet<ChangeState> = new Set(["applied", "rejected", "cancelled"]);
@@ -68,9 +68,16 @@ export function reviewRule(ops: readonly ChangeOp[], policies: readonly Protecti
 
 const refuse = (cr: ChangeRequest, what: string): CtmError => failedPrecondition(`the change request is ${cr.state.replace("_", " ")}: it cannot be ${what}`);
 
-/** A new request, in review. */
-export function proposed(p: { title: string; description: string; author: string; operations: readonly ChangeOp[]; baseRevision: number }): ChangeRequest {
-  return { ...p, state: "in_review", approvals: [] };
+/** A new request, in review (or a draft, for its author to go on writing). */
+export function proposed(p: { title: string; description: string; author: string; operations: readonly ChangeOp[]; baseRevision: number }, draft = false): ChangeRequest {
+  return { ...p, state: draft ? "draft" : "in_review", approvals: [] };
+}
+
+/** A draft goes to review. */
+export function submitted(cr: ChangeRequest, by: string): ChangeRequest {
+  if (by !== cr.author) throw permissionDenied(`only the author (${cr.author}) submits a change request`);
+  if (cr.state !== "draft") throw refuse(cr, "submitted");
+  return { ...cr, state: "in_review" };
 }
 
 /** The author changes what it proposes: the approvals go, the base moves, and it is in review again. */
@@ -84,7 +91,8 @@ export function edited(cr: ChangeRequest, by: string, change: { title?: string; 
     ...(change.description !== undefined ? { description: change.description } : {}),
     ...(change.operations !== undefined ? { operations: change.operations } : {}),
     baseRevision: change.baseRevision,
-    state: "in_review",
+    // A draft stays one until submitted; anything else is reviewed again.
+    state: cr.state === "draft" ? "draft" : "in_review",
     approvals: [],
   };
 }
@@ -107,7 +115,7 @@ export function approved(cr: ChangeRequest, rule: ReviewRule, review: Review, ro
 }
 
 export function rejected(cr: ChangeRequest, review: Review): ChangeRequest {
-  if (cr.state !== "in_review" && cr.state !== "approved" && cr.state !== "scheduled") throw refuse(cr, "rejected");
+  if (cr.state !== "in_review" && cr.state !== "approved" && cr.state !== "scheduled" && cr.state !== "failed") throw refuse(cr, "rejected");
   return { ...cr, state: "rejected", rejection: review };
 }
 
@@ -180,7 +188,7 @@ const checkDocument = documentChecker({
       },
     },
     baseRevision: { type: "integer", minimum: 0 },
-    state: { enum: ["in_review", "approved", "scheduled", "applied", "failed", "rejected", "cancelled"] },
+    state: { enum: ["draft", "in_review", "approved", "scheduled", "applied", "failed", "rejected", "cancelled"] },
     approvals: { type: "array", maxItems: 100, items: review },
     rejection: review,
     scheduledAt: { type: "integer", minimum: 0 },

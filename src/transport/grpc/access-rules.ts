@@ -93,6 +93,7 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
 
   // Proposing needs the right to write the keys; reviewing, `approve` on all of them.
   "/ctm.v1.ChangeRequestService/CreateChangeRequest": (r: ChangeOps) => (r.operations.length === 0 ? [] : [{ verb: "write", keys: [...new Set(opKeys(r))], environments: "all" }]),
+  "/ctm.v1.ChangeRequestService/SubmitChangeRequest": onChange("write"),
   "/ctm.v1.ChangeRequestService/GetChangeRequest": onChange("read"),
   "/ctm.v1.ChangeRequestService/ListChangeRequests": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
   "/ctm.v1.ChangeRequestService/EditChangeRequest": onChange("write"),

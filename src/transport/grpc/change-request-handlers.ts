@@ -13,6 +13,7 @@ import { toEntry, toPatchOperation } from "./entry-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 
 const STATES: Record<ChangeState, PbState> = {
+  draft: PbState.CHANGE_REQUEST_STATE_DRAFT,
   in_review: PbState.CHANGE_REQUEST_STATE_IN_REVIEW,
   approved: PbState.CHANGE_REQUEST_STATE_APPROVED,
   scheduled: PbState.CHANGE_REQUEST_STATE_SCHEDULED,
@@ -72,8 +73,9 @@ export function changeRequestHandlers(svc: ChangeRequestService, header: () => R
   const answer = (s: StoredChange) => ({ header: header(), changeRequest: toPbChangeRequest(s) });
   return {
     createChangeRequest: unary(rpc, "ChangeRequest.Create", () => undefined, async (r) =>
-      answer(await svc.create({ title: r.title, description: r.description, operations: toChangeOps(r.operations), baseRevision: r.baseRevision, author: r.author })),
+      answer(await svc.create({ title: r.title, description: r.description, operations: toChangeOps(r.operations), baseRevision: r.baseRevision, author: r.author, draft: r.draft })),
     ),
+    submitChangeRequest: unary(rpc, "ChangeRequest.Submit", byId, async (r) => answer(await svc.submit(r))),
     getChangeRequest: unary(rpc, "ChangeRequest.Get", byId, (r) => {
       const s = svc.get(r.id);
       return { ...answer(s), changes: svc.changes(s.cr).map(toKeyChange) };

@@ -17,8 +17,11 @@ const _ = grpc.SupportPackageIsVersion7
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type ChangeRequestServiceClient interface {
-	// CreateChangeRequest proposes operations; the request starts in review.
+	// CreateChangeRequest proposes operations; the request starts in review, or
+	// as a draft that only its author sees through until submitted.
 	CreateChangeRequest(ctx context.Context, in *CreateChangeRequestRequest, opts ...grpc.CallOption) (*CreateChangeRequestResponse, error)
+	// SubmitChangeRequest puts a draft in review; its author only.
+	SubmitChangeRequest(ctx context.Context, in *SubmitChangeRequestRequest, opts ...grpc.CallOption) (*SubmitChangeRequestResponse, error)
 	// GetChangeRequest returns a request and, per key, its diff against the live value.
 	GetChangeRequest(ctx context.Context, in *GetChangeRequestRequest, opts ...grpc.CallOption) (*GetChangeRequestResponse, error)
 	// ListChangeRequests lists requests, newest first, optionally in one state.
@@ -48,6 +51,15 @@ func NewChangeRequestServiceClient(cc grpc.ClientConnInterface) ChangeRequestSer
 func (c *changeRequestServiceClient) CreateChangeRequest(ctx context.Context, in *CreateChangeRequestRequest, opts ...grpc.CallOption) (*CreateChangeRequestResponse, error) {
 	out := new(CreateChangeRequestResponse)
 	err := c.cc.Invoke(ctx, "/ctm.v1.ChangeRequestService/CreateChangeRequest", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *changeRequestServiceClient) SubmitChangeRequest(ctx context.Context, in *SubmitChangeRequestRequest, opts ...grpc.CallOption) (*SubmitChangeRequestResponse, error) {
+	out := new(SubmitChangeRequestResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.ChangeRequestService/SubmitChangeRequest", in, out, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -121,8 +133,11 @@ func (c *changeRequestServiceClient) ApplyChangeRequest(ctx context.Context, in 
 // All implementations must embed UnimplementedChangeRequestServiceServer
 // for forward compatibility
 type ChangeRequestServiceServer interface {
-	// CreateChangeRequest proposes operations; the request starts in review.
+	// CreateChangeRequest proposes operations; the request starts in review, or
+	// as a draft that only its author sees through until submitted.
 	CreateChangeRequest(context.Context, *CreateChangeRequestRequest) (*CreateChangeRequestResponse, error)
+	// SubmitChangeRequest puts a draft in review; its author only.
+	SubmitChangeRequest(context.Context, *SubmitChangeRequestRequest) (*SubmitChangeRequestResponse, error)
 	// GetChangeRequest returns a request and, per key, its diff against the live value.
 	GetChangeRequest(context.Context, *GetChangeRequestRequest) (*GetChangeRequestResponse, error)
 	// ListChangeRequests lists requests, newest first, optionally in one state.
@@ -148,6 +163,9 @@ type UnimplementedChangeRequestServiceServer struct {
 
 func (UnimplementedChangeRequestServiceServer) CreateChangeRequest(context.Context, *CreateChangeRequestRequest) (*CreateChangeRequestResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CreateChangeRequest not implemented")
+}
+func (UnimplementedChangeRequestServiceServer) SubmitChangeRequest(context.Context, *SubmitChangeRequestRequest) (*SubmitChangeRequestResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SubmitChangeRequest not implemented")
 }
 func (UnimplementedChangeRequestServiceServer) GetChangeRequest(context.Context, *GetChangeRequestRequest) (*GetChangeRequestResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetChangeRequest not implemented")
@@ -197,6 +215,24 @@ func _ChangeRequestService_CreateChangeRequest_Handler(srv interface{}, ctx cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ChangeRequestServiceServer).CreateChangeRequest(ctx, req.(*CreateChangeRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ChangeRequestService_SubmitChangeRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitChangeRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ChangeRequestServiceServer).SubmitChangeRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.ChangeRequestService/SubmitChangeRequest",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ChangeRequestServiceServer).SubmitChangeRequest(ctx, req.(*SubmitChangeRequestRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -334,6 +370,10 @@ var _ChangeRequestService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateChangeRequest",
 			Handler:    _ChangeRequestService_CreateChangeRequest_Handler,
+		},
+		{
+			MethodName: "SubmitChangeRequest",
+			Handler:    _ChangeRequestService_SubmitChangeRequest_Handler,
 		},
 		{
 			MethodName: "GetChangeRequest",

@@ -10,6 +10,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 CHANGE_REQUEST_STATE_APPLIED: ChangeRequestState
 CHANGE_REQUEST_STATE_APPROVED: ChangeRequestState
 CHANGE_REQUEST_STATE_CANCELLED: ChangeRequestState
+CHANGE_REQUEST_STATE_DRAFT: ChangeRequestState
 CHANGE_REQUEST_STATE_FAILED: ChangeRequestState
 CHANGE_REQUEST_STATE_IN_REVIEW: ChangeRequestState
 CHANGE_REQUEST_STATE_REJECTED: ChangeRequestState
@@ -142,18 +143,20 @@ class ChangeSet(_message.Message):
     def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class CreateChangeRequestRequest(_message.Message):
-    __slots__ = ["author", "base_revision", "description", "operations", "title"]
+    __slots__ = ["author", "base_revision", "description", "draft", "operations", "title"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
     BASE_REVISION_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    DRAFT_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     author: str
     base_revision: int
     description: str
+    draft: bool
     operations: _containers.RepeatedCompositeFieldContainer[ChangeOperation]
     title: str
-    def __init__(self, title: _Optional[str] = ..., description: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[ChangeOperation, _Mapping]]] = ..., base_revision: _Optional[int] = ..., author: _Optional[str] = ...) -> None: ...
+    def __init__(self, title: _Optional[str] = ..., description: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[ChangeOperation, _Mapping]]] = ..., base_revision: _Optional[int] = ..., author: _Optional[str] = ..., draft: bool = ...) -> None: ...
 
 class CreateChangeRequestResponse(_message.Message):
     __slots__ = ["change_request", "header"]
@@ -242,6 +245,22 @@ class RejectChangeRequestRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., comment: _Optional[str] = ..., author: _Optional[str] = ...) -> None: ...
 
 class RejectChangeRequestResponse(_message.Message):
+    __slots__ = ["change_request", "header"]
+    CHANGE_REQUEST_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    change_request: ChangeRequest
+    header: _record_pb2.ResponseHeader
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., change_request: _Optional[_Union[ChangeRequest, _Mapping]] = ...) -> None: ...
+
+class SubmitChangeRequestRequest(_message.Message):
+    __slots__ = ["author", "id"]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    author: str
+    id: str
+    def __init__(self, id: _Optional[str] = ..., author: _Optional[str] = ...) -> None: ...
+
+class SubmitChangeRequestResponse(_message.Message):
     __slots__ = ["change_request", "header"]
     CHANGE_REQUEST_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]

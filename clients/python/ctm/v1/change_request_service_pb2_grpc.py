@@ -29,6 +29,11 @@ class ChangeRequestServiceStub(object):
                 request_serializer=ctm_dot_v1_dot_change__request__service__pb2.CreateChangeRequestRequest.SerializeToString,
                 response_deserializer=ctm_dot_v1_dot_change__request__service__pb2.CreateChangeRequestResponse.FromString,
                 )
+        self.SubmitChangeRequest = channel.unary_unary(
+                '/ctm.v1.ChangeRequestService/SubmitChangeRequest',
+                request_serializer=ctm_dot_v1_dot_change__request__service__pb2.SubmitChangeRequestRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_change__request__service__pb2.SubmitChangeRequestResponse.FromString,
+                )
         self.GetChangeRequest = channel.unary_unary(
                 '/ctm.v1.ChangeRequestService/GetChangeRequest',
                 request_serializer=ctm_dot_v1_dot_change__request__service__pb2.GetChangeRequestRequest.SerializeToString,
@@ -80,7 +85,15 @@ class ChangeRequestServiceServicer(object):
     """
 
     def CreateChangeRequest(self, request, context):
-        """CreateChangeRequest proposes operations; the request starts in review.
+        """CreateChangeRequest proposes operations; the request starts in review, or
+        as a draft that only its author sees through until submitted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitChangeRequest(self, request, context):
+        """SubmitChangeRequest puts a draft in review; its author only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -144,6 +157,11 @@ def add_ChangeRequestServiceServicer_to_server(servicer, server):
                     servicer.CreateChangeRequest,
                     request_deserializer=ctm_dot_v1_dot_change__request__service__pb2.CreateChangeRequestRequest.FromString,
                     response_serializer=ctm_dot_v1_dot_change__request__service__pb2.CreateChangeRequestResponse.SerializeToString,
+            ),
+            'SubmitChangeRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitChangeRequest,
+                    request_deserializer=ctm_dot_v1_dot_change__request__service__pb2.SubmitChangeRequestRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_change__request__service__pb2.SubmitChangeRequestResponse.SerializeToString,
             ),
             'GetChangeRequest': grpc.unary_unary_rpc_method_handler(
                     servicer.GetChangeRequest,
@@ -214,6 +232,23 @@ class ChangeRequestService(object):
         return grpc.experimental.unary_unary(request, target, '/ctm.v1.ChangeRequestService/CreateChangeRequest',
             ctm_dot_v1_dot_change__request__service__pb2.CreateChangeRequestRequest.SerializeToString,
             ctm_dot_v1_dot_change__request__service__pb2.CreateChangeRequestResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SubmitChangeRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.ChangeRequestService/SubmitChangeRequest',
+            ctm_dot_v1_dot_change__request__service__pb2.SubmitChangeRequestRequest.SerializeToString,
+            ctm_dot_v1_dot_change__request__service__pb2.SubmitChangeRequestResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -41,6 +41,8 @@ export enum ChangeRequestState {
   CHANGE_REQUEST_STATE_FAILED = "CHANGE_REQUEST_STATE_FAILED",
   CHANGE_REQUEST_STATE_REJECTED = "CHANGE_REQUEST_STATE_REJECTED",
   CHANGE_REQUEST_STATE_CANCELLED = "CHANGE_REQUEST_STATE_CANCELLED",
+  /** CHANGE_REQUEST_STATE_DRAFT - Being written: edited by its author, not reviewed until submitted. */
+  CHANGE_REQUEST_STATE_DRAFT = "CHANGE_REQUEST_STATE_DRAFT",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -70,6 +72,9 @@ export function changeRequestStateFromJSON(object: any): ChangeRequestState {
     case 7:
     case "CHANGE_REQUEST_STATE_CANCELLED":
       return ChangeRequestState.CHANGE_REQUEST_STATE_CANCELLED;
+    case 8:
+    case "CHANGE_REQUEST_STATE_DRAFT":
+      return ChangeRequestState.CHANGE_REQUEST_STATE_DRAFT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -95,6 +100,8 @@ export function changeRequestStateToJSON(object: ChangeRequestState): string {
       return "CHANGE_REQUEST_STATE_REJECTED";
     case ChangeRequestState.CHANGE_REQUEST_STATE_CANCELLED:
       return "CHANGE_REQUEST_STATE_CANCELLED";
+    case ChangeRequestState.CHANGE_REQUEST_STATE_DRAFT:
+      return "CHANGE_REQUEST_STATE_DRAFT";
     case ChangeRequestState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -119,6 +126,8 @@ export function changeRequestStateToNumber(object: ChangeRequestState): number {
       return 6;
     case ChangeRequestState.CHANGE_REQUEST_STATE_CANCELLED:
       return 7;
+    case ChangeRequestState.CHANGE_REQUEST_STATE_DRAFT:
+      return 8;
     case ChangeRequestState.UNRECOGNIZED:
     default:
       return -1;
@@ -195,9 +204,21 @@ export interface CreateChangeRequestRequest {
   /** The revision the operations were written against; 0: the head now. */
   baseRevision: number;
   author: string;
+  /** Start as a draft rather than in review. */
+  draft: boolean;
 }
 
 export interface CreateChangeRequestResponse {
+  header?: ResponseHeader | undefined;
+  changeRequest?: ChangeRequest | undefined;
+}
+
+export interface SubmitChangeRequestRequest {
+  id: string;
+  author: string;
+}
+
+export interface SubmitChangeRequestResponse {
   header?: ResponseHeader | undefined;
   changeRequest?: ChangeRequest | undefined;
 }
@@ -1125,7 +1146,7 @@ export const KeyChange: MessageFns<KeyChange> = {
 };
 
 function createBaseCreateChangeRequestRequest(): CreateChangeRequestRequest {
-  return { title: "", description: "", operations: [], baseRevision: 0, author: "" };
+  return { title: "", description: "", operations: [], baseRevision: 0, author: "", draft: false };
 }
 
 export const CreateChangeRequestRequest: MessageFns<CreateChangeRequestRequest> = {
@@ -1144,6 +1165,9 @@ export const CreateChangeRequestRequest: MessageFns<CreateChangeRequestRequest> 
     }
     if (message.author !== "") {
       writer.uint32(42).string(message.author);
+    }
+    if (message.draft !== false) {
+      writer.uint32(48).bool(message.draft);
     }
     return writer;
   },
@@ -1201,6 +1225,14 @@ export const CreateChangeRequestRequest: MessageFns<CreateChangeRequestRequest> 
             message.author = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.draft = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1226,6 +1258,7 @@ export const CreateChangeRequestRequest: MessageFns<CreateChangeRequestRequest> 
         ? globalThis.Number(object.base_revision)
         : 0,
       author: isSet(object.author) ? globalThis.String(object.author) : "",
+      draft: isSet(object.draft) ? globalThis.Boolean(object.draft) : false,
     };
   },
 
@@ -1246,6 +1279,9 @@ export const CreateChangeRequestRequest: MessageFns<CreateChangeRequestRequest> 
     if (message.author !== "") {
       obj.author = message.author;
     }
+    if (message.draft !== false) {
+      obj.draft = message.draft;
+    }
     return obj;
   },
 
@@ -1259,6 +1295,7 @@ export const CreateChangeRequestRequest: MessageFns<CreateChangeRequestRequest> 
     message.operations = object.operations?.map((e) => ChangeOperation.fromPartial(e)) || [];
     message.baseRevision = object.baseRevision ?? 0;
     message.author = object.author ?? "";
+    message.draft = object.draft ?? false;
     return message;
   },
 };
@@ -1346,6 +1383,184 @@ export const CreateChangeRequestResponse: MessageFns<CreateChangeRequestResponse
   },
   fromPartial(object: DeepPartial<CreateChangeRequestResponse>): CreateChangeRequestResponse {
     const message = createBaseCreateChangeRequestResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.changeRequest = (object.changeRequest !== undefined && object.changeRequest !== null)
+      ? ChangeRequest.fromPartial(object.changeRequest)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSubmitChangeRequestRequest(): SubmitChangeRequestRequest {
+  return { id: "", author: "" };
+}
+
+export const SubmitChangeRequestRequest: MessageFns<SubmitChangeRequestRequest> = {
+  encode(message: SubmitChangeRequestRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.author !== "") {
+      writer.uint32(18).string(message.author);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitChangeRequestRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitChangeRequestRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.author = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmitChangeRequestRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      author: isSet(object.author) ? globalThis.String(object.author) : "",
+    };
+  },
+
+  toJSON(message: SubmitChangeRequestRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.author !== "") {
+      obj.author = message.author;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmitChangeRequestRequest>): SubmitChangeRequestRequest {
+    return SubmitChangeRequestRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitChangeRequestRequest>): SubmitChangeRequestRequest {
+    const message = createBaseSubmitChangeRequestRequest();
+    message.id = object.id ?? "";
+    message.author = object.author ?? "";
+    return message;
+  },
+};
+
+function createBaseSubmitChangeRequestResponse(): SubmitChangeRequestResponse {
+  return { header: undefined, changeRequest: undefined };
+}
+
+export const SubmitChangeRequestResponse: MessageFns<SubmitChangeRequestResponse> = {
+  encode(message: SubmitChangeRequestResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.changeRequest !== undefined) {
+      ChangeRequest.encode(message.changeRequest, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitChangeRequestResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitChangeRequestResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.changeRequest = ChangeRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmitChangeRequestResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      changeRequest: isSet(object.changeRequest)
+        ? ChangeRequest.fromJSON(object.changeRequest)
+        : isSet(object.change_request)
+        ? ChangeRequest.fromJSON(object.change_request)
+        : undefined,
+    };
+  },
+
+  toJSON(message: SubmitChangeRequestResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.changeRequest !== undefined) {
+      obj.changeRequest = ChangeRequest.toJSON(message.changeRequest);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmitChangeRequestResponse>): SubmitChangeRequestResponse {
+    return SubmitChangeRequestResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitChangeRequestResponse>): SubmitChangeRequestResponse {
+    const message = createBaseSubmitChangeRequestResponse();
     message.header = (object.header !== undefined && object.header !== null)
       ? ResponseHeader.fromPartial(object.header)
       : undefined;
@@ -2764,7 +2979,10 @@ export const ApplyChangeRequestResponse: MessageFns<ApplyChangeRequestResponse> 
  */
 export type ChangeRequestServiceService = typeof ChangeRequestServiceService;
 export const ChangeRequestServiceService = {
-  /** CreateChangeRequest proposes operations; the request starts in review. */
+  /**
+   * CreateChangeRequest proposes operations; the request starts in review, or
+   * as a draft that only its author sees through until submitted.
+   */
   createChangeRequest: {
     path: "/ctm.v1.ChangeRequestService/CreateChangeRequest" as const,
     requestStream: false as const,
@@ -2775,6 +2993,18 @@ export const ChangeRequestServiceService = {
     responseSerialize: (value: CreateChangeRequestResponse): Buffer =>
       Buffer.from(CreateChangeRequestResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateChangeRequestResponse => CreateChangeRequestResponse.decode(value),
+  },
+  /** SubmitChangeRequest puts a draft in review; its author only. */
+  submitChangeRequest: {
+    path: "/ctm.v1.ChangeRequestService/SubmitChangeRequest" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SubmitChangeRequestRequest): Buffer =>
+      Buffer.from(SubmitChangeRequestRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SubmitChangeRequestRequest => SubmitChangeRequestRequest.decode(value),
+    responseSerialize: (value: SubmitChangeRequestResponse): Buffer =>
+      Buffer.from(SubmitChangeRequestResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SubmitChangeRequestResponse => SubmitChangeRequestResponse.decode(value),
   },
   /** GetChangeRequest returns a request and, per key, its diff against the live value. */
   getChangeRequest: {
@@ -2869,8 +3099,13 @@ export const ChangeRequestServiceService = {
 } as const;
 
 export interface ChangeRequestServiceServer extends UntypedServiceImplementation {
-  /** CreateChangeRequest proposes operations; the request starts in review. */
+  /**
+   * CreateChangeRequest proposes operations; the request starts in review, or
+   * as a draft that only its author sees through until submitted.
+   */
   createChangeRequest: handleUnaryCall<CreateChangeRequestRequest, CreateChangeRequestResponse>;
+  /** SubmitChangeRequest puts a draft in review; its author only. */
+  submitChangeRequest: handleUnaryCall<SubmitChangeRequestRequest, SubmitChangeRequestResponse>;
   /** GetChangeRequest returns a request and, per key, its diff against the live value. */
   getChangeRequest: handleUnaryCall<GetChangeRequestRequest, GetChangeRequestResponse>;
   /** ListChangeRequests lists requests, newest first, optionally in one state. */
@@ -2894,7 +3129,10 @@ export interface ChangeRequestServiceServer extends UntypedServiceImplementation
 }
 
 export interface ChangeRequestServiceClient extends Client {
-  /** CreateChangeRequest proposes operations; the request starts in review. */
+  /**
+   * CreateChangeRequest proposes operations; the request starts in review, or
+   * as a draft that only its author sees through until submitted.
+   */
   createChangeRequest(
     request: CreateChangeRequestRequest,
     callback: (error: ServiceError | null, response: CreateChangeRequestResponse) => void,
@@ -2909,6 +3147,22 @@ export interface ChangeRequestServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateChangeRequestResponse) => void,
+  ): ClientUnaryCall;
+  /** SubmitChangeRequest puts a draft in review; its author only. */
+  submitChangeRequest(
+    request: SubmitChangeRequestRequest,
+    callback: (error: ServiceError | null, response: SubmitChangeRequestResponse) => void,
+  ): ClientUnaryCall;
+  submitChangeRequest(
+    request: SubmitChangeRequestRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SubmitChangeRequestResponse) => void,
+  ): ClientUnaryCall;
+  submitChangeRequest(
+    request: SubmitChangeRequestRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SubmitChangeRequestResponse) => void,
   ): ClientUnaryCall;
   /** GetChangeRequest returns a request and, per key, its diff against the live value. */
   getChangeRequest(
