@@ -29,7 +29,7 @@ describe("the Python package", () => {
     const pip = join(work, "venv/bin/pip");
     const py = join(work, "venv/bin/python");
     await run(pip, ["install", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", join(ROOT, "clients/python")], { cwd: work, timeout: 120_000 });
-    const code = "import ctm, ctm.client, ctm.cache, ctm.evaluate, ctm.re2, ctm.services, ctm.timemachine, ctm.hanoi, ctm.slowroll, os; print(os.path.exists(os.path.join(os.path.dirname(ctm.__file__), 'py.typed')), ctm.__file__)";
+    const code = "import ctm, ctm.client, ctm.cache, ctm.change_requests, ctm.evaluate, ctm.re2, ctm.services, ctm.timemachine, ctm.hanoi, ctm.slowroll, os; print(os.path.exists(os.path.join(os.path.dirname(ctm.__file__), 'py.typed')), ctm.__file__)";
     const { stdout } = await run(py, ["-c", code], { cwd: work });
     expect(stdout).toMatch(/^True .*venv\/lib\/python3[.\d]*\/site-packages\/ctm\/__init__\.py/);
     await run(pip, ["wheel", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", "-w", join(work, "wheels"), join(ROOT, "clients/python")], { cwd: work, timeout: 120_000 });

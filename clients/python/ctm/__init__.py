@@ -1,6 +1,7 @@
 """ctm, the config time machine: the Python client.
 
     ctm.client    Client, a small wrapper over the ConfigService (needs grpcio and protobuf)
+    ctm.change_requests  ChangeRequestService, typed: Client.change_requests
     ctm.bucketing the rollout bucketing rule, pure Python
     ctm.evaluate  local evaluation of an Entry, as the daemon resolves it (needs protobuf only)
     ctm.re2       RE2 matching in linear time for unit-id rules

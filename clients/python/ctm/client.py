@@ -30,7 +30,7 @@ import re
 import threading
 import time as _time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import grpc
 from google.protobuf import json_format, timestamp_pb2
@@ -40,6 +40,9 @@ from ctm.v1 import config_service_pb2_grpc as pb_grpc
 from ctm.v1 import record_pb2, rollout_pb2
 from ctm.retry import call_with_retry
 from ctm.values import from_value, to_value
+
+if TYPE_CHECKING:
+    from ctm.change_requests import ChangeRequests
 
 __all__ = [
     "Client",
@@ -131,6 +134,8 @@ class Entry:
     cause: str
     rollout: Optional[Dict[str, Any]]  # the Rollout message in protobuf JSON form
     principal: str = ""  # who wrote it, authenticated ("token:ci", "cert:deployer"); "" with --auth off
+    break_glass: bool = False  # written past a protection policy with the ctm-break-glass header
+    change_request: str = ""  # the change request whose approved batch wrote it
 
     @classmethod
     def from_pb(cls, e: record_pb2.Entry) -> "Entry":
@@ -148,6 +153,8 @@ class Entry:
             cause=e.cause,
             rollout=json_format.MessageToDict(e.rollout, preserving_proto_field_name=True) if e.HasField("rollout") else None,
             principal=e.principal,
+            break_glass=e.break_glass,
+            change_request=e.change_request,
         )
 
 
@@ -382,7 +389,8 @@ class Client:
     """A ConfigService client to target ("host:port"), over plaintext unless TLS is asked for.
 
     timeout is the deadline of each unary call in seconds; metadata is sent with every call
-    (e.g. [("x-request-id", "...")]).
+    (e.g. [("x-request-id", "...")], or [("ctm-break-glass", "<reason>")] to write keys a
+    protection policy covers without a change request, for a principal with the break_glass right).
 
     token: a bearer token ("ctm_<id>_<secret>") for a ctmd started with --auth on, sent as
     "authorization: Bearer <token>" metadata on every call, watch streams included. Surrounding
@@ -488,6 +496,18 @@ class Client:
     def auth(self) -> Any:
         """AuthService: create_token, list_tokens, revoke_token, set_role, delete_role, list_roles, who_am_i."""
         return self._service("auth")
+
+    @property
+    def change_requests(self) -> "ChangeRequests":
+        """ChangeRequestService, typed: create_change_request, submit_change_request, get_change_request,
+        list_change_requests, edit_change_request, approve_change_request, reject_change_request,
+        cancel_change_request, apply_change_request (ctm.change_requests)."""
+        s = self._services.get("change_requests")
+        if s is None:
+            from ctm.change_requests import ChangeRequests
+
+            s = self._services["change_requests"] = ChangeRequests(self)
+        return s
 
     def close(self) -> None:
         if self._owns_channel:

@@ -9,7 +9,9 @@ which half is random, when retrying cannot apply it twice:
     SetValidator, SetHealthCheck), and Apply when every operation carries one: a retry of a
     write that did land fails with ABORTED instead of writing twice;
   - never RollbackPrefix, DeleteValidator, DeleteHealthCheck, ReportMetrics (the daemon adds
-    the counts up) or UploadAccessLog.
+    the counts up), UploadAccessLog, or the writes of ChangeRequestService (none has a version
+    guard: a retried CreateChangeRequest would propose the change twice); its GetChangeRequest
+    and ListChangeRequests are reads.
 UNAVAILABLE does not say whether the daemon committed a write before the connection broke,
 hence the rule.
 """
@@ -36,12 +38,16 @@ READS = frozenset(
         "HealthCheckService/ListHealthChecks", "AccessLogService/QueryAccessLog",
         "AdminService/GetVerification", "AdminService/GetRetention", "AdminService/ListStaleKeys",
         "AuthService/ListTokens", "AuthService/ListRoles", "AuthService/WhoAmI",
+        "ChangeRequestService/GetChangeRequest", "ChangeRequestService/ListChangeRequests",
     }
 )
 NEVER = frozenset(
     {
         "ConfigService/RollbackPrefix", "ValidatorService/DeleteValidator", "HealthCheckService/DeleteHealthCheck",
         "HealthCheckService/ReportMetrics", "AccessLogService/UploadAccessLog",
+        "ChangeRequestService/CreateChangeRequest", "ChangeRequestService/SubmitChangeRequest", "ChangeRequestService/EditChangeRequest",
+        "ChangeRequestService/ApproveChangeRequest", "ChangeRequestService/RejectChangeRequest",
+        "ChangeRequestService/CancelChangeRequest", "ChangeRequestService/ApplyChangeRequest",
     }
 )
 

@@ -54,6 +54,8 @@ import {
 } from "./gen/ctm/v1/rollout_service.js";
 import { backoffDelay, DEFAULT_RETRY, DEFAULT_WATCH_BACKOFF, isRetrySafe, READ_METHODS, sleep, type BackoffPolicy, type RetryPolicy } from "./retry.js";
 import { AccessLogServiceClient } from "./gen/ctm/v1/access_log_service.js";
+import { ChangeRequestServiceClient } from "./gen/ctm/v1/change_request_service.js";
+import { ChangeRequestApi } from "./change-requests.js";
 import { HealthCheckServiceClient } from "./gen/ctm/v1/health_check_service.js";
 import { ValidatorServiceClient } from "./gen/ctm/v1/validator_service.js";
 import { AccessLogApi, HealthApi, ValidatorApi } from "./safety.js";
@@ -129,7 +131,10 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Sent as x-request-id; ctmd logs it with the call. */
   requestId?: string;
-  /** Extra request metadata. */
+  /**
+   * Extra request metadata, e.g. `{ "ctm-break-glass": "<reason>" }` on a write to a key a
+   * protection policy covers, without a change request (the break_glass right, with auth on).
+   */
   metadata?: Record<string, string>;
   /**
    * Wait (within the deadline) for a connection instead of failing fast with UNAVAILABLE
@@ -182,6 +187,7 @@ export class CtmClient {
   readonly validatorStub: InstanceType<typeof ValidatorServiceClient>;
   readonly healthStub: InstanceType<typeof HealthCheckServiceClient>;
   readonly accessLogStub: InstanceType<typeof AccessLogServiceClient>;
+  readonly changeRequestStub: InstanceType<typeof ChangeRequestServiceClient>;
   /** The local cache, when the client was created with `cache`. */
   readonly cache: CtmCache | undefined;
   /** RolloutService: status, controls and explain. */
@@ -192,6 +198,8 @@ export class CtmClient {
   readonly health: HealthApi;
   /** AccessLogService: query, queryAll, upload. */
   readonly accessLog: AccessLogApi;
+  /** ChangeRequestService: create, submit, get, list, edit, approve, reject, cancel and apply change requests. */
+  readonly changeRequests: ChangeRequestApi;
   readonly clock: () => number;
   private readonly retryPolicy: RetryPolicy;
   private readonly watchPolicy: BackoffPolicy;
@@ -216,6 +224,7 @@ export class CtmClient {
     this.validatorStub = new ValidatorServiceClient(target, creds, shared);
     this.healthStub = new HealthCheckServiceClient(target, creds, shared);
     this.accessLogStub = new AccessLogServiceClient(target, creds, shared);
+    this.changeRequestStub = new ChangeRequestServiceClient(target, creds, shared);
     this.retryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
     this.watchPolicy = { ...DEFAULT_WATCH_BACKOFF, ...opts.watchBackoff };
     this.clock = opts.clock ?? Date.now;
@@ -223,6 +232,7 @@ export class CtmClient {
     this.validators = new ValidatorApi(this);
     this.health = new HealthApi(this);
     this.accessLog = new AccessLogApi(this);
+    this.changeRequests = new ChangeRequestApi(this);
     this.cache = opts.cache ? this.openCache(opts.cache) : undefined;
   }
 
@@ -409,6 +419,7 @@ export class CtmClient {
     this.validatorStub.close();
     this.healthStub.close();
     this.accessLogStub.close();
+    this.changeRequestStub.close();
     this.config.close();
   }
 

@@ -17,6 +17,7 @@ export {
   type MetricSampleInput,
   type TimeLike,
 } from "./safety.js";
+export { ChangeRequestApi, type ChangeOp, type ChangeProposal, type NewChangeRequest, type ReviewOptions } from "./change-requests.js";
 export { WatchIterator, type WatchOptions } from "./watch.js";
 export {
   BUCKETING_ALGORITHM,
@@ -89,3 +90,19 @@ export {
   type SetHealthCheckResponse,
 } from "./gen/ctm/v1/health_check_service.js";
 export type { AccessRecord, QueryAccessLogResponse, UploadAccessLogResponse } from "./gen/ctm/v1/access_log_service.js";
+export {
+  ChangeRequestState,
+  type ApplyChangeRequestResponse,
+  type ApproveChangeRequestResponse,
+  type CancelChangeRequestResponse,
+  type ChangeOperation,
+  type ChangeRequest,
+  type ChangeReview,
+  type CreateChangeRequestResponse,
+  type EditChangeRequestResponse,
+  type GetChangeRequestResponse,
+  type KeyChange,
+  type ListChangeRequestsResponse,
+  type RejectChangeRequestResponse,
+  type SubmitChangeRequestResponse,
+} from "./gen/ctm/v1/change_request_service.js";

@@ -12,6 +12,9 @@
  *    DeleteValidator and DeleteHealthCheck (no version guard), ReportMetrics (the daemon adds
  *    the counts up: a retry would count them twice) and UploadAccessLog (would log the
  *    records twice) never.
+ *  - ChangeRequestService: GetChangeRequest and ListChangeRequests are reads (always); its
+ *    writes (Create, Submit, Edit, Approve, Reject, Cancel, Apply) carry no version guard:
+ *    never (a retried Create would propose the change twice).
  *
  * Why: UNAVAILABLE does not say whether the daemon committed the write before the connection
  * broke. A blind retry could append a second version (and a second Rollback would go back
@@ -72,10 +75,25 @@ export const READ_METHODS: ReadonlySet<string> = new Set([
   "Validator.Validate",
   "HealthCheck.List",
   "AccessLog.Query",
+  "ChangeRequest.Get",
+  "ChangeRequest.List",
 ]);
 
 /** The RPCs that are never retried: writes with no version guard, and non-idempotent reports. */
-export const NEVER_RETRIED: ReadonlySet<string> = new Set(["RollbackPrefix", "Validator.Delete", "HealthCheck.Delete", "HealthCheck.ReportMetrics", "AccessLog.Upload"]);
+export const NEVER_RETRIED: ReadonlySet<string> = new Set([
+  "RollbackPrefix",
+  "Validator.Delete",
+  "HealthCheck.Delete",
+  "HealthCheck.ReportMetrics",
+  "AccessLog.Upload",
+  "ChangeRequest.Create",
+  "ChangeRequest.Submit",
+  "ChangeRequest.Edit",
+  "ChangeRequest.Approve",
+  "ChangeRequest.Reject",
+  "ChangeRequest.Cancel",
+  "ChangeRequest.Apply",
+]);
 
 type Guarded = { expectedVersion?: number | undefined };
 type ApplyLike = { operations?: { operation?: { value?: Guarded } | undefined }[] };
