@@ -28,6 +28,7 @@ var retryReads = map[string]bool{
 	"HealthCheckService/ListHealthChecks": true, "AccessLogService/QueryAccessLog": true,
 	"AdminService/GetVerification": true, "AdminService/GetRetention": true, "AdminService/ListStaleKeys": true,
 	"AuthService/ListTokens": true, "AuthService/ListRoles": true, "AuthService/WhoAmI": true,
+	"ChangeRequestService/GetChangeRequest": true, "ChangeRequestService/ListChangeRequests": true,
 }
 
 var retryNever = map[string]bool{
