@@ -3,6 +3,7 @@ import * as cs from "../gen/ctm/v1/config_service.js";
 import * as als from "../gen/ctm/v1/access_log_service.js";
 import * as ads from "../gen/ctm/v1/admin_service.js";
 import * as aus from "../gen/ctm/v1/auth_service.js";
+import * as crs from "../gen/ctm/v1/change_request_service.js";
 import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
 import * as vs from "../gen/ctm/v1/validator_service.js";
@@ -24,6 +25,7 @@ export function ctmClient(address: string, timeoutMs: number, credentials: grpc.
   const l = new als.AccessLogServiceClient(target, credentials, shared);
   const a = new ads.AdminServiceClient(target, credentials, shared);
   const u = new aus.AuthServiceClient(target, credentials, shared);
+  const q = new crs.ChangeRequestServiceClient(target, credentials, shared);
   // The token goes in each call's metadata: grpc-js sends call credentials over TLS only.
   const metadata = (): grpc.Metadata => {
     const md = new grpc.Metadata();
@@ -91,10 +93,19 @@ export function ctmClient(address: string, timeoutMs: number, credentials: grpc.
     deleteRole: unary(u.deleteRole.bind(u), aus.DeleteRoleRequest, aus.AuthServiceService.deleteRole.path),
     listRoles: unary(u.listRoles.bind(u), aus.ListRolesRequest, aus.AuthServiceService.listRoles.path),
     whoAmI: unary(u.whoAmI.bind(u), aus.WhoAmIRequest, aus.AuthServiceService.whoAmI.path),
+    createChangeRequest: unary(q.createChangeRequest.bind(q), crs.CreateChangeRequestRequest, crs.ChangeRequestServiceService.createChangeRequest.path),
+    submitChangeRequest: unary(q.submitChangeRequest.bind(q), crs.SubmitChangeRequestRequest, crs.ChangeRequestServiceService.submitChangeRequest.path),
+    getChangeRequest: unary(q.getChangeRequest.bind(q), crs.GetChangeRequestRequest, crs.ChangeRequestServiceService.getChangeRequest.path),
+    listChangeRequests: unary(q.listChangeRequests.bind(q), crs.ListChangeRequestsRequest, crs.ChangeRequestServiceService.listChangeRequests.path),
+    editChangeRequest: unary(q.editChangeRequest.bind(q), crs.EditChangeRequestRequest, crs.ChangeRequestServiceService.editChangeRequest.path),
+    approveChangeRequest: unary(q.approveChangeRequest.bind(q), crs.ApproveChangeRequestRequest, crs.ChangeRequestServiceService.approveChangeRequest.path),
+    rejectChangeRequest: unary(q.rejectChangeRequest.bind(q), crs.RejectChangeRequestRequest, crs.ChangeRequestServiceService.rejectChangeRequest.path),
+    cancelChangeRequest: unary(q.cancelChangeRequest.bind(q), crs.CancelChangeRequestRequest, crs.ChangeRequestServiceService.cancelChangeRequest.path),
+    applyChangeRequest: unary(q.applyChangeRequest.bind(q), crs.ApplyChangeRequestRequest, crs.ChangeRequestServiceService.applyChangeRequest.path),
     /** A Watch stream (no deadline: it runs until cancelled). */
     watch: (req: cs.DeepPartial<cs.WatchRequest>): grpc.ClientReadableStream<cs.WatchResponse> => c.watch(cs.WatchRequest.fromPartial(req), metadata()),
     close(): void {
-      for (const x of [c, r, v, h, l, a, u]) x.close();
+      for (const x of [c, r, v, h, l, a, u, q]) x.close();
     },
   };
 }

@@ -12,10 +12,14 @@ with one line "ctm: CODE: message" on stderr:
                           validator refuses (listed below the line); ctm validate: invalid
    4 DEADLINE_EXCEEDED    no answer within --timeout
    5 NOT_FOUND            missing or deleted key, unknown version, missing file
-   7 PERMISSION_DENIED    the token's roles do not grant this verb on this key
+   7 PERMISSION_DENIED    the token's roles do not grant this verb on this key;
+                          a change request's author approving it
    9 FAILED_PRECONDITION  nothing to roll back to; no rollout on the key; a new
-                          validator that current values violate (without --force)
-  10 ABORTED              --expect-version does not match the current version
+                          validator that current values violate (without --force);
+                          a key a protection policy covers (see ctm cr); a change
+                          request in a state that does not allow it
+  10 ABORTED              --expect-version does not match the current version; a
+                          change request's keys changed after its base revision
   11 OUT_OF_RANGE         a time or revision outside the log
   13 INTERNAL             a daemon bug (the message names a request id)
   14 UNAVAILABLE          ctmd cannot be reached, is shutting down, or its store failed

@@ -20,6 +20,7 @@ import { validatorCommand } from "./commands/validator.js";
 import { verifyCommand } from "./commands/verify.js";
 import { archiveCommand } from "./commands/archive.js";
 import { compactCommand } from "./commands/compact.js";
+import { crCommand } from "./commands/cr.js";
 import { retentionCommand } from "./commands/retention.js";
 import { statusCommand } from "./commands/status.js";
 import { staleCommand } from "./commands/stale.js";
@@ -70,6 +71,7 @@ export function buildProgram(version: string): Command {
     ["Whole configs:", [applyCommand(), importCommand(), exportCommand()]],
     ["Rollouts:", [rolloutCommand()]],
     ["Safety:", [validatorCommand(), validateCommand(), healthCommand(), accessLogCommand()]],
+    ["Change requests:", [crCommand()]],
     ["The store:", [statusCommand(), verifyCommand(), retentionCommand(), compactCommand(), archiveCommand(), staleCommand()]],
     ["Access:", [tokenCommand(), roleCommand(), whoamiCommand()]],
   ];

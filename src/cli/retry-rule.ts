@@ -6,7 +6,10 @@ import { status } from "@grpc/grpc-js";
  * a write only with expected_version (Apply when every operation has one), since a retry of a
  * write that did land then fails with ABORTED instead of writing twice; never the writes that
  * have no such guard or that add up (RollbackPrefix, the deletes of validators and health checks,
- * ReportMetrics, UploadAccessLog). test/interop/resume-rule.test.ts holds them to one answer.
+ * ReportMetrics, UploadAccessLog, and every write of ChangeRequestService: none carries a version,
+ * so a retried CreateChangeRequest would propose the change twice, and a retried Approve or Apply
+ * that had landed would be refused as if it had not). test/interop/resume-rule.test.ts holds them
+ * to one answer.
  */
 const READS = new Set([
   "ConfigService/Get", "ConfigService/GetAt", "ConfigService/History", "ConfigService/Diff", "ConfigService/Blame", "ConfigService/Snapshot",
@@ -14,10 +17,14 @@ const READS = new Set([
   "HealthCheckService/ListHealthChecks", "AccessLogService/QueryAccessLog",
   "AdminService/GetVerification", "AdminService/GetRetention", "AdminService/ListStaleKeys",
   "AuthService/ListTokens", "AuthService/ListRoles", "AuthService/WhoAmI",
+  "ChangeRequestService/GetChangeRequest", "ChangeRequestService/ListChangeRequests",
 ]);
 const NEVER = new Set([
   "ConfigService/RollbackPrefix", "ValidatorService/DeleteValidator", "HealthCheckService/DeleteHealthCheck",
   "HealthCheckService/ReportMetrics", "AccessLogService/UploadAccessLog",
+  "ChangeRequestService/CreateChangeRequest", "ChangeRequestService/SubmitChangeRequest", "ChangeRequestService/EditChangeRequest",
+  "ChangeRequestService/ApproveChangeRequest", "ChangeRequestService/RejectChangeRequest",
+  "ChangeRequestService/CancelChangeRequest", "ChangeRequestService/ApplyChangeRequest",
 ]);
 
 export const RETRY = { attempts: 5, initialBackoffMs: 100, maxBackoffMs: 2_000, multiplier: 2, jitter: 0.5 } as const;

@@ -1,13 +1,10 @@
 import { Command, Option } from "commander";
 import { DiffResponse } from "../../gen/ctm/v1/config_service.js";
-import { PatchOperation, type Entry } from "../../gen/ctm/v1/record.js";
+import { PatchOperation } from "../../gen/ctm/v1/record.js";
 import { run } from "../cli-context.js";
-import { formatTime, prettyJson } from "../format/format-values.js";
+import { entryText as text, entryTitle as title } from "../format/entry-side.js";
 import { sideBySide } from "../format/side-by-side.js";
 import { parsePositive } from "../parse/parse-numbers.js";
-
-const title = (e: Entry | undefined): string => (e ? `v${e.version} (rev ${e.revision}, ${e.author}, ${formatTime(e.time)})` : "(none)");
-const text = (e: Entry | undefined): string => (!e || e.deleted ? "" : prettyJson(e.value));
 
 export function diffCommand(): Command {
   return new Command("diff")
