@@ -7,7 +7,7 @@ import { PromoteTarget } from "../../src/gen/ctm/v1/rollout_service.js";
 import { AuthApi } from "../helpers/auth.js";
 import { api, connect, rejects, rolloutApi, tokenMetadata, type Client } from "../helpers/client.js";
 import { Daemon } from "../helpers/daemon.js";
-import { eventually, metricsAddress, plan, seconds } from "../helpers/safety-clients.js";
+import { eventually, healthApi, metricsAddress, plan, seconds, validatorApi } from "../helpers/safety-clients.js";
 
 let daemon: Daemon;
 let client: Client;
@@ -48,6 +48,9 @@ beforeAll(async () => {
   await c.set({ key: "pay/strict/fee", value: 2 });
   await c.set({ key: "pay/strict/new-checkout", value: false });
   await c.set({ key: "pay/strict/new-checkout", value: true, rollout: plan({ percentage: { $case: "steps", value: { start: 10, increment: 10, interval: seconds(3600), target: 100 } } }) });
+  await c.set({ key: "pay/strict/paused", value: false });
+  await c.set({ key: "pay/strict/paused", value: true, rollout: plan({ percentage: { $case: "steps", value: { start: 10, increment: 10, interval: seconds(3600), target: 100 } } }) });
+  await rolloutApi(daemon.address, adminToken).pause({ key: "pay/strict/paused" });
   await c.set({ key: "pay/rolling", value: false });
   await c.set({ key: "pay/rolling", value: true, rollout: plan({ percentage: { $case: "steps", value: { start: 10, increment: 10, interval: seconds(3600), target: 100 } } }) });
   // Strict: every action needs a review; default: rollback, kill and abort stay direct.
@@ -108,6 +111,7 @@ describe("protection policies", () => {
       ["Promote", () => r.promote({ key: rolling, target: PromoteTarget.PROMOTE_TARGET_NEXT })],
       ["Kill", () => r.kill({ key: rolling })],
       ["Abort", () => r.abort({ key: rolling })],
+      ["Resume", () => r.resume({ key: "pay/strict/paused" })],
     ];
     for (const [what, attempt] of attempts) await expectRefused(what, attempt(), "strict");
     r.client.close();
@@ -116,6 +120,34 @@ describe("protection policies", () => {
     expect((await c.history({ key, limit: 10 })).entries).toHaveLength(2);
     // Keys the policies do not cover are written as ever.
     expect((await c.set({ key: "open/x", value: 1 })).entry!.breakGlass).toBe(false);
+  });
+
+  it("covers the definitions the admin services write as well: validators, health checks, roles and tokens", async () => {
+    const v = validatorApi(daemon.address, adminToken);
+    const h = healthApi(daemon.address, adminToken);
+    const rule = { path: "", rule: { $case: "type" as const, value: 2 } };
+    const check = (name: string) => ({ name, keys: ["open/**"], maxErrorRate: 0.1, source: { $case: "pushed" as const, value: {} } });
+    await v.setValidator({ validator: { name: "defs-v", keys: ["open/**"], rules: [rule] } });
+    await h.setHealthCheck({ check: check("defs-h") });
+    await admin.setRole({ name: "defs-r", grants: [{ verbs: [Verb.VERB_READ], keys: ["open/**"] }] });
+    await api(client, adminToken).set({ key: "_ctm/policies/defs", value: { keys: ["_ctm/validators/**", "_ctm/health/**", "_ctm/auth/**"], direct: [] } });
+    const before = await headRevision();
+    const attempts: [string, () => Promise<unknown>][] = [
+      ["SetValidator (new)", () => v.setValidator({ validator: { name: "defs-v2", keys: ["open/**"], rules: [rule] } })],
+      ["SetValidator (existing)", () => v.setValidator({ validator: { name: "defs-v", keys: ["open/x/**"], rules: [rule] } })],
+      ["DeleteValidator", () => v.deleteValidator({ name: "defs-v" })],
+      ["SetHealthCheck", () => h.setHealthCheck({ check: check("defs-h2") })],
+      ["DeleteHealthCheck", () => h.deleteHealthCheck({ name: "defs-h" })],
+      ["SetRole", () => admin.setRole({ name: "defs-r2", grants: [{ verbs: [Verb.VERB_READ], keys: ["open/**"] }] })],
+      ["CreateToken", () => admin.createToken("defs-t", ["defs-r"])],
+      ["RevokeToken", () => admin.revokeToken("dev")],
+    ];
+    for (const [what, attempt] of attempts) await expectRefused(what, attempt(), "defs");
+    expect(await headRevision()).toBe(before);
+    await api(client, adminToken).delete({ key: "_ctm/policies/defs" });
+    await v.deleteValidator({ name: "defs-v" });
+    v.client.close();
+    h.client.close();
   });
 
   it("leaves a rollback, a kill and an abort direct under the default policy, and refuses the rest", async () => {
