@@ -27,7 +27,8 @@ import { checkKey, checkPrefix, checkText, checkValue, LIMITS } from "../domain/
 import { isLive, type Draft, type LogRecord } from "../domain/record.js";
 import type { LogStore } from "../storage/log-store.js";
 import { currentPrincipal } from "./acting-principal.js";
-import type { ConfigService } from "./config-service.js";
+import { prefixed, type ConfigService } from "./config-service.js";
+import { buildRollout } from "../domain/rollout/build-rollout.js";
 import type { PolicyService } from "./policy-service.js";
 
 /** A request as its newest document says, with that document's record. */
@@ -87,7 +88,7 @@ export class ChangeRequestService {
 
   async create(req: { title: string; description: string; operations: readonly ChangeOp[]; baseRevision: number; draft?: boolean } & ChangeMeta): Promise<StoredChange> {
     const who = this.who(req);
-    const operations = checkOps(req.operations, "operations");
+    const operations = checkOps(req.operations, "operations", (k) => this.store.latest(k), this.clock.now());
     const title = checkTitle(req.title, "title");
     const description = checkText(req.description, "description", 16_384);
     const baseRevision = this.checkBase(req.baseRevision, "base_revision");
@@ -147,7 +148,7 @@ export class ChangeRequestService {
     const change = {
       ...(req.title ? { title: checkTitle(req.title, "title") } : {}),
       ...(req.description ? { description: checkText(req.description, "description", 16_384) } : {}),
-      ...(req.operations && req.operations.length > 0 ? { operations: checkOps(req.operations, "operations") } : {}),
+      ...(req.operations && req.operations.length > 0 ? { operations: checkOps(req.operations, "operations", (k) => this.store.latest(k), this.clock.now()) } : {}),
       baseRevision: this.checkBase(req.baseRevision, "base_revision"),
     };
     const next = edited(cur.cr, who.who, change);
@@ -291,13 +292,23 @@ function checkTitle(title: string, field: string): string {
   return t;
 }
 
-function checkOps(ops: readonly ChangeOp[], field: string): ChangeOp[] {
+/**
+ * Checks the operations' shape, and each rollout plan as Set would build it now (its clock
+ * starts only when the request is applied, where it is built again).
+ */
+function checkOps(ops: readonly ChangeOp[], field: string, live: (key: string) => LogRecord | undefined, now: number): ChangeOp[] {
   if (ops.length === 0) throw invalidArgument(field, "must hold at least one operation");
   if (ops.length > MAX_OPS) throw invalidArgument(field, `must hold at most ${MAX_OPS}`);
   return ops.map((op, i): ChangeOp => {
     const f = `${field}[${i}].${op.type}.`;
     const key = checkKey(op.key, `${f}key`);
     if (key.startsWith(CHANGE_REQUEST_PREFIX)) throw invalidArgument(`${f}key`, "is a change request's own document");
-    return op.type === "delete" ? { type: "delete", key } : { type: "set", key, value: checkValue(op.value, `${f}value`) };
+    if (op.type === "delete") return { type: "delete", key };
+    const value = checkValue(op.value, `${f}value`);
+    if (op.rollout === undefined) return { type: "set", key, value };
+    const current = live(key);
+    const rollout = op.rollout;
+    prefixed(f, () => buildRollout(rollout, { key, value, currentStable: rollout.stable === undefined && isLive(current) ? current.value : undefined, now }));
+    return { type: "set", key, value, rollout };
   });
 }

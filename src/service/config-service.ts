@@ -32,7 +32,7 @@ export type ApplyOp =
   | { type: "delete"; key: string; expectedVersion?: number; force?: boolean };
 
 /** Runs `f`, naming the operation in any invalid_argument field (operations[2].set.rollout.steps...). */
-function prefixed<T>(prefix: string, f: () => T): T {
+export function prefixed<T>(prefix: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
@@ -242,7 +242,7 @@ export class ConfigService {
     const checked = ops.map((op, i): PendingOp => {
       const f = `operations[${i}].${op.type}.`;
       const key = checkKey(op.key, `${f}key`);
-      return op.type === "delete" ? { type: "delete", key } : { type: "set", key, value: checkValue(op.value, `${f}value`) };
+      return op.type === "delete" ? { type: "delete", key } : { type: "set", key, value: checkValue(op.value, `${f}value`), ...(op.rollout ? { rolloutInput: op.rollout } : {}) };
     });
     const fieldOf = (i: number) => `operations[${i}].${checked[i]!.type}.`;
     return this.commit((view) => {

@@ -74,11 +74,7 @@ describe("ctm cr --help", () => {
 });
 
 describe("ctm cr: operations files and usage", () => {
-  it("refuses a rollout plan, a compare-and-set and a forced delete in the file (3, naming the field), before any call", async () => {
-    const plan = await opsFile("plan.json", { operations: [{ set: { key: "a", value: 1, rollout: { steps: { start: 10, increment: 10, interval: "300s", target: 100 } } } }] });
-    const r = await ctm("127.0.0.1:1", ["cr", "create", "-f", plan, "-t", "t"]);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^ctm: INVALID_ARGUMENT: operations\[0\]\.set\.rollout: a change request proposes values only, not rollout plans\n$/);
+  it("refuses a compare-and-set and a forced delete in the file (3, naming the field), before any call", async () => {
     const cas = await opsFile("cas.json", [{ set: { key: "a", value: 1, expected_version: 0 } }]);
     expect((await ctm("127.0.0.1:1", ["cr", "create", "-f", cas, "-t", "t"])).stderr).toMatch(/operations\[0\]\.set\.expected_version: .*base revision/);
     const forced = await opsFile("forced.json", [{ delete: { key: "a", force: true } }]);
@@ -276,5 +272,17 @@ describe("ctm cr against a protection policy that asks for 2 approvals", () => {
   it("an unknown id is NOT_FOUND (5); a malformed one INVALID_ARGUMENT (3)", async () => {
     expect((await ctm(A, ["cr", "show", "0123456789ab"])).code).toBe(5);
     expect((await ctm(A, ["cr", "approve", "nope"])).code).toBe(3);
+  });
+});
+
+describe("ctm cr with a rollout plan in the file", () => {
+  it("proposes it, shows it, and the applied record rolls the value out", async () => {
+    await ok(["set", "ro/flag", "false"]);
+    const file = await opsFile("rollout.json", { operations: [{ set: { key: "ro/flag", value: true, rollout: { steps: { start: 10, increment: 10, interval: { seconds: 300 }, target: 100 } } } }] });
+    const id = await create(file, "roll it out");
+    expect((await ok(["cr", "show", id])).stdout).toMatch(/rolled out: .*10%/);
+    await as("bo", ["cr", "approve", id]);
+    const applied = await ctmJson<{ entries: { key: string; changeRequest: string; rollout?: { plan: { steps?: unknown } } }[] }>(A, ["--author", "cy", "cr", "apply", id]);
+    expect(applied.entries).toEqual([expect.objectContaining({ key: "ro/flag", changeRequest: id, rollout: expect.objectContaining({ plan: expect.objectContaining({ steps: expect.anything() }) }) })]);
   });
 });

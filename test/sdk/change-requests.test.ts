@@ -25,6 +25,20 @@ const S = ChangeRequestState;
 const POLICY = { keys: ["cr/**"], approvals: 2 };
 const BREAK_GLASS = { "ctm-break-glass": "incident 7: fee cap by hand" };
 
+describe("client.changeRequests with a rollout plan", () => {
+  it("carries it as apply does: shown as given, built when applied", async () => {
+    const daemon = await startDaemon();
+    const c = client(daemon.address);
+    const plan = { stable: false, percentage: { $case: "steps" as const, value: { start: 10, increment: 10, interval: { seconds: 300, nanos: 0 }, target: 100 } } };
+    const { id, operations } = (await c.changeRequests.createChangeRequest({ title: "roll", operations: [{ set: { key: "ro/flag", value: true, rollout: plan } }] }, { author: "ana" })).changeRequest!;
+    const op = operations[0]!.operation;
+    expect(op?.$case === "set" && op.value.rollout).toMatchObject(plan);
+    await c.changeRequests.approveChangeRequest(id, { author: "bob" });
+    const [entry] = (await c.changeRequests.applyChangeRequest(id, { author: "ana" })).entries;
+    expect(entry).toMatchObject({ key: "ro/flag", changeRequest: id, rollout: { plan: { stable: false } } });
+  });
+});
+
 describe("client.changeRequests", () => {
   it("create, approve by two authors, a conflicting apply (ABORTED, FAILED), edit resets the approvals, apply: the value is live", async () => {
     const daemon = await startDaemon();

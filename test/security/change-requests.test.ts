@@ -176,6 +176,20 @@ describe("change requests", () => {
     ]);
   });
 
+  it("carries Apply's rollout plans: checked when made (INVALID_ARGUMENT naming the field), shown as given, built when applied", async () => {
+    const dev = cr(t.dev);
+    const steps = (interval: number) => ({ $case: "steps", value: { start: 10, increment: 10, interval: { seconds: interval, nanos: 0 }, target: 100 } });
+    const bad = await rejects(dev.create({ title: "r", operations: [{ operation: { $case: "set", value: { key: "pay/flag", value: true, rollout: { stable: false, percentage: steps(0) } } } }] }));
+    expect([bad.code, bad.details]).toEqual([grpc.status.INVALID_ARGUMENT, expect.stringMatching(/^operations\[0\]\.set\.rollout\.steps\.interval: /)]);
+    const made = (await dev.create({ title: "roll out", operations: [{ operation: { $case: "set", value: { key: "pay/flag", value: true, rollout: { stable: false, percentage: steps(600) } } } }] })).changeRequest!;
+    const op = (await dev.get({ id: made.id })).changeRequest!.operations[0]!.operation;
+    expect(op?.$case === "set" && op.value.rollout).toMatchObject({ stable: false, percentage: { $case: "steps", value: { start: 10, increment: 10, interval: { seconds: 600 }, target: 100 } } });
+    await cr(t.fin).approve({ id: made.id });
+    await cr(t.fin2).approve({ id: made.id });
+    const [entry] = (await dev.apply({ id: made.id })).entries;
+    expect(entry).toMatchObject({ key: "pay/flag", value: true, changeRequest: made.id, rollout: { plan: { stable: false }, state: { milestones: 0 } } });
+  });
+
   it("starts as a draft when asked: not reviewed until its author submits it", async () => {
     const dev = cr(t.dev);
     const { id, state } = (await dev.create({ title: "wip", operations: [set("pay/fee", 7)], draft: true })).changeRequest!;

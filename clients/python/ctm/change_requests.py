@@ -26,7 +26,9 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Union
 
-from ctm.client import Entry, PatchOperation, TimeLike, _enum_name, _opt_value, _time_of, _timestamp
+from google.protobuf import json_format
+
+from ctm.client import Entry, PatchOperation, TimeLike, _enum_name, _opt_value, _plan, _time_of, _timestamp
 from ctm.v1 import change_request_service_pb2 as pb
 from ctm.v1 import change_request_service_pb2_grpc as pb_grpc
 from ctm.values import from_value, to_value
@@ -63,7 +65,7 @@ class ChangeRequest:
     title: str
     description: str
     author: str  # who proposed it (with --auth off: the author it named)
-    operations: List[Dict[str, Any]]  # as set_op and delete_op make them: {"set": {"key", "value"}} or {"delete": {"key"}}
+    operations: List[Dict[str, Any]]  # as set_op and delete_op make them: {"set": {"key", "value", "rollout"?}} or {"delete": {"key"}}
     base_revision: int
     state: str  # "DRAFT", "IN_REVIEW", "APPROVED", "SCHEDULED", "APPLIED", "FAILED", "REJECTED", "CANCELLED"
     approvals: List[ChangeReview]  # distinct principals, in the order they approved
@@ -125,7 +127,10 @@ class ApplyChangeRequestResult:
 def _operation_dict(o: pb.ChangeOperation) -> Dict[str, Any]:
     if o.WhichOneof("operation") == "delete":
         return {"delete": {"key": o.delete.key}}
-    return {"set": {"key": o.set.key, "value": from_value(o.set.value) if o.set.HasField("value") else None}}
+    body: Dict[str, Any] = {"key": o.set.key, "value": from_value(o.set.value) if o.set.HasField("value") else None}
+    if o.set.HasField("rollout"):
+        body["rollout"] = json_format.MessageToDict(o.set.rollout, preserving_proto_field_name=True)
+    return {"set": body}
 
 
 def _operation(op: OperationLike) -> pb.ChangeOperation:
@@ -134,12 +139,16 @@ def _operation(op: OperationLike) -> pb.ChangeOperation:
     if len(op) != 1 or next(iter(op)) not in ("set", "delete"):
         raise ValueError(f'an operation is {{"set": {{...}}}} or {{"delete": {{...}}}} (set_op, delete_op), got {op!r}')
     ((kind, body),) = op.items()
-    extra = sorted(set(body) - ({"key", "value"} if kind == "set" else {"key"}))
+    extra = sorted(set(body) - ({"key", "value", "rollout"} if kind == "set" else {"key"}))
     if extra:
         # A change request is checked against its base revision as a whole, not key by key.
         raise ValueError(f"a change request's {kind} takes no {', '.join(extra)} (its base_revision guards every key)")
     if kind == "set":
-        return pb.ChangeOperation(set=pb.ChangeSet(key=body["key"], value=to_value(body.get("value"))))
+        s = pb.ChangeSet(key=body["key"], value=to_value(body.get("value")))
+        plan = _plan(body.get("rollout"))
+        if plan is not None:
+            s.rollout.CopyFrom(plan)
+        return pb.ChangeOperation(set=s)
     return pb.ChangeOperation(delete=pb.ChangeDelete(key=body["key"]))
 
 

@@ -29,9 +29,10 @@ import {
   type RejectChangeRequestResponse,
   type SubmitChangeRequestResponse,
 } from "./gen/ctm/v1/change_request_service.js";
+import { RolloutPlan, type DeepPartial } from "./gen/ctm/v1/rollout.js";
 
-/** One operation a change request proposes: the shape of an `apply` operation, without version guards. */
-export type ChangeOp = { set: { key: string; value: JsonValue } } | { delete: { key: string } };
+/** One operation a change request proposes: the shape of an `apply` operation (a plan rolls the value out), without version guards. */
+export type ChangeOp = { set: { key: string; value: JsonValue; rollout?: DeepPartial<RolloutPlan> } } | { delete: { key: string } };
 
 /** What a change request proposes. */
 export interface ChangeProposal {
@@ -54,7 +55,11 @@ export interface ReviewOptions extends CallOptions {
 }
 
 const toPb = (ops: ChangeOp[]): ChangeOperation[] =>
-  ops.map((op) => ("set" in op ? { operation: { $case: "set", value: { key: op.set.key, value: op.set.value } } } : { operation: { $case: "delete", value: { key: op.delete.key } } }));
+  ops.map((op) =>
+    "set" in op
+      ? { operation: { $case: "set", value: { key: op.set.key, value: op.set.value, ...(op.set.rollout ? { rollout: RolloutPlan.fromPartial(op.set.rollout) } : {}) } } }
+      : { operation: { $case: "delete", value: { key: op.delete.key } } },
+  );
 
 /** ChangeRequestService, as `client.changeRequests`. */
 export class ChangeRequestApi {

@@ -16,7 +16,7 @@ interface CreateFlags {
 
 export function crCreateCommand(): Command {
   return new Command("create")
-    .description("propose sets and deletes for review, from the file `ctm apply` reads (values only, no rollout plans)")
+    .description("propose sets (with rollout plans) and deletes for review, from the file `ctm apply` reads")
     .addOption(new Option("-f, --file <file>", 'the operations (- for stdin): {"operations": [{"set": {"key": "a", "value": 1}}, {"delete": {"key": "b"}}]}').makeOptionMandatory())
     .addOption(new Option("-t, --title <text>", "what it changes, in a line (default: the file's \"message\")"))
     .addOption(new Option("-d, --description <text>", "why, for the reviewers"))

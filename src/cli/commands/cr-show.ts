@@ -5,11 +5,13 @@ import { run } from "../cli-context.js";
 import { changeRequestFields } from "../format/change-request-fields.js";
 import { keyChangeDiff, keyChangeHeading } from "../format/key-change-diff.js";
 import { renderFields } from "../format/render-table.js";
+import { describePlan } from "../format/describe-plan.js";
+import type { RolloutPlan } from "../../gen/ctm/v1/rollout.js";
 
-/** The value a request proposes for each key it sets: its last set of the key. */
-function proposedValues(cr: ChangeRequest): Map<string, unknown> {
-  const out = new Map<string, unknown>();
-  for (const { operation: op } of cr.operations) if (op?.$case === "set") out.set(op.value.key, op.value.value);
+/** The value a request proposes for each key it sets (its last set of the key), and the plan rolling it out. */
+function proposedValues(cr: ChangeRequest): Map<string, { value: unknown; plan?: RolloutPlan }> {
+  const out = new Map<string, { value: unknown; plan?: RolloutPlan }>();
+  for (const { operation: op } of cr.operations) if (op?.$case === "set") out.set(op.value.key, { value: op.value.value, ...(op.value.rollout ? { plan: op.value.rollout } : {}) });
   return out;
 }
 
@@ -27,8 +29,10 @@ export function crShowCommand(): Command {
         const proposed = proposedValues(cr);
         for (const k of r.changes) {
           ctx.print();
-          if (!o.patch) ctx.print(keyChangeDiff(k, proposed.get(k.key), ctx.c, ctx.width));
+          const p = proposed.get(k.key);
+          if (!o.patch) ctx.print(keyChangeDiff(k, p?.value, ctx.c, ctx.width));
           else ctx.print(`${keyChangeHeading(k, ctx.c)}\n${k.deleted ? ctx.c.dim("(deleted)") : JSON.stringify(k.operations.map((op) => PatchOperation.toJSON(op)), null, 2)}`);
+          if (p?.plan) ctx.print(`${ctx.c.dim("rolled out:")} ${ctx.c.yellow(describePlan(p.plan))}`);
         }
       }),
     );

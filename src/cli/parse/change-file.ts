@@ -4,9 +4,9 @@ import { readJsonFile } from "../read-json-file.js";
 import { applyFile } from "./apply-file.js";
 
 /**
- * The operations of a change request, from the file `ctm apply` reads. A request proposes
- * values only: a rollout plan, a compare-and-set or a forced delete in the file is refused
- * rather than dropped, since the request would then write something other than the file says.
+ * The operations of a change request, from the file `ctm apply` reads, rollout plans included.
+ * A compare-and-set or a forced delete in the file is refused rather than dropped, since the
+ * request would then write something other than the file says.
  */
 export async function changeFile(file: string): Promise<{ operations: ChangeOperation[]; message?: string }> {
   const { ops, message } = applyFile(await readJsonFile(file));
@@ -18,9 +18,8 @@ export async function changeFile(file: string): Promise<{ operations: ChangeOper
       if (op.value.force) throw invalidArgument(`${at}.force`, "a change request cannot force a delete");
       return { operation: { $case: "delete", value: { key: op.value.key } } };
     }
-    if (op.value.rollout !== undefined) throw invalidArgument(`${at}.rollout`, "a change request proposes values only, not rollout plans");
     if (op.value.value === undefined) throw invalidArgument(`${at}.value`, "is required");
-    return { operation: { $case: "set", value: { key: op.value.key, value: op.value.value } } };
+    return { operation: { $case: "set", value: { key: op.value.key, value: op.value.value, rollout: op.value.rollout } } };
   });
   return { operations, message };
 }

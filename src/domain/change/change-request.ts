@@ -1,6 +1,7 @@
 import { CtmError, failedPrecondition, permissionDenied } from "../errors.js";
 import type { JsonValue } from "../json.js";
 import type { KeyHead } from "../record.js";
+import type { RolloutInput } from "../rollout/build-rollout.js";
 import { documentChecker } from "../validation/document-checker.js";
 import { covers, type ProtectionPolicy } from "./protection-policy.js";
 
@@ -10,8 +11,8 @@ export const CHANGE_REQUEST_PREFIX = "_ctm/change-requests/";
 /** The cause of the records that hold a request's document: only ChangeRequestService writes them. */
 export const CHANGE_REQUEST_CAUSE = "change-request";
 
-/** An operation a change request proposes, as Apply takes it. */
-export type ChangeOp = { type: "set"; key: string; value: JsonValue } | { type: "delete"; key: string };
+/** An operation a change request proposes, as Apply takes it; a plan is built when the request is applied. */
+export type ChangeOp = { type: "set"; key: string; value: JsonValue; rollout?: RolloutInput } | { type: "delete"; key: string };
 
 export type ChangeState = "draft" | "in_review" | "approved" | "scheduled" | "applied" | "failed" | "rejected" | "cancelled";
 
@@ -56,8 +57,7 @@ export interface ReviewRule {
 
 /** The review the policies covering `ops` ask for; a request no policy covers needs one approval. */
 export function reviewRule(ops: readonly ChangeOp[], policies: readonly ProtectionPolicy[]): ReviewRule {
-  // Its operations are values without rings: served in every environment.
-  const covering = policies.filter((p) => ops.some((op) => covers(p, op)));
+  const covering = policies.filter((p) => ops.some((op) => covers(p, op.key, op.type === "set" ? op.rollout?.rings?.order : undefined)));
   return {
     policies: covering.map((p) => p.name),
     approvals: Math.max(1, ...covering.map((p) => p.approvals)),
@@ -182,7 +182,7 @@ const checkDocument = documentChecker({
       maxItems: 1000,
       items: {
         type: "object",
-        properties: { type: { enum: ["set", "delete"] }, key: { type: "string", minLength: 1, maxLength: 1024 }, value: {} },
+        properties: { type: { enum: ["set", "delete"] }, key: { type: "string", minLength: 1, maxLength: 1024 }, value: {}, rollout: { type: "object" } },
         required: ["type", "key"],
         additionalProperties: false,
       },

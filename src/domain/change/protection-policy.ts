@@ -68,10 +68,9 @@ export function protectionFromJson(name: string, doc: JsonValue | undefined, fie
   };
 }
 
-/** Whether `p` covers `draft`: its key, and an environment the draft may serve in. */
-export function covers(p: ProtectionPolicy, draft: Pick<Draft, "key" | "rollout">): boolean {
-  if (!p.matches(draft.key)) return false;
-  const rings = draft.rollout?.plan.rings?.order;
+/** Whether `p` covers a write of `key` whose rollout has `rings` (none: served everywhere). */
+export function covers(p: ProtectionPolicy, key: string, rings: readonly string[] | undefined): boolean {
+  if (!p.matches(key)) return false;
   return p.environments === undefined || rings === undefined || rings.length === 0 || rings.some((r) => p.environments!.includes(r));
 }
 
@@ -96,7 +95,7 @@ export type Passage = { kind: "free" } | { kind: "direct"; policy: string } | { 
  * when the caller broke the glass (asked for it, and holds the right: the chain checked that).
  */
 export function passage(draft: Draft, policies: readonly ProtectionPolicy[], breakGlass: boolean): Passage {
-  const covering = policies.filter((p) => covers(p, draft));
+  const covering = policies.filter((p) => covers(p, draft.key, draft.rollout?.plan.rings?.order));
   if (covering.length === 0 || draft.cause !== "api") return { kind: "free" };
   // ChangeRequestService sets it only in the batch of a request it found approved.
   if (draft.changeRequest !== undefined) return { kind: "change_request" };

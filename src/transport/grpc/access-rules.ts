@@ -26,14 +26,20 @@ const served = (p: Plan): Access["environments"] => p.rollout?.rings?.order.leng
 const onKey = (verb: Access["verb"]) => (r: Keyed): Access[] => [{ verb, keys: [r.key] }];
 const admin = (prefix: string) => (): Access[] => [{ verb: "admin", prefix }];
 /** A change request's operations, as the decoded request holds them. */
-type ChangeOps = { operations: { operation?: { $case: "set" | "delete"; value: Keyed } }[] };
-const opKeys = (r: ChangeOps): string[] => r.operations.map((o) => o.operation?.value.key ?? "");
+type ChangeOps = { operations: { operation?: { $case: "set"; value: Keyed & Plan } | { $case: "delete"; value: Keyed } }[] };
+/** Each operation's key, with where it would be served: a write needs its environments, as Apply's do. */
+const opWrites = (r: ChangeOps): Access[] =>
+  r.operations.map((o): Access => {
+    const op = o.operation;
+    return { verb: "write", keys: [op?.value.key ?? ""], environments: op?.$case === "set" ? served(op.value) : "all" };
+  });
 /** `verb` over the keys of request `id` (and `more`); nothing to check when it has none (NOT_FOUND follows). */
 const onChange =
   (verb: Access["verb"]) =>
   (r: { id: string } & Partial<ChangeOps>, { changes }: AccessContext): Access[] => {
-    const keys = [...new Set([...changes.keysOf(r.id), ...(r.operations ? opKeys(r as ChangeOps) : [])])];
-    return keys.length === 0 ? [] : [{ verb, keys, ...(verb === "write" ? { environments: "all" as const } : {}) }];
+    const keys = changes.keysOf(r.id);
+    const mine: Access[] = keys.length === 0 ? [] : [{ verb, keys, ...(verb === "write" ? { environments: "all" as const } : {}) }];
+    return r.operations && r.operations.length > 0 ? [...mine, ...opWrites(r as ChangeOps)] : mine;
   };
 const control = (c: "resume" | "promote_next" | "promote_finish") => (r: Keyed, { rollouts }: AccessContext): Access[] => [
   { verb: "rollout", keys: [r.key], environments: rollouts.environmentsFor(r.key, c) },
@@ -92,7 +98,7 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   "/ctm.v1.AdminService/ListStaleKeys": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
 
   // Proposing needs the right to write the keys; reviewing, `approve` on all of them.
-  "/ctm.v1.ChangeRequestService/CreateChangeRequest": (r: ChangeOps) => (r.operations.length === 0 ? [] : [{ verb: "write", keys: [...new Set(opKeys(r))], environments: "all" }]),
+  "/ctm.v1.ChangeRequestService/CreateChangeRequest": opWrites,
   "/ctm.v1.ChangeRequestService/SubmitChangeRequest": onChange("write"),
   "/ctm.v1.ChangeRequestService/GetChangeRequest": onChange("read"),
   "/ctm.v1.ChangeRequestService/ListChangeRequests": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],

@@ -10,6 +10,8 @@ import {
 import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import type { ChangeRequestService, KeyChangeView, StoredChange } from "../../service/change-request-service.js";
 import { toEntry, toPatchOperation } from "./entry-mapper.js";
+import { toPbRolloutPlan, toRolloutInput } from "./rollout-mapper.js";
+import { prefixed as prefixedField } from "../../service/config-service.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 
 const STATES: Record<ChangeState, PbState> = {
@@ -29,8 +31,10 @@ export function toChangeOps(ops: readonly ChangeOperation[], field = "operations
   return ops.map((o, i): ChangeOp => {
     const op = o.operation;
     if (op?.$case === "set") {
-      if (op.value.value === undefined) throw invalidArgument(`${field}[${i}].set.value`, "is required");
-      return { type: "set", key: op.value.key, value: op.value.value };
+      const f = `${field}[${i}].set.`;
+      if (op.value.value === undefined) throw invalidArgument(`${f}value`, "is required");
+      const plan = op.value.rollout;
+      return { type: "set", key: op.value.key, value: op.value.value, ...(plan ? { rollout: prefixedField(f, () => toRolloutInput(plan)) } : {}) };
     }
     if (op?.$case === "delete") return { type: "delete", key: op.value.key };
     throw invalidArgument(`${field}[${i}]`, "must be a set or a delete");
@@ -38,7 +42,7 @@ export function toChangeOps(ops: readonly ChangeOperation[], field = "operations
 }
 
 const toPbOp = (op: ChangeOp): ChangeOperation => ({
-  operation: op.type === "set" ? { $case: "set", value: { key: op.key, value: op.value } } : { $case: "delete", value: { key: op.key } },
+  operation: op.type === "set" ? { $case: "set", value: { key: op.key, value: op.value, rollout: op.rollout && toPbRolloutPlan(op.rollout) } } : { $case: "delete", value: { key: op.key } },
 });
 
 const review = (r: { principal: string; comment: string; time: number } | undefined) => r && { principal: r.principal, comment: r.comment, time: new Date(r.time) };

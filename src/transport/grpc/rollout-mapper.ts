@@ -119,6 +119,33 @@ function inRange(ms: number, field: string, what: string): void {
   if (!(ms >= TIME_RANGE.min && ms <= TIME_RANGE.max)) throw invalidArgument(field, `${what} outside 0001-01-01 to 9999-12-31 UTC`);
 }
 
+/** A plan as a client gave it (kept in a change request until it is applied), back on the wire. */
+export function toPbRolloutPlan(input: RolloutInput): PbPlan {
+  const p = input.percentage;
+  return {
+    stable: input.stable,
+    salt: input.salt ?? "",
+    earlyAdopters: input.earlyAdopters ?? [],
+    pinned: (input.pinned ?? []).map((x) => ({ unitId: x.unitId, serve: x.serve })),
+    rules: (input.rules ?? []).map((r) =>
+      "unitIdRegex" in r
+        ? { rule: { $case: "unitIdRegex" as const, value: r.unitIdRegex } }
+        : { rule: { $case: "attribute" as const, value: { attribute: r.attribute, operator: r.op === undefined ? 0 : PB_OPS[r.op], values: r.values } } },
+    ),
+    rings: input.rings && { order: input.rings.order, interval: input.rings.intervalMs ? duration(input.rings.intervalMs) : undefined },
+    percentage:
+      p?.kind === "steps"
+        ? { $case: "steps", value: { start: p.start, increment: p.increment, interval: duration(p.intervalMs), target: p.target } }
+        : p?.kind === "ramp"
+          ? { $case: "ramp", value: { from: p.from, to: p.to, startTime: date(p.startAt), endTime: date(p.endAt), duration: p.durationMs === undefined ? undefined : duration(p.durationMs) } }
+          : undefined,
+    activateAt: date(input.activateAt),
+    variants: (input.variants ?? []).map((v) => ({ name: v.name, weight: v.weight, value: v.value })),
+    interpolate: input.interpolate ?? false,
+    allowPastStart: input.allowPastStart ?? false,
+  };
+}
+
 export function toPbRollout(ro: Rollout): PbRollout {
   const { plan, state } = ro;
   const p = plan.percentage;

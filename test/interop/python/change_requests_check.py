@@ -129,6 +129,13 @@ def main() -> None:
         check(cr.cancel_change_request(later.id, author="ana", comment="not needed").state == "CANCELLED", "a scheduled request is cancelled")
         check([y.id for y in cr.list_change_requests(prefix=p)] == [later.id, d.id, x.id, r.id, created.id], "list by prefix, newest change first")
         refused(lambda: cr.get_change_request("000000000000"), grpc.StatusCode.NOT_FOUND, "an unknown id")
+        # A set may carry a rollout plan, as in Client.apply: shown as given, built when applied.
+        plan = {"stable": False, "steps": {"start": 10, "increment": 10, "interval": "300s", "target": 100}}
+        ro = cr.create_change_request("roll", [set_op("pyro/flag", True, rollout=plan)], author="ana")
+        check(ro.operations[0]["set"]["rollout"]["steps"]["start"] == 10, f"the plan is shown as given: {ro.operations}")
+        cr.approve_change_request(ro.id, author="bob")
+        cr.approve_change_request(ro.id, author="cy")
+        check(cr.apply_change_request(ro.id, author="ana").entries[0].rollout is not None, "the applied record rolls the value out")
         try:
             cr.create_change_request("v", [set_op(fee, 1, expected_version=3)], author="ana")
             check(False, "a set with expected_version is refused")

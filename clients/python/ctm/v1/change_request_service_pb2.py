@@ -12,11 +12,12 @@ _sym_db = _symbol_database.Default()
 
 
 from ctm.v1 import record_pb2 as ctm_dot_v1_dot_record__pb2
+from ctm.v1 import rollout_pb2 as ctm_dot_v1_dot_rollout__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#ctm/v1/change_request_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"u\n\x0f\x43hangeOperation\x12%\n\x03set\x18\x01 \x01(\x0b\x32\x11.ctm.v1.ChangeSetH\x00R\x03set\x12.\n\x06\x64\x65lete\x18\x02 \x01(\x0b\x32\x14.ctm.v1.ChangeDeleteH\x00R\x06\x64\x65leteB\x0b\n\toperation\"K\n\tChangeSet\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\" \n\x0c\x43hangeDelete\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\"v\n\x0c\x43hangeReview\x12\x1c\n\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12.\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\"\x88\x05\n\rChangeRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n\x05title\x18\x02 \x01(\tR\x05title\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12\x16\n\x06\x61uthor\x18\x04 \x01(\tR\x06\x61uthor\x12\x37\n\noperations\x18\x05 \x03(\x0b\x32\x17.ctm.v1.ChangeOperationR\noperations\x12#\n\rbase_revision\x18\x06 \x01(\x04R\x0c\x62\x61seRevision\x12\x30\n\x05state\x18\x07 \x01(\x0e\x32\x1a.ctm.v1.ChangeRequestStateR\x05state\x12\x32\n\tapprovals\x18\x08 \x03(\x0b\x32\x14.ctm.v1.ChangeReviewR\tapprovals\x12\x32\n\trejection\x18\t \x01(\x0b\x32\x14.ctm.v1.ChangeReviewR\trejection\x12\x1a\n\x08\x63onflict\x18\n \x01(\tR\x08\x63onflict\x12)\n\x10\x61pplied_revision\x18\x0b \x01(\x04R\x0f\x61ppliedRevision\x12\x1a\n\x08policies\x18\x0c \x03(\tR\x08policies\x12-\n\x12\x61pprovals_required\x18\r \x01(\rR\x11\x61pprovalsRequired\x12\x18\n\x07version\x18\x0e \x01(\x04R\x07version\x12\x34\n\x07updated\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07updated\x12=\n\x0cscheduled_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bscheduledAt\"\x92\x01\n\tKeyChange\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12!\n\x04live\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x04live\x12\x36\n\noperations\x18\x03 \x03(\x0b\x32\x16.ctm.v1.PatchOperationR\noperations\x12\x18\n\x07\x64\x65leted\x18\x04 \x01(\x08R\x07\x64\x65leted\"\xe0\x01\n\x1a\x43reateChangeRequestRequest\x12\x14\n\x05title\x18\x01 \x01(\tR\x05title\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x37\n\noperations\x18\x03 \x03(\x0b\x32\x17.ctm.v1.ChangeOperationR\noperations\x12#\n\rbase_revision\x18\x04 \x01(\x04R\x0c\x62\x61seRevision\x12\x16\n\x06\x61uthor\x18\x05 \x01(\tR\x06\x61uthor\x12\x14\n\x05\x64raft\x18\x06 \x01(\x08R\x05\x64raft\"\x8b\x01\n\x1b\x43reateChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"D\n\x1aSubmitChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\"\x8b\x01\n\x1bSubmitChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\")\n\x17GetChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"\xb5\x01\n\x18GetChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\x12+\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x11.ctm.v1.KeyChangeR\x07\x63hanges\"e\n\x19ListChangeRequestsRequest\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32\x1a.ctm.v1.ChangeRequestStateR\x05state\x12\x16\n\x06prefix\x18\x02 \x01(\tR\x06prefix\"\x8c\x01\n\x1aListChangeRequestsResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12>\n\x0f\x63hange_requests\x18\x02 \x03(\x0b\x32\x15.ctm.v1.ChangeRequestR\x0e\x63hangeRequests\"\xd8\x01\n\x18\x45\x64itChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n\x05title\x18\x02 \x01(\tR\x05title\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12\x37\n\noperations\x18\x04 \x03(\x0b\x32\x17.ctm.v1.ChangeOperationR\noperations\x12#\n\rbase_revision\x18\x05 \x01(\x04R\x0c\x62\x61seRevision\x12\x16\n\x06\x61uthor\x18\x06 \x01(\tR\x06\x61uthor\"\x89\x01\n\x19\x45\x64itChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"_\n\x1b\x41pproveChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\"\x8c\x01\n\x1c\x41pproveChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"^\n\x1aRejectChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\"\x8b\x01\n\x1bRejectChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"^\n\x1a\x43\x61ncelChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\"\x8b\x01\n\x1b\x43\x61ncelChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"o\n\x19\x41pplyChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\x12*\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\"\xb3\x01\n\x1a\x41pplyChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries*\xcf\x02\n\x12\x43hangeRequestState\x12$\n CHANGE_REQUEST_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43HANGE_REQUEST_STATE_IN_REVIEW\x10\x01\x12!\n\x1d\x43HANGE_REQUEST_STATE_APPROVED\x10\x02\x12\"\n\x1e\x43HANGE_REQUEST_STATE_SCHEDULED\x10\x03\x12 \n\x1c\x43HANGE_REQUEST_STATE_APPLIED\x10\x04\x12\x1f\n\x1b\x43HANGE_REQUEST_STATE_FAILED\x10\x05\x12!\n\x1d\x43HANGE_REQUEST_STATE_REJECTED\x10\x06\x12\"\n\x1e\x43HANGE_REQUEST_STATE_CANCELLED\x10\x07\x12\x1e\n\x1a\x43HANGE_REQUEST_STATE_DRAFT\x10\x08\x32\xe4\x06\n\x14\x43hangeRequestService\x12^\n\x13\x43reateChangeRequest\x12\".ctm.v1.CreateChangeRequestRequest\x1a#.ctm.v1.CreateChangeRequestResponse\x12^\n\x13SubmitChangeRequest\x12\".ctm.v1.SubmitChangeRequestRequest\x1a#.ctm.v1.SubmitChangeRequestResponse\x12U\n\x10GetChangeRequest\x12\x1f.ctm.v1.GetChangeRequestRequest\x1a .ctm.v1.GetChangeRequestResponse\x12[\n\x12ListChangeRequests\x12!.ctm.v1.ListChangeRequestsRequest\x1a\".ctm.v1.ListChangeRequestsResponse\x12X\n\x11\x45\x64itChangeRequest\x12 .ctm.v1.EditChangeRequestRequest\x1a!.ctm.v1.EditChangeRequestResponse\x12\x61\n\x14\x41pproveChangeRequest\x12#.ctm.v1.ApproveChangeRequestRequest\x1a$.ctm.v1.ApproveChangeRequestResponse\x12^\n\x13RejectChangeRequest\x12\".ctm.v1.RejectChangeRequestRequest\x1a#.ctm.v1.RejectChangeRequestResponse\x12^\n\x13\x43\x61ncelChangeRequest\x12\".ctm.v1.CancelChangeRequestRequest\x1a#.ctm.v1.CancelChangeRequestResponse\x12[\n\x12\x41pplyChangeRequest\x12!.ctm.v1.ApplyChangeRequestRequest\x1a\".ctm.v1.ApplyChangeRequestResponseB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#ctm/v1/change_request_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x14\x63tm/v1/rollout.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"u\n\x0f\x43hangeOperation\x12%\n\x03set\x18\x01 \x01(\x0b\x32\x11.ctm.v1.ChangeSetH\x00R\x03set\x12.\n\x06\x64\x65lete\x18\x02 \x01(\x0b\x32\x14.ctm.v1.ChangeDeleteH\x00R\x06\x64\x65leteB\x0b\n\toperation\"z\n\tChangeSet\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12,\n\x05value\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05value\x12-\n\x07rollout\x18\x03 \x01(\x0b\x32\x13.ctm.v1.RolloutPlanR\x07rollout\" \n\x0c\x43hangeDelete\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\"v\n\x0c\x43hangeReview\x12\x1c\n\tprincipal\x18\x01 \x01(\tR\tprincipal\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12.\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\"\x88\x05\n\rChangeRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n\x05title\x18\x02 \x01(\tR\x05title\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12\x16\n\x06\x61uthor\x18\x04 \x01(\tR\x06\x61uthor\x12\x37\n\noperations\x18\x05 \x03(\x0b\x32\x17.ctm.v1.ChangeOperationR\noperations\x12#\n\rbase_revision\x18\x06 \x01(\x04R\x0c\x62\x61seRevision\x12\x30\n\x05state\x18\x07 \x01(\x0e\x32\x1a.ctm.v1.ChangeRequestStateR\x05state\x12\x32\n\tapprovals\x18\x08 \x03(\x0b\x32\x14.ctm.v1.ChangeReviewR\tapprovals\x12\x32\n\trejection\x18\t \x01(\x0b\x32\x14.ctm.v1.ChangeReviewR\trejection\x12\x1a\n\x08\x63onflict\x18\n \x01(\tR\x08\x63onflict\x12)\n\x10\x61pplied_revision\x18\x0b \x01(\x04R\x0f\x61ppliedRevision\x12\x1a\n\x08policies\x18\x0c \x03(\tR\x08policies\x12-\n\x12\x61pprovals_required\x18\r \x01(\rR\x11\x61pprovalsRequired\x12\x18\n\x07version\x18\x0e \x01(\x04R\x07version\x12\x34\n\x07updated\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07updated\x12=\n\x0cscheduled_at\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bscheduledAt\"\x92\x01\n\tKeyChange\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12!\n\x04live\x18\x02 \x01(\x0b\x32\r.ctm.v1.EntryR\x04live\x12\x36\n\noperations\x18\x03 \x03(\x0b\x32\x16.ctm.v1.PatchOperationR\noperations\x12\x18\n\x07\x64\x65leted\x18\x04 \x01(\x08R\x07\x64\x65leted\"\xe0\x01\n\x1a\x43reateChangeRequestRequest\x12\x14\n\x05title\x18\x01 \x01(\tR\x05title\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x37\n\noperations\x18\x03 \x03(\x0b\x32\x17.ctm.v1.ChangeOperationR\noperations\x12#\n\rbase_revision\x18\x04 \x01(\x04R\x0c\x62\x61seRevision\x12\x16\n\x06\x61uthor\x18\x05 \x01(\tR\x06\x61uthor\x12\x14\n\x05\x64raft\x18\x06 \x01(\x08R\x05\x64raft\"\x8b\x01\n\x1b\x43reateChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"D\n\x1aSubmitChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\"\x8b\x01\n\x1bSubmitChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\")\n\x17GetChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"\xb5\x01\n\x18GetChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\x12+\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x11.ctm.v1.KeyChangeR\x07\x63hanges\"e\n\x19ListChangeRequestsRequest\x12\x30\n\x05state\x18\x01 \x01(\x0e\x32\x1a.ctm.v1.ChangeRequestStateR\x05state\x12\x16\n\x06prefix\x18\x02 \x01(\tR\x06prefix\"\x8c\x01\n\x1aListChangeRequestsResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12>\n\x0f\x63hange_requests\x18\x02 \x03(\x0b\x32\x15.ctm.v1.ChangeRequestR\x0e\x63hangeRequests\"\xd8\x01\n\x18\x45\x64itChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n\x05title\x18\x02 \x01(\tR\x05title\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12\x37\n\noperations\x18\x04 \x03(\x0b\x32\x17.ctm.v1.ChangeOperationR\noperations\x12#\n\rbase_revision\x18\x05 \x01(\x04R\x0c\x62\x61seRevision\x12\x16\n\x06\x61uthor\x18\x06 \x01(\tR\x06\x61uthor\"\x89\x01\n\x19\x45\x64itChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"_\n\x1b\x41pproveChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\"\x8c\x01\n\x1c\x41pproveChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"^\n\x1aRejectChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\"\x8b\x01\n\x1bRejectChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"^\n\x1a\x43\x61ncelChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n\x07\x63omment\x18\x02 \x01(\tR\x07\x63omment\x12\x16\n\x06\x61uthor\x18\x03 \x01(\tR\x06\x61uthor\"\x8b\x01\n\x1b\x43\x61ncelChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\"o\n\x19\x41pplyChangeRequestRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n\x06\x61uthor\x18\x02 \x01(\tR\x06\x61uthor\x12*\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\"\xb3\x01\n\x1a\x41pplyChangeRequestResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12<\n\x0e\x63hange_request\x18\x02 \x01(\x0b\x32\x15.ctm.v1.ChangeRequestR\rchangeRequest\x12\'\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\r.ctm.v1.EntryR\x07\x65ntries*\xcf\x02\n\x12\x43hangeRequestState\x12$\n CHANGE_REQUEST_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43HANGE_REQUEST_STATE_IN_REVIEW\x10\x01\x12!\n\x1d\x43HANGE_REQUEST_STATE_APPROVED\x10\x02\x12\"\n\x1e\x43HANGE_REQUEST_STATE_SCHEDULED\x10\x03\x12 \n\x1c\x43HANGE_REQUEST_STATE_APPLIED\x10\x04\x12\x1f\n\x1b\x43HANGE_REQUEST_STATE_FAILED\x10\x05\x12!\n\x1d\x43HANGE_REQUEST_STATE_REJECTED\x10\x06\x12\"\n\x1e\x43HANGE_REQUEST_STATE_CANCELLED\x10\x07\x12\x1e\n\x1a\x43HANGE_REQUEST_STATE_DRAFT\x10\x08\x32\xe4\x06\n\x14\x43hangeRequestService\x12^\n\x13\x43reateChangeRequest\x12\".ctm.v1.CreateChangeRequestRequest\x1a#.ctm.v1.CreateChangeRequestResponse\x12^\n\x13SubmitChangeRequest\x12\".ctm.v1.SubmitChangeRequestRequest\x1a#.ctm.v1.SubmitChangeRequestResponse\x12U\n\x10GetChangeRequest\x12\x1f.ctm.v1.GetChangeRequestRequest\x1a .ctm.v1.GetChangeRequestResponse\x12[\n\x12ListChangeRequests\x12!.ctm.v1.ListChangeRequestsRequest\x1a\".ctm.v1.ListChangeRequestsResponse\x12X\n\x11\x45\x64itChangeRequest\x12 .ctm.v1.EditChangeRequestRequest\x1a!.ctm.v1.EditChangeRequestResponse\x12\x61\n\x14\x41pproveChangeRequest\x12#.ctm.v1.ApproveChangeRequestRequest\x1a$.ctm.v1.ApproveChangeRequestResponse\x12^\n\x13RejectChangeRequest\x12\".ctm.v1.RejectChangeRequestRequest\x1a#.ctm.v1.RejectChangeRequestResponse\x12^\n\x13\x43\x61ncelChangeRequest\x12\".ctm.v1.CancelChangeRequestRequest\x1a#.ctm.v1.CancelChangeRequestResponse\x12[\n\x12\x41pplyChangeRequest\x12!.ctm.v1.ApplyChangeRequestRequest\x1a\".ctm.v1.ApplyChangeRequestResponseB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ctm.v1.change_request_service_pb2', globals())
@@ -24,56 +25,56 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z\037ctm.dev/clients/go/ctm/v1;ctmv1'
-  _CHANGEREQUESTSTATE._serialized_start=3706
-  _CHANGEREQUESTSTATE._serialized_end=4041
-  _CHANGEOPERATION._serialized_start=131
-  _CHANGEOPERATION._serialized_end=248
-  _CHANGESET._serialized_start=250
-  _CHANGESET._serialized_end=325
-  _CHANGEDELETE._serialized_start=327
-  _CHANGEDELETE._serialized_end=359
-  _CHANGEREVIEW._serialized_start=361
-  _CHANGEREVIEW._serialized_end=479
-  _CHANGEREQUEST._serialized_start=482
-  _CHANGEREQUEST._serialized_end=1130
-  _KEYCHANGE._serialized_start=1133
-  _KEYCHANGE._serialized_end=1279
-  _CREATECHANGEREQUESTREQUEST._serialized_start=1282
-  _CREATECHANGEREQUESTREQUEST._serialized_end=1506
-  _CREATECHANGEREQUESTRESPONSE._serialized_start=1509
-  _CREATECHANGEREQUESTRESPONSE._serialized_end=1648
-  _SUBMITCHANGEREQUESTREQUEST._serialized_start=1650
-  _SUBMITCHANGEREQUESTREQUEST._serialized_end=1718
-  _SUBMITCHANGEREQUESTRESPONSE._serialized_start=1721
-  _SUBMITCHANGEREQUESTRESPONSE._serialized_end=1860
-  _GETCHANGEREQUESTREQUEST._serialized_start=1862
-  _GETCHANGEREQUESTREQUEST._serialized_end=1903
-  _GETCHANGEREQUESTRESPONSE._serialized_start=1906
-  _GETCHANGEREQUESTRESPONSE._serialized_end=2087
-  _LISTCHANGEREQUESTSREQUEST._serialized_start=2089
-  _LISTCHANGEREQUESTSREQUEST._serialized_end=2190
-  _LISTCHANGEREQUESTSRESPONSE._serialized_start=2193
-  _LISTCHANGEREQUESTSRESPONSE._serialized_end=2333
-  _EDITCHANGEREQUESTREQUEST._serialized_start=2336
-  _EDITCHANGEREQUESTREQUEST._serialized_end=2552
-  _EDITCHANGEREQUESTRESPONSE._serialized_start=2555
-  _EDITCHANGEREQUESTRESPONSE._serialized_end=2692
-  _APPROVECHANGEREQUESTREQUEST._serialized_start=2694
-  _APPROVECHANGEREQUESTREQUEST._serialized_end=2789
-  _APPROVECHANGEREQUESTRESPONSE._serialized_start=2792
-  _APPROVECHANGEREQUESTRESPONSE._serialized_end=2932
-  _REJECTCHANGEREQUESTREQUEST._serialized_start=2934
-  _REJECTCHANGEREQUESTREQUEST._serialized_end=3028
-  _REJECTCHANGEREQUESTRESPONSE._serialized_start=3031
-  _REJECTCHANGEREQUESTRESPONSE._serialized_end=3170
-  _CANCELCHANGEREQUESTREQUEST._serialized_start=3172
-  _CANCELCHANGEREQUESTREQUEST._serialized_end=3266
-  _CANCELCHANGEREQUESTRESPONSE._serialized_start=3269
-  _CANCELCHANGEREQUESTRESPONSE._serialized_end=3408
-  _APPLYCHANGEREQUESTREQUEST._serialized_start=3410
-  _APPLYCHANGEREQUESTREQUEST._serialized_end=3521
-  _APPLYCHANGEREQUESTRESPONSE._serialized_start=3524
-  _APPLYCHANGEREQUESTRESPONSE._serialized_end=3703
-  _CHANGEREQUESTSERVICE._serialized_start=4044
-  _CHANGEREQUESTSERVICE._serialized_end=4912
+  _CHANGEREQUESTSTATE._serialized_start=3775
+  _CHANGEREQUESTSTATE._serialized_end=4110
+  _CHANGEOPERATION._serialized_start=153
+  _CHANGEOPERATION._serialized_end=270
+  _CHANGESET._serialized_start=272
+  _CHANGESET._serialized_end=394
+  _CHANGEDELETE._serialized_start=396
+  _CHANGEDELETE._serialized_end=428
+  _CHANGEREVIEW._serialized_start=430
+  _CHANGEREVIEW._serialized_end=548
+  _CHANGEREQUEST._serialized_start=551
+  _CHANGEREQUEST._serialized_end=1199
+  _KEYCHANGE._serialized_start=1202
+  _KEYCHANGE._serialized_end=1348
+  _CREATECHANGEREQUESTREQUEST._serialized_start=1351
+  _CREATECHANGEREQUESTREQUEST._serialized_end=1575
+  _CREATECHANGEREQUESTRESPONSE._serialized_start=1578
+  _CREATECHANGEREQUESTRESPONSE._serialized_end=1717
+  _SUBMITCHANGEREQUESTREQUEST._serialized_start=1719
+  _SUBMITCHANGEREQUESTREQUEST._serialized_end=1787
+  _SUBMITCHANGEREQUESTRESPONSE._serialized_start=1790
+  _SUBMITCHANGEREQUESTRESPONSE._serialized_end=1929
+  _GETCHANGEREQUESTREQUEST._serialized_start=1931
+  _GETCHANGEREQUESTREQUEST._serialized_end=1972
+  _GETCHANGEREQUESTRESPONSE._serialized_start=1975
+  _GETCHANGEREQUESTRESPONSE._serialized_end=2156
+  _LISTCHANGEREQUESTSREQUEST._serialized_start=2158
+  _LISTCHANGEREQUESTSREQUEST._serialized_end=2259
+  _LISTCHANGEREQUESTSRESPONSE._serialized_start=2262
+  _LISTCHANGEREQUESTSRESPONSE._serialized_end=2402
+  _EDITCHANGEREQUESTREQUEST._serialized_start=2405
+  _EDITCHANGEREQUESTREQUEST._serialized_end=2621
+  _EDITCHANGEREQUESTRESPONSE._serialized_start=2624
+  _EDITCHANGEREQUESTRESPONSE._serialized_end=2761
+  _APPROVECHANGEREQUESTREQUEST._serialized_start=2763
+  _APPROVECHANGEREQUESTREQUEST._serialized_end=2858
+  _APPROVECHANGEREQUESTRESPONSE._serialized_start=2861
+  _APPROVECHANGEREQUESTRESPONSE._serialized_end=3001
+  _REJECTCHANGEREQUESTREQUEST._serialized_start=3003
+  _REJECTCHANGEREQUESTREQUEST._serialized_end=3097
+  _REJECTCHANGEREQUESTRESPONSE._serialized_start=3100
+  _REJECTCHANGEREQUESTRESPONSE._serialized_end=3239
+  _CANCELCHANGEREQUESTREQUEST._serialized_start=3241
+  _CANCELCHANGEREQUESTREQUEST._serialized_end=3335
+  _CANCELCHANGEREQUESTRESPONSE._serialized_start=3338
+  _CANCELCHANGEREQUESTRESPONSE._serialized_end=3477
+  _APPLYCHANGEREQUESTREQUEST._serialized_start=3479
+  _APPLYCHANGEREQUESTREQUEST._serialized_end=3590
+  _APPLYCHANGEREQUESTRESPONSE._serialized_start=3593
+  _APPLYCHANGEREQUESTRESPONSE._serialized_end=3772
+  _CHANGEREQUESTSERVICE._serialized_start=4113
+  _CHANGEREQUESTSERVICE._serialized_end=4981
 # @@protoc_insertion_point(module_scope)

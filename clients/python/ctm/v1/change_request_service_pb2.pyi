@@ -1,4 +1,5 @@
 from ctm.v1 import record_pb2 as _record_pb2
+from ctm.v1 import rollout_pb2 as _rollout_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -135,12 +136,14 @@ class ChangeReview(_message.Message):
     def __init__(self, principal: _Optional[str] = ..., comment: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ChangeSet(_message.Message):
-    __slots__ = ["key", "value"]
+    __slots__ = ["key", "rollout", "value"]
     KEY_FIELD_NUMBER: _ClassVar[int]
+    ROLLOUT_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     key: str
+    rollout: _rollout_pb2.RolloutPlan
     value: _struct_pb2.Value
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., rollout: _Optional[_Union[_rollout_pb2.RolloutPlan, _Mapping]] = ...) -> None: ...
 
 class CreateChangeRequestRequest(_message.Message):
     __slots__ = ["author", "base_revision", "description", "draft", "operations", "title"]

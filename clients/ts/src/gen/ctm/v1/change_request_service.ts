@@ -21,6 +21,7 @@ import {
 import { Value } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Entry, PatchOperation, ResponseHeader } from "./record.js";
+import { RolloutPlan } from "./rollout.js";
 
 export const protobufPackage = "ctm.v1";
 
@@ -139,10 +140,15 @@ export interface ChangeOperation {
   operation?: { $case: "set"; value: ChangeSet } | { $case: "delete"; value: ChangeDelete } | undefined;
 }
 
-/** ChangeSet sets a key to a value. */
+/**
+ * ChangeSet sets a key to a value, optionally rolled out gradually (as in
+ * Set). The plan is checked when the request is made and built when it is
+ * applied: its clock starts then.
+ */
 export interface ChangeSet {
   key: string;
   value?: any | undefined;
+  rollout?: RolloutPlan | undefined;
 }
 
 /** ChangeDelete deletes a key. */
@@ -422,7 +428,7 @@ export const ChangeOperation: MessageFns<ChangeOperation> = {
 };
 
 function createBaseChangeSet(): ChangeSet {
-  return { key: "", value: undefined };
+  return { key: "", value: undefined, rollout: undefined };
 }
 
 export const ChangeSet: MessageFns<ChangeSet> = {
@@ -432,6 +438,9 @@ export const ChangeSet: MessageFns<ChangeSet> = {
     }
     if (message.value !== undefined) {
       Value.encode(Value.wrap(message.value), writer.uint32(18).fork()).join();
+    }
+    if (message.rollout !== undefined) {
+      RolloutPlan.encode(message.rollout, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -465,6 +474,14 @@ export const ChangeSet: MessageFns<ChangeSet> = {
             message.value = Value.unwrap(Value.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rollout = RolloutPlan.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -481,6 +498,7 @@ export const ChangeSet: MessageFns<ChangeSet> = {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       value: isSet(object?.value) ? object.value : undefined,
+      rollout: isSet(object.rollout) ? RolloutPlan.fromJSON(object.rollout) : undefined,
     };
   },
 
@@ -492,6 +510,9 @@ export const ChangeSet: MessageFns<ChangeSet> = {
     if (message.value !== undefined) {
       obj.value = message.value;
     }
+    if (message.rollout !== undefined) {
+      obj.rollout = RolloutPlan.toJSON(message.rollout);
+    }
     return obj;
   },
 
@@ -502,6 +523,9 @@ export const ChangeSet: MessageFns<ChangeSet> = {
     const message = createBaseChangeSet();
     message.key = object.key ?? "";
     message.value = object.value === undefined ? undefined : object.value;
+    message.rollout = (object.rollout !== undefined && object.rollout !== null)
+      ? RolloutPlan.fromPartial(object.rollout)
+      : undefined;
     return message;
   },
 };
