@@ -278,7 +278,7 @@ describe("ctm cr against a protection policy that asks for 2 approvals", () => {
 describe("ctm cr with a rollout plan in the file", () => {
   it("proposes it, shows it, and the applied record rolls the value out", async () => {
     await ok(["set", "ro/flag", "false"]);
-    const file = await opsFile("rollout.json", { operations: [{ set: { key: "ro/flag", value: true, rollout: { steps: { start: 10, increment: 10, interval: { seconds: 300 }, target: 100 } } } }] });
+    const file = await opsFile("rollout.json", { operations: [{ set: { key: "ro/flag", value: true, rollout: { steps: { start: 10, increment: 10, interval: "300s", target: 100 } } } }] });
     const id = await create(file, "roll it out");
     expect((await ok(["cr", "show", id])).stdout).toMatch(/rolled out: .*10%/);
     await as("bo", ["cr", "approve", id]);

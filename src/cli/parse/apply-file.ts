@@ -1,5 +1,6 @@
 import { ApplyOperation } from "../../gen/ctm/v1/config_service.js";
 import { invalidArgument } from "../cli-error.js";
+import { planFromJson } from "./plan-json.js";
 
 /** What an operations file holds: its operations, and the "message" it may carry. */
 export interface ApplyFile {
@@ -14,6 +15,9 @@ export function applyFile(json: unknown): ApplyFile {
   const ops = doc.operations.map((o: unknown, i) => {
     const op = ApplyOperation.fromJSON(o);
     if (!op.operation) throw invalidArgument(`operations[${i}]`, 'needs "set": {"key", "value"} or "delete": {"key"}');
+    // A plan's durations as proto JSON writes them ("300s"), which fromJSON alone reads as none.
+    const plan = (o as { set?: { rollout?: unknown } }).set?.rollout;
+    if (op.operation.$case === "set" && plan !== undefined && plan !== null) op.operation.value.rollout = planFromJson(plan, `operations[${i}].set.rollout`);
     return op;
   });
   return { ops, message: typeof doc.message === "string" ? doc.message : undefined };
