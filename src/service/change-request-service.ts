@@ -129,13 +129,15 @@ export class ChangeRequestService {
     const out: StoredChange[] = [];
     for (const record of this.store.latestUnder(CHANGE_REQUEST_PREFIX)) {
       if (!isLive(record)) continue;
+      // The scheduler asks every second for the scheduled ones: the others are not checked and parsed.
+      const v = record.value;
+      if (state !== undefined && (typeof v !== "object" || v === null || (v as { state?: unknown }).state !== state)) continue;
       let cr: ChangeRequest;
       try {
         cr = changeRequestFromJson(record.value);
       } catch {
         continue;
       }
-      if (state !== undefined && cr.state !== state) continue;
       if (!cr.operations.every((op) => op.key.startsWith(prefix))) continue;
       out.push({ id: record.key.slice(CHANGE_REQUEST_PREFIX.length), cr, record, rule: reviewRule(cr.operations, this.policies.active) });
     }
