@@ -13,7 +13,7 @@ const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSyn
 /** Starts ctmd from `entry` on `dataDir` and waits for its "listening" line: seconds to ready, and RSS 2 s later. */
 async function startOnce(ctx: BenchContext, entry: string, dataDir: string): Promise<{ seconds: number; rss: number }> {
   const t = performance.now();
-  const child = ctx.children.spawn(process.execPath, [entry, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--metrics-listen", "off"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = ctx.children.spawn(process.execPath, [entry, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off"], { stdio: ["ignore", "pipe", "pipe"] });
   const lines = createInterface({ input: child.stdout! });
   await new Promise<void>((res, rej) => {
     child.once("exit", (code) => rej(new Error(`ctmd exited with ${code} before listening`)));

@@ -33,7 +33,7 @@ export async function startCtmd(children: ChildProcesses, workDir: string, extra
   const logFile = join(workDir, "ctmd.log");
   const logFd = openSync(logFile, "w");
   const execArgv = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
-  const child = children.spawn(process.execPath, [...execArgv, entry, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs], {
+  const child = children.spawn(process.execPath, [...execArgv, entry, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs], {
     stdio: ["ignore", logFd, "pipe"],
   });
   closeSync(logFd);

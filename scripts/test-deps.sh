@@ -16,6 +16,8 @@ gocode=/usr/share/gocode/src
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
 # The etcd store's tests run a real 3-member cluster.
 [ -x /usr/bin/etcd ] || need+=(etcd-server)
+# The console's and the OFREP web provider's tests drive a real Chromium.
+[ -x /usr/bin/chromium ] || need+=(chromium fonts-dejavu-core)
 command -v mount >/dev/null || need+=(mount)
 # The TLS tests make their certificates with it.
 command -v openssl >/dev/null || need+=(openssl)

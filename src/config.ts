@@ -13,6 +13,12 @@ export interface DaemonConfig {
   schedulerIntervalMs: number;
   healthIntervalMs: number;
   metricsListen: string;
+  /** OFREP, the console and its API ("off": none). */
+  httpListen: string;
+  /** HTTP requests per second per client (token, else address); 0: unlimited. */
+  httpRateLimit: number;
+  /** Origins whose pages may call the HTTP face (CORS); "*" for any. */
+  httpAllowOrigins: string[];
   accessLogMaxAgeMs: number;
   accessLogMaxBytes: number;
   accessLogQueue: number;
@@ -66,6 +72,22 @@ const nonNegativeInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError("must be a non-negative integer");
   return n;
+};
+
+/** `https://app.example.com,http://localhost:3000`: origins as browsers send them, or "*". */
+const originList = (v: string): string[] => {
+  const list = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const o of list) {
+    if (o === "*") continue;
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new InvalidArgumentError(`"${o}" is not an origin such as https://app.example.com`);
+    }
+    if (u.origin !== o) throw new InvalidArgumentError(`"${o}" is not an origin: write it as ${u.origin === "null" ? "scheme://host[:port]" : u.origin}`);
+  }
+  return list;
 };
 
 /** Read workers beyond this gain nothing on any machine ctmd targets, and each holds every key. */
@@ -130,6 +152,24 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .env("CTM_METRICS_LISTEN")
         .argParser(metricsListenAddress)
         .default("127.0.0.1:9464"),
+    )
+    .addOption(
+      new Option("--http-listen <host:port>", 'OFREP, the web console (/ui) and its JSON API (/api) ("off" disables)')
+        .env("CTM_HTTP_LISTEN")
+        .argParser(metricsListenAddress)
+        .default("127.0.0.1:7480"),
+    )
+    .addOption(
+      new Option("--http-rate-limit <n>", "requests per second each HTTP client (its token, else its address) may make; more are answered 429 with Retry-After (0: no limit)")
+        .env("CTM_HTTP_RATE_LIMIT")
+        .argParser(nonNegativeInt)
+        .default(0),
+    )
+    .addOption(
+      new Option("--http-allow-origins <origins>", 'comma-separated origins whose pages may call OFREP and the API from a browser (CORS), or "*"')
+        .env("CTM_HTTP_ALLOW_ORIGINS")
+        .argParser(originList)
+        .default([], "none"),
     )
     .addOption(
       new Option("--access-log-max-age-ms <ms>", "access records older than this are removed in the background")
@@ -250,6 +290,9 @@ On a stopped store:
   if (o.auth === "off" && !o.insecure && !isLoopbackListen(o.listen)) {
     program.error(`error: --listen ${o.listen} is not a loopback address and --auth is off: anyone who reaches it could change every key; turn on --auth on (or pass --insecure)`, { exitCode: 2 });
   }
+  if (o.auth === "off" && !o.insecure && o.httpListen !== "off" && !isLoopbackListen(o.httpListen)) {
+    program.error(`error: --http-listen ${o.httpListen} is not a loopback address and --auth is off: anyone who reaches it could change every key; turn on --auth on (or pass --insecure)`, { exitCode: 2 });
+  }
   if (o.tlsClientCa !== undefined && o.tlsCert === undefined) program.error("error: --tls-client-ca needs --tls-cert and --tls-key", { exitCode: 2 });
   if (o.store === "etcd") {
     if (!o.etcdEndpoints) program.error("error: --store etcd needs --etcd-endpoints host:port[,host:port...]", { exitCode: 2 });
@@ -281,6 +324,9 @@ On a stopped store:
     schedulerIntervalMs: o.schedulerIntervalMs,
     healthIntervalMs: o.healthIntervalMs,
     metricsListen: o.metricsListen,
+    httpListen: o.httpListen,
+    httpRateLimit: o.httpRateLimit,
+    httpAllowOrigins: o.httpAllowOrigins,
     accessLogMaxAgeMs: o.accessLogMaxAgeMs,
     accessLogMaxBytes: o.accessLogMaxBytes,
     accessLogQueue: o.accessLogQueue,

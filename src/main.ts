@@ -38,6 +38,7 @@ import { FailurePenalty, PENALTY_DEFAULTS } from "./transport/grpc/failure-penal
 import { peerPrincipal } from "./transport/tls/peer-principal.js";
 import { ctmServices, GrpcTransport } from "./transport/grpc/grpc-server.js";
 import { MetricsServer } from "./transport/http/metrics-server.js";
+import { httpFace } from "./transport/http/http-routes.js";
 import { serverTls } from "./transport/tls/server-tls.js";
 import { WatchHub } from "./watch/watch-hub.js";
 import { makeLogger, RPC_BINDINGS } from "./make-logger.js";
@@ -197,6 +198,8 @@ async function main(): Promise<void> {
   const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
   const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
+  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: log.child({ component: "http" }), metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes });
+  const httpAddress = http ? await http.listen(cfg.httpListen) : "off";
   const serving = (on: boolean, writes = on): void => {
     transport.setServing(on, writes);
     pool?.setServing(on);
@@ -244,6 +247,7 @@ async function main(): Promise<void> {
     hub.close();
     await transport.shutdown(cfg.shutdownGraceMs);
     await metricsServer?.close();
+    await http?.close();
     rollouts.close();
     integrity.close();
     validators.close();
@@ -273,6 +277,7 @@ async function main(): Promise<void> {
     {
       address,
       metrics: metricsAddress,
+      http: httpAddress,
       dataDir,
       revision: store.headRevision,
       keys: store.keyCount,

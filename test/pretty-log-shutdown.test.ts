@@ -13,7 +13,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** Starts ctmd with pretty logs, sends SIGTERM once it listens, and resolves its exit code and stdout. */
 function runOnce(i: number): Promise<{ code: number | null; stdout: string; stderr: string; signal: string | null }> {
-  const proc = spawn(process.execPath, [MAIN, "--log-format", "pretty", "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", join(dir, `d${i}`)], {
+  const proc = spawn(process.execPath, [MAIN, "--log-format", "pretty", "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", join(dir, `d${i}`)], {
     env: { ...process.env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });

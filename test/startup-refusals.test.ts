@@ -36,7 +36,7 @@ describe("ctmd refuses to start with one line and a status", () => {
     await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", res));
     cleanups.push(() => new Promise((res) => blocker.close(res)));
     const port = (blocker.address() as { port: number }).port;
-    const r = await runDaemonToExit(["--listen", `127.0.0.1:${port}`, "--metrics-listen", "off", "--data-dir", await fresh("port")]);
+    const r = await runDaemonToExit(["--listen", `127.0.0.1:${port}`, "--metrics-listen", "off", "--http-listen", "off", "--data-dir", await fresh("port")]);
     expectRefusal(r, 1, new RegExp(`^ctmd: cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
   });
 
@@ -45,7 +45,7 @@ describe("ctmd refuses to start with one line and a status", () => {
     await new Promise<void>((res) => blocker.listen(0, "127.0.0.1", res));
     cleanups.push(() => new Promise((res) => blocker.close(res)));
     const port = (blocker.address() as { port: number }).port;
-    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", `127.0.0.1:${port}`, "--data-dir", await fresh("mport")]);
+    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", `127.0.0.1:${port}`, "--http-listen", "off", "--data-dir", await fresh("mport")]);
     expectRefusal(r, 1, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: address already in use`));
   });
 
@@ -73,14 +73,14 @@ describe("ctmd refuses to start with one line and a status", () => {
   });
 
   it("a host with no local interface: exit 1", async () => {
-    const r = await runDaemonToExit(["--listen", "192.0.2.1:7411", "--auth", "on", "--metrics-listen", "off", "--data-dir", await fresh("noif")]);
+    const r = await runDaemonToExit(["--listen", "192.0.2.1:7411", "--auth", "on", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", await fresh("noif")]);
     expectRefusal(r, 1, /^ctmd: cannot listen on 192\.0\.2\.1:7411: no local interface has this address/);
   });
 
   it("a data directory held by another ctmd: exit 1, the directory named", async () => {
     const first = await Daemon.start();
     cleanups.push(() => first.dispose());
-    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", first.dataDir]);
+    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", first.dataDir]);
     expectRefusal(r, 1, new RegExp(`^ctmd: .*${first.dataDir} is in use by another ctmd`));
   });
 
@@ -93,14 +93,14 @@ describe("ctmd refuses to start with one line and a status", () => {
     const d = await Daemon.start({ dataDir: join(mnt, "store") });
     expect(await d.stop()).toBe(0);
     await run("mount", ["-o", "remount,ro", mnt]);
-    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", join(mnt, "store")]);
+    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", join(mnt, "store")]);
     expectRefusal(r, 1, /^ctmd: .*\/ro\/store\b.*read-only file system/i);
   });
 
   it("a data directory that is a file: exit 1", async () => {
     const file = join(scratch, "a-file");
     await run("touch", [file]);
-    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", file]);
+    const r = await runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", file]);
     expectRefusal(r, 1, /^ctmd: cannot use \S+a-file: exists and is not a directory/);
   });
 });

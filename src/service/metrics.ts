@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { CappedCounter } from "./capped-counter.js";
 import { RpcLatencyHistogram } from "./rpc-latency-histogram.js";
 
@@ -84,6 +84,15 @@ export class Metrics {
   // prom-client hashes a label set on every call; an RPC's (method, code) pairs are few, so
   // each gets a recorder once: a tally increment and a histogram series on the hot path.
   private readonly rpcRecorders = new Map<string, (seconds: number) => void>();
+  /** The HTTP face (OFREP, the console's API, its assets), by route and HTTP status. */
+  readonly httpRequests = new Counter({ name: "ctm_http_requests_total", help: "HTTP requests by route and status", labelNames: ["route", "status"], registers: [this.registry] });
+  readonly httpSeconds = new Histogram({
+    name: "ctm_http_request_duration_seconds",
+    help: "HTTP request latency by route (event streams: until the headers are sent)",
+    labelNames: ["route"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "ctm_process_" });

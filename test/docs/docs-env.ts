@@ -69,19 +69,19 @@ export class DocsEnv {
   }
 
   /** `ctmd` from PATH on a free loopback port and a fresh data directory. */
-  async startDaemon(dataDir: string): Promise<{ address: string; proc: ChildProcess; stop: () => Promise<number | null> }> {
-    const proc = spawn("ctmd", ["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", dataDir], { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+  async startDaemon(dataDir: string): Promise<{ address: string; http: string; proc: ChildProcess; stop: () => Promise<number | null> }> {
+    const proc = spawn("ctmd", ["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "127.0.0.1:0", "--data-dir", dataDir], { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((res) => proc.once("exit", (code) => res(code)));
-    const address = await new Promise<string>((res, rej) => {
+    const [address, http] = await new Promise<[string, string]>((res, rej) => {
       proc.once("exit", () => rej(new Error(`ctmd exited before listening: ${stderr}`)));
       createInterface({ input: proc.stdout! }).on("line", (line) => {
         const m = /"msg":"listening"/.test(line) ? /"address":"([^"]+)"/.exec(line) : null;
-        if (m) res(m[1]!);
+        if (m) res([m[1]!, /"http":"([^"]+)"/.exec(line)![1]!]);
       });
     });
-    return { address, proc, stop: () => (proc.kill("SIGTERM"), exited) };
+    return { address, http, proc, stop: () => (proc.kill("SIGTERM"), exited) };
   }
 
   dispose(): Promise<void> {

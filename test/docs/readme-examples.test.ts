@@ -9,6 +9,8 @@ import { runBlock, type BlockContext } from "./run-block.js";
 const DOCS = ["README.md", "clients/ts/README.md", "clients/python/README.md", "clients/go/README.md"];
 /** The address the READMEs use; the test's daemon listens elsewhere, on a free port. */
 const DOC_ADDRESS = "127.0.0.1:7411";
+/** The HTTP face's address the READMEs use (OFREP, the console's API). */
+const DOC_HTTP = "127.0.0.1:7480";
 
 const texts = new Map(await Promise.all(DOCS.map(async (d) => [d, await readFile(join(ROOT, d), "utf8")] as const)));
 let docs: DocsEnv;
@@ -57,7 +59,7 @@ for (const doc of DOCS) {
 
     for (const block of blocks) {
       it(`line ${block.line} (${block.lang}) exits 0`, async () => {
-        const r = await runBlock({ ...block, code: block.code.replaceAll(DOC_ADDRESS, address) }, ctx);
+        const r = await runBlock({ ...block, code: block.code.replaceAll(DOC_ADDRESS, address).replaceAll(DOC_HTTP, daemon.http) }, ctx);
         expect(r.code, r.output).toBe(0);
       }, 180_000);
     }

@@ -160,7 +160,7 @@ describe("ctmd replicas with --store etcd", () => {
     // An etcd that cannot be reached stops the start with a message that says where it looked.
     const port = await freePort();
     const scratch = join(tmpdir(), `ctm-unreachable-${randomUUID()}`);
-    const unreachable = await runDaemonToExit(["--store", "etcd", "--etcd-endpoints", `127.0.0.1:${port}`, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", scratch]);
+    const unreachable = await runDaemonToExit(["--store", "etcd", "--etcd-endpoints", `127.0.0.1:${port}`, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", scratch]);
     await rm(scratch, { recursive: true, force: true });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(new RegExp(`could not read the ctm log from etcd at 127\\.0\\.0\\.1:${port}`));

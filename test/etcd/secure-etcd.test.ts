@@ -57,7 +57,7 @@ async function replicas(c: EtcdCluster, n: number, flags: string[], prefix = fre
 /** A start that must be refused: its exit code and stderr (its data directory is in the cluster's). */
 function refused(c: EtcdCluster, flags: string[], prefix = fresh()) {
   const dataDir = join(c.dir, `refused-${randomUUID()}`);
-  return runDaemonToExit(["--store", "etcd", "--etcd-endpoints", c.endpoints.join(","), "--etcd-prefix", prefix, ...flags, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", dataDir]);
+  return runDaemonToExit(["--store", "etcd", "--etcd-endpoints", c.endpoints.join(","), "--etcd-prefix", prefix, ...flags, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", dataDir]);
 }
 
 /** Refused with exit 1 and one line that says why, not a stack. */

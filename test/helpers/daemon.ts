@@ -15,6 +15,8 @@ export interface DaemonOptions {
 /** A real ctmd process on 127.0.0.1:0 with a real LevelDB directory. */
 export class Daemon {
   address = "";
+  /** The HTTP face (OFREP, /api, /ui), host:port. */
+  http = "";
   readonly logs: Record<string, unknown>[] = [];
   private proc: ChildProcess | undefined;
   private exited: Promise<number | null> = Promise.resolve(null);
@@ -41,7 +43,7 @@ export class Daemon {
 
   /** Starts the process (again) on the same data directory. */
   async launch(): Promise<void> {
-    const proc = spawn(process.execPath, [MAIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...(this.opts.args ?? [])], {
+    const proc = spawn(process.execPath, [MAIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...(this.opts.args ?? [])], {
       env: { ...process.env, ...this.opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -63,6 +65,7 @@ export class Daemon {
         this.logs.push(rec);
         if (rec.msg === "listening") {
           proc.off("exit", fail);
+          this.http = String(rec.http);
           res(String(rec.address));
         }
       });

@@ -25,7 +25,7 @@ async function daemonWith600(): Promise<Daemon> {
   return d;
 }
 
-const start = (dir: string) => runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", dir]);
+const start = (dir: string) => runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", dir]);
 const ctmd = (...args: string[]) => runDaemonToExit(args);
 
 /** One line on stderr, naming the cause, no stack, exit 1. */

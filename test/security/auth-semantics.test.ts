@@ -221,7 +221,7 @@ describe("first start and protected mode", () => {
   });
 
   it("with auth off, a non-loopback address is refused in one line unless --insecure", async () => {
-    const r = await runDaemonToExit(["--listen", "0.0.0.0:0", "--metrics-listen", "off", "--data-dir", join(daemon.dataDir, "never")]);
+    const r = await runDaemonToExit(["--listen", "0.0.0.0:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", join(daemon.dataDir, "never")]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split("\n")).toEqual([
       "ctmd: --listen 0.0.0.0:0 is not a loopback address and --auth is off: anyone who reaches it could change every key; turn on --auth on (or pass --insecure)",

@@ -258,7 +258,7 @@ describe("ctmd refuses TLS files it cannot use, with one line", () => {
     expect(r.stdout).not.toContain('"listening"');
   };
   const start = (args: string[], env: Record<string, string> = {}) =>
-    runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--data-dir", join(pki.dir, "never-created"), ...args], { env });
+    runDaemonToExit(["--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off", "--data-dir", join(pki.dir, "never-created"), ...args], { env });
 
   it("a certificate file that is not PEM: exit 1", async () => {
     const bad = join(pki.dir, "garbage.pem");

@@ -6,6 +6,7 @@ import { ACCESS_RULES, type AccessRule } from "./access-rules.js";
 import { labelOf, Refusal } from "./checked-service.js";
 import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { statusName, toStatus } from "./status-table.js";
+import type { CallAuth } from "./call-auth.js";
 
 const headerOf = (md: grpc.Metadata): string | undefined => {
   const v = md.get("authorization");
@@ -23,6 +24,16 @@ const WRITING = new Set(["write", "rollout", "admin"]);
 const noRule: AccessRule = () => {
   throw new CtmError("permission_denied", "this method has no access rule");
 };
+
+/** Grants every access `rule` asks of the decoded `message` to `principal`, or throws the refusal. */
+export function authorizeAll(auth: CallAuth, rule: AccessRule, message: unknown, principal: Principal, breakGlass: boolean): void {
+  if (rule === "public" || rule === "authenticated") return;
+  for (const access of rule(message as never, auth.context)) {
+    auth.service.authorize(principal, access);
+    // Asking to break the glass needs the right to, over what the call writes.
+    if (breakGlass && WRITING.has(access.verb)) auth.service.authorize(principal, { ...access, verb: "break_glass" });
+  }
+}
 
 /**
  * The one chain every call ctmd serves passes, as a grpc-js server interceptor: the request's
@@ -84,13 +95,9 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
           onReceiveMessage(message, nextMessage) {
             if (refused) return;
             if (message instanceof Refusal) return fail(message.error);
-            if (checked && rule !== "authenticated") {
+            if (checked) {
               try {
-                for (const access of rule(message as never, auth.context)) {
-                  auth.service.authorize(principal!, access);
-                  // Asking to break the glass needs the right to, over what the call writes.
-                  if (breakGlass && WRITING.has(access.verb)) auth.service.authorize(principal!, { ...access, verb: "break_glass" });
-                }
+                authorizeAll(auth, rule, message, principal!, breakGlass);
               } catch (e) {
                 return fail(e);
               }

@@ -51,21 +51,35 @@ export class InternalCalls {
     } catch (e) {
       return Promise.resolve(failure(grpc.status.INVALID_ARGUMENT, `request: ${e instanceof Error ? e.message : String(e)}`));
     }
-    const metadata = new grpc.Metadata();
-    metadata.set("x-request-id", c.requestId);
-    // What the handlers (rpc-logger's unary) use of a call.
-    const call = { request, metadata, sendMetadata: () => undefined, getPeer: () => "read-worker", cancelled: false } as unknown as grpc.ServerUnaryCall<unknown, unknown>;
-    return new Promise((resolve) => {
-      const callback: grpc.sendUnaryData<unknown> = (err, value) => {
-        if (err) {
-          const entries = Object.entries(err.metadata?.getMap() ?? {}) as [string, string | Uint8Array][];
-          resolve({ error: { code: err.code ?? grpc.status.UNKNOWN, details: err.details ?? "", metadata: entries } });
-        } else resolve({ response: m.def.responseSerialize(value) });
-      };
-      if (c.principal === undefined && !c.breakGlass) m.handler(call, callback);
-      else actAs(c.principal, () => m.handler(call, callback), c.breakGlass === true);
-    });
+    return runUnary(m.handler, request, c.requestId, "read-worker", c.principal, c.breakGlass === true).then((r) =>
+      "error" in r
+        ? { error: { code: r.error.code ?? grpc.status.UNKNOWN, details: r.error.details ?? "", metadata: Object.entries(r.error.metadata?.getMap() ?? {}) as [string, string | Uint8Array][] } }
+        : { response: m.def.responseSerialize(r.value) },
+    );
   }
+}
+
+/**
+ * Runs a unary handler outside grpc-js, on a request another transport already decoded, checked
+ * and authorized (a read worker's chain, the HTTP face's): as `principal`, with the call fields
+ * the handlers use (rpc-logger's unary), so the call is logged, counted and mapped as any other.
+ */
+export function runUnary(
+  handler: Handler,
+  request: unknown,
+  requestId: string,
+  peer: string,
+  principal: string | undefined,
+  breakGlass: boolean,
+): Promise<{ value: unknown } | { error: Partial<grpc.ServiceError> }> {
+  const metadata = new grpc.Metadata();
+  metadata.set("x-request-id", requestId);
+  const call = { request, metadata, sendMetadata: () => undefined, getPeer: () => peer, cancelled: false } as unknown as grpc.ServerUnaryCall<unknown, unknown>;
+  return new Promise((resolve) => {
+    const callback: grpc.sendUnaryData<unknown> = (err, value) => resolve(err ? { error: err } : { value });
+    if (principal === undefined && !breakGlass) handler(call, callback);
+    else actAs(principal, () => handler(call, callback), breakGlass);
+  });
 }
 
 const failure = (code: grpc.status, details: string): InternalReply => ({ error: { code, details, metadata: [] } });

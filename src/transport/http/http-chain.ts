@@ -1,0 +1,177 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { Principal } from "../../service/auth-service.js";
+import type { Metrics } from "../../service/metrics.js";
+import { ACCESS_RULES } from "../grpc/access-rules.js";
+import type { CallAuth } from "../grpc/call-auth.js";
+import { authorizeAll, BREAK_GLASS_HEADER } from "../grpc/call-chain.js";
+import { toStatus } from "../grpc/status-table.js";
+import type { RateLimiter } from "./rate-limiter.js";
+
+/** A failure the HTTP face answers itself, with a gRPC code so every route maps it the same way. */
+export class HttpError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+    readonly headers: Record<string, string> = {},
+    /** The request field at fault, for INVALID_ARGUMENT. */
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One HTTP request on its way through the chain. */
+export interface HttpCall {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly url: URL;
+  /** The caller's `x-request-id` (1 to 128 characters), or a new one; echoed in the response. */
+  readonly requestId: string;
+  /** Whom the chain authenticated; undefined with auth off. */
+  principal: Principal | undefined;
+  /** The caller sent `ctm-break-glass`. */
+  readonly breakGlass: boolean;
+  readonly started: number;
+}
+
+/** A failure as the protocol of a route spells it: Connect JSON, OFREP's errorCode, text. */
+export interface Failure {
+  code: grpc.status;
+  message: string;
+  headers: Record<string, string>;
+  /** The field at fault, for INVALID_ARGUMENT. */
+  field?: string;
+}
+
+export interface HttpChainOptions {
+  log: Logger;
+  metrics?: Metrics;
+  /** With auth on: who may call what, as on gRPC. */
+  auth?: CallAuth;
+  /** Set while calls must be refused (a store that failed verification). */
+  gate?: () => Error | undefined;
+  /** Requests per second per client, when configured. */
+  rate?: RateLimiter;
+  /** Largest request body read. */
+  maxBodyBytes: number;
+}
+
+/**
+ * The chain every HTTP request passes, as callChain is for gRPC: the request id, the rate limit,
+ * authentication (`authorization: Bearer <token>`, or `x-api-key: <token>` as OFREP clients send
+ * it) with the same failure penalty, authorization by the same ACCESS_RULES against the decoded
+ * request, bounded bodies, one status table, one log line and metric per request.
+ */
+export class HttpChain {
+  constructor(readonly opts: HttpChainOptions) {}
+
+  get authOn(): boolean {
+    return this.opts.auth !== undefined;
+  }
+
+  begin(req: IncomingMessage, res: ServerResponse): HttpCall {
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && given.length > 0 && given.length <= 128 ? given : randomUUID();
+    res.setHeader("x-request-id", requestId);
+    const url = new URL(req.url ?? "/", "http://ctmd");
+    return { req, res, url, requestId, principal: undefined, breakGlass: req.headers[BREAK_GLASS_HEADER] !== undefined, started: performance.now() };
+  }
+
+  /** Throws RESOURCE_EXHAUSTED with Retry-After once the caller spent its configured rate. */
+  limit(call: HttpCall): void {
+    const rate = this.opts.rate;
+    if (rate === undefined) return;
+    const client = call.principal?.name ?? call.req.socket.remoteAddress ?? "unknown";
+    const wait = rate.take(client);
+    if (wait > 0) throw new HttpError(grpc.status.RESOURCE_EXHAUSTED, `more than the configured ${"--http-rate-limit"} requests per second; retry after ${wait} s`, { "retry-after": String(wait) });
+  }
+
+  /**
+   * Authenticates the caller (auth on); a refusal waits as long as the failure penalty says, as
+   * on gRPC, so guessing tokens over HTTP is no faster.
+   */
+  async authenticate(call: HttpCall): Promise<void> {
+    const auth = this.opts.auth;
+    if (auth === undefined) return;
+    const header = call.req.headers.authorization;
+    const key = call.req.headers["x-api-key"];
+    const authorization = header !== undefined ? header : typeof key === "string" ? `Bearer ${key}` : undefined;
+    try {
+      call.principal = auth.service.authenticate(authorization, undefined);
+    } catch (e) {
+      const delay = auth.penalty?.failed(call.req.socket.remoteAddress ?? "unknown") ?? 0;
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      throw e;
+    }
+  }
+
+  /** Authorizes what the decoded request of gRPC method `path` asks, as the gRPC chain does. */
+  authorize(call: HttpCall, path: string, message: unknown): void {
+    const auth = this.opts.auth;
+    if (auth === undefined) return;
+    const rule = ACCESS_RULES[path];
+    if (rule === undefined) throw new HttpError(grpc.status.PERMISSION_DENIED, "this method has no access rule");
+    if (rule === "public") return;
+    authorizeAll(auth, rule, message, call.principal!, call.breakGlass);
+  }
+
+  /** The refusal a failing store's gate gives, if any. */
+  gate(): void {
+    const refused = this.opts.gate?.();
+    if (refused) throw refused;
+  }
+
+  /** The whole body, up to `maxBodyBytes`; more is RESOURCE_EXHAUSTED without reading on. */
+  body(call: HttpCall, limit = this.opts.maxBodyBytes): Promise<Buffer> {
+    const declared = Number(call.req.headers["content-length"] ?? 0);
+    if (declared > limit) return Promise.reject(tooLarge(limit));
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (b: Buffer): void => {
+        size += b.length;
+        if (size > limit) {
+          call.req.off("data", onData);
+          call.req.resume();
+          reject(tooLarge(limit));
+          return;
+        }
+        chunks.push(b);
+      };
+      call.req.on("data", onData);
+      call.req.once("end", () => resolve(Buffer.concat(chunks, size)));
+      call.req.once("error", reject);
+    });
+  }
+
+  /** Maps anything thrown to a Failure, logging the unexpected in full under the request id. */
+  failure(call: HttpCall, e: unknown): Failure {
+    if (e instanceof HttpError) return { code: e.code, message: e.message, headers: e.headers, ...(e.field !== undefined ? { field: e.field } : {}) };
+    const { error, unexpected } = toStatus(e, call.requestId);
+    if (unexpected) this.opts.log.error({ err: e, requestId: call.requestId, path: call.url.pathname }, "http");
+    const field = error.metadata?.get("ctm-field")[0];
+    return { code: error.code ?? grpc.status.UNKNOWN, message: error.details ?? "", headers: {}, ...(typeof field === "string" ? { field } : {}) };
+  }
+
+  /** One log line and one metric per request, once its answer is sent (or its client left). */
+  track(call: HttpCall, route: string, quiet = false): void {
+    const { log, metrics } = this.opts;
+    const done = (): void => {
+      const status = call.res.headersSent ? call.res.statusCode : 499;
+      const durationMs = performance.now() - call.started;
+      metrics?.httpRequests.inc({ route, status: String(status) });
+      metrics?.httpSeconds.observe({ route }, durationMs / 1000);
+      const line = { route, method: call.req.method, path: call.url.pathname, status, durationMs, requestId: call.requestId, ...(call.principal ? { principal: call.principal.name } : {}) };
+      if (status >= 500) log.error(line, "http");
+      else if (status >= 400 && status !== 404 && status !== 304) log.warn(line, "http");
+      else if (quiet) log.debug(line, "http");
+      else log.info(line, "http");
+    };
+    call.res.once("close", done);
+  }
+}
+
+const tooLarge = (limit: number): HttpError => new HttpError(grpc.status.RESOURCE_EXHAUSTED, `the request body is larger than ${limit} bytes`);
