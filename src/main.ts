@@ -37,6 +37,7 @@ import { AuthService, BOOTSTRAP_TOKEN_FILE } from "./service/auth-service.js";
 import { FailurePenalty, PENALTY_DEFAULTS } from "./transport/grpc/failure-penalty.js";
 import { peerPrincipal } from "./transport/tls/peer-principal.js";
 import { ctmServices, GrpcTransport } from "./transport/grpc/grpc-server.js";
+import { ListingService } from "./service/listing-service.js";
 import { MetricsServer } from "./transport/http/metrics-server.js";
 import { httpFace } from "./transport/http/http-routes.js";
 import { serverTls } from "./transport/tls/server-tls.js";
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
   const callAuth = cfg.auth ? { service: auth, context: { rollouts, changes }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
   const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024 };
-  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, changes, lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
+  const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, changes, listing: new ListingService(store, config, reads), lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;
   let address: string;

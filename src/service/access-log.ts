@@ -1,3 +1,4 @@
+import { summarizeAccess, type AccessSummary } from "./access-summary.js";
 import type { Clock } from "../domain/clock.js";
 import { invalidArgument } from "../domain/errors.js";
 import { checkText, checkVersion, LIMITS, TIME_RANGE } from "../domain/limits.js";
@@ -189,6 +190,11 @@ export class AccessLog implements AccessSink {
     await this.flush();
     const { records, next } = await this.store.query({ ...q, limit, before });
     return { records, nextPageToken: next ? next.toString("base64url") : "" };
+  }
+
+  /** One key's evaluations per variant per time bucket (see summarizeAccess). */
+  summarize(q: { key: string; from?: number; to?: number; bucketMs?: number }): Promise<AccessSummary> {
+    return summarizeAccess(this, this.clock.now(), q);
   }
 
   /** Deletes by age, then the oldest until under the size limit. */

@@ -2,6 +2,7 @@ import type { Clock } from "../domain/clock.js";
 import { CtmError, invalidArgument, notFound } from "../domain/errors.js";
 import type { HealthCheck, Judgement, Observation } from "../domain/health/health-check.js";
 import { judge } from "../domain/health/judge.js";
+import { HealthHistory } from "./health-history.js";
 import { checkHealthCheck, healthCheckFromJson, healthCheckToJson, withDefaults } from "../domain/health/parse-health-check.js";
 import type { JsonValue } from "../domain/json.js";
 import { checkKey } from "../domain/limits.js";
@@ -54,6 +55,8 @@ export class HealthService implements WriteGuard {
   /** Probe results per check: one sample per tick. */
   private readonly probes = new Map<string, { t: number; ok: boolean }[]>();
   private readonly states = new Map<string, CheckState>();
+  /** Every tick's state per key, for GetHealthHistory. */
+  readonly history = new HealthHistory();
   /** Latest record of keys that roll out or just finished. */
   private readonly watched = new Map<string, LogRecord>();
   /** What a finalized record's rollback restores (null: it did not end a rollout). */
@@ -205,9 +208,11 @@ export class HealthService implements WriteGuard {
     const consecutive = j.verdict === "failing" ? (prev?.verdict === "failing" ? prev.consecutive : 0) + 1 : 0;
     const state: CheckState = { ...j, check: check.name, key: target.key, consecutive, checkedAt: this.clock.now() };
     this.states.set(id, state);
+    this.history.add({ ...state });
     if (consecutive < check.failuresToAct) return undefined;
     const record = await this.act(check, target, j);
     this.states.set(id, { ...state, verdict: "breached" });
+    if (record !== undefined) this.history.markBreached(state);
     return record;
   }
 

@@ -55,6 +55,8 @@ export function api(c: Client, token?: string) {
     snapshot: partial(c.snapshot.bind(c), pb.SnapshotRequest, token),
     apply: partial(c.apply.bind(c), pb.ApplyRequest, token),
     rollbackPrefix: partial(c.rollbackPrefix.bind(c), pb.RollbackPrefixRequest, token),
+    listKeys: partial(c.listKeys.bind(c), pb.ListKeysRequest, token),
+    listChanges: partial(c.listChanges.bind(c), pb.ListChangesRequest, token),
   };
 }
 

@@ -45,6 +45,7 @@ export function healthApi(address: string, token?: string) {
     deleteHealthCheck: partial(c.deleteHealthCheck.bind(c), hpb.DeleteHealthCheckRequest, token),
     listHealthChecks: partial(c.listHealthChecks.bind(c), hpb.ListHealthChecksRequest, token),
     reportMetrics: partial(c.reportMetrics.bind(c), hpb.ReportMetricsRequest, token),
+    getHealthHistory: partial(c.getHealthHistory.bind(c), hpb.GetHealthHistoryRequest, token),
   };
 }
 
@@ -55,6 +56,7 @@ export function accessLogApi(address: string) {
     client: c,
     query: partial(c.queryAccessLog.bind(c), apb.QueryAccessLogRequest),
     upload: partial(c.uploadAccessLog.bind(c), apb.UploadAccessLogRequest),
+    summarize: partial(c.summarizeAccessLog.bind(c), apb.SummarizeAccessLogRequest),
   };
 }
 

@@ -59,6 +59,8 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   "/ctm.v1.ConfigService/Rollback": (r: Keyed) => [{ verb: "write", keys: [r.key], environments: "all" }],
   "/ctm.v1.ConfigService/GetAt": onKey("read"),
   "/ctm.v1.ConfigService/Snapshot": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
+  "/ctm.v1.ConfigService/ListKeys": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
+  "/ctm.v1.ConfigService/ListChanges": (r: { prefix: string }) => [{ verb: "read", prefix: r.prefix }],
   "/ctm.v1.ConfigService/Apply": (r: { operations: Op[] }) =>
     r.operations.map((op): Access => {
       const o = op.operation;
@@ -85,9 +87,11 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   "/ctm.v1.HealthCheckService/SetHealthCheck": (r: { check?: { name: string } }) => [{ verb: "admin", keys: [HEALTH_CHECK_PREFIX + (r.check?.name ?? "")] }],
   "/ctm.v1.HealthCheckService/DeleteHealthCheck": (r: { name: string }) => [{ verb: "admin", keys: [HEALTH_CHECK_PREFIX + r.name] }],
   "/ctm.v1.HealthCheckService/ListHealthChecks": admin(HEALTH_CHECK_PREFIX),
+  "/ctm.v1.HealthCheckService/GetHealthHistory": onKey("read"),
   "/ctm.v1.HealthCheckService/ReportMetrics": (r: { samples: Keyed[] }) => [{ verb: "report", keys: [...new Set(r.samples.map((s) => s.key))] }],
 
   // Without a key, a query may return records of every key.
+  "/ctm.v1.AccessLogService/SummarizeAccessLog": onKey("read"),
   "/ctm.v1.AccessLogService/QueryAccessLog": (r: Keyed) => [r.key ? { verb: "read", keys: [r.key] } : { verb: "read", prefix: "" }],
   "/ctm.v1.AccessLogService/UploadAccessLog": (r: { records: Keyed[] }) => [{ verb: "report", keys: [...new Set(r.records.map((s) => s.key))] }],
 

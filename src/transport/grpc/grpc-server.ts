@@ -9,6 +9,8 @@ import { ConfigServiceService, GetResponse, WatchResponse } from "../../gen/ctm/
 import { RolloutServiceService } from "../../gen/ctm/v1/rollout_service.js";
 import type { RolloutService } from "../../service/rollout-service.js";
 import { configHandlers, type GetWire } from "./config-handlers.js";
+import { listingHandlers } from "./listing-handlers.js";
+import type { ListingService } from "../../service/listing-service.js";
 import { rolloutHandlers } from "./rollout-handlers.js";
 import type { Rpc } from "./rpc-logger.js";
 import { accessLogHandlers, healthCheckHandlers, validatorHandlers } from "./safety-handlers.js";
@@ -85,6 +87,7 @@ export interface Services {
   retention: RetentionService;
   lifecycle: StaleKeySource;
   changes: ChangeRequestService;
+  listing: ListingService;
 }
 
 /** One service as the server registers it. */
@@ -97,7 +100,7 @@ export interface ServiceEntry {
 export function ctmServices(svc: Services, rpc: Rpc, opts: GrpcTransportOptions): ServiceEntry[] {
   const header = () => headerOf(svc.config);
   return [
-    { definition: configService, handlers: configHandlers(svc.config, rpc, opts.watch) },
+    { definition: configService, handlers: { ...configHandlers(svc.config, rpc, opts.watch), ...listingHandlers(svc.listing, header, rpc) } },
     { definition: RolloutServiceService, handlers: rolloutHandlers(svc.rollouts, svc.config, rpc) },
     { definition: ValidatorServiceService, handlers: validatorHandlers(svc.validators, header, rpc) },
     { definition: HealthCheckServiceService, handlers: healthCheckHandlers(svc.health, header, rpc) },

@@ -11,7 +11,9 @@ import {
   type RolloutPlan as PbPlan,
 } from "../../gen/ctm/v1/rollout.js";
 
-const ms = (d: Duration | undefined): number | undefined => (d === undefined ? undefined : d.seconds * 1000 + Math.floor(d.nanos / 1e6));
+/** A protobuf Duration in ms; undefined when unset. */
+export const durationMs = (d: Duration | undefined): number | undefined => (d === undefined ? undefined : d.seconds * 1000 + Math.floor(d.nanos / 1e6));
+const ms = durationMs;
 const duration = (msValue: number): Duration => ({ seconds: Math.trunc(msValue / 1000), nanos: Math.round((msValue % 1000) * 1e6) });
 const date = (t: number | undefined): Date | undefined => (t === undefined ? undefined : new Date(t));
 

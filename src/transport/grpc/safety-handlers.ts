@@ -9,7 +9,8 @@ import type { ValidatorServiceServer } from "../../gen/ctm/v1/validator_service.
 import type { AccessRecord } from "../../storage/access-log-store.js";
 import { toEntry } from "./entry-mapper.js";
 import { toPbCheckState, toHealthCheck, toPbHealthCheck } from "./health-mapper.js";
-import { fromPbReason, toPbReason, toRolloutInput } from "./rollout-mapper.js";
+import { durationMs, fromPbReason, toPbReason, toRolloutInput } from "./rollout-mapper.js";
+import { checkKey } from "../../domain/limits.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 import { toPbValidator, toPbViolation, toValidator } from "./validator-mapper.js";
 
@@ -49,6 +50,7 @@ export function healthCheckHandlers(svc: HealthService, header: Header, rpc: Rpc
       const { checks, states } = svc.list(r.key);
       return { header: header(), checks: checks.map(toPbHealthCheck), states: states.map(toPbCheckState) };
     }),
+    getHealthHistory: unary(rpc, "HealthCheck.GetHistory", (r) => r.key, (r) => ({ header: header(), points: svc.history.of(checkKey(r.key)).map(toPbCheckState) })),
     reportMetrics: unary(rpc, "HealthCheck.ReportMetrics", (r) => r.samples[0]?.key, (r) => ({
       header: header(),
       accepted: svc.report(r.samples.map((s) => ({ key: s.key, variant: s.variant, requests: s.requests, errors: s.errors, time: s.time?.getTime() }))),
@@ -82,6 +84,15 @@ export function accessLogHandlers(svc: AccessLog, header: Header, rpc: Rpc): Acc
         pageToken: r.pageToken,
       });
       return { header: header(), records: records.map(toPbAccess), nextPageToken };
+    }),
+    summarizeAccessLog: unary(rpc, "AccessLog.Summarize", (r) => r.key, async (r) => {
+      const s = await svc.summarize({ key: r.key, from: r.startTime?.getTime(), to: r.endTime?.getTime(), bucketMs: r.bucket && durationMs(r.bucket) });
+      return {
+        header: header(),
+        buckets: s.buckets.map((b) => ({ startTime: new Date(b.start), variants: Object.fromEntries(b.variants) })),
+        records: s.records,
+        truncated: s.truncated,
+      };
     }),
     uploadAccessLog: unary(rpc, "AccessLog.Upload", (r) => r.records[0]?.key, (r) => ({ header: header(), ...svc.upload(r.records.map(fromPbAccess)) })),
   };

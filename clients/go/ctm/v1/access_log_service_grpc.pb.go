@@ -19,6 +19,9 @@ const _ = grpc.SupportPackageIsVersion7
 type AccessLogServiceClient interface {
 	QueryAccessLog(ctx context.Context, in *QueryAccessLogRequest, opts ...grpc.CallOption) (*QueryAccessLogResponse, error)
 	UploadAccessLog(ctx context.Context, in *UploadAccessLogRequest, opts ...grpc.CallOption) (*UploadAccessLogResponse, error)
+	// SummarizeAccessLog counts one key's evaluations per variant in time
+	// buckets: the share of units each variant actually served.
+	SummarizeAccessLog(ctx context.Context, in *SummarizeAccessLogRequest, opts ...grpc.CallOption) (*SummarizeAccessLogResponse, error)
 }
 
 type accessLogServiceClient struct {
@@ -47,12 +50,24 @@ func (c *accessLogServiceClient) UploadAccessLog(ctx context.Context, in *Upload
 	return out, nil
 }
 
+func (c *accessLogServiceClient) SummarizeAccessLog(ctx context.Context, in *SummarizeAccessLogRequest, opts ...grpc.CallOption) (*SummarizeAccessLogResponse, error) {
+	out := new(SummarizeAccessLogResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.AccessLogService/SummarizeAccessLog", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccessLogServiceServer is the server API for AccessLogService service.
 // All implementations must embed UnimplementedAccessLogServiceServer
 // for forward compatibility
 type AccessLogServiceServer interface {
 	QueryAccessLog(context.Context, *QueryAccessLogRequest) (*QueryAccessLogResponse, error)
 	UploadAccessLog(context.Context, *UploadAccessLogRequest) (*UploadAccessLogResponse, error)
+	// SummarizeAccessLog counts one key's evaluations per variant in time
+	// buckets: the share of units each variant actually served.
+	SummarizeAccessLog(context.Context, *SummarizeAccessLogRequest) (*SummarizeAccessLogResponse, error)
 	mustEmbedUnimplementedAccessLogServiceServer()
 }
 
@@ -65,6 +80,9 @@ func (UnimplementedAccessLogServiceServer) QueryAccessLog(context.Context, *Quer
 }
 func (UnimplementedAccessLogServiceServer) UploadAccessLog(context.Context, *UploadAccessLogRequest) (*UploadAccessLogResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UploadAccessLog not implemented")
+}
+func (UnimplementedAccessLogServiceServer) SummarizeAccessLog(context.Context, *SummarizeAccessLogRequest) (*SummarizeAccessLogResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SummarizeAccessLog not implemented")
 }
 func (UnimplementedAccessLogServiceServer) mustEmbedUnimplementedAccessLogServiceServer() {}
 
@@ -115,6 +133,24 @@ func _AccessLogService_UploadAccessLog_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccessLogService_SummarizeAccessLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SummarizeAccessLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccessLogServiceServer).SummarizeAccessLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.AccessLogService/SummarizeAccessLog",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccessLogServiceServer).SummarizeAccessLog(ctx, req.(*SummarizeAccessLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AccessLogService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ctm.v1.AccessLogService",
 	HandlerType: (*AccessLogServiceServer)(nil),
@@ -126,6 +162,10 @@ var _AccessLogService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UploadAccessLog",
 			Handler:    _AccessLogService_UploadAccessLog_Handler,
+		},
+		{
+			MethodName: "SummarizeAccessLog",
+			Handler:    _AccessLogService_SummarizeAccessLog_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -42,6 +42,12 @@ type ConfigServiceClient interface {
 	RollbackPrefix(ctx context.Context, in *RollbackPrefixRequest, opts ...grpc.CallOption) (*RollbackPrefixResponse, error)
 	// Watch streams changes of a key or prefix from a revision, in order.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (ConfigService_WatchClient, error)
+	// ListKeys lists the live keys under a prefix in key order, each with its
+	// current entry, whether it is rolling out and how often it is read.
+	ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error)
+	// ListChanges lists records across keys, newest first: the audit view,
+	// filtered by prefix, author and kind.
+	ListChanges(ctx context.Context, in *ListChangesRequest, opts ...grpc.CallOption) (*ListChangesResponse, error)
 }
 
 type configServiceClient struct {
@@ -183,6 +189,24 @@ func (x *configServiceWatchClient) Recv() (*WatchResponse, error) {
 	return m, nil
 }
 
+func (c *configServiceClient) ListKeys(ctx context.Context, in *ListKeysRequest, opts ...grpc.CallOption) (*ListKeysResponse, error) {
+	out := new(ListKeysResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.ConfigService/ListKeys", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *configServiceClient) ListChanges(ctx context.Context, in *ListChangesRequest, opts ...grpc.CallOption) (*ListChangesResponse, error) {
+	out := new(ListChangesResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.ConfigService/ListChanges", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConfigServiceServer is the server API for ConfigService service.
 // All implementations must embed UnimplementedConfigServiceServer
 // for forward compatibility
@@ -212,6 +236,12 @@ type ConfigServiceServer interface {
 	RollbackPrefix(context.Context, *RollbackPrefixRequest) (*RollbackPrefixResponse, error)
 	// Watch streams changes of a key or prefix from a revision, in order.
 	Watch(*WatchRequest, ConfigService_WatchServer) error
+	// ListKeys lists the live keys under a prefix in key order, each with its
+	// current entry, whether it is rolling out and how often it is read.
+	ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error)
+	// ListChanges lists records across keys, newest first: the audit view,
+	// filtered by prefix, author and kind.
+	ListChanges(context.Context, *ListChangesRequest) (*ListChangesResponse, error)
 	mustEmbedUnimplementedConfigServiceServer()
 }
 
@@ -254,6 +284,12 @@ func (UnimplementedConfigServiceServer) RollbackPrefix(context.Context, *Rollbac
 }
 func (UnimplementedConfigServiceServer) Watch(*WatchRequest, ConfigService_WatchServer) error {
 	return status.Errorf(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedConfigServiceServer) ListKeys(context.Context, *ListKeysRequest) (*ListKeysResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListKeys not implemented")
+}
+func (UnimplementedConfigServiceServer) ListChanges(context.Context, *ListChangesRequest) (*ListChangesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListChanges not implemented")
 }
 func (UnimplementedConfigServiceServer) mustEmbedUnimplementedConfigServiceServer() {}
 
@@ -487,6 +523,42 @@ func (x *configServiceWatchServer) Send(m *WatchResponse) error {
 	return x.ServerStream.SendMsg(m)
 }
 
+func _ConfigService_ListKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfigServiceServer).ListKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.ConfigService/ListKeys",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfigServiceServer).ListKeys(ctx, req.(*ListKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConfigService_ListChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfigServiceServer).ListChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.ConfigService/ListChanges",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfigServiceServer).ListChanges(ctx, req.(*ListChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _ConfigService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ctm.v1.ConfigService",
 	HandlerType: (*ConfigServiceServer)(nil),
@@ -534,6 +606,14 @@ var _ConfigService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RollbackPrefix",
 			Handler:    _ConfigService_RollbackPrefix_Handler,
+		},
+		{
+			MethodName: "ListKeys",
+			Handler:    _ConfigService_ListKeys_Handler,
+		},
+		{
+			MethodName: "ListChanges",
+			Handler:    _ConfigService_ListChanges_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -23,6 +23,10 @@ type HealthCheckServiceClient interface {
 	ListHealthChecks(ctx context.Context, in *ListHealthChecksRequest, opts ...grpc.CallOption) (*ListHealthChecksResponse, error)
 	// ReportMetrics takes request and error counts from services, per key and variant.
 	ReportMetrics(ctx context.Context, in *ReportMetricsRequest, opts ...grpc.CallOption) (*ReportMetricsResponse, error)
+	// GetHealthHistory returns what the health loop saw for a key, oldest
+	// first: every check's verdict and error rates per tick. It is kept in
+	// memory since this ctmd started, a bounded number of points per key.
+	GetHealthHistory(ctx context.Context, in *GetHealthHistoryRequest, opts ...grpc.CallOption) (*GetHealthHistoryResponse, error)
 }
 
 type healthCheckServiceClient struct {
@@ -69,6 +73,15 @@ func (c *healthCheckServiceClient) ReportMetrics(ctx context.Context, in *Report
 	return out, nil
 }
 
+func (c *healthCheckServiceClient) GetHealthHistory(ctx context.Context, in *GetHealthHistoryRequest, opts ...grpc.CallOption) (*GetHealthHistoryResponse, error) {
+	out := new(GetHealthHistoryResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.HealthCheckService/GetHealthHistory", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HealthCheckServiceServer is the server API for HealthCheckService service.
 // All implementations must embed UnimplementedHealthCheckServiceServer
 // for forward compatibility
@@ -79,6 +92,10 @@ type HealthCheckServiceServer interface {
 	ListHealthChecks(context.Context, *ListHealthChecksRequest) (*ListHealthChecksResponse, error)
 	// ReportMetrics takes request and error counts from services, per key and variant.
 	ReportMetrics(context.Context, *ReportMetricsRequest) (*ReportMetricsResponse, error)
+	// GetHealthHistory returns what the health loop saw for a key, oldest
+	// first: every check's verdict and error rates per tick. It is kept in
+	// memory since this ctmd started, a bounded number of points per key.
+	GetHealthHistory(context.Context, *GetHealthHistoryRequest) (*GetHealthHistoryResponse, error)
 	mustEmbedUnimplementedHealthCheckServiceServer()
 }
 
@@ -97,6 +114,9 @@ func (UnimplementedHealthCheckServiceServer) ListHealthChecks(context.Context, *
 }
 func (UnimplementedHealthCheckServiceServer) ReportMetrics(context.Context, *ReportMetricsRequest) (*ReportMetricsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReportMetrics not implemented")
+}
+func (UnimplementedHealthCheckServiceServer) GetHealthHistory(context.Context, *GetHealthHistoryRequest) (*GetHealthHistoryResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetHealthHistory not implemented")
 }
 func (UnimplementedHealthCheckServiceServer) mustEmbedUnimplementedHealthCheckServiceServer() {}
 
@@ -183,6 +203,24 @@ func _HealthCheckService_ReportMetrics_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HealthCheckService_GetHealthHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetHealthHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HealthCheckServiceServer).GetHealthHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.HealthCheckService/GetHealthHistory",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HealthCheckServiceServer).GetHealthHistory(ctx, req.(*GetHealthHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _HealthCheckService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ctm.v1.HealthCheckService",
 	HandlerType: (*HealthCheckServiceServer)(nil),
@@ -202,6 +240,10 @@ var _HealthCheckService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportMetrics",
 			Handler:    _HealthCheckService_ReportMetrics_Handler,
+		},
+		{
+			MethodName: "GetHealthHistory",
+			Handler:    _HealthCheckService_GetHealthHistory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

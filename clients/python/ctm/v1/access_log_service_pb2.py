@@ -13,10 +13,11 @@ _sym_db = _symbol_database.Default()
 
 from ctm.v1 import record_pb2 as ctm_dot_v1_dot_record__pb2
 from ctm.v1 import rollout_pb2 as ctm_dot_v1_dot_rollout__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63tm/v1/access_log_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x14\x63tm/v1/rollout.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n\x0c\x41\x63\x63\x65ssRecord\x12.\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x1d\n\nrequest_id\x18\x02 \x01(\tR\trequestId\x12\x17\n\x07unit_id\x18\x03 \x01(\tR\x06unitId\x12\x10\n\x03key\x18\x04 \x01(\tR\x03key\x12\x18\n\x07version\x18\x05 \x01(\x04R\x07version\x12\x1a\n\x08revision\x18\x06 \x01(\x04R\x08revision\x12\x18\n\x07variant\x18\x07 \x01(\tR\x07variant\x12&\n\x06reason\x18\x08 \x01(\x0e\x32\x0e.ctm.v1.ReasonR\x06reason\x12\x16\n\x06source\x18\t \x01(\tR\x06source\"\x88\x02\n\x15QueryAccessLogRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x17\n\x07unit_id\x18\x02 \x01(\tR\x06unitId\x12\x10\n\x03key\x18\x03 \x01(\tR\x03key\x12\x39\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x14\n\x05limit\x18\x06 \x01(\rR\x05limit\x12\x1d\n\npage_token\x18\x07 \x01(\tR\tpageToken\"\xa0\x01\n\x16QueryAccessLogResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12.\n\x07records\x18\x02 \x03(\x0b\x32\x14.ctm.v1.AccessRecordR\x07records\x12&\n\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"H\n\x16UploadAccessLogRequest\x12.\n\x07records\x18\x01 \x03(\x0b\x32\x14.ctm.v1.AccessRecordR\x07records\"\x7f\n\x17UploadAccessLogResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\rR\x08\x61\x63\x63\x65pted\x12\x18\n\x07\x64ropped\x18\x03 \x01(\rR\x07\x64ropped2\xb7\x01\n\x10\x41\x63\x63\x65ssLogService\x12O\n\x0eQueryAccessLog\x12\x1d.ctm.v1.QueryAccessLogRequest\x1a\x1e.ctm.v1.QueryAccessLogResponse\x12R\n\x0fUploadAccessLog\x12\x1e.ctm.v1.UploadAccessLogRequest\x1a\x1f.ctm.v1.UploadAccessLogResponseB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63tm/v1/access_log_service.proto\x12\x06\x63tm.v1\x1a\x13\x63tm/v1/record.proto\x1a\x14\x63tm/v1/rollout.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n\x0c\x41\x63\x63\x65ssRecord\x12.\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04time\x12\x1d\n\nrequest_id\x18\x02 \x01(\tR\trequestId\x12\x17\n\x07unit_id\x18\x03 \x01(\tR\x06unitId\x12\x10\n\x03key\x18\x04 \x01(\tR\x03key\x12\x18\n\x07version\x18\x05 \x01(\x04R\x07version\x12\x1a\n\x08revision\x18\x06 \x01(\x04R\x08revision\x12\x18\n\x07variant\x18\x07 \x01(\tR\x07variant\x12&\n\x06reason\x18\x08 \x01(\x0e\x32\x0e.ctm.v1.ReasonR\x06reason\x12\x16\n\x06source\x18\t \x01(\tR\x06source\"\x88\x02\n\x15QueryAccessLogRequest\x12\x1d\n\nrequest_id\x18\x01 \x01(\tR\trequestId\x12\x17\n\x07unit_id\x18\x02 \x01(\tR\x06unitId\x12\x10\n\x03key\x18\x03 \x01(\tR\x03key\x12\x39\n\nstart_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x14\n\x05limit\x18\x06 \x01(\rR\x05limit\x12\x1d\n\npage_token\x18\x07 \x01(\tR\tpageToken\"\xa0\x01\n\x16QueryAccessLogResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12.\n\x07records\x18\x02 \x03(\x0b\x32\x14.ctm.v1.AccessRecordR\x07records\x12&\n\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"H\n\x16UploadAccessLogRequest\x12.\n\x07records\x18\x01 \x03(\x0b\x32\x14.ctm.v1.AccessRecordR\x07records\"\x7f\n\x17UploadAccessLogResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12\x1a\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\rR\x08\x61\x63\x63\x65pted\x12\x18\n\x07\x64ropped\x18\x03 \x01(\rR\x07\x64ropped\"\xd2\x01\n\x19SummarizeAccessLogRequest\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x39\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x31\n\x06\x62ucket\x18\x04 \x01(\x0b\x32\x19.google.protobuf.DurationR\x06\x62ucket\"\xc8\x01\n\rVariantCounts\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12?\n\x08variants\x18\x02 \x03(\x0b\x32#.ctm.v1.VariantCounts.VariantsEntryR\x08variants\x1a;\n\rVariantsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x04R\x05value:\x02\x38\x01\"\xb5\x01\n\x1aSummarizeAccessLogResponse\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x16.ctm.v1.ResponseHeaderR\x06header\x12/\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x15.ctm.v1.VariantCountsR\x07\x62uckets\x12\x18\n\x07records\x18\x03 \x01(\x04R\x07records\x12\x1c\n\ttruncated\x18\x04 \x01(\x08R\ttruncated2\x94\x02\n\x10\x41\x63\x63\x65ssLogService\x12O\n\x0eQueryAccessLog\x12\x1d.ctm.v1.QueryAccessLogRequest\x1a\x1e.ctm.v1.QueryAccessLogResponse\x12R\n\x0fUploadAccessLog\x12\x1e.ctm.v1.UploadAccessLogRequest\x1a\x1f.ctm.v1.UploadAccessLogResponse\x12[\n\x12SummarizeAccessLog\x12!.ctm.v1.SummarizeAccessLogRequest\x1a\".ctm.v1.SummarizeAccessLogResponseB!Z\x1f\x63tm.dev/clients/go/ctm/v1;ctmv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ctm.v1.access_log_service_pb2', globals())
@@ -24,16 +25,26 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'Z\037ctm.dev/clients/go/ctm/v1;ctmv1'
-  _ACCESSRECORD._serialized_start=120
-  _ACCESSRECORD._serialized_end=400
-  _QUERYACCESSLOGREQUEST._serialized_start=403
-  _QUERYACCESSLOGREQUEST._serialized_end=667
-  _QUERYACCESSLOGRESPONSE._serialized_start=670
-  _QUERYACCESSLOGRESPONSE._serialized_end=830
-  _UPLOADACCESSLOGREQUEST._serialized_start=832
-  _UPLOADACCESSLOGREQUEST._serialized_end=904
-  _UPLOADACCESSLOGRESPONSE._serialized_start=906
-  _UPLOADACCESSLOGRESPONSE._serialized_end=1033
-  _ACCESSLOGSERVICE._serialized_start=1036
-  _ACCESSLOGSERVICE._serialized_end=1219
+  _VARIANTCOUNTS_VARIANTSENTRY._options = None
+  _VARIANTCOUNTS_VARIANTSENTRY._serialized_options = b'8\001'
+  _ACCESSRECORD._serialized_start=152
+  _ACCESSRECORD._serialized_end=432
+  _QUERYACCESSLOGREQUEST._serialized_start=435
+  _QUERYACCESSLOGREQUEST._serialized_end=699
+  _QUERYACCESSLOGRESPONSE._serialized_start=702
+  _QUERYACCESSLOGRESPONSE._serialized_end=862
+  _UPLOADACCESSLOGREQUEST._serialized_start=864
+  _UPLOADACCESSLOGREQUEST._serialized_end=936
+  _UPLOADACCESSLOGRESPONSE._serialized_start=938
+  _UPLOADACCESSLOGRESPONSE._serialized_end=1065
+  _SUMMARIZEACCESSLOGREQUEST._serialized_start=1068
+  _SUMMARIZEACCESSLOGREQUEST._serialized_end=1278
+  _VARIANTCOUNTS._serialized_start=1281
+  _VARIANTCOUNTS._serialized_end=1481
+  _VARIANTCOUNTS_VARIANTSENTRY._serialized_start=1422
+  _VARIANTCOUNTS_VARIANTSENTRY._serialized_end=1481
+  _SUMMARIZEACCESSLOGRESPONSE._serialized_start=1484
+  _SUMMARIZEACCESSLOGRESPONSE._serialized_end=1665
+  _ACCESSLOGSERVICE._serialized_start=1668
+  _ACCESSLOGSERVICE._serialized_end=1944
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,6 @@
 from ctm.v1 import record_pb2 as _record_pb2
 from ctm.v1 import rollout_pb2 as _rollout_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -58,6 +59,30 @@ class QueryAccessLogResponse(_message.Message):
     records: _containers.RepeatedCompositeFieldContainer[AccessRecord]
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., records: _Optional[_Iterable[_Union[AccessRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class SummarizeAccessLogRequest(_message.Message):
+    __slots__ = ["bucket", "end_time", "key", "start_time"]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    bucket: _duration_pb2.Duration
+    end_time: _timestamp_pb2.Timestamp
+    key: str
+    start_time: _timestamp_pb2.Timestamp
+    def __init__(self, key: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., bucket: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class SummarizeAccessLogResponse(_message.Message):
+    __slots__ = ["buckets", "header", "records", "truncated"]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    buckets: _containers.RepeatedCompositeFieldContainer[VariantCounts]
+    header: _record_pb2.ResponseHeader
+    records: int
+    truncated: bool
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., buckets: _Optional[_Iterable[_Union[VariantCounts, _Mapping]]] = ..., records: _Optional[int] = ..., truncated: bool = ...) -> None: ...
+
 class UploadAccessLogRequest(_message.Message):
     __slots__ = ["records"]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
@@ -73,3 +98,18 @@ class UploadAccessLogResponse(_message.Message):
     dropped: int
     header: _record_pb2.ResponseHeader
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., accepted: _Optional[int] = ..., dropped: _Optional[int] = ...) -> None: ...
+
+class VariantCounts(_message.Message):
+    __slots__ = ["start_time", "variants"]
+    class VariantsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    variants: _containers.ScalarMap[str, int]
+    def __init__(self, start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., variants: _Optional[_Mapping[str, int]] = ...) -> None: ...

@@ -28,6 +28,11 @@ class AccessLogServiceStub(object):
                 request_serializer=ctm_dot_v1_dot_access__log__service__pb2.UploadAccessLogRequest.SerializeToString,
                 response_deserializer=ctm_dot_v1_dot_access__log__service__pb2.UploadAccessLogResponse.FromString,
                 )
+        self.SummarizeAccessLog = channel.unary_unary(
+                '/ctm.v1.AccessLogService/SummarizeAccessLog',
+                request_serializer=ctm_dot_v1_dot_access__log__service__pb2.SummarizeAccessLogRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_access__log__service__pb2.SummarizeAccessLogResponse.FromString,
+                )
 
 
 class AccessLogServiceServicer(object):
@@ -49,6 +54,14 @@ class AccessLogServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummarizeAccessLog(self, request, context):
+        """SummarizeAccessLog counts one key's evaluations per variant in time
+        buckets: the share of units each variant actually served.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccessLogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +74,11 @@ def add_AccessLogServiceServicer_to_server(servicer, server):
                     servicer.UploadAccessLog,
                     request_deserializer=ctm_dot_v1_dot_access__log__service__pb2.UploadAccessLogRequest.FromString,
                     response_serializer=ctm_dot_v1_dot_access__log__service__pb2.UploadAccessLogResponse.SerializeToString,
+            ),
+            'SummarizeAccessLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeAccessLog,
+                    request_deserializer=ctm_dot_v1_dot_access__log__service__pb2.SummarizeAccessLogRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_access__log__service__pb2.SummarizeAccessLogResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -107,5 +125,22 @@ class AccessLogService(object):
         return grpc.experimental.unary_unary(request, target, '/ctm.v1.AccessLogService/UploadAccessLog',
             ctm_dot_v1_dot_access__log__service__pb2.UploadAccessLogRequest.SerializeToString,
             ctm_dot_v1_dot_access__log__service__pb2.UploadAccessLogResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SummarizeAccessLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.AccessLogService/SummarizeAccessLog',
+            ctm_dot_v1_dot_access__log__service__pb2.SummarizeAccessLogRequest.SerializeToString,
+            ctm_dot_v1_dot_access__log__service__pb2.SummarizeAccessLogResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

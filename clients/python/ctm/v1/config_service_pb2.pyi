@@ -183,6 +183,62 @@ class HistoryResponse(_message.Message):
     next_page_token: str
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., compacted_below_version: _Optional[int] = ...) -> None: ...
 
+class KeySummary(_message.Message):
+    __slots__ = ["entry", "last_read", "reads", "rolling"]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    LAST_READ_FIELD_NUMBER: _ClassVar[int]
+    READS_FIELD_NUMBER: _ClassVar[int]
+    ROLLING_FIELD_NUMBER: _ClassVar[int]
+    entry: _record_pb2.Entry
+    last_read: _timestamp_pb2.Timestamp
+    reads: int
+    rolling: bool
+    def __init__(self, entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ..., rolling: bool = ..., reads: _Optional[int] = ..., last_read: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListChangesRequest(_message.Message):
+    __slots__ = ["author", "kinds", "limit", "page_token", "prefix"]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    author: str
+    kinds: _containers.RepeatedScalarFieldContainer[_record_pb2.RecordKind]
+    limit: int
+    page_token: str
+    prefix: str
+    def __init__(self, prefix: _Optional[str] = ..., author: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[_record_pb2.RecordKind, str]]] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListChangesResponse(_message.Message):
+    __slots__ = ["entries", "header", "next_page_token"]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[_record_pb2.Entry]
+    header: _record_pb2.ResponseHeader
+    next_page_token: str
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListKeysRequest(_message.Message):
+    __slots__ = ["page_size", "page_token", "prefix"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    prefix: str
+    def __init__(self, prefix: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListKeysResponse(_message.Message):
+    __slots__ = ["header", "keys", "next_page_token"]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    header: _record_pb2.ResponseHeader
+    keys: _containers.RepeatedCompositeFieldContainer[KeySummary]
+    next_page_token: str
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., keys: _Optional[_Iterable[_Union[KeySummary, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class RollbackPrefixRequest(_message.Message):
     __slots__ = ["author", "message", "prefix", "revision", "time"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]

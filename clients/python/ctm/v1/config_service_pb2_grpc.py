@@ -81,6 +81,16 @@ class ConfigServiceStub(object):
                 request_serializer=ctm_dot_v1_dot_config__service__pb2.WatchRequest.SerializeToString,
                 response_deserializer=ctm_dot_v1_dot_config__service__pb2.WatchResponse.FromString,
                 )
+        self.ListKeys = channel.unary_unary(
+                '/ctm.v1.ConfigService/ListKeys',
+                request_serializer=ctm_dot_v1_dot_config__service__pb2.ListKeysRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_config__service__pb2.ListKeysResponse.FromString,
+                )
+        self.ListChanges = channel.unary_unary(
+                '/ctm.v1.ConfigService/ListChanges',
+                request_serializer=ctm_dot_v1_dot_config__service__pb2.ListChangesRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_config__service__pb2.ListChangesResponse.FromString,
+                )
 
 
 class ConfigServiceServicer(object):
@@ -178,6 +188,22 @@ class ConfigServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListKeys(self, request, context):
+        """ListKeys lists the live keys under a prefix in key order, each with its
+        current entry, whether it is rolling out and how often it is read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChanges(self, request, context):
+        """ListChanges lists records across keys, newest first: the audit view,
+        filtered by prefix, author and kind.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConfigServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -240,6 +266,16 @@ def add_ConfigServiceServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=ctm_dot_v1_dot_config__service__pb2.WatchRequest.FromString,
                     response_serializer=ctm_dot_v1_dot_config__service__pb2.WatchResponse.SerializeToString,
+            ),
+            'ListKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKeys,
+                    request_deserializer=ctm_dot_v1_dot_config__service__pb2.ListKeysRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_config__service__pb2.ListKeysResponse.SerializeToString,
+            ),
+            'ListChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChanges,
+                    request_deserializer=ctm_dot_v1_dot_config__service__pb2.ListChangesRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_config__service__pb2.ListChangesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -459,5 +495,39 @@ class ConfigService(object):
         return grpc.experimental.unary_stream(request, target, '/ctm.v1.ConfigService/Watch',
             ctm_dot_v1_dot_config__service__pb2.WatchRequest.SerializeToString,
             ctm_dot_v1_dot_config__service__pb2.WatchResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.ConfigService/ListKeys',
+            ctm_dot_v1_dot_config__service__pb2.ListKeysRequest.SerializeToString,
+            ctm_dot_v1_dot_config__service__pb2.ListKeysResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.ConfigService/ListChanges',
+            ctm_dot_v1_dot_config__service__pb2.ListChangesRequest.SerializeToString,
+            ctm_dot_v1_dot_config__service__pb2.ListChangesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -59,6 +59,20 @@ class DeleteHealthCheckResponse(_message.Message):
     header: _record_pb2.ResponseHeader
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ...) -> None: ...
 
+class GetHealthHistoryRequest(_message.Message):
+    __slots__ = ["key"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class GetHealthHistoryResponse(_message.Message):
+    __slots__ = ["header", "points"]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    header: _record_pb2.ResponseHeader
+    points: _containers.RepeatedCompositeFieldContainer[CheckState]
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., points: _Optional[_Iterable[_Union[CheckState, _Mapping]]] = ...) -> None: ...
+
 class HealthCheck(_message.Message):
     __slots__ = ["action", "bake_time", "failures_to_act", "http", "keys", "max_error_rate", "max_increase", "min_samples", "name", "prometheus", "pushed", "window"]
     ACTION_FIELD_NUMBER: _ClassVar[int]

@@ -40,6 +40,11 @@ class HealthCheckServiceStub(object):
                 request_serializer=ctm_dot_v1_dot_health__check__service__pb2.ReportMetricsRequest.SerializeToString,
                 response_deserializer=ctm_dot_v1_dot_health__check__service__pb2.ReportMetricsResponse.FromString,
                 )
+        self.GetHealthHistory = channel.unary_unary(
+                '/ctm.v1.HealthCheckService/GetHealthHistory',
+                request_serializer=ctm_dot_v1_dot_health__check__service__pb2.GetHealthHistoryRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_health__check__service__pb2.GetHealthHistoryResponse.FromString,
+                )
 
 
 class HealthCheckServiceServicer(object):
@@ -77,6 +82,15 @@ class HealthCheckServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetHealthHistory(self, request, context):
+        """GetHealthHistory returns what the health loop saw for a key, oldest
+        first: every check's verdict and error rates per tick. It is kept in
+        memory since this ctmd started, a bounded number of points per key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HealthCheckServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -99,6 +113,11 @@ def add_HealthCheckServiceServicer_to_server(servicer, server):
                     servicer.ReportMetrics,
                     request_deserializer=ctm_dot_v1_dot_health__check__service__pb2.ReportMetricsRequest.FromString,
                     response_serializer=ctm_dot_v1_dot_health__check__service__pb2.ReportMetricsResponse.SerializeToString,
+            ),
+            'GetHealthHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHealthHistory,
+                    request_deserializer=ctm_dot_v1_dot_health__check__service__pb2.GetHealthHistoryRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_health__check__service__pb2.GetHealthHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,5 +200,22 @@ class HealthCheckService(object):
         return grpc.experimental.unary_unary(request, target, '/ctm.v1.HealthCheckService/ReportMetrics',
             ctm_dot_v1_dot_health__check__service__pb2.ReportMetricsRequest.SerializeToString,
             ctm_dot_v1_dot_health__check__service__pb2.ReportMetricsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetHealthHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.HealthCheckService/GetHealthHistory',
+            ctm_dot_v1_dot_health__check__service__pb2.GetHealthHistoryRequest.SerializeToString,
+            ctm_dot_v1_dot_health__check__service__pb2.GetHealthHistoryResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { ResponseHeader } from "./record.js";
 import { Reason, reasonFromJSON, reasonToJSON } from "./rollout.js";
@@ -70,6 +71,46 @@ export interface UploadAccessLogResponse {
   header?: ResponseHeader | undefined;
   accepted: number;
   dropped: number;
+}
+
+export interface SummarizeAccessLogRequest {
+  key: string;
+  /** The window (default: the last hour up to now). */
+  startTime?: Date | undefined;
+  endTime?:
+    | Date
+    | undefined;
+  /** Bucket width (default: the window in 60 buckets; at most 1000 buckets). */
+  bucket?: Duration | undefined;
+}
+
+/** VariantCounts is one time bucket of a summary. */
+export interface VariantCounts {
+  startTime?:
+    | Date
+    | undefined;
+  /** Evaluations per variant ("" for a value without variants). */
+  variants: { [key: string]: number };
+}
+
+export interface VariantCounts_VariantsEntry {
+  key: string;
+  value: number;
+}
+
+export interface SummarizeAccessLogResponse {
+  header?:
+    | ResponseHeader
+    | undefined;
+  /** Oldest first, one per bucket of the window, empty ones included. */
+  buckets: VariantCounts[];
+  /** Access records counted. */
+  records: number;
+  /**
+   * The summary stopped at ctmd's per-call limit of records read: the newest
+   * part of the window is counted, the oldest buckets may be short.
+   */
+  truncated: boolean;
 }
 
 function createBaseAccessRecord(): AccessRecord {
@@ -755,6 +796,458 @@ export const UploadAccessLogResponse: MessageFns<UploadAccessLogResponse> = {
   },
 };
 
+function createBaseSummarizeAccessLogRequest(): SummarizeAccessLogRequest {
+  return { key: "", startTime: undefined, endTime: undefined, bucket: undefined };
+}
+
+export const SummarizeAccessLogRequest: MessageFns<SummarizeAccessLogRequest> = {
+  encode(message: SummarizeAccessLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.startTime), writer.uint32(18).fork()).join();
+    }
+    if (message.endTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.endTime), writer.uint32(26).fork()).join();
+    }
+    if (message.bucket !== undefined) {
+      Duration.encode(message.bucket, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeAccessLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeAccessLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.startTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.endTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.bucket = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeAccessLogRequest {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      endTime: isSet(object.endTime)
+        ? fromJsonTimestamp(object.endTime)
+        : isSet(object.end_time)
+        ? fromJsonTimestamp(object.end_time)
+        : undefined,
+      bucket: isSet(object.bucket) ? Duration.fromJSON(object.bucket) : undefined,
+    };
+  },
+
+  toJSON(message: SummarizeAccessLogRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.startTime !== undefined) {
+      obj.startTime = message.startTime.toISOString();
+    }
+    if (message.endTime !== undefined) {
+      obj.endTime = message.endTime.toISOString();
+    }
+    if (message.bucket !== undefined) {
+      obj.bucket = Duration.toJSON(message.bucket);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeAccessLogRequest>): SummarizeAccessLogRequest {
+    return SummarizeAccessLogRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SummarizeAccessLogRequest>): SummarizeAccessLogRequest {
+    const message = createBaseSummarizeAccessLogRequest();
+    message.key = object.key ?? "";
+    message.startTime = object.startTime ?? undefined;
+    message.endTime = object.endTime ?? undefined;
+    message.bucket = (object.bucket !== undefined && object.bucket !== null)
+      ? Duration.fromPartial(object.bucket)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVariantCounts(): VariantCounts {
+  return { startTime: undefined, variants: {} };
+}
+
+export const VariantCounts: MessageFns<VariantCounts> = {
+  encode(message: VariantCounts, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.startTime), writer.uint32(10).fork()).join();
+    }
+    globalThis.Object.entries(message.variants).forEach(([key, value]: [string, number]) => {
+      VariantCounts_VariantsEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VariantCounts {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVariantCounts();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = VariantCounts_VariantsEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.variants[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VariantCounts {
+    return {
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      variants: isObject(object.variants)
+        ? (globalThis.Object.entries(object.variants) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: VariantCounts): unknown {
+    const obj: any = {};
+    if (message.startTime !== undefined) {
+      obj.startTime = message.startTime.toISOString();
+    }
+    if (message.variants) {
+      const entries = globalThis.Object.entries(message.variants) as [string, number][];
+      if (entries.length > 0) {
+        obj.variants = {};
+        entries.forEach(([k, v]) => {
+          obj.variants[k] = Math.round(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VariantCounts>): VariantCounts {
+    return VariantCounts.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VariantCounts>): VariantCounts {
+    const message = createBaseVariantCounts();
+    message.startTime = object.startTime ?? undefined;
+    message.variants = (globalThis.Object.entries(object.variants ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseVariantCounts_VariantsEntry(): VariantCounts_VariantsEntry {
+  return { key: "", value: 0 };
+}
+
+export const VariantCounts_VariantsEntry: MessageFns<VariantCounts_VariantsEntry> = {
+  encode(message: VariantCounts_VariantsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(16).uint64(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VariantCounts_VariantsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVariantCounts_VariantsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.value = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VariantCounts_VariantsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: VariantCounts_VariantsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = Math.round(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VariantCounts_VariantsEntry>): VariantCounts_VariantsEntry {
+    return VariantCounts_VariantsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VariantCounts_VariantsEntry>): VariantCounts_VariantsEntry {
+    const message = createBaseVariantCounts_VariantsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseSummarizeAccessLogResponse(): SummarizeAccessLogResponse {
+  return { header: undefined, buckets: [], records: 0, truncated: false };
+}
+
+export const SummarizeAccessLogResponse: MessageFns<SummarizeAccessLogResponse> = {
+  encode(message: SummarizeAccessLogResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.buckets) {
+      VariantCounts.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.records !== 0) {
+      writer.uint32(24).uint64(message.records);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(32).bool(message.truncated);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeAccessLogResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeAccessLogResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.buckets.push(VariantCounts.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.records = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeAccessLogResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      buckets: globalThis.Array.isArray(object?.buckets)
+        ? object.buckets.map((e: any) => VariantCounts.fromJSON(e))
+        : [],
+      records: isSet(object.records) ? globalThis.Number(object.records) : 0,
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+    };
+  },
+
+  toJSON(message: SummarizeAccessLogResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.buckets?.length) {
+      obj.buckets = message.buckets.map((e) => VariantCounts.toJSON(e));
+    }
+    if (message.records !== 0) {
+      obj.records = Math.round(message.records);
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SummarizeAccessLogResponse>): SummarizeAccessLogResponse {
+    return SummarizeAccessLogResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SummarizeAccessLogResponse>): SummarizeAccessLogResponse {
+    const message = createBaseSummarizeAccessLogResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.buckets = object.buckets?.map((e) => VariantCounts.fromPartial(e)) || [];
+    message.records = object.records ?? 0;
+    message.truncated = object.truncated ?? false;
+    return message;
+  },
+};
+
 /**
  * AccessLogService answers "which config did request abc-123 get?". Every Get
  * that carries a request_id or a unit_id is logged (asynchronously, in
@@ -785,11 +1278,31 @@ export const AccessLogServiceService = {
       Buffer.from(UploadAccessLogResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UploadAccessLogResponse => UploadAccessLogResponse.decode(value),
   },
+  /**
+   * SummarizeAccessLog counts one key's evaluations per variant in time
+   * buckets: the share of units each variant actually served.
+   */
+  summarizeAccessLog: {
+    path: "/ctm.v1.AccessLogService/SummarizeAccessLog" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SummarizeAccessLogRequest): Buffer =>
+      Buffer.from(SummarizeAccessLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SummarizeAccessLogRequest => SummarizeAccessLogRequest.decode(value),
+    responseSerialize: (value: SummarizeAccessLogResponse): Buffer =>
+      Buffer.from(SummarizeAccessLogResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SummarizeAccessLogResponse => SummarizeAccessLogResponse.decode(value),
+  },
 } as const;
 
 export interface AccessLogServiceServer extends UntypedServiceImplementation {
   queryAccessLog: handleUnaryCall<QueryAccessLogRequest, QueryAccessLogResponse>;
   uploadAccessLog: handleUnaryCall<UploadAccessLogRequest, UploadAccessLogResponse>;
+  /**
+   * SummarizeAccessLog counts one key's evaluations per variant in time
+   * buckets: the share of units each variant actually served.
+   */
+  summarizeAccessLog: handleUnaryCall<SummarizeAccessLogRequest, SummarizeAccessLogResponse>;
 }
 
 export interface AccessLogServiceClient extends Client {
@@ -822,6 +1335,25 @@ export interface AccessLogServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UploadAccessLogResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * SummarizeAccessLog counts one key's evaluations per variant in time
+   * buckets: the share of units each variant actually served.
+   */
+  summarizeAccessLog(
+    request: SummarizeAccessLogRequest,
+    callback: (error: ServiceError | null, response: SummarizeAccessLogResponse) => void,
+  ): ClientUnaryCall;
+  summarizeAccessLog(
+    request: SummarizeAccessLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SummarizeAccessLogResponse) => void,
+  ): ClientUnaryCall;
+  summarizeAccessLog(
+    request: SummarizeAccessLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SummarizeAccessLogResponse) => void,
   ): ClientUnaryCall;
 }
 
@@ -874,6 +1406,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -275,6 +275,18 @@ export interface ReportMetricsResponse {
   accepted: number;
 }
 
+export interface GetHealthHistoryRequest {
+  key: string;
+}
+
+export interface GetHealthHistoryResponse {
+  header?:
+    | ResponseHeader
+    | undefined;
+  /** Oldest first. */
+  points: CheckState[];
+}
+
 function createBasePushedSource(): PushedSource {
   return {};
 }
@@ -1951,6 +1963,160 @@ export const ReportMetricsResponse: MessageFns<ReportMetricsResponse> = {
   },
 };
 
+function createBaseGetHealthHistoryRequest(): GetHealthHistoryRequest {
+  return { key: "" };
+}
+
+export const GetHealthHistoryRequest: MessageFns<GetHealthHistoryRequest> = {
+  encode(message: GetHealthHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetHealthHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetHealthHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetHealthHistoryRequest {
+    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+  },
+
+  toJSON(message: GetHealthHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetHealthHistoryRequest>): GetHealthHistoryRequest {
+    return GetHealthHistoryRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetHealthHistoryRequest>): GetHealthHistoryRequest {
+    const message = createBaseGetHealthHistoryRequest();
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseGetHealthHistoryResponse(): GetHealthHistoryResponse {
+  return { header: undefined, points: [] };
+}
+
+export const GetHealthHistoryResponse: MessageFns<GetHealthHistoryResponse> = {
+  encode(message: GetHealthHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.points) {
+      CheckState.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetHealthHistoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetHealthHistoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.points.push(CheckState.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetHealthHistoryResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      points: globalThis.Array.isArray(object?.points) ? object.points.map((e: any) => CheckState.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetHealthHistoryResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.points?.length) {
+      obj.points = message.points.map((e) => CheckState.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetHealthHistoryResponse>): GetHealthHistoryResponse {
+    return GetHealthHistoryResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetHealthHistoryResponse>): GetHealthHistoryResponse {
+    const message = createBaseGetHealthHistoryResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.points = object.points?.map((e) => CheckState.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * HealthCheckService watches rollouts and rolls back what hurts. Checks are
  * versioned keys (`_ctm/health/<name>`). The health loop evaluates the checks
@@ -2006,6 +2172,22 @@ export const HealthCheckServiceService = {
       Buffer.from(ReportMetricsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReportMetricsResponse => ReportMetricsResponse.decode(value),
   },
+  /**
+   * GetHealthHistory returns what the health loop saw for a key, oldest
+   * first: every check's verdict and error rates per tick. It is kept in
+   * memory since this ctmd started, a bounded number of points per key.
+   */
+  getHealthHistory: {
+    path: "/ctm.v1.HealthCheckService/GetHealthHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetHealthHistoryRequest): Buffer =>
+      Buffer.from(GetHealthHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetHealthHistoryRequest => GetHealthHistoryRequest.decode(value),
+    responseSerialize: (value: GetHealthHistoryResponse): Buffer =>
+      Buffer.from(GetHealthHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetHealthHistoryResponse => GetHealthHistoryResponse.decode(value),
+  },
 } as const;
 
 export interface HealthCheckServiceServer extends UntypedServiceImplementation {
@@ -2015,6 +2197,12 @@ export interface HealthCheckServiceServer extends UntypedServiceImplementation {
   listHealthChecks: handleUnaryCall<ListHealthChecksRequest, ListHealthChecksResponse>;
   /** ReportMetrics takes request and error counts from services, per key and variant. */
   reportMetrics: handleUnaryCall<ReportMetricsRequest, ReportMetricsResponse>;
+  /**
+   * GetHealthHistory returns what the health loop saw for a key, oldest
+   * first: every check's verdict and error rates per tick. It is kept in
+   * memory since this ctmd started, a bounded number of points per key.
+   */
+  getHealthHistory: handleUnaryCall<GetHealthHistoryRequest, GetHealthHistoryResponse>;
 }
 
 export interface HealthCheckServiceClient extends Client {
@@ -2079,6 +2267,26 @@ export interface HealthCheckServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ReportMetricsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * GetHealthHistory returns what the health loop saw for a key, oldest
+   * first: every check's verdict and error rates per tick. It is kept in
+   * memory since this ctmd started, a bounded number of points per key.
+   */
+  getHealthHistory(
+    request: GetHealthHistoryRequest,
+    callback: (error: ServiceError | null, response: GetHealthHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getHealthHistory(
+    request: GetHealthHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetHealthHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getHealthHistory(
+    request: GetHealthHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetHealthHistoryResponse) => void,
   ): ClientUnaryCall;
 }
 
