@@ -18,6 +18,8 @@ gocode=/usr/share/gocode/src
 [ -x /usr/bin/etcd ] || need+=(etcd-server)
 # The console's and the OFREP web provider's tests drive a real Chromium.
 [ -x /usr/bin/chromium ] || need+=(chromium fonts-dejavu-core)
+# The README's HTTP examples use it.
+command -v curl >/dev/null || need+=(curl)
 command -v mount >/dev/null || need+=(mount)
 # The TLS tests make their certificates with it.
 command -v openssl >/dev/null || need+=(openssl)

@@ -105,7 +105,7 @@ describe("SummarizeAccessLog counts a key's evaluations per variant over time", 
     const a = accessLogApi(daemon.address);
     try {
       const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
-      const rec = (min: number, variant: string) => ({ time: new Date(t0 + min * 60_000 + 1000), requestId: `r${min}${variant}`, unitId: "u", key: "sum/k", version: 1, revision: 1, variant, reason: Reason.REASON_SPLIT, source: "sdk" });
+      const rec = (min: number, variant: string) => ({ time: new Date(t0 + min * 60_000 + 1000), requestId: `r${min}${variant}`, unitId: "u", key: "sum/k", version: 1, revision: 1, variant, reason: Reason.REASON_VARIANT, source: "sdk" });
       await a.upload({ records: [rec(0, "on"), rec(0, "off"), rec(0, "on"), rec(2, "off"), rec(5, "on")] });
       const s = await a.summarize({ key: "sum/k", startTime: new Date(t0), endTime: new Date(t0 + 6 * 60_000), bucket: seconds(120) });
       expect(s.records).toBe(5);

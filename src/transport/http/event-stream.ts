@@ -6,9 +6,11 @@ import { protoRegistry } from "../grpc/proto-registry.js";
 import { decodeJson } from "./connect-gateway.js";
 import { HttpError, type Failure, type HttpCall, type HttpChain } from "./http-chain.js";
 import type { Route } from "./http-face.js";
-import { connectCode } from "./http-status.js";
+import { connectCode, httpStatusOf } from "./http-status.js";
 
 const WATCH = "/ctm.v1.ConfigService/Watch";
+/** Open event streams one client (its principal, else its address) may hold: each holds a watcher. */
+export const STREAMS_PER_CLIENT = 32;
 
 /**
  * Watch as server-sent events, for browsers: `GET /api/events?prefix=pay/` (or `?key=K`, or
@@ -27,6 +29,7 @@ export class EventStream implements Route {
   private readonly handler: grpc.handleServerStreamingCall<unknown, unknown>;
   private readonly input: DescMessage;
   private readonly output: DescMessage;
+  private readonly open = new Map<string, number>();
 
   constructor(
     services: readonly ServiceEntry[],
@@ -51,6 +54,15 @@ export class EventStream implements Route {
     if (prefix !== null && key !== null) throw new HttpError(grpc.status.INVALID_ARGUMENT, "name a key or a prefix, not both", {}, "prefix");
     const request = decodeJson(this.def, this.input, { key: key ?? prefix ?? "", prefix: key === null, startRevision: this.startOf(call) });
     this.chain.authorize(call, WATCH, request);
+    const client = call.principal?.name ?? call.req.socket.remoteAddress ?? "unknown";
+    const held = this.open.get(client) ?? 0;
+    if (held >= STREAMS_PER_CLIENT) throw new HttpError(grpc.status.RESOURCE_EXHAUSTED, `${held} event streams are open for this client already; close one first`, { "retry-after": "5" });
+    this.open.set(client, held + 1);
+    call.res.once("close", () => {
+      const n = (this.open.get(client) ?? 1) - 1;
+      if (n > 0) this.open.set(client, n);
+      else this.open.delete(client);
+    });
     call.res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" });
     // An EventSource retries after this long when the stream drops.
     call.res.write("retry: 2000\n\n");
@@ -58,7 +70,7 @@ export class EventStream implements Route {
   }
 
   fail(call: HttpCall, f: Failure): void {
-    call.res.writeHead(f.code === grpc.status.UNAUTHENTICATED ? 401 : f.code === grpc.status.PERMISSION_DENIED ? 403 : 400, { "content-type": "application/json", ...f.headers });
+    call.res.writeHead(httpStatusOf(f.code), { "content-type": "application/json", ...f.headers });
     call.res.end(JSON.stringify({ code: connectCode(f.code), message: f.message }));
   }
 
