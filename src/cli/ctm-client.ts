@@ -65,6 +65,8 @@ export function ctmClient(address: string, timeoutMs: number, credentials: grpc.
     getAt: unary(c.getAt.bind(c), cs.GetAtRequest, cs.ConfigServiceService.getAt.path),
     snapshot: unary(c.snapshot.bind(c), cs.SnapshotRequest, cs.ConfigServiceService.snapshot.path),
     apply: unary(c.apply.bind(c), cs.ApplyRequest, cs.ConfigServiceService.apply.path),
+    listKeys: unary(c.listKeys.bind(c), cs.ListKeysRequest, cs.ConfigServiceService.listKeys.path),
+    listChanges: unary(c.listChanges.bind(c), cs.ListChangesRequest, cs.ConfigServiceService.listChanges.path),
     status: unary(r.status.bind(r), rs.StatusRequest, rs.RolloutServiceService.status.path),
     pause: unary(r.pause.bind(r), rs.PauseRequest, rs.RolloutServiceService.pause.path),
     resume: unary(r.resume.bind(r), rs.ResumeRequest, rs.RolloutServiceService.resume.path),

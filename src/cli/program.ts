@@ -10,6 +10,8 @@ import { exportCommand } from "./commands/export.js";
 import { getCommand } from "./commands/get.js";
 import { healthCommand } from "./commands/health.js";
 import { historyCommand } from "./commands/history.js";
+import { keysCommand } from "./commands/keys.js";
+import { logCommand } from "./commands/log.js";
 import { importCommand } from "./commands/import.js";
 import { rollbackCommand } from "./commands/rollback.js";
 import { rolloutCommand } from "./commands/rollout.js";
@@ -66,8 +68,8 @@ export function buildProgram(version: string): Command {
     .addOption(new Option("--no-color", "no colors (also: NO_COLOR, or stdout not a terminal)"))
     .addHelpText("after", EXIT_CODES_HELP);
   const groups: [string, Command[]][] = [
-    ["Keys:", [getCommand(), setCommand(), deleteCommand(), watchCommand()]],
-    ["History and time travel:", [historyCommand(), diffCommand(), blameCommand(), rollbackCommand(), atCommand(), snapshotCommand()]],
+    ["Keys:", [getCommand(), setCommand(), deleteCommand(), watchCommand(), keysCommand()]],
+    ["History and time travel:", [historyCommand(), logCommand(), diffCommand(), blameCommand(), rollbackCommand(), atCommand(), snapshotCommand()]],
     ["Whole configs:", [applyCommand(), importCommand(), exportCommand()]],
     ["Rollouts:", [rolloutCommand()]],
     ["Safety:", [validatorCommand(), validateCommand(), healthCommand(), accessLogCommand()]],

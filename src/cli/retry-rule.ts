@@ -13,6 +13,7 @@ import { status } from "@grpc/grpc-js";
  */
 const READS = new Set([
   "ConfigService/Get", "ConfigService/GetAt", "ConfigService/History", "ConfigService/Diff", "ConfigService/Blame", "ConfigService/Snapshot",
+  "ConfigService/ListKeys", "ConfigService/ListChanges", "AccessLogService/SummarizeAccessLog", "HealthCheckService/GetHealthHistory",
   "RolloutService/Status", "RolloutService/Explain", "ValidatorService/ListValidators", "ValidatorService/Validate",
   "HealthCheckService/ListHealthChecks", "AccessLogService/QueryAccessLog",
   "AdminService/GetVerification", "AdminService/GetRetention", "AdminService/ListStaleKeys",

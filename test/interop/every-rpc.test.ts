@@ -64,8 +64,8 @@ async function expectLeftBehind(c: ReturnType<typeof api>, p: string, author: st
 }
 
 describe("every ConfigService RPC from each language", () => {
-  it("lists the twelve RPCs", () => {
-    expect(ALL_RPCS).toEqual(["Apply", "Blame", "Delete", "Diff", "Get", "GetAt", "History", "Rollback", "RollbackPrefix", "Set", "Snapshot", "Watch"]);
+  it("lists the fourteen RPCs", () => {
+    expect(ALL_RPCS).toEqual(["Apply", "Blame", "Delete", "Diff", "Get", "GetAt", "History", "ListChanges", "ListKeys", "Rollback", "RollbackPrefix", "Set", "Snapshot", "Watch"]);
   });
 
   it("Python", async () => {

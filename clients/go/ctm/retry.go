@@ -26,6 +26,8 @@ var retryReads = map[string]bool{
 	"RolloutService/Status": true, "RolloutService/Explain": true,
 	"ValidatorService/ListValidators": true, "ValidatorService/Validate": true,
 	"HealthCheckService/ListHealthChecks": true, "AccessLogService/QueryAccessLog": true,
+	"ConfigService/ListKeys": true, "ConfigService/ListChanges": true,
+	"AccessLogService/SummarizeAccessLog": true, "HealthCheckService/GetHealthHistory": true,
 	"AdminService/GetVerification": true, "AdminService/GetRetention": true, "AdminService/ListStaleKeys": true,
 	"AuthService/ListTokens": true, "AuthService/ListRoles": true, "AuthService/WhoAmI": true,
 	"ChangeRequestService/GetChangeRequest": true, "ChangeRequestService/ListChangeRequests": true,

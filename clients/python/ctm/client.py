@@ -191,6 +191,21 @@ class HistoryPage:
 
 
 @dataclass(frozen=True)
+class KeySummary:
+    entry: Entry
+    rolling: bool  # a rollout is in progress
+    reads: int  # Gets counted since the daemon began counting
+    last_read: Optional[_dt.datetime]  # None when never read
+
+
+@dataclass(frozen=True)
+class KeysPage:
+    keys: List[KeySummary]
+    next_page_token: str  # "" on the last page
+    revision: int
+
+
+@dataclass(frozen=True)
 class PatchOperation:
     op: str
     path: str
@@ -479,12 +494,12 @@ class Client:
 
     @property
     def health_checks(self) -> Any:
-        """HealthCheckService: set_health_check, delete_health_check, list_health_checks, report_metrics."""
+        """HealthCheckService: set_health_check, delete_health_check, list_health_checks, report_metrics, get_health_history."""
         return self._service("health_checks")
 
     @property
     def access_log(self) -> Any:
-        """AccessLogService: query_access_log, upload_access_log."""
+        """AccessLogService: query_access_log, upload_access_log, summarize_access_log."""
         return self._service("access_log")
 
     @property
@@ -659,6 +674,27 @@ class Client:
             if not page.next_page_token:
                 return
             token = page.next_page_token
+
+    def list_keys(self, prefix: str = "", *, page_size: int = 0, page_token: str = "") -> KeysPage:
+        """One page of the live keys under prefix, in key order, with reads and whether each rolls out."""
+        r = self._call(self.stub.ListKeys, pb.ListKeysRequest(prefix=prefix, page_size=page_size, page_token=page_token))
+        keys = [
+            KeySummary(Entry.from_pb(k.entry), k.rolling, k.reads, _time_of(k.last_read) if k.HasField("last_read") else None)
+            for k in r.keys
+        ]
+        return KeysPage(keys, r.next_page_token, r.header.revision)
+
+    def list_changes(
+        self, *, prefix: str = "", author: str = "", kinds: Iterable[str] = (), limit: int = 0, page_token: str = ""
+    ) -> HistoryPage:
+        """One page of records across keys, newest first. kinds are names such as "set" or "auto_rollback".
+
+        A page may be short (even empty) with a token that goes on: each call reads a bounded
+        stretch of the log."""
+        numbers = [record_pb2.RecordKind.Value("RECORD_KIND_" + k.upper()) for k in kinds]
+        req = pb.ListChangesRequest(prefix=prefix, author=author, kinds=numbers, limit=limit, page_token=page_token)
+        r = self._call(self.stub.ListChanges, req)
+        return HistoryPage([Entry.from_pb(e) for e in r.entries], r.next_page_token, r.header.revision)
 
     def diff(self, key: str, from_version: int = 0, to_version: int = 0) -> DiffResult:
         """RFC 6902 operations between two versions (0, 0: the last change)."""

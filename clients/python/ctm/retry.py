@@ -36,6 +36,8 @@ READS = frozenset(
         "RolloutService/Status", "RolloutService/Explain",
         "ValidatorService/ListValidators", "ValidatorService/Validate",
         "HealthCheckService/ListHealthChecks", "AccessLogService/QueryAccessLog",
+        "ConfigService/ListKeys", "ConfigService/ListChanges",
+        "AccessLogService/SummarizeAccessLog", "HealthCheckService/GetHealthHistory",
         "AdminService/GetVerification", "AdminService/GetRetention", "AdminService/ListStaleKeys",
         "AuthService/ListTokens", "AuthService/ListRoles", "AuthService/WhoAmI",
         "ChangeRequestService/GetChangeRequest", "ChangeRequestService/ListChangeRequests",

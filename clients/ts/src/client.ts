@@ -14,6 +14,8 @@ import {
   GetAtRequest,
   GetRequest,
   HistoryRequest,
+  ListChangesRequest,
+  ListKeysRequest,
   RollbackPrefixRequest,
   RollbackRequest,
   SetRequest,
@@ -27,12 +29,14 @@ import {
   type GetAtResponse,
   type GetResponse,
   type HistoryResponse,
+  type ListChangesResponse,
+  type ListKeysResponse,
   type RollbackPrefixResponse,
   type RollbackResponse,
   type SetResponse,
   type SnapshotResponse,
 } from "./gen/ctm/v1/config_service.js";
-import type { Entry } from "./gen/ctm/v1/record.js";
+import type { Entry, RecordKind } from "./gen/ctm/v1/record.js";
 import type { DeepPartial, RolloutPlan } from "./gen/ctm/v1/rollout.js";
 import {
   AbortRequest,
@@ -320,6 +324,21 @@ export class CtmClient {
       SnapshotRequest.fromPartial({ prefix: o.prefix ?? "", at: point(o.at), pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? "" }),
       o,
     );
+  }
+
+  /** One page of the live keys under a prefix, in key order, with their reads and whether they roll out. A read: retried. */
+  listKeys(o: CallOptions & { prefix?: string; pageSize?: number; pageToken?: string } = {}): Promise<ListKeysResponse> {
+    return this.unary("ListKeys", this.config.listKeys, ListKeysRequest.fromPartial({ prefix: o.prefix ?? "", pageSize: o.pageSize ?? 0, pageToken: o.pageToken ?? "" }), o);
+  }
+
+  /**
+   * One page of records across keys, newest first, filtered by prefix, author and kinds. A page
+   * may be short (even empty) with a token that goes on: each call reads a bounded stretch of
+   * the log. A read: retried.
+   */
+  listChanges(o: CallOptions & { prefix?: string; author?: string; kinds?: RecordKind[]; limit?: number; pageToken?: string } = {}): Promise<ListChangesResponse> {
+    const req = ListChangesRequest.fromPartial({ prefix: o.prefix ?? "", author: o.author ?? "", kinds: o.kinds ?? [], limit: o.limit ?? 0, pageToken: o.pageToken ?? "" });
+    return this.unary("ListChanges", this.config.listChanges, req, o);
   }
 
   /** Several sets and deletes, all or nothing. Retried only when every operation has expectedVersion. */

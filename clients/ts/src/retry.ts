@@ -75,6 +75,10 @@ export const READ_METHODS: ReadonlySet<string> = new Set([
   "Validator.Validate",
   "HealthCheck.List",
   "AccessLog.Query",
+  "AccessLog.Summarize",
+  "HealthCheck.GetHistory",
+  "ListKeys",
+  "ListChanges",
   "ChangeRequest.Get",
   "ChangeRequest.List",
 ]);

@@ -8,17 +8,21 @@ import type { JsonValue } from "./domain/json.js";
 import type { CallOptions, CtmClient } from "./client.js";
 import {
   QueryAccessLogRequest,
+  SummarizeAccessLogRequest,
   UploadAccessLogRequest,
   type AccessRecord,
   type QueryAccessLogResponse,
+  type SummarizeAccessLogResponse,
   type UploadAccessLogResponse,
 } from "./gen/ctm/v1/access_log_service.js";
 import {
   DeleteHealthCheckRequest,
+  GetHealthHistoryRequest,
   ListHealthChecksRequest,
   ReportMetricsRequest,
   SetHealthCheckRequest,
   type DeleteHealthCheckResponse,
+  type GetHealthHistoryResponse,
   type HealthCheck,
   type ListHealthChecksResponse,
   type ReportMetricsResponse,
@@ -113,6 +117,11 @@ export class HealthApi {
     return this.c.unary("HealthCheck.List", this.c.healthStub.listHealthChecks, ListHealthChecksRequest.fromPartial({ key: o.key ?? "" }), o, this.c.healthStub);
   }
 
+  /** What the health loop saw for `key`, tick by tick, oldest first (kept in memory by the daemon since it started). A read: retried. */
+  getHealthHistory(key: string, o: CallOptions = {}): Promise<GetHealthHistoryResponse> {
+    return this.c.unary("HealthCheck.GetHistory", this.c.healthStub.getHealthHistory, GetHealthHistoryRequest.fromPartial({ key }), o, this.c.healthStub);
+  }
+
   /**
    * Reports request and error counts per key and variant. **Never retried**: the daemon adds
    * the counts up, so a retry after an UNAVAILABLE that did land would count them twice.
@@ -168,6 +177,16 @@ export class AccessLogApi {
       pageToken: q.pageToken ?? "",
     });
     return this.c.unary("AccessLog.Query", this.c.accessLogStub.queryAccessLog, req, o, this.c.accessLogStub);
+  }
+
+  /**
+   * `key`'s evaluations per variant in time buckets (default: the last hour in 60 buckets);
+   * `bucketMs` sets the width. A read: retried.
+   */
+  summarize(key: string, o: CallOptions & { startTime?: TimeLike; endTime?: TimeLike; bucketMs?: number } = {}): Promise<SummarizeAccessLogResponse> {
+    const bucket = o.bucketMs === undefined ? undefined : { seconds: Math.floor(o.bucketMs / 1000), nanos: (o.bucketMs % 1000) * 1e6 };
+    const req = SummarizeAccessLogRequest.fromPartial({ key, startTime: toDate(o.startTime), endTime: toDate(o.endTime), bucket });
+    return this.c.unary("AccessLog.Summarize", this.c.accessLogStub.summarizeAccessLog, req, o, this.c.accessLogStub);
   }
 
   /** Every matching record, newest first, fetching pages of `limit` as it goes. */

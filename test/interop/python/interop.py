@@ -192,6 +192,12 @@ def cmd_all_rpcs(a: argparse.Namespace) -> None:
             f"rollback_prefix entries: {rp.entries}",
         )
         check(c.snapshot(p + "pay/").as_dict() == {p + "pay/fee": 1}, "after rollback_prefix")
+        lk = c.list_keys(p + "pay/")
+        calls.add("ListKeys")
+        check([(k.entry.key, k.entry.value, k.rolling) for k in lk.keys] == [(p + "pay/fee", 1, False)] and lk.next_page_token == "", f"list_keys: {lk}")
+        lc = c.list_changes(prefix=p + "pay/", author="oncall", kinds=["rollback"], limit=10)
+        calls.add("ListChanges")
+        check([(e.key, e.kind) for e in lc.entries] == [(p + "pay/limit", "ROLLBACK"), (p + "pay/fee", "ROLLBACK")], f"list_changes: {lc}")
 
         # Watch replays everything under the prefix from the first revision, in order.
         want = [s1.revision, s2.revision, r.revision, r2.revision, de.revision, base.revision] + [e.revision for e in ap] + [e.revision for e in rp.entries]

@@ -286,6 +286,14 @@ func allRPCs(args []string) {
 	check(rp.Entries[1].Key == limit && rp.Entries[1].Deleted, "rollback_prefix limit: %v", rp.Entries[1])
 	after, _ := snap(&ctmv1.SnapshotRequest{Prefix: *p + "pay/"})
 	check(reflect.DeepEqual(after, map[string]interface{}{fee: 1.0}), "after rollback_prefix: %v", after)
+	lk, err := c.ListKeys(cx, &ctmv1.ListKeysRequest{Prefix: *p + "pay/"})
+	must(err, "ListKeys")
+	calls["ListKeys"] = true
+	check(len(lk.Keys) == 1 && lk.Keys[0].Entry.Key == fee && !lk.Keys[0].Rolling && lk.NextPageToken == "", "list_keys: %v", lk)
+	lc, err := c.ListChanges(cx, &ctmv1.ListChangesRequest{Prefix: *p + "pay/", Author: "oncall", Kinds: []ctmv1.RecordKind{ctmv1.RecordKind_RECORD_KIND_ROLLBACK}, Limit: 10})
+	must(err, "ListChanges")
+	calls["ListChanges"] = true
+	check(len(lc.Entries) == 2 && lc.Entries[0].Key == limit && lc.Entries[1].Key == fee && lc.Entries[0].Kind == ctmv1.RecordKind_RECORD_KIND_ROLLBACK, "list_changes: %v", lc.Entries)
 
 	// Watch replays everything under the prefix from the first revision, in order.
 	want := []uint64{s1.Entry.Revision, s2.Entry.Revision, r.Entry.Revision, r2.Entry.Revision, de.Entry.Revision, base.Entry.Revision}
