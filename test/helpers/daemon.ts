@@ -15,6 +15,8 @@ export interface DaemonOptions {
 /** A real ctmd process on 127.0.0.1:0 with a real LevelDB directory. */
 export class Daemon {
   address = "";
+  /** What the process wrote to stderr so far (warnings; ctmd logs to stdout). */
+  stderr = "";
   /** The HTTP face (OFREP, /api, /ui), host:port. */
   http = "";
   readonly logs: Record<string, unknown>[] = [];
@@ -50,7 +52,10 @@ export class Daemon {
     this.proc = proc;
     this.exited = new Promise((res) => proc.once("exit", (code) => res(code)));
     let stderr = "";
-    proc.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    proc.stderr!.on("data", (b: Buffer) => {
+      stderr += b.toString();
+      this.stderr += b.toString();
+    });
     const lines = createInterface({ input: proc.stdout! });
     this.address = await new Promise<string>((res, rej) => {
       const fail = () => rej(new Error(`ctmd exited before listening: ${stderr}`));

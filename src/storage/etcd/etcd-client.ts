@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+import { checkServerIdentity as checkIdentity, type PeerCertificate } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import {
   AuthClient,
@@ -43,6 +45,26 @@ interface Member {
   auth: InstanceType<typeof AuthClient>;
 }
 
+/** The TLS name sent to a member addressed by IP: any name that is not an address (RFC 6066). */
+const IP_MEMBER_SNI = "etcd-member.invalid";
+
+/**
+ * A member's credentials and channel options. grpc-js sends the target's host as the TLS server
+ * name even when it is an IP address, which RFC 6066 forbids and Node warns about (DEP0123) on
+ * every connection: such a member gets a placeholder name instead, and its certificate is still
+ * checked against the address it was reached at (an IP SAN).
+ */
+function memberChannel(conn: EtcdConnection, target: string, base: grpc.ChannelOptions): { creds: grpc.ChannelCredentials; options: grpc.ChannelOptions } {
+  if (!conn.ca && !conn.cert) return { creds: grpc.credentials.createInsecure(), options: base };
+  const host = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+  if (isIP(host) === 0) return { creds: grpc.credentials.createSsl(conn.ca ?? null, conn.key ?? null, conn.cert ?? null), options: base };
+  const checkServerIdentity = (_name: string, cert: PeerCertificate) => checkIdentity(host, cert);
+  return {
+    creds: grpc.credentials.createSsl(conn.ca ?? null, conn.key ?? null, conn.cert ?? null, { checkServerIdentity }),
+    options: { ...base, "grpc.ssl_target_name_override": IP_MEMBER_SNI },
+  };
+}
+
 /** Codes after which the same call may go to another member: it never reached etcd's state machine or only read. */
 const FAILOVER = new Set([grpc.status.UNAVAILABLE]);
 
@@ -60,11 +82,11 @@ export class EtcdClient {
 
   constructor(private readonly conn: EtcdConnection) {
     if (conn.endpoints.length === 0) throw new Error("etcd: no endpoints");
-    const creds = conn.ca || conn.cert ? grpc.credentials.createSsl(conn.ca ?? null, conn.key ?? null, conn.cert ?? null) : grpc.credentials.createInsecure();
     // Records can be large: etcd itself refuses requests over its own limit (1.5 MiB by default).
-    const options = { "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 5_000 };
+    const base = { "grpc.max_receive_message_length": 64 * 1024 * 1024, "grpc.keepalive_time_ms": 10_000, "grpc.keepalive_timeout_ms": 5_000 };
     this.members = conn.endpoints.map((e) => {
       const target = e.replace(/^https?:\/\//, "");
+      const { creds, options } = memberChannel(conn, target, base);
       return {
         kv: new KVClient(target, creds, options),
         watch: new WatchClient(target, creds, options),
