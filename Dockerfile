@@ -10,7 +10,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-fund --no-audit --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-fund --no-audit --ignore-scripts
+# npm run build compiles the daemon (dist/src) and the web console (dist/console).
+RUN npm run build && npm prune --omit=dev --no-fund --no-audit --ignore-scripts
 
 FROM node:20-bookworm-slim
 # Reachable from outside the container, so auth is on: the first start writes an admin token to
@@ -21,16 +22,18 @@ ENV NODE_ENV=production \
     CTM_AUTH=on \
     CTM_LISTEN=0.0.0.0:7411 \
     CTM_METRICS_LISTEN=0.0.0.0:9464 \
+    CTM_HTTP_LISTEN=0.0.0.0:7480 \
     CTM_DATA_DIR=/var/lib/ctm
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/dist/console ./dist/console
 RUN mkdir -p /var/lib/ctm && chown node:node /var/lib/ctm
 USER node
 VOLUME ["/var/lib/ctm"]
-# gRPC API, and Prometheus /metrics.
-EXPOSE 7411 9464
+# gRPC API, Prometheus /metrics, and HTTP (the web console at /ui/, its JSON API, OFREP).
+EXPOSE 7411 9464 7480
 # grpc.health.v1 Check through the daemon's own port; NOT_SERVING (store failed) makes it unhealthy.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "dist/src/health-probe.js"]

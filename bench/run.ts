@@ -15,6 +15,7 @@
 //        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
 //        BENCH_ONLY=compaction npm run bench   (Get and Set during a large compaction against idle, alternating)
 //        BENCH_ONLY=local-eval npm run bench   (local evaluations/s through the TypeScript, Go and Python caches, and their RPCs)
+//        BENCH_ONLY=ofrep npm run bench   (OFREP single evaluations against gRPC Get with a context, and a bulk 304 against one evaluation)
 import { benchCompaction } from "./bench-compaction.js";
 import { benchLocalEval } from "./bench-local-eval.js";
 import * as grpc from "@grpc/grpc-js";
@@ -34,6 +35,7 @@ import { benchBaseline } from "./bench-baseline.js";
 import { benchSnapshot } from "./bench-snapshot.js";
 import { benchStartup } from "./bench-startup.js";
 import { benchGetContext } from "./bench-get-context.js";
+import { benchOfrep } from "./bench-ofrep.js";
 import { benchSet } from "./bench-set.js";
 import { benchWorkers } from "./bench-workers.js";
 import { benchEtcdStore } from "./bench-etcd-store.js";
@@ -93,6 +95,8 @@ async function main(): Promise<number> {
         await benchCompaction(ctx);
       } else if (only("local-eval")) {
         await benchLocalEval(ctx, ctmd, ctm);
+      } else if (only("ofrep")) {
+        await benchOfrep(ctx, ctmd, ctm);
       } else if (only("baseline")) {
         const entry = process.env["BENCH_BASELINE"];
         if (!entry) throw new Error("BENCH_ONLY=baseline needs BENCH_BASELINE=<another build's dist/src/main.js>");
@@ -104,6 +108,7 @@ async function main(): Promise<number> {
       } else {
         await benchGet(ctx, ctmd);
         await benchGetContext(ctx, ctmd, ctm);
+        await benchOfrep(ctx, ctmd, ctm);
         await benchLocalEval(ctx, ctmd, ctm);
         await benchAccessLog(ctx, ctmd);
         await benchAuth(ctx, ctmd);

@@ -179,7 +179,8 @@ export class ConfigService {
     await this.store.syncToHead?.();
   }
 
-  resolve(key: string, ctx: EvalContext): { record: LogRecord; resolution: Resolution } {
+  /** `source` names the face that served it in the access log (OFREP's evaluations say "ofrep"). */
+  resolve(key: string, ctx: EvalContext, source = "ctmd"): { record: LogRecord; resolution: Resolution } {
     const record = this.get(key);
     const now = this.clock.now();
     const resolution = evaluate(record, ctx, now);
@@ -194,7 +195,7 @@ export class ConfigService {
         revision: record.revision,
         variant: resolution.variant,
         reason: resolution.reason,
-        source: "ctmd",
+        source,
       });
     }
     return { record, resolution };

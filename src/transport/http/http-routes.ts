@@ -11,7 +11,7 @@ import { ConsoleAssets } from "./console-assets.js";
 import { EventStream } from "./event-stream.js";
 import { HttpChain } from "./http-chain.js";
 import { HttpFace } from "./http-face.js";
-import { OfrepRoute } from "./ofrep-route.js";
+import { ofrepRoutes } from "./ofrep-routes.js";
 import { RateLimiter } from "./rate-limiter.js";
 
 export interface HttpFaceDeps {
@@ -34,6 +34,6 @@ export function httpFace(d: HttpFaceDeps): HttpFace {
     const [definition, handlers] = checkedService(s.definition, s.handlers as never);
     return { definition, handlers };
   });
-  const routes = [new ConnectGateway(checked, chain), new EventStream(checked, chain), new OfrepRoute(d.config, chain), new ConsoleAssets()];
+  const routes = [new ConnectGateway(checked, chain), new EventStream(checked, chain), ...ofrepRoutes(d.config, chain), new ConsoleAssets()];
   return new HttpFace(chain, routes, { allowOrigins: d.cfg.httpAllowOrigins }, d.tls);
 }
