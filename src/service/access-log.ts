@@ -33,6 +33,9 @@ const FLUSH_BATCH = 5000;
 
 /** The source of the records ctmd writes for the Gets it serves; uploads may not claim it. */
 export const DAEMON_SOURCE = "ctmd";
+/** The source of the records ctmd writes for the OFREP evaluations it serves; reserved too. */
+export const OFREP_SOURCE = "ofrep";
+const RESERVED_SOURCES = new Set([DAEMON_SOURCE, OFREP_SOURCE]);
 /** Request ids, unit ids, variants and sources of uploaded records. */
 const UPLOAD_TEXT_CHARS = 1024;
 
@@ -123,7 +126,7 @@ export class AccessLog implements AccessSink {
       checkText(r.variant, `${f}.variant`, UPLOAD_TEXT_CHARS);
       checkText(r.source, `${f}.source`, UPLOAD_TEXT_CHARS);
       if (!storableTime(r.time)) throw invalidArgument(`${f}.time`, "must be a time from 1970-01-01 to 9999-12-31 UTC");
-      if (r.source === DAEMON_SOURCE) throw invalidArgument(`${f}.source`, `"${DAEMON_SOURCE}" is reserved for the records ctmd writes itself`);
+      if (RESERVED_SOURCES.has(r.source)) throw invalidArgument(`${f}.source`, `"${r.source}" is reserved for the records ctmd writes itself`);
       checkVersion(r.version, `${f}.version`);
       checkVersion(r.revision, `${f}.revision`);
     });

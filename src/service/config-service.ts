@@ -19,7 +19,7 @@ import type { Pause } from "../storage/time-slices.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
 import { decodePageToken, decodeSnapshotToken, encodePageToken, encodeSnapshotToken } from "./page-token.js";
-import type { AccessSink } from "./access-log.js";
+import { DAEMON_SOURCE, type AccessSink } from "./access-log.js";
 import { InFlightValues } from "./in-flight-values.js";
 import { guardRestore, type WriteGuard } from "./write-guard.js";
 import { resolvePoint, type PointInTime } from "./point-in-time.js";
@@ -180,25 +180,33 @@ export class ConfigService {
   }
 
   /** `source` names the face that served it in the access log (OFREP's evaluations say "ofrep"). */
-  resolve(key: string, ctx: EvalContext, source = "ctmd"): { record: LogRecord; resolution: Resolution } {
+  resolve(key: string, ctx: EvalContext, source = DAEMON_SOURCE): { record: LogRecord; resolution: Resolution } {
     const record = this.get(key);
     const now = this.clock.now();
     const resolution = evaluate(record, ctx, now);
     this.reads?.touch(key, now);
-    if (this.access && (ctx.requestId || ctx.unitId)) {
-      this.access.record({
-        time: now,
-        requestId: ctx.requestId ?? "",
-        unitId: ctx.unitId,
-        key,
-        version: record.version,
-        revision: record.revision,
-        variant: resolution.variant,
-        reason: resolution.reason,
-        source,
-      });
-    }
+    this.served(key, ctx, record, resolution, source, now);
     return { record, resolution };
+  }
+
+  /**
+   * Records in the access log what `ctx` was served, when it names a request or a unit. resolve
+   * does it; a face that may still refuse an answer resolves without the request id and calls
+   * this once it serves it.
+   */
+  served(key: string, ctx: EvalContext, record: LogRecord, resolution: Resolution, source: string, now = this.clock.now()): void {
+    if (!this.access || !(ctx.requestId || ctx.unitId)) return;
+    this.access.record({
+      time: now,
+      requestId: ctx.requestId ?? "",
+      unitId: ctx.unitId,
+      key,
+      version: record.version,
+      revision: record.revision,
+      variant: resolution.variant,
+      reason: resolution.reason,
+      source,
+    });
   }
 
   async delete(req: { key: string; expectedVersion?: number; force?: boolean } & WriteMeta): Promise<LogRecord> {

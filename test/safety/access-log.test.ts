@@ -142,6 +142,11 @@ describe("the access log on the real daemon", () => {
     expect(noKey.metadata.get("ctm-field")).toEqual(["records[0].key"]);
     const noIds = await rejects(a.upload({ records: [{ requestId: "ok", key: "k" }, { key: "k" }] }));
     expect(noIds.metadata.get("ctm-field")).toEqual(["records[1]"]);
+    // The sources of what ctmd served itself cannot be claimed.
+    for (const source of ["ctmd", "ofrep"]) {
+      const posing = await rejects(a.upload({ records: [{ requestId: "ok", key: "k", source }] }));
+      expect(posing.metadata.get("ctm-field")).toEqual(["records[0].source"]);
+    }
     // A refused upload takes nothing.
     expect((await a.query({ requestId: "ok" })).records).toEqual([]);
   });

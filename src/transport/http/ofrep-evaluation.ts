@@ -5,10 +5,10 @@ import type { LogRecord } from "../../domain/record.js";
 import type { EvalContext, Reason, Resolution } from "../../domain/rollout/plan.js";
 import { percentAt, planTime } from "../../domain/rollout/schedule.js";
 import type { ConfigService } from "../../service/config-service.js";
+import { OFREP_SOURCE } from "../../service/access-log.js";
 import type { OfrepErrorCode } from "./ofrep-error.js";
 
 /** The access log's `source` for what OFREP served, so its evaluations can be told from gRPC Gets. */
-export const OFREP_SOURCE = "ofrep";
 
 /** A flag OFREP answers: what it resolved to, or why not; `record` for the answer's validity (see changesAt). */
 export type FlagOutcome =
@@ -90,7 +90,7 @@ export function evaluateFlag(config: ConfigService, key: string, ctx: EvalContex
   if (unitless && neededUnit(record, resolution, now)) {
     return { ok: false, record, status: 400, errorCode: "TARGETING_KEY_MISSING", errorDetails: `"${key}" splits units by bucket: the context needs a targetingKey` };
   }
-  if (unitless && ctx.requestId) config.resolve(key, ctx, OFREP_SOURCE);
+  if (unitless && ctx.requestId) config.served(key, ctx, record, resolution, OFREP_SOURCE, now);
   if (resolution.value === undefined) return { ok: false, status: 404, errorCode: "FLAG_NOT_FOUND", errorDetails: `key "${key}" has no value` };
   return { ok: true, record, resolution };
 }
