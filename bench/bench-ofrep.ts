@@ -71,6 +71,10 @@ export async function benchOfrep(ctx: BenchContext, ctmd: CtmdHandle, ctm: RawCl
     measure(ctmd, round, (warmup) => runH1(ctx.children, { url: singleUrl, bodyFile, headers: h1Headers, connections: level.concurrency, seconds: settings.roundSeconds, warmupSeconds: warmup }));
   const grpcGet = (round: number): Promise<Side> =>
     measure(ctmd, round, (warmup) => ctx.h2load({ label: "ctmd Get+context c64 (beside OFREP)", process: ctmd.child, address: ctmd.address, lastWords: ctmd.lastWords }, paths.get, frame, level, warmup, settings.roundSeconds));
+  const ofrepSingleH2 = (round: number): Promise<Side> =>
+    measure(ctmd, round, (warmup) =>
+      runH1(ctx.children, { url: singleUrl, bodyFile, headers: h1Headers, connections: level.connections, h2Streams: level.streams, seconds: settings.roundSeconds, warmupSeconds: warmup }),
+    );
   const bulk304 = (round: number): Promise<Side> =>
     measure(ctmd, round, (warmup) => runH1(ctx.children, { url: bulkUrl, bodyFile, headers: [...h1Headers, `if-none-match: ${etag}`], connections: level.concurrency, seconds: settings.roundSeconds, warmupSeconds: warmup }));
 
@@ -83,6 +87,12 @@ export async function benchOfrep(ctx: BenchContext, ctmd: CtmdHandle, ctm: RawCl
   await settle();
   const grpcTally = ctmd.rpcLog.tally("Get");
   const firstTally = tally.take();
+  ctx.log("OFREP single evaluations over HTTP/2 vs gRPC Get with a context, c64");
+  ctmd.rpcLog.mark();
+  const vsGrpcH2 = await pairedRounds(grpcGet, ofrepSingleH2);
+  await settle();
+  const grpcTallyH2 = ctmd.rpcLog.tally("Get");
+  const h2Tally = tally.take();
   ctx.log("OFREP bulk answered 304 vs single evaluations, c64");
   const vsSingle = await pairedRounds(ofrepSingle, bulk304);
   await settle();
@@ -98,6 +108,15 @@ export async function benchOfrep(ctx: BenchContext, ctmd: CtmdHandle, ctm: RawCl
   report.check(
     h1(vsGrpc.mine).every((r) => h1clean(r, "2xx")) && (firstTally.get("ofrep 200") ?? 0) >= succeeded(vsGrpc.mine) && onlyCutOffHttp(firstTally, ["ofrep 200"], 64 * vsGrpc.mine.length),
     `OFREP single evaluations c64 beside gRPC, ${vsGrpc.mine.length} runs: ${h1(vsGrpc.mine).map(h1counts).join("; ")}; ctmd logged ${describe(firstTally)} (incl. warm-up)`,
+  );
+  const grpcRunsH2 = vsGrpcH2.base.map((s) => s.run);
+  report.check(
+    grpcRunsH2.every((r) => h2clean(r, 64)) && onlyCutOff(grpcTallyH2.failures, 64 * grpcRunsH2.length) && grpcTallyH2.ok >= succeeded(vsGrpcH2.base),
+    `ctmd Get with a context c64 beside OFREP over HTTP/2, ${grpcRunsH2.length} runs: ${grpcRunsH2.map(h2counts).join("; ")}; ctmd logged ${grpcTallyH2.ok} OK and ${grpcTallyH2.failed} failed Gets${failuresText(grpcTallyH2.failures)} (incl. warm-up)`,
+  );
+  report.check(
+    h1(vsGrpcH2.mine).every((r) => h1clean(r, "2xx")) && (h2Tally.get("ofrep 200") ?? 0) >= succeeded(vsGrpcH2.mine) && onlyCutOffHttp(h2Tally, ["ofrep 200"], 64 * vsGrpcH2.mine.length),
+    `OFREP single evaluations over HTTP/2 c64 beside gRPC, ${vsGrpcH2.mine.length} runs: ${h1(vsGrpcH2.mine).map(h1counts).join("; ")}; ctmd logged ${describe(h2Tally)} (incl. warm-up)`,
   );
   report.check(
     h1(vsSingle.base).every((r) => h1clean(r, "2xx")) &&
@@ -118,6 +137,15 @@ export async function benchOfrep(ctx: BenchContext, ctmd: CtmdHandle, ctm: RawCl
     formatRate(rate(vsGrpc.base)),
     formatRatio(0, 0, median(rateRatios)),
   );
+  const rateRatiosH2 = ratios(vsGrpcH2, (s) => s.run.reqPerSec);
+  report.row(
+    `OFREP single evaluations/s over HTTP/2, c64 (h2load -c${level.connections} -m${level.streams}, as gRPC) vs gRPC Get with the same context (goal ≥ 1.0×)`,
+    formatRate(rate(vsGrpcH2.mine)),
+    formatRate(rate(vsGrpcH2.base)),
+    formatRatio(0, 0, median(rateRatiosH2)),
+  );
+  report.row(`OFREP single over HTTP/2 vs gRPC Get with a context: main-thread CPU per request, c64`, formatUs(us(vsGrpcH2.mine)), formatUs(us(vsGrpcH2.base)), formatRatio(us(vsGrpcH2.mine), us(vsGrpcH2.base)));
+  report.note(`OFREP single over HTTP/2 ÷ gRPC Get with a context, req/s per round: ${rateRatiosH2.map((r) => r.toFixed(2)).join(", ")}; main-thread CPU per request per round: ${ratios(vsGrpcH2, (s) => s.us).map((r) => r.toFixed(2)).join(", ")}.`);
   report.row(`OFREP single vs gRPC Get with a context: main-thread CPU per request, c64`, formatUs(us(vsGrpc.mine)), formatUs(us(vsGrpc.base)), formatRatio(us(vsGrpc.mine), us(vsGrpc.base)));
   const cpuRatios = ratios(vsSingle, (s) => s.us);
   report.row(
@@ -143,9 +171,11 @@ async function measure(ctmd: CtmdHandle, round: number, run: (warmupSeconds: num
   return { run: r, us: (cpu * 1e6) / (r.reqPerSec * (settings.roundSeconds + warmup)) };
 }
 
-/** h2load over HTTP/1.1 (one request in flight per connection), POSTing `bodyFile`. */
-async function runH1(children: ChildProcesses, o: { url: string; bodyFile: string; headers: string[]; connections: number; seconds: number; warmupSeconds: number }): Promise<H1Result> {
-  const args = ["--h1", "-D", `${o.seconds * 1000}ms`, "--warm-up-time", `${o.warmupSeconds * 1000}ms`, "-c", String(o.connections), "-m", "1", "-t", "1", ...o.headers.flatMap((h) => ["-H", h]), "-d", o.bodyFile, o.url];
+/** h2load over HTTP/1.1 (one request in flight per connection) or HTTP/2 (h2Streams per connection), POSTing `bodyFile`. */
+async function runH1(children: ChildProcesses, o: { url: string; bodyFile: string; headers: string[]; connections: number; seconds: number; warmupSeconds: number; h2Streams?: number }): Promise<H1Result> {
+  // With h2Streams: HTTP/2 with prior knowledge, that many streams per connection.
+  const protocol = o.h2Streams === undefined ? ["--h1", "-m", "1"] : ["-m", String(o.h2Streams)];
+  const args = [...protocol, "-D", `${o.seconds * 1000}ms`, "--warm-up-time", `${o.warmupSeconds * 1000}ms`, "-c", String(o.connections), "-t", "1", ...o.headers.flatMap((h) => ["-H", h]), "-d", o.bodyFile, o.url];
   const child = children.spawn("h2load", args);
   let output = "";
   child.stdout?.on("data", (b: Buffer) => (output += b.toString()));

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     return;
   }
   const cfg = parseConfig(process.argv, version);
-  const { log, shipper, closeLog } = makeLogger(cfg);
+  const { log, requestLog, shipper, closeLog } = makeLogger(cfg);
   // Unusable TLS files refuse the start before the store opens; undefined without --tls-cert.
   const tls = serverTls(cfg, log.child({ component: "tls" }));
   const dataDir = resolve(cfg.dataDir);
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
   const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
-  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: log.child({ component: "http" }), metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes });
+  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child({ component: "http" }), metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes });
   const httpAddress = http ? await http.listen(cfg.httpListen) : "off";
   const serving = (on: boolean, writes = on): void => {
     transport.setServing(on, writes);

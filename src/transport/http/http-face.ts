@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { createServer as createHttp1Server, type IncomingMessage, type Server as Http1Server, type ServerResponse } from "node:http";
+import { createSecureServer, createServer as createHttp2Server, type Http2SecureServer, type Http2Server } from "node:http2";
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import type { ServerTls } from "../tls/server-tls.js";
 import { HttpError, type Failure, type HttpCall, type HttpChain } from "./http-chain.js";
@@ -34,7 +34,12 @@ const EXPOSE_HEADERS = "etag, retry-after, x-request-id";
  * headers within 10 s, a whole request within 30 s (event streams are responses, not requests).
  */
 export class HttpFace {
-  private readonly server: Server | HttpsServer;
+  /** What binds the port: the TLS server (ALPN picks h2 or HTTP/1.1), or a TCP server that routes by the first bytes. */
+  private readonly listener: TcpServer | Http2SecureServer;
+  private readonly http1: Http1Server | undefined;
+  private readonly http2: Http2Server | Http2SecureServer;
+  /** Open connections: close ends them, event streams included. */
+  private readonly sockets = new Set<Socket>();
   private readonly stopReloading: (() => void) | undefined;
   private readonly routes: Route[];
 
@@ -46,17 +51,51 @@ export class HttpFace {
   ) {
     // Longest prefix first, so "/ui/" is not taken by "/".
     this.routes = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
+    // HTTP/2's compatibility API gives handlers the request and response objects of HTTP/1.1.
     const handle = (req: IncomingMessage, res: ServerResponse): void => void this.serve(req, res);
+    const h2 = handle as unknown as Parameters<typeof createHttp2Server>[1];
     if (tls) {
-      const https = createHttpsServer(tls.httpsOptions(), handle);
-      this.stopReloading = tls.onReload((context) => https.setSecureContext(context));
-      this.server = https;
+      const secure = createSecureServer({ ...tls.httpsOptions(), allowHTTP1: true }, h2);
+      secure.on("secureConnection", (socket: Socket) => this.track(socket));
+      this.stopReloading = tls.onReload((context) => secure.setSecureContext(context));
+      this.http2 = this.listener = secure;
+      this.http1 = undefined;
     } else {
-      this.server = createServer(handle);
+      // Plaintext: HTTP/2 with prior knowledge (h2c, as gRPC and h2load speak it) or HTTP/1.1,
+      // told apart by the connection preface, so that one port serves both.
+      this.http1 = createHttp1Server(handle);
+      this.http2 = createHttp2Server(h2);
+      this.listener = createTcpServer((socket) => this.route(socket));
+      this.http1.headersTimeout = 10_000;
+      this.http1.requestTimeout = 30_000;
+      this.http1.maxHeadersCount = 100;
     }
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 30_000;
-    this.server.maxHeadersCount = 100;
+    // An HTTP/2 connection with no stream for this long is closed (HTTP/1.1's keep-alive is 5 s).
+    this.http2.setTimeout(60_000);
+  }
+
+  private track(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once("close", () => this.sockets.delete(socket));
+  }
+
+  /** Hands a plaintext connection to HTTP/2 when it opens with its preface ("PRI * HTTP/2.0"), else to HTTP/1.1. */
+  private route(socket: Socket): void {
+    this.track(socket);
+    socket.on("error", () => socket.destroy());
+    // A connection that never says anything is not kept; after its first bytes, the server's own timeouts apply.
+    const silent = setTimeout(() => socket.destroy(), 10_000);
+    socket.once("data", (first: Buffer) => {
+      clearTimeout(silent);
+      socket.pause();
+      socket.unshift(first);
+      // HTTP/2 reads what is buffered on the socket itself; HTTP/1.1 reads it once the socket flows.
+      if (first.subarray(0, 3).toString("latin1") === "PRI") this.http2.emit("connection", socket);
+      else {
+        this.http1!.emit("connection", socket);
+        socket.resume();
+      }
+    });
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -110,11 +149,12 @@ export class HttpFace {
     const i = address.lastIndexOf(":");
     const host = address.slice(0, i).replace(/^\[|\]$/g, "");
     const port = Number(address.slice(i + 1));
+    const server = this.listener;
     return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        const a = this.server.address() as AddressInfo;
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        const a = server.address() as AddressInfo;
         resolve(`${host.includes(":") ? `[${host}]` : host}:${a.port}`);
       });
     });
@@ -124,8 +164,8 @@ export class HttpFace {
   close(): Promise<void> {
     this.stopReloading?.();
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
+      this.listener.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
     });
   }
 }
