@@ -99,7 +99,7 @@ describe("with --tls-cert, HTTPS offers h2 and HTTP/1.1 by ALPN", () => {
       session.close();
     }
     const h1 = await new Promise<{ status: number; alpn: string | false }>((resolve, reject) => {
-      const req = httpsRequest(`https://${daemon.http}/api/ctm.v1.AuthService/WhoAmI`, { method: "POST", ca: ca.cert, ALPNProtocols: ["http/1.1"], headers: { "content-type": "application/json" } }, (res) => {
+      const req = httpsRequest(`https://${daemon.http}/api/ctm.v1.AuthService/WhoAmI`, { method: "POST", ca: ca.cert, headers: { "content-type": "application/json" }, ...{ ALPNProtocols: ["http/1.1"] } }, (res) => {
         const alpn = (res.socket as unknown as { alpnProtocol: string | false }).alpnProtocol;
         res.resume();
         res.on("end", () => resolve({ status: res.statusCode ?? 0, alpn }));
