@@ -17,7 +17,7 @@ const READS = new Set([
   "RolloutService/Status", "RolloutService/Explain", "ValidatorService/ListValidators", "ValidatorService/Validate",
   "HealthCheckService/ListHealthChecks", "AccessLogService/QueryAccessLog",
   "AdminService/GetVerification", "AdminService/GetRetention", "AdminService/ListStaleKeys",
-  "AuthService/ListTokens", "AuthService/ListRoles", "AuthService/WhoAmI",
+  "AuthService/ListTokens", "AuthService/ListRoles", "AuthService/WhoAmI", "AuthService/CheckAccess",
   "ChangeRequestService/GetChangeRequest", "ChangeRequestService/ListChangeRequests",
 ]);
 const NEVER = new Set([

@@ -149,6 +149,11 @@ export interface WhoAmIResponse {
   authEnabled?: boolean;
 }
 
+export interface CheckAccessResponse {
+  /** One per access asked, in order. */
+  allowed?: boolean[];
+}
+
 export interface AccessRecord {
   time?: string;
   requestId?: string;

@@ -4,6 +4,7 @@ import { DiffView } from "./diff-view.js";
 import { h, replace } from "./dom.js";
 import { errorView } from "./error-view.js";
 import { EventFeed } from "./event-feed.js";
+import { keyAccess, type KeyAccess } from "./key-access.js";
 import { authorOf, type Page, type PageContext } from "./page.js";
 import { RolloutView } from "./rollout-view.js";
 import { TIMELINE_PAGE, TimelineView } from "./timeline-view.js";
@@ -32,6 +33,9 @@ export class KeyPage implements Page {
   private generation = 0;
   /** The revision the page was first read at. */
   private readAt: string | undefined;
+  /** What ctmd says the token may do here, asked once with the first read. */
+  private readonly asked: Promise<KeyAccess>;
+  private may: KeyAccess = { write: false, rollout: false };
 
   constructor(
     private readonly ctx: PageContext,
@@ -39,10 +43,11 @@ export class KeyPage implements Page {
   ) {
     this.title = key;
     const say = (line: string) => replace(this.report, line);
+    this.asked = keyAccess(ctx.api, key);
     this.value = new ValueView(ctx, key);
-    this.rollout = new RolloutView(ctx, key, say);
+    this.rollout = new RolloutView(ctx, key, say, () => this.may.rollout);
     this.diff = new DiffView(ctx, key);
-    this.timeline = new TimelineView(ctx, key, { compare: (from, to) => this.diff.compare(from, to), rollback: (e) => this.rollbackTo(e) });
+    this.timeline = new TimelineView(ctx, key, { compare: (from, to) => this.diff.compare(from, to), mayRollback: () => this.may.write, rollback: (e) => this.rollbackTo(e) });
     this.travel = new TimeTravelView(ctx, key);
     const toc = h(
       "nav",
@@ -65,8 +70,9 @@ export class KeyPage implements Page {
   private async refresh(first = false): Promise<boolean> {
     const generation = ++this.generation;
     let page: HistoryResponse;
+    let may: KeyAccess;
     try {
-      page = await this.ctx.api.call<HistoryResponse>("ConfigService/History", { key: this.key, limit: TIMELINE_PAGE });
+      [page, may] = await Promise.all([this.ctx.api.call<HistoryResponse>("ConfigService/History", { key: this.key, limit: TIMELINE_PAGE }), this.asked]);
     } catch (e) {
       replace(this.problem, errorView(e));
       this.body.hidden = first || this.body.hidden;
@@ -74,6 +80,7 @@ export class KeyPage implements Page {
     }
     // A later refresh (a newer change) wins over this one.
     if (this.disposed || generation !== this.generation) return false;
+    this.may = may;
     this.readAt ??= page.header?.revision;
     const head = page.entries?.[0];
     if (head === undefined) {

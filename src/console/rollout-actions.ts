@@ -23,17 +23,21 @@ const CONTROLS: Control[] = [
 ];
 
 /**
- * The rollout controls. Every one is a call the token may or may not be granted: ctmd decides,
- * and a refusal is shown in the dialog with ctmd's own words.
+ * The rollout controls, offered only to a token that holds `rollout` on the key (each one needs
+ * it, see access-rules.ts). ctmd still decides every call: Promote and Resume also need the
+ * environments they would open, so a grant limited to some may be refused, and the dialog shows
+ * the refusal in ctmd's own words.
  */
 export class RolloutActions {
   constructor(
     private readonly ctx: PageContext,
     private readonly key: string,
     private readonly report: (line: string) => void,
+    private readonly allowed: () => boolean,
   ) {}
 
-  render(st: StatusResponse): HTMLElement {
+  render(st: StatusResponse): HTMLElement | null {
+    if (!this.allowed()) return null;
     return h(
       "div",
       { class: "actions", role: "group", "aria-label": "Rollout controls" },

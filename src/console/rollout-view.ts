@@ -33,8 +33,10 @@ export class RolloutView {
     private readonly ctx: PageContext,
     private readonly key: string,
     report: (line: string) => void,
+    /** Whether to offer the controls: the token holds `rollout` on the key. */
+    mayControl: () => boolean,
   ) {
-    this.actions = new RolloutActions(ctx, key, report);
+    this.actions = new RolloutActions(ctx, key, report, mayControl);
     this.el = h("section", { id: "rollout", class: "panel", "aria-labelledby": "rollout-title", hidden: true }, h("h2", { id: "rollout-title" }, "Rollout"), this.body);
   }
 

@@ -8,6 +8,8 @@ export const TIMELINE_PAGE = 20;
 
 export interface TimelineHooks {
   compare(from: number, to: number): void;
+  /** Whether to offer rolling back: the token may write the key. */
+  mayRollback(): boolean;
   rollback(to: Entry): void;
 }
 
@@ -61,7 +63,7 @@ export class TimelineView {
     const v = Number(e.version);
     const out: HTMLButtonElement[] = [];
     if (v > 1) out.push(h("button", { type: "button", class: "quiet", onclick: () => this.hooks.compare(v - 1, v) }, `Compare with v${v - 1}`));
-    const restorable = !e.deleted && !e.valueCompacted && this.head !== undefined && e.version !== this.head.version;
+    const restorable = this.hooks.mayRollback() && !e.deleted && !e.valueCompacted && this.head !== undefined && e.version !== this.head.version;
     if (restorable) out.push(h("button", { type: "button", onclick: () => this.hooks.rollback(e) }, `Roll back to v${e.version}`));
     return out;
   }

@@ -1,9 +1,10 @@
 import type { Clock } from "../domain/clock.js";
 import { compileRole, type Access, type CompiledGrant, authorize } from "../domain/auth/authorize.js";
-import { ADMIN_ROLE, ROLE_PREFIX, TOKEN_PREFIX, checkRoleName, roleFromJson, roleToJson, type Role } from "../domain/auth/role.js";
+import { ADMIN_ROLE, ROLE_PREFIX, TOKEN_PREFIX, checkRoleName, roleFromJson, roleToJson, type Role, type Verb } from "../domain/auth/role.js";
 import { TOKEN_ID, mintToken, parseToken, secretMatches, tokenFromJson, tokenToJson, type TokenDocument } from "../domain/auth/token.js";
 import { CtmError, failedPrecondition, invalidArgument, notFound, unauthenticated } from "../domain/errors.js";
 import type { JsonValue } from "../domain/json.js";
+import { checkKey } from "../domain/limits.js";
 import type { LogRecord } from "../domain/record.js";
 import { NAME_PATTERN } from "../domain/validation/validator.js";
 import type { LogStore } from "../storage/log-store.js";
@@ -38,6 +39,8 @@ const USAGE_NOTE = "auth/token-last-used";
 const USAGE_FLUSH_MS = 60_000;
 /** Entries each cache holds at most; past it, it starts over (a recomputation is the only cost). */
 const CACHE_LIMIT = 10_000;
+/** Questions one CheckAccess may ask: a page's worth, so one call cannot hold the loop. */
+export const MAX_ACCESS_CHECKS = 100;
 
 /**
  * Tokens and roles, kept in memory from their documents under `_ctm/auth/` (loaded at start
@@ -210,6 +213,25 @@ export class AuthService implements WriteGuard {
       this.metrics?.authDenials.inc({ verb: access.verb });
       throw denied;
     }
+  }
+
+  /** The principal named `name` with the roles and grants it holds now (WhoAmI, CheckAccess). */
+  principalNamed(name: string): Principal {
+    return this.principal(name, this.rolesOf(name));
+  }
+
+  /**
+   * Whether `p` may do each of `asks`, decided by the same `authorize` as the chain's (the same
+   * globs, `admin` under `_ctm/`) in any environment: a grant limited to some counts. No denial
+   * is counted, since asking is not calling. Without a principal (auth off) all is allowed.
+   */
+  allows(p: Principal | undefined, asks: readonly { verb: Verb | undefined; key: string }[]): boolean[] {
+    if (asks.length === 0 || asks.length > MAX_ACCESS_CHECKS) throw invalidArgument("accesses", `must hold 1-${MAX_ACCESS_CHECKS} accesses`);
+    const checked = asks.map((a, i) => {
+      if (a.verb === undefined) throw invalidArgument(`accesses[${i}].verb`, "must name a verb (VERB_READ, VERB_WRITE, ...)");
+      return { verb: a.verb, key: checkKey(a.key, `accesses[${i}].key`) };
+    });
+    return checked.map((a) => p === undefined || authorize(p.name, p.grants, { verb: a.verb, keys: [a.key] }) === undefined);
   }
 
   /** The roles a principal holds now (for WhoAmI). */

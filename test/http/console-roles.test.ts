@@ -61,27 +61,19 @@ describe("a token that may read only team/**", () => {
     await p.context.close();
   });
 
-  it("reads its keys but cannot roll back or control a rollout: each refusal shows ctmd's message and nothing is written", async () => {
-    const before = (await env.config.history({ key: "team/a", limit: 1 })).entries[0]!.revision;
+  it("reads its keys but is offered no action: no rollback, no rollout control", async () => {
     const p = await readerTab("/ui/key/team/a");
     await p.page.getByTestId("current-value").filter({ hasText: '"a2"' }).waitFor();
-    await p.page.locator("#timeline li.record[data-version='1']").getByRole("button", { name: "Roll back to v1" }).click();
-    const dialog = p.page.getByRole("dialog");
-    await dialog.getByRole("button", { name: "Roll back to v1" }).click();
-    expect(await alertText(p, dialog)).toBe('Permission denied: token:reader may not write key "team/a"');
-    await dialog.getByRole("button", { name: "Cancel" }).click();
-    expect((await env.config.history({ key: "team/a", limit: 1 })).entries[0]!.revision).toBe(before);
+    await p.page.locator("#timeline li.record[data-version='1']").waitFor();
+    // The timeline's own buttons are there; rolling back is not.
+    expect(await p.page.locator("#timeline li.record[data-version='2']").getByRole("button", { name: "Compare with v1" }).count()).toBe(1);
+    expect(await p.page.getByRole("button", { name: /^Roll back/ }).count()).toBe(0);
 
     await p.page.goto(`${env.base}/ui/key/team/flag`);
     await p.page.getByTestId("rollout-status").waitFor();
-    for (const action of ["Pause", "Kill"]) {
-      await p.page.getByRole("group", { name: "Rollout controls" }).getByRole("button", { name: action }).click();
-      const d = p.page.getByRole("dialog");
-      await d.getByRole("button", { name: action }).click();
-      expect(await alertText(p, d)).toMatch(/^Permission denied: token:reader may not rollout key "team\/flag"/);
-      await d.getByRole("button", { name: "Cancel" }).click();
-    }
-    expect(await env.rollout.status({ key: "team/flag" })).toMatchObject({ active: true, paused: false, killed: false });
+    await p.page.locator("#timeline li.record[data-version='1']").waitFor();
+    expect(await p.page.getByRole("group", { name: "Rollout controls" }).count()).toBe(0);
+    expect(await p.page.getByRole("button", { name: /^(Pause|Resume|Promote|Finish|Abort|Kill|Roll back)/ }).count()).toBe(0);
     await p.context.close();
   });
 
@@ -111,18 +103,51 @@ describe("a token that may read only team/**", () => {
   });
 });
 
+describe("a token with rollout on team/** (in dev only) but not write", () => {
+  it("is offered the rollout controls but no rollback; ctmd still decides, and a refusal shows in the dialog", async () => {
+    await env.admin.setRole({ name: "team-operator", grants: [{ verbs: [Verb.VERB_READ], keys: ["team/**"] }, { verbs: [Verb.VERB_ROLLOUT], keys: ["team/**"], environments: ["dev"] }] });
+    const p = await signIn(env, await env.admin.createToken("operator", ["team-operator"]), "/ui/key/team/flag");
+    pages.push(p);
+    const controls = p.page.getByRole("group", { name: "Rollout controls" });
+    await controls.waitFor();
+    expect(await controls.getByRole("button").allTextContents()).toEqual(["Pause", "Promote", "Finish", "Abort", "Kill"]);
+    await p.page.locator("#timeline li.record[data-version='1']").waitFor();
+    expect(await p.page.getByRole("button", { name: /^Roll back/ }).count()).toBe(0);
+
+    // The plan has no rings, so promoting serves the value everywhere: beyond a dev-only grant.
+    await controls.getByRole("button", { name: "Promote" }).click();
+    const d = p.page.getByRole("dialog");
+    await d.getByRole("button", { name: "Promote" }).click();
+    expect(await alertText(p, d)).toBe('Permission denied: token:operator may not rollout key "team/flag" in every environment (a value served without rings)');
+    await d.getByRole("button", { name: "Cancel" }).click();
+    expect(await env.rollout.status({ key: "team/flag" })).toMatchObject({ active: true, paused: false });
+
+    // Pausing takes exposure away: `rollout` on the key is enough.
+    await controls.getByRole("button", { name: "Pause" }).click();
+    await d.getByRole("button", { name: "Pause" }).click();
+    await p.page.getByTestId("report").filter({ hasText: /^Pause: recorded as v\d+\.$/ }).waitFor();
+    expect(await env.rollout.status({ key: "team/flag" })).toMatchObject({ active: true, paused: true });
+    await p.context.close();
+  });
+});
+
 describe("with auth off", () => {
   it("works without a token and says every call is allowed", async () => {
     const open = await Daemon.start();
     try {
       const p = await openPage(env.browser);
       pages.push(p);
-      await fetch(`http://${open.http}/api/ctm.v1.ConfigService/Set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "open/k", value: 1, author: "ana" }) });
+      for (const value of [1, 2]) {
+        await fetch(`http://${open.http}/api/ctm.v1.ConfigService/Set`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: "open/k", value, author: "ana" }) });
+      }
       await p.page.goto(`http://${open.http}/ui/`);
       await p.page.locator("tr[data-key='open/k']").waitFor();
       expect(await p.page.getByTestId("whoami").textContent()).toBe("auth off: every call is allowed");
       expect(await p.page.getByRole("button", { name: "Sign out" }).count()).toBe(0);
       expect(await p.page.getByLabel("Access token").count()).toBe(0);
+      // Every action is offered.
+      await p.page.getByRole("link", { name: "open/k" }).click();
+      await p.page.locator("#timeline li.record[data-version='1']").getByRole("button", { name: "Roll back to v1" }).waitFor();
       await p.context.close();
     } finally {
       await open.dispose();

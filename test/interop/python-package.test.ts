@@ -44,10 +44,10 @@ describe("the Python package", () => {
     expect(out.services).toEqual({
       rollouts: ["abort", "explain", "kill", "pause", "promote", "resume", "status"],
       validators: ["delete_validator", "list_validators", "set_validator", "validate"],
-      health_checks: ["delete_health_check", "list_health_checks", "report_metrics", "set_health_check"],
-      access_log: ["query_access_log", "upload_access_log"],
+      health_checks: ["delete_health_check", "get_health_history", "list_health_checks", "report_metrics", "set_health_check"],
+      access_log: ["query_access_log", "summarize_access_log", "upload_access_log"],
       admin: ["compact", "get_retention", "get_verification", "list_stale_keys", "verify"],
-      auth: ["create_token", "delete_role", "list_roles", "list_tokens", "revoke_token", "set_role", "who_am_i"],
+      auth: ["check_access", "create_token", "delete_role", "list_roles", "list_tokens", "revoke_token", "set_role", "who_am_i"],
     });
     expect(out.checks).toBeGreaterThanOrEqual(13);
   });

@@ -61,6 +61,7 @@ const VERB: Record<string, "read" | "write" | "rollout" | "report" | "admin" | "
   "ctm.v1.AuthService/DeleteRole": "admin",
   "ctm.v1.AuthService/ListRoles": "admin",
   "ctm.v1.AuthService/WhoAmI": "authenticated",
+  "ctm.v1.AuthService/CheckAccess": "authenticated",
   "ctm.v1.ChangeRequestService/CreateChangeRequest": "write",
   "ctm.v1.ChangeRequestService/SubmitChangeRequest": "write",
   "ctm.v1.ChangeRequestService/GetChangeRequest": "read",
@@ -98,6 +99,7 @@ const REQUESTS: Record<string, object> = {
   "ctm.v1.AuthService/RevokeToken": { token: "nobody" },
   "ctm.v1.AuthService/SetRole": { role: { name: "r", grants: [{ verbs: [1], keys: ["sec/**"] }] } },
   "ctm.v1.AuthService/DeleteRole": { name: "nobody" },
+  "ctm.v1.AuthService/CheckAccess": { accesses: [{ verb: 2, key: "sec/k" }] },
 };
 /** A change request on sec/k, made by the "right" token: the methods that take an id name it. */
 let changeId = "";

@@ -29,7 +29,7 @@ var retryReads = map[string]bool{
 	"ConfigService/ListKeys": true, "ConfigService/ListChanges": true,
 	"AccessLogService/SummarizeAccessLog": true, "HealthCheckService/GetHealthHistory": true,
 	"AdminService/GetVerification": true, "AdminService/GetRetention": true, "AdminService/ListStaleKeys": true,
-	"AuthService/ListTokens": true, "AuthService/ListRoles": true, "AuthService/WhoAmI": true,
+	"AuthService/ListTokens": true, "AuthService/ListRoles": true, "AuthService/WhoAmI": true, "AuthService/CheckAccess": true,
 	"ChangeRequestService/GetChangeRequest": true, "ChangeRequestService/ListChangeRequests": true,
 }
 

@@ -509,7 +509,7 @@ class Client:
 
     @property
     def auth(self) -> Any:
-        """AuthService: create_token, list_tokens, revoke_token, set_role, delete_role, list_roles, who_am_i."""
+        """AuthService: create_token, list_tokens, revoke_token, set_role, delete_role, list_roles, who_am_i, check_access."""
         return self._service("auth")
 
     @property

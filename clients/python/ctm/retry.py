@@ -39,7 +39,7 @@ READS = frozenset(
         "ConfigService/ListKeys", "ConfigService/ListChanges",
         "AccessLogService/SummarizeAccessLog", "HealthCheckService/GetHealthHistory",
         "AdminService/GetVerification", "AdminService/GetRetention", "AdminService/ListStaleKeys",
-        "AuthService/ListTokens", "AuthService/ListRoles", "AuthService/WhoAmI",
+        "AuthService/ListTokens", "AuthService/ListRoles", "AuthService/WhoAmI", "AuthService/CheckAccess",
         "ChangeRequestService/GetChangeRequest", "ChangeRequestService/ListChangeRequests",
     }
 )

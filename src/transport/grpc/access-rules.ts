@@ -119,6 +119,8 @@ export const ACCESS_RULES: Record<string, AccessRule> = {
   "/ctm.v1.AuthService/DeleteRole": (r: { name: string }) => [{ verb: "admin", keys: [ROLE_PREFIX + r.name] }],
   "/ctm.v1.AuthService/ListRoles": admin(ROLE_PREFIX),
   "/ctm.v1.AuthService/WhoAmI": "authenticated",
+  // A caller asks only about itself, and learns no more than its own calls would tell it.
+  "/ctm.v1.AuthService/CheckAccess": "authenticated",
 
   // Load balancers and orchestrators probe health without credentials.
   "/grpc.health.v1.Health/Check": "public",

@@ -4,7 +4,7 @@ import { Verb as PbVerb } from "../../gen/ctm/v1/auth_service.js";
 import { VERBS, type Grant, type Role, type Verb } from "../../domain/auth/role.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { currentPrincipal } from "../../service/acting-principal.js";
-import type { AuthService, TokenInfo } from "../../service/auth-service.js";
+import type { AuthService, Principal, TokenInfo } from "../../service/auth-service.js";
 import { toEntry } from "./entry-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 
@@ -40,6 +40,20 @@ const toPbRole = (r: Role): PbRole => ({
   description: r.description,
 });
 
+/** The grants of a principal's roles, each once (two roles may grant alike). */
+function grantsOf(p: Principal): PbGrant[] {
+  const seen = new Set<string>();
+  const out: PbGrant[] = [];
+  for (const { grant } of p.grants) {
+    const pb: PbGrant = { verbs: grant.verbs.map(toPbVerb), keys: grant.keys, environments: grant.environments ?? [] };
+    const id = JSON.stringify(pb);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(pb);
+  }
+  return out;
+}
+
 const toPbToken = (t: TokenInfo): PbToken => ({
   id: t.id,
   name: t.name,
@@ -64,7 +78,17 @@ export function authHandlers(svc: AuthService, enabled: boolean, header: Header,
     listRoles: unary(rpc, "Auth.ListRoles", () => undefined, () => ({ header: header(), roles: svc.listRoles().map(toPbRole) })),
     whoAmI: unary(rpc, "Auth.WhoAmI", () => undefined, () => {
       const name = currentPrincipal();
-      return { header: header(), principal: name ?? "anonymous", roles: name ? svc.rolesOf(name) : [], authEnabled: enabled };
+      const me = enabled && name !== undefined ? svc.principalNamed(name) : undefined;
+      return { header: header(), principal: name ?? "anonymous", roles: me?.roles ?? [], authEnabled: enabled, grants: me ? grantsOf(me) : [] };
+    }),
+    // The console asks here what a token may do rather than matching WhoAmI's grants itself:
+    // the daemon's key globs (RE2, `**` spanning none or many segments, `_ctm/` needing admin)
+    // would need a second implementation in the browser, which could drift from the one that
+    // decides. Answering from `authorize` keeps one.
+    checkAccess: unary(rpc, "Auth.CheckAccess", (r) => r.accesses[0]?.key, (r) => {
+      const name = currentPrincipal();
+      const me = enabled && name !== undefined ? svc.principalNamed(name) : undefined;
+      return { header: header(), allowed: svc.allows(me, r.accesses.map((a) => ({ verb: VERBS[a.verb - 1], key: a.key }))) };
     }),
   };
 }

@@ -32,8 +32,17 @@ type AuthServiceClient interface {
 	DeleteRole(ctx context.Context, in *DeleteRoleRequest, opts ...grpc.CallOption) (*DeleteRoleResponse, error)
 	// ListRoles lists every role, the built-in `admin` first.
 	ListRoles(ctx context.Context, in *ListRolesRequest, opts ...grpc.CallOption) (*ListRolesResponse, error)
-	// WhoAmI answers the caller's principal and roles.
+	// WhoAmI answers the caller's principal, roles and the grants they hold.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// CheckAccess answers whether the caller's grants allow each verb on each key,
+	// decided as the call chain decides (the same globs, and `admin` for keys under
+	// `_ctm/`), without doing anything. Any authenticated caller may ask about
+	// itself; with `--auth off` every answer is true. A client that shows only what
+	// a token may do asks here rather than matching the globs of WhoAmI's grants
+	// itself. Environments are not asked about: a grant limited to some counts, so
+	// a call that would serve a value elsewhere (Set, Rollback, Resume, Promote) may
+	// still be refused, and the call itself has the last word.
+	CheckAccess(ctx context.Context, in *CheckAccessRequest, opts ...grpc.CallOption) (*CheckAccessResponse, error)
 }
 
 type authServiceClient struct {
@@ -107,6 +116,15 @@ func (c *authServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, opts 
 	return out, nil
 }
 
+func (c *authServiceClient) CheckAccess(ctx context.Context, in *CheckAccessRequest, opts ...grpc.CallOption) (*CheckAccessResponse, error) {
+	out := new(CheckAccessResponse)
+	err := c.cc.Invoke(ctx, "/ctm.v1.AuthService/CheckAccess", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility
@@ -126,8 +144,17 @@ type AuthServiceServer interface {
 	DeleteRole(context.Context, *DeleteRoleRequest) (*DeleteRoleResponse, error)
 	// ListRoles lists every role, the built-in `admin` first.
 	ListRoles(context.Context, *ListRolesRequest) (*ListRolesResponse, error)
-	// WhoAmI answers the caller's principal and roles.
+	// WhoAmI answers the caller's principal, roles and the grants they hold.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// CheckAccess answers whether the caller's grants allow each verb on each key,
+	// decided as the call chain decides (the same globs, and `admin` for keys under
+	// `_ctm/`), without doing anything. Any authenticated caller may ask about
+	// itself; with `--auth off` every answer is true. A client that shows only what
+	// a token may do asks here rather than matching the globs of WhoAmI's grants
+	// itself. Environments are not asked about: a grant limited to some counts, so
+	// a call that would serve a value elsewhere (Set, Rollback, Resume, Promote) may
+	// still be refused, and the call itself has the last word.
+	CheckAccess(context.Context, *CheckAccessRequest) (*CheckAccessResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -155,6 +182,9 @@ func (UnimplementedAuthServiceServer) ListRoles(context.Context, *ListRolesReque
 }
 func (UnimplementedAuthServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedAuthServiceServer) CheckAccess(context.Context, *CheckAccessRequest) (*CheckAccessResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CheckAccess not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 
@@ -295,6 +325,24 @@ func _AuthService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_CheckAccess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckAccessRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).CheckAccess(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/ctm.v1.AuthService/CheckAccess",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).CheckAccess(ctx, req.(*CheckAccessRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AuthService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "ctm.v1.AuthService",
 	HandlerType: (*AuthServiceServer)(nil),
@@ -326,6 +374,10 @@ var _AuthService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WhoAmI",
 			Handler:    _AuthService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "CheckAccess",
+			Handler:    _AuthService_CheckAccess_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -16,6 +16,28 @@ VERB_ROLLOUT: Verb
 VERB_UNSPECIFIED: Verb
 VERB_WRITE: Verb
 
+class Access(_message.Message):
+    __slots__ = ["key", "verb"]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VERB_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    verb: Verb
+    def __init__(self, verb: _Optional[_Union[Verb, str]] = ..., key: _Optional[str] = ...) -> None: ...
+
+class CheckAccessRequest(_message.Message):
+    __slots__ = ["accesses"]
+    ACCESSES_FIELD_NUMBER: _ClassVar[int]
+    accesses: _containers.RepeatedCompositeFieldContainer[Access]
+    def __init__(self, accesses: _Optional[_Iterable[_Union[Access, _Mapping]]] = ...) -> None: ...
+
+class CheckAccessResponse(_message.Message):
+    __slots__ = ["allowed", "header"]
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    allowed: _containers.RepeatedScalarFieldContainer[bool]
+    header: _record_pb2.ResponseHeader
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., allowed: _Optional[_Iterable[bool]] = ...) -> None: ...
+
 class CreateTokenRequest(_message.Message):
     __slots__ = ["author", "expires_at", "message", "name", "roles"]
     AUTHOR_FIELD_NUMBER: _ClassVar[int]
@@ -165,16 +187,18 @@ class WhoAmIRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class WhoAmIResponse(_message.Message):
-    __slots__ = ["auth_enabled", "header", "principal", "roles"]
+    __slots__ = ["auth_enabled", "grants", "header", "principal", "roles"]
     AUTH_ENABLED_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     auth_enabled: bool
+    grants: _containers.RepeatedCompositeFieldContainer[Grant]
     header: _record_pb2.ResponseHeader
     principal: str
     roles: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., principal: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., auth_enabled: bool = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., principal: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., auth_enabled: bool = ..., grants: _Optional[_Iterable[_Union[Grant, _Mapping]]] = ...) -> None: ...
 
 class Verb(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

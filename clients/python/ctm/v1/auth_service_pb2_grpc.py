@@ -57,6 +57,11 @@ class AuthServiceStub(object):
                 request_serializer=ctm_dot_v1_dot_auth__service__pb2.WhoAmIRequest.SerializeToString,
                 response_deserializer=ctm_dot_v1_dot_auth__service__pb2.WhoAmIResponse.FromString,
                 )
+        self.CheckAccess = channel.unary_unary(
+                '/ctm.v1.AuthService/CheckAccess',
+                request_serializer=ctm_dot_v1_dot_auth__service__pb2.CheckAccessRequest.SerializeToString,
+                response_deserializer=ctm_dot_v1_dot_auth__service__pb2.CheckAccessResponse.FromString,
+                )
 
 
 class AuthServiceServicer(object):
@@ -116,7 +121,21 @@ class AuthServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def WhoAmI(self, request, context):
-        """WhoAmI answers the caller's principal and roles.
+        """WhoAmI answers the caller's principal, roles and the grants they hold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckAccess(self, request, context):
+        """CheckAccess answers whether the caller's grants allow each verb on each key,
+        decided as the call chain decides (the same globs, and `admin` for keys under
+        `_ctm/`), without doing anything. Any authenticated caller may ask about
+        itself; with `--auth off` every answer is true. A client that shows only what
+        a token may do asks here rather than matching the globs of WhoAmI's grants
+        itself. Environments are not asked about: a grant limited to some counts, so
+        a call that would serve a value elsewhere (Set, Rollback, Resume, Promote) may
+        still be refused, and the call itself has the last word.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -159,6 +178,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.WhoAmI,
                     request_deserializer=ctm_dot_v1_dot_auth__service__pb2.WhoAmIRequest.FromString,
                     response_serializer=ctm_dot_v1_dot_auth__service__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'CheckAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckAccess,
+                    request_deserializer=ctm_dot_v1_dot_auth__service__pb2.CheckAccessRequest.FromString,
+                    response_serializer=ctm_dot_v1_dot_auth__service__pb2.CheckAccessResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -294,5 +318,22 @@ class AuthService(object):
         return grpc.experimental.unary_unary(request, target, '/ctm.v1.AuthService/WhoAmI',
             ctm_dot_v1_dot_auth__service__pb2.WhoAmIRequest.SerializeToString,
             ctm_dot_v1_dot_auth__service__pb2.WhoAmIResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CheckAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ctm.v1.AuthService/CheckAccess',
+            ctm_dot_v1_dot_auth__service__pb2.CheckAccessRequest.SerializeToString,
+            ctm_dot_v1_dot_auth__service__pb2.CheckAccessResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

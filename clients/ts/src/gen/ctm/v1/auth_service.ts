@@ -248,6 +248,32 @@ export interface WhoAmIResponse {
   roles: string[];
   /** False when ctmd runs with `--auth off`: every call is allowed. */
   authEnabled: boolean;
+  /**
+   * The grants of every role in `roles`, each once, in the roles' order (the
+   * built-in `admin` is every verb on `**`). Empty when auth is off, where
+   * everything is allowed. CheckAccess answers what they allow on a key.
+   */
+  grants: Grant[];
+}
+
+/** Access is one question of CheckAccess: may the caller do `verb` on `key`? */
+export interface Access {
+  verb: Verb;
+  /** A key, as Set takes it (not a glob or a prefix). */
+  key: string;
+}
+
+export interface CheckAccessRequest {
+  /** 1-100 questions. */
+  accesses: Access[];
+}
+
+export interface CheckAccessResponse {
+  header?:
+    | ResponseHeader
+    | undefined;
+  /** One answer per access, in the request's order. */
+  allowed: boolean[];
 }
 
 function createBaseGrant(): Grant {
@@ -1828,7 +1854,7 @@ export const WhoAmIRequest: MessageFns<WhoAmIRequest> = {
 };
 
 function createBaseWhoAmIResponse(): WhoAmIResponse {
-  return { header: undefined, principal: "", roles: [], authEnabled: false };
+  return { header: undefined, principal: "", roles: [], authEnabled: false, grants: [] };
 }
 
 export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
@@ -1844,6 +1870,9 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
     }
     if (message.authEnabled !== false) {
       writer.uint32(32).bool(message.authEnabled);
+    }
+    for (const v of message.grants) {
+      Grant.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1893,6 +1922,14 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
             message.authEnabled = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.grants.push(Grant.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1915,6 +1952,7 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
         : isSet(object.auth_enabled)
         ? globalThis.Boolean(object.auth_enabled)
         : false,
+      grants: globalThis.Array.isArray(object?.grants) ? object.grants.map((e: any) => Grant.fromJSON(e)) : [],
     };
   },
 
@@ -1932,6 +1970,9 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
     if (message.authEnabled !== false) {
       obj.authEnabled = message.authEnabled;
     }
+    if (message.grants?.length) {
+      obj.grants = message.grants.map((e) => Grant.toJSON(e));
+    }
     return obj;
   },
 
@@ -1946,6 +1987,262 @@ export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
     message.principal = object.principal ?? "";
     message.roles = object.roles?.map((e) => e) || [];
     message.authEnabled = object.authEnabled ?? false;
+    message.grants = object.grants?.map((e) => Grant.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAccess(): Access {
+  return { verb: Verb.VERB_UNSPECIFIED, key: "" };
+}
+
+export const Access: MessageFns<Access> = {
+  encode(message: Access, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.verb !== Verb.VERB_UNSPECIFIED) {
+      writer.uint32(8).int32(verbToNumber(message.verb));
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Access {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.verb = verbFromJSON(reader.int32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Access {
+    return {
+      verb: isSet(object.verb) ? verbFromJSON(object.verb) : Verb.VERB_UNSPECIFIED,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+    };
+  },
+
+  toJSON(message: Access): unknown {
+    const obj: any = {};
+    if (message.verb !== Verb.VERB_UNSPECIFIED) {
+      obj.verb = verbToJSON(message.verb);
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Access>): Access {
+    return Access.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Access>): Access {
+    const message = createBaseAccess();
+    message.verb = object.verb ?? Verb.VERB_UNSPECIFIED;
+    message.key = object.key ?? "";
+    return message;
+  },
+};
+
+function createBaseCheckAccessRequest(): CheckAccessRequest {
+  return { accesses: [] };
+}
+
+export const CheckAccessRequest: MessageFns<CheckAccessRequest> = {
+  encode(message: CheckAccessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.accesses) {
+      Access.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckAccessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckAccessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accesses.push(Access.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckAccessRequest {
+    return {
+      accesses: globalThis.Array.isArray(object?.accesses) ? object.accesses.map((e: any) => Access.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: CheckAccessRequest): unknown {
+    const obj: any = {};
+    if (message.accesses?.length) {
+      obj.accesses = message.accesses.map((e) => Access.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckAccessRequest>): CheckAccessRequest {
+    return CheckAccessRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckAccessRequest>): CheckAccessRequest {
+    const message = createBaseCheckAccessRequest();
+    message.accesses = object.accesses?.map((e) => Access.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCheckAccessResponse(): CheckAccessResponse {
+  return { header: undefined, allowed: [] };
+}
+
+export const CheckAccessResponse: MessageFns<CheckAccessResponse> = {
+  encode(message: CheckAccessResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      ResponseHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.allowed.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.allowed) {
+        writer.bool(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckAccessResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckAccessResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = ResponseHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.allowed.push(reader.bool());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.allowed.push(reader.bool());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckAccessResponse {
+    return {
+      header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
+      allowed: globalThis.Array.isArray(object?.allowed) ? object.allowed.map((e: any) => globalThis.Boolean(e)) : [],
+    };
+  },
+
+  toJSON(message: CheckAccessResponse): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = ResponseHeader.toJSON(message.header);
+    }
+    if (message.allowed?.length) {
+      obj.allowed = message.allowed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CheckAccessResponse>): CheckAccessResponse {
+    return CheckAccessResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CheckAccessResponse>): CheckAccessResponse {
+    const message = createBaseCheckAccessResponse();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? ResponseHeader.fromPartial(object.header)
+      : undefined;
+    message.allowed = object.allowed?.map((e) => e) || [];
     return message;
   },
 };
@@ -2031,7 +2328,7 @@ export const AuthServiceService = {
     responseSerialize: (value: ListRolesResponse): Buffer => Buffer.from(ListRolesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListRolesResponse => ListRolesResponse.decode(value),
   },
-  /** WhoAmI answers the caller's principal and roles. */
+  /** WhoAmI answers the caller's principal, roles and the grants they hold. */
   whoAmI: {
     path: "/ctm.v1.AuthService/WhoAmI" as const,
     requestStream: false as const,
@@ -2040,6 +2337,25 @@ export const AuthServiceService = {
     requestDeserialize: (value: Buffer): WhoAmIRequest => WhoAmIRequest.decode(value),
     responseSerialize: (value: WhoAmIResponse): Buffer => Buffer.from(WhoAmIResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WhoAmIResponse => WhoAmIResponse.decode(value),
+  },
+  /**
+   * CheckAccess answers whether the caller's grants allow each verb on each key,
+   * decided as the call chain decides (the same globs, and `admin` for keys under
+   * `_ctm/`), without doing anything. Any authenticated caller may ask about
+   * itself; with `--auth off` every answer is true. A client that shows only what
+   * a token may do asks here rather than matching the globs of WhoAmI's grants
+   * itself. Environments are not asked about: a grant limited to some counts, so
+   * a call that would serve a value elsewhere (Set, Rollback, Resume, Promote) may
+   * still be refused, and the call itself has the last word.
+   */
+  checkAccess: {
+    path: "/ctm.v1.AuthService/CheckAccess" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CheckAccessRequest): Buffer => Buffer.from(CheckAccessRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CheckAccessRequest => CheckAccessRequest.decode(value),
+    responseSerialize: (value: CheckAccessResponse): Buffer => Buffer.from(CheckAccessResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CheckAccessResponse => CheckAccessResponse.decode(value),
   },
 } as const;
 
@@ -2065,8 +2381,19 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   deleteRole: handleUnaryCall<DeleteRoleRequest, DeleteRoleResponse>;
   /** ListRoles lists every role, the built-in `admin` first. */
   listRoles: handleUnaryCall<ListRolesRequest, ListRolesResponse>;
-  /** WhoAmI answers the caller's principal and roles. */
+  /** WhoAmI answers the caller's principal, roles and the grants they hold. */
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
+  /**
+   * CheckAccess answers whether the caller's grants allow each verb on each key,
+   * decided as the call chain decides (the same globs, and `admin` for keys under
+   * `_ctm/`), without doing anything. Any authenticated caller may ask about
+   * itself; with `--auth off` every answer is true. A client that shows only what
+   * a token may do asks here rather than matching the globs of WhoAmI's grants
+   * itself. Environments are not asked about: a grant limited to some counts, so
+   * a call that would serve a value elsewhere (Set, Rollback, Resume, Promote) may
+   * still be refused, and the call itself has the last word.
+   */
+  checkAccess: handleUnaryCall<CheckAccessRequest, CheckAccessResponse>;
 }
 
 export interface AuthServiceClient extends Client {
@@ -2175,7 +2502,7 @@ export interface AuthServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListRolesResponse) => void,
   ): ClientUnaryCall;
-  /** WhoAmI answers the caller's principal and roles. */
+  /** WhoAmI answers the caller's principal, roles and the grants they hold. */
   whoAmI(
     request: WhoAmIRequest,
     callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
@@ -2190,6 +2517,31 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CheckAccess answers whether the caller's grants allow each verb on each key,
+   * decided as the call chain decides (the same globs, and `admin` for keys under
+   * `_ctm/`), without doing anything. Any authenticated caller may ask about
+   * itself; with `--auth off` every answer is true. A client that shows only what
+   * a token may do asks here rather than matching the globs of WhoAmI's grants
+   * itself. Environments are not asked about: a grant limited to some counts, so
+   * a call that would serve a value elsewhere (Set, Rollback, Resume, Promote) may
+   * still be refused, and the call itself has the last word.
+   */
+  checkAccess(
+    request: CheckAccessRequest,
+    callback: (error: ServiceError | null, response: CheckAccessResponse) => void,
+  ): ClientUnaryCall;
+  checkAccess(
+    request: CheckAccessRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CheckAccessResponse) => void,
+  ): ClientUnaryCall;
+  checkAccess(
+    request: CheckAccessRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CheckAccessResponse) => void,
   ): ClientUnaryCall;
 }
 
