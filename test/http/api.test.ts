@@ -6,6 +6,8 @@ import { AuthApi } from "../helpers/auth.js";
 import { api, connect, type Client } from "../helpers/client.js";
 import { Daemon } from "../helpers/daemon.js";
 import { SseReader } from "../helpers/sse-reader.js";
+import { eventually, metricsAddress, parseExposition } from "../helpers/safety-clients.js";
+import { STREAMS_PER_CLIENT } from "../../src/transport/http/event-stream.js";
 
 let daemon: Daemon;
 let client: Client;
@@ -84,6 +86,12 @@ describe("the API over HTTP: every unary method as Connect JSON, through the sam
     expect(admin.status).toBe(403);
     const whoami = await rpc("ctm.v1.AuthService/WhoAmI", {}, { token: devToken });
     expect(whoami.json).toMatchObject({ principal: "token:web-dev" });
+    // Counted per route and status, as gRPC calls are per method and code.
+    const scraped = await fetch(`http://${metricsAddress(daemon)}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const samples = parseExposition(await scraped.text());
+    const count = (status: string) => samples.find((x) => x.name === "ctm_http_requests_total" && x.labels.route === "api" && x.labels.status === status)?.value ?? 0;
+    expect(count("200")).toBeGreaterThan(0);
+    expect(count("403")).toBeGreaterThan(0);
   });
 
   it("lets a listed origin call from a browser page, and no other", async () => {
@@ -131,6 +139,29 @@ describe("the event stream: Watch as server-sent events", () => {
     } finally {
       stream.close();
     }
+  });
+
+  it("holds a bounded number of streams per client", async () => {
+    const open = () => SseReader.open(`http://${daemon.http}/api/events?prefix=web/`, { authorization: `Bearer ${devToken}` });
+    const streams = await Promise.all(Array.from({ length: STREAMS_PER_CLIENT }, open));
+    try {
+      expect(streams.every((s) => s.status === 200)).toBe(true);
+      const more = await fetch(`http://${daemon.http}/api/events?prefix=web/`, { headers: { authorization: `Bearer ${devToken}` } });
+      expect(more.status).toBe(429);
+      expect(more.headers.get("retry-after")).not.toBeNull();
+      // Another client is not held back by this one.
+      const admin = await SseReader.open(`http://${daemon.http}/api/events?prefix=web/`, { authorization: `Bearer ${adminToken}` });
+      expect(admin.status).toBe(200);
+      admin.close();
+    } finally {
+      for (const s of streams) s.close();
+    }
+    // Closed streams are given back.
+    await eventually("a stream slot", async () => {
+      const s = await open();
+      s.close();
+      return s.status === 200 ? true : undefined;
+    });
   });
 
   it("is authorized like Watch, and a bad start is refused by name", async () => {
