@@ -84,6 +84,7 @@ export class Metrics {
   // prom-client hashes a label set on every call; an RPC's (method, code) pairs are few, so
   // each gets a recorder once: a tally increment and a histogram series on the hot path.
   private readonly rpcRecorders = new Map<string, (seconds: number) => void>();
+  private readonly httpRecorders = new Map<string, (seconds: number) => void>();
   /** The HTTP face (OFREP, the console's API, its assets), by route and HTTP status. */
   readonly httpRequests = new Counter({ name: "ctm_http_requests_total", help: "HTTP requests by route and status", labelNames: ["route", "status"], registers: [this.registry] });
   readonly httpSeconds = new Histogram({
@@ -101,6 +102,22 @@ export class Metrics {
   /** Counts one RPC and observes its latency. */
   rpc(method: string, code: string, seconds: number): void {
     this.rpcRecorder(method, code)(seconds);
+  }
+
+  /** A function that counts one HTTP request of `route` answered `status` and observes its latency (label children made once, as for RPCs). */
+  httpRecorder(route: string, status: number): (seconds: number) => void {
+    const id = `${route} ${status}`;
+    let record = this.httpRecorders.get(id);
+    if (record === undefined) {
+      const count = this.httpRequests.labels(route, String(status));
+      const observe = this.httpSeconds.labels(route);
+      record = (seconds) => {
+        count.inc();
+        observe.observe(seconds);
+      };
+      this.httpRecorders.set(id, record);
+    }
+    return record;
   }
 
   /** Counts one RPC without a latency (streams, whose duration is their lifetime). */

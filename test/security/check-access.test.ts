@@ -116,6 +116,9 @@ describe("CheckAccess with auth on", () => {
       [[ask(READ, "a".repeat(257))], /^accesses\[0\]\.key: must be at most 256 bytes/],
       [[ask(READ, "shared/*")], /^accesses\[0\]\.key: may hold only/],
       [[ask(READ, "shared/x"), ask(Verb.VERB_UNSPECIFIED, "shared/x")], /^accesses\[1\]\.verb: must name a verb/],
+      // A number no verb has (a newer client's), and the one just past the list.
+      [[ask(99 as Verb, "shared/x")], /^accesses\[0\]\.verb: 99 is not a value of/],
+      [[ask(8 as Verb, "shared/x")], /^accesses\[0\]\.verb: 8 is not a value of/],
     ];
     for (const [accesses, why] of cases) {
       const e = await rejects(check(t.deployer, accesses));

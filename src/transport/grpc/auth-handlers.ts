@@ -1,7 +1,7 @@
 import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import type { AuthServiceServer, Grant as PbGrant, Role as PbRole, Token as PbToken } from "../../gen/ctm/v1/auth_service.js";
 import { Verb as PbVerb } from "../../gen/ctm/v1/auth_service.js";
-import { VERBS, type Grant, type Role, type Verb } from "../../domain/auth/role.js";
+import type { Grant, Role, Verb } from "../../domain/auth/role.js";
 import { invalidArgument } from "../../domain/errors.js";
 import { currentPrincipal } from "../../service/acting-principal.js";
 import type { AuthService, Principal, TokenInfo } from "../../service/auth-service.js";
@@ -11,13 +11,36 @@ import { unary, type Rpc } from "./rpc-logger.js";
 type Header = () => ResponseHeader;
 const meta = (r: { author: string; message: string }) => ({ author: r.author, message: r.message });
 
-// VERBS and the proto enum list the verbs in the same order, from 1.
+/** Each wire verb by name: a verb added to one side and not the other fails to compile. */
+const VERB_OF: Record<PbVerb, Verb | undefined> = {
+  [PbVerb.VERB_UNSPECIFIED]: undefined,
+  [PbVerb.VERB_READ]: "read",
+  [PbVerb.VERB_WRITE]: "write",
+  [PbVerb.VERB_ROLLOUT]: "rollout",
+  [PbVerb.VERB_REPORT]: "report",
+  [PbVerb.VERB_ADMIN]: "admin",
+  [PbVerb.VERB_APPROVE]: "approve",
+  [PbVerb.VERB_BREAK_GLASS]: "break_glass",
+  [PbVerb.UNRECOGNIZED]: undefined,
+};
+const PB_VERB_OF: Record<Verb, PbVerb> = {
+  read: PbVerb.VERB_READ,
+  write: PbVerb.VERB_WRITE,
+  rollout: PbVerb.VERB_ROLLOUT,
+  report: PbVerb.VERB_REPORT,
+  admin: PbVerb.VERB_ADMIN,
+  approve: PbVerb.VERB_APPROVE,
+  break_glass: PbVerb.VERB_BREAK_GLASS,
+};
+
+/** A wire verb, or undefined for none and for a number no verb has. */
+const verbOf = (v: PbVerb): Verb | undefined => (Object.hasOwn(VERB_OF, v) ? VERB_OF[v] : undefined);
 const toVerb = (v: PbVerb, field: string): Verb => {
-  const verb = VERBS[v - 1];
+  const verb = verbOf(v);
   if (verb === undefined) throw invalidArgument(field, "must name a verb (VERB_READ, VERB_WRITE, ...)");
   return verb;
 };
-const toPbVerb = (v: Verb): PbVerb => (VERBS.indexOf(v) + 1) as PbVerb;
+const toPbVerb = (v: Verb): PbVerb => PB_VERB_OF[v];
 
 function toRole(r: PbRole | undefined): Role {
   if (r === undefined) throw invalidArgument("role", "is required");
@@ -88,7 +111,7 @@ export function authHandlers(svc: AuthService, enabled: boolean, header: Header,
     checkAccess: unary(rpc, "Auth.CheckAccess", (r) => r.accesses[0]?.key, (r) => {
       const name = currentPrincipal();
       const me = enabled && name !== undefined ? svc.principalNamed(name) : undefined;
-      return { header: header(), allowed: svc.allows(me, r.accesses.map((a) => ({ verb: VERBS[a.verb - 1], key: a.key }))) };
+      return { header: header(), allowed: svc.allows(me, r.accesses.map((a) => ({ verb: verbOf(a.verb), key: a.key }))) };
     }),
   };
 }

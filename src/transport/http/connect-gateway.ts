@@ -51,7 +51,7 @@ export class ConnectGateway implements Route {
   }
 
   async handle(call: HttpCall): Promise<void> {
-    const path = call.url.pathname.slice(this.prefix.length - 1);
+    const path = call.path.slice(this.prefix.length - 1);
     const m = this.methods.get(path);
     if (m === undefined) throw new HttpError(grpc.status.NOT_FOUND, `${path} is not a unary method of ctmd (streams: GET /api/events)`);
     if (call.req.method !== "POST") throw new HttpError(grpc.status.UNIMPLEMENTED, "unary methods are called with POST", { allow: "POST" });

@@ -72,13 +72,13 @@ export class ConsoleAssets implements Route {
   constructor(private readonly root: string = BUILT) {}
 
   async handle(call: HttpCall): Promise<void> {
-    const { req, res, url } = call;
+    const { req, res, path } = call;
     if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(grpc.status.UNIMPLEMENTED, "the console's files are read with GET", { allow: "GET, HEAD" });
-    if (url.pathname === "/ui") {
+    if (path === "/ui") {
       res.writeHead(301, { location: "/ui/", ...SECURITY_HEADERS }).end();
       return;
     }
-    const rel = CLIENT_ROUTE.test(url.pathname) ? "index.html" : this.fileOf(url.pathname);
+    const rel = CLIENT_ROUTE.test(path) ? "index.html" : this.fileOf(path);
     const asset = await this.load(rel);
     const headers = { ...SECURITY_HEADERS, etag: asset.etag, "cache-control": "no-cache" };
     if (req.headers["if-none-match"] === asset.etag) {

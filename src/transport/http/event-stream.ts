@@ -48,7 +48,7 @@ export class EventStream implements Route {
 
   async handle(call: HttpCall): Promise<void> {
     if (call.req.method !== "GET") throw new HttpError(grpc.status.UNIMPLEMENTED, "the event stream is read with GET", { allow: "GET" });
-    const q = call.url.searchParams;
+    const q = call.query;
     const prefix = q.get("prefix");
     const key = q.get("key");
     if (prefix !== null && key !== null) throw new HttpError(grpc.status.INVALID_ARGUMENT, "name a key or a prefix, not both", {}, "prefix");
@@ -76,7 +76,7 @@ export class EventStream implements Route {
 
   /** The first revision to send: `start_revision`, else the one after Last-Event-ID, else from now on. */
   private startOf(call: HttpCall): string {
-    const given = call.url.searchParams.get("start_revision");
+    const given = call.query.get("start_revision");
     const last = call.req.headers["last-event-id"];
     const n = (v: string, what: string): bigint => {
       if (!/^\d{1,19}$/.test(v)) throw new HttpError(grpc.status.INVALID_ARGUMENT, `${what} must be a revision (a whole number)`, {}, what);

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { Principal } from "../../service/auth-service.js";
@@ -8,6 +7,7 @@ import { ACCESS_RULES } from "../grpc/access-rules.js";
 import type { CallAuth } from "../grpc/call-auth.js";
 import { authorizeAll, BREAK_GLASS_HEADER } from "../grpc/call-chain.js";
 import { toStatus } from "../grpc/status-table.js";
+import type { HttpRequest, HttpResponse } from "./http-exchange.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
 /** A failure the HTTP face answers itself, with a gRPC code so every route maps it the same way. */
@@ -25,9 +25,12 @@ export class HttpError extends Error {
 
 /** One HTTP request on its way through the chain. */
 export interface HttpCall {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly url: URL;
+  readonly req: HttpRequest;
+  readonly res: HttpResponse;
+  /** The path as sent, without the query: what routes and logs go by (URL parsing would resolve "." and ".." segments, which a flag key may hold). */
+  readonly path: string;
+  /** The query's parameters (parsed when first asked for: most requests have none). */
+  readonly query: URLSearchParams;
   /** The caller's `x-request-id` (1 to 128 characters), or a new one; echoed in the response. */
   readonly requestId: string;
   /** Whom the chain authenticated; undefined with auth off. */
@@ -57,6 +60,8 @@ export interface HttpChainOptions {
   rate?: RateLimiter;
   /** Largest request body read. */
   maxBodyBytes: number;
+  /** A body must have arrived within this of its request's start (default 30 s). */
+  bodyTimeoutMs?: number;
 }
 
 /**
@@ -66,18 +71,35 @@ export interface HttpChainOptions {
  * request, bounded bodies, one status table, one log line and metric per request.
  */
 export class HttpChain {
+  /** Bodies being read, each with its deadline: one sweep checks them all (a timer each cost OFREP a tenth of its rate). */
+  private readonly reading = new Set<{ deadline: number; stop: (e: Error) => void }>();
+  private sweeper: NodeJS.Timeout | undefined;
+
   constructor(readonly opts: HttpChainOptions) {}
 
   get authOn(): boolean {
     return this.opts.auth !== undefined;
   }
 
-  begin(req: IncomingMessage, res: ServerResponse): HttpCall {
+  begin(req: HttpRequest, res: HttpResponse): HttpCall {
     const given = req.headers["x-request-id"];
     const requestId = typeof given === "string" && given.length > 0 && given.length <= 128 ? given : randomUUID();
     res.setHeader("x-request-id", requestId);
-    const url = new URL(req.url ?? "/", "http://ctmd");
-    return { req, res, url, requestId, principal: undefined, breakGlass: req.headers[BREAK_GLASS_HEADER] !== undefined, started: performance.now() };
+    const target = req.url ?? "/";
+    const q = target.indexOf("?");
+    let query: URLSearchParams | undefined;
+    return {
+      req,
+      res,
+      path: q < 0 ? target : target.slice(0, q),
+      get query() {
+        return (query ??= new URLSearchParams(q < 0 ? "" : target.slice(q + 1)));
+      },
+      requestId,
+      principal: undefined,
+      breakGlass: req.headers[BREAK_GLASS_HEADER] !== undefined,
+      started: performance.now(),
+    };
   }
 
   /** Throws RESOURCE_EXHAUSTED with Retry-After once the caller spent its configured rate. */
@@ -91,20 +113,22 @@ export class HttpChain {
 
   /**
    * Authenticates the caller (auth on); a refusal waits as long as the failure penalty says, as
-   * on gRPC, so guessing tokens over HTTP is no faster.
+   * on gRPC, so guessing tokens over HTTP is no faster. Only that wait is asynchronous: an
+   * accepted caller costs no promise.
    */
-  async authenticate(call: HttpCall): Promise<void> {
+  authenticate(call: HttpCall): Promise<never> | undefined {
     const auth = this.opts.auth;
-    if (auth === undefined) return;
+    if (auth === undefined) return undefined;
     const header = call.req.headers.authorization;
     const key = call.req.headers["x-api-key"];
     const authorization = header !== undefined ? header : typeof key === "string" ? `Bearer ${key}` : undefined;
     try {
       call.principal = auth.service.authenticate(authorization, undefined);
+      return undefined;
     } catch (e) {
       const delay = auth.penalty?.failed(call.req.socket.remoteAddress ?? "unknown") ?? 0;
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      throw e;
+      if (delay === 0) throw e;
+      return new Promise((_, reject) => setTimeout(() => reject(e), delay));
     }
   }
 
@@ -124,34 +148,63 @@ export class HttpChain {
     if (refused) throw refused;
   }
 
-  /** The whole body, up to `maxBodyBytes`; more is RESOURCE_EXHAUSTED without reading on. */
-  body(call: HttpCall, limit = this.opts.maxBodyBytes): Promise<Buffer> {
+  /**
+   * The whole body, up to `maxBodyBytes`; more is RESOURCE_EXHAUSTED without reading on. A body
+   * still coming after `bodyTimeoutMs` is DEADLINE_EXCEEDED: an HTTP/2 stream has no request
+   * deadline of its own, and a trickling client would hold it for as long as it likes.
+   */
+  body(call: HttpCall, limit = this.opts.maxBodyBytes, tooLarge: (limit: number) => Error = tooLargeError): Promise<Buffer> {
     const declared = Number(call.req.headers["content-length"] ?? 0);
     if (declared > limit) return Promise.reject(tooLarge(limit));
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      const pending = { deadline: call.started + this.bodyTimeoutMs, stop: (e: Error) => {} };
+      const settle = (): boolean => this.reading.delete(pending);
+      pending.stop = (e: Error): void => {
+        if (!settle()) return;
+        call.req.off("data", onData);
+        call.req.resume();
+        reject(e);
+      };
       const onData = (b: Buffer): void => {
         size += b.length;
-        if (size > limit) {
-          call.req.off("data", onData);
-          call.req.resume();
-          reject(tooLarge(limit));
-          return;
-        }
-        chunks.push(b);
+        if (size > limit) pending.stop(tooLarge(limit));
+        else chunks.push(b);
       };
+      // A client that goes away midway is an error on the request, or, for an HTTP/2 stream it
+      // cancels, nothing at all: the deadline ends that wait (a close listener each cost OFREP a tenth).
+      this.watch(pending);
       call.req.on("data", onData);
-      call.req.once("end", () => resolve(Buffer.concat(chunks, size)));
-      call.req.once("error", reject);
+      call.req.once("end", () => settle() && resolve(Buffer.concat(chunks, size)));
+      call.req.once("error", (e) => settle() && reject(e));
     });
+  }
+
+  private get bodyTimeoutMs(): number {
+    return this.opts.bodyTimeoutMs ?? 30_000;
+  }
+
+  /** Stops, as DEADLINE_EXCEEDED, the bodies still coming past their deadline; runs while any is read. */
+  private watch(pending: { deadline: number; stop: (e: Error) => void }): void {
+    this.reading.add(pending);
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const p of this.reading) if (p.deadline <= now) p.stop(new HttpError(grpc.status.DEADLINE_EXCEEDED, `the request body did not arrive within ${this.bodyTimeoutMs} ms`));
+      if (this.reading.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, Math.max(50, Math.min(1000, this.bodyTimeoutMs / 4)));
+    this.sweeper.unref();
   }
 
   /** Maps anything thrown to a Failure, logging the unexpected in full under the request id. */
   failure(call: HttpCall, e: unknown): Failure {
     if (e instanceof HttpError) return { code: e.code, message: e.message, headers: e.headers, ...(e.field !== undefined ? { field: e.field } : {}) };
     const { error, unexpected } = toStatus(e, call.requestId);
-    if (unexpected) this.opts.log.error({ err: e, requestId: call.requestId, path: call.url.pathname }, "http");
+    if (unexpected) this.opts.log.error({ err: e, requestId: call.requestId, path: call.path }, "http");
     const field = error.metadata?.get("ctm-field")[0];
     return { code: error.code ?? grpc.status.UNKNOWN, message: error.details ?? "", headers: {}, ...(typeof field === "string" ? { field } : {}) };
   }
@@ -162,9 +215,8 @@ export class HttpChain {
     const done = (): void => {
       const status = call.res.headersSent ? call.res.statusCode : 499;
       const durationMs = performance.now() - call.started;
-      metrics?.httpRequests.inc({ route, status: String(status) });
-      metrics?.httpSeconds.observe({ route }, durationMs / 1000);
-      const line = { route, method: call.req.method, path: call.url.pathname, status, durationMs, requestId: call.requestId, ...(call.principal ? { principal: call.principal.name } : {}) };
+      metrics?.httpRecorder(route, status)(durationMs / 1000);
+      const line = { route, method: call.req.method, path: call.path, status, durationMs, requestId: call.requestId, ...(call.principal ? { principal: call.principal.name } : {}) };
       if (status >= 500) log.error(line, "http");
       else if (status >= 400 && status !== 404 && status !== 304) log.warn(line, "http");
       else if (quiet) log.debug(line, "http");
@@ -174,4 +226,4 @@ export class HttpChain {
   }
 }
 
-const tooLarge = (limit: number): HttpError => new HttpError(grpc.status.RESOURCE_EXHAUSTED, `the request body is larger than ${limit} bytes`);
+const tooLargeError = (limit: number): HttpError => new HttpError(grpc.status.RESOURCE_EXHAUSTED, `the request body is larger than ${limit} bytes`);

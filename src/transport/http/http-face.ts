@@ -1,9 +1,12 @@
-import { createServer as createHttp1Server, type IncomingMessage, type Server as Http1Server, type ServerResponse } from "node:http";
-import { createSecureServer, createServer as createHttp2Server, type Http2SecureServer, type Http2Server } from "node:http2";
+import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { ServerTls } from "../tls/server-tls.js";
+import { h2Exchange } from "./h2-exchange.js";
 import { HttpError, type Failure, type HttpCall, type HttpChain } from "./http-chain.js";
+import type { HttpRequest, HttpResponse } from "./http-exchange.js";
 
 /** One family of paths the HTTP face serves (OFREP, the API, the console's assets). */
 export interface Route {
@@ -15,7 +18,8 @@ export interface Route {
   readonly authenticated: boolean;
   /** Assets are logged at debug: a page load fetches many. */
   readonly quiet?: boolean;
-  handle(call: HttpCall): Promise<void>;
+  /** Serves the call; a promise when it waits (for the body, the store). */
+  handle(call: HttpCall): Promise<void> | void;
   /** Answers `f` in this route's protocol. */
   fail(call: HttpCall, f: Failure): void;
 }
@@ -23,6 +27,10 @@ export interface Route {
 export interface HttpFaceOptions {
   /** Origins a browser page may call from (CORS); "*" for any. */
   allowOrigins: readonly string[];
+  /** An HTTP/1.1 request's headers must arrive within this (default 10 s)... */
+  headersTimeoutMs?: number;
+  /** ...and the whole request within this (default 30 s); HttpChain bounds an HTTP/2 body. */
+  requestTimeoutMs?: number;
 }
 
 const ALLOW_HEADERS = "authorization, x-api-key, content-type, if-none-match, x-request-id, connect-protocol-version, connect-timeout-ms, ctm-break-glass, last-event-id";
@@ -30,18 +38,22 @@ const EXPOSE_HEADERS = "etag, retry-after, x-request-id";
 
 /**
  * ctmd's HTTP listener: OFREP, the console and its API, beside gRPC and behind the same chain
- * (HttpChain). HTTPS with the gRPC port's certificate when ctmd has TLS. Slow clients are cut off:
- * headers within 10 s, a whole request within 30 s (event streams are responses, not requests).
+ * (HttpChain). HTTPS with the gRPC port's certificate when ctmd has TLS. One port serves HTTP/1.1
+ * and HTTP/2: with TLS, ALPN picks; in plaintext, the connection preface does (h2c with prior
+ * knowledge, as gRPC clients and h2load speak it). Slow clients are cut off: HTTP/1.1 headers
+ * within 10 s and a whole request within 30 s, an HTTP/2 connection after 60 s without a stream
+ * (event streams are responses, not requests).
  */
 export class HttpFace {
-  /** What binds the port: the TLS server (ALPN picks h2 or HTTP/1.1), or a TCP server that routes by the first bytes. */
-  private readonly listener: TcpServer | Http2SecureServer;
-  private readonly http1: Http1Server | undefined;
-  private readonly http2: Http2Server | Http2SecureServer;
+  /** What binds the port: a TLS or TCP server that hands each connection to HTTP/1.1 or HTTP/2. */
+  private readonly listener: TcpServer | TlsServer;
+  private readonly http1: Http1Server;
+  private readonly http2: Http2Server;
   /** Open connections: close ends them, event streams included. */
   private readonly sockets = new Set<Socket>();
   private readonly stopReloading: (() => void) | undefined;
-  private readonly routes: Route[];
+  /** Each route with its prefix bare of the final slash ("/ui" is the console too). */
+  private readonly routes: { route: Route; bare: string }[];
 
   constructor(
     private readonly chain: HttpChain,
@@ -50,33 +62,46 @@ export class HttpFace {
     tls?: ServerTls,
   ) {
     // Longest prefix first, so "/ui/" is not taken by "/".
-    this.routes = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
-    // HTTP/2's compatibility API gives handlers the request and response objects of HTTP/1.1.
-    const handle = (req: IncomingMessage, res: ServerResponse): void => void this.serve(req, res);
-    const h2 = handle as unknown as Parameters<typeof createHttp2Server>[1];
-    if (tls) {
-      const secure = createSecureServer({ ...tls.httpsOptions(), allowHTTP1: true }, h2);
-      secure.on("secureConnection", (socket: Socket) => this.track(socket));
-      this.stopReloading = tls.onReload((context) => secure.setSecureContext(context));
-      this.http2 = this.listener = secure;
-      this.http1 = undefined;
-    } else {
-      // Plaintext: HTTP/2 with prior knowledge (h2c, as gRPC and h2load speak it) or HTTP/1.1,
-      // told apart by the connection preface, so that one port serves both.
-      this.http1 = createHttp1Server(handle);
-      this.http2 = createHttp2Server(h2);
-      this.listener = createTcpServer((socket) => this.route(socket));
-      this.http1.headersTimeout = 10_000;
-      this.http1.requestTimeout = 30_000;
-      this.http1.maxHeadersCount = 100;
-    }
+    this.routes = [...routes].sort((a, b) => b.prefix.length - a.prefix.length).map((route) => ({ route, bare: route.prefix.replace(/\/$/, "") }));
+    const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+    this.http1 = createHttp1Server(
+      // The deadlines are checked every second (node's default, 30 s, would let a slow client stay 40 s).
+      { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
+      (req, res) => void this.serve(req, res),
+    );
+    this.http1.maxHeadersCount = 100;
+    // node:http starts the timer that enforces those deadlines when its server listens. This one
+    // never listens itself (the listener below hands it connections), so it is told to start it.
+    this.http1.emit("listening");
+    // HTTP/2 streams are served as they are, not through node:http2's compatibility objects (see h2Exchange).
+    this.http2 = createHttp2Server();
+    this.http2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const { req, res } = h2Exchange(stream, headers);
+      void this.serve(req, res);
+    });
     // An HTTP/2 connection with no stream for this long is closed (HTTP/1.1's keep-alive is 5 s).
     this.http2.setTimeout(60_000);
+    if (tls) {
+      const secure = createTlsServer({ ...tls.httpsOptions(), ALPNProtocols: ["h2", "http/1.1"] }, (socket) => this.routeTls(socket));
+      this.stopReloading = tls.onReload((context) => secure.setSecureContext(context));
+      this.listener = secure;
+    } else {
+      this.listener = createTcpServer((socket) => this.route(socket));
+      this.stopReloading = undefined;
+    }
   }
 
   private track(socket: Socket): void {
     this.sockets.add(socket);
     socket.once("close", () => this.sockets.delete(socket));
+  }
+
+  /** A TLS connection goes where ALPN chose: HTTP/2 for "h2", else HTTP/1.1 (also for clients that offer no ALPN). */
+  private routeTls(socket: TLSSocket): void {
+    this.track(socket);
+    socket.on("error", () => socket.destroy());
+    if (socket.alpnProtocol === "h2") this.http2.emit("connection", socket);
+    else this.http1.emit("connection", socket);
   }
 
   /** Hands a plaintext connection to HTTP/2 when it opens with its preface ("PRI * HTTP/2.0"), else to HTTP/1.1. */
@@ -92,20 +117,22 @@ export class HttpFace {
       // HTTP/2 reads what is buffered on the socket itself; HTTP/1.1 reads it once the socket flows.
       if (first.subarray(0, 3).toString("latin1") === "PRI") this.http2.emit("connection", socket);
       else {
-        this.http1!.emit("connection", socket);
+        this.http1.emit("connection", socket);
         socket.resume();
       }
     });
   }
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Runs one request through the chain and its route; asynchronous only where a step waits. */
+  private serve(req: HttpRequest, res: HttpResponse): void {
     const call = this.chain.begin(req, res);
     this.cors(req, res);
-    if (call.url.pathname === "/") {
+    const path = call.path;
+    if (path === "/") {
       res.writeHead(302, { location: "/ui/" }).end();
       return;
     }
-    const route = this.routes.find((r) => call.url.pathname === r.prefix.replace(/\/$/, "") || call.url.pathname.startsWith(r.prefix));
+    const route = this.routes.find((r) => path.startsWith(r.route.prefix) || path === r.bare)?.route;
     if (route === undefined) {
       res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found: ctmd serves /ofrep/v1/, /api/ and /ui/\n");
       return;
@@ -116,20 +143,30 @@ export class HttpFace {
       return;
     }
     try {
-      if (route.authenticated) await this.chain.authenticate(call);
-      this.chain.limit(call);
-      await route.handle(call);
+      const refused = route.authenticated ? this.chain.authenticate(call) : undefined;
+      const handled = refused ? refused.then(() => this.handle(route, call)) : this.handle(route, call);
+      handled?.catch((e: unknown) => this.failed(route, call, e));
     } catch (e) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      route.fail(call, this.chain.failure(call, e));
+      this.failed(route, call, e);
     }
   }
 
+  private handle(route: Route, call: HttpCall): Promise<void> | void {
+    this.chain.limit(call);
+    return route.handle(call);
+  }
+
+  /** Answers a failure in the route's protocol; an answer already under way is cut off instead. */
+  private failed(route: Route, call: HttpCall, e: unknown): void {
+    if (call.res.headersSent) {
+      call.res.destroy();
+      return;
+    }
+    route.fail(call, this.chain.failure(call, e));
+  }
+
   /** A listed origin may call from a browser page; preflights are answered for it. */
-  private cors(req: IncomingMessage, res: ServerResponse): void {
+  private cors(req: HttpRequest, res: HttpResponse): void {
     const origin = req.headers.origin;
     if (origin === undefined || this.opts.allowOrigins.length === 0) return;
     const any = this.opts.allowOrigins.includes("*");
@@ -163,6 +200,8 @@ export class HttpFace {
   /** Stops accepting; open event streams are ended, so close does not wait for them. */
   close(): Promise<void> {
     this.stopReloading?.();
+    // Stops HTTP/1.1's deadline timer (see the constructor).
+    this.http1.close();
     return new Promise((resolve) => {
       this.listener.close(() => resolve());
       for (const socket of this.sockets) socket.destroy();

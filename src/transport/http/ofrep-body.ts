@@ -1,5 +1,4 @@
-import * as grpc from "@grpc/grpc-js";
-import { HttpError, type HttpCall, type HttpChain } from "./http-chain.js";
+import type { HttpCall, HttpChain } from "./http-chain.js";
 import { OFREP_LIMITS } from "./ofrep-context.js";
 import { OfrepError } from "./ofrep-error.js";
 
@@ -7,17 +6,12 @@ import { OfrepError } from "./ofrep-error.js";
  * An evaluation request's body, bounded by OFREP_LIMITS.bodyBytes. A body must be declared JSON:
  * a form or text/plain POST, which a page of any origin may send without asking, is refused.
  */
-export async function ofrepBody(chain: HttpChain, call: HttpCall): Promise<Buffer> {
+export function ofrepBody(chain: HttpChain, call: HttpCall): Promise<Buffer> {
   const type = (call.req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   const declared = call.req.headers["content-length"];
   const empty = type === "" && (declared === undefined || declared === "0") && call.req.headers["transfer-encoding"] === undefined;
   if (!empty && type !== "application/json") throw new OfrepError(400, "PARSE_ERROR", `content-type must be application/json, not "${type}"`);
-  try {
-    return await chain.body(call, OFREP_LIMITS.bodyBytes);
-  } catch (e) {
-    if (e instanceof HttpError && e.code === grpc.status.RESOURCE_EXHAUSTED) throw new OfrepError(400, "INVALID_CONTEXT", e.message);
-    throw e;
-  }
+  return chain.body(call, OFREP_LIMITS.bodyBytes, (limit) => new OfrepError(400, "INVALID_CONTEXT", `the request body is larger than ${limit} bytes`));
 }
 
 /** The request id the client sent (the chain makes one up otherwise, which nobody could look up). */

@@ -103,7 +103,7 @@ export class OfrepBulk {
 
 /** `?prefix=` scopes the bulk evaluation (a query parameter: a browser sends it without a preflight). */
 function prefixOf(call: HttpCall): string {
-  const prefix = call.url.searchParams.get("prefix") ?? "";
+  const prefix = call.query.get("prefix") ?? "";
   try {
     return checkPrefix(prefix);
   } catch (e) {

@@ -43,7 +43,7 @@ export class OfrepEvents implements Route {
 
   async handle(call: HttpCall): Promise<void> {
     if (call.req.method !== "GET") throw new HttpError(grpc.status.UNIMPLEMENTED, "the event stream is read with GET", { allow: "GET" });
-    const ticketId = call.url.searchParams.get("ticket") ?? "";
+    const ticketId = call.query.get("ticket") ?? "";
     const ticket = this.tickets.redeem(ticketId);
     if (ticket === undefined) throw new HttpError(grpc.status.UNAUTHENTICATED, "unknown or expired ticket: fetch the bulk evaluation again for a new one");
     let mayRead = this.reader(ticket);

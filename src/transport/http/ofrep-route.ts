@@ -43,17 +43,22 @@ export class OfrepRoute implements Route {
     this.bulk = new OfrepBulk(config, chain, tickets, this.answers, clock);
   }
 
-  async handle(call: HttpCall): Promise<void> {
+  handle(call: HttpCall): Promise<void> | void {
     try {
       if (call.req.method !== "POST") throw new HttpError(grpc.status.UNIMPLEMENTED, "OFREP evaluations are POSTed", { allow: "POST" });
-      const path = rawPath(call);
-      if (path === BULK) return await this.bulk.serve(call);
-      if (path.startsWith(SINGLE)) return await this.single(call, keyOf(path));
+      const path = call.path;
+      if (path === BULK) return this.bulk.serve(call).catch((e: unknown) => this.failedOfrep(call, e));
+      if (path.startsWith(SINGLE)) return this.single(call, keyOf(path));
       throw new OfrepError(404, "GENERAL", `OFREP serves POST ${BULK} and ${SINGLE}{key}`);
     } catch (e) {
-      if (!(e instanceof OfrepError)) throw e;
-      sendOfrepError(call.res, e.status, e.errorCode, e.message, singleKey(call));
+      this.failedOfrep(call, e);
     }
+  }
+
+  /** OFREP's own errors are answered here; the chain's (auth, gate, limits) go on to `fail`. */
+  private failedOfrep(call: HttpCall, e: unknown): void {
+    if (!(e instanceof OfrepError)) throw e;
+    sendOfrepError(call.res, e.status, e.errorCode, e.message, singleKey(call));
   }
 
   fail(call: HttpCall, f: Failure): void {
@@ -61,7 +66,7 @@ export class OfrepRoute implements Route {
     sendOfrepError(call.res, status, f.code === grpc.status.NOT_FOUND ? "FLAG_NOT_FOUND" : "GENERAL", f.message, singleKey(call), f.headers);
   }
 
-  private async single(call: HttpCall, key: string): Promise<void> {
+  private single(call: HttpCall, key: string): Promise<void> {
     // Checked before authorization: a key that cannot exist is not found for anyone, and the
     // grants never match a path-sized string.
     try {
@@ -70,7 +75,21 @@ export class OfrepRoute implements Route {
       if (e instanceof CtmError) throw new OfrepError(404, "FLAG_NOT_FOUND", e.message);
       throw e;
     }
-    const ctx = { ...ofrepContext(await ofrepBody(this.chain, call)), requestId: clientRequestId(call) };
+    // One promise, the body's: the rest is synchronous.
+    return ofrepBody(this.chain, call).then(
+      (body) => {
+        try {
+          this.answer(call, key, body);
+        } catch (e) {
+          this.failedOfrep(call, e);
+        }
+      },
+      (e: unknown) => this.failedOfrep(call, e),
+    );
+  }
+
+  private answer(call: HttpCall, key: string, body: Buffer): void {
+    const ctx = { ...ofrepContext(body), requestId: clientRequestId(call) };
     this.chain.gate();
     this.chain.authorize(call, GET, { key });
     const out = evaluateFlag(this.config, key, ctx, this.clock.now());
@@ -78,13 +97,6 @@ export class OfrepRoute implements Route {
     call.res.writeHead(200, JSON_TYPE).end(this.answers.bytes(out.record, out.resolution));
   }
 }
-
-/** The path as sent: URL parsing would resolve "." and ".." segments, which a key may hold. */
-const rawPath = (call: HttpCall): string => {
-  const url = call.req.url ?? "/";
-  const q = url.indexOf("?");
-  return q < 0 ? url : url.slice(0, q);
-};
 
 /** A key in the path, percent-encoded or not (providers differ: "a/b" and "a%2Fb" both name key a/b). */
 function keyOf(path: string): string {
@@ -97,7 +109,7 @@ function keyOf(path: string): string {
 
 /** The key a single evaluation names, for its error body; undefined for bulk and for what cannot be decoded. */
 function singleKey(call: HttpCall): string | undefined {
-  const path = rawPath(call);
+  const path = call.path;
   if (!path.startsWith(SINGLE)) return undefined;
   try {
     return decodeURIComponent(path.slice(SINGLE.length));
