@@ -42,7 +42,7 @@ import { MetricsServer } from "./transport/http/metrics-server.js";
 import { httpFace } from "./transport/http/http-routes.js";
 import { serverTls } from "./transport/tls/server-tls.js";
 import { WatchHub } from "./watch/watch-hub.js";
-import { makeLogger, RPC_BINDINGS } from "./make-logger.js";
+import { HTTP_BINDINGS, makeLogger, RPC_BINDINGS } from "./make-logger.js";
 import { WorkerPool } from "./workers/worker-pool.js";
 import { replicaId } from "./replica-id.js";
 import { workerScript } from "./worker-script.js";
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
   const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
-  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child({ component: "http" }), metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes });
+  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child(HTTP_BINDINGS), lines: shipper, metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes });
   const httpAddress = http ? await http.listen(cfg.httpListen) : "off";
   const serving = (on: boolean, writes = on): void => {
     transport.setServing(on, writes);

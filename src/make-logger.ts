@@ -5,6 +5,7 @@ import { routeGrpcLogs } from "./route-grpc-logs.js";
 import { LOG_SHIPPER_DEFAULTS, LogShipper } from "./transport/log/log-shipper.js";
 
 export const RPC_BINDINGS = { component: "grpc" };
+export const HTTP_BINDINGS = { component: "http" };
 
 /** `closeLog` resolves once every line is written: only then may the process exit. */
 export function makeLogger(cfg: DaemonConfig): { log: Logger; requestLog: Logger; shipper?: LogShipper; closeLog: () => Promise<void> } {
@@ -18,7 +19,7 @@ export function makeLogger(cfg: DaemonConfig): { log: Logger; requestLog: Logger
     return { log, requestLog: log, closeLog: async () => out.flushSync() };
   }
   // One JSON line per RPC: a worker thread formats and writes them (see LogShipper).
-  const shipper = new LogShipper({ ...LOG_SHIPPER_DEFAULTS, rpcBindings: RPC_BINDINGS });
+  const shipper = new LogShipper({ ...LOG_SHIPPER_DEFAULTS, rpcBindings: RPC_BINDINGS, httpBindings: HTTP_BINDINGS });
   const log = pino({ level: cfg.logLevel }, shipper);
   routeGrpcLogs(log);
   // Per-request lines of the HTTP face: the same output, shipped with the RPC rows.

@@ -49,6 +49,23 @@ describe("the API over HTTP: every unary method as Connect JSON, through the sam
     expect(viaGrpc.entry).toMatchObject({ version: 1, principal: "token:web-dev" });
     const history = await rpc("ctm.v1.ConfigService/History", { key: "web/banner" }, { token: devToken });
     expect((history.json.entries as unknown[]).length).toBe(1);
+    // One line per request, made by the log worker from its fields, as RPC lines are.
+    const line = await eventually("the Set's http line", () => daemon.logs.find((l) => l.msg === "http" && l.requestId === "req-42"));
+    expect(line).toEqual({
+      level: 30,
+      time: expect.any(Number),
+      pid: expect.any(Number),
+      hostname: expect.any(String),
+      component: "http",
+      route: "api",
+      method: "POST",
+      path: "/api/ctm.v1.ConfigService/Set",
+      status: 200,
+      durationMs: expect.any(Number),
+      requestId: "req-42",
+      principal: "token:web-dev",
+      msg: "http",
+    });
   });
 
   it("answers errors with the Connect code, the HTTP status and the field at fault, and writes nothing", async () => {

@@ -9,6 +9,7 @@ import { authorizeAll, BREAK_GLASS_HEADER } from "../grpc/call-chain.js";
 import { toStatus } from "../grpc/status-table.js";
 import type { HttpRequest, HttpResponse } from "./http-exchange.js";
 import type { RateLimiter } from "./rate-limiter.js";
+import type { HttpLines } from "../log/log-shipper.js";
 
 /** A failure the HTTP face answers itself, with a gRPC code so every route maps it the same way. */
 export class HttpError extends Error {
@@ -51,6 +52,8 @@ export interface Failure {
 
 export interface HttpChainOptions {
   log: Logger;
+  /** Where info lines go as rows (the log shipper), when not through `log`. */
+  lines?: HttpLines;
   metrics?: Metrics;
   /** With auth on: who may call what, as on gRPC. */
   auth?: CallAuth;
@@ -74,6 +77,7 @@ export class HttpChain {
   /** Bodies being read, each with its deadline: one sweep checks them all (a timer each cost OFREP a tenth of its rate). */
   private readonly reading = new Set<{ deadline: number; stop: (e: Error) => void }>();
   private sweeper: NodeJS.Timeout | undefined;
+  private info: boolean | undefined;
 
   constructor(readonly opts: HttpChainOptions) {}
 
@@ -211,18 +215,24 @@ export class HttpChain {
 
   /** One log line and one metric per request, once its answer is sent (or its client left). */
   track(call: HttpCall, route: string, quiet = false): void {
-    const { log, metrics } = this.opts;
+    const { log, lines, metrics } = this.opts;
     const done = (): void => {
       const status = call.res.headersSent ? call.res.statusCode : 499;
       const durationMs = performance.now() - call.started;
       metrics?.httpRecorder(route, status)(durationMs / 1000);
-      const line = { route, method: call.req.method, path: call.path, status, durationMs, requestId: call.requestId, ...(call.principal ? { principal: call.principal.name } : {}) };
-      if (status >= 500) log.error(line, "http");
-      else if (status >= 400 && status !== 404 && status !== 304) log.warn(line, "http");
-      else if (quiet) log.debug(line, "http");
-      else log.info(line, "http");
+      const level = status >= 500 ? "error" : status >= 400 && status !== 404 && status !== 304 ? "warn" : quiet ? "debug" : "info";
+      // The common line, a success at info, is a row for the log worker to make, as an RPC's is.
+      if (level === "info" && lines !== undefined) {
+        if (this.infoOn) lines.http({ time: Date.now(), route, method: call.req.method, path: call.path, status, durationMs, requestId: call.requestId, principal: call.principal?.name });
+        return;
+      }
+      log[level]({ route, method: call.req.method, path: call.path, status, durationMs, requestId: call.requestId, ...(call.principal ? { principal: call.principal.name } : {}) }, "http");
     };
     call.res.once("close", done);
+  }
+
+  private get infoOn(): boolean {
+    return (this.info ??= this.opts.log.isLevelEnabled("info"));
   }
 }
 

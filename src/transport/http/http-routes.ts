@@ -5,6 +5,7 @@ import type { Metrics } from "../../service/metrics.js";
 import type { CallAuth } from "../grpc/call-auth.js";
 import { checkedService } from "../grpc/checked-service.js";
 import type { ServiceEntry } from "../grpc/grpc-server.js";
+import type { HttpLines } from "../log/log-shipper.js";
 import type { ServerTls } from "../tls/server-tls.js";
 import { ConnectGateway } from "./connect-gateway.js";
 import { ConsoleAssets } from "./console-assets.js";
@@ -18,6 +19,8 @@ export interface HttpFaceDeps {
   services: readonly ServiceEntry[];
   config: ConfigService;
   log: Logger;
+  /** Where info lines go as rows (the log shipper), when not through `log`. */
+  lines?: HttpLines;
   metrics?: Metrics;
   auth?: CallAuth;
   gate: () => Error | undefined;
@@ -28,7 +31,7 @@ export interface HttpFaceDeps {
 
 /** The HTTP face as ctmd serves it: OFREP, the API and its event stream, the console. */
 export function httpFace(d: HttpFaceDeps): HttpFace {
-  const chain = new HttpChain({ log: d.log, metrics: d.metrics, auth: d.auth, gate: d.gate, rate: d.cfg.httpRateLimit > 0 ? new RateLimiter(d.cfg.httpRateLimit) : undefined, maxBodyBytes: d.maxBodyBytes });
+  const chain = new HttpChain({ log: d.log, lines: d.lines, metrics: d.metrics, auth: d.auth, gate: d.gate, rate: d.cfg.httpRateLimit > 0 ? new RateLimiter(d.cfg.httpRateLimit) : undefined, maxBodyBytes: d.maxBodyBytes });
   // The request checks gRPC runs on every request's bytes, for the API's decoded JSON too.
   const checked = d.services.map((s) => {
     const [definition, handlers] = checkedService(s.definition, s.handlers as never);

@@ -118,6 +118,32 @@ function suite(name: string, load: () => ShipperModule) {
       expect(readLines(path).map(tag)).toEqual(["line 30 starting", "row Get a 1", "row Get b 2", "line 40 slow disk", "row Set c 3", "line 50 oops", "line 30 twice", "row Get d 4"]);
     });
 
+    it("writes each HTTP row as the line the HTTP face's pino would write, in its place among rows and lines", async () => {
+      const http = { component: "http" };
+      const { s, path } = await shipper({ httpBindings: http });
+      const log = pino({}, s);
+      const rows: fromSource.HttpRow[] = [
+        { time: Date.now(), route: "ofrep", method: "POST", path: '/ofrep/v1/evaluate/flags/a"b\\ü', status: 200, durationMs: 0.25, requestId: "req-1", principal: undefined },
+        { time: Date.now() + 1, route: "api", method: "POST", path: "/api/ctm.v1.ConfigService/Get", status: 404, durationMs: 3, requestId: "req-2", principal: "token:ci" },
+      ];
+      s.ok("Get", "a", 1);
+      s.http(rows[0]!);
+      log.info("between");
+      s.http(rows[1]!);
+      s.ok("Get", "b", 2);
+      await flushed(s);
+      const raw = readFileSync(path, "utf8").split(/(?<=\n)/);
+      expect(readLines(path).map((o) => (o.msg === "http" ? `http ${String(o.requestId)}` : tag(o)))).toEqual(["row Get a 1", "http req-1", "line 30 between", "http req-2", "row Get b 2"]);
+      for (const [i, r] of [[1, rows[0]!] as const, [3, rows[1]!] as const]) {
+        // Byte for byte what HttpChain.track's log.info(...) writes through a child with the same bindings.
+        const out: string[] = [];
+        pino({ timestamp: () => `,"time":${String(r.time)}` }, { write: (x: string) => void out.push(x) })
+          .child(http)
+          .info({ route: r.route, method: r.method, path: r.path, status: r.status, durationMs: r.durationMs, requestId: r.requestId, ...(r.principal ? { principal: r.principal } : {}) }, "http");
+        expect(raw[i]).toBe(out[0]);
+      }
+    });
+
     it("keeps the order across shipments of any size and timing", async () => {
       const op = fc.oneof(
         fc.record({ kind: fc.constant("row" as const), key: fc.constantFrom("a", "b", undefined), method: fc.constantFrom("Get", "Set") }),

@@ -10,10 +10,29 @@ export interface RpcLines {
   ok(method: string, key: string | undefined, durationMs: number): void;
 }
 
+/** One HTTP request the HTTP face logs at info, as fields: the worker makes the line (see HttpChain.track). */
+export interface HttpRow {
+  /** When it ended (ms since the epoch): the line's time. */
+  time: number;
+  route: string;
+  method: string | undefined;
+  path: string;
+  status: number;
+  durationMs: number;
+  requestId: string;
+  principal: string | undefined;
+}
+
+export interface HttpLines {
+  http(row: HttpRow): void;
+}
+
 export interface LogWorkerData {
   fd: number;
   /** Bindings of every RPC line (those of the transport's logger, e.g. component). */
   rpcBindings: Record<string, unknown>;
+  /** Bindings of every HTTP row's line. */
+  httpBindings: Record<string, unknown>;
   /** The worker stores the sequence number of each batch once it is written (and notifies). */
   written: SharedArrayBuffer;
 }
@@ -21,7 +40,8 @@ export interface LogWorkerData {
 /** One shipment: RPC rows as columns, and the main thread's own lines with their place among them. */
 export interface LogBatch {
   rows: { time: number[]; method: string[]; key: (string | undefined)[]; durationMs: number[] };
-  lines: string[];
+  /** The main logger's lines, and HTTP rows in their place among them. */
+  lines: (string | HttpRow)[];
   /** lines[i] goes before rows[lineAt[i]]. */
   lineAt: number[];
   /** 1, 2, 3... in the order shipped. */
@@ -33,6 +53,7 @@ export interface LogBatch {
 export interface LogShipperOptions {
   fd: number;
   rpcBindings: Record<string, unknown>;
+  httpBindings: Record<string, unknown>;
   /** A shipment leaves once it holds this many rows... */
   maxRows: number;
   /** ...or this long after its first one. */
@@ -44,7 +65,7 @@ export interface LogShipperOptions {
   maxPendingBytes: number;
 }
 
-export const LOG_SHIPPER_DEFAULTS: LogShipperOptions = { fd: 1, rpcBindings: {}, maxRows: 1024, maxDelayMs: 20, maxPendingBytes: 16 * 1024 * 1024 };
+export const LOG_SHIPPER_DEFAULTS: LogShipperOptions = { fd: 1, rpcBindings: {}, httpBindings: {}, maxRows: 1024, maxDelayMs: 20, maxPendingBytes: 16 * 1024 * 1024 };
 
 /** Per row, beside its key: the JSON around it (time, pid, hostname, bindings, method, status...). */
 const ROW_OVERHEAD_BYTES = 160;
@@ -59,7 +80,7 @@ const script = workerScript("log-worker", import.meta.url);
  * Shipments are small and frequent so that rows die young instead of aging into the old
  * generation. Everything logged reaches the fd on flush, and synchronously at exit.
  */
-export class LogShipper implements RpcLines {
+export class LogShipper implements RpcLines, HttpLines {
   private batch = emptyBatch();
   private timer: NodeJS.Timeout | undefined;
   private readonly worker: Worker;
@@ -84,7 +105,7 @@ export class LogShipper implements RpcLines {
   };
 
   constructor(private readonly opts: LogShipperOptions = LOG_SHIPPER_DEFAULTS) {
-    const data: LogWorkerData = { fd: opts.fd, rpcBindings: opts.rpcBindings, written: this.written.buffer as SharedArrayBuffer };
+    const data: LogWorkerData = { fd: opts.fd, rpcBindings: opts.rpcBindings, httpBindings: opts.httpBindings, written: this.written.buffer as SharedArrayBuffer };
     this.worker = new Worker(script.url, { workerData: data, execArgv: script.execArgv, stdout: false, stderr: false });
     this.worker.unref();
     this.worker.on("message", (seq: number) => this.confirm(seq));
@@ -135,6 +156,13 @@ export class LogShipper implements RpcLines {
     this.batch.lineAt.push(this.batch.rows.method.length);
     this.soon(this.batch.rows.method.length + this.batch.lines.length);
     return true;
+  }
+
+  /** An HTTP request's info line, made by the worker as for RPC rows: a push here instead of pino's serializing. */
+  http(row: HttpRow): void {
+    this.batch.lines.push(row);
+    this.batch.lineAt.push(this.batch.rows.method.length);
+    this.soon(this.batch.rows.method.length + this.batch.lines.length);
   }
 
   /** pino's logger.flush(cb): calls back once everything logged so far is written. */
@@ -228,7 +256,7 @@ export class LogShipper implements RpcLines {
 
   /** Without the worker, the main thread formats and writes, synchronously: slower, but nothing is lost. */
   private writeHere(b: LogBatch): void {
-    this.fallback ??= new LogBatchFormatter(this.opts.rpcBindings);
+    this.fallback ??= new LogBatchFormatter(this.opts.rpcBindings, this.opts.httpBindings);
     try {
       writeSync(this.opts.fd, this.fallback.format(b));
     } catch {
@@ -242,7 +270,7 @@ function sizeOf(b: LogBatch): number {
   let n = b.rows.method.length * ROW_OVERHEAD_BYTES;
   for (const k of b.rows.key) n += k?.length ?? 0;
   for (const m of b.rows.method) n += m.length;
-  for (const l of b.lines) n += l.length;
+  for (const l of b.lines) n += typeof l === "string" ? l.length : ROW_OVERHEAD_BYTES + l.path.length + l.requestId.length;
   return n;
 }
 

@@ -10,7 +10,7 @@ if (port === null) throw new Error("log-worker runs as a worker thread");
 const data = workerData as LogWorkerData;
 const written = new Int32Array(data.written);
 const pause = new Int32Array(new SharedArrayBuffer(4));
-const formatter = new LogBatchFormatter(data.rpcBindings);
+const formatter = new LogBatchFormatter(data.rpcBindings, data.httpBindings);
 
 /** Writes all of `text`, waiting out a full pipe; a closed fd drops it (there is nowhere to report to). */
 function writeAll(text: string): void {
