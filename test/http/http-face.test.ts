@@ -167,6 +167,16 @@ describe("the HTTP face with TLS", () => {
     expect(reply).toMatch(/^HTTP\/1\.1 408/);
   });
 
+  it("hangs up on a connection that never finishes its handshake", async () => {
+    const socket = netConnect(s.port, "127.0.0.1");
+    socket.on("error", () => {});
+    const closed = await new Promise<boolean>((resolve) => {
+      socket.once("close", () => resolve(true));
+      setTimeout(() => resolve(false), 5000);
+    });
+    expect(closed).toBe(true);
+  });
+
   it("serves h2 by ALPN, with the same chain", async () => {
     const session = http2Connect(`https://${s.address}`, { ca });
     try {

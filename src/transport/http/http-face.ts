@@ -67,7 +67,7 @@ export class HttpFace {
     this.http1 = createHttp1Server(
       // The deadlines are checked every second (node's default, 30 s, would let a slow client stay 40 s).
       { headersTimeout, requestTimeout: opts.requestTimeoutMs ?? 30_000, connectionsCheckingInterval: Math.min(1000, headersTimeout) },
-      (req, res) => void this.serve(req, res),
+      (req, res) => this.serve(req, res),
     );
     this.http1.maxHeadersCount = 100;
     // node:http starts the timer that enforces those deadlines when its server listens. This one
@@ -77,12 +77,15 @@ export class HttpFace {
     this.http2 = createHttp2Server();
     this.http2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       const { req, res } = h2Exchange(stream, headers);
-      void this.serve(req, res);
+      this.serve(req, res);
     });
     // An HTTP/2 connection with no stream for this long is closed (HTTP/1.1's keep-alive is 5 s).
     this.http2.setTimeout(60_000);
     if (tls) {
-      const secure = createTlsServer({ ...tls.httpsOptions(), ALPNProtocols: ["h2", "http/1.1"] }, (socket) => this.routeTls(socket));
+      // A client must finish its handshake as soon as it must send its headers.
+      const secure = createTlsServer({ ...tls.httpsOptions(), ALPNProtocols: ["h2", "http/1.1"], handshakeTimeout: headersTimeout }, (socket) => this.routeTls(socket));
+      // node reports a failed or timed-out handshake here and leaves the socket open: it is closed.
+      secure.on("tlsClientError", (_e: Error, socket: TLSSocket) => socket.destroy());
       this.stopReloading = tls.onReload((context) => secure.setSecureContext(context));
       this.listener = secure;
     } else {
