@@ -42,10 +42,10 @@ class EchoRoute implements Route {
   }
 }
 
-async function startFace(tls?: ServerTls) {
+async function startFace(tls?: ServerTls, headersTimeoutMs = 400) {
   const chain = new HttpChain({ log, maxBodyBytes: 4 << 20, bodyTimeoutMs: 400 });
   const route = new EchoRoute(chain);
-  const face = new HttpFace(chain, [route], { allowOrigins: [], headersTimeoutMs: 400, requestTimeoutMs: 2000 }, tls);
+  const face = new HttpFace(chain, [route], { allowOrigins: [], headersTimeoutMs, requestTimeoutMs: Math.max(2000, headersTimeoutMs) }, tls);
   const address = await face.listen("127.0.0.1:0");
   return { face, route, address, port: Number(address.slice(address.lastIndexOf(":") + 1)) };
 }
@@ -147,12 +147,14 @@ describe("the HTTP face with TLS", () => {
   let pki: TestPki;
   let s: Awaited<ReturnType<typeof startFace>>;
   let ca: Buffer;
+  let tls: ServerTls;
   beforeAll(async () => {
     pki = await TestPki.create();
     const issuer = await pki.ca("ca");
     ca = issuer.cert;
     const server = await pki.leaf(issuer, "server", { cn: "ctmd", sans: ["IP:127.0.0.1"], usage: "server" });
-    s = await startFace(new ServerTls({ certFile: server.certFile, keyFile: server.keyFile, clientAuth: "require" }, log));
+    tls = new ServerTls({ certFile: server.certFile, keyFile: server.keyFile, clientAuth: "require" }, log);
+    s = await startFace(tls);
   }, 60_000);
   afterAll(async () => {
     await s?.face.close();
@@ -175,6 +177,20 @@ describe("the HTTP face with TLS", () => {
       setTimeout(() => resolve(false), 5000);
     });
     expect(closed).toBe(true);
+  });
+
+  it("ends a connection still in its handshake when it closes, without waiting for the deadline", async () => {
+    const other = await startFace(tls, 60_000);
+    const socket = netConnect(other.port, "127.0.0.1");
+    socket.on("error", () => {});
+    await new Promise((r) => socket.once("connect", r));
+    await new Promise((r) => setTimeout(r, 50));
+    const ended = new Promise<boolean>((resolve) => {
+      socket.once("close", () => resolve(true));
+      setTimeout(() => resolve(false), 5000);
+    });
+    await other.face.close();
+    expect(await ended).toBe(true);
   });
 
   it("serves h2 by ALPN, with the same chain", async () => {

@@ -86,6 +86,8 @@ export class HttpFace {
       const secure = createTlsServer({ ...tls.httpsOptions(), ALPNProtocols: ["h2", "http/1.1"], handshakeTimeout: headersTimeout }, (socket) => this.routeTls(socket));
       // node reports a failed or timed-out handshake here and leaves the socket open: it is closed.
       secure.on("tlsClientError", (_e: Error, socket: TLSSocket) => socket.destroy());
+      // Tracked from the first byte, so that close ends a connection still in its handshake too.
+      secure.on("connection", (socket: Socket) => this.track(socket));
       this.stopReloading = tls.onReload((context) => secure.setSecureContext(context));
       this.listener = secure;
     } else {
@@ -101,7 +103,6 @@ export class HttpFace {
 
   /** A TLS connection goes where ALPN chose: HTTP/2 for "h2", else HTTP/1.1 (also for clients that offer no ALPN). */
   private routeTls(socket: TLSSocket): void {
-    this.track(socket);
     socket.on("error", () => socket.destroy());
     if (socket.alpnProtocol === "h2") this.http2.emit("connection", socket);
     else this.http1.emit("connection", socket);
