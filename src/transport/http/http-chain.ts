@@ -9,7 +9,7 @@ import { authorizeAll, BREAK_GLASS_HEADER } from "../grpc/call-chain.js";
 import { toStatus } from "../grpc/status-table.js";
 import type { HttpRequest, HttpResponse } from "./http-exchange.js";
 import type { RateLimiter } from "./rate-limiter.js";
-import type { HttpLines } from "../log/log-shipper.js";
+import { httpFields, type HttpLines } from "../log/log-shipper.js";
 
 /** A failure the HTTP face answers itself, with a gRPC code so every route maps it the same way. */
 export class HttpError extends Error {
@@ -77,7 +77,6 @@ export class HttpChain {
   /** Bodies being read, each with its deadline: one sweep checks them all (a timer each cost OFREP a tenth of its rate). */
   private readonly reading = new Set<{ deadline: number; stop: (e: Error) => void }>();
   private sweeper: NodeJS.Timeout | undefined;
-  private info: boolean | undefined;
 
   constructor(readonly opts: HttpChainOptions) {}
 
@@ -163,17 +162,18 @@ export class HttpChain {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      const pending = { deadline: call.started + this.bodyTimeoutMs, stop: (e: Error) => {} };
+      // Whichever of end, error, the limit or the deadline comes first settles the read.
       const settle = (): boolean => this.reading.delete(pending);
-      pending.stop = (e: Error): void => {
+      const stop = (e: Error): void => {
         if (!settle()) return;
         call.req.off("data", onData);
         call.req.resume();
         reject(e);
       };
+      const pending = { deadline: call.started + this.bodyTimeoutMs, stop };
       const onData = (b: Buffer): void => {
         size += b.length;
-        if (size > limit) pending.stop(tooLarge(limit));
+        if (size > limit) stop(tooLarge(limit));
         else chunks.push(b);
       };
       // A client that goes away midway is an error on the request, or, for an HTTP/2 stream it
@@ -221,18 +221,13 @@ export class HttpChain {
       const durationMs = performance.now() - call.started;
       metrics?.httpRecorder(route, status)(durationMs / 1000);
       const level = status >= 500 ? "error" : status >= 400 && status !== 404 && status !== 304 ? "warn" : quiet ? "debug" : "info";
+      if (!log.isLevelEnabled(level)) return;
+      const row = { time: Date.now(), route, method: call.req.method, path: call.path, status, durationMs, requestId: call.requestId, principal: call.principal?.name };
       // The common line, a success at info, is a row for the log worker to make, as an RPC's is.
-      if (level === "info" && lines !== undefined) {
-        if (this.infoOn) lines.http({ time: Date.now(), route, method: call.req.method, path: call.path, status, durationMs, requestId: call.requestId, principal: call.principal?.name });
-        return;
-      }
-      log[level]({ route, method: call.req.method, path: call.path, status, durationMs, requestId: call.requestId, ...(call.principal ? { principal: call.principal.name } : {}) }, "http");
+      if (level === "info" && lines !== undefined) lines.http(row);
+      else log[level](httpFields(row), "http");
     };
     call.res.once("close", done);
-  }
-
-  private get infoOn(): boolean {
-    return (this.info ??= this.opts.log.isLevelEnabled("info"));
   }
 }
 

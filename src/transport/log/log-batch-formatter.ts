@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { pino, type Logger } from "pino";
-import type { HttpRow, LogBatch } from "./log-shipper.js";
+import { httpFields, type HttpRow, type LogBatch } from "./log-shipper.js";
 
 /**
  * Turns a shipment into log text: each RPC row and HTTP row becomes the pino line the serving
@@ -41,8 +41,7 @@ export class LogBatchFormatter {
       return;
     }
     this.time = `,"time":${l.time}`;
-    const fields = { route: l.route, method: l.method, path: l.path, status: l.status, durationMs: l.durationMs, requestId: l.requestId, ...(l.principal !== undefined ? { principal: l.principal } : {}) };
-    this.httpLog.info(fields, "http");
+    this.httpLog.info(httpFields(l), "http");
   }
 
   private okLogger(method: string): Logger {

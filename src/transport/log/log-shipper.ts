@@ -27,6 +27,17 @@ export interface HttpLines {
   http(row: HttpRow): void;
 }
 
+/** An HTTP row's fields as its log line carries them, in order: one layout for the worker's lines and the serving thread's. */
+export const httpFields = (r: HttpRow): Record<string, unknown> => ({
+  route: r.route,
+  method: r.method,
+  path: r.path,
+  status: r.status,
+  durationMs: r.durationMs,
+  requestId: r.requestId,
+  ...(r.principal !== undefined ? { principal: r.principal } : {}),
+});
+
 export interface LogWorkerData {
   fd: number;
   /** Bindings of every RPC line (those of the transport's logger, e.g. component). */
