@@ -6,6 +6,7 @@ import { ApplyRequest, ApplyResponse, GetRequest, SnapshotRequest, SnapshotRespo
 import type { BenchContext } from "./bench-context.js";
 import { stop } from "./child-processes.js";
 import { decodeEtcdRangeResponse, etcdHeaderRevision, etcdPutRequest, etcdRangePrefixRequest, etcdRangeRequest, etcdWatchPrefixRequest } from "./etcd-messages.js";
+import { quiet } from "./cpu-meter.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
 import { percentile } from "./percentile.js";
 import { RawClient } from "./raw-client.js";
@@ -13,10 +14,10 @@ import { paths, settings } from "./settings.js";
 import { startCtmd } from "./start-ctmd.js";
 import { startEtcd } from "./start-etcd.js";
 
-const PREFIX = "snap/";
-const keyOf = (i: number): string => `${PREFIX}k${String(i).padStart(7, "0")}`;
+export const PREFIX = "snap/";
+export const keyOf = (i: number): string => `${PREFIX}k${String(i).padStart(7, "0")}`;
 /** About 300 bytes of JSON per value. */
-const valueOf = (i: number, generation: number) => ({ id: i, generation, owner: `team-${i % 50}`, enabled: i % 3 === 0, note: "n".repeat(200) });
+export const valueOf = (i: number, generation: number) => ({ id: i, generation, owner: `team-${i % 50}`, enabled: i % 3 === 0, note: "n".repeat(200) });
 const unbounded = { "grpc.max_receive_message_length": -1 };
 
 /** How many times a top-level length-delimited field occurs in a message (its entries, without decoding them). */
@@ -59,6 +60,52 @@ export async function pool(n: number, width: number, job: (i: number) => Promise
 
 export const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
+/** BENCH_SNAPSHOT_EVERY: every how many keys one is changed after the past revision (1: all of them, so no record of the listing is a key's current one). */
+export const snapshotEvery = (): number => Number(process.env["BENCH_SNAPSHOT_EVERY"] ?? 10);
+
+/** Sets keys 0..keys-1 (generation 1) in Apply batches of 1000, 4 at a time; the revision after them. */
+export async function loadCtmd(c: RawClient, keys: number, generation: number): Promise<number> {
+  let past = 0;
+  await pool(Math.ceil(keys / 1000), 4, async (b) => void (past = Math.max(past, await applyKeys(c, b * 1000, Math.min(keys, (b + 1) * 1000), 1, generation))));
+  return past;
+}
+
+/** Changes every `every`th key (generation 2), 1000 keys an Apply. */
+export async function changeCtmd(c: RawClient, keys: number, every: number): Promise<void> {
+  const span = 1000 * every;
+  await pool(Math.ceil(keys / span), 4, async (b) => void (await applyKeys(c, b * span, Math.min(keys, (b + 1) * span), every, 2)));
+}
+
+async function applyKeys(c: RawClient, from: number, to: number, step: number, generation: number): Promise<number> {
+  const ops = [];
+  for (let i = from; i < to; i += step) ops.push({ operation: { $case: "set" as const, value: { key: keyOf(i), value: valueOf(i, generation) } } });
+  const r = await c.unary("/ctm.v1.ConfigService/Apply", ApplyRequest.encode(ApplyRequest.fromPartial({ operations: ops, author: "bench" })).finish(), 60_000);
+  if (r.code !== grpc.status.OK) throw new Error(`ctmd Apply: ${grpc.status[r.code]} ${r.details}`);
+  return ApplyResponse.decode(r.body!).header!.revision;
+}
+
+/**
+ * Every page of the listing at `past`. `check` decodes every entry and counts those as they
+ * stood then (generation 1); otherwise only the entries are counted, as for etcd.
+ */
+export async function readSnapshot(c: RawClient, past: number, pageSize: number, check: boolean): Promise<{ entries: number; bytes: number; pages: number }> {
+  let req: SnapshotRequest = SnapshotRequest.fromPartial({ prefix: PREFIX, at: { $case: "revision", value: past }, pageSize });
+  let entries = 0;
+  let bytes = 0;
+  let pages = 0;
+  for (;;) {
+    const r = await c.unary("/ctm.v1.ConfigService/Snapshot", SnapshotRequest.encode(req).finish(), 120_000);
+    if (r.code !== grpc.status.OK) throw new Error(`ctmd Snapshot: ${grpc.status[r.code]} ${r.details}`);
+    const page = check ? SnapshotResponse.decode(r.body!) : skimSnapshot(r.body!);
+    if (page.revision !== past) throw new Error(`ctmd Snapshot page at revision ${page.revision}, not ${past}`);
+    entries += check ? (page as SnapshotResponse).entries.filter((x) => (x.value as { generation?: number }).generation === 1).length : (page as { count: number }).count;
+    bytes += r.body!.length;
+    pages++;
+    if (page.nextPageToken === "") return { entries, bytes, pages };
+    req = SnapshotRequest.fromPartial({ prefix: PREFIX, pageSize, pageToken: page.nextPageToken });
+  }
+}
+
 /** Gets of one key, back to back on their own connection, until `done` resolves: the latency another client sees meanwhile. */
 export async function getsDuring(client: RawClient, path: string, body: Uint8Array, done: Promise<unknown>): Promise<{ p99: number; max: number; calls: number; failed: number }> {
   let over = false;
@@ -89,13 +136,14 @@ async function peakRss(pid: number, done: Promise<unknown>): Promise<number> {
 
 /**
  * BENCH_ONLY=snapshot: BENCH_SNAPSHOT_KEYS keys (default 100,000) in ctmd and in etcd, each
- * then changed once for every tenth key; then, in alternating rounds, every key as it stood
+ * then changed once for every BENCH_SNAPSHOT_EVERY-th key (default 10); then, in alternating rounds, every key as it stood
  * before the changes: ctmd's Snapshot at that revision (every page; BENCH_SNAPSHOT_PAGE keys per
  * page, default the daemon's) against etcd's Range at its revision, with the latency of Gets another client makes meanwhile and ctmd's peak RSS.
  */
 export async function benchSnapshot(ctx: BenchContext): Promise<void> {
   const { report } = ctx;
   const keys = Number(process.env["BENCH_SNAPSHOT_KEYS"] ?? 100_000);
+  const every = snapshotEvery();
   const dir = join(ctx.work, "snapshot");
   mkdirSync(dir, { recursive: true });
   const ctmd = await startCtmd(ctx.children, dir);
@@ -107,17 +155,9 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
   try {
     // Load: ctmd in Apply batches of 1000, etcd in Puts 64 at a time (its Txn takes 128 at most).
     let t = performance.now();
-    const apply = async (from: number, to: number, step: number, generation: number): Promise<number> => {
-      const ops = [];
-      for (let i = from; i < to; i += step) ops.push({ operation: { $case: "set" as const, value: { key: keyOf(i), value: valueOf(i, generation) } } });
-      const r = await c.unary("/ctm.v1.ConfigService/Apply", ApplyRequest.encode(ApplyRequest.fromPartial({ operations: ops, author: "bench" })).finish(), 60_000);
-      if (r.code !== grpc.status.OK) throw new Error(`ctmd Apply: ${grpc.status[r.code]} ${r.details}`);
-      return ApplyResponse.decode(r.body!).header!.revision;
-    };
-    let ctmdPast = 0;
-    await pool(Math.ceil(keys / 1000), 4, async (b) => void (ctmdPast = Math.max(ctmdPast, await apply(b * 1000, Math.min(keys, (b + 1) * 1000), 1, 1))));
+    const ctmdPast = await loadCtmd(c, keys, 1);
     ctx.log(`ctmd: ${keys} keys loaded in ${((performance.now() - t) / 1000).toFixed(1)} s, revision ${ctmdPast}`);
-    await pool(Math.ceil(keys / 10_000), 4, async (b) => void (await apply(b * 10_000, Math.min(keys, (b + 1) * 10_000), 10, 2)));
+    await changeCtmd(c, keys, every);
     t = performance.now();
     const put = async (i: number, generation: number): Promise<void> => {
       const r = await e.unary(paths.put, etcdPutRequest(keyOf(i), JSON.stringify(valueOf(i, generation))), 60_000);
@@ -127,27 +167,10 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
     const head = await e.unary(paths.range, etcdRangeRequest(keyOf(0)));
     const etcdPast = etcdHeaderRevision(head.body!);
     ctx.log(`etcd: ${keys} keys loaded in ${((performance.now() - t) / 1000).toFixed(1)} s, revision ${etcdPast}`);
-    await pool(Math.ceil(keys / 10), 64, (j) => put(j * 10, 2));
+    await pool(Math.ceil(keys / every), 64, (j) => put(j * every, 2));
 
     const pageSize = Number(process.env["BENCH_SNAPSHOT_PAGE"] ?? 0);
-    /** Every page of the listing. `check` decodes every entry and counts those as they stood then; otherwise only the entries are counted, as for etcd below. */
-    const ctmdSnapshot = async (check: boolean): Promise<{ entries: number; bytes: number; pages: number }> => {
-      let req: SnapshotRequest = SnapshotRequest.fromPartial({ prefix: PREFIX, at: { $case: "revision", value: ctmdPast }, pageSize });
-      let entries = 0;
-      let bytes = 0;
-      let pages = 0;
-      for (;;) {
-        const r = await c.unary("/ctm.v1.ConfigService/Snapshot", SnapshotRequest.encode(req).finish(), 120_000);
-        if (r.code !== grpc.status.OK) throw new Error(`ctmd Snapshot: ${grpc.status[r.code]} ${r.details}`);
-        const page = check ? SnapshotResponse.decode(r.body!) : skimSnapshot(r.body!);
-        if (page.revision !== ctmdPast) throw new Error(`ctmd Snapshot page at revision ${page.revision}, not ${ctmdPast}`);
-        entries += check ? (page as SnapshotResponse).entries.filter((x) => (x.value as { generation?: number }).generation === 1).length : (page as { count: number }).count;
-        bytes += r.body!.length;
-        pages++;
-        if (page.nextPageToken === "") return { entries, bytes, pages };
-        req = SnapshotRequest.fromPartial({ prefix: PREFIX, pageSize, pageToken: page.nextPageToken });
-      }
-    };
+    const ctmdSnapshot = (check: boolean) => readSnapshot(c, ctmdPast, pageSize, check);
     const etcdRange = async (check: boolean): Promise<{ entries: number; bytes: number }> => {
       const r = await e.unary(paths.range, etcdRangePrefixRequest(PREFIX, etcdPast), 120_000);
       if (r.code !== grpc.status.OK) throw new Error(`etcd Range: ${grpc.status[r.code]} ${r.details}`);
@@ -156,6 +179,7 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
       const entries = kvs.filter((kv) => (JSON.parse(Buffer.from(kv.value).toString()) as { generation: number }).generation === 1).length;
       return { entries, bytes: r.body!.length };
     };
+    await quiet([ctmd.child.pid!, etcd.child.pid!]);
     // Checked once, untimed: both answer every key as it stood before the changes.
     const answer = await ctmdSnapshot(true);
     const etcdAnswer = await etcdRange(true);
@@ -196,7 +220,7 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
     };
     const ratios = rows.map((r) => r.ctmdMs / r.etcdMs);
     report.row(
-      `Every key at a past revision, ${keys.toLocaleString("en-US")} keys: ctmd Snapshot (all pages) vs etcd Range (goal ≤ 2× etcd's time)`,
+      `Every key at a past revision, ${keys.toLocaleString("en-US")} keys, ${every === 1 ? "every one" : `1 in ${every}`} changed since: ctmd Snapshot (all pages) vs etcd Range (goal ≤ 2× etcd's time)`,
       formatMs(med((r) => r.ctmdMs)),
       formatMs(med((r) => r.etcdMs)),
       formatRatio(med((r) => r.ctmdMs), med((r) => r.etcdMs), [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]),
@@ -207,7 +231,7 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
     );
     // Watch replay: every record under the prefix from revision 1, as a client that resumes from
     // the start (or rebuilds a cache) reads them, against etcd's watch from its revision 1.
-    const total = keys + Math.ceil(keys / 10);
+    const total = keys + Math.ceil(keys / every);
     const replays: { ctmd: number; etcd: number }[] = [];
     for (let round = 0; round < settings.rounds; round++) {
       const r = { ctmd: 0, etcd: 0 };

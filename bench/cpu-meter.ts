@@ -33,3 +33,17 @@ export class CpuMeter {
     return (cpuSeconds(this.pid) - this.cpu0) / wall;
   }
 }
+
+/**
+ * Waits until every process in `pids` has used under 5% of a core over half a second, or
+ * `maxMs` has passed: after a bulk load, LevelDB and etcd compact in background threads, and a
+ * measurement taken meanwhile shares the cores with them.
+ */
+export async function quiet(pids: number[], maxMs = 60_000): Promise<void> {
+  const end = Date.now() + maxMs;
+  while (Date.now() < end) {
+    const meters = pids.map((pid) => new CpuMeter(pid));
+    await new Promise((r) => setTimeout(r, 500));
+    if (meters.every((m) => !(m.cores() >= 0.05))) return;
+  }
+}

@@ -171,4 +171,18 @@ describe("retention", () => {
     expect(v.verification).toMatchObject({ ok: true });
     expect((await c.history({ key: "flags/a" })).entries).toHaveLength(6);
   });
+
+  it("refuses the next page of a listing whose revision a compaction passed, though that page was read ahead", async () => {
+    await c.set({ key: "_ctm/retention/ra", value: { keys: ["ra/**"], keepForMs: 0, keepAuditForMs: 0 } });
+    const set = (generation: number) => c.apply({ operations: Array.from({ length: 6 }, (_, i) => ({ operation: { $case: "set" as const, value: { key: `ra/k${i}`, value: generation } } })) });
+    const past = (await set(1)).header!.revision;
+    await set(2);
+    const first = await c.snapshot({ prefix: "ra/", pageSize: 2, at: { $case: "revision", value: past } });
+    expect(first.entries.map((e) => e.value)).toEqual([1, 1]);
+    // The second page is read ahead meanwhile; then the compaction removes what it holds.
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await compact()).compaction!.horizon).toBeGreaterThan(past);
+    const e = await rejects(c.snapshot({ prefix: "ra/", pageSize: 2, pageToken: first.nextPageToken }));
+    expect([e.code, e.details]).toEqual([grpc.status.OUT_OF_RANGE, expect.stringMatching(/below the compaction horizon/)]);
+  });
 });

@@ -16,9 +16,14 @@ export const LIMITS = {
    * receive limit. A page ends before the entry that would pass this (it holds at least one).
    */
   historyPageBytes: 1024 * 1024,
-  /** Keys one Snapshot page looks at, by default and at most. */
-  snapshotPageDefault: 1000,
+  /**
+   * Keys one Snapshot page looks at, by default and at most. The byte budget below ends most
+   * pages first: a listing then takes as few round trips as its bytes allow.
+   */
+  snapshotPageDefault: 10_000,
   snapshotPageMax: 10_000,
+  /** Records a RollbackPrefix answer lists; its revisions say where the rest are. */
+  rollbackPrefixShown: 1000,
   /**
    * Stored bytes of the records one Snapshot page carries (their protobuf form is at most about
    * twice that): a page ends before the record that would pass it, and holds at least one.

@@ -655,7 +655,7 @@ describe("rollbackPrefix over a large prefix", () => {
     const w = svc.watch("big/", true, store.headRevision + 1);
     const res = await svc.rollbackPrefix("big/", { revision: R }, {});
     expect(res.restored).toBe(N);
-    expect(res.records).toHaveLength(LIMITS.snapshotPageDefault);
+    expect(res.records).toHaveLength(LIMITS.rollbackPrefixShown);
     expect(res.records[0]).toMatchObject({ key: key(0), revision: res.firstRevision, value: 1 });
     expect(res.lastRevision).toBe(res.firstRevision + N - 1);
     // The rest are read by watching the prefix from first_revision.

@@ -433,7 +433,7 @@ export class ConfigService {
     });
     // The answer lists what fits one response; the count and the revisions say the rest.
     let bytes = 0;
-    const shown = records.slice(0, LIMITS.snapshotPageDefault);
+    const shown = records.slice(0, LIMITS.rollbackPrefixShown);
     const full = shown.findIndex((r, i) => (bytes += recordBytes(r)) > LIMITS.snapshotPageBytes && i > 0);
     return {
       revision,

@@ -681,10 +681,12 @@ export class LevelLogStore implements LogStore {
       let items: Found[] = [];
       // Records are read as the scan finds them, a batch at a time, so a page that its byte
       // budget ends early reads at most one batch more than it sends; the next batch is read
-      // while this one is decoded.
+      // while this one is decoded. A batch of heads alone reads nothing and still lets the
+      // event loop turn: the answer before this page may still be being written, and its
+      // client waits for every byte of it.
       const fetch = (group: Found[]): { group: Found[]; values: Promise<(Buffer | undefined)[]> } => {
         const revs = group.filter((x): x is Buffer => Buffer.isBuffer(x));
-        return { group, values: revs.length === 0 ? Promise.resolve([]) : this.log.getMany(revs) };
+        return { group, values: revs.length === 0 ? new Promise((resolve) => setImmediate(resolve, [])) : this.log.getMany(revs) };
       };
       const read = async (): Promise<boolean> => {
         const all = items;

@@ -1,11 +1,13 @@
 import type * as grpc from "@grpc/grpc-js";
+import type { LogRecord } from "../../domain/record.js";
 import type { ApplyOp, ConfigService } from "../../service/config-service.js";
 import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse, SnapshotRequest } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
 import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 import { GetResponseCache } from "./get-response-cache.js";
-import { encodeSnapshotPage } from "./snapshot-response.js";
+import { SnapshotReadAhead } from "./snapshot-read-ahead.js";
+import { encodeSnapshotBody, withHeader } from "./snapshot-response.js";
 import { headerOf } from "./response-header.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
@@ -23,6 +25,8 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
   const byKey = (r: { key: string }) => r.key;
   const byPrefix = (r: { prefix: string }) => r.prefix;
   const answers = new GetResponseCache();
+  const pages = new SnapshotReadAhead();
+  const isCurrent = (rec: LogRecord) => svc.isCurrent(rec);
   return {
     set: unary(rpc, "Set", byKey, async (r) => {
       const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
@@ -74,8 +78,9 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     }),
     snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
       if (r.consistent && r.pageToken === "") await svc.syncToHead();
-      const page = await svc.snapshot(r.prefix, toPoint(r.at), r.pageSize, r.pageToken);
-      return encodeSnapshotPage(page, r.prefix, header(), (rec) => svc.isCurrent(rec));
+      const at = toPoint(r.at);
+      const read = async (pageToken: string) => encodeSnapshotBody(await svc.snapshot(r.prefix, at, r.pageSize, pageToken), r.prefix, isCurrent);
+      return withHeader(header(), await pages.page(r, read, (revision) => revision >= svc.firstRevision));
     }),
     apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
       const records = await svc.apply(r.operations.map(toApplyOp), r);

@@ -10,8 +10,13 @@ import { KINDS, toEntry } from "./entry-mapper.js";
 
 const generated = (r: LogRecord): Buffer => Buffer.from(Entry.encode(toEntry(r)).finish());
 
-// Any JSON a key can hold, with the strings that stress UTF-8 lengths: astral, combining, empty.
-const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.constantFrom("", "é", "😀", "\u0000", "a".repeat(200)));
+// Any JSON a key can hold, with the strings that stress UTF-8 lengths: astral, combining, empty,
+// a lone surrogate, and ASCII on either side of the length the encoder copies itself.
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme" }),
+  fc.constantFrom("", "é", "😀", "\u0000", "\ud800", "\u007f\u0080", "a".repeat(64), "a".repeat(65), `${"a".repeat(63)}é`, "a".repeat(200)),
+);
 const json: fc.Arbitrary<JsonValue> = fc.letrec<{ v: JsonValue }>((tie) => ({
   v: fc.oneof(
     { depthSize: "small" },

@@ -64,9 +64,19 @@ const varintSize = (n: number): number => {
 /** A length-delimited field of `len` bytes: tag, length, payload. */
 const delimited = (len: number): number => 1 + varintSize(len) + len;
 
+/** Strings this long or shorter are measured and copied in JavaScript when they are ASCII. */
+const SHORT = 64;
+
+/** UTF-8 length of `s`. Most strings here (keys, names, authors) are short and ASCII, and a loop over them costs less than a call into the runtime. */
+function utf8Length(s: string): number {
+  if (s.length > SHORT) return Buffer.byteLength(s, "utf8");
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s, "utf8");
+  return s.length;
+}
+
 /** Bytes of a string field, pushing its UTF-8 length for the writer. */
 function sizeString(s: string, sizes: number[]): number {
-  const len = Buffer.byteLength(s, "utf8");
+  const len = utf8Length(s);
   sizes.push(len);
   return delimited(len);
 }
@@ -245,7 +255,12 @@ class Writer {
     const len = this.sizes[this.next++]!;
     if (t >= 0) this.tag(t);
     this.varint(len);
-    this.pos += this.buf.write(s, this.pos, len, "utf8");
+    if (len === s.length && len <= SHORT) {
+      // ASCII (its UTF-8 length is its length): one byte per character.
+      const buf = this.buf;
+      for (let i = 0, at = this.pos; i < len; i++) buf[at + i] = s.charCodeAt(i);
+      this.pos += len;
+    } else this.pos += this.buf.write(s, this.pos, len, "utf8");
     return this;
   }
 

@@ -12,6 +12,13 @@ import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
  */
 export const SNAPSHOT_WIRE_BYTES = 3 * 1024 * 1024;
 
+/** A Snapshot page without its header: revision, entries and next_page_token, encoded. */
+export interface SnapshotBody {
+  revision: number;
+  bytes: Buffer;
+  nextPageToken: string;
+}
+
 /**
  * SnapshotResponse{header, revision, entries, next_page_token} from pre-encoded entries (shared
  * with Get and Watch), cut before the entry that would pass SNAPSHOT_WIRE_BYTES.
@@ -20,19 +27,29 @@ export function encodeSnapshotPage(
   page: { revision: number; records: LogRecord[]; nextPageToken: string },
   prefix: string,
   header: ResponseHeader,
+  keep?: (r: LogRecord) => boolean,
+  limit = SNAPSHOT_WIRE_BYTES,
+): Buffer {
+  return withHeader(header, encodeSnapshotBody(page, prefix, keep, limit));
+}
+
+/** A page's body, which does not depend on when it is sent: the header is written at answer time. */
+export function encodeSnapshotBody(
+  page: { revision: number; records: LogRecord[]; nextPageToken: string },
+  prefix: string,
   /** Whether to cache a record's entry: a key's current record is sent again (by Get, Watch, the next Snapshot); one read back from the log is not. */
   keep: (r: LogRecord) => boolean = () => true,
   limit = SNAPSHOT_WIRE_BYTES,
-): Buffer {
-  const head = writeHeader(new BinaryWriter(), header).uint32(16).uint64(page.revision).finish();
-  // The entries are copied once into a buffer of the page's exact size: a growing writer
+): SnapshotBody {
+  const head = new BinaryWriter().uint32(16).uint64(page.revision).finish();
+  // The entries are copied once into a buffer of the body's exact size: a growing writer
   // copied each of them twice more.
   const entries: Uint8Array[] = [];
   let size = head.length;
   let token = page.nextPageToken;
   for (let i = 0; i < page.records.length; i++) {
     const r = page.records[i]!;
-    const b = entryBytes(r, keep(r));
+    const b = entryBytes(r, keep);
     const field = 1 + varintSize(b.length) + b.length;
     if (size + field > limit && i > 0) {
       token = encodeSnapshotToken({ revision: page.revision, prefix, after: page.records[i - 1]!.key });
@@ -58,7 +75,12 @@ export function encodeSnapshotPage(
     at += b.length;
   }
   if (tail) out.set(tail, at);
-  return out;
+  return { revision: page.revision, bytes: out, nextPageToken: token };
+}
+
+/** The whole SnapshotResponse: the header, written first as ts-proto would, then the body. */
+export function withHeader(header: ResponseHeader, body: SnapshotBody): Buffer {
+  return Buffer.concat([writeHeader(new BinaryWriter(), header).finish(), body.bytes]);
 }
 
 const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);

@@ -29,6 +29,17 @@ describe("wire-cache", () => {
     expect(entryBytes(r)).toBe(entryBytes(r, false));
   });
 
+  it("asks a keep function only while the record's bytes are not cached", () => {
+    const head = record({ head: true });
+    const read = record({ head: false });
+    const asked: LogRecord[] = [];
+    const keep = (x: LogRecord): boolean => (asked.push(x), x === head);
+    const first = entryBytes(head, keep);
+    expect(entryBytes(head, keep)).toBe(first);
+    expect(entryBytes(read, keep)).not.toBe(entryBytes(read, keep));
+    expect(asked).toEqual([head, read, read]);
+  });
+
   it("holds its entries no longer than their records and values live: it is bounded by live records", async () => {
     const refs: WeakRef<object>[] = [];
     // Made in another function so that no local of this one still points at the last record.

@@ -11,13 +11,14 @@ const values = new WeakMap<object, Uint8Array>();
 /**
  * A record's Entry bytes. `keep` false encodes without caching: a record read from disk for one
  * answer (a page in the past, a replay) is not sent again, and caching a hundred thousand of
- * them costs more than encoding them.
+ * them costs more than encoding them. As a function it is asked only when the bytes are not
+ * cached yet: asking whether a record is its key's head costs a lookup in a map of every key.
  */
-export function entryBytes(r: LogRecord, keep = true): Uint8Array {
+export function entryBytes(r: LogRecord, keep: boolean | ((r: LogRecord) => boolean) = true): Uint8Array {
   let b = entries.get(r);
   if (b === undefined) {
     b = encodeEntry(r);
-    if (keep) entries.set(r, b);
+    if (keep === true || (keep !== false && keep(r))) entries.set(r, b);
   }
   return b;
 }

@@ -1230,7 +1230,7 @@ type SnapshotRequest struct {
 	//	*SnapshotRequest_Time
 	//	*SnapshotRequest_Revision
 	At isSnapshotRequest_At `protobuf_oneof:"at"`
-	// Keys looked at per page (default 1000, at most 10000); a page also ends before about 1 MiB
+	// Keys looked at per page (default and at most 10000); a page also ends before about 1 MiB
 	// of values, and may hold fewer entries than this.
 	PageSize uint32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// From the previous page's next_page_token, with the same prefix: every page of one listing

@@ -249,7 +249,7 @@ export interface SnapshotRequest {
     | { $case: "revision"; value: number }
     | undefined;
   /**
-   * Keys looked at per page (default 1000, at most 10000); a page also ends before about 1 MiB
+   * Keys looked at per page (default and at most 10000); a page also ends before about 1 MiB
    * of values, and may hold fewer entries than this.
    */
   pageSize: number;
