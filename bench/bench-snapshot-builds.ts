@@ -1,26 +1,40 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { GetRequest, RollbackPrefixRequest, RollbackPrefixResponse } from "../src/gen/ctm/v1/config_service.js";
 import type { BenchContext } from "./bench-context.js";
 import { stop } from "./child-processes.js";
 import { quiet } from "./cpu-meter.js";
-import { changeCtmd, loadCtmd, readSnapshot, snapshotEvery } from "./bench-snapshot.js";
+import { changeCtmd, getsDuring, keyOf, loadCtmd, PREFIX, readSnapshot, snapshotEvery } from "./bench-snapshot.js";
 import { formatMs, formatRatio } from "./format.js";
 import { RawClient } from "./raw-client.js";
-import { settings } from "./settings.js";
+import { paths, settings } from "./settings.js";
 import { startCtmd } from "./start-ctmd.js";
 
 const unbounded = { "grpc.max_receive_message_length": -1 };
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface Side {
+  name: string;
+  pid: number;
+  address: string;
+  stop: () => Promise<void>;
+  c: RawClient;
+  past: number;
+  ms: number[];
+}
 
 /**
  * BENCH_ONLY=snapshot with BENCH_BASELINE=<another build's dist/src/main.js>: the same keys in
  * this build and that one, then every key at the past revision (every page), this build against
- * that one in alternating rounds. This is how a change to the listing path shows what it buys.
+ * that one in alternating rounds; then a RollbackPrefix of every key on both (rollbackRounds).
+ * This is how a change to the listing path shows what it buys.
  */
 export async function benchSnapshotBuilds(ctx: BenchContext, baselineEntry: string): Promise<void> {
   const keys = Number(process.env["BENCH_SNAPSHOT_KEYS"] ?? 100_000);
   const every = snapshotEvery();
   const pageSize = Number(process.env["BENCH_SNAPSHOT_PAGE"] ?? 0);
-  const sides = [] as { name: string; pid: number; stop: () => Promise<void>; c: RawClient; past: number; ms: number[] }[];
+  const sides: Side[] = [];
   try {
     for (const [name, entry] of [["this build", resolve("dist/src/main.js")], ["the baseline build", resolve(baselineEntry)]] as const) {
       const dir = join(ctx.work, `snapshot-${sides.length}`);
@@ -29,7 +43,7 @@ export async function benchSnapshotBuilds(ctx: BenchContext, baselineEntry: stri
       const c = new RawClient(ctmd.address, 4, {}, unbounded);
       const past = await loadCtmd(c, keys, 1);
       await changeCtmd(c, keys, every);
-      const side = { name, pid: ctmd.child.pid!, stop: () => stop(ctmd.child), c, past, ms: [] as number[] };
+      const side: Side = { name, pid: ctmd.child.pid!, address: ctmd.address, stop: () => stop(ctmd.child), c, past, ms: [] };
       sides.push(side);
       await quiet([side.pid]);
       // Untimed, as in the row against etcd: the first listing also fills each build's caches.
@@ -46,19 +60,61 @@ export async function benchSnapshotBuilds(ctx: BenchContext, baselineEntry: stri
       }
       ctx.log(`builds round ${round + 1}: ${sides.map((s) => `${s.name} ${s.ms[round]!.toFixed(0)} ms`).join(", ")}`);
     }
-    const [mine, base] = sides as [(typeof sides)[number], (typeof sides)[number]];
+    const [mine, base] = sides as [Side, Side];
     const ratios = mine.ms.map((ms, i) => ms / base.ms[i]!);
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     ctx.report.row(
       `Every key at a past revision, ${keys.toLocaleString("en-US")} keys, ${every === 1 ? "every one" : `1 in ${every}`} changed since: this build's time vs the baseline build's (BENCH_BASELINE; below 1× is faster); rounds ${ratios.map((r) => r.toFixed(2)).join(", ")}`,
       formatMs(median(mine.ms)),
       formatMs(median(base.ms)),
       formatRatio(median(mine.ms), median(base.ms), median(ratios)),
     );
+    await rollbackRounds(ctx, sides, keys);
   } finally {
     for (const s of sides) {
       s.c.close();
       await s.stop();
     }
   }
+}
+
+/**
+ * RollbackPrefix of every key back to the past revision, one batch of `keys` records, on both
+ * builds in alternating rounds (every key changed again first, untimed), with the longest wait
+ * of Gets another connection makes meanwhile: the step that makes the batch visible at once,
+ * and the commit listeners after it, hold the event loop.
+ */
+async function rollbackRounds(ctx: BenchContext, sides: Side[], keys: number): Promise<void> {
+  const runs = new Map(sides.map((s) => [s, [] as { ms: number; max: number; p99: number }[]]));
+  const getBody = GetRequest.encode({ key: keyOf(7), context: undefined, consistent: false }).finish();
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+      await changeCtmd(side.c, keys, 1);
+      await quiet([side.pid]);
+      const getter = new RawClient(side.address, 1);
+      const t0 = performance.now();
+      const run = side.c.unary("/ctm.v1.ConfigService/RollbackPrefix", RollbackPrefixRequest.encode(RollbackPrefixRequest.fromPartial({ prefix: PREFIX, to: { $case: "revision", value: side.past }, author: "bench" })).finish(), 120_000);
+      const gets = await getsDuring(getter, paths.get, getBody, run);
+      const r = await run;
+      const ms = performance.now() - t0;
+      getter.close();
+      if (r.code !== grpc.status.OK) throw new Error(`${side.name}: RollbackPrefix ${grpc.status[r.code]} ${r.details}`);
+      const restored = RollbackPrefixResponse.decode(r.body!).restored;
+      if (restored !== keys || gets.failed > 0) throw new Error(`${side.name}: RollbackPrefix restored ${restored} of ${keys} keys; ${gets.failed} Gets failed meanwhile`);
+      runs.get(side)!.push({ ms, max: gets.max, p99: gets.p99 });
+    }
+    ctx.log(`rollback round ${round + 1}: ${sides.map((s) => `${s.name} ${runs.get(s)![round]!.ms.toFixed(0)} ms, longest Get ${runs.get(s)![round]!.max.toFixed(0)} ms`).join("; ")}`);
+  }
+  const [mine, base] = sides.map((s) => runs.get(s)!) as [{ ms: number; max: number; p99: number }[], { ms: number; max: number; p99: number }[]];
+  const row = (what: string, f: (x: { ms: number; max: number; p99: number }) => number): void => {
+    const ratios = mine.map((x, i) => f(x) / f(base[i]!));
+    ctx.report.row(
+      `RollbackPrefix of ${keys.toLocaleString("en-US")} keys (one batch), ${what}: this build vs the baseline build; rounds ${ratios.map((r) => r.toFixed(2)).join(", ")}`,
+      formatMs(median(mine.map(f))),
+      formatMs(median(base.map(f))),
+      formatRatio(median(mine.map(f)), median(base.map(f)), median(ratios)),
+    );
+  };
+  row("time", (x) => x.ms);
+  row("longest wait of a Get on another connection meanwhile", (x) => x.max);
+  row("p99 of those Gets", (x) => x.p99);
 }

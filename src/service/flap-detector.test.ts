@@ -60,4 +60,15 @@ describe("FlapDetector", () => {
     }
     expect(told).toEqual([]);
   });
+
+  it("follows at most 10,000 keys, forgetting the oldest first, through a commit of 30,000", async () => {
+    for (let i = 0; i < 3; i++) await write("early");
+    await store.commit(() => Array.from({ length: 30_000 }, (_, i): Draft => ({ key: `bulk/${i}`, value: 1, deleted: false, author: "a", message: "", kind: "set", cause: "api" })));
+    // "early" was forgotten with the oldest keys: its earlier changes no longer count.
+    await write("early");
+    expect(told).toEqual([]);
+    // The newest bulk keys are still followed: three more changes make one flap.
+    for (let i = 0; i < 3; i++) await write("bulk/29999");
+    expect(told.map((k) => [k.key, k.changes])).toEqual([["bulk/29999", 4]]);
+  });
 });

@@ -13,6 +13,12 @@ export interface FlappingKey {
 
 /** Keys followed at once at most; the oldest is forgotten first (flapping needs recent changes). */
 const MAX_KEYS = 10_000;
+/**
+ * Keys forgotten at once when MAX_KEYS is reached. A Map's first key is found by stepping over
+ * the slots of keys deleted before it until the map is next rehashed: forgetting one key per new
+ * one made a commit of 100,000 keys hold the event loop for seconds.
+ */
+const FORGET = MAX_KEYS / 10;
 const AUTHORS = 5;
 
 /**
@@ -49,12 +55,20 @@ export class FlapDetector {
     return out;
   }
 
+  private forgetOldest(): void {
+    let n = FORGET;
+    for (const key of this.recent.keys()) {
+      this.recent.delete(key);
+      if (--n === 0) return;
+    }
+  }
+
   private note(records: readonly LogRecord[]): void {
     for (const r of records) {
       if (r.cause !== "api") continue;
       let e = this.recent.get(r.key);
       if (e === undefined) {
-        if (this.recent.size >= MAX_KEYS) this.recent.delete(this.recent.keys().next().value!);
+        if (this.recent.size >= MAX_KEYS) this.forgetOldest();
         this.recent.set(r.key, (e = { times: [], authors: [] }));
       }
       // Only the times in the window before this change matter, and only the last changes + 1.

@@ -109,7 +109,10 @@ export interface LogStore {
    * leaves it out.
    */
   syncToHead?(): Promise<void>;
-  /** Called synchronously, in order, after each batch becomes durable and visible. */
+  /**
+   * Called synchronously, in order, after each batch becomes durable and visible. A large batch
+   * comes in several calls within that one turn (see notifyListeners); `wholeBatches` gathers them.
+   */
   onCommit(listener: CommitListener): () => void;
 
   /**

@@ -7,6 +7,7 @@ import type { AuthService } from "../service/auth-service.js";
 import type { AccessSink } from "../service/access-log.js";
 import { cbor } from "../storage/level/codec.js";
 import type { LogStore } from "../storage/log-store.js";
+import { wholeBatches } from "../storage/notify-listeners.js";
 import type { InternalCalls, InternalReply } from "../transport/grpc/internal-calls.js";
 import { READ_OPS, type ToPrimary, type ToWorker, type WireError } from "./worker-messages.js";
 
@@ -61,13 +62,15 @@ export class WorkerPool {
   private onListening: (() => void) | undefined;
 
   constructor(private readonly opts: WorkerPoolOptions) {
-    this.unsubscribe = opts.store.onCommit((records) => {
+    // Whole: a worker applies one message at a time and serves reads between them, so a batch
+    // sent in parts would be half visible there.
+    this.unsubscribe = opts.store.onCommit(wholeBatches((records) => {
       if (this.following.size === 0 && this.loading.size === 0) return;
       // Encoded once for every worker; the channel keeps the batches in revision order.
       const message: ToWorker = { t: "commit", records: cbor.encode(records), first: opts.store.firstRevision, firstTime: opts.store.firstTime };
       for (const w of this.following) this.sendCommit(w, message);
       for (const [w, queued] of this.loading) this.queueCommit(w, queued, message);
-    });
+    }));
   }
 
   /** Forks the workers and resolves the address they all listen on. */

@@ -122,6 +122,35 @@ describe("ctmd --workers 2", () => {
     r.cancel();
   });
 
+  it("makes a batch of 10,000 records visible on a worker whole, never part of it", async () => {
+    const writer = api(client());
+    const put = async (generation: number): Promise<number> => {
+      let revision = 0;
+      for (let b = 0; b < 10; b++) {
+        const operations = Array.from({ length: 1000 }, (_, i) => ({ operation: { $case: "set" as const, value: { key: `wb/k${String(b * 1000 + i).padStart(5, "0")}`, value: generation } } }));
+        revision = (await writer.apply({ operations })).header!.revision;
+      }
+      return revision;
+    };
+    const past = await put(1);
+    await put(2);
+    // Other connections read throughout: every answer stands at a revision outside the batch.
+    const readers = Array.from({ length: 4 }, () => api(client()));
+    let done = false;
+    const seen: number[] = [];
+    const reading = readers.map(async (r) => {
+      while (!done) seen.push((await r.get({ key: "wb/k00000" })).header!.revision);
+    });
+    const back = await writer.rollbackPrefix({ prefix: "wb/", to: { $case: "revision", value: past } });
+    expect(back.restored).toBe(10_000);
+    await until(async () => (await Promise.all(readers.map((r) => r.get({ key: "wb/k09999" })))).every((g) => g.value === 1), "every worker caught up");
+    done = true;
+    await Promise.all(reading);
+    const inside = seen.filter((r) => r >= back.firstRevision && r < back.lastRevision);
+    expect(seen.length).toBeGreaterThan(10);
+    expect(inside).toEqual([]);
+  });
+
   it("sums every process's counters on /metrics", async () => {
     const text = async () => (await fetch(`http://${metricsAddress(daemon)}/metrics`)).text();
     const gets = (t: string) => Number(/^ctm_rpc_requests_total\{method="Get",code="OK"\} (\d+)/m.exec(t)?.[1] ?? 0);
