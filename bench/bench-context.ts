@@ -13,6 +13,8 @@ export interface LoadTarget {
   label: string;
   /** The server process under load. */
   process: ChildProcess;
+  /** Processes serving beside it (read workers): their CPU counts with its own. */
+  alsoPids?: number[];
   address: string;
   /** What the server said last, for the error if it died. */
   lastWords?: () => string;
@@ -54,7 +56,7 @@ export class BenchContext {
     seconds: number = settings.seconds,
   ): Promise<H2loadResult> {
     assertAlive(target);
-    const meter = new CpuMeter(target.process.pid);
+    const meters = [target.process.pid, ...(target.alsoPids ?? [])].map((pid) => new CpuMeter(pid));
     const result = await runH2load(this.children, {
       url: `http://${target.address}${path}`,
       frameFile,
@@ -64,7 +66,8 @@ export class BenchContext {
       seconds,
       warmupSeconds,
     });
-    this.serverCpu.push(`${target.label} ${Math.round(meter.cores() * 100)}%`);
+    const cores = meters.reduce((sum, m) => sum + m.cores(), 0);
+    this.serverCpu.push(`${target.label} ${Math.round(cores * 100)}% (h2load ${Math.round(result.cores * 100)}%)`);
     assertAlive(target);
     return result;
   }
@@ -73,7 +76,7 @@ export class BenchContext {
   noteServerCpu(): void {
     if (this.serverCpu.length === 0) return;
     this.report.note(
-      `Server CPU during each h2load run (warm-up included), in % of one core (etcd is multi-threaded; node servers mostly use one): ${this.serverCpu.join(", ")}.`,
+      `Server CPU during each h2load run (warm-up included; read workers counted with their primary), in % of one core (etcd is multi-threaded; node servers mostly use one), with h2load's own beside it: ${this.serverCpu.join(", ")}.`,
     );
   }
 }

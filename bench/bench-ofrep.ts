@@ -3,6 +3,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { type BenchContext, settle } from "./bench-context.js";
 import type { ChildProcesses } from "./child-processes.js";
+import { reapedChildrenCpuSeconds } from "./cpu-meter.js";
 import { formatRate, formatRatio, formatUs } from "./format.js";
 import { failuresText, h2clean, h2counts, onlyCutOff } from "./load-checks.js";
 import { balancedRounds, median, pairedRounds } from "./paired-rounds.js";
@@ -176,6 +177,8 @@ async function runH1(children: ChildProcesses, o: { url: string; bodyFile: strin
   // With h2Streams: HTTP/2 with prior knowledge, that many streams per connection.
   const protocol = o.h2Streams === undefined ? ["--h1", "-m", "1"] : ["-m", String(o.h2Streams)];
   const args = [...protocol, "-D", `${o.seconds * 1000}ms`, "--warm-up-time", `${o.warmupSeconds * 1000}ms`, "-c", String(o.connections), "-t", "1", ...o.headers.flatMap((h) => ["-H", h]), "-d", o.bodyFile, o.url];
+  const cpu0 = reapedChildrenCpuSeconds();
+  const t0 = performance.now();
   const child = children.spawn("h2load", args);
   let output = "";
   child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
@@ -186,12 +189,14 @@ async function runH1(children: ChildProcesses, o: { url: string; bodyFile: strin
     child.once("exit", resolve);
   });
   clearTimeout(guard);
+  const cores = (reapedChildrenCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
   const finished = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output);
   const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(output);
   const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output);
   if (code !== 0 || !finished || !requests || !status) throw new Error(`h2load ${args.join(" ")} failed (exit ${code}):\n${output}`);
   const n = (m: RegExpExecArray, i: number) => Number(m[i]);
   return {
+    cores,
     reqPerSec: Number(finished[1]),
     done: n(requests, 3),
     succeeded: n(requests, 4),

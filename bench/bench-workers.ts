@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { type BenchContext, h2label, settle } from "./bench-context.js";
@@ -35,7 +36,7 @@ export async function benchWorkers(ctx: BenchContext): Promise<void> {
   const alone = await startSeeded(ctx, 0);
   const one = await startSeeded(ctx, 1);
   const two = await startSeeded(ctx, 2);
-  const side = (label: string, h: CtmdHandle) => ({ label, process: h.child, address: h.address, lastWords: h.lastWords });
+  const side = (label: string, h: CtmdHandle) => ({ label, process: h.child, alsoPids: h.workers, address: h.address, lastWords: h.lastWords });
   const level = settings.c64;
   try {
     const pairs = [
@@ -58,6 +59,11 @@ export async function benchWorkers(ctx: BenchContext): Promise<void> {
       );
       report.row(`${pair.name} req/s, c64 (${h2label(level)}), --workers 2 vs ${pair.baseName} (goal ≥ 1.5× one worker)`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
       report.note(`${pair.name}, 2 workers ÷ ${pair.baseName} per round: ${p.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
+      // The load generator runs on the same cores: what it takes is not left for the workers.
+      const h2 = totals(p.mine.runs).cores;
+      report.note(
+        `${pair.name}: h2load itself used ${Math.round(h2 * 100)}% of a core beside 2 workers (${Math.round(totals(p.base.runs).cores * 100)}% beside ${pair.baseName}), which leaves the daemon at most ${(availableParallelism() - h2).toFixed(2)} of this machine's ${availableParallelism()} cores.`,
+      );
     }
 
     // Writes go through a worker to the primary over its IPC channel: what that hop costs.

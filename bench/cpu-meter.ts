@@ -14,6 +14,13 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds of this process's children that have exited and been reaped (cutime + cstime). */
+export function reapedChildrenCpuSeconds(): number {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
 /**
  * CPU used by one process over an interval, as a share of one core (1.0 = one core busy):
  * says whether a server was CPU-bound during a measurement, or waiting (on fsync, say).

@@ -67,6 +67,7 @@ export function totals(runs: readonly H2loadResult[]): H2loadResult {
     status2xx: sum((r) => r.status2xx),
     meanMs: median(runs.map((r) => r.meanMs)),
     maxMs: Math.max(...runs.map((r) => r.maxMs)),
+    cores: median(runs.map((r) => r.cores)),
     output: runs.map((r) => r.output).join("\n"),
   };
 }

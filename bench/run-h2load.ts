@@ -1,4 +1,5 @@
 import type { ChildProcesses } from "./child-processes.js";
+import { reapedChildrenCpuSeconds } from "./cpu-meter.js";
 
 export interface H2loadOptions {
   /** http://host:port/package.Service/Method */
@@ -24,6 +25,8 @@ export interface H2loadResult {
   status2xx: number;
   meanMs: number;
   maxMs: number;
+  /** h2load's own CPU over its run, in cores (1.0 = one core busy): it shares the machine with the server. */
+  cores: number;
   output: string;
 }
 
@@ -45,6 +48,9 @@ export async function runH2load(children: ChildProcesses, o: H2loadOptions): Pro
     "-d", o.frameFile,
     o.url,
   ];
+  // h2load is the only child that exits during its run, so what reaped children used meanwhile is its CPU.
+  const cpu0 = reapedChildrenCpuSeconds();
+  const t0 = performance.now();
   const child = children.spawn("h2load", args);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -56,6 +62,7 @@ export async function runH2load(children: ChildProcesses, o: H2loadOptions): Pro
     child.once("exit", (c) => resolve(c));
   });
   clearTimeout(guard);
+  const cores = (reapedChildrenCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
   const finished = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output);
   const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(output);
   const status = /status codes: (\d+) 2xx/.exec(output);
@@ -73,6 +80,7 @@ export async function runH2load(children: ChildProcesses, o: H2loadOptions): Pro
     status2xx: Number(status[1]),
     meanMs: toMs(time[3]!),
     maxMs: toMs(time[2]!),
+    cores,
     output,
   };
 }

@@ -10,6 +10,8 @@ export interface CtmdHandle {
   address: string;
   /** Its Prometheus /metrics address. */
   metrics: string;
+  /** Its read workers' pids (`--workers N`). */
+  workers: number[];
   dataDir: string;
   /** Server-side tally of the per-RPC log lines. */
   rpcLog: RpcLogCounter;
@@ -56,7 +58,7 @@ export async function startCtmd(children: ChildProcesses, workDir: string, extra
   };
   const listening = readFileSync(logFile, "utf8")
     .split("\n")
-    .map((l) => (l.startsWith("{") ? (JSON.parse(l) as { msg?: string; metrics?: string }) : {}))
+    .map((l) => (l.startsWith("{") ? (JSON.parse(l) as { msg?: string; metrics?: string; workers?: number[] }) : {}))
     .find((l) => l.msg === "listening");
-  return { child, address, metrics: listening?.metrics ?? "", dataDir, rpcLog: new RpcLogCounter(logFile), logFile, lastWords };
+  return { child, address, metrics: listening?.metrics ?? "", workers: listening?.workers ?? [], dataDir, rpcLog: new RpcLogCounter(logFile), logFile, lastWords };
 }
