@@ -5,14 +5,13 @@ import { GetRequest, RollbackPrefixRequest, RollbackPrefixResponse } from "../sr
 import type { BenchContext } from "./bench-context.js";
 import { stop } from "./child-processes.js";
 import { quiet } from "./cpu-meter.js";
-import { changeCtmd, getsDuring, keyOf, loadCtmd, PREFIX, readSnapshot, snapshotEvery } from "./bench-snapshot.js";
+import { changeCtmd, getsDuring, keyOf, loadCtmd, PREFIX, readSnapshot, snapshotEvery, unbounded } from "./bench-snapshot.js";
 import { formatMs, formatRatio } from "./format.js";
+import { median } from "./paired-rounds.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
 import { startCtmd } from "./start-ctmd.js";
 
-const unbounded = { "grpc.max_receive_message_length": -1 };
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Side {
   name: string;

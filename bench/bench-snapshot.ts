@@ -18,7 +18,7 @@ export const PREFIX = "snap/";
 export const keyOf = (i: number): string => `${PREFIX}k${String(i).padStart(7, "0")}`;
 /** About 300 bytes of JSON per value. */
 export const valueOf = (i: number, generation: number) => ({ id: i, generation, owner: `team-${i % 50}`, enabled: i % 3 === 0, note: "n".repeat(200) });
-const unbounded = { "grpc.max_receive_message_length": -1 };
+export const unbounded = { "grpc.max_receive_message_length": -1 };
 
 /** How many times a top-level length-delimited field occurs in a message (its entries, without decoding them). */
 export function countField(bytes: Uint8Array, field: number): number {

@@ -20,7 +20,6 @@ export const LIMITS = {
    * Keys one Snapshot page looks at, by default and at most. The byte budget below ends most
    * pages first: a listing then takes as few round trips as its bytes allow.
    */
-  snapshotPageDefault: 10_000,
   snapshotPageMax: 10_000,
   /** Records a RollbackPrefix answer lists; its revisions say where the rest are. */
   rollbackPrefixShown: 1000,

@@ -373,7 +373,7 @@ export class ConfigService {
     const cursor = decodeSnapshotToken(pageToken, prefix);
     if (cursor !== undefined && cursor.revision > this.store.headRevision) throw invalidArgument("page_token", "is not a token this server issued");
     const revision = cursor?.revision ?? (at === undefined ? this.store.headRevision : await resolvePoint(this.store, this.clock, at, "at"));
-    const limit = Math.min(pageSize === 0 ? LIMITS.snapshotPageDefault : pageSize, LIMITS.snapshotPageMax);
+    const limit = Math.min(pageSize || LIMITS.snapshotPageMax, LIMITS.snapshotPageMax);
     // The budget counts whole stored records (value, plan, author, message), so no page of
     // any keys passes a client's default 4 MiB.
     const page = await this.store.pageAt(prefix, revision, limit, cursor?.after, LIMITS.snapshotPageBytes);

@@ -3,12 +3,16 @@ import type { LogRecord } from "../../domain/record.js";
 import { SnapshotResponse } from "../../gen/ctm/v1/config_service.js";
 import { decodeSnapshotToken } from "../../service/page-token.js";
 import { toEntry } from "./entry-mapper.js";
-import { encodeSnapshotPage } from "./snapshot-response.js";
+import { encodeSnapshotBody, withHeader } from "./snapshot-response.js";
 
 const record = (key: string, value: LogRecord["value"], revision: number): LogRecord =>
   ({ key, value, deleted: false, version: 1, revision, time: 1_700_000_000_000, author: "a", message: "m", kind: "set", cause: "api" }) as LogRecord;
 
-describe("encodeSnapshotPage", () => {
+/** The whole response, as the Snapshot handler answers it. */
+const encodeSnapshotPage = (page: Parameters<typeof encodeSnapshotBody>[0], prefix: string, header: Parameters<typeof withHeader>[0], keep?: (r: LogRecord) => boolean, limit?: number): Buffer =>
+  withHeader(header, encodeSnapshotBody(page, prefix, keep, limit));
+
+describe("encodeSnapshotBody and withHeader", () => {
   it("is the SnapshotResponse ts-proto would encode", () => {
     const records = [record("p/a", { x: 1, y: [true, null, "s"] }, 3), record("p/b", "v", 4)];
     const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "tok" }, "p/", { revision: 9, oldestRevision: 1 }));

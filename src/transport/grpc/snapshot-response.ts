@@ -20,20 +20,10 @@ export interface SnapshotBody {
 }
 
 /**
- * SnapshotResponse{header, revision, entries, next_page_token} from pre-encoded entries (shared
- * with Get and Watch), cut before the entry that would pass SNAPSHOT_WIRE_BYTES.
+ * A SnapshotResponse without its header, from pre-encoded entries (shared with Get and Watch),
+ * cut before the entry that would pass SNAPSHOT_WIRE_BYTES. It does not depend on when it is
+ * sent: the header is written at answer time (withHeader).
  */
-export function encodeSnapshotPage(
-  page: { revision: number; records: LogRecord[]; nextPageToken: string },
-  prefix: string,
-  header: ResponseHeader,
-  keep?: (r: LogRecord) => boolean,
-  limit = SNAPSHOT_WIRE_BYTES,
-): Buffer {
-  return withHeader(header, encodeSnapshotBody(page, prefix, keep, limit));
-}
-
-/** A page's body, which does not depend on when it is sent: the header is written at answer time. */
 export function encodeSnapshotBody(
   page: { revision: number; records: LogRecord[]; nextPageToken: string },
   prefix: string,
