@@ -5,13 +5,15 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+COPY packages/core/package.json ./packages/core/
 # classic-level and cbor-extract ship prebuilt binaries: no install scripts, no compiler.
-# --ignore-scripts also skips the root postinstall, which sets up the SDK in clients/ (not in the image).
-RUN npm ci --no-fund --no-audit --ignore-scripts
+# Of the workspaces, only @ctm/core (the code ctmd shares with the SDK) goes into the image.
+RUN npm ci --no-fund --no-audit --ignore-scripts --workspace @ctm/core --include-workspace-root
 COPY tsconfig.json tsconfig.build.json ./
+COPY packages/core ./packages/core
 COPY src ./src
-# npm run build compiles the daemon (dist/src) and the web console (dist/console).
-RUN npm run build && npm prune --omit=dev --no-fund --no-audit --ignore-scripts
+# npm run build compiles @ctm/core, the daemon (dist/src) and the web console (dist/console).
+RUN npm run build && npm prune --omit=dev --no-fund --no-audit --ignore-scripts --workspace @ctm/core --include-workspace-root
 
 FROM node:20-bookworm-slim
 # Reachable from outside the container, so auth is on: the first start writes an admin token to
@@ -27,6 +29,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
+# node_modules/@ctm/core links here.
+COPY --from=build /src/packages/core/package.json ./packages/core/package.json
+COPY --from=build /src/packages/core/dist ./packages/core/dist
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/dist/console ./dist/console
 RUN mkdir -p /var/lib/ctm && chown node:node /var/lib/ctm

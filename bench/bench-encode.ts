@@ -3,8 +3,8 @@
 // replays encode every record they send that no Get has encoded before.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { JsonValue } from "../src/domain/json.js";
-import type { LogRecord } from "../src/domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 import { formatRate, formatRatio } from "./format.js";
 import type { Report } from "./report.js";
 import { settings } from "./settings.js";

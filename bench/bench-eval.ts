@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import type { EvalContext, Reason } from "../src/domain/rollout/plan.js";
-import type { LogRecord } from "../src/domain/record.js";
+import type { EvalContext, Reason } from "@ctm/core/rollout/plan";
+import type { LogRecord } from "@ctm/core/record";
 import {
   FLAGD_KEY,
   FLAGD_KEY_ONE_FRACTIONAL,
@@ -48,21 +48,22 @@ export interface EvalResult {
 }
 
 /**
- * ctm's evaluator as ctmd runs it: tsc's output in dist/ (npm run bench builds first). Not the
- * TypeScript sources through tsx: its transform (esbuild, keepNames) wraps every closure ctm's
- * evaluate() creates in a naming helper, which costs ctm ~2.5× here and the competitors nothing.
+ * ctm's evaluator as ctmd runs it: tsc's output (npm run bench builds first), @ctm/core's dist for
+ * evaluate() and dist/ for buildRollout. Not the TypeScript sources through tsx: its transform
+ * (esbuild, keepNames) wraps every closure ctm's evaluate() creates in a naming helper, which
+ * costs ctm ~2.5× here and the competitors nothing.
  */
 async function loadCtm(): Promise<{
   buildRollout: typeof import("../src/domain/rollout/build-rollout.js").buildRollout;
-  evaluate: typeof import("../src/domain/rollout/evaluate.js").evaluate;
+  evaluate: typeof import("@ctm/core/rollout/evaluate").evaluate;
 }> {
   // From bench/ (tsx) the build is ../dist/src/; from dist/bench/ (a built bench) it is ../src/.
   const distSrc = new URL(import.meta.url.includes("/dist/bench/") ? "../src/" : "../dist/src/", import.meta.url);
-  const file = new URL("domain/rollout/evaluate.js", distSrc);
+  const file = new URL("domain/rollout/build-rollout.js", distSrc);
   if (!existsSync(file)) throw new Error(`${fileURLToPath(file)} is missing: run \`npm run build\` first (npm run bench does).`);
   const [{ buildRollout }, { evaluate }] = await Promise.all([
-    import(new URL("domain/rollout/build-rollout.js", distSrc).href) as Promise<typeof import("../src/domain/rollout/build-rollout.js")>,
-    import(file.href) as Promise<typeof import("../src/domain/rollout/evaluate.js")>,
+    import(file.href) as Promise<typeof import("../src/domain/rollout/build-rollout.js")>,
+    import("@ctm/core/rollout/evaluate"),
   ]);
   return { buildRollout, evaluate };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes test/vectors/bucketing.json, the known-answer vectors that pin the bucketing
-// algorithm ("murmur3_x86_32/v1", src/domain/bucketing.ts) in every language.
+// algorithm ("murmur3_x86_32/v1", packages/core/src/bucketing.ts) in every language.
 //
 //   npx tsx scripts/gen-bucketing-vectors.mjs            # rewrite the file
 //   npx tsx scripts/gen-bucketing-vectors.mjs --check    # fail if the file would change
@@ -21,7 +21,7 @@ import {
   pickVariant,
   thresholdFor,
   variantBucket,
-} from "../src/domain/bucketing.ts";
+} from "../packages/core/src/bucketing.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "test/vectors/bucketing.json");

@@ -13,11 +13,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { JsonValue } from "../src/domain/json.js";
-import type { LogRecord, RecordKind } from "../src/domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord, RecordKind } from "@ctm/core/record";
 import { buildRollout, type RolloutInput } from "../src/domain/rollout/build-rollout.js";
-import { evaluate } from "../src/domain/rollout/evaluate.js";
-import type { EvalContext, Rollout } from "../src/domain/rollout/plan.js";
+import { evaluate } from "@ctm/core/rollout/evaluate";
+import type { EvalContext, Rollout } from "@ctm/core/rollout/plan";
 import { Entry } from "../src/gen/ctm/v1/record.js";
 import { toEntry } from "../src/transport/grpc/entry-mapper.js";
 

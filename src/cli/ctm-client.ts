@@ -7,7 +7,7 @@ import * as crs from "../gen/ctm/v1/change_request_service.js";
 import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
 import * as vs from "../gen/ctm/v1/validator_service.js";
-import { grpcTarget } from "./grpc-target.js";
+import { grpcTarget } from "@ctm/core/grpc-target";
 import { retryDelay } from "./retry-rule.js";
 
 type Unary<Req, Res> = ((req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall) & { path?: string };

@@ -1,5 +1,5 @@
 import { BlameWalk, type BlameLine } from "./blame.js";
-import type { LogRecord } from "./record.js";
+import type { LogRecord } from "@ctm/core/record";
 
 export interface BlameLimits {
   /** Stop after this many older versions; the answer then says it is incomplete. */

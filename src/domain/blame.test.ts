@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { blame, BlameWalk, leaves } from "./blame.js";
-import type { JsonValue } from "./json.js";
-import type { LogRecord } from "./record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 
 /** A key's history, oldest first as written; blame() wants newest first. */
 function historyOf(...values: (JsonValue | "DELETED")[]): LogRecord[] {

@@ -1,5 +1,5 @@
-import { isJsonContainer, jsonEqual, type JsonValue } from "./json.js";
-import type { LogRecord } from "./record.js";
+import { isJsonContainer, jsonEqual, type JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 
 export interface BlameLine {
   /** JSON Pointer of a leaf; "" for a scalar value. */

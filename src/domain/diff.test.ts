@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyPatch, diffValues, type PatchOp } from "./diff.js";
-import type { JsonValue } from "./json.js";
+import type { JsonValue } from "@ctm/core/json";
 
 /**
  * JSON equality as RFC 6902 "test" defines it: numbers compare numerically, so

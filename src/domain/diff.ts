@@ -1,5 +1,5 @@
 import jsonPatch from "fast-json-patch";
-import { isJsonContainer, jsonEqual, type JsonValue } from "./json.js";
+import { isJsonContainer, jsonEqual, type JsonValue } from "@ctm/core/json";
 
 /** One RFC 6902 operation. */
 export interface PatchOp {

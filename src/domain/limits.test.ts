@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CtmError } from "./errors.js";
-import type { JsonValue } from "./json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS, TIME_RANGE } from "./limits.js";
 
 /** Runs `fn`, which must throw a CtmError; returns it. */

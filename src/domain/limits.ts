@@ -1,5 +1,5 @@
 import { invalidArgument } from "./errors.js";
-import { jsonByteLength, type JsonValue } from "./json.js";
+import { jsonByteLength, type JsonValue } from "@ctm/core/json";
 
 /** Documented limits (README "Limits"). */
 export const LIMITS = {

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { leaderOnly } from "../storage/leader-only.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { Metrics } from "../service/metrics.js";
 import type { RolloutService } from "../service/rollout-service.js";
 

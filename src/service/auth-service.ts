@@ -3,9 +3,9 @@ import { compileRole, type Access, type CompiledGrant, authorize } from "../doma
 import { ADMIN_ROLE, ROLE_PREFIX, TOKEN_PREFIX, checkRoleName, roleFromJson, roleToJson, type Role, type Verb } from "../domain/auth/role.js";
 import { TOKEN_ID, mintToken, parseToken, secretMatches, tokenFromJson, tokenToJson, type TokenDocument } from "../domain/auth/token.js";
 import { CtmError, failedPrecondition, invalidArgument, notFound, unauthenticated } from "../domain/errors.js";
-import type { JsonValue } from "../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { checkKey } from "../domain/limits.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { NAME_PATTERN } from "../domain/validation/validator.js";
 import type { LogStore } from "../storage/log-store.js";
 import type { ConfigService, WriteMeta } from "./config-service.js";

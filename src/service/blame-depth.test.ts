@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { blameHistory } from "../domain/blame-history.js";
 import { CtmError } from "../domain/errors.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft } from "../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft } from "@ctm/core/record";
 import type { LevelLogStore } from "../storage/level/level-log-store.js";
 import type { ConfigService } from "./config-service.js";
 import { tempStore, type TempStore } from "../../test/helpers/temp-store.js";

@@ -24,7 +24,7 @@ import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
 import { CtmError, invalidArgument, notFound } from "../domain/errors.js";
 import { checkKey, checkPrefix, checkText, checkValue, LIMITS } from "../domain/limits.js";
-import { isLive, type Draft, type LogRecord } from "../domain/record.js";
+import { isLive, type Draft, type LogRecord } from "@ctm/core/record";
 import type { LogStore } from "../storage/log-store.js";
 import { currentPrincipal } from "./acting-principal.js";
 import { prefixed, type ConfigService } from "./config-service.js";

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../domain/clock.js";
-import type { Draft } from "../domain/record.js";
+import type { Draft } from "@ctm/core/record";
 import { LevelLogStore } from "../storage/level/level-log-store.js";
 import { FlapDetector, type FlappingKey } from "./flap-detector.js";
 

@@ -1,4 +1,4 @@
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { LogStore } from "../storage/log-store.js";
 
 export interface FlappingKey {

@@ -4,9 +4,9 @@ import type { HealthCheck, Judgement, Observation } from "../domain/health/healt
 import { judge } from "../domain/health/judge.js";
 import { HealthHistory } from "./health-history.js";
 import { checkHealthCheck, healthCheckFromJson, healthCheckToJson, withDefaults } from "../domain/health/parse-health-check.js";
-import type { JsonValue } from "../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { checkKey } from "../domain/limits.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import * as controls from "../domain/rollout/controls.js";
 import { globMatcher } from "../domain/validation/key-glob.js";
 import { checkReservedWrite } from "../domain/validation/reserved-document.js";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../domain/clock.js";
 import { CtmError } from "../domain/errors.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { RolloutInput } from "../domain/rollout/build-rollout.js";
 import { LevelLogStore } from "../storage/level/level-log-store.js";
 import { WatchHub } from "../watch/watch-hub.js";

@@ -1,6 +1,6 @@
 import { CtmError } from "../domain/errors.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft, LogRecord } from "../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import type { WriteView } from "../storage/log-store.js";
 import type { Pause } from "../storage/time-slices.js";
 

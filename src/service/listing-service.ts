@@ -1,6 +1,6 @@
 import { invalidArgument } from "../domain/errors.js";
 import { checkPrefix } from "../domain/limits.js";
-import type { LogRecord, RecordKind } from "../domain/record.js";
+import type { LogRecord, RecordKind } from "@ctm/core/record";
 import type { LogStore } from "../storage/log-store.js";
 import type { ConfigService } from "./config-service.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";

@@ -1,8 +1,8 @@
 import { CHANGE_REQUEST_CAUSE, CHANGE_REQUEST_PREFIX } from "../domain/change/change-request.js";
 import { failedPrecondition } from "../domain/errors.js";
 import { passage, POLICY_PREFIX, protectionFromJson, type ProtectionPolicy } from "../domain/change/protection-policy.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft, LogRecord } from "../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import type { LogStore } from "../storage/log-store.js";
 import type { Metrics } from "./metrics.js";
 import type { ErrorLog } from "./validator-service.js";

@@ -1,4 +1,4 @@
-import type { Draft, LogRecord } from "../domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import type { CompactionOutcome, CompactionPlan } from "../storage/compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../storage/log-store.js";
 import type { Pause } from "../storage/time-slices.js";

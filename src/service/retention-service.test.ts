@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../domain/clock.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft, RecordKind } from "../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, RecordKind } from "@ctm/core/record";
 import { LevelLogStore } from "../storage/level/level-log-store.js";
 import { RetentionService } from "./retention-service.js";
 

@@ -1,7 +1,7 @@
 import type { Clock } from "../domain/clock.js";
 import { checkText, LIMITS } from "../domain/limits.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft, LogRecord } from "../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import {
   COMPACTIONS_KEY,
   HOLD_PREFIX,

@@ -1,12 +1,12 @@
-import { bucket, variantBucket } from "../domain/bucketing.js";
+import { bucket, variantBucket } from "@ctm/core/bucketing";
 import type { Clock } from "../domain/clock.js";
 import { CtmError, failedPrecondition, notFound } from "../domain/errors.js";
 import { checkKey, checkText, checkVersion, LIMITS } from "../domain/limits.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import * as controls from "../domain/rollout/controls.js";
-import { evaluate } from "../domain/rollout/evaluate.js";
-import type { EvalContext, Resolution, Rollout } from "../domain/rollout/plan.js";
-import { milestones, percentAt, planTime, realTime, ringIndexAt, type Milestone } from "../domain/rollout/schedule.js";
+import { evaluate } from "@ctm/core/rollout/evaluate";
+import type { EvalContext, Resolution, Rollout } from "@ctm/core/rollout/plan";
+import { milestones, percentAt, planTime, realTime, ringIndexAt, type Milestone } from "@ctm/core/rollout/schedule";
 import type { LogStore } from "../storage/log-store.js";
 import { checkExpected } from "./write-plans.js";
 import { currentPrincipal } from "./acting-principal.js";

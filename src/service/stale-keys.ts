@@ -2,7 +2,7 @@ import type { Clock } from "../domain/clock.js";
 import { invalidArgument } from "../domain/errors.js";
 import { compareKeys } from "../domain/key-order.js";
 import { checkPrefix } from "../domain/limits.js";
-import { isLive, type LogRecord } from "../domain/record.js";
+import { isLive, type LogRecord } from "@ctm/core/record";
 import type { LogStore } from "../storage/log-store.js";
 import type { KeyReads, ReadStats } from "./read-stats.js";
 

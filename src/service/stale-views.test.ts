@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { LevelLogStore } from "../storage/level/level-log-store.js";
 import type { ConfigService } from "./config-service.js";
 import { tempStore, type TempStore } from "../../test/helpers/temp-store.js";

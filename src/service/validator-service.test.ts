@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../domain/clock.js";
 import { CtmError } from "../domain/errors.js";
-import type { JsonValue } from "../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { LevelLogStore } from "../storage/level/level-log-store.js";
 import { WatchHub } from "../watch/watch-hub.js";
 import { ConfigService } from "./config-service.js";

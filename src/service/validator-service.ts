@@ -1,10 +1,10 @@
 import { CtmError, failedPrecondition, invalidArgument, notFound } from "../domain/errors.js";
-import type { JsonValue } from "../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import type { Clock } from "../domain/clock.js";
 import { checkKey, checkValue } from "../domain/limits.js";
 import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout.js";
-import type { LogRecord } from "../domain/record.js";
-import type { Rollout } from "../domain/rollout/plan.js";
+import type { LogRecord } from "@ctm/core/record";
+import type { Rollout } from "@ctm/core/rollout/plan";
 import { compileValidator, warmUpSchemas, type CompiledValidator } from "../domain/validation/compiled-validator.js";
 import { checkGlob, globMatcher } from "../domain/validation/key-glob.js";
 import { checkValidator, validatorFromJson, validatorToJson } from "../domain/validation/parse-validator.js";

@@ -1,7 +1,7 @@
 import { CtmError, invalidArgument } from "../domain/errors.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft } from "../domain/record.js";
-import type { Rollout } from "../domain/rollout/plan.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft } from "@ctm/core/record";
+import type { Rollout } from "@ctm/core/rollout/plan";
 
 /**
  * Checked synchronously before a set is written (validators, reserved-key

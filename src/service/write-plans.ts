@@ -1,7 +1,7 @@
 import { CtmError, notFound } from "../domain/errors.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft, KeyHead } from "../domain/record.js";
-import type { Rollout } from "../domain/rollout/plan.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, KeyHead } from "@ctm/core/record";
+import type { Rollout } from "@ctm/core/rollout/plan";
 import type { WriteView } from "../storage/log-store.js";
 
 /** One operation of an atomic batch, already validated. */

@@ -1,4 +1,4 @@
-import type { Reason } from "../domain/rollout/plan.js";
+import type { Reason } from "@ctm/core/rollout/plan";
 import type { AccessBatch } from "./access-batch.js";
 
 /** Which config one request got: one line of the access log. */

@@ -4,8 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../domain/clock.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft, LogRecord } from "../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import type { CompactionOutcome, CompactionPlan, Disposition } from "./compaction.js";
 import type { LogStore } from "./log-store.js";
 import { T0, type LogStoreFactory, type LogStoreFixture } from "./log-store.conformance.js";

@@ -1,5 +1,5 @@
 import { failedPrecondition, invalidArgument, outOfRange } from "../domain/errors.js";
-import type { Draft, LogRecord } from "../domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 
 /**
  * What compaction does with a superseded record below the new horizon: keep it whole, keep only

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { FollowerStore, type WriterReads } from "./follower-store.js";
 
 const rec = (key: string, revision: number, value: number): LogRecord =>

@@ -1,5 +1,5 @@
 import { CtmError, unavailable } from "../domain/errors.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { CompactionOutcome, Horizon } from "./compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "./log-store.js";
 import type { VerifyReport } from "./verify-report.js";

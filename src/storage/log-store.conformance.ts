@@ -10,8 +10,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock, type Clock } from "../domain/clock.js";
-import type { JsonValue } from "../domain/json.js";
-import type { Draft, LogRecord } from "../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import type { LogStore, WriteView } from "./log-store.js";
 
 export interface LogStoreFixture {

@@ -1,5 +1,5 @@
 import type { CtmError } from "../domain/errors.js";
-import type { Draft, KeyHead, LogRecord } from "../domain/record.js";
+import type { Draft, KeyHead, LogRecord } from "@ctm/core/record";
 import type { CompactionOutcome, CompactionPlan } from "./compaction.js";
 import type { Pause } from "./time-slices.js";
 import type { VerifyReport } from "./verify-report.js";

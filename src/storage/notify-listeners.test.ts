@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { CommitListener } from "./log-store.js";
 import { notifyListeners, wholeBatches } from "./notify-listeners.js";
 

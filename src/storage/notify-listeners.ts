@@ -1,4 +1,4 @@
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { CommitListener } from "./log-store.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { encodeLogValue, type StoredRecord } from "./level/record-bytes.js";
 
 /** Whether "strip" changes a record: it still holds a value or a rollout plan. */

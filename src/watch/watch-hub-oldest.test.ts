@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../domain/clock.js";
 import { CtmError } from "../domain/errors.js";
-import type { Draft } from "../domain/record.js";
+import type { Draft } from "@ctm/core/record";
 import { resolvePoint } from "../service/point-in-time.js";
 import { LevelLogStore } from "../storage/level/level-log-store.js";
 import { WatchHub } from "./watch-hub.js";

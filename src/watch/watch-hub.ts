@@ -1,5 +1,5 @@
 import { outOfRange } from "../domain/errors.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { LogStore } from "../storage/log-store.js";
 import { Watcher, type WatchFilter } from "./watcher.js";
 

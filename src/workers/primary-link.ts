@@ -1,5 +1,5 @@
 import { CtmError, unavailable } from "../domain/errors.js";
-import type { LogRecord } from "../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { AccessRecord } from "../storage/access-log-store.js";
 import type { FollowerStore, WriterReads } from "../storage/follower-store.js";
 import { cbor } from "../storage/level/codec.js";

@@ -1,4 +1,4 @@
-import type { Reason } from "../../src/domain/rollout/plan.js";
+import type { Reason } from "@ctm/core/rollout/plan";
 
 /**
  * Every value of plan.ts's Reason (a type-only union, so spelled out here): a Record over the

@@ -1,10 +1,10 @@
 /** The pure parts of OFREP: how long a bulk answer holds, its ETag, the context, and when a unit is needed. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { JsonValue } from "../../src/domain/json.js";
-import type { LogRecord } from "../../src/domain/record.js";
-import { evaluate } from "../../src/domain/rollout/evaluate.js";
-import type { Rollout, RolloutPlan, RolloutState } from "../../src/domain/rollout/plan.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
+import { evaluate } from "@ctm/core/rollout/evaluate";
+import type { Rollout, RolloutPlan, RolloutState } from "@ctm/core/rollout/plan";
 import { OfrepAnswers } from "../../src/transport/http/ofrep-answers.js";
 import { ofrepContext } from "../../src/transport/http/ofrep-context.js";
 import { OfrepError } from "../../src/transport/http/ofrep-error.js";

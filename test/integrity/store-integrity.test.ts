@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ClassicLevel } from "classic-level";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/domain/clock.js";
-import type { Draft } from "../../src/domain/record.js";
+import type { Draft } from "@ctm/core/record";
 import { T0 } from "../../src/storage/log-store.conformance.js";
 import { u64 } from "../../src/storage/level/codec.js";
 import { prefixed } from "../../src/storage/level/layout.js";

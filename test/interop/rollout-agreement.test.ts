@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reasonToJSON } from "../../src/gen/ctm/v1/rollout.js";
-import { bucket, inPercentage, pickVariant, variantBucket } from "../../src/domain/bucketing.js";
+import { bucket, inPercentage, pickVariant, variantBucket } from "@ctm/core/bucketing";
 import { api, connect, headRevision, type Client } from "../helpers/client.js";
 import { Daemon } from "../helpers/daemon.js";
 import { WatchStream } from "../helpers/watch-stream.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/domain/clock.js";
-import type { JsonValue } from "../../src/domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { LevelLogStore } from "../../src/storage/level/level-log-store.js";
 import { api, connect, headRevision, rejects } from "../helpers/client.js";
 import { Daemon } from "../helpers/daemon.js";

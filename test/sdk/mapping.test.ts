@@ -5,10 +5,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { JsonValue } from "../../src/domain/json.js";
-import type { LogRecord, RecordKind as DomainKind } from "../../src/domain/record.js";
-import { evaluate } from "../../src/domain/rollout/evaluate.js";
-import type { AttributeOp, Rollout } from "../../src/domain/rollout/plan.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord, RecordKind as DomainKind } from "@ctm/core/record";
+import { evaluate } from "@ctm/core/rollout/evaluate";
+import type { AttributeOp, Rollout } from "@ctm/core/rollout/plan";
 import { toEntry } from "../../src/transport/grpc/entry-mapper.js";
 import { toPbReason as daemonToPbReason } from "../../src/transport/grpc/rollout-mapper.js";
 import { Entry as DaemonEntry } from "../../src/gen/ctm/v1/record.js";

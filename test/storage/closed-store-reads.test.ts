@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/domain/clock.js";
 import { CtmError } from "../../src/domain/errors.js";
-import type { Draft } from "../../src/domain/record.js";
+import type { Draft } from "@ctm/core/record";
 import { LevelLogStore } from "../../src/storage/level/level-log-store.js";
 
 const set = (key: string, value: number): Draft => ({ key, value, deleted: false, author: "t", message: "", kind: "set", cause: "api" });

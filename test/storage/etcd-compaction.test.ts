@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/domain/clock.js";
-import type { Draft } from "../../src/domain/record.js";
+import type { Draft } from "@ctm/core/record";
 import { planAll } from "../../src/storage/compaction.conformance.js";
 import { EtcdClient } from "../../src/storage/etcd/etcd-client.js";
 import { decodeHorizon } from "../../src/storage/etcd/etcd-horizon.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ManualClock, systemClock } from "../../src/domain/clock.js";
-import type { Draft, LogRecord } from "../../src/domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import { EtcdClient } from "../../src/storage/etcd/etcd-client.js";
 import { EtcdLayout } from "../../src/storage/etcd/etcd-layout.js";
 import { EtcdLogStore } from "../../src/storage/etcd/etcd-log-store.js";

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/domain/clock.js";
-import type { Draft, LogRecord } from "../../src/domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import { planAll } from "../../src/storage/compaction.conformance.js";
 import { T0 } from "../../src/storage/log-store.conformance.js";
 import { listArchives, readArchive, statedChecksum } from "../../src/storage/level/archive-file.js";

@@ -1,7 +1,7 @@
 // Package ctm holds the parts of a ctm client that are not generated: bucketing, the rule
 // that decides which units a percentage rollout includes and which variant a unit gets.
 //
-// This is a port of src/domain/bucketing.ts ("murmur3_x86_32/v1") and must agree with it bit
+// This is a port of packages/core/src/bucketing.ts ("murmur3_x86_32/v1") and must agree with it bit
 // for bit; the known-answer vectors in test/vectors/bucketing.json pin every port
 // (bucketing_test.go checks all of them). The rule:
 //

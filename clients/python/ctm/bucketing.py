@@ -1,6 +1,6 @@
 """Bucketing for ctm rollouts, "murmur3_x86_32/v1", in pure Python.
 
-This is a port of src/domain/bucketing.ts and must agree with it bit for bit; the
+This is a port of packages/core/src/bucketing.ts and must agree with it bit for bit; the
 known-answer vectors in test/vectors/bucketing.json pin both (see
 clients/python/tests/test_bucketing_vectors.py). The rule:
 

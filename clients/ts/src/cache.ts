@@ -1,4 +1,4 @@
-import type { JsonValue } from "./domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import type { CtmClient } from "./client.js";
 import type { Context } from "./convert.js";
 import { evaluateEntry, truthy, type Evaluation } from "./evaluate.js";

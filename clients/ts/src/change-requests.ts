@@ -4,7 +4,7 @@
  * CtmError, and the retry rule of retry.ts (the reads always; the writes never, since none of
  * them carries a version guard).
  */
-import type { JsonValue } from "./domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import type { CallOptions, CtmClient } from "./client.js";
 import type { TimeLike } from "./safety.js";
 import {

@@ -1,7 +1,7 @@
 import { createSecureContext } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
-import { grpcTarget } from "./target.js";
-import type { JsonValue } from "./domain/json.js";
+import { grpcTarget } from "@ctm/core/grpc-target";
+import type { JsonValue } from "@ctm/core/json";
 import { CtmCache, type CacheOptions } from "./cache.js";
 import { toPbContext, type Context } from "./convert.js";
 import { CtmError } from "./errors.js";

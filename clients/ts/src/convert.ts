@@ -3,9 +3,9 @@
  * (toEntry) and rollout-mapper.ts (toPbRollout), so that an Entry received over the wire
  * evaluates locally exactly as the record it came from evaluates in the daemon.
  */
-import type { JsonValue } from "./domain/json.js";
-import type { LogRecord, RecordKind as DomainKind } from "./domain/record.js";
-import type { AttributeOp, EvalContext, Percentage, Reason, Rollout, RolloutPlan, RolloutState, Rule } from "./domain/rollout/plan.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord, RecordKind as DomainKind } from "@ctm/core/record";
+import type { AttributeOp, EvalContext, Percentage, Reason, Rollout, RolloutPlan, RolloutState, Rule } from "@ctm/core/rollout/plan";
 import { RecordKind, type Entry } from "./gen/ctm/v1/record.js";
 import { AttributeOperator, Reason as PbReason, type EvaluationContext, type Rollout as PbRollout, type TargetingRule } from "./gen/ctm/v1/rollout.js";
 import type { Duration } from "./gen/google/protobuf/duration.js";

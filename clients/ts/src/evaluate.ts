@@ -1,16 +1,15 @@
 /**
- * Local evaluation: the daemon's own pure evaluate() (src/domain/rollout/evaluate.ts) and
- * bucketing (src/domain/bucketing.ts), imported, not copied, applied to Entries received
- * over the wire. A unit resolves here exactly as the daemon's Get resolves it at the same time.
+ * Local evaluation: the daemon's own pure evaluate() and bucketing, from the package both share
+ * (@ctm/core), applied to Entries received over the wire. A unit resolves here exactly as the daemon's Get resolves it at the same time.
  */
-import type { JsonValue } from "./domain/json.js";
-import type { LogRecord } from "./domain/record.js";
-import { evaluate } from "./domain/rollout/evaluate.js";
-import type { Reason } from "./domain/rollout/plan.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
+import { evaluate } from "@ctm/core/rollout/evaluate";
+import type { Reason } from "@ctm/core/rollout/plan";
 import { toEvalContext, toRecord, type Context } from "./convert.js";
 import type { Entry } from "./gen/ctm/v1/record.js";
 
-export { BUCKETING_ALGORITHM, BUCKETS, bucket, inPercentage, pickVariant, thresholdFor, variantBucket } from "./domain/bucketing.js";
+export { BUCKETING_ALGORITHM, BUCKETS, bucket, inPercentage, pickVariant, thresholdFor, variantBucket } from "@ctm/core/bucketing";
 export type { JsonValue, Reason };
 
 /** What a unit is served: the value, "stable" / "new" / a variant name ("" when static), and why. */

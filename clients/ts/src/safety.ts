@@ -4,7 +4,7 @@
  * Same conventions as the rest of the client: per-call deadlines, plain JSON values,
  * errors as CtmError, and the retry rule of retry.ts.
  */
-import type { JsonValue } from "./domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import type { CallOptions, CtmClient } from "./client.js";
 import {
   QueryAccessLogRequest,

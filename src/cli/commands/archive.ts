@@ -3,7 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_DATA_DIR } from "../../config.js";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { listArchives, readArchive } from "../../storage/level/archive-file.js";
 import { decodeLogValue } from "../../storage/level/record-bytes.js";
 import { run } from "../cli-context.js";

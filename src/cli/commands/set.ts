@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { SetResponse } from "../../gen/ctm/v1/config_service.js";
 import type { RolloutPlan } from "../../gen/ctm/v1/rollout.js";
-import type { JsonValue } from "../../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { run, type CliContext } from "../cli-context.js";
 import { USAGE_EXIT } from "../exit-codes.js";
 import { describePlan } from "../format/describe-plan.js";

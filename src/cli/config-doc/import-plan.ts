@@ -1,4 +1,4 @@
-import type { JsonValue } from "../../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { checkKey, checkValue } from "../../domain/limits.js";
 import type { ApplyOperation } from "../../gen/ctm/v1/config_service.js";
 import { planFromJson } from "../parse/plan-json.js";

@@ -1,4 +1,4 @@
-import type { JsonValue } from "../../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { fromSlowroll, toSlowroll, type SlowrollFeature } from "../../domain/rollout/slowroll.js";
 import type { RolloutPlan } from "../../gen/ctm/v1/rollout.js";
 import { domainCheck } from "./domain-check.js";

@@ -1,6 +1,6 @@
-import type { JsonValue } from "../../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { buildRollout, PAST_START_TOLERANCE_MS } from "../../domain/rollout/build-rollout.js";
-import { milestones, percentAt, realTime } from "../../domain/rollout/schedule.js";
+import { milestones, percentAt, realTime } from "@ctm/core/rollout/schedule";
 import type { RolloutPlan } from "../../gen/ctm/v1/rollout.js";
 import { toRolloutInput } from "../../transport/grpc/rollout-mapper.js";
 import { domainCheck } from "../config-doc/domain-check.js";

@@ -1,5 +1,5 @@
-import type { Percentage, RolloutPlan, RolloutState } from "../../domain/rollout/plan.js";
-import { percentAt, planTime, ringIndexAt } from "../../domain/rollout/schedule.js";
+import type { Percentage, RolloutPlan, RolloutState } from "@ctm/core/rollout/plan";
+import { percentAt, planTime, ringIndexAt } from "@ctm/core/rollout/schedule";
 import { RecordKind, type Entry } from "../../gen/ctm/v1/record.js";
 import type { Duration } from "../../gen/google/protobuf/duration.js";
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { documentChecker } from "../validation/document-checker.js";
 import { NAME_PATTERN } from "../validation/validator.js";
 

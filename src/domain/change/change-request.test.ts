@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { KeyHead } from "../record.js";
+import type { KeyHead } from "@ctm/core/record";
 import {
   applied,
   approved,

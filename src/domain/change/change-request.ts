@@ -1,6 +1,6 @@
 import { CtmError, failedPrecondition, permissionDenied } from "../errors.js";
-import type { JsonValue } from "../json.js";
-import type { KeyHead } from "../record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { KeyHead } from "@ctm/core/record";
 import type { RolloutInput } from "../rollout/build-rollout.js";
 import { documentChecker } from "../validation/document-checker.js";
 import { covers, type ProtectionPolicy } from "./protection-policy.js";

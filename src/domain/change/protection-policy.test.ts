@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Draft } from "../record.js";
+import type { Draft } from "@ctm/core/record";
 import { passage, protectionFromJson } from "./protection-policy.js";
 
 const draft = (key: string, kind: Draft["kind"] = "set", cause = "api"): Draft => ({ key, value: 1, deleted: false, author: "a", message: "", kind, cause });

@@ -1,6 +1,6 @@
 import { failedPrecondition, type CtmError } from "../errors.js";
-import type { JsonValue } from "../json.js";
-import type { Draft, RecordKind } from "../record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { Draft, RecordKind } from "@ctm/core/record";
 import { documentChecker } from "../validation/document-checker.js";
 import { checkGlob, globMatcher } from "../validation/key-glob.js";
 

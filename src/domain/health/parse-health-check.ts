@@ -1,5 +1,5 @@
 import { invalidArgument } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { checkGlob } from "../validation/key-glob.js";
 import { NAME_PATTERN, RESERVED_PREFIX } from "../validation/validator.js";
 import { checkHealthCheckDocument } from "./health-check-document.js";

@@ -1,5 +1,5 @@
-import type { JsonValue } from "../json.js";
-import type { LogRecord } from "../record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 import { invalidArgument } from "../errors.js";
 import { documentChecker } from "../validation/document-checker.js";
 import { checkGlob, globMatcher } from "../validation/key-glob.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CtmError } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { buildRollout, ROLLOUT_LIMITS, type RolloutInput } from "./build-rollout.js";
 
 const NOW = Date.UTC(2024, 0, 1);

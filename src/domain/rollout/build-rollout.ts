@@ -1,10 +1,10 @@
 import { invalidArgument } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { checkValue } from "../limits.js";
-import { compileRegex } from "./compiled-plan.js";
+import { compileRegex } from "@ctm/core/rollout/compiled-plan";
 import semver from "semver";
-import { dueMilestones } from "./schedule.js";
-import { NEW, STABLE, type AttributeOp, type Rollout, type RolloutPlan, type Rule, type Variant } from "./plan.js";
+import { dueMilestones } from "@ctm/core/rollout/schedule";
+import { NEW, STABLE, type AttributeOp, type Rollout, type RolloutPlan, type Rule, type Variant } from "@ctm/core/rollout/plan";
 
 /** A plan as a client states it: optional parts, a ramp given by any two of start, end and duration. */
 export interface RolloutInput {

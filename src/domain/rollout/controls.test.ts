@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { CtmError } from "../errors.js";
-import type { LogRecord } from "../record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { abort, dueMilestones, finalize, kill, pause, promote, resume, type Transition } from "./controls.js";
-import { evaluate } from "./evaluate.js";
-import type { EvalContext, Rollout, RolloutPlan, RolloutState } from "./plan.js";
-import { percentAt, planTime, ringIndexAt } from "./schedule.js";
+import { evaluate } from "@ctm/core/rollout/evaluate";
+import type { EvalContext, Rollout, RolloutPlan, RolloutState } from "@ctm/core/rollout/plan";
+import { percentAt, planTime, ringIndexAt } from "@ctm/core/rollout/schedule";
 
 const T0 = Date.UTC(2024, 0, 1);
 const MIN = 60_000;

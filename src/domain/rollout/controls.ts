@@ -1,8 +1,8 @@
 import { failedPrecondition } from "../errors.js";
-import type { JsonValue } from "../json.js";
-import type { RecordKind } from "../record.js";
-import type { Rollout } from "./plan.js";
-import { finalPercent, milestones, planTime, ringIndexAt } from "./schedule.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { RecordKind } from "@ctm/core/record";
+import type { Rollout } from "@ctm/core/rollout/plan";
+import { finalPercent, milestones, planTime, ringIndexAt } from "@ctm/core/rollout/schedule";
 
 /** The next state of a rolling key: its value and rollout (none once static). */
 export interface Transition {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CtmError } from "../errors.js";
 import { buildRollout, PAST_START_TOLERANCE_MS, type RolloutInput } from "./build-rollout.js";
-import { dueMilestones } from "./schedule.js";
+import { dueMilestones } from "@ctm/core/rollout/schedule";
 
 const NOW = Date.UTC(2026, 11, 2, 12);
 const MIN = 60_000;

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CtmError } from "../errors.js";
-import type { LogRecord } from "../record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { buildRollout } from "./build-rollout.js";
-import { evaluate } from "./evaluate.js";
-import { milestones } from "./schedule.js";
+import { evaluate } from "@ctm/core/rollout/evaluate";
+import { milestones } from "@ctm/core/rollout/schedule";
 import { fromSlowroll, parseDurationMs, parseRfc3339, toSlowroll, type SlowrollFeature } from "./slowroll.js";
 
 const H = 3_600_000;

@@ -1,5 +1,5 @@
 import { invalidArgument } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import type { RolloutInput } from "./build-rollout.js";
 
 /** One feature of the slowroll config format. */

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
 import { CtmError } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { compileValidator } from "./compiled-validator.js";
 import { WRITE_CHECK_BUDGET } from "./schema-cost.js";
 import { checkValidator } from "./parse-validator.js";

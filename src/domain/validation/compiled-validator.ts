@@ -1,10 +1,10 @@
 import type { ValidateFunction } from "ajv/dist/2020.js";
 import { isDeepStrictEqual } from "node:util";
 import { invalidArgument } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { globMatcher } from "./key-glob.js";
 import { newAjv } from "./new-ajv.js";
-import { compileLinear } from "./linear-regex.js";
+import { compileLinear } from "@ctm/core/validation/linear-regex";
 import { atPointer } from "./json-pointer.js";
 import { OverBudget, SchemaCost, WRITE_CHECK_BUDGET, type WorkBudget } from "./schema-cost.js";
 import { checkSchema, newAllowance, spendPattern, type CompileAllowance } from "./schema-limits.js";

@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { invalidArgument, type CtmError } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { newAjv } from "./new-ajv.js";
 
 // Reserved documents are checked against ctm's own schemas: one Ajv, each schema compiled once.

@@ -1,4 +1,4 @@
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 
 const escape = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
 const unescape = (s: string): string => s.replace(/~1/g, "/").replace(/~0/g, "~");

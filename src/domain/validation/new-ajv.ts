@@ -1,7 +1,7 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { Options } from "ajv";
 import type { RegExpEngine } from "ajv/dist/types/index.js";
-import { compileLinear } from "./linear-regex.js";
+import { compileLinear } from "@ctm/core/validation/linear-regex";
 import { uniqueItemsKeyword } from "./unique-items.js";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CtmError } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { healthCheckFromJson } from "../health/parse-health-check.js";
 import { checkReservedWrite } from "./reserved-document.js";
 import { validatorFromJson } from "./parse-validator.js";

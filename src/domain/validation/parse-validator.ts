@@ -1,5 +1,5 @@
 import { invalidArgument } from "../errors.js";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { tryCompileRule } from "./compiled-validator.js";
 import { checkGlob } from "./key-glob.js";
 import { newAllowance } from "./schema-limits.js";

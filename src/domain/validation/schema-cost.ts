@@ -1,6 +1,6 @@
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { atPointer } from "./json-pointer.js";
-import { compileLinear } from "./linear-regex.js";
+import { compileLinear } from "@ctm/core/validation/linear-regex";
 
 type Schema = JsonValue;
 type SchemaObject = { [key: string]: JsonValue };

@@ -1,7 +1,7 @@
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { pointerOf } from "./json-pointer.js";
-import { MAX_PROGRAM_SIZE, compileLinear } from "./linear-regex.js";
-import { estimateProgramSize } from "./regex-size.js";
+import { MAX_PROGRAM_SIZE, compileLinear } from "@ctm/core/validation/linear-regex";
+import { estimateProgramSize } from "@ctm/core/validation/regex-size";
 import { OverBudget, SchemaCost } from "./schema-cost.js";
 
 type SchemaObject = { [key: string]: JsonValue };

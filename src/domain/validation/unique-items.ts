@@ -1,7 +1,7 @@
 import type { KeywordDefinition, SchemaValidateFunction } from "ajv";
 import { randomInt } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import type { JsonValue } from "../json.js";
+import type { JsonValue } from "@ctm/core/json";
 
 // Seeded per process: values crafted offline to share hashes (and so fall back to
 // pairwise comparison) would have to be crafted against a seed nobody can see.

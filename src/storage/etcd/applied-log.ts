@@ -1,4 +1,4 @@
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { GENESIS } from "../level/record-bytes.js";
 
 /** A committed record above meta/indexed, with the bytes the indexer copies into h/<key>. */

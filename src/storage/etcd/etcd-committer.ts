@@ -1,5 +1,5 @@
 import { CtmError, failedPrecondition, unavailable } from "../../domain/errors.js";
-import type { Draft, LogRecord } from "../../domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import { Compare_CompareTarget as Target, type RequestOp } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { isLeaderOnly } from "../leader-only.js";
 import type { WriteView } from "../log-store.js";

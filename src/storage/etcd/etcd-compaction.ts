@@ -1,4 +1,4 @@
-import type { Draft, LogRecord } from "../../domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import { Compare_CompareTarget as Target, type Compare, type RequestOp } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { BelowDigest } from "../below-digest.js";
 import { compactionTally, type CompactionOutcome, type CompactionPlan, type Disposition } from "../compaction.js";

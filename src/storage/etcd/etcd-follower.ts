@@ -1,6 +1,6 @@
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { CtmError, unavailable } from "../../domain/errors.js";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { WatchRequest, WatchResponse } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { Event_EventType as EventType } from "../../gen/etcd/mvccpb/kv.js";
 import { readU64 } from "../level/codec.js";

@@ -1,4 +1,4 @@
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { u64 } from "../level/codec.js";
 import type { EtcdLayout } from "./etcd-layout.js";
 

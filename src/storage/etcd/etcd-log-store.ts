@@ -1,7 +1,7 @@
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import type { Clock } from "../../domain/clock.js";
 import { CtmError, failedPrecondition, unavailable } from "../../domain/errors.js";
-import type { Draft, LogRecord } from "../../domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import { checkCompaction, type CompactionOutcome, type CompactionPlan } from "../compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
 import type { Pause } from "../time-slices.js";

@@ -1,4 +1,4 @@
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { RangeRequest_SortOrder as Sort, type RequestOp } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { readU64 } from "../level/codec.js";
 import { decodeLogValue } from "../level/record-bytes.js";

@@ -1,4 +1,4 @@
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { failedPrecondition } from "../../domain/errors.js";
 import type { LogStore } from "../log-store.js";
 import { u64 } from "../level/codec.js";

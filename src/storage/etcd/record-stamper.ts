@@ -1,5 +1,5 @@
 import type { Clock } from "../../domain/clock.js";
-import type { Draft, KeyHead, LogRecord } from "../../domain/record.js";
+import type { Draft, KeyHead, LogRecord } from "@ctm/core/record";
 import type { WriteView } from "../log-store.js";
 import type { AppliedLog } from "./applied-log.js";
 

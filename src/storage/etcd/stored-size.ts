@@ -1,5 +1,5 @@
-import { jsonByteLength, type JsonValue } from "../../domain/json.js";
-import type { LogRecord } from "../../domain/record.js";
+import { jsonByteLength, type JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 
 /** About what a record takes in the log, for a page's byte budget (the level store's measure). */
 export const storedSize = (r: LogRecord): number =>

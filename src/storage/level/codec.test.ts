@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { JsonValue } from "../../domain/json.js";
+import type { JsonValue } from "@ctm/core/json";
 import { checkValue } from "../../domain/limits.js";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { decodeRecord, encodeRecord, keyNum, MAX_U64, putU64, readU64, timeRev, u64 } from "./codec.js";
 
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);

@@ -1,5 +1,5 @@
 import { Encoder } from "cbor-x";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 
 // Plain objects in, plain objects out: records must read back as they were written.
 export const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });

@@ -1,5 +1,5 @@
 import type { ClassicLevel as Level } from "classic-level";
-import type { Draft, LogRecord } from "../../domain/record.js";
+import type { Draft, LogRecord } from "@ctm/core/record";
 import type { Disposition } from "../compaction.js";
 import type { ArchiveEntry } from "./archive-file.js";
 import { cbor, keyNum, readU64, timeRev, u64 } from "./codec.js";

@@ -1,5 +1,5 @@
 import { hash } from "node:crypto";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { cbor } from "./codec.js";
 
 /** The hash before revision 1: the chain's root. */

@@ -1,5 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { ApplyOp, ConfigService } from "../../service/config-service.js";
 import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse, SnapshotRequest } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { JsonValue } from "../../domain/json.js";
-import type { LogRecord, RecordKind } from "../../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord, RecordKind } from "@ctm/core/record";
 import { buildRollout } from "../../domain/rollout/build-rollout.js";
 import { Entry } from "../../gen/ctm/v1/record.js";
 import { Value } from "../../gen/google/protobuf/struct.js";

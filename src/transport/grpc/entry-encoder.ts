@@ -1,5 +1,5 @@
-import type { JsonValue } from "../../domain/json.js";
-import type { LogRecord } from "../../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 import { Rollout } from "../../gen/ctm/v1/rollout.js";
 import { KINDS } from "./entry-mapper.js";
 import { toPbRollout } from "./rollout-mapper.js";

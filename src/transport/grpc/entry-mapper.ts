@@ -1,6 +1,6 @@
 import type { BlameLine as DomainBlameLine } from "../../domain/blame.js";
 import type { PatchOp } from "../../domain/diff.js";
-import type { LogRecord, RecordKind as DomainKind } from "../../domain/record.js";
+import type { LogRecord, RecordKind as DomainKind } from "@ctm/core/record";
 import { toPbRollout } from "./rollout-mapper.js";
 import { type BlameLine, type Entry, type PatchOperation, RecordKind } from "../../gen/ctm/v1/record.js";
 

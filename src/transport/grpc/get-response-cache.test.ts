@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { LogRecord } from "../../domain/record.js";
-import type { Resolution } from "../../domain/rollout/plan.js";
+import type { LogRecord } from "@ctm/core/record";
+import type { Resolution } from "@ctm/core/rollout/plan";
 import { GetResponse } from "../../gen/ctm/v1/config_service.js";
 import { Reason } from "../../gen/ctm/v1/rollout.js";
 import { ANSWERS_PER_RECORD, GetResponseCache } from "./get-response-cache.js";

@@ -1,6 +1,6 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { LogRecord } from "../../domain/record.js";
-import type { Resolution } from "../../domain/rollout/plan.js";
+import type { LogRecord } from "@ctm/core/record";
+import type { Resolution } from "@ctm/core/rollout/plan";
 import { toPbReason } from "./rollout-mapper.js";
 import { entryBytes, valueBytes } from "./wire-cache.js";
 import { writeHeader } from "./response-header.js";

@@ -1,4 +1,4 @@
-import type { RecordKind as DomainKind } from "../../domain/record.js";
+import type { RecordKind as DomainKind } from "@ctm/core/record";
 import type { ListChangesRequest, ListChangesResponse, ListKeysRequest, ListKeysResponse } from "../../gen/ctm/v1/config_service.js";
 import type { RecordKind, ResponseHeader } from "../../gen/ctm/v1/record.js";
 import type { ListingService } from "../../service/listing-service.js";

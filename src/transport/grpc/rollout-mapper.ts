@@ -1,7 +1,7 @@
 import { invalidArgument } from "../../domain/errors.js";
 import { TIME_RANGE } from "../../domain/limits.js";
 import type { RolloutInput } from "../../domain/rollout/build-rollout.js";
-import type { AttributeOp, EvalContext, Reason, Rollout } from "../../domain/rollout/plan.js";
+import type { AttributeOp, EvalContext, Reason, Rollout } from "@ctm/core/rollout/plan";
 import type { Duration } from "../../gen/google/protobuf/duration.js";
 import {
   AttributeOperator,

@@ -1,5 +1,5 @@
 import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
-import type { Reason } from "../../domain/rollout/plan.js";
+import type { Reason } from "@ctm/core/rollout/plan";
 import type { AccessLog } from "../../service/access-log.js";
 import type { HealthService } from "../../service/health-service.js";
 import type { ValidatorService } from "../../service/validator-service.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { SnapshotResponse } from "../../gen/ctm/v1/config_service.js";
 import { decodeSnapshotToken } from "../../service/page-token.js";
 import { toEntry } from "./entry-mapper.js";

@@ -1,5 +1,5 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { encodeSnapshotToken } from "../../service/page-token.js";
 import { entryBytes } from "./wire-cache.js";
 import { writeHeader } from "./response-header.js";

@@ -1,7 +1,7 @@
 import type { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { ConfigService } from "../../service/config-service.js";
 import { WatchStatus, type WatchRequest, type WatchResponse } from "../../gen/ctm/v1/config_service.js";
 import { entryBytes } from "./wire-cache.js";

@@ -2,7 +2,7 @@ import { setImmediate as tick } from "node:timers/promises";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { describe, expect, it } from "vitest";
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import { Entry } from "../../gen/ctm/v1/record.js";
 import { entryBytes, valueBytes } from "./wire-cache.js";
 

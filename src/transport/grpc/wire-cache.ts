@@ -1,6 +1,6 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import type { JsonValue } from "../../domain/json.js";
-import type { LogRecord } from "../../domain/record.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 import { encodeEntry, encodeValue } from "./entry-encoder.js";
 
 // Records and their values are immutable, so their protobuf bytes are computed

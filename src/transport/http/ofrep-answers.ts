@@ -1,5 +1,5 @@
-import type { LogRecord } from "../../domain/record.js";
-import type { Resolution } from "../../domain/rollout/plan.js";
+import type { LogRecord } from "@ctm/core/record";
+import type { Resolution } from "@ctm/core/rollout/plan";
 import { successBody } from "./ofrep-evaluation.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { LogRecord } from "../../domain/record.js";
+import type { LogRecord } from "@ctm/core/record";
 import type { ConfigService } from "../../service/config-service.js";
 import type { Watcher } from "../../watch/watcher.js";
 

@@ -1,4 +1,4 @@
-import type { EvalContext } from "../../domain/rollout/plan.js";
+import type { EvalContext } from "@ctm/core/rollout/plan";
 import { OfrepError } from "./ofrep-error.js";
 
 /**

@@ -1,9 +1,9 @@
-import { thresholdFor } from "../../domain/bucketing.js";
+import { thresholdFor } from "@ctm/core/bucketing";
 import { CtmError } from "../../domain/errors.js";
-import type { JsonValue } from "../../domain/json.js";
-import type { LogRecord } from "../../domain/record.js";
-import type { EvalContext, Reason, Resolution } from "../../domain/rollout/plan.js";
-import { percentAt, planTime } from "../../domain/rollout/schedule.js";
+import type { JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
+import type { EvalContext, Reason, Resolution } from "@ctm/core/rollout/plan";
+import { percentAt, planTime } from "@ctm/core/rollout/schedule";
 import type { ConfigService } from "../../service/config-service.js";
 import { OFREP_SOURCE } from "../../service/access-log.js";
 import type { OfrepErrorCode } from "./ofrep-error.js";

@@ -1,6 +1,6 @@
-import { thresholdFor } from "../../domain/bucketing.js";
-import type { LogRecord } from "../../domain/record.js";
-import { percentAt, planTime, stepCount } from "../../domain/rollout/schedule.js";
+import { thresholdFor } from "@ctm/core/bucketing";
+import type { LogRecord } from "@ctm/core/record";
+import { percentAt, planTime, stepCount } from "@ctm/core/rollout/schedule";
 
 /**
  * The first real time, after `now`, at which some unit may be served something else from

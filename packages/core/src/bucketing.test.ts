@@ -35,7 +35,7 @@ interface VectorFile {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL("../../test/vectors/bucketing.json", import.meta.url), "utf8"),
+  readFileSync(new URL("../../../test/vectors/bucketing.json", import.meta.url), "utf8"),
 ) as VectorFile;
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
