@@ -3,13 +3,12 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { type BenchContext, settle } from "./bench-context.js";
 import type { ChildProcesses } from "./child-processes.js";
-import { reapedChildrenCpuSeconds } from "./cpu-meter.js";
 import { formatRate, formatRatio, formatUs } from "./format.js";
 import { failuresText, h2clean, h2counts, onlyCutOff } from "./load-checks.js";
 import { balancedRounds, median, pairedRounds } from "./paired-rounds.js";
 import type { RawClient } from "./raw-client.js";
 import { rollout } from "./rollout-fixture.js";
-import type { H2loadResult } from "./run-h2load.js";
+import { runH2loadArgs, type H2loadResult } from "./run-h2load.js";
 import { paths, settings } from "./settings.js";
 import type { CtmdHandle } from "./start-ctmd.js";
 import { mainThreadCpuSeconds } from "./thread-cpu.js";
@@ -22,8 +21,7 @@ const BULK_PREFIX = "bench/";
 /** The request id the gRPC side's context carries, sent as x-request-id: both sides write an access record. */
 const REQUEST_ID = "bench-0123456789abcdef";
 
-type H1Result = H2loadResult & { status3xx: number; status4xx: number; status5xx: number };
-type Side = { run: H1Result | H2loadResult; us: number };
+type Side = { run: H2loadResult; us: number };
 
 /**
  * OFREP single evaluations against gRPC Get with the same context on the same daemon, at c64, in
@@ -105,7 +103,7 @@ export async function benchOfrep(ctx: BenchContext, ctmd: CtmdHandle, ctm: RawCl
     grpcRuns.every((r) => h2clean(r, 64)) && onlyCutOff(grpcTally.failures, 64 * grpcRuns.length) && grpcTally.ok >= succeeded(vsGrpc.base),
     `ctmd Get with a context c64 beside OFREP, ${grpcRuns.length} runs: ${grpcRuns.map(h2counts).join("; ")}; ctmd logged ${grpcTally.ok} OK and ${grpcTally.failed} failed Gets${failuresText(grpcTally.failures)} (incl. warm-up)`,
   );
-  const h1 = (sides: Side[]) => sides.map((s) => s.run as H1Result);
+  const h1 = (sides: Side[]) => sides.map((s) => s.run);
   report.check(
     h1(vsGrpc.mine).every((r) => h1clean(r, "2xx")) && (firstTally.get("ofrep 200") ?? 0) >= succeeded(vsGrpc.mine) && onlyCutOffHttp(firstTally, ["ofrep 200"], 64 * vsGrpc.mine.length),
     `OFREP single evaluations c64 beside gRPC, ${vsGrpc.mine.length} runs: ${h1(vsGrpc.mine).map(h1counts).join("; ")}; ctmd logged ${describe(firstTally)} (incl. warm-up)`,
@@ -164,7 +162,7 @@ export async function benchOfrep(ctx: BenchContext, ctmd: CtmdHandle, ctm: RawCl
 }
 
 /** One run of a side, with its main thread's CPU per request (warm-up included, as the run's requests are). */
-async function measure(ctmd: CtmdHandle, round: number, run: (warmupSeconds: number) => Promise<H1Result | H2loadResult>): Promise<Side> {
+async function measure(ctmd: CtmdHandle, round: number, run: (warmupSeconds: number) => Promise<H2loadResult>): Promise<Side> {
   const warmup = round === 0 ? settings.warmupSeconds : 1;
   const cpu0 = mainThreadCpuSeconds(ctmd.child.pid);
   const r = await run(warmup);
@@ -173,54 +171,20 @@ async function measure(ctmd: CtmdHandle, round: number, run: (warmupSeconds: num
 }
 
 /** h2load over HTTP/1.1 (one request in flight per connection) or HTTP/2 (h2Streams per connection), POSTing `bodyFile`. */
-async function runH1(children: ChildProcesses, o: { url: string; bodyFile: string; headers: string[]; connections: number; seconds: number; warmupSeconds: number; h2Streams?: number }): Promise<H1Result> {
+function runH1(children: ChildProcesses, o: { url: string; bodyFile: string; headers: string[]; connections: number; seconds: number; warmupSeconds: number; h2Streams?: number }): Promise<H2loadResult> {
   // With h2Streams: HTTP/2 with prior knowledge, that many streams per connection.
   const protocol = o.h2Streams === undefined ? ["--h1", "-m", "1"] : ["-m", String(o.h2Streams)];
-  const args = [...protocol, "-D", `${o.seconds * 1000}ms`, "--warm-up-time", `${o.warmupSeconds * 1000}ms`, "-c", String(o.connections), "-t", "1", ...o.headers.flatMap((h) => ["-H", h]), "-d", o.bodyFile, o.url];
-  const cpu0 = reapedChildrenCpuSeconds();
-  const t0 = performance.now();
-  const child = children.spawn("h2load", args);
-  let output = "";
-  child.stdout?.on("data", (b: Buffer) => (output += b.toString()));
-  child.stderr?.on("data", (b: Buffer) => (output += b.toString()));
-  const guard = setTimeout(() => child.kill("SIGKILL"), (o.seconds + o.warmupSeconds + 20) * 1000);
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", resolve);
-  });
-  clearTimeout(guard);
-  const cores = (reapedChildrenCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
-  const finished = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output);
-  const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(output);
-  const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output);
-  if (code !== 0 || !finished || !requests || !status) throw new Error(`h2load ${args.join(" ")} failed (exit ${code}):\n${output}`);
-  const n = (m: RegExpExecArray, i: number) => Number(m[i]);
-  return {
-    cores,
-    reqPerSec: Number(finished[1]),
-    done: n(requests, 3),
-    succeeded: n(requests, 4),
-    failed: n(requests, 5),
-    errored: n(requests, 6),
-    timeout: n(requests, 7),
-    status2xx: n(status, 1),
-    status3xx: n(status, 2),
-    status4xx: n(status, 3),
-    status5xx: n(status, 4),
-    meanMs: Number.NaN,
-    maxMs: Number.NaN,
-    output,
-  };
+  return runH2loadArgs(children, [...protocol, "-c", String(o.connections), ...o.headers.flatMap((h) => ["-H", h]), "-d", o.bodyFile, o.url], o.seconds, o.warmupSeconds);
 }
 
 /** Every request answered with the expected class of status, but the ones the end of the run cut off. */
-function h1clean(r: H1Result, expected: "2xx" | "3xx"): boolean {
+function h1clean(r: H2loadResult, expected: "2xx" | "3xx"): boolean {
   const got = expected === "2xx" ? r.status2xx : r.status3xx;
   const other = r.status2xx + r.status3xx + r.status4xx + r.status5xx - got;
   return r.done > 0 && got >= r.done - 64 && other === 0 && r.failed + r.errored + r.timeout <= 64;
 }
 
-const h1counts = (r: H1Result): string =>
+const h1counts = (r: H2loadResult): string =>
   `h2load counted ${r.done} done, ${r.succeeded} succeeded, ${r.status2xx} 2xx, ${r.status3xx} 3xx, ${r.status4xx} 4xx, ${r.status5xx} 5xx, ${r.failed + r.errored + r.timeout} failed`;
 
 /** Only the expected "route status" lines, and at most `cut` others: requests h2load abandoned (499). */

@@ -23,6 +23,9 @@ export interface H2loadResult {
   errored: number;
   timeout: number;
   status2xx: number;
+  status3xx: number;
+  status4xx: number;
+  status5xx: number;
   meanMs: number;
   maxMs: number;
   /** h2load's own CPU over its run, in cores (1.0 = one core busy): it shares the machine with the server. */
@@ -35,19 +38,14 @@ export interface H2loadResult {
  * success and gRPC errors are 200s with a grpc-status trailer, so callers must confirm
  * success another way (a sample call, a server-side counter).
  */
-export async function runH2load(children: ChildProcesses, o: H2loadOptions): Promise<H2loadResult> {
-  const args = [
-    "-D", `${o.seconds * 1000}ms`,
-    "--warm-up-time", `${o.warmupSeconds * 1000}ms`,
-    "-c", String(o.connections),
-    "-m", String(o.streamsPerConnection),
-    "-t", "1",
-    "-H", "content-type: application/grpc",
-    "-H", "te: trailers",
-    ...(o.headers ?? []).flatMap((h) => ["-H", h]),
-    "-d", o.frameFile,
-    o.url,
-  ];
+export function runH2load(children: ChildProcesses, o: H2loadOptions): Promise<H2loadResult> {
+  const headers = ["content-type: application/grpc", "te: trailers", ...(o.headers ?? [])];
+  return runH2loadArgs(children, ["-m", String(o.streamsPerConnection), "-c", String(o.connections), ...headers.flatMap((h) => ["-H", h]), "-d", o.frameFile, o.url], o.seconds, o.warmupSeconds);
+}
+
+/** One h2load run (one thread) of `seconds` after `warmupSeconds`, with the request's own arguments (protocol, -c, -m, -H, -d, URL). */
+export async function runH2loadArgs(children: ChildProcesses, request: string[], seconds: number, warmupSeconds: number): Promise<H2loadResult> {
+  const args = ["-D", `${seconds * 1000}ms`, "--warm-up-time", `${warmupSeconds * 1000}ms`, "-t", "1", ...request];
   // h2load is the only child that exits during its run, so what reaped children used meanwhile is its CPU.
   const cpu0 = reapedChildrenCpuSeconds();
   const t0 = performance.now();
@@ -56,7 +54,7 @@ export async function runH2load(children: ChildProcesses, o: H2loadOptions): Pro
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   // Bounded: h2load stops itself after -D; this only guards against a wedged run.
-  const guard = setTimeout(() => child.kill("SIGKILL"), (o.seconds + o.warmupSeconds + 20) * 1000);
+  const guard = setTimeout(() => child.kill("SIGKILL"), (seconds + warmupSeconds + 20) * 1000);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (c) => resolve(c));
@@ -65,19 +63,23 @@ export async function runH2load(children: ChildProcesses, o: H2loadOptions): Pro
   const cores = (reapedChildrenCpuSeconds() - cpu0) / ((performance.now() - t0) / 1000);
   const finished = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(output);
   const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(output);
-  const status = /status codes: (\d+) 2xx/.exec(output);
+  const status = /status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/.exec(output);
   const time = /time for request:\s+(\S+)\s+(\S+)\s+(\S+)/.exec(output);
   if (code !== 0 || !finished || !requests || !status || !time) {
     throw new Error(`h2load ${args.join(" ")} failed (exit ${code}):\n${output}`);
   }
+  const n = (m: RegExpExecArray, i: number) => Number(m[i]);
   return {
     reqPerSec: Number(finished[1]),
-    done: Number(requests[3]),
-    succeeded: Number(requests[4]),
-    failed: Number(requests[5]),
-    errored: Number(requests[6]),
-    timeout: Number(requests[7]),
-    status2xx: Number(status[1]),
+    done: n(requests, 3),
+    succeeded: n(requests, 4),
+    failed: n(requests, 5),
+    errored: n(requests, 6),
+    timeout: n(requests, 7),
+    status2xx: n(status, 1),
+    status3xx: n(status, 2),
+    status4xx: n(status, 3),
+    status5xx: n(status, 4),
     meanMs: toMs(time[3]!),
     maxMs: toMs(time[2]!),
     cores,

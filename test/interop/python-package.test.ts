@@ -3,7 +3,7 @@
  * wheel (typed: py.typed ships), and a wrapper for every ctmd service, each tried on a daemon.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -28,11 +28,14 @@ describe("the Python package", () => {
     await run(PYTHON, ["-m", "venv", "--system-site-packages", join(work, "venv")]);
     const pip = join(work, "venv/bin/pip");
     const py = join(work, "venv/bin/python");
-    await run(pip, ["install", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", join(ROOT, "clients/python")], { cwd: work, timeout: 120_000 });
+    // A copy of the directory: setuptools writes build/ and *.egg-info beside the sources, which must not land in the checkout.
+    const src = join(work, "python");
+    await cp(join(ROOT, "clients/python"), src, { recursive: true, filter: (p) => !/__pycache__|\/build$|egg-info|\.venv/.test(p) });
+    await run(pip, ["install", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", src], { cwd: work, timeout: 120_000 });
     const code = "import ctm, ctm.client, ctm.cache, ctm.change_requests, ctm.evaluate, ctm.re2, ctm.services, ctm.timemachine, ctm.hanoi, ctm.slowroll, os; print(os.path.exists(os.path.join(os.path.dirname(ctm.__file__), 'py.typed')), ctm.__file__)";
     const { stdout } = await run(py, ["-c", code], { cwd: work });
     expect(stdout).toMatch(/^True .*venv\/lib\/python3[.\d]*\/site-packages\/ctm\/__init__\.py/);
-    await run(pip, ["wheel", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", "-w", join(work, "wheels"), join(ROOT, "clients/python")], { cwd: work, timeout: 120_000 });
+    await run(pip, ["wheel", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", "-w", join(work, "wheels"), src], { cwd: work, timeout: 120_000 });
     const wheels = await readdir(join(work, "wheels"));
     expect(wheels).toHaveLength(1);
     const { stdout: listing } = await run(PYTHON, ["-m", "zipfile", "-l", join(work, "wheels", wheels[0]!)]);
