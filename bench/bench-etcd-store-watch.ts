@@ -6,6 +6,7 @@ import { etcdPutRequest } from "./etcd-messages.js";
 import { fixture } from "./fixture.js";
 import { formatMs, formatRatio } from "./format.js";
 import { median, pairedRounds } from "./paired-rounds.js";
+import { quiet } from "./cpu-meter.js";
 import { RawClient } from "./raw-client.js";
 import { runWatchFanout, type WatchFanoutResult } from "./run-watch-fanout.js";
 import { paths, settings } from "./settings.js";
@@ -25,10 +26,20 @@ export async function benchEtcdStoreWatch(ctx: BenchContext, a: CtmdHandle, b: C
   const common = { key: fixture.watchKey, watchers: settings.watchers, channels: settings.watchChannels, sets: settings.watchWrites, spacingMs: settings.watchSpacingMs };
   const ctm = new RawClient(a.address);
   const etcd = new RawClient(m0!.address);
+  // The Set rows before leave work behind (replica A's key index of their records, etcd's own
+  // compaction): every round starts once the replicas and the members have gone quiet.
+  const pids = [a.child.pid!, b.child.pid!, ...cluster.members.map((m) => m.child.pid!)];
+  const waits: string[] = [];
+  const settled = async (side: string): Promise<void> => {
+    const t = Date.now();
+    await quiet(pids);
+    waits.push(`${side} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  };
   let p: { base: WatchFanoutResult[]; mine: WatchFanoutResult[] };
   try {
     p = await pairedRounds(
-      (round) => {
+      async (round) => {
+        await settled(`etcd round ${round + 1}`);
         ctx.log(`Watch fan-out on the etcd cluster, round ${round + 1}: ${settings.watchers} etcd watchers on members 0 and 1`);
         return runWatchFanout(ctx.children, {
           ...common,
@@ -37,7 +48,8 @@ export async function benchEtcdStoreWatch(ctx: BenchContext, a: CtmdHandle, b: C
           put: async (seq, sentNs) => (await etcd.unary(paths.put, etcdPutRequest(fixture.watchKey, JSON.stringify({ seq, sentNs })))).code === grpc.status.OK,
         });
       },
-      (round) => {
+      async (round) => {
+        await settled(`ctmd round ${round + 1}`);
         ctx.log(`Watch fan-out on 2 replicas, round ${round + 1}: ${settings.watchers} ctmd watchers on replicas A and B`);
         return runWatchFanout(ctx.children, {
           ...common,
@@ -70,6 +82,7 @@ export async function benchEtcdStoreWatch(ctx: BenchContext, a: CtmdHandle, b: C
     report.row(`Watch ${what} (${label}) vs etcd's watch on the same cluster (split over 2 members, Puts to member 0)`, formatMs(mine), formatMs(base), formatRatio(mine, base, median(ratios)));
     report.note(`Watch ${what}, ctmd on 2 replicas ÷ etcd per round: ${ratios.map((r) => r.toFixed(2)).join(", ")}.`);
   }
+  report.note(`Watch across replicas: each round began once replicas A and B and the 3 etcd members had used under 5% of a core for half a second (at most 60 s); waited ${waits.join(", ")}.`);
   const split = (r: WatchFanoutResult, names: string[]): string => r.byAddress.map((g, i) => `${names[i]} p50 ${formatMs(g.p50Ms)}, p99 ${formatMs(g.p99Ms)}`).join("; ");
   report.note(
     `Watch across replicas: writes go through replica A only, so its 500 watchers hear of a write from A itself and replica B's 500 from B's etcd watch of the log; put-to-delivery by where the watcher was, per round: ${p.mine.map((r) => `(${split(r, ["on A", "on B"])})`).join(", ")}; etcd (Puts to member 0): ${p.base.map((r) => `(${split(r, ["on member 0", "on member 1"])})`).join(", ")}.`,

@@ -56,6 +56,6 @@ export function describeWatchFanout(name: string, r: WatchFanoutResult): string 
   return (
     `${name} Watch: ${r.created}/${r.watchers} streams CREATED (setup ${(r.setupMs / 1000).toFixed(1)} s)${errors}; ` +
     `${r.setsOk}/${r.sets} writes OK (ack p50 ${formatMs(r.ackP50Ms)}, p99 ${formatMs(r.ackP99Ms)}); ` +
-    `${r.deliveries}/${r.expected} deliveries, ${r.outOfOrder} out of order`
+    `${r.deliveries}/${r.expected} deliveries, ${r.outOfOrder} out of order; the watchers' process used ${Math.round(r.clientCores * 100)}% of a core`
   );
 }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { type ChildProcesses, stop } from "./child-processes.js";
+import { CpuMeter } from "./cpu-meter.js";
 import { percentile } from "./percentile.js";
 
 export interface WatchFanoutOptions {
@@ -37,6 +38,8 @@ export interface WatchFanoutResult {
   /** How long each write took to be acknowledged (the writes are sequential). */
   ackP50Ms: number;
   ackP99Ms: number;
+  /** The watchers' process's CPU while the writes went out, in cores: past about 0.9 its own queue adds to the latencies. */
+  clientCores: number;
 }
 
 /**
@@ -69,6 +72,7 @@ export async function runWatchFanout(children: ChildProcesses, o: WatchFanoutOpt
     const setupMs = Date.now() - t0;
     let setsOk = 0;
     const acks = new Float64Array(o.sets);
+    const client = new CpuMeter(child.pid);
     const start = Date.now();
     for (let seq = 0; seq < o.sets; seq++) {
       const wait = start + seq * o.spacingMs - Date.now();
@@ -77,8 +81,9 @@ export async function runWatchFanout(children: ChildProcesses, o: WatchFanoutOpt
       if (await o.put(seq, sent.toString())) setsOk++;
       acks[seq] = Number(process.hrtime.bigint() - sent) / 1e6;
     }
+    const clientCores = client.cores();
     acks.sort();
-    type FromChild = Omit<WatchFanoutResult, "watchers" | "created" | "streamErrors" | "sets" | "setsOk" | "setupMs" | "ackP50Ms" | "ackP99Ms">;
+    type FromChild = Omit<WatchFanoutResult, "watchers" | "created" | "streamErrors" | "sets" | "setsOk" | "setupMs" | "ackP50Ms" | "ackP99Ms" | "clientCores">;
     const result = next<FromChild>("result");
     child.send({ type: "expect", sets: o.sets });
     const r = await result;
@@ -92,6 +97,7 @@ export async function runWatchFanout(children: ChildProcesses, o: WatchFanoutOpt
       setupMs,
       ackP50Ms: percentile(acks, 50),
       ackP99Ms: percentile(acks, 99),
+      clientCores,
     };
   } finally {
     await stop(child, 2000);
