@@ -9,6 +9,7 @@ import type { RolloutInput } from "../domain/rollout/build-rollout.js";
 import { LevelLogStore } from "../storage/level/level-log-store.js";
 import { WatchHub } from "../watch/watch-hub.js";
 import { ConfigService } from "./config-service.js";
+import type { InFlightValues } from "./in-flight-values.js";
 import { ValidatorService } from "./validator-service.js";
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -106,5 +107,27 @@ describe("validators run inside the commit", () => {
     const done = [svc.set({ key: "a", value: 1 }), svc.set({ key: "b", value: 2 }), settle(svc.set({ key: "c", value: 1, rollout: {} }))];
     await Promise.all(done);
     expect((svc as unknown as { inFlight: { size: number } }).inFlight.size).toBe(0);
+  });
+});
+
+describe("a large batch's hold", () => {
+  it("is let go over the turns after its commit, and reads answer the same meanwhile", async () => {
+    const n = 20_000;
+    for (let b = 0; b < n; b += 1000) await svc.apply(Array.from({ length: 1000 }, (_, i) => ({ type: "set" as const, key: `bulk/${b + i}`, value: b + i })), { author: "t" });
+    const past = store.headRevision;
+    for (let b = 0; b < n; b += 1000) await svc.apply(Array.from({ length: 1000 }, (_, i) => ({ type: "set" as const, key: `bulk/${b + i}`, value: "changed" })), { author: "t" });
+    const inFlight = (svc as unknown as { inFlight: InFlightValues }).inFlight;
+    // Back to version 1's value of every key, in one batch committed alone.
+    await svc.rollbackPrefix("bulk/", { revision: past }, { author: "t" });
+    const left = inFlight.size;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(n);
+    // The last key of the batch (in key order) is let go last: it is still held, and reads the
+    // stable value of the version the store has.
+    const key = "bulk/9999";
+    expect(store.latest(key)!.version).toBe(3);
+    await svc.set({ key, value: "next", rollout: STEPS });
+    expect(store.latest(key)!.rollout!.plan.stable).toBe(Number(key.slice("bulk/".length)));
+    while (inFlight.size > 0) await new Promise((r) => setImmediate(r));
   });
 });

@@ -73,6 +73,24 @@ export interface Draft {
   readonly changeRequest?: string;
 }
 
+/**
+ * The record a store makes of `d`: its fields always set in this order, the optional ones only
+ * when present (CBOR would store `undefined`). Every commit listener reads every record of a
+ * batch, and V8 reads fields of an object made by spreading another far more slowly: three field
+ * reads took 600 ns a record on records made with `{ ...draft, revision, version, time }`
+ * against 18 ns on these.
+ */
+export function makeRecord(d: Draft, revision: number, version: number, time: number): LogRecord {
+  const r: { -readonly [K in keyof LogRecord]: LogRecord[K] } = { revision, key: d.key, version, deleted: d.deleted, time, author: d.author, message: d.message, kind: d.kind, cause: d.cause };
+  if (d.value !== undefined) r.value = d.value;
+  if (d.rolledBackTo !== undefined) r.rolledBackTo = d.rolledBackTo;
+  if (d.rollout !== undefined) r.rollout = d.rollout;
+  if (d.principal !== undefined) r.principal = d.principal;
+  if (d.breakGlass !== undefined) r.breakGlass = d.breakGlass;
+  if (d.changeRequest !== undefined) r.changeRequest = d.changeRequest;
+  return r;
+}
+
 /** Where a key stands, as the writer sees it (including writes not yet durable). */
 export interface KeyHead {
   readonly version: number;

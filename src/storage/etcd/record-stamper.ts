@@ -1,5 +1,5 @@
 import type { Clock } from "../../domain/clock.js";
-import type { Draft, KeyHead, LogRecord } from "@ctm/core/record";
+import { makeRecord, type Draft, type KeyHead, type LogRecord } from "@ctm/core/record";
 import type { WriteView } from "../log-store.js";
 import type { AppliedLog } from "./applied-log.js";
 
@@ -41,7 +41,7 @@ export class RecordStamper {
     this.lastTime = now;
     return drafts.map((d) => {
       const version = (this.view.head(d.key)?.version ?? 0) + 1;
-      const r: LogRecord = { ...stripUndefined(d), revision: this.nextRev++, version, time: now };
+      const r = makeRecord(d, this.nextRev++, version, now);
       this.writer.set(r.key, { version, revision: r.revision, deleted: r.deleted });
       return r;
     });
@@ -68,9 +68,3 @@ export class RecordStamper {
 
 const headOf = (r: LogRecord | undefined): KeyHead | undefined => (r ? { version: r.version, revision: r.revision, deleted: r.deleted } : undefined);
 
-/** CBOR would store `undefined` fields; records keep only what they have. */
-function stripUndefined<T extends object>(o: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as T;
-}

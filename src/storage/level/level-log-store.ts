@@ -4,7 +4,7 @@ import type { Clock } from "../../domain/clock.js";
 import { join, resolve } from "node:path";
 import { CtmError, outOfRange, unavailable } from "../../domain/errors.js";
 import { jsonByteLength, type JsonValue } from "@ctm/core/json";
-import type { Draft, KeyHead, LogRecord } from "@ctm/core/record";
+import { makeRecord, type Draft, type KeyHead, type LogRecord } from "@ctm/core/record";
 import { checkCompaction, compactionTally, type CompactionOutcome, type CompactionPlan, type Horizon } from "../compaction.js";
 import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
 import { timeSlices, type Pause } from "../time-slices.js";
@@ -565,7 +565,7 @@ export class LevelLogStore implements LogStore {
     this.lastTime = now;
     return (d) => {
       const version = (this.writer.get(d.key)?.version ?? 0) + 1;
-      const r: LogRecord = { ...stripUndefined(d), revision: this.nextRev++, version, time: now };
+      const r = makeRecord(d, this.nextRev++, version, now);
       this.writer.set(r.key, { version, revision: r.revision, deleted: r.deleted });
       return r;
     };
@@ -1115,9 +1115,3 @@ function* filterPrefix(keys: Iterable<string>, prefix: string): Iterable<string>
   for (const k of keys) if (k.startsWith(prefix)) yield k;
 }
 
-/** CBOR would store `undefined` fields; records keep only what they have. */
-function stripUndefined<T extends object>(o: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
-  return out as T;
-}
