@@ -27,8 +27,9 @@ async function startSeeded(ctx: BenchContext, entry: string, dir: string): Promi
 }
 
 /**
- * BENCH_BASELINE=<another build's dist/src/main.js>: Get at c64 with auth on (a bearer token on
- * every call), this build against that one, in alternating rounds. This is how a change to the
+ * BENCH_BASELINE=<another build's dist/src/main.js>: Get, Get with a context and durable Set at
+ * c64 with auth on (a bearer token on every call), this build against that one, in alternating
+ * rounds. This is how a change to the
  * call path shows what it buys or costs: build the variant in another checkout and pair them.
  */
 export async function benchBaseline(ctx: BenchContext, baselineEntry: string): Promise<void> {
@@ -44,17 +45,19 @@ export async function benchBaseline(ctx: BenchContext, baselineEntry: string): P
       lastWords: h.lastWords,
       headers: [`authorization: ${authorization}`],
     });
-    // A plain Get, then a Get with a context on a rolling key (every rule, both hashes).
-    for (const [name, request] of [
-      ["Get", fixture.getRequest()],
-      ["Get with a context", rollout.getRequest()],
+    // A plain Get, a Get with a context on a rolling key (every rule, both hashes), then a
+    // durable Set of one key (group commit: what a write costs in CPU shows in its rate).
+    for (const [name, request, path, method] of [
+      ["Get", fixture.getRequest(), paths.get, "Get"],
+      ["Get with a context", rollout.getRequest(), paths.get, "Get"],
+      ["Set", fixture.setRequest(), paths.set, "Set"],
     ] as const) {
       const frame = ctx.frame(`baseline-${name.replace(/ /g, "-")}`, request);
       ctx.log(`${name} with auth on, this build vs ${baselineEntry}, c64`);
-      const p = await pairedRuns(ctx, side("baseline build", base.handle, base.authorization), side("this build", mine.handle, mine.authorization), paths.get, frame, level);
+      const p = await pairedRuns(ctx, side("baseline build", base.handle, base.authorization), side("this build", mine.handle, mine.authorization), path, frame, level);
       await settle();
       report.check(
-        [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) && mine.handle.rpcLog.tally("Get").failed === 0 && base.handle.rpcLog.tally("Get").failed === 0,
+        [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) && mine.handle.rpcLog.tally(method).failed === 0 && base.handle.rpcLog.tally(method).failed === 0,
         `${name}: this build and the baseline served every call of ${p.mine.runs.length} rounds each without a refusal`,
       );
       report.row(`${name} req/s, c64 (${h2label(level)}), auth on, this build vs ${baselineEntry}`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));

@@ -983,11 +983,9 @@ export class LevelLogStore implements LogStore {
   async history(key: string, limit: number, beforeRevision?: number): Promise<LogRecord[]> {
     try {
       const upper = Math.min(beforeRevision === undefined ? MAX_U64 : beforeRevision - 1, this.committedRev);
-      const revs: Buffer[] = [];
-      for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, upper), reverse: true, limit })) {
-        revs.push(k.subarray(k.length - 8));
-      }
-      return await this.readMany(revs);
+      // all() reads in batches: for await would cost a promise (or more) per key.
+      const keys = await this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, upper), reverse: true, limit }).all();
+      return await this.readMany(keys.map((k) => k.subarray(k.length - 8)));
     } catch (e) {
       throw this.readFailure(e);
     }
@@ -1013,14 +1011,10 @@ export class LevelLogStore implements LogStore {
       if (from > upper) return [];
       if (key === undefined) this.stillServed(from);
       if (key !== undefined) {
-        const revs: Buffer[] = [];
-        for await (const k of this.keyIdx.keys({ gte: keyNum(key, from), lte: keyNum(key, upper), limit })) {
-          revs.push(k.subarray(k.length - 8));
-        }
-        return await this.readMany(revs);
+        const keys = await this.keyIdx.keys({ gte: keyNum(key, from), lte: keyNum(key, upper), limit }).all();
+        return await this.readMany(keys.map((k) => k.subarray(k.length - 8)));
       }
-      const out: LogRecord[] = [];
-      for await (const v of this.log.values({ gte: u64(from), lte: u64(upper), limit })) out.push(decodeRecord(v));
+      const out = (await this.log.values({ gte: u64(from), lte: u64(upper), limit }).all()).map(decodeRecord);
       // A run of revisions with a gap is never an answer: the gap was compacted meanwhile.
       this.stillServed(from);
       return out;
