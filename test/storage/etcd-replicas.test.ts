@@ -248,6 +248,42 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     expect(await b!.revisionAt(Date.now())).toBe(20);
   });
 
+  it("writes a commit's indexes in the commit's own transaction when they fit, and in the indexer's right after when they do not", async () => {
+    const layout = (prefix: string) => new EtcdLayout(prefix);
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const modOf = async (key: Buffer) => (await etcd.range({ key })).kvs[0]?.modRevision;
+    try {
+      // Eight writers at once: group commit puts them in one or two transactions.
+      const roomy = `/ctm-replicas/${randomUUID()}/`;
+      const [a] = await replicas(1, roomy);
+      const rs = (await Promise.all(Array.from({ length: 8 }, (_, i) => a!.commit(() => [set(`inline/${i % 3}`, i)])))).flat();
+      const L = layout(roomy);
+      expect(readU64((await etcd.range({ key: L.indexed })).kvs[0]!.value)).toBe(8);
+      for (const r of rs) {
+        const mod = await modOf(L.log(r.revision));
+        expect(await modOf(L.keyRev(r.key, r.revision))).toBe(mod);
+      }
+      // meta/indexed moved with the last transaction's records, and no transaction of its own.
+      expect(await modOf(L.indexed)).toBe(await modOf(L.log(8)));
+      expect(await modOf(L.headOf("inline/1"))).toBe(await modOf(L.log(8)));
+
+      // Five records and meta/head fit 8 operations; their indexes do not.
+      const tight = `/ctm-replicas/${randomUUID()}/`;
+      const b = new EtcdLogStore(systemClock, { connection: { endpoints: cluster.endpoints }, prefix: tight, maxTxnOps: 8 });
+      await b.open();
+      open.push(b);
+      await b.commit(() => Array.from({ length: 5 }, (_, i) => set(`tight/${i}`, i)));
+      const T = layout(tight);
+      const deadline = Date.now() + 10_000;
+      while (readU64((await etcd.range({ key: T.indexed })).kvs[0]?.value ?? Buffer.alloc(8)) < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(readU64((await etcd.range({ key: T.indexed })).kvs[0]!.value)).toBe(5);
+      expect(await modOf(T.indexed)).toBeGreaterThan((await modOf(T.log(5)))!);
+      expect((await b.history("tight/3", 10)).map((r) => r.revision)).toEqual([4]);
+    } finally {
+      etcd.close();
+    }
+  });
+
   it("indexes the records a writer that died before indexing them left, once they have waited indexLagMs", async () => {
     const prefix = `/ctm-replicas/${randomUUID()}/`;
     const [a] = await replicas(1, prefix);

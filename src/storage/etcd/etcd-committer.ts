@@ -13,7 +13,8 @@ import { stillLeads, type EtcdElection } from "./etcd-election.js";
 import type { EtcdFollower } from "./etcd-follower.js";
 import type { EtcdIndexer } from "./etcd-indexer.js";
 import type { EtcdLayout } from "./etcd-layout.js";
-import { cmp, cmpCreate, put } from "./etcd-ops.js";
+import { cmp, cmpCreate, opBytes, put } from "./etcd-ops.js";
+import { indexEntries } from "./etcd-index.js";
 import { errorText } from "./error-text.js";
 import { headValue, readHead } from "./head-value.js";
 import type { RecordStamper } from "./record-stamper.js";
@@ -172,6 +173,9 @@ export class EtcdCommitter {
       }
       const last = written[written.length - 1]!.record.revision;
       for (const [k, v] of group[0]!.alsoPut ?? []) ops.push(put(k, v));
+      // With every record before these indexed, their indexes go in the same transaction when
+      // they fit: one etcd commit (one Raft round, one fsync per member) instead of two.
+      const indexed = !staged && log.tail.length === 0 && log.indexedRev === base && this.withIndexes(ops, written);
       ops.push(put(L.head, Buffer.concat([u64(last), prev])));
       let outcome: "ok" | "conflict";
       const before = log.committedRev;
@@ -222,6 +226,7 @@ export class EtcdCommitter {
       const fresh = written.filter((w) => w.record.revision > log.committedRev);
       if (fresh.length === written.length) log.committedHash = prev;
       for (const w of fresh) log.take(w.record, w.bytes);
+      if (indexed) log.markIndexed(last);
       follower.forgetApplied();
       // The queue's commits were stamped on top of these: keep their heads in the view.
       this.s.stamper.rebase(this.queue.flatMap((q) => q.records));
@@ -229,6 +234,28 @@ export class EtcdCommitter {
       for (const p of group) p.resolve(p.records);
       void this.s.indexer.index();
     }
+  }
+
+  /**
+   * Adds to `ops` what the indexer would write for `written` (index entries, every key's newest
+   * record under h/, meta/indexed) when it fits the transaction with meta/head; tells whether it did.
+   */
+  private withIndexes(ops: RequestOp[], written: readonly TailEntry[]): boolean {
+    const L = this.s.layout;
+    const { maxOps, maxBytes } = this.s.limits;
+    const more = indexEntries(L, written.map((w) => w.record)).map(([k, v]) => put(k, v));
+    const newest = new Map<string, TailEntry>();
+    for (const w of written) newest.set(w.record.key, w);
+    for (const [k, w] of newest) more.push(put(L.headOf(k), w.bytes));
+    more.push(put(L.indexed, u64(written[written.length - 1]!.record.revision)));
+    // maxOps leaves room for meta/head.
+    if (ops.length + more.length > maxOps) return false;
+    let bytes = 0;
+    for (const op of ops) bytes += opBytes(op);
+    for (const op of more) bytes += opBytes(op);
+    if (bytes > maxBytes) return false;
+    ops.push(...more);
+    return true;
   }
 
   /**

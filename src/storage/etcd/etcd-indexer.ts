@@ -8,9 +8,9 @@ import { cmp, put, rangeOf } from "./etcd-ops.js";
 import type { StoreStatus } from "./store-status.js";
 
 /**
- * Writes the indexes of the records above meta/indexed: right after this replica commits them,
- * and, for commits another replica left unindexed (it died first), once they have waited the
- * index lag.
+ * Writes the indexes of the records above meta/indexed: right after this replica commits them
+ * when they did not fit the commit's own transaction (see EtcdCommitter), and, for commits
+ * another replica left unindexed (it died first), once they have waited the index lag.
  */
 export class EtcdIndexer {
   private indexing: Promise<void> | undefined;
