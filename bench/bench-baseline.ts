@@ -29,8 +29,8 @@ async function startSeeded(ctx: BenchContext, entry: string, dir: string): Promi
 /**
  * BENCH_BASELINE=<another build's dist/src/main.js>: Get, Get with a context and durable Set at
  * c64 with auth on (a bearer token on every call), this build against that one, in alternating
- * rounds. This is how a change to the
- * call path shows what it buys or costs: build the variant in another checkout and pair them.
+ * rounds. This is how a change to the call path shows what it buys or costs: build the variant
+ * in another checkout and pair them.
  */
 export async function benchBaseline(ctx: BenchContext, baselineEntry: string): Promise<void> {
   const { report } = ctx;

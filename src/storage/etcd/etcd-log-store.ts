@@ -54,8 +54,8 @@ export interface EtcdLogStoreOptions {
  * `prepare` again against the new state and tries again, so the revision stays global and
  * gap-free and a conflict never reaches a client. Indexes are derived data: the replica that
  * committed writes them in the same transaction when they fit, else right after (meta/indexed
- * says how far they go), reads above that come
- * from the records it holds in memory, and any replica finishes what a dead one left.
+ * says how far they go), reads above that come from the records it holds in memory, and any
+ * replica finishes what a dead one left.
  * Other replicas follow through an etcd watch on the log and meta/head.
  *
  * The parts: the log as applied here (AppliedLog), the stamping of drafts (RecordStamper), the
