@@ -284,6 +284,41 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     }
   });
 
+  it("indexes what a writer that died before indexing left in the next commit's own transaction, when it fits", async () => {
+    const prefix = `/ctm-replicas/${randomUUID()}/`;
+    // A lag far beyond the test: only a commit can index the dead writer's records here.
+    const a = new EtcdLogStore(systemClock, { connection: { endpoints: cluster.endpoints }, prefix, indexLagMs: 600_000 });
+    await a.open();
+    open.push(a);
+    await a.commit(() => [set("dead/a", 1)]);
+    const L = new EtcdLayout(prefix);
+    const etcd = new EtcdClient({ endpoints: cluster.endpoints });
+    const modOf = async (key: Buffer) => (await etcd.range({ key })).kvs[0]?.modRevision;
+    try {
+      const head = (await etcd.range({ key: L.head })).kvs[0]!;
+      let prev: Buffer = Buffer.from(head.value.subarray(8, 40));
+      const ops = [];
+      for (let rev = 2; rev <= 4; rev++) {
+        const bytes = encodeLogValue(prev, { key: "dead/b", value: rev, deleted: false, author: "gone", message: "", kind: "set", cause: "api", revision: rev, version: rev - 1, time: Date.now() });
+        prev = recordHash(bytes);
+        ops.push({ request: { $case: "requestPut" as const, value: { key: L.log(rev), value: bytes, lease: 0n, prevKv: false } } });
+      }
+      ops.push({ request: { $case: "requestPut" as const, value: { key: L.head, value: Buffer.concat([u64(4), prev]), lease: 0n, prevKv: false } } });
+      await etcd.txn({ success: ops });
+      await until("a follows the dead writer's records", () => a.headRevision === 4);
+      expect(await modOf(L.keyRev("dead/b", 2))).toBeUndefined();
+      const [r] = await a.commit(() => [set("dead/c", 5)]);
+      expect(r!.revision).toBe(5);
+      const mod = await modOf(L.log(5));
+      for (const rev of [2, 3, 4]) expect(await modOf(L.keyRev("dead/b", rev))).toBe(mod);
+      expect(readU64((await etcd.range({ key: L.indexed })).kvs[0]!.value)).toBe(5);
+      expect(await modOf(L.indexed)).toBe(mod);
+      expect((await a.history("dead/b", 10)).map((x) => x.revision)).toEqual([4, 3, 2]);
+    } finally {
+      etcd.close();
+    }
+  });
+
   it("indexes the records a writer that died before indexing them left, once they have waited indexLagMs", async () => {
     const prefix = `/ctm-replicas/${randomUUID()}/`;
     const [a] = await replicas(1, prefix);

@@ -173,9 +173,10 @@ export class EtcdCommitter {
       }
       const last = written[written.length - 1]!.record.revision;
       for (const [k, v] of group[0]!.alsoPut ?? []) ops.push(put(k, v));
-      // With every record before these indexed, their indexes go in the same transaction when
-      // they fit: one etcd commit (one Raft round, one fsync per member) instead of two.
-      const indexed = !staged && log.tail.length === 0 && log.indexedRev === base && this.withIndexes(ops, written);
+      // Their indexes, and those of the records before them still above meta/indexed, go in the
+      // same transaction when they fit: one etcd commit (one Raft round, one fsync per member)
+      // instead of two.
+      const indexed = !staged && this.withIndexes(ops, written, base);
       ops.push(put(L.head, Buffer.concat([u64(last), prev])));
       let outcome: "ok" | "conflict";
       const before = log.committedRev;
@@ -237,15 +238,21 @@ export class EtcdCommitter {
   }
 
   /**
-   * Adds to `ops` what the indexer would write for `written` (index entries, every key's newest
-   * record under h/, meta/indexed) when it fits the transaction with meta/head; tells whether it did.
+   * Adds to `ops` what the indexer would write for the records above meta/indexed up to `base`
+   * and for `written` (index entries, every key's newest record under h/, meta/indexed) when it
+   * fits the transaction with meta/head; tells whether it did. The indexer may be writing the
+   * same entries for the records up to `base` meanwhile: they are identical, its transaction
+   * compares meta/indexed, and this one only moves meta/indexed forward (nothing lies beyond
+   * `base` but these records, as the transaction compares meta/head).
    */
-  private withIndexes(ops: RequestOp[], written: readonly TailEntry[]): boolean {
-    const L = this.s.layout;
+  private withIndexes(ops: RequestOp[], written: readonly TailEntry[], base: number): boolean {
+    const { layout: L, log } = this.s;
     const { maxOps, maxBytes } = this.s.limits;
-    const more = indexEntries(L, written.map((w) => w.record)).map(([k, v]) => put(k, v));
+    if (log.tail.length !== base - log.indexedRev || log.tail.length + written.length > maxOps) return false;
+    const entries = log.tail.length === 0 ? written : [...log.tail, ...written];
+    const more = indexEntries(L, entries.map((w) => w.record)).map(([k, v]) => put(k, v));
     const newest = new Map<string, TailEntry>();
-    for (const w of written) newest.set(w.record.key, w);
+    for (const w of entries) newest.set(w.record.key, w);
     for (const [k, w] of newest) more.push(put(L.headOf(k), w.bytes));
     more.push(put(L.indexed, u64(written[written.length - 1]!.record.revision)));
     // maxOps leaves room for meta/head.
