@@ -248,7 +248,7 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     expect(await b!.revisionAt(Date.now())).toBe(20);
   });
 
-  it("writes a commit's indexes in the commit's own transaction when they fit, and in the indexer's right after when they do not", async () => {
+  it("writes a commit's indexes in the commit's own transaction when they fit, in the indexer's right after when they do not, and keeps groups small enough for theirs to fit", async () => {
     const layout = (prefix: string) => new EtcdLayout(prefix);
     const etcd = new EtcdClient({ endpoints: cluster.endpoints });
     const modOf = async (key: Buffer) => (await etcd.range({ key })).kvs[0]?.modRevision;
@@ -279,6 +279,17 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
       expect(readU64((await etcd.range({ key: T.indexed })).kvs[0]!.value)).toBe(5);
       expect(await modOf(T.indexed)).toBeGreaterThan((await modOf(T.log(5)))!);
       expect((await b.history("tight/3", 10)).map((r) => r.revision)).toEqual([4]);
+
+      // Eight writers at once on 16 operations a transaction: the eight records would fit one,
+      // their indexes would not, so the queue goes out in groups that carry their own indexes.
+      const capped = `/ctm-replicas/${randomUUID()}/`;
+      const c = new EtcdLogStore(systemClock, { connection: { endpoints: cluster.endpoints }, prefix: capped, maxTxnOps: 16, indexLagMs: 600_000 });
+      await c.open();
+      open.push(c);
+      const cs = (await Promise.all(Array.from({ length: 8 }, (_, i) => c.commit(() => [set(`capped/${i}`, i)])))).flat();
+      const C = layout(capped);
+      for (const r of cs) expect(await modOf(C.keyRev(r.key, r.revision))).toBe(await modOf(C.log(r.revision)));
+      expect(await modOf(C.indexed)).toBe(await modOf(C.log(8)));
     } finally {
       etcd.close();
     }

@@ -14,7 +14,7 @@ import type { EtcdFollower } from "./etcd-follower.js";
 import type { EtcdIndexer } from "./etcd-indexer.js";
 import type { EtcdLayout } from "./etcd-layout.js";
 import { cmp, cmpCreate, opBytes, put } from "./etcd-ops.js";
-import { indexEntries } from "./etcd-index.js";
+import { entriesFor, indexEntries } from "./etcd-index.js";
 import { errorText } from "./error-text.js";
 import { headValue, readHead } from "./head-value.js";
 import type { RecordStamper } from "./record-stamper.js";
@@ -271,12 +271,21 @@ export class EtcdCommitter {
    */
   private takeGroup(): { group: Pending[]; staged: boolean } {
     const { maxOps, maxBytes } = this.s.limits;
+    const { log } = this.s;
+    // The group stops short of what would keep its indexes (and those of the records before it
+    // still above meta/indexed) out of its transaction: a transaction without them needs one of
+    // the indexer's, and the commits made while that one is in flight would need theirs too.
+    const inline = new IndexCost();
+    const canInline = log.tail.length <= maxOps && log.tail.length === log.committedRev - log.indexedRev;
+    if (canInline) inline.add(log.tail.map((e) => e.record));
     let ops = 0;
     let bytes = 0;
     let n = 0;
     for (const p of this.queue) {
       const size = p.records.reduce((s, r) => s + storedSize(r) + 64, 0);
       if (n > 0 && (ops + p.records.length > maxOps || bytes + size > maxBytes || p.fenced !== this.queue[0]!.fenced || p.alsoPut || this.queue[0]!.alsoPut)) break;
+      if (canInline) inline.add(p.records);
+      if (n > 0 && canInline && ops + p.records.length + inline.ops > maxOps) break;
       ops += p.records.length;
       bytes += size;
       n++;
@@ -362,6 +371,22 @@ export class EtcdCommitter {
       }
     }
     this.restamp();
+  }
+}
+
+/** How many index operations (entries, h/<key> puts, meta/indexed) a run of records needs, added up. */
+class IndexCost {
+  ops = 1;
+  private readonly ms = new Set<number>();
+  private readonly keys = new Set<string>();
+
+  /** Adds `records`, which follow those added before. */
+  add(records: readonly LogRecord[]): void {
+    for (const r of records) {
+      this.ops += entriesFor(r, this.ms) + (this.keys.has(r.key) ? 0 : 1);
+      this.ms.add(r.time);
+      this.keys.add(r.key);
+    }
   }
 }
 
