@@ -55,6 +55,23 @@ async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void
   }
 }
 
+/**
+ * What a writer leaves when it dies between its commit and its indexes: "dead/b" at revisions
+ * 2 to 4 (on a log whose head is revision 1) and the head, no index. Returns etcd's revision.
+ */
+async function writeAsDeadWriter(etcd: EtcdClient, L: EtcdLayout): Promise<bigint> {
+  const head = (await etcd.range({ key: L.head })).kvs[0]!;
+  let prev: Buffer = Buffer.from(head.value.subarray(8, 40));
+  const ops = [];
+  for (let rev = 2; rev <= 4; rev++) {
+    const bytes = encodeLogValue(prev, { key: "dead/b", value: rev, deleted: false, author: "gone", message: "", kind: "set", cause: "api", revision: rev, version: rev - 1, time: Date.now() });
+    prev = recordHash(bytes);
+    ops.push({ request: { $case: "requestPut" as const, value: { key: L.log(rev), value: bytes, lease: 0n, prevKv: false } } });
+  }
+  ops.push({ request: { $case: "requestPut" as const, value: { key: L.head, value: Buffer.concat([u64(4), prev]), lease: 0n, prevKv: false } } });
+  return (await etcd.txn({ success: ops })).header!.revision;
+}
+
 /** Every record each replica's listeners were given, in the order given. */
 function record(stores: EtcdLogStore[]): LogRecord[][] {
   return stores.map((s) => {
@@ -306,16 +323,7 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     const etcd = new EtcdClient({ endpoints: cluster.endpoints });
     const modOf = async (key: Buffer) => (await etcd.range({ key })).kvs[0]?.modRevision;
     try {
-      const head = (await etcd.range({ key: L.head })).kvs[0]!;
-      let prev: Buffer = Buffer.from(head.value.subarray(8, 40));
-      const ops = [];
-      for (let rev = 2; rev <= 4; rev++) {
-        const bytes = encodeLogValue(prev, { key: "dead/b", value: rev, deleted: false, author: "gone", message: "", kind: "set", cause: "api", revision: rev, version: rev - 1, time: Date.now() });
-        prev = recordHash(bytes);
-        ops.push({ request: { $case: "requestPut" as const, value: { key: L.log(rev), value: bytes, lease: 0n, prevKv: false } } });
-      }
-      ops.push({ request: { $case: "requestPut" as const, value: { key: L.head, value: Buffer.concat([u64(4), prev]), lease: 0n, prevKv: false } } });
-      await etcd.txn({ success: ops });
+      await writeAsDeadWriter(etcd, L);
       await until("a follows the dead writer's records", () => a.headRevision === 4);
       expect(await modOf(L.keyRev("dead/b", 2))).toBeUndefined();
       const [r] = await a.commit(() => [set("dead/c", 5)]);
@@ -334,23 +342,13 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     const prefix = `/ctm-replicas/${randomUUID()}/`;
     const [a] = await replicas(1, prefix);
     await a!.commit(() => [set("dead/a", 1)]);
-    // What a writer leaves when it dies between its commit and its indexes: records and head, no index.
     const layout = new EtcdLayout(prefix);
     const etcd = new EtcdClient({ endpoints: cluster.endpoints });
     const indexed = async () => readU64((await etcd.range({ key: layout.indexed })).kvs[0]!.value);
     try {
       for (let i = 0; i < 200 && (await indexed()) < 1; i++) await new Promise((r) => setTimeout(r, 10));
       expect(await indexed()).toBe(1);
-      const head = (await etcd.range({ key: layout.head })).kvs[0]!;
-      let prev: Buffer = Buffer.from(head.value.subarray(8, 40));
-      const ops = [];
-      for (let rev = 2; rev <= 4; rev++) {
-        const bytes = encodeLogValue(prev, { key: "dead/b", value: rev, deleted: false, author: "gone", message: "", kind: "set", cause: "api", revision: rev, version: rev - 1, time: Date.now() });
-        prev = recordHash(bytes);
-        ops.push({ request: { $case: "requestPut" as const, value: { key: layout.log(rev), value: bytes, lease: 0n, prevKv: false } } });
-      }
-      ops.push({ request: { $case: "requestPut" as const, value: { key: layout.head, value: Buffer.concat([u64(4), prev]), lease: 0n, prevKv: false } } });
-      expect((await etcd.txn({ success: ops })).header!.revision).toBeGreaterThan(0n);
+      expect(await writeAsDeadWriter(etcd, layout)).toBeGreaterThan(0n);
       await until("a follows the dead writer's records", () => a!.headRevision === 4);
       // a did not commit them, so it indexes them only once they have waited indexLagMs (200 ms here).
       const deadline = Date.now() + 10_000;

@@ -14,7 +14,7 @@ import type { EtcdFollower } from "./etcd-follower.js";
 import type { EtcdIndexer } from "./etcd-indexer.js";
 import type { EtcdLayout } from "./etcd-layout.js";
 import { cmp, cmpCreate, opBytes, put } from "./etcd-ops.js";
-import { entriesFor, indexEntries } from "./etcd-index.js";
+import { IndexCost, indexPuts } from "./etcd-index.js";
 import { errorText } from "./error-text.js";
 import { headValue, readHead } from "./head-value.js";
 import type { RecordStamper } from "./record-stamper.js";
@@ -249,12 +249,7 @@ export class EtcdCommitter {
     const { layout: L, log } = this.s;
     const { maxOps, maxBytes } = this.s.limits;
     if (log.tail.length !== base - log.indexedRev || log.tail.length + written.length > maxOps) return false;
-    const entries = log.tail.length === 0 ? written : [...log.tail, ...written];
-    const more = indexEntries(L, entries.map((w) => w.record)).map(([k, v]) => put(k, v));
-    const newest = new Map<string, TailEntry>();
-    for (const w of entries) newest.set(w.record.key, w);
-    for (const [k, w] of newest) more.push(put(L.headOf(k), w.bytes));
-    more.push(put(L.indexed, u64(written[written.length - 1]!.record.revision)));
+    const more = indexPuts(L, log.tail.length === 0 ? written : [...log.tail, ...written]);
     // maxOps leaves room for meta/head.
     if (ops.length + more.length > maxOps) return false;
     let bytes = 0;
@@ -371,22 +366,6 @@ export class EtcdCommitter {
       }
     }
     this.restamp();
-  }
-}
-
-/** How many index operations (entries, h/<key> puts, meta/indexed) a run of records needs, added up. */
-class IndexCost {
-  ops = 1;
-  private readonly ms = new Set<number>();
-  private readonly keys = new Set<string>();
-
-  /** Adds `records`, which follow those added before. */
-  add(records: readonly LogRecord[]): void {
-    for (const r of records) {
-      this.ops += entriesFor(r, this.ms) + (this.keys.has(r.key) ? 0 : 1);
-      this.ms.add(r.time);
-      this.keys.add(r.key);
-    }
   }
 }
 

@@ -1,6 +1,9 @@
 import type { LogRecord } from "@ctm/core/record";
 import { u64 } from "../level/codec.js";
+import type { RequestOp } from "../../gen/etcd/etcdserverpb/rpc.js";
+import type { TailEntry } from "./applied-log.js";
 import type { EtcdLayout } from "./etcd-layout.js";
+import { put } from "./etcd-ops.js";
 
 /**
  * Versions that get an iv/ entry: 1, then every VERSION_STEP-th. A key's versions are
@@ -31,6 +34,32 @@ export function indexEntries(L: EtcdLayout, records: readonly LogRecord[]): [Buf
 }
 
 /** How many entries indexEntries adds for `r` on top of those for the records before it (`msSeen`: their times). */
-export function entriesFor(r: LogRecord, msSeen: Set<number>): number {
+function entriesFor(r: LogRecord, msSeen: Set<number>): number {
   return 1 + (r.version % VERSION_STEP === 1 ? 1 : 0) + (msSeen.has(r.time) ? 0 : 1);
+}
+
+/** The puts that index `entries` (in revision order): their entries, every key's newest record under h/, and meta/indexed at the last one. */
+export function indexPuts(L: EtcdLayout, entries: readonly TailEntry[]): RequestOp[] {
+  const ops = indexEntries(L, entries.map((e) => e.record)).map(([k, v]) => put(k, v));
+  const newest = new Map<string, TailEntry>();
+  for (const e of entries) newest.set(e.record.key, e);
+  for (const [k, e] of newest) ops.push(put(L.headOf(k), e.bytes));
+  ops.push(put(L.indexed, u64(entries[entries.length - 1]!.record.revision)));
+  return ops;
+}
+
+/** How many index operations (entries, h/<key> puts, meta/indexed) a run of records needs, added up. */
+export class IndexCost {
+  ops = 1;
+  private readonly ms = new Set<number>();
+  private readonly keys = new Set<string>();
+
+  /** Adds `records`, which follow those added before. */
+  add(records: readonly LogRecord[]): void {
+    for (const r of records) {
+      this.ops += entriesFor(r, this.ms) + (this.keys.has(r.key) ? 0 : 1);
+      this.ms.add(r.time);
+      this.keys.add(r.key);
+    }
+  }
 }

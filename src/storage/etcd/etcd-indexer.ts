@@ -1,10 +1,10 @@
 import { Compare_CompareTarget as Target } from "../../gen/etcd/etcdserverpb/rpc.js";
 import { readU64, u64 } from "../level/codec.js";
-import type { AppliedLog, TailEntry } from "./applied-log.js";
+import type { AppliedLog } from "./applied-log.js";
 import type { EtcdClient } from "./etcd-client.js";
-import { entriesFor, indexEntries } from "./etcd-index.js";
+import { IndexCost, indexPuts } from "./etcd-index.js";
 import type { EtcdLayout } from "./etcd-layout.js";
-import { cmp, put, rangeOf } from "./etcd-ops.js";
+import { cmp, rangeOf } from "./etcd-ops.js";
 import type { StoreStatus } from "./store-status.js";
 
 /**
@@ -53,23 +53,16 @@ export class EtcdIndexer {
         const L = this.layout;
         while (this.status.open && this.log.tail.length > 0) {
           // As many records as fit one transaction with their entries, h/<key> and meta/indexed.
-          const newest = new Map<string, TailEntry>();
-          const ms = new Set<number>();
+          const cost = new IndexCost();
           let n = 0;
-          for (let ops = 1; n < this.log.tail.length; n++) {
-            const e = this.log.tail[n]!;
-            const more = entriesFor(e.record, ms) + (newest.has(e.record.key) ? 0 : 1);
-            if (n > 0 && ops + more > this.maxOps) break;
-            ops += more;
-            ms.add(e.record.time);
-            newest.set(e.record.key, e);
+          for (; n < this.log.tail.length; n++) {
+            cost.add([this.log.tail[n]!.record]);
+            if (n > 0 && cost.ops > this.maxOps) break;
           }
           const chunk = this.log.tail.slice(0, n);
           const from = this.log.indexedRev;
           const to = chunk[chunk.length - 1]!.record.revision;
-          const ops = indexEntries(L, chunk.map((e) => e.record)).map(([k, v]) => put(k, v));
-          for (const [k, e] of newest) ops.push(put(L.headOf(k), e.bytes));
-          ops.push(put(L.indexed, u64(to)));
+          const ops = indexPuts(L, chunk);
           const res = await this.client().txn({ compare: [cmp(L.indexed, Target.VALUE, u64(from))], success: ops, failure: [{ request: { $case: "requestRange", value: rangeOf(L.indexed) } }] });
           if (res.succeeded) this.log.markIndexed(to);
           else {
