@@ -77,6 +77,8 @@ describe("keys", () => {
     await p.page.getByLabel("Prefix").press("Enter");
     await p.page.waitForURL(`${env.base}/ui/keys?prefix=shop%2F`);
     await p.page.locator("tr[data-key='other/x']").waitFor({ state: "detached" });
+    // The old rows go before the new ones come: wait for the new list, then read all of it.
+    await p.page.locator("tr[data-key='shop/limits']").waitFor();
     expect(await texts(p, "tbody tr th")).toEqual(["shop/fee", "shop/flag", "shop/limits"]);
     const fee = p.page.locator("tr[data-key='shop/fee']");
     const cell = async (label: string) => (await fee.locator(`td[data-label='${label}']`).textContent())?.trim();
