@@ -69,6 +69,18 @@ export class EtcdCluster {
   ) {}
 
   static async start(size = 3, opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+    // A free port is only free until another test file's process binds it: start again on new
+    // ports when a member lost that race.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await EtcdCluster.startOnce(size, opts);
+      } catch (e) {
+        if (attempt >= 3 || !String(e instanceof Error ? e.message : e).includes("address already in use")) throw e;
+      }
+    }
+  }
+
+  private static async startOnce(size: number, opts: EtcdClusterOptions): Promise<EtcdCluster> {
     const dir = await mkdtemp(join(tmpdir(), "ctm-etcd-"));
     let cluster: EtcdCluster | undefined;
     try {
