@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { BenchContext } from "./bench-context.js";
 import { benchEtcdStoreBaseline } from "./bench-etcd-store-baseline.js";
+import { benchEtcdStoreWatchBaseline } from "./bench-etcd-store-watch-baseline.js";
 import { benchEtcdStoreGet } from "./bench-etcd-store-get.js";
 import { benchEtcdStoreSet } from "./bench-etcd-store-set.js";
 import { benchEtcdStoreWatch } from "./bench-etcd-store-watch.js";
@@ -20,8 +21,9 @@ const prefix = "/bench-ctm/";
  * ctmd on etcd (`--store etcd`), on a 3-member etcd cluster on loopback: Set against etcd's Put
  * on the same cluster, one replica's Get against the embedded store's, two replicas' Gets
  * together against one's, and watch fan-out across two replicas against etcd's own; with
- * BENCH_BASELINE, Set through this build against that one. Then Set against Put on one etcd
- * member, which shows what replication costs each. Every pairing runs in alternating rounds.
+ * BENCH_BASELINE, Set and watch fan-out through this build against that one. Then Set against
+ * Put on one etcd member, which shows what replication costs each. Every pairing runs in
+ * alternating rounds.
  */
 export async function benchEtcdStore(ctx: BenchContext, embedded: CtmdHandle): Promise<void> {
   const cluster = await startEtcdCluster(ctx.children, join(ctx.work, "etcd-cluster"), 3);
@@ -44,7 +46,10 @@ export async function benchEtcdStore(ctx: BenchContext, embedded: CtmdHandle): P
     for (const r of replicas.splice(0)) await stop(r.child);
 
     const baseline = process.env["BENCH_BASELINE"];
-    if (baseline) await benchEtcdStoreBaseline(ctx, eps, baseline);
+    if (baseline) {
+      await benchEtcdStoreBaseline(ctx, eps, baseline);
+      await benchEtcdStoreWatchBaseline(ctx, eps, baseline);
+    }
     ctx.report.note(
       `etcd cluster: 3 etcd members on loopback (one process each, data dirs under the bench's work dir, stopped by PID), every one on this machine's cores with the replicas and h2load; member ${leaderAtStart} led at the start and member ${await cluster.leader()} at the end. The Set row sends etcd's Puts to member 0, which replica A dials first, so both sides enter the cluster through the same member (the server CPU note shows member 0's alone). ctmd replicas: --store etcd --etcd-prefix ${prefix}, replica A with --etcd-endpoints member 0 first, replica B member 1 first; replica B runs only from the 2-replica rows on, so the Set rows have no follower replica applying the writes.`,
     );

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 /** Linux USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on every mainstream arch). */
 const TICKS_PER_SECOND = 100;
 
-function cpuSeconds(pid: number): number {
+/** CPU seconds `pid` has used so far (user + system); NaN once it is gone. */
+export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.

@@ -22,6 +22,8 @@ let server: grpc.Server;
 let client: ConfigServiceClient;
 /** The server side of every Watch call, as grpc-js hands it to the handler. */
 const calls: grpc.ServerWritableStream<WatchRequest, WatchWire>[] = [];
+/** What each call wrote, in the order of `calls`. */
+const writes: WatchWire[][] = [];
 /** Writes that returned false (the stream was full): each one waited for "drain". */
 let slowWrites = 0;
 
@@ -37,9 +39,12 @@ beforeEach(async () => {
   server.addService({ watch } as unknown as grpc.ServiceDefinition, {
     watch: (call: grpc.ServerWritableStream<WatchRequest, WatchWire>) => {
       calls.push(call);
+      const wrote: WatchWire[] = [];
+      writes.push(wrote);
       const write = call.write.bind(call) as (chunk: WatchWire) => boolean;
       // Counts, and passes through: the real write decides.
       call.write = ((chunk: WatchWire) => {
+        wrote.push(chunk);
         const ok = write(chunk);
         if (!ok) slowWrites++;
         return ok;
@@ -57,6 +62,7 @@ afterEach(async () => {
   await store.close();
   await fs.rm(dir, { recursive: true, force: true });
   calls.length = 0;
+  writes.length = 0;
   slowWrites = 0;
 });
 
@@ -95,4 +101,66 @@ describe("Watch under back-pressure", () => {
     expect(listeners(call)).toBeLessThanOrEqual(baseline);
     stream.cancel();
   }, 60_000);
+});
+
+describe("Watch responses on many streams", () => {
+  const eventsOf = (i: number): Buffer[] =>
+    writes[i]!.filter((w): w is Buffer => Buffer.isBuffer(w) && WatchResponse.decode(w).status === WatchStatus.WATCH_STATUS_EVENTS);
+
+  it("a live event is encoded once and the same bytes go to every stream that sends it", async () => {
+    const streams = [
+      client.watch({ key: "k", prefix: false, startRevision: 0 }),
+      client.watch({ key: "k", prefix: false, startRevision: 0 }),
+      client.watch({ key: "k", prefix: true, startRevision: 0 }),
+      client.watch({ key: "k", prefix: false, startRevision: 0 }),
+    ];
+    const seen = streams.map(() => [] as WatchResponse[]);
+    streams.forEach((s, i) => {
+      s.on("data", (r: WatchResponse) => r.status === WatchStatus.WATCH_STATUS_EVENTS && seen[i]!.push(r));
+      s.on("error", () => {});
+    });
+    await until("every stream opened", () => calls.length === 4 && writes.every((w) => w.length > 0));
+    const first = await svc.set({ key: "k", value: { n: 1 } });
+    await until("every stream got the event", () => seen.every((x) => x.length === 1));
+    const sent = [0, 1, 2, 3].map(eventsOf);
+    for (const s of sent) {
+      expect(s).toHaveLength(1);
+      // One Buffer, not four equal ones.
+      expect(s[0]).toBe(sent[0]![0]);
+    }
+    for (const got of seen) {
+      expect(got[0]!.header?.revision).toBe(first.revision);
+      expect(got[0]!.events.map((e) => [e.key, e.revision, e.value])).toEqual([["k", first.revision, { n: 1 }]]);
+    }
+
+    // A later event is a new response: new records, and a header at the new head.
+    const second = await svc.set({ key: "k", value: { n: 2 } });
+    await until("every stream got the second event", () => seen.every((x) => x.length === 2));
+    const again = [0, 1, 2, 3].map(eventsOf);
+    for (const s of again) expect(s[1]).toBe(again[0]![1]);
+    expect(again[0]![1]).not.toBe(again[0]![0]);
+    for (const got of seen) expect([got[1]!.header?.revision, got[1]!.events[0]!.revision, got[1]!.events[0]!.value]).toEqual([second.revision, second.revision, { n: 2 }]);
+    for (const s of streams) s.cancel();
+  });
+
+  it("a stream that replays from the log gets its own response, and the live ones share theirs", async () => {
+    const a = await svc.set({ key: "r", value: 1 });
+    const b = await svc.set({ key: "r", value: 2 });
+    const live = client.watch({ key: "r", prefix: false, startRevision: 0 });
+    const replay = client.watch({ key: "r", prefix: false, startRevision: a.revision });
+    const got: WatchResponse[][] = [[], []];
+    [live, replay].forEach((s, i) => {
+      s.on("data", (r: WatchResponse) => r.status === WatchStatus.WATCH_STATUS_EVENTS && got[i]!.push(...[r]));
+      s.on("error", () => {});
+    });
+    await until("the replay delivered the past", () => got[1]!.flatMap((r) => r.events).length === 2);
+    expect(got[1]!.flatMap((r) => r.events.map((e) => e.value))).toEqual([1, 2]);
+    expect(got[1]![0]!.events[0]!.revision).toBe(a.revision);
+    const c = await svc.set({ key: "r", value: 3 });
+    await until("both streams got the live event", () => got.every((x) => x.flatMap((r) => r.events).some((e) => e.revision === c.revision)));
+    expect(got[0]!.flatMap((r) => r.events.map((e) => e.revision))).toEqual([c.revision]);
+    expect(got[1]!.flatMap((r) => r.events.map((e) => e.revision))).toEqual([a.revision, b.revision, c.revision]);
+    live.cancel();
+    replay.cancel();
+  });
 });
