@@ -7,7 +7,8 @@
 //        BENCH_BASELINE=../other/dist/src/main.js BENCH_ONLY=baseline npm run bench
 //                                           (Get with auth on, this build against another build)
 //        BENCH_ONLY=snapshot npm run bench   (every key at a past revision, 100k keys, against etcd;
-//                                             BENCH_SNAPSHOT_EVERY=1 changes every key, BENCH_BASELINE pairs a build)
+//                                             BENCH_SNAPSHOT_EVERY=1 changes every key, BENCH_BASELINE pairs a build:
+//                                             listings, RollbackPrefix, and the level store's longest hold during a 100k-record commit)
 //        BENCH_ONLY=etcd npm run bench   (Get and Set against etcd on both cores and on one, alternating)
 //        BENCH_ONLY=workers npm run bench   (Get and Set with --workers 2 against 1 worker and none, alternating)
 //        BENCH_ONLY=etcd-store npm run bench   (ctmd --store etcd on a 3-member etcd cluster: Set against etcd Put, Get against
@@ -35,6 +36,7 @@ import { benchAuth } from "./bench-auth.js";
 import { benchBaseline } from "./bench-baseline.js";
 import { benchSnapshot } from "./bench-snapshot.js";
 import { benchSnapshotBuilds } from "./bench-snapshot-builds.js";
+import { benchCommitHold } from "./bench-commit-hold.js";
 import { benchStartup } from "./bench-startup.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchOfrep } from "./bench-ofrep.js";
@@ -94,7 +96,10 @@ async function main(): Promise<number> {
       } else if (only("snapshot")) {
         await benchSnapshot(ctx);
         const baseline = process.env["BENCH_BASELINE"];
-        if (baseline) await benchSnapshotBuilds(ctx, baseline);
+        if (baseline) {
+          await benchSnapshotBuilds(ctx, baseline);
+          await benchCommitHold(ctx, baseline);
+        }
       } else if (only("compaction")) {
         await benchCompaction(ctx);
       } else if (only("local-eval")) {

@@ -59,6 +59,79 @@ describe("durability", () => {
     expect(acked.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3000);
   });
 
+  it("a RollbackPrefix of 20,000 keys, written from a worker thread, survives kill -9 whole or not at all", async () => {
+    const KEYS = 20_000;
+    const daemon = await Daemon.start();
+    cleanups.push(() => daemon.dispose());
+    let client = connect(daemon.address);
+    cleanups.push(() => client.close());
+    let c = api(client);
+    const key = (i: number) => `big/k${String(i).padStart(5, "0")}`;
+    const writeAll = async (generation: number): Promise<void> => {
+      for (let at = 0; at < KEYS; at += 1000) {
+        await c.apply({ operations: Array.from({ length: 1000 }, (_, i) => ({ operation: { $case: "set" as const, value: { key: key(at + i), value: { generation, pad: "x".repeat(200) } } } })) });
+      }
+    };
+    /** Every key's generation, and whether the head counts exactly the records written. */
+    const state = async (): Promise<Set<number>> => {
+      const generations = new Set<number>();
+      let token = "";
+      let n = 0;
+      do {
+        const page = await c.snapshot({ prefix: "big/", pageToken: token });
+        for (const e of page.entries) generations.add((e.value as { generation: number }).generation);
+        n += page.entries.length;
+        token = page.nextPageToken;
+      } while (token !== "");
+      expect(n).toBe(KEYS);
+      return generations;
+    };
+    await writeAll(1);
+    const past = await headRevision(client);
+    // One whole run first: how long the rollback takes here, and that it is written from a thread.
+    await writeAll(2);
+    let t0 = performance.now();
+    expect((await c.rollbackPrefix({ prefix: "big/", to: { $case: "revision", value: past } })).restored).toBe(KEYS);
+    const tookMs = performance.now() - t0;
+    expect(await state()).toEqual(new Set([1]));
+    client.close();
+    expect(await daemon.stop()).toBe(0);
+    const stopped = daemon.logs.filter((l) => l.msg === "stopped").at(-1) as { threadedBatches: number; records: number };
+    // The rollback's 20,000 records went in one batch written from the worker thread; the Applies' did not.
+    expect(stopped.threadedBatches).toBe(1);
+    await daemon.launch();
+    client = connect(daemon.address);
+    c = api(client);
+
+    // Then kill -9 at several points of it: each time it lands whole or not at all.
+    const outcomes: string[] = [];
+    for (const share of [0.5, 0.75, 0.9, 1.1]) {
+      await writeAll(2);
+      const before = await headRevision(client);
+      t0 = performance.now();
+      const run = c.rollbackPrefix({ prefix: "big/", to: { $case: "revision", value: past } }).then(
+        () => "acknowledged",
+        () => "cut off",
+      );
+      await new Promise((r) => setTimeout(r, Math.max(0, tookMs * share - (performance.now() - t0))));
+      await daemon.kill();
+      const acked = await run;
+      client.close();
+      await daemon.launch();
+      client = connect(daemon.address);
+      c = api(client);
+      const generations = await state();
+      const head = await headRevision(client);
+      // All or nothing: every key rolled back (KEYS more records), or none (not one more).
+      expect([...generations].length).toBe(1);
+      if (generations.has(1)) expect(head).toBe(before + KEYS);
+      else expect(head).toBe(before);
+      if (acked === "acknowledged") expect(generations).toEqual(new Set([1]));
+      outcomes.push(`${acked}: ${generations.has(1) ? "landed" : "not landed"}`);
+    }
+    expect(outcomes).toHaveLength(4);
+  }, 180_000);
+
   it("concurrent Sets share synced batches (group commit)", async () => {
     const daemon = await Daemon.start();
     cleanups.push(() => daemon.dispose());

@@ -15,7 +15,7 @@ import { restart } from "../domain/rollout/controls.js";
 import { evaluate } from "@ctm/core/rollout/evaluate";
 import { EMPTY_CONTEXT, type EvalContext, type Resolution } from "@ctm/core/rollout/plan";
 import type { LogStore, WriteView } from "../storage/log-store.js";
-import type { Pause } from "../storage/time-slices.js";
+import { timeSlices, type Pause } from "../storage/time-slices.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
 import { decodePageToken, decodeSnapshotToken, encodePageToken, encodeSnapshotToken } from "./page-token.js";
@@ -393,7 +393,14 @@ export class ConfigService {
     const revision = await resolvePoint(this.store, this.clock, to, "to");
     // In the store's key order.
     const past = await this.recordsAt(prefix, revision);
-    const then = new Map(past.map((r) => [r.key, r]));
+    // In slices: a map of 100,000 keys made in one go held the event loop for over 100 ms.
+    const then = new Map<string, LogRecord>();
+    const slice = timeSlices(SLICE_MS);
+    for (const r of past) {
+      then.set(r.key, r);
+      const p = slice();
+      if (p) await p;
+    }
     const records = await this.commitAlone(async (view, pause) => {
       const drafts: Draft[] = [];
       const consider = (key: string): void => {
@@ -503,3 +510,6 @@ function restore(key: string, target: LogRecord | undefined, actor: Actor, now: 
 
 /** What a record adds to an answer: its value and its rollout plan (stable value, variants), as JSON. */
 const recordBytes = (r: LogRecord): number => jsonByteLength(r.value ?? null) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0);
+
+/** How long a step of a large call (RollbackPrefix over a whole prefix) runs before it lets other calls run. */
+const SLICE_MS = 10;

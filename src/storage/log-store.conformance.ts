@@ -401,6 +401,40 @@ export function describeLogStore(name: string, factory: LogStoreFactory): void {
         expect((await store.pageAt("big/", 503, 1000)).records).toHaveLength(500);
       });
 
+      it("a batch of thousands of records is seen whole from the moment it lands, and the commit after it lands after it", async () => {
+        const n = 5000;
+        const keys = Array.from({ length: n }, (_, i) => `w/${String(i).padStart(5, "0")}`);
+        // Half the keys exist before; the batch writes them again and creates the other half.
+        await write(...keys.slice(0, n / 2).map((k) => set(k, 0)));
+        // What a listener (and any reader in that turn) sees as the batch lands.
+        const seen: { keyCount: number; latest: (LogRecord | undefined)[]; under: number; each: number; all: number }[] = [];
+        const stop = store.onCommit((rs) => {
+          if (seen.length > 0 || rs[0]!.key !== keys[0] || rs[0]!.value !== 1) return;
+          seen.push({ keyCount: store.keyCount, latest: keys.map((k) => store.latest(k)), under: store.latestUnder("w/").length, each: [...store.eachLatest("w/")].length, all: [...store.eachLatest("")].length });
+        });
+        const big = store.commitAlone(async () => keys.map((k) => set(k, 1)));
+        const after = store.commit(() => [set(keys[0]!, 2), set("w/new", 2)]);
+        const records = await big;
+        stop();
+        expect(seen).toHaveLength(1);
+        expect(seen[0]!.latest.every((r, i) => r === records[i])).toBe(true);
+        expect([seen[0]!.keyCount, seen[0]!.under, seen[0]!.each, seen[0]!.all]).toEqual([n, n, n, n]);
+        expect(records).toHaveLength(n);
+        expect(store.headRevision).toBe(records[n - 1]!.revision);
+        expect(store.keyCount).toBe(n);
+        keys.forEach((k, i) => expect(store.latest(k)).toBe(records[i]));
+        expect(store.latestUnder("w/").map((r) => r.revision)).toEqual(revs(records));
+        expect([...store.eachLatest("w/")].map((r) => r.revision).sort((a, b) => a - b)).toEqual(revs(records));
+        expect([...store.eachLatest("")]).toHaveLength(n);
+        const [a0, created] = await after;
+        expect([a0!.revision, created!.revision]).toEqual([records[n - 1]!.revision + 1, records[n - 1]!.revision + 2]);
+        expect(store.latest(keys[0]!)).toBe(a0);
+        expect(store.latest(keys[1]!)).toBe(records[1]);
+        expect(store.keyCount).toBe(n + 1);
+        expect(store.latestUnder("w/")).toHaveLength(n + 1);
+        expect((await store.pageAt("w/", store.headRevision, n + 10)).records).toHaveLength(n + 1);
+      }, 60_000);
+
       it("the writer's view lists every key once while the batches that wrote them land", async () => {
         await write(set("p/old", 1));
         // Not yet durable when commitAlone starts: these keys exist only in the writer's view.

@@ -18,6 +18,8 @@ export interface StoreStats {
   readonly batches: number;
   /** Records written since open. */
   readonly records: number;
+  /** Of `batches`, those written from a worker thread (the level store's large batches). */
+  readonly threadedBatches?: number;
 }
 
 export type CommitListener = (records: readonly LogRecord[]) => void;

@@ -31,7 +31,10 @@ describeLogStore("LevelLogStore", levelStore());
 describeLogStore("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
 // Every reopen reads the heads from a worker thread, as a store of more than AUTO_FULL_LIMIT revisions does.
 describeLogStore("LevelLogStore reading its heads from a thread", levelStore({ headReader: "thread" }));
+// Every batch built and written on a worker thread, as a batch of THREADED_BATCH records or more is.
+describeLogStore("LevelLogStore writing every batch from a thread", levelStore({ threadedBatch: 1 }));
 describeCompaction("LevelLogStore", levelStore());
+describeCompaction("LevelLogStore writing every batch from a thread", levelStore({ threadedBatch: 1 }));
 describeCompaction("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
 
 describe("LevelLogStore specifics", () => {

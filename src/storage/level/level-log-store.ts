@@ -18,6 +18,8 @@ import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-byte
 import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
+import { HeadRecords, type StagedHeads } from "./head-records.js";
+import { ThreadedBatch } from "./threaded-batch.js";
 import { unpackRecords } from "./head-chunk.js";
 import { readHeadsThreaded } from "./read-heads-threaded.js";
 import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
@@ -51,6 +53,8 @@ export interface LevelLogStoreOptions {
    * revisions ("auto", the default: a thread costs more than it saves on a small store).
    */
   headReader?: "auto" | "thread" | "inline";
+  /** A batch of at least this many records is built and written on a worker thread (see ThreadedBatch); default THREADED_BATCH. */
+  threadedBatch?: number;
 }
 
 export const LEVEL_STORE_DEFAULTS: LevelLogStoreOptions = { verifyOnOpen: "auto", witnessIntervalMs: 1000 };
@@ -66,7 +70,8 @@ const openHere = new Set<string>();
 
 type Bytes = Buffer;
 type Sub = AbstractSublevel<Level<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
-type ChainedBatch = ReturnType<Level<Bytes, Bytes>["batch"]>;
+/** What fill() writes into: LevelDB's own batch, or one written on a worker thread. */
+type BatchSink = Pick<ReturnType<Level<Bytes, Bytes>["batch"]>, "put" | "del"> | ThreadedBatch;
 
 interface Pending {
   records: LogRecord[];
@@ -85,8 +90,9 @@ interface Pending {
  *   head!<key>           -> rev       (startup reads this, never the log)
  *   meta!schema|head     -> number; meta!hash -> the chain's tip; meta!checkpoint -> rev + hash
  *   note!<name>          -> bytes     (operational notes, outside the chain: see LogStore.readNote)
- * A record and all its index entries go into one atomic batch. Each log value carries the
- * SHA-256 of the record before it (see record-bytes.ts), so the history can be verified.
+ * A record and all its index entries go into one atomic batch (a large one is built and written
+ * on a worker thread: see ThreadedBatch). Each log value carries the SHA-256 of the record before
+ * it (see record-bytes.ts), so the history can be verified.
  */
 export class LevelLogStore implements LogStore {
   // Made in open(): a LevelDB instance opens itself a tick after construction, with
@@ -101,7 +107,7 @@ export class LevelLogStore implements LogStore {
   private readonly put: Record<"log" | "key" | "ver" | "time" | "head" | "meta", (key: Bytes) => Bytes>;
 
   /** Durable, visible state: what readers see. */
-  private readonly committed = new Map<string, LogRecord>();
+  private readonly committed = new HeadRecords();
   /** Writer state: committed plus in-flight, for versions and compare-and-set. */
   private readonly writer = new Map<string, KeyHead>();
   private committedRev = 0;
@@ -116,7 +122,7 @@ export class LevelLogStore implements LogStore {
   private failure: CtmError | undefined;
   private isOpen = false;
   private readonly listeners = new Set<CommitListener>();
-  private counters = { openLogReads: 0, batches: 0, records: 0, witnessErrors: 0 };
+  private counters = { openLogReads: 0, batches: 0, records: 0, witnessErrors: 0, threadedBatches: 0 };
   /** The hash of the newest record put into a batch (being written included), and of the newest durable one. */
   private lastHash: Buffer = GENESIS;
   private committedHash: Buffer = GENESIS;
@@ -310,7 +316,7 @@ export class LevelLogStore implements LogStore {
     } catch {
       throw this.damaged(readU64(rev), "record does not decode");
     }
-    this.committed.set(r.key, r);
+    this.committed.set(r);
     this.writer.set(r.key, r);
     if (r.time > this.lastTime) this.lastTime = r.time;
   }
@@ -582,7 +588,7 @@ export class LevelLogStore implements LogStore {
    * Puts a group's records and index entries into `batch`, extending the hash chain in
    * revision order. Yields to the event loop whenever a slice has run for SLICE_MS.
    */
-  private async fill(batch: ChainedBatch, group: readonly Pending[]): Promise<void> {
+  private async fill(batch: BatchSink, group: readonly Pending[]): Promise<void> {
     const put = this.put;
     const pause = timeSlices(SLICE_MS);
     for (const p of group) {
@@ -612,8 +618,13 @@ export class LevelLogStore implements LogStore {
       const group = this.queue;
       this.queue = [];
       const last = group[group.length - 1]!.records;
+      const all = group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records);
+      let staged: StagedHeads | undefined;
+      // A large batch is built and written on a worker thread (see ThreadedBatch).
+      const threaded = all.length >= (this.opts.threadedBatch ?? THREADED_BATCH) ? new ThreadedBatch(resolve(this.location)) : undefined;
       try {
-        const batch = this.db.batch();
+        const native = threaded ? undefined : this.db.batch();
+        const batch: BatchSink = threaded ?? native!;
         await this.fill(batch, group);
         for (const p of group) {
           for (const [k, v] of p.meta?.put ?? []) batch.put(k, v);
@@ -621,8 +632,12 @@ export class LevelLogStore implements LogStore {
         }
         batch.put(META.head, u64(last[last.length - 1]!.revision));
         batch.put(META.hash, this.lastHash);
-        await batch.write({ sync: true });
+        // A large batch's heads are gathered while it is synced, so that it is shown in one step.
+        const written = threaded ? threaded.write() : native!.write({ sync: true });
+        [, staged] = await Promise.all([written, all.length >= STAGED_HEADS ? this.committed.stage(all, timeSlices(SLICE_MS)) : undefined]);
+        if (threaded) this.counters.threadedBatches++;
       } catch (e) {
+        threaded?.abort();
         // The writer's view already counted these revisions: nothing after them can be trusted.
         const err = unavailable(`store failed: ${e instanceof Error ? e.message : String(e)}`);
         this.failure = err;
@@ -632,14 +647,18 @@ export class LevelLogStore implements LogStore {
       }
       this.counters.batches++;
       this.committedHash = this.lastHash;
-      for (const p of group) {
-        for (const r of p.records) this.committed.set(r.key, r);
-        this.committedRev = p.records[p.records.length - 1]!.revision;
-        this.counters.records += p.records.length;
-      }
-      const all = group.flatMap((p) => p.records);
+      if (staged) this.committed.show(staged);
+      else for (const r of all) this.committed.set(r);
+      this.committedRev = last[last.length - 1]!.revision;
+      this.counters.records += all.length;
       notifyListeners(this.listeners, all, this.onListenerError);
       for (const p of group) p.resolve(p.records);
+      // Before the next batch, which waits meanwhile; readers see the shown heads throughout. From
+      // the next turn: this one has made the batch visible and told the listeners already.
+      if (staged) {
+        await new Promise((r) => setImmediate(r));
+        await this.committed.moveIn(timeSlices(SLICE_MS));
+      }
     }
     this.flushing = false;
   }
@@ -659,6 +678,17 @@ export class LevelLogStore implements LogStore {
   }
 
   private *eachLatestUnder(prefix: string): Iterable<LogRecord> {
+    // The revision index holds the keys in order: a prefix costs its own keys, not every key's
+    // (the scheduler lists change requests every second). Keys it holds that are not durable
+    // yet have no head here and are left out.
+    const index = this.revIndex;
+    if (index !== undefined) {
+      for (const k of index.keysUnder(prefix)) {
+        const r = this.committed.get(k);
+        if (r !== undefined) yield r;
+      }
+      return;
+    }
     for (const [k, r] of this.committed) if (k.startsWith(prefix)) yield r;
   }
 
@@ -667,8 +697,7 @@ export class LevelLogStore implements LogStore {
   }
 
   latestUnder(prefix: string): LogRecord[] {
-    const out: LogRecord[] = [];
-    for (const [k, r] of this.committed) if (k.startsWith(prefix)) out.push(r);
+    const out = [...(prefix === "" ? this.committed.values() : this.eachLatestUnder(prefix))];
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
@@ -1087,6 +1116,10 @@ const ONE_BYTE = Buffer.from([1]);
 const PAGE_SCAN_BATCH = 1024;
 /** Head records open() reads per step. */
 const OPEN_READ_BATCH = 10_000;
+/** Records in a batch from which it is written on a worker thread (about 4 MiB and up). */
+const THREADED_BATCH = 10_000;
+/** Records in a batch from which its heads are staged and shown in one step (see HeadRecords). */
+const STAGED_HEADS = 4096;
 /** Records pageAt reads per step. */
 const PAGE_READ_BATCH = 256;
 const LONG_RUN = 64;

@@ -45,6 +45,15 @@ describe("RevisionIndex", () => {
       return below.length === 0 ? [] : [`${n}@${below[below.length - 1]}`];
     });
 
+  it("lists the keys under a prefix, in order, and only those", () => {
+    const index = built();
+    for (const prefix of ["", "a/", "b/", "b/é", "b/😀", "a/\uffff", "c/", "b/k0"]) {
+      expect([...index.keysUnder(prefix)]).toEqual(names.filter((n) => n.startsWith(prefix)));
+    }
+    index.add("b/new", rev + 1);
+    expect([...index.keysUnder("b/n")]).toEqual(["b/new"]);
+  });
+
   it("pages every key under a prefix at any revision, whatever the page size, across its chunks", () => {
     const index = built();
     for (const at of [1, 2, 1500, rev - 1, rev]) {

@@ -61,6 +61,14 @@ export class RevisionIndex {
     return this.tree.size;
   }
 
+  /** The keys that start with `prefix`, in order. */
+  *keysUnder(prefix: string): Generator<string> {
+    for (const [key] of this.tree.entries(prefix)) {
+      if (!key.startsWith(prefix)) return;
+      yield key;
+    }
+  }
+
   /** Records a new revision of `key`; one at or below the key's last is already there. */
   add(key: string, revision: number): void {
     const revs = this.tree.get(key);
