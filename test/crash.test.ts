@@ -59,8 +59,9 @@ describe("durability", () => {
     expect(acked.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3000);
   });
 
-  it("a RollbackPrefix of 20,000 keys, written from a worker thread, survives kill -9 whole or not at all", async () => {
-    const KEYS = 20_000;
+  it("a RollbackPrefix of 12,000 keys, written from a worker thread, survives kill -9 whole or not at all", async () => {
+    // Past THREADED_BATCH (10,000 records): the rollback's batch is written from the worker thread.
+    const KEYS = 12_000;
     const daemon = await Daemon.start();
     cleanups.push(() => daemon.dispose());
     let client = connect(daemon.address);
@@ -97,7 +98,7 @@ describe("durability", () => {
     client.close();
     expect(await daemon.stop()).toBe(0);
     const stopped = daemon.logs.filter((l) => l.msg === "stopped").at(-1) as { threadedBatches: number; records: number };
-    // The rollback's 20,000 records went in one batch written from the worker thread; the Applies' did not.
+    // The rollback's records went in one batch written from the worker thread; the Applies' did not.
     expect(stopped.threadedBatches).toBe(1);
     await daemon.launch();
     client = connect(daemon.address);
@@ -105,7 +106,7 @@ describe("durability", () => {
 
     // Then kill -9 at several points of it: each time it lands whole or not at all.
     const outcomes: string[] = [];
-    for (const share of [0.5, 0.75, 0.9, 1.1]) {
+    for (const share of [0.5, 0.9, 1.1]) {
       await writeAll(2);
       const before = await headRevision(client);
       t0 = performance.now();
@@ -129,7 +130,7 @@ describe("durability", () => {
       if (acked === "acknowledged") expect(generations).toEqual(new Set([1]));
       outcomes.push(`${acked}: ${generations.has(1) ? "landed" : "not landed"}`);
     }
-    expect(outcomes).toHaveLength(4);
+    expect(outcomes).toHaveLength(3);
   }, 180_000);
 
   it("concurrent Sets share synced batches (group commit)", async () => {

@@ -1,5 +1,5 @@
-/** From the store to its batch writer: chunks of entries, then `write`. */
-export type BatchWriterMessage = { chunk: Uint8Array } | { write: true };
+/** From the store to its batch writer: a batch's chunks of entries, then `write` (or `abort`); `close` at the end. */
+export type BatchWriterMessage = { chunk: Uint8Array } | { write: true } | { abort: true } | { close: true };
 /** From the batch writer: the batch is durable, or why it is not. */
 export type BatchWriterReply = { written: true } | { error: string; code?: string | undefined };
 

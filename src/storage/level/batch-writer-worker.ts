@@ -1,6 +1,6 @@
-// Worker thread entry: builds one LevelDB write batch from the chunks the store sends, and
-// writes it synced on "write" (see ThreadedBatch): the batch's growth and its copies happen
-// here, off the thread that serves calls.
+// Worker thread entry: builds the store's large LevelDB write batches from the chunks it sends,
+// and writes each synced on "write" (see BatchWriter): a batch's growth and its copies happen
+// here, off the thread that serves calls. It lives until the store closes.
 import { parentPort, workerData } from "node:worker_threads";
 import { ClassicLevel } from "classic-level";
 import { unpackEntries, type BatchWriterMessage, type BatchWriterReply } from "./batch-chunk.js";
@@ -11,30 +11,67 @@ const { location } = workerData as { location: string };
 
 const db = new ClassicLevel<Buffer, Buffer>(location, { keyEncoding: "buffer", valueEncoding: "buffer" });
 // The store holds the database open with the same option: this shares its handle.
-let steps: Promise<unknown> = db.open({ createIfMissing: false, multithreading: true } as Parameters<typeof db.open>[0]);
-const batch = steps.then(() => db.batch());
-let failed = false;
+const opened = db.open({ createIfMissing: false, multithreading: true } as Parameters<typeof db.open>[0]);
+let steps: Promise<unknown> = Promise.resolve();
+let batch: ReturnType<typeof db.batch> | undefined;
+/** Set once a chunk of the current batch could not be taken: its write answers this. */
+let broken: unknown;
 
-function fail(e: unknown): void {
-  if (failed) return;
-  failed = true;
-  port!.postMessage({ error: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code } satisfies BatchWriterReply);
-  void db.close().finally(() => port!.close());
+async function step(m: BatchWriterMessage): Promise<void> {
+  if ("close" in m) {
+    await batch?.close();
+    await db.close();
+    port!.close();
+    return;
+  }
+  if ("abort" in m) {
+    await batch?.close();
+    batch = undefined;
+    broken = undefined;
+    return;
+  }
+  batch ??= db.batch();
+  if ("chunk" in m) {
+    if (broken === undefined) {
+      try {
+        unpackEntries(m.chunk, (k, v) => batch!.put(k, v), (k) => batch!.del(k));
+      } catch (e) {
+        broken = e;
+      }
+    }
+    return;
+  }
+  const b = batch;
+  batch = undefined;
+  try {
+    if (broken !== undefined) throw broken;
+    await b.write({ sync: true });
+    port!.postMessage({ written: true } satisfies BatchWriterReply);
+  } catch (e) {
+    port!.postMessage(failed(e));
+    await b.close().catch(() => undefined);
+  } finally {
+    broken = undefined;
+  }
 }
 
-// In order: each message waits for the ones before it (and for the open).
+const failed = (e: unknown): BatchWriterReply => ({ error: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code });
+
+// In order: each message waits for the ones before it (and for the open). A write is always
+// answered, whatever failed before it.
 port.on("message", (m: BatchWriterMessage) => {
-  steps = steps.then(async () => {
-    if (failed) return;
-    const b = await batch;
-    if ("chunk" in m) {
-      unpackEntries(m.chunk, (k, v) => b.put(k, v), (k) => b.del(k));
-    } else if ("write" in m) {
-      await b.write({ sync: true });
-      port.postMessage({ written: true } satisfies BatchWriterReply);
-      // The thread ends once the shared handle is closed: its exit tells the store.
-      await db.close();
-      port.close();
-    }
-  }).catch(fail);
+  steps = steps
+    .then(async () => {
+      try {
+        await opened;
+      } catch (e) {
+        if ("write" in m) port.postMessage(failed(e));
+        if ("close" in m) port.close();
+        return;
+      }
+      await step(m);
+    })
+    .catch((e: unknown) => {
+      if ("write" in m) port.postMessage(failed(e));
+    });
 });

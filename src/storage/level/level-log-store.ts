@@ -19,7 +19,7 @@ import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
 import { HeadRecords, type StagedHeads } from "./head-records.js";
-import { ThreadedBatch } from "./threaded-batch.js";
+import { BatchWriter, type ThreadedBatch } from "./threaded-batch.js";
 import { unpackRecords } from "./head-chunk.js";
 import { readHeadsThreaded } from "./read-heads-threaded.js";
 import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
@@ -133,6 +133,8 @@ export class LevelLogStore implements LogStore {
   private verifying: Promise<VerifyReport> | undefined;
   private readonly closing = new AbortController();
   private revIndex: RevisionIndex | undefined;
+  /** The worker thread large batches are written from: started at the first, stopped at close. */
+  private batchWriter: BatchWriter | undefined;
   /** The oldest revision answered; raised by compaction before it removes anything. */
   private horizon: Horizon = { revision: 1, time: 0 };
   private compacting = false;
@@ -384,6 +386,8 @@ export class LevelLogStore implements LogStore {
     await this.verifying?.catch(() => undefined);
     await this.witnessing;
     await this.revisionIndexBuilt;
+    // Before this thread's handle: the writer's shares it.
+    await this.batchWriter?.close();
     if (!this.failure) {
       await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
       // Compacting meta's range flushes LevelDB's memtable into a table, so a clean stop
@@ -621,7 +625,7 @@ export class LevelLogStore implements LogStore {
       const all = group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records);
       let staged: StagedHeads | undefined;
       // A large batch is built and written on a worker thread (see ThreadedBatch).
-      const threaded = all.length >= (this.opts.threadedBatch ?? THREADED_BATCH) ? new ThreadedBatch(resolve(this.location)) : undefined;
+      const threaded = all.length >= (this.opts.threadedBatch ?? THREADED_BATCH) ? (this.batchWriter ??= new BatchWriter(resolve(this.location))).begin() : undefined;
       try {
         const native = threaded ? undefined : this.db.batch();
         const batch: BatchSink = threaded ?? native!;

@@ -8,38 +8,70 @@ const script = workerScript("batch-writer-worker", import.meta.url);
 const CHUNK = 1 << 20;
 
 /**
- * A LevelDB write batch built and written on a worker thread. LevelDB keeps a batch in one
- * buffer that doubles as it grows: a put that doubles a batch of 64 MiB copies it whole and
- * held the event loop for 60 to 120 ms. Here this thread packs the entries into chunks and
- * sends each as it fills; the worker puts them into its batch and writes it (synced) on
- * write(), one atomic batch as before. `location` must be held open with `multithreading`.
+ * The worker thread a store writes its large batches from, started at the first one and kept
+ * until close(). LevelDB keeps a batch in one buffer that doubles as it grows: a put that doubled
+ * a batch of 64 MiB copied it whole and held the event loop for 60 to 120 ms. Here the store packs
+ * the entries into chunks and sends each as it fills; the worker puts them into its batch and
+ * writes it (synced) on write(), one atomic batch as before. One batch at a time: the store's
+ * flush is sequential. `location` must be held open with `multithreading`.
  */
+export class BatchWriter {
+  private worker: Worker | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private waiting: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+
+  constructor(private readonly location: string) {}
+
+  /** A new batch; the one before must have been written or aborted. */
+  begin(): ThreadedBatch {
+    return new ThreadedBatch(this.start(), (waiting) => (this.waiting = waiting));
+  }
+
+  /** Stops the worker, which closes its handle of the store first. */
+  async close(): Promise<void> {
+    this.worker?.ref();
+    this.worker?.postMessage({ close: true } satisfies BatchWriterMessage);
+    await this.exited;
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(script.url, { workerData: { location: this.location }, execArgv: script.execArgv });
+    this.worker = worker;
+    // Idle, it keeps no process alive; a batch in flight does (see ThreadedBatch.write).
+    worker.unref();
+    let failure: unknown;
+    worker.on("message", (m: BatchWriterReply) => {
+      worker.unref();
+      const w = this.waiting;
+      this.waiting = undefined;
+      if ("written" in m) w?.resolve();
+      else w?.reject(Object.assign(new Error(`writing the batch: ${m.error}`), { code: m.code }));
+    });
+    worker.on("error", (e) => (failure ??= e));
+    this.exited = new Promise<void>((resolve) =>
+      worker.on("exit", (code) => {
+        if (this.worker === worker) this.worker = undefined;
+        // A batch in flight when the thread ended was not written: the store fails it.
+        this.waiting?.reject(failure ?? new Error(`the batch writer exited (code ${code}) before the batch was written`));
+        this.waiting = undefined;
+        resolve();
+      }),
+    );
+    return worker;
+  }
+
+}
+
+/** One batch being sent to the BatchWriter's worker. */
 export class ThreadedBatch {
-  private readonly worker: Worker;
-  private readonly written: Promise<void>;
   private chunk = Buffer.allocUnsafeSlow(CHUNK);
   private at = 0;
 
-  constructor(location: string) {
-    this.worker = new Worker(script.url, { workerData: { location }, execArgv: script.execArgv });
-    this.written = new Promise<void>((resolve, reject) => {
-      let failure: unknown;
-      let done = false;
-      this.worker.on("message", (m: BatchWriterReply) => {
-        if ("written" in m) done = true;
-        else failure ??= Object.assign(new Error(`writing the batch: ${m.error}`), { code: m.code });
-      });
-      this.worker.on("error", (e) => (failure ??= e));
-      // The worker ends once its shared handle is closed: only then is the batch settled.
-      this.worker.on("exit", (code) => {
-        if (failure !== undefined) reject(failure);
-        else if (!done) reject(new Error(`the batch writer exited (code ${code}) before the batch was written`));
-        else resolve();
-      });
-    });
-    // Settled by write() or abort(); a batch abandoned before write() must not fail unheard.
-    this.written.catch(() => undefined);
-  }
+  constructor(
+    private readonly worker: Worker,
+    private readonly expect: (waiting: { resolve: () => void; reject: (e: unknown) => void }) => void,
+  ) {}
 
   put(key: Uint8Array, value: Uint8Array): void {
     this.add(key, value);
@@ -52,13 +84,16 @@ export class ThreadedBatch {
   /** Writes the batch (synced); resolves once it is durable. */
   write(): Promise<void> {
     this.send();
-    this.worker.postMessage({ write: true } satisfies BatchWriterMessage);
-    return this.written;
+    return new Promise<void>((resolve, reject) => {
+      this.expect({ resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ write: true } satisfies BatchWriterMessage);
+    });
   }
 
-  /** Drops the batch unwritten. */
+  /** Drops what was sent of the batch, unwritten. */
   abort(): void {
-    void this.worker.terminate();
+    this.worker.postMessage({ abort: true } satisfies BatchWriterMessage);
   }
 
   private add(key: Uint8Array, value: Uint8Array | undefined): void {
