@@ -19,7 +19,7 @@ import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
 import { HeadRecords, type StagedHeads } from "./head-records.js";
-import { BatchWriter, type ThreadedBatch } from "./threaded-batch.js";
+import { BatchWriter, type ThreadedBatch } from "./batch-writer.js";
 import { unpackRecords } from "./head-chunk.js";
 import { readHeadsThreaded } from "./read-heads-threaded.js";
 import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
@@ -53,7 +53,7 @@ export interface LevelLogStoreOptions {
    * revisions ("auto", the default: a thread costs more than it saves on a small store).
    */
   headReader?: "auto" | "thread" | "inline";
-  /** A batch of at least this many records is built and written on a worker thread (see ThreadedBatch); default THREADED_BATCH. */
+  /** A batch of at least this many records is built and written on a worker thread (see BatchWriter); default THREADED_BATCH. */
   threadedBatch?: number;
 }
 
@@ -91,7 +91,7 @@ interface Pending {
  *   meta!schema|head     -> number; meta!hash -> the chain's tip; meta!checkpoint -> rev + hash
  *   note!<name>          -> bytes     (operational notes, outside the chain: see LogStore.readNote)
  * A record and all its index entries go into one atomic batch (a large one is built and written
- * on a worker thread: see ThreadedBatch). Each log value carries the SHA-256 of the record before
+ * on a worker thread: see BatchWriter). Each log value carries the SHA-256 of the record before
  * it (see record-bytes.ts), so the history can be verified.
  */
 export class LevelLogStore implements LogStore {
@@ -624,7 +624,7 @@ export class LevelLogStore implements LogStore {
       const last = group[group.length - 1]!.records;
       const all = group.length === 1 ? group[0]!.records : group.flatMap((p) => p.records);
       let staged: StagedHeads | undefined;
-      // A large batch is built and written on a worker thread (see ThreadedBatch).
+      // A large batch is built and written on a worker thread (see BatchWriter).
       const threaded = all.length >= (this.opts.threadedBatch ?? THREADED_BATCH) ? (this.batchWriter ??= new BatchWriter(resolve(this.location))).begin() : undefined;
       try {
         const native = threaded ? undefined : this.db.batch();
