@@ -24,7 +24,12 @@ export class BatchWriter {
 
   /** A new batch; the one before must have been written or aborted. */
   begin(): ThreadedBatch {
-    return new ThreadedBatch(this.start(), (waiting) => (this.waiting = waiting));
+    const worker = this.start();
+    return new ThreadedBatch(worker, (waiting) => {
+      // The thread ended while the batch was being sent: nothing would ever answer its write.
+      if (this.worker !== worker) waiting.reject(new Error("the batch writer exited before the batch was written"));
+      else this.waiting = waiting;
+    });
   }
 
   /** Stops the worker, which closes its handle of the store first. */
@@ -60,7 +65,6 @@ export class BatchWriter {
     );
     return worker;
   }
-
 }
 
 /** One batch being sent to the BatchWriter's worker. */
