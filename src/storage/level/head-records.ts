@@ -33,23 +33,26 @@ export class HeadRecords {
     return this.main.size + this.shownNew;
   }
 
-  /** Every head, a key once each (in no particular order). */
-  *values(): IterableIterator<LogRecord> {
-    for (const [, r] of this.entries()) yield r;
+  /** Every head, a key once each (in no particular order). Without a shown batch, the map's own iterator: several times quicker than a generator. */
+  values(): IterableIterator<LogRecord> {
+    return this.shown === undefined ? this.main.values() : this.mergedValues();
   }
 
-  *entries(): IterableIterator<[string, LogRecord]> {
-    const shown = this.shown;
-    if (shown === undefined) {
-      yield* this.main;
-      return;
-    }
-    for (const [k, r] of this.main) yield [k, shown.get(k) ?? r];
-    for (const [k, r] of shown) if (!this.main.has(k)) yield [k, r];
+  entries(): IterableIterator<[string, LogRecord]> {
+    return this.shown === undefined ? this.main.entries() : this.merged(this.shown);
   }
 
   [Symbol.iterator](): IterableIterator<[string, LogRecord]> {
     return this.entries();
+  }
+
+  private *merged(shown: Map<string, LogRecord>): IterableIterator<[string, LogRecord]> {
+    for (const [k, r] of this.main) yield [k, shown.get(k) ?? r];
+    for (const [k, r] of shown) if (!this.main.has(k)) yield [k, r];
+  }
+
+  private *mergedValues(): IterableIterator<LogRecord> {
+    for (const [, r] of this.entries()) yield r;
   }
 
   /**
