@@ -82,11 +82,6 @@ export class ConfigService {
   /** This service's writes that are not durable yet: what `prepare` reads a key's value from. */
   private readonly inFlight = new InFlightValues((key) => this.store.latest(key));
 
-  /** Whether `r` is its key's current record itself (not one read back from the log). */
-  isCurrent(r: LogRecord): boolean {
-    return this.store.latest(r.key) === r;
-  }
-
   get headRevision(): number {
     return this.store.headRevision;
   }
@@ -395,7 +390,7 @@ export class ConfigService {
     const past = await this.recordsAt(prefix, revision);
     // In slices: a map of 100,000 keys made in one go held the event loop for over 100 ms.
     const then = new Map<string, LogRecord>();
-    const slice = timeSlices(SLICE_MS);
+    const slice = timeSlices();
     for (const r of past) {
       then.set(r.key, r);
       const p = slice();
@@ -511,5 +506,3 @@ function restore(key: string, target: LogRecord | undefined, actor: Actor, now: 
 /** What a record adds to an answer: its value and its rollout plan (stable value, variants), as JSON. */
 const recordBytes = (r: LogRecord): number => jsonByteLength(r.value ?? null) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0);
 
-/** How long a step of a large call (RollbackPrefix over a whole prefix) runs before it lets other calls run. */
-const SLICE_MS = 10;

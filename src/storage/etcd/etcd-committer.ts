@@ -53,8 +53,6 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-const SLICE_MS = 10;
-
 /**
  * Commits to etcd, a transaction at a time: whatever queued while one was in flight goes into
  * the next (group commit). A commit is stamped when it is made; when another replica's records
@@ -106,7 +104,7 @@ export class EtcdCommitter {
     this.alone = true;
     let durable: Promise<LogRecord[]>;
     try {
-      const records = this.s.stamper.stampAll(await prepare(this.s.stamper.view, timeSlices(SLICE_MS)));
+      const records = this.s.stamper.stampAll(await prepare(this.s.stamper.view, timeSlices()));
       if (!this.s.status.open) throw unavailable("store is closed");
       durable = records.length === 0 ? Promise.resolve([]) : this.enqueue({ prepare, records, fenced });
     } finally {

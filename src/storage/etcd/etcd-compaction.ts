@@ -37,7 +37,6 @@ export interface CompactionSite {
 
 /** Log records read per page: records can be large, and a page is decoded in one go. */
 const PAGE = 256;
-const SLICE_MS = 10;
 
 /**
  * Compaction on etcd, with the embedded store's contract (see CompactionPlan):
@@ -97,7 +96,7 @@ export async function compactEtcd(site: CompactionSite, plan: CompactionPlan, cu
  * not offered again (the embedded store does the same).
  */
 async function* leaving(site: CompactionSite, horizon: number, offer: (r: LogRecord, at: number) => Disposition): AsyncGenerator<ArchiveEntry> {
-  const pause = timeSlices(SLICE_MS);
+  const pause = timeSlices();
   const last = new Map<string, { record: LogRecord; bytes: Buffer }>();
   const L = site.layout;
   for await (const kvs of etcdPages(site.client, L.log(1), L.log(horizon + 1), { pinned: false, limit: PAGE })) {
@@ -169,7 +168,7 @@ async function apply(site: CompactionSite, archive: { file: string; sha256: stri
 /** BelowDigest of the log below the horizon as it stands. */
 async function belowDigest(site: CompactionSite, h: EtcdHorizon): Promise<Buffer> {
   const digest = new BelowDigest(h.prevHash);
-  const pause = timeSlices(SLICE_MS);
+  const pause = timeSlices();
   for await (const kvs of etcdPages(site.client, site.layout.log(1), site.layout.log(h.revision), { pinned: false, limit: PAGE })) {
     for (const kv of kvs) {
       digest.add(site.layout.revOfLog(kv.key), kv.value);

@@ -26,7 +26,7 @@ export async function verifyEtcdLog(client: EtcdClient, L: EtcdLayout): Promise<
   const headHash = headKv ? Buffer.from(headKv.value.subarray(8, 40)) : GENESIS;
   const horizon = decodeHorizon(horizonKv?.value);
   const H = horizon.revision;
-  const pause = timeSlices(10);
+  const pause = timeSlices();
   let checked = 0;
   let bad: { rev: number; reason: string } | undefined;
   const below = H > 1 && horizon.digest !== undefined;
