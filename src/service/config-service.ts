@@ -342,6 +342,11 @@ export class ConfigService {
     return r!;
   }
 
+  /** When `revision` was written; undefined when the log no longer holds it. */
+  private async timeOf(revision: number): Promise<number | undefined> {
+    return (await this.store.range(revision, revision, 1))[0]?.time;
+  }
+
   /**
    * What `key` was at a time or revision, and what `ctx` was served then:
    * evaluation is a pure function of (record, context, time).
@@ -350,10 +355,11 @@ export class ConfigService {
     checkKey(key);
     if (at === undefined) throw invalidArgument("at", "a time or a revision is required");
     const revision = await resolvePoint(this.store, this.clock, at, "at");
-    const record = await this.store.at(key, revision);
+    // At a revision, the moment is when that revision was written: read alongside the record,
+    // unless the record is that revision's own.
+    const [record, written] = await Promise.all([this.store.at(key, revision), "time" in at ? undefined : this.timeOf(revision)]);
     if (!isLive(record)) throw notFound(`key "${key}" did not exist at revision ${revision}`);
-    // At a revision, the moment is when that revision was written.
-    const time = "time" in at ? at.time : ((await this.store.range(revision, revision, 1))[0]?.time ?? record.time);
+    const time = "time" in at ? at.time : record.revision === revision ? record.time : (written ?? record.time);
     return { revision, record, resolution: evaluate(record, ctx, time) };
   }
 

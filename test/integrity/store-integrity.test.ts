@@ -43,8 +43,8 @@ async function raw<T>(dir: string, fn: (db: ClassicLevel<Buffer, Buffer>) => Pro
   }
 }
 
-const open = async (dir: string, verifyOnOpen: "auto" | "tail" | "full" = "auto"): Promise<LevelLogStore> => {
-  const s = new LevelLogStore(dir, new ManualClock(T0 + 1000), { verifyOnOpen, witnessIntervalMs: 0 });
+const open = async (dir: string, verifyOnOpen: "auto" | "tail" | "full" = "auto", revisionIndex: "auto" | "off" = "auto"): Promise<LevelLogStore> => {
+  const s = new LevelLogStore(dir, new ManualClock(T0 + 1000), { verifyOnOpen, witnessIntervalMs: 0, revisionIndex });
   await s.open();
   return s;
 };
@@ -94,6 +94,24 @@ describe("the hash chain", () => {
     await raw(dir, (db) => db.del(prefixed("log", u64(9))));
     expect(await verifyStore(dir)).toMatchObject({ ok: false, firstBadRevision: 9, reason: expect.stringContaining("missing") });
     await expect(open(dir)).rejects.toMatchObject({ code: "data_loss", message: expect.stringMatching(/revision 9.*ctmd repair/) });
+  });
+
+  // With the revision index in memory, and before it is built (the key index on disk).
+  it.each(["auto", "off"] as const)("a record missing from the middle, read before any check finds it, is refused, never answered as absent (revision index %s)", async (revisionIndex) => {
+    // k2 is written at revisions 2, 9, 16 and 23; its record at 9 goes missing.
+    const dir = await storeWith(25);
+    await raw(dir, (db) => db.del(prefixed("log", u64(9))));
+    // A tail check starts at the last clean stop, so this store opens.
+    const live = await open(dir, "tail", revisionIndex);
+    try {
+      await expect(live.at("k2", 12)).rejects.toMatchObject({ code: "data_loss" });
+      await expect(live.pageAt("k", 12, 100)).rejects.toMatchObject({ code: "data_loss" });
+      // Around the hole, reads are whole.
+      expect((await live.at("k2", 8))?.revision).toBe(2);
+      expect((await live.at("k2", 16))?.revision).toBe(16);
+    } finally {
+      await live.close();
+    }
   });
 
   it("an index entry that disagrees with the log is found", async () => {

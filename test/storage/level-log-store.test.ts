@@ -79,11 +79,17 @@ describe("LevelLogStore specifics", () => {
       const indexed: string[][] = [];
       for (const q of queries) indexed.push(await all(b, q.prefix, q.rev, q.limit));
       expect(await all(b, "", head, 10_000)).toHaveLength(500 + during);
+      // A key at a revision: from the index's binary search, as from the key index's reverse seek.
+      const points = [1, 499, 500, 501, 7777, 19_999, 20_000, 20_001, head - 1, head].flatMap((rev) => ["k/000", "k/005", "k/007", "k/499", "n/0", "n/1", "absent"].map((key) => ({ rev, key })));
+      const at = async (s: LevelLogStore): Promise<string[]> => Promise.all(points.map(async (p) => { const r = await s.at(p.key, p.rev); return r === undefined ? "-" : `${r.revision}${r.deleted ? " deleted" : ""}`; }));
+      const indexedAt = await at(b);
+      expect(indexedAt.filter((x) => x.endsWith("deleted")).length).toBeGreaterThan(0);
       await b.close();
       // The same pages from the key index on disk.
       const off = new LevelLogStore(dir, clock, { ...LEVEL_STORE_DEFAULTS, revisionIndex: "off" });
       await off.open();
       for (const [i, q] of queries.entries()) expect(indexed[i], `${q.prefix} at ${q.rev}, ${q.limit} a page`).toEqual(await all(off, q.prefix, q.rev, q.limit));
+      expect(indexedAt).toEqual(await at(off));
       await off.close();
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

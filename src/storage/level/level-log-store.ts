@@ -995,11 +995,22 @@ export class LevelLogStore implements LogStore {
     try {
       const rev = Math.min(revision, this.committedRev);
       this.stillServed(rev);
-      let found: LogRecord | undefined;
-      for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, rev), reverse: true, limit: 1 })) {
-        found = await this.readLog(readU64(k, k.length - 8));
+      // A binary search in memory when the revision index is built (a reverse seek in the key
+      // index costs more the more versions the key has), else that seek.
+      let at = this.revIndex?.revisionAt(key, rev);
+      if (this.revIndex === undefined) {
+        for await (const k of this.keyIdx.keys({ gte: keyNum(key, 0), lte: keyNum(key, rev), reverse: true, limit: 1 })) at = readU64(k, k.length - 8);
       }
+      if (at === undefined) {
+        // Unless a compaction took the key's records below `rev` meanwhile.
+        this.stillServed(rev);
+        return undefined;
+      }
+      const head = this.committed.get(key);
+      const found = head !== undefined && head.revision === at ? head : await this.readLog(at);
       this.stillServed(rev);
+      // An index names a record the log does not hold: damage, never an answer of "absent".
+      if (found === undefined) throw new Error(`the key index names revision ${at}, which the log does not hold`);
       return found;
     } catch (e) {
       throw this.readFailure(e);

@@ -72,6 +72,12 @@ export class RevisionIndex {
     }
   }
 
+  /** `key`'s newest revision at or below `revision`, or undefined when it had none yet (or is unknown). */
+  revisionAt(key: string, revision: number): number | undefined {
+    const revs = this.tree.get(key);
+    return revs === undefined ? undefined : newestAtOrBelow(revs, revision);
+  }
+
   /** Records a new revision of `key`; one at or below the key's last is already there. */
   add(key: string, revision: number): void {
     const revs = this.tree.get(key);
