@@ -106,9 +106,13 @@ describe("the hash chain", () => {
     try {
       await expect(live.at("k2", 12)).rejects.toMatchObject({ code: "data_loss" });
       await expect(live.pageAt("k", 12, 100)).rejects.toMatchObject({ code: "data_loss" });
+      await expect(live.history("k2", 10)).rejects.toMatchObject({ code: "data_loss" });
+      await expect(live.range(1, 25, 10, "k2")).rejects.toMatchObject({ code: "data_loss" });
       // Around the hole, reads are whole.
       expect((await live.at("k2", 8))?.revision).toBe(2);
       expect((await live.at("k2", 16))?.revision).toBe(16);
+      expect((await live.history("k2", 2)).map((r) => r.revision)).toEqual([23, 16]);
+      expect((await live.history("k2", 10, 9)).map((r) => r.revision)).toEqual([2]);
     } finally {
       await live.close();
     }

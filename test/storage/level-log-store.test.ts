@@ -84,12 +84,18 @@ describe("LevelLogStore specifics", () => {
       const at = async (s: LevelLogStore): Promise<string[]> => Promise.all(points.map(async (p) => { const r = await s.at(p.key, p.rev); return r === undefined ? "-" : `${r.revision}${r.deleted ? " deleted" : ""}`; }));
       const indexedAt = await at(b);
       expect(indexedAt.filter((x) => x.endsWith("deleted")).length).toBeGreaterThan(0);
+      // A key's history, newest first, from the index as from the key index.
+      const walks = ["k/000", "k/005", "k/007", "k/499", "n/0", "absent"].flatMap((key) => [1, 7, 25, 1000].flatMap((limit) => [undefined, 1, 2, 501, 10_000, head].map((before) => ({ key, limit, before }))));
+      const histories = async (s: LevelLogStore): Promise<string[]> => Promise.all(walks.map(async (w) => (await s.history(w.key, w.limit, w.before)).map((r) => r.revision).join(",")));
+      const indexedHistories = await histories(b);
+      expect(indexedHistories.some((h) => h.split(",").length === 25)).toBe(true);
       await b.close();
       // The same pages from the key index on disk.
       const off = new LevelLogStore(dir, clock, { ...LEVEL_STORE_DEFAULTS, revisionIndex: "off" });
       await off.open();
       for (const [i, q] of queries.entries()) expect(indexed[i], `${q.prefix} at ${q.rev}, ${q.limit} a page`).toEqual(await all(off, q.prefix, q.rev, q.limit));
       expect(indexedAt).toEqual(await at(off));
+      expect(indexedHistories).toEqual(await histories(off));
       await off.close();
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

@@ -83,6 +83,21 @@ describe("RevisionIndex", () => {
     expect(items(6, 6)).toEqual([...index.pageAt("k/", 6, 10)].flatMap((s) => ("items" in s ? s.items.map(([k, r, head]) => `${k}@${r}${head ? " head" : ""}`) : [])));
   });
 
+  it("names a key's revision at any point, and its revisions newest first up to any point", () => {
+    const index = RevisionIndex.fromSorted(["k/a", "k/b"], [[1, 5, 9], 2]);
+    expect([0, 1, 4, 5, 8, 9, 100].map((r) => index.revisionAt("k/a", r))).toEqual([undefined, 1, 1, 5, 5, 9, 9]);
+    expect([1, 2, 3].map((r) => index.revisionAt("k/b", r))).toEqual([undefined, 2, 2]);
+    expect(index.revisionAt("k/c", 100)).toBeUndefined();
+    expect(index.newestFirst("k/a", 100, 10)).toEqual([9, 5, 1]);
+    expect(index.newestFirst("k/a", 8, 10)).toEqual([5, 1]);
+    expect(index.newestFirst("k/a", 9, 2)).toEqual([9, 5]);
+    expect(index.newestFirst("k/a", 0, 10)).toEqual([]);
+    expect(index.newestFirst("k/a", 9, 0)).toEqual([]);
+    expect(index.newestFirst("k/b", 2, 10)).toEqual([2]);
+    expect(index.newestFirst("k/b", 1, 10)).toEqual([]);
+    expect(index.newestFirst("k/c", 100, 10)).toEqual([]);
+  });
+
   it("takes new revisions and new keys, and ignores a revision it already has", () => {
     const index = built();
     const old = names[10]!;

@@ -78,6 +78,16 @@ export class RevisionIndex {
     return revs === undefined ? undefined : newestAtOrBelow(revs, revision);
   }
 
+  /** Up to `limit` of `key`'s revisions at or below `upTo`, newest first. */
+  newestFirst(key: string, upTo: number, limit: number): number[] {
+    const revs = this.tree.get(key);
+    if (revs === undefined || limit <= 0) return [];
+    if (typeof revs === "number") return revs <= upTo ? [revs] : [];
+    const out: number[] = [];
+    for (let i = lastAtOrBelow(revs, upTo); i >= 0 && out.length < limit; i--) out.push(revs[i]!);
+    return out;
+  }
+
   /** Records a new revision of `key`; one at or below the key's last is already there. */
   add(key: string, revision: number): void {
     const revs = this.tree.get(key);
@@ -147,10 +157,15 @@ export class RevisionIndex {
 
 function newestAtOrBelow(revs: Revisions, revision: number): number | undefined {
   if (typeof revs === "number") return revs <= revision ? revs : undefined;
-  if (revs[revs.length - 1]! <= revision) return revs[revs.length - 1];
+  const at = lastAtOrBelow(revs, revision);
+  return at < 0 ? undefined : revs[at];
+}
+
+/** The last index of `revs` (ascending) whose revision is at or below `revision`, or -1. */
+function lastAtOrBelow(revs: number[], revision: number): number {
+  if (revs[revs.length - 1]! <= revision) return revs.length - 1;
   let lo = 0;
   let hi = revs.length - 1;
-  // The last index whose revision is at or below `revision`, or -1.
   let best = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
@@ -159,7 +174,7 @@ function newestAtOrBelow(revs: Revisions, revision: number): number | undefined 
       lo = mid + 1;
     } else hi = mid - 1;
   }
-  return best < 0 ? undefined : revs[best];
+  return best;
 }
 
 /** A key's revisions grew by push, with room to spare: keep an exact copy, as most keys never grow again. */
