@@ -141,6 +141,41 @@ describe("LevelLogStore specifics", () => {
     }
   });
 
+  it("checks its whole log from a thread while it serves, and a close stops the check and lets go of the directory", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-level-"));
+    const clock = new ManualClock(T0);
+    const set = (key: string, value: number) => ({ key, value, deleted: false, author: "t", message: "", kind: "set" as const, cause: "api" });
+    try {
+      const a = new LevelLogStore(dir, clock);
+      await a.open();
+      // 30 commits of 1,000 records: the check takes many chunks.
+      for (let round = 0; round < 30; round++) await a.commit(() => Array.from({ length: 1000 }, (_, i) => set(`k/${i}`, round)));
+      const report = await a.verify();
+      expect(report).toMatchObject({ ok: true, scope: "full", recordsChecked: 30_000, to: 30_000 });
+      // Commits land while a check runs; it checks the snapshot it began with, whole.
+      const checking = a.verify();
+      await a.commit(() => [set("k/late", 1)]);
+      const during = await checking;
+      expect(during.ok).toBe(true);
+      expect(during.recordsChecked).toBe(during.to);
+      expect([30_000, 30_001]).toContain(during.to);
+      // A close during a check stops it: the check answers UNAVAILABLE, and the directory opens again.
+      const stopped = a.verify().then(
+        () => "finished",
+        (e: unknown) => e,
+      );
+      await a.close();
+      expect(await stopped).toMatchObject({ code: "unavailable" });
+      const b = new LevelLogStore(dir, clock);
+      await b.open();
+      expect(b.latest("k/late")?.revision).toBe(30_001);
+      expect(await b.verify()).toMatchObject({ ok: true, to: 30_001 });
+      await b.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a data directory with another schema version, and stays closed", async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "ctm-level-"));
     try {

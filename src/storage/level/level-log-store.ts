@@ -13,6 +13,7 @@ import { keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
 import { writeWitness } from "./head-witness.js";
 import { witnessProblem } from "./witness-check.js";
 import { META, PREFIX, prefixed, sectionRange } from "./layout.js";
+import { verifyThreaded } from "./verify-threaded.js";
 import { verifyLog } from "./log-verifier.js";
 import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
 import { openFailure } from "./open-failure.js";
@@ -355,12 +356,12 @@ export class LevelLogStore implements LogStore {
   }
 
   /**
-   * Checks the whole log (or the part since the last check) on a snapshot while the store
-   * serves, a chunk at a time. A failed check fails the store: it stops serving.
+   * Checks the whole log on a snapshot while the store serves, from a worker thread. A failed
+   * check fails the store: it stops serving.
    */
   async verify(): Promise<VerifyReport> {
     if (!this.isOpen) throw unavailable("store is closed");
-    this.verifying ??= verifyLog(this.db, { scope: "full", from: 1, prevHash: GENESIS, chainFrom: this.chainFrom, signal: this.closing.signal })
+    this.verifying ??= verifyThreaded(resolve(this.location), { scope: "full", from: 1, prevHash: GENESIS, chainFrom: this.chainFrom }, this.closing.signal)
       .then((report) => {
         this.lastVerification = report;
         if (!report.ok) this.failure ??= this.damaged(report.firstBadRevision, report.reason ?? "verification failed");
