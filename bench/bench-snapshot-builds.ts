@@ -11,6 +11,7 @@ import { median } from "./paired-rounds.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
 import { startCtmd } from "./start-ctmd.js";
+import { timeTravelRounds } from "./bench-time-travel-builds.js";
 
 
 interface Side {
@@ -67,6 +68,7 @@ export async function benchSnapshotBuilds(ctx: BenchContext, baselineEntry: stri
       formatMs(median(base.ms)),
       formatRatio(median(mine.ms), median(base.ms), median(ratios)),
     );
+    await timeTravelRounds(ctx, sides);
     await rollbackRounds(ctx, sides, keys);
   } finally {
     for (const s of sides) {

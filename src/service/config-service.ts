@@ -82,6 +82,11 @@ export class ConfigService {
   /** This service's writes that are not durable yet: what `prepare` reads a key's value from. */
   private readonly inFlight = new InFlightValues((key) => this.store.latest(key));
 
+  /** Whether `r` is its key's current record itself (not one read back from the log). */
+  isCurrent(r: LogRecord): boolean {
+    return this.store.latest(r.key) === r;
+  }
+
   get headRevision(): number {
     return this.store.headRevision;
   }

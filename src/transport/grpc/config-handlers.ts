@@ -1,4 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
+import type { LogRecord } from "@ctm/core/record";
 import type { ApplyOp, ConfigService } from "../../service/config-service.js";
 import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse, SnapshotRequest } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
@@ -25,6 +26,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
   const byPrefix = (r: { prefix: string }) => r.prefix;
   const answers = new GetResponseCache();
   const pages = new SnapshotReadAhead();
+  const isCurrent = (rec: LogRecord) => svc.isCurrent(rec);
   return {
     set: unary(rpc, "Set", byKey, async (r) => {
       const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
@@ -79,10 +81,10 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
       const at = toPoint(r.at);
       const read = async (pageToken: string) => {
         const page = await svc.snapshot(r.prefix, at, r.pageSize, pageToken);
-        // A page at the head revision holds every key's current record, which Get, Watch and
-        // the next listing send again: their bytes are kept. A page of the past holds records
-        // read back from the log, sent once: not kept, and not looked up one by one to tell.
-        return encodeSnapshotBody(page, r.prefix, page.revision === svc.headRevision);
+        // A key's current record is sent again (by Get, Watch, the next listing): its bytes are
+        // kept. A page at the head revision holds only those, so nothing is asked; in a page of
+        // the past, a record read back from the log is sent once and not kept.
+        return encodeSnapshotBody(page, r.prefix, page.revision === svc.headRevision || isCurrent);
       };
       return withHeader(header(), await pages.page(r, read, (revision) => revision >= svc.firstRevision));
     }),

@@ -9,7 +9,7 @@ const record = (key: string, value: LogRecord["value"], revision: number): LogRe
   ({ key, value, deleted: false, version: 1, revision, time: 1_700_000_000_000, author: "a", message: "m", kind: "set", cause: "api" }) as LogRecord;
 
 /** The whole response, as the Snapshot handler answers it. */
-const encodeSnapshotPage = (page: Parameters<typeof encodeSnapshotBody>[0], prefix: string, header: Parameters<typeof withHeader>[0], keep?: boolean, limit?: number): Buffer =>
+const encodeSnapshotPage = (page: Parameters<typeof encodeSnapshotBody>[0], prefix: string, header: Parameters<typeof withHeader>[0], keep?: boolean | ((r: LogRecord) => boolean), limit?: number): Buffer =>
   withHeader(header, encodeSnapshotBody(page, prefix, keep, limit));
 
 describe("encodeSnapshotBody and withHeader", () => {
