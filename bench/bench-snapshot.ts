@@ -66,7 +66,11 @@ export const snapshotEvery = (): number => Number(process.env["BENCH_SNAPSHOT_EV
 /** Sets keys 0..keys-1 (generation 1) in Apply batches of 1000, 4 at a time; the revision after them. */
 export async function loadCtmd(c: RawClient, keys: number, generation: number): Promise<number> {
   let past = 0;
-  await pool(Math.ceil(keys / 1000), 4, async (b) => void (past = Math.max(past, await applyKeys(c, b * 1000, Math.min(keys, (b + 1) * 1000), 1, generation))));
+  await pool(Math.ceil(keys / 1000), 4, async (b) => {
+    // Awaited first: `past` read before the await would be another job's older value.
+    const revision = await applyKeys(c, b * 1000, Math.min(keys, (b + 1) * 1000), 1, generation);
+    past = Math.max(past, revision);
+  });
   return past;
 }
 

@@ -795,15 +795,12 @@ export class LevelLogStore implements LogStore {
 
   /** scanAt from the revision index: no read until the records themselves. */
   private async *scanIndex(index: RevisionIndex, prefix: string, rev: number, limit: number, after: string | undefined): AsyncGenerator<{ items: Found[] } | { last: string }> {
-    for (const found of index.pageAt(prefix, rev, limit, after, this.committedRev)) {
+    for (const found of index.pageAt(prefix, rev, limit, after)) {
       if ("last" in found) yield found;
       else {
         const out: Found[] = [];
-        for (const [key, revision, maybeHead] of found.items) {
-          // A key changed since `rev` has a newer durable revision, so its head is not this
-          // record: no lookup in the map of every key (about a microsecond a key at 100,000 keys,
-          // in a page of the past). A wrong "maybe" only costs a read of the same record.
-          const head = maybeHead ? this.committed.get(key) : undefined;
+        for (const [key, revision] of found.items) {
+          const head = this.committed.get(key);
           out.push(head !== undefined && head.revision === revision ? head : u64(revision));
         }
         yield { items: out };

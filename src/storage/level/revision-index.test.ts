@@ -70,19 +70,6 @@ describe("RevisionIndex", () => {
     }
   });
 
-  it("tells which revision found can be its key's head: only one with no newer revision at or below the durable one", () => {
-    // k/a written at 1, 5 and 9; k/b at 2; k/c at 3 and 12 (12 not durable yet).
-    const index = RevisionIndex.fromSorted(["k/a", "k/b", "k/c"], [[1, 5, 9], 2, [3, 12]]);
-    const items = (revision: number, durable: number): string[] =>
-      [...index.pageAt("k/", revision, 10, undefined, durable)].flatMap((s) => ("items" in s ? s.items.map(([k, r, head]) => `${k}@${r}${head ? " head" : ""}`) : []));
-    expect(items(4, 11)).toEqual(["k/a@1", "k/b@2 head", "k/c@3 head"]);
-    expect(items(7, 8)).toEqual(["k/a@5 head", "k/b@2 head", "k/c@3 head"]);
-    expect(items(9, 11)).toEqual(["k/a@9 head", "k/b@2 head", "k/c@3 head"]);
-    expect(items(9, 12)).toEqual(["k/a@9 head", "k/b@2 head", "k/c@3"]);
-    // Without `durable`, the revision asked for is the durable one.
-    expect(items(6, 6)).toEqual([...index.pageAt("k/", 6, 10)].flatMap((s) => ("items" in s ? s.items.map(([k, r, head]) => `${k}@${r}${head ? " head" : ""}`) : [])));
-  });
-
   it("names a key's revision at any point, and its revisions newest first up to any point", () => {
     const index = RevisionIndex.fromSorted(["k/a", "k/b"], [[1, 5, 9], 2]);
     expect([0, 1, 4, 5, 8, 9, 100].map((r) => index.revisionAt("k/a", r))).toEqual([undefined, 1, 1, 5, 5, 9, 9]);

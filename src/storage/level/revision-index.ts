@@ -1,9 +1,6 @@
 import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
 import { compareKeys } from "../../domain/key-order.js";
 
-/** A key, its revision found, and whether that can be the key's head (see pageAt). */
-export type IndexItem = [key: string, revision: number, maybeHead: boolean];
-
 /** A key's revisions, oldest first: a lone number for a key written once, as most are. */
 type Revisions = number | number[];
 type Tree = ReturnType<typeof bulkLoad<string, Revisions>>;
@@ -110,18 +107,15 @@ export class RevisionIndex {
   /**
    * The keys under `prefix` after `after` (all when absent), at most `limit` of them, each with
    * its newest revision at or below `revision` (keys born later are looked at and left out),
-   * a chunk at a time; then `{ last }` when more keys follow the last one looked at. An item's
-   * third field says whether that revision is also the key's newest at or below `durable`
-   * (default `revision`): only then can it be the key's head, and only then is the head worth
-   * looking up. In a page of the past, most keys changed since are told apart without it.
+   * a chunk at a time; then `{ last }` when more keys follow the last one looked at.
    */
-  *pageAt(prefix: string, revision: number, limit: number, after?: string, durable = revision): Generator<{ items: IndexItem[] } | { last: string }> {
+  *pageAt(prefix: string, revision: number, limit: number, after?: string): Generator<{ items: [string, number][] } | { last: string }> {
     let from = after ?? prefix;
     let exclusive = after !== undefined;
     let looked = 0;
     let last: string | undefined;
     for (;;) {
-      const items: IndexItem[] = [];
+      const items: [string, number][] = [];
       let chunk = 0;
       let next: string | undefined;
       let more = false;
@@ -140,7 +134,7 @@ export class RevisionIndex {
         chunk++;
         last = key;
         const found = newestAtOrBelow(revs, revision);
-        if (found !== undefined) items.push([key, found, newestAtOrBelow(revs, durable) === found]);
+        if (found !== undefined) items.push([key, found]);
       }
       if (items.length > 0) yield { items };
       if (more) {

@@ -79,13 +79,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
       if (r.consistent && r.pageToken === "") await svc.syncToHead();
       const at = toPoint(r.at);
-      const read = async (pageToken: string) => {
-        const page = await svc.snapshot(r.prefix, at, r.pageSize, pageToken);
-        // A key's current record is sent again (by Get, Watch, the next listing): its bytes are
-        // kept. A page at the head revision holds only those, so nothing is asked; in a page of
-        // the past, a record read back from the log is sent once and not kept.
-        return encodeSnapshotBody(page, r.prefix, page.revision === svc.headRevision || isCurrent);
-      };
+      const read = async (pageToken: string) => encodeSnapshotBody(await svc.snapshot(r.prefix, at, r.pageSize, pageToken), r.prefix, isCurrent);
       return withHeader(header(), await pages.page(r, read, (revision) => revision >= svc.firstRevision));
     }),
     apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {

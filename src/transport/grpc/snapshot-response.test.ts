@@ -9,7 +9,7 @@ const record = (key: string, value: LogRecord["value"], revision: number): LogRe
   ({ key, value, deleted: false, version: 1, revision, time: 1_700_000_000_000, author: "a", message: "m", kind: "set", cause: "api" }) as LogRecord;
 
 /** The whole response, as the Snapshot handler answers it. */
-const encodeSnapshotPage = (page: Parameters<typeof encodeSnapshotBody>[0], prefix: string, header: Parameters<typeof withHeader>[0], keep?: boolean | ((r: LogRecord) => boolean), limit?: number): Buffer =>
+const encodeSnapshotPage = (page: Parameters<typeof encodeSnapshotBody>[0], prefix: string, header: Parameters<typeof withHeader>[0], keep?: (r: LogRecord) => boolean, limit?: number): Buffer =>
   withHeader(header, encodeSnapshotBody(page, prefix, keep, limit));
 
 describe("encodeSnapshotBody and withHeader", () => {
@@ -35,10 +35,10 @@ describe("encodeSnapshotBody and withHeader", () => {
     // Small numbers cost one or two stored bytes each and eleven in protobuf.
     const zeros = Array.from({ length: 1000 }, () => 0);
     const records = ["p/a", "p/b", "p/c", "p/d"].map((k, i) => record(k, zeros, i + 1));
-    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", { revision: 4, oldestRevision: 1 }, true, 25_000));
+    const decoded = SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", { revision: 4, oldestRevision: 1 }, () => true, 25_000));
     expect(decoded.entries.map((e) => e.key)).toEqual(["p/a", "p/b"]);
     expect(decodeSnapshotToken(decoded.nextPageToken, "p/")).toEqual({ revision: 4, prefix: "p/", after: "p/b" });
     // A single entry over the budget is still sent: a page holds at least one.
-    expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", { revision: 4, oldestRevision: 1 }, true, 10)).entries).toHaveLength(1);
+    expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", { revision: 4, oldestRevision: 1 }, () => true, 10)).entries).toHaveLength(1);
   });
 });

@@ -27,8 +27,8 @@ export interface SnapshotBody {
 export function encodeSnapshotBody(
   page: { revision: number; records: LogRecord[]; nextPageToken: string },
   prefix: string,
-  /** Whether to cache a record's entry: a key's current record is sent again (by Get, Watch, the next Snapshot); one read back from the log is not. Asked only for entries not cached yet. */
-  keep: boolean | ((r: LogRecord) => boolean) = true,
+  /** Whether to cache a record's entry: a key's current record is sent again (by Get, Watch, the next Snapshot); one read back from the log is not. */
+  keep: (r: LogRecord) => boolean = () => true,
   limit = SNAPSHOT_WIRE_BYTES,
 ): SnapshotBody {
   const head = new BinaryWriter().uint32(16).uint64(page.revision).finish();
