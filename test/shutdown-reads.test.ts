@@ -15,8 +15,10 @@ describe("reads while ctmd shuts down", () => {
     const client = connect(daemon.address);
     cleanups.push(() => client.close());
     const c = api(client);
-    // 1,500 versions: each blame walks them all in pages, so some are mid-walk at SIGTERM.
-    for (let i = 0; i < 1500; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => c.set({ key: "k", value: { i: i + j, same: 1 } })));
+    // 1,500 versions of 400 leaves that never change: each blame walks every version in pages,
+    // for long enough that some are mid-walk whenever the store closes.
+    const same = Object.fromEntries(Array.from({ length: 400 }, (_, n) => [`f${n}`, n]));
+    for (let i = 0; i < 1500; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => c.set({ key: "k", value: { i: i + j, same } })));
 
     let running = true;
     const reader = async (): Promise<void> => {
