@@ -1,8 +1,9 @@
 import type { ChildProcess } from "node:child_process";
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ChildProcesses } from "./child-processes.js";
 import { RpcLogCounter } from "./rpc-log-counter.js";
+import { logLines } from "./wait-for-log-line.js";
 import { waitForListeningInFile } from "./wait-for-listening.js";
 
 export interface CtmdHandle {
@@ -56,9 +57,6 @@ export async function startCtmd(children: ChildProcesses, workDir: string, extra
     }
     return `${stderr}\n${log.split("\n").slice(-10).join("\n")}`.trim();
   };
-  const listening = readFileSync(logFile, "utf8")
-    .split("\n")
-    .map((l) => (l.startsWith("{") ? (JSON.parse(l) as { msg?: string; metrics?: string; workers?: number[] }) : {}))
-    .find((l) => l.msg === "listening");
+  const listening = logLines(logFile).find((l) => l.msg === "listening") as { metrics?: string; workers?: number[] } | undefined;
   return { child, address, metrics: listening?.metrics ?? "", workers: listening?.workers ?? [], dataDir, rpcLog: new RpcLogCounter(logFile), logFile, lastWords };
 }

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { logLines } from "./wait-for-log-line.js";
 
 /**
  * Resolves with the `address` of the first JSON log line whose msg is "listening" (the
@@ -57,18 +57,12 @@ export async function waitForListeningInFile(
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    let text = "";
-    try {
-      text = readFileSync(logFile, "utf8");
-    } catch {
-      // Not created yet.
-    }
-    for (const line of text.split("\n")) {
-      const address = listeningAddress(line);
-      if (address !== undefined) return address;
-    }
+    const lines = logLines(logFile);
+    const address = lines.find((l) => l.msg === "listening" && typeof l.address === "string")?.address as string | undefined;
+    if (address !== undefined) return address;
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (code ${child.exitCode}) before listening:\n${text.slice(-2000)}\n${stderr}`);
+      const last = lines.slice(-20).map((l) => JSON.stringify(l)).join("\n");
+      throw new Error(`${name} exited (code ${child.exitCode}) before listening:\n${last}\n${stderr}`);
     }
     if (Date.now() > deadline) throw new Error(`${name} did not log "listening" within ${timeoutMs} ms:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -360,8 +360,9 @@ export class ConfigService {
     checkKey(key);
     if (at === undefined) throw invalidArgument("at", "a time or a revision is required");
     const revision = await resolvePoint(this.store, this.clock, at, "at");
-    // At a revision, the moment is when that revision was written: read alongside the record,
-    // unless the record is that revision's own.
+    // At a revision, the moment is when that revision was written. Its time is read alongside
+    // the record, always (waiting for the record first would add a round trip), and used only
+    // when the record is not that revision's own.
     const [record, written] = await Promise.all([this.store.at(key, revision), "time" in at ? undefined : this.timeOf(revision)]);
     if (!isLive(record)) throw notFound(`key "${key}" did not exist at revision ${revision}`);
     const time = "time" in at ? at.time : record.revision === revision ? record.time : (written ?? record.time);
