@@ -4,13 +4,14 @@ import { basename, join } from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_DATA_DIR } from "../../config.js";
 import type { LogRecord } from "@ctm/core/record";
-import { listArchives, readArchive } from "../../storage/level/archive-file.js";
-import { decodeLogValue } from "../../storage/level/record-bytes.js";
 import { run } from "../cli-context.js";
 import { CliError } from "../cli-error.js";
 import { compactJson, formatTime } from "../format/format-values.js";
 import { renderFields, renderTable } from "../format/render-table.js";
 import { parseTime } from "../parse/parse-time.js";
+
+// The archive reader (and its CBOR decoder) loads with these commands, not with every `ctm` command.
+const archiveFiles = () => import("../../storage/level/archive-file.js");
 
 /** A record as the archive keeps it, with when it stopped being live. */
 interface Archived {
@@ -21,6 +22,7 @@ interface Archived {
 
 /** Every record the archives hold, once each: a record archived with its value, then again as an audit record, keeps its value. */
 async function readAll(files: string[]): Promise<Archived[]> {
+  const [{ readArchive }, { decodeLogValue }] = await Promise.all([archiveFiles(), import("../../storage/level/record-bytes.js")]);
   const byRevision = new Map<number, Archived>();
   for (const file of files) {
     let archive;
@@ -48,6 +50,7 @@ export function archiveCommand(): Command {
       .argument("[dir]", "the archive directory", join(DEFAULT_DATA_DIR, "archive"))
       .action(
         run(async (ctx, [dir]) => {
+          const { listArchives, readArchive } = await archiveFiles();
           const rows: { file: string; bytes: number; ok: boolean; records?: number; horizon?: number; previousHorizon?: number; created?: number; problem?: string }[] = [];
           for (const file of listArchives(dir!)) {
             const bytes = statSync(file).size;

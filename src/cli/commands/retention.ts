@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { GetRetentionResponse } from "../../gen/ctm/v1/admin_service.js";
 import { SetResponse, DeleteResponse } from "../../gen/ctm/v1/config_service.js";
-import { HOLD_PREFIX, RETENTION_PREFIX } from "../../domain/retention/retention-policy.js";
+import { HOLD_PREFIX, RETENTION_PREFIX } from "../../domain/retention/retention-keys.js";
 import { run } from "../cli-context.js";
 import { formatDuration, parseDurationMs } from "../parse/parse-duration.js";
 import { parseCount } from "../parse/parse-numbers.js";

@@ -6,7 +6,7 @@ import { run, type CliContext } from "../cli-context.js";
 import { USAGE_EXIT } from "../exit-codes.js";
 import { describePlan } from "../format/describe-plan.js";
 import { pastStartError } from "../format/past-start-error.js";
-import { dueSummary, planSchedule, renderSchedule, type PlanSchedule } from "../format/plan-schedule.js";
+import type { PlanSchedule } from "../format/plan-schedule.js";
 import { printWritten } from "../format/print-entry.js";
 import { parseJsonValue } from "../parse/parse-json-value.js";
 import { addRolloutOptions, planFromFlags, type RolloutFlags } from "../parse/rollout-flags.js";
@@ -22,12 +22,16 @@ async function currentValue(ctx: CliContext, key: string): Promise<JsonValue | u
   return (e.rollout?.plan?.stable ?? e.value) as JsonValue | undefined;
 }
 
+// Loaded when a rollout is given: the plan's checks bring the regex engine, which a plain set never needs.
+const schedules = () => import("../format/plan-schedule.js");
+
 async function scheduleOf(ctx: CliContext, key: string, value: JsonValue, plan: RolloutPlan): Promise<PlanSchedule> {
   const stable = plan.stable === undefined ? await currentValue(ctx, key) : undefined;
-  return planSchedule(plan, key, value, stable, Date.now());
+  return (await schedules()).planSchedule(plan, key, value, stable, Date.now());
 }
 
-function printSchedule(ctx: CliContext, s: PlanSchedule): void {
+async function printSchedule(ctx: CliContext, s: PlanSchedule): Promise<void> {
+  const { dueSummary, renderSchedule } = await schedules();
   ctx.print(dueSummary(s));
   if (s.milestones.length > 0) ctx.print(renderSchedule(s.milestones, ctx.c));
 }
@@ -76,7 +80,7 @@ every milestone due since then would be written at once. --dry-run shows them;
       const r = await ctx.api.set({ key: key!, value, author: ctx.author, ...writeFields(o), rollout }).catch(async (e: unknown) => {
         // Refused for a start in the past: show what would have fired, computed without writing.
         const s = rollout && (await scheduleOf(ctx, key!, value, rollout).catch(() => undefined));
-        throw pastStartError(e, s && !ctx.json ? renderSchedule(s.milestones, ctx.ce) : "") ?? e;
+        throw pastStartError(e, s && !ctx.json ? (await schedules()).renderSchedule(s.milestones, ctx.ce) : "") ?? e;
       });
       if (ctx.json) return ctx.printJson(SetResponse.toJSON(r));
       printWritten(ctx, "set", r.entry!);
@@ -85,7 +89,7 @@ every milestone due since then would be written at once. --dry-run shows them;
       if (rollout?.allowPastStart) {
         const s = await scheduleOf(ctx, key!, value, rollout);
         const due = s.milestones.filter((m) => m.dueNow);
-        if (due.length > 0) ctx.print(`  already due, written at the scheduler's next tick:\n${renderSchedule(due, ctx.c)}`);
+        if (due.length > 0) ctx.print(`  already due, written at the scheduler's next tick:\n${(await schedules()).renderSchedule(due, ctx.c)}`);
       }
     }),
   );

@@ -4,12 +4,7 @@ import { invalidArgument } from "../errors.js";
 import { documentChecker } from "../validation/document-checker.js";
 import { checkGlob, globMatcher } from "../validation/key-glob.js";
 
-/** `_ctm/retention/<name>`: how long superseded versions of some keys are kept. */
-export const RETENTION_PREFIX = "_ctm/retention/";
-/** `_ctm/holds/<name>`: keys nothing of which may leave (a legal hold, an investigation). */
-export const HOLD_PREFIX = "_ctm/holds/";
-/** The reserved key whose versions report every compaction. */
-export const COMPACTIONS_KEY = "_ctm/compactions";
+export { COMPACTIONS_KEY, HOLD_PREFIX, RETENTION_PREFIX } from "./retention-keys.js";
 
 export interface RetentionPolicy {
   readonly name: string;

@@ -35,7 +35,7 @@ export interface CompiledValidator {
 // text, so a definition written and then loaded from the log (or reloaded at
 // start) is compiled once. Cleared when full, like the regex cache, and the Ajv
 // with it: its code scope keeps every pattern and function it ever compiled.
-let ajv = newAjv();
+let ajv: ReturnType<typeof newAjv> | undefined;
 const schemas = new Map<string, ValidateFunction>();
 const SCHEMA_CACHE = 500;
 
@@ -49,6 +49,7 @@ function compileSchema(schema: { [key: string]: JsonValue }): ValidateFunction {
       schemas.clear();
       ajv = newAjv();
     }
+    ajv ??= newAjv();
     fn = ajv.compile(root);
     ajv.removeSchema(root);
     schemas.set(id, fn);

@@ -3,9 +3,10 @@ import { invalidArgument, type CtmError } from "../errors.js";
 import type { JsonValue } from "@ctm/core/json";
 import { newAjv } from "./new-ajv.js";
 
-// Reserved documents are checked against ctm's own schemas: one Ajv, each schema compiled once.
+// Reserved documents are checked against ctm's own schemas: one Ajv, each schema compiled once,
+// on its first use (the modules that declare them load in every `ctm` command; most never check one).
 // `verbose`: a refused kind is answered with the kinds its schema lists.
-const ajv = newAjv({ allErrors: false, discriminator: true, verbose: true });
+let ajv: ReturnType<typeof newAjv> | undefined;
 
 /** `/rules/2/kind` under `value` -> `value.rules[2].kind`: the field names the rest of the API uses. */
 function fieldOf(base: string, instancePath: string, member?: string): string {
@@ -38,8 +39,9 @@ function refusal(e: ErrorObject, base: string): CtmError {
  * the first bad member under `field` (e.g. `value.rules[2].kind`).
  */
 export function documentChecker(schema: object): (doc: JsonValue, field: string) => void {
-  const validate: ValidateFunction = ajv.compile(schema);
+  let validate: ValidateFunction | undefined;
   return (doc, field) => {
+    validate ??= (ajv ??= newAjv({ allErrors: false, discriminator: true, verbose: true })).compile(schema);
     if (!validate(doc)) throw refusal(validate.errors![0]!, field);
   };
 }

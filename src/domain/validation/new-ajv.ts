@@ -1,4 +1,5 @@
-import { Ajv2020 } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { Ajv2020 } from "ajv/dist/2020.js";
 import type { Options } from "ajv";
 import type { RegExpEngine } from "ajv/dist/types/index.js";
 import { compileLinear } from "@ctm/core/validation/linear-regex";
@@ -36,8 +37,12 @@ const re2Engine: RegExpEngine = Object.assign(
  * so the same definition can be compiled again (a new version of a validator,
  * a reload from the log) without "schema with key or id already exists".
  */
+let AjvClass: typeof Ajv2020 | undefined;
+
 export function newAjv(opts: Pick<Options, "allErrors" | "discriminator" | "verbose"> = { allErrors: true }): Ajv2020 {
-  const ajv = new Ajv2020({
+  // Ajv is required on first use, not imported: its ~90 modules would load in every `ctm` command.
+  AjvClass ??= (createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js")).Ajv2020;
+  const ajv = new AjvClass({
     ...opts,
     strict: false,
     addUsedSchema: false,
