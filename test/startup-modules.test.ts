@@ -5,22 +5,22 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI } from "./run-ctm.js";
+import { CLI } from "./cli/run-ctm.js";
+import { Daemon } from "./helpers/daemon.js";
 
 const run = promisify(execFile);
+const HOOKS = resolve(import.meta.dirname, "helpers/loaded-modules.mjs");
 const dir = mkdtempSync(join(tmpdir(), "ctm-cli-modules-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const packageOf = (path: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
 
 /** The packages a `ctm` command line loads, by name. */
 async function packagesLoaded(args: string[]): Promise<Set<string>> {
   const file = join(dir, "loaded.txt");
   rmSync(file, { force: true });
-  await run(process.execPath, ["--import", pathToFileURL(resolve(import.meta.dirname, "loaded-modules.mjs")).href, CLI, ...args], { env: { ...process.env, LOADED_MODULES_FILE: file } });
-  const names = readFileSync(file, "utf8")
-    .split("\n")
-    .map((p) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(p)?.[1])
-    .filter((n): n is string => n !== undefined);
-  return new Set(names);
+  await run(process.execPath, ["--import", pathToFileURL(HOOKS).href, CLI, ...args], { env: { ...process.env, LOADED_MODULES_FILE: file } });
+  return new Set(readFileSync(file, "utf8").split("\n").map(packageOf).filter((n): n is string => n !== undefined));
 }
 
 // Every command starts a process: what it loads before it parses its arguments is paid on each
@@ -41,5 +41,20 @@ describe("what a ctm command loads at start", () => {
   it("a command that reads archives loads the CBOR codec when it runs", async () => {
     const loaded = await packagesLoaded(["archive", "ls", dir]);
     expect(loaded).toContain("cbor-x");
+  });
+});
+
+// Tests start hundreds of daemons, and operators restart them: each module is paid at every start.
+describe("what ctmd loads at start", () => {
+  it("with JSON logs: no pretty printer, and of semver only the functions it calls", async () => {
+    const file = join(dir, "daemon-loaded.txt");
+    const daemon = await Daemon.start({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOOKS).href}`, LOADED_MODULES_FILE: file } });
+    expect(await daemon.stop()).toBe(0);
+    const paths = readFileSync(file, "utf8").split("\n");
+    const packages = new Set(paths.map(packageOf));
+    expect(packages).toContain("pino");
+    expect(packages).toContain("semver");
+    expect(packages).not.toContain("pino-pretty");
+    expect(paths.filter((p) => p.endsWith("node_modules/semver/index.js"))).toEqual([]);
   });
 });
