@@ -15,6 +15,7 @@
 //                                               the embedded store, 2 replicas against one, watch fan-out against etcd's;
 //                                               BENCH_BASELINE pairs a build's Set on etcd)
 //        BENCH_ONLY=startup npm run bench   (start-up time and memory per key; BENCH_BASELINE pairs a build)
+//        BENCH_ONLY=cli npm run bench       (ctm commands from spawn to exit; BENCH_BASELINE pairs a build)
 //        BENCH_ONLY=compaction npm run bench   (Get and Set during a large compaction against idle, alternating)
 //        BENCH_ONLY=local-eval npm run bench   (local evaluations/s through the TypeScript, Go and Python caches, and their RPCs)
 //        BENCH_ONLY=ofrep npm run bench   (OFREP single evaluations against gRPC Get with a context, and a bulk 304 against one evaluation)
@@ -38,6 +39,7 @@ import { benchSnapshot } from "./bench-snapshot.js";
 import { benchSnapshotBuilds } from "./bench-snapshot-builds.js";
 import { benchCommitHold } from "./bench-commit-hold.js";
 import { benchStartup } from "./bench-startup.js";
+import { benchCliStartup } from "./bench-cli-startup.js";
 import { benchGetContext } from "./bench-get-context.js";
 import { benchOfrep } from "./bench-ofrep.js";
 import { benchSet } from "./bench-set.js";
@@ -87,6 +89,8 @@ async function main(): Promise<number> {
 
       if (only("startup")) {
         await benchStartup(ctx);
+      } else if (only("cli")) {
+        await benchCliStartup(ctx, ctmd.address);
       } else if (only("etcd")) {
         await benchEtcd(ctx, ctmd);
       } else if (only("workers")) {
@@ -127,6 +131,7 @@ async function main(): Promise<number> {
         await benchWorkers(ctx);
         await benchEtcdStore(ctx, ctmd);
         await benchCompaction(ctx);
+        await benchCliStartup(ctx, ctmd.address);
       }
     } finally {
       ctm.close();
