@@ -49,7 +49,11 @@ describe("what ctmd loads at start", () => {
   it("with JSON logs: no pretty printer, and of semver only the functions it calls", async () => {
     const file = join(dir, "daemon-loaded.txt");
     const daemon = await Daemon.start({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOOKS).href}`, LOADED_MODULES_FILE: file } });
-    expect(await daemon.stop()).toBe(0);
+    try {
+      expect(await daemon.stop()).toBe(0);
+    } finally {
+      await daemon.dispose();
+    }
     const paths = readFileSync(file, "utf8").split("\n");
     const packages = new Set(paths.map(packageOf));
     expect(packages).toContain("pino");
