@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import { invalidArgument } from "../errors.js";
 import type { JsonValue } from "@ctm/core/json";
 import { globMatcher } from "./key-glob.js";
+import { compileDocumentCheckers } from "./document-checker.js";
 import { newAjv } from "./new-ajv.js";
 import { compileLinear } from "@ctm/core/validation/linear-regex";
 import { atPointer } from "./json-pointer.js";
@@ -58,13 +59,14 @@ function compileSchema(schema: { [key: string]: JsonValue }): ValidateFunction {
 }
 
 /**
- * Compiles and runs one small schema. Ajv's first compile in a process builds its code
- * generators and V8 compiles them: 70-150 ms, which would otherwise land on the first
- * client that sends a schema, holding the event loop for everyone.
+ * Compiles and runs one small schema, then the schemas of ctm's reserved documents. Ajv's first
+ * compile in a process builds its code generators and V8 compiles them: 70-150 ms, which would
+ * otherwise land on the first client that sends a schema, holding the event loop for everyone.
  */
 export function warmUpSchemas(): void {
   const fn = compileSchema({ type: "object", required: ["a"], properties: { a: { type: "string", pattern: "^a", enum: ["a"] }, b: { type: "array", items: { type: "integer", minimum: 0 }, uniqueItems: true } } });
   fn({ a: "a", b: [1, 2] });
+  compileDocumentCheckers();
 }
 
 const typeOf = (v: JsonValue): string => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);

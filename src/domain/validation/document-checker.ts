@@ -40,8 +40,23 @@ function refusal(e: ErrorObject, base: string): CtmError {
  */
 export function documentChecker(schema: object): (doc: JsonValue, field: string) => void {
   let validate: ValidateFunction | undefined;
+  const compiled = (): ValidateFunction => (validate ??= (ajv ??= newAjv({ allErrors: false, discriminator: true, verbose: true })).compile(schema));
+  uncompiled.add(compiled);
   return (doc, field) => {
-    validate ??= (ajv ??= newAjv({ allErrors: false, discriminator: true, verbose: true })).compile(schema);
-    if (!validate(doc)) throw refusal(validate.errors![0]!, field);
+    const check = compiled();
+    if (!check(doc)) throw refusal(check.errors![0]!, field);
   };
+}
+
+const uncompiled = new Set<() => unknown>();
+
+/**
+ * Compiles every checker declared so far. The daemon does it before it serves, so that no
+ * client's first write of a reserved document waits for a compile (see warmUpSchemas).
+ */
+export function compileDocumentCheckers(): void {
+  for (const compile of uncompiled) {
+    compile();
+    uncompiled.delete(compile);
+  }
 }
