@@ -7,6 +7,8 @@ import { newAjv } from "./new-ajv.js";
 // on its first use (the modules that declare them load in every `ctm` command; most never check one).
 // `verbose`: a refused kind is answered with the kinds its schema lists.
 let ajv: ReturnType<typeof newAjv> | undefined;
+/** Checkers not compiled yet, for compileDocumentCheckers. */
+const uncompiled = new Set<() => unknown>();
 
 /** `/rules/2/kind` under `value` -> `value.rules[2].kind`: the field names the rest of the API uses. */
 function fieldOf(base: string, instancePath: string, member?: string): string {
@@ -47,8 +49,6 @@ export function documentChecker(schema: object): (doc: JsonValue, field: string)
     if (!check(doc)) throw refusal(check.errors![0]!, field);
   };
 }
-
-const uncompiled = new Set<() => unknown>();
 
 /**
  * Compiles every checker declared so far. The daemon does it before it serves, so that no

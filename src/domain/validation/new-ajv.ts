@@ -23,6 +23,8 @@ const re2Engine: RegExpEngine = Object.assign(
   { code: "re2" },
 );
 
+let AjvClass: typeof Ajv2020 | undefined;
+
 /**
  * An Ajv (draft 2020-12) that cannot be made to block the event loop by a
  * schema or a value beyond what schema-cost.ts charges for:
@@ -37,8 +39,6 @@ const re2Engine: RegExpEngine = Object.assign(
  * so the same definition can be compiled again (a new version of a validator,
  * a reload from the log) without "schema with key or id already exists".
  */
-let AjvClass: typeof Ajv2020 | undefined;
-
 export function newAjv(opts: Pick<Options, "allErrors" | "discriminator" | "verbose"> = { allErrors: true }): Ajv2020 {
   // Ajv is required on first use, not imported: its ~90 modules would load in every `ctm` command.
   AjvClass ??= (createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js")).Ajv2020;
