@@ -32,7 +32,7 @@ async function startOnce(ctx: BenchContext, entry: string, dataDir: string): Pro
  * BENCH_ONLY=startup: a store of BENCH_STARTUP_KEYS keys (default 300,000, one small value each),
  * then ctmd started on it and on an empty store, in alternating rounds: seconds until it listens
  * and resident memory per key beyond the empty daemon's. With BENCH_BASELINE, another build
- * starts on the same store in the same rounds.
+ * starts on the same stores in the same rounds, each build going first in every other round.
  */
 export async function benchStartup(ctx: BenchContext): Promise<void> {
   const { report } = ctx;
@@ -55,19 +55,34 @@ export async function benchStartup(ctx: BenchContext): Promise<void> {
   await store.close();
   const mine = resolve("dist/src/main.js");
   const baseline = process.env["BENCH_BASELINE"];
-  const base = { empty: [] as number[], mine: [] as { seconds: number; rss: number }[], other: [] as { seconds: number; rss: number }[] };
+  const base = { empty: [] as number[], mine: [] as { seconds: number; rss: number }[], other: [] as { seconds: number; rss: number }[], emptyOther: [] as number[], emptyMine: [] as number[] };
   for (let round = 0; round < settings.rounds; round++) {
-    base.empty.push((await startOnce(ctx, mine, empty)).rss);
-    const a = await startOnce(ctx, mine, dir);
-    base.mine.push(a);
-    if (baseline) base.other.push(await startOnce(ctx, resolve(baseline), dir));
-    ctx.log(`round ${round + 1}: ready in ${a.seconds.toFixed(2)} s, RSS ${a.rss.toFixed(0)} MiB (empty: ${base.empty[round]!.toFixed(0)} MiB)${baseline ? `; baseline ${base.other[round]!.seconds.toFixed(2)} s, ${base.other[round]!.rss.toFixed(0)} MiB` : ""}`);
+    // With a baseline, each build goes first in every other round: a pair's first start ran quicker here.
+    const first = round % 2 === 0 || !baseline ? "mine" : "other";
+    for (const side of first === "mine" ? (["mine", "other"] as const) : (["other", "mine"] as const)) {
+      if (side === "mine") {
+        const e = await startOnce(ctx, mine, empty);
+        base.empty.push(e.rss);
+        base.emptyMine.push(e.seconds);
+        base.mine.push(await startOnce(ctx, mine, dir));
+      } else if (baseline) {
+        base.emptyOther.push((await startOnce(ctx, resolve(baseline), empty)).seconds);
+        base.other.push(await startOnce(ctx, resolve(baseline), dir));
+      }
+    }
+    const a = base.mine[round]!;
+    ctx.log(`round ${round + 1}: ready in ${a.seconds.toFixed(2)} s, RSS ${a.rss.toFixed(0)} MiB (empty: ${base.emptyMine[round]!.toFixed(2)} s, ${base.empty[round]!.toFixed(0)} MiB)${baseline ? `; baseline ${base.other[round]!.seconds.toFixed(2)} s, ${base.other[round]!.rss.toFixed(0)} MiB (empty: ${base.emptyOther[round]!.toFixed(2)} s)` : ""}`);
   }
   const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const perKey = (rss: number): number => ((rss - med(base.empty)) * 1024) / keys;
   const s = med(base.mine.map((r) => r.seconds));
   const kib = perKey(med(base.mine.map((r) => r.rss)));
-  report.row(`ctmd ready with ${keys.toLocaleString("en-US")} keys (s)${baseline ? ` vs ${baseline}` : ""}`, s.toFixed(2), baseline ? med(base.other.map((r) => r.seconds)).toFixed(2) : "-", baseline ? formatRatio(s, med(base.other.map((r) => r.seconds))) : "-");
-  report.row(`ctmd resident memory per key beyond an empty daemon (KiB)${baseline ? ` vs ${baseline}` : ""}`, kib.toFixed(2), baseline ? perKey(med(base.other.map((r) => r.rss))).toFixed(2) : "-", baseline ? formatRatio(kib, perKey(med(base.other.map((r) => r.rss)))) : "-");
-  report.note(`Start-up with ${keys} keys, per round: ${base.mine.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}${baseline ? `; baseline ${base.other.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}` : ""}; an empty daemon ${base.empty.map((r) => r.toFixed(0)).join(", ")} MiB.`);
+  const ratios = (xs: number[], ys: number[]): number[] => xs.map((x, i) => x / ys[i]!);
+  const startRatios = ratios(base.mine.map((r) => r.seconds), base.other.map((r) => r.seconds));
+  const emptyRatios = ratios(base.emptyMine, base.emptyOther);
+  const shown = (rs: number[]): string => (rs.length ? `; rounds ${rs.map((r) => r.toFixed(2)).join(", ")}` : "");
+  report.row(`ctmd ready with ${keys.toLocaleString("en-US")} keys (s)${baseline ? ` vs the baseline build${shown(startRatios)}` : ""}`, s.toFixed(2), baseline ? med(base.other.map((r) => r.seconds)).toFixed(2) : "-", baseline ? formatRatio(s, 1, med(startRatios)) : "-");
+  report.row(`ctmd ready on an empty store (s)${baseline ? ` vs the baseline build${shown(emptyRatios)}` : ""}`, med(base.emptyMine).toFixed(2), baseline ? med(base.emptyOther).toFixed(2) : "-", baseline ? formatRatio(1, 1, med(emptyRatios)) : "-");
+  report.row(`ctmd resident memory per key beyond an empty daemon (KiB)${baseline ? " vs the baseline build" : ""}`, kib.toFixed(2), baseline ? perKey(med(base.other.map((r) => r.rss))).toFixed(2) : "-", baseline ? formatRatio(kib, perKey(med(base.other.map((r) => r.rss)))) : "-");
+  report.note(`Start-up with ${keys} keys, per round: ${base.mine.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}${baseline ? `; baseline ${base.other.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}` : ""}; an empty daemon ${base.emptyMine.map((t, i) => `${t.toFixed(2)} s / ${base.empty[i]!.toFixed(0)} MiB`).join(", ")}${baseline ? ` (baseline ${base.emptyOther.map((t) => `${t.toFixed(2)} s`).join(", ")})` : ""}.`);
 }

@@ -1,5 +1,5 @@
-import { createRequire } from "node:module";
 import { pino, type Logger } from "pino";
+import { prettyFactory } from "pino-pretty";
 import type { DaemonConfig } from "./config.js";
 import { routeGrpcLogs } from "./route-grpc-logs.js";
 import { LOG_SHIPPER_DEFAULTS, LogShipper } from "./transport/log/log-shipper.js";
@@ -13,8 +13,6 @@ export function makeLogger(cfg: DaemonConfig): { log: Logger; requestLog: Logger
     // Formatted and written synchronously on this thread: pino-pretty as a transport runs in a
     // worker whose last lines process.exit() cut off. Pretty logs are for a human at a terminal.
     const out = pino.destination({ dest: 1, sync: true });
-    // Required here, not imported: its modules would load with every daemon, most of which log JSON.
-    const { prettyFactory } = createRequire(import.meta.url)("pino-pretty") as typeof import("pino-pretty");
     const prettify = prettyFactory({});
     const log = pino({ level: cfg.logLevel }, { write: (line: string) => out.write(prettify(line)) });
     routeGrpcLogs(log);

@@ -6,7 +6,6 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI } from "./cli/run-ctm.js";
-import { Daemon } from "./helpers/daemon.js";
 
 const run = promisify(execFile);
 const HOOKS = resolve(import.meta.dirname, "helpers/loaded-modules.mjs");
@@ -41,24 +40,5 @@ describe("what a ctm command loads at start", () => {
   it("a command that reads archives loads the CBOR codec when it runs", async () => {
     const loaded = await packagesLoaded(["archive", "ls", dir]);
     expect(loaded).toContain("cbor-x");
-  });
-});
-
-// Tests start hundreds of daemons, and operators restart them: each module is paid at every start.
-describe("what ctmd loads at start", () => {
-  it("with JSON logs: no pretty printer, and of semver only the functions it calls", async () => {
-    const file = join(dir, "daemon-loaded.txt");
-    const daemon = await Daemon.start({ env: { NODE_OPTIONS: `--import ${pathToFileURL(HOOKS).href}`, LOADED_MODULES_FILE: file } });
-    try {
-      expect(await daemon.stop()).toBe(0);
-    } finally {
-      await daemon.dispose();
-    }
-    const paths = readFileSync(file, "utf8").split("\n");
-    const packages = new Set(paths.map(packageOf));
-    expect(packages).toContain("pino");
-    expect(packages).toContain("semver");
-    expect(packages).not.toContain("pino-pretty");
-    expect(paths.filter((p) => p.endsWith("node_modules/semver/index.js"))).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { invalidArgument } from "../errors.js";
 import type { JsonValue } from "@ctm/core/json";
 import { checkValue } from "../limits.js";
 import { compileRegex } from "@ctm/core/rollout/compiled-plan";
-import validSemVer from "semver/functions/valid.js";
+import semver from "semver";
 import { dueMilestones } from "@ctm/core/rollout/schedule";
 import { NEW, STABLE, type AttributeOp, type Rollout, type RolloutPlan, type Rule, type Variant } from "@ctm/core/rollout/plan";
 
@@ -189,7 +189,7 @@ function checkRules(rules: NonNullable<RolloutInput["rules"]>): Rule[] {
     if (r.op === undefined) throw invalidArgument(`${f}.attribute.operator`, "is required");
     if (SINGLE_VALUE_OPS.has(r.op) && r.values.length !== 1) throw invalidArgument(`${f}.attribute.values`, `${r.op} takes exactly one value`);
     if (r.values.length === 0) throw invalidArgument(`${f}.attribute.values`, "must hold at least one value");
-    if (r.op.startsWith("semver_") && validSemVer(r.values[0]!) === null) {
+    if (r.op.startsWith("semver_") && semver.valid(r.values[0]!) === null) {
       throw invalidArgument(`${f}.attribute.values`, `"${r.values[0]}" is not a semantic version`);
     }
     return { attribute: r.attribute, op: r.op, values: [...r.values] };

@@ -1,6 +1,4 @@
-// The class and parse alone: the package's index loads all of its 48 modules.
-import SemVer from "semver/classes/semver.js";
-import parseSemVer from "semver/functions/parse.js";
+import semver from "semver";
 import { bucket, pickVariant } from "../bucketing.js";
 import type { Rollout, Rule } from "./plan.js";
 import { compileLinear, type LinearRegex } from "../validation/linear-regex.js";
@@ -88,7 +86,7 @@ export const compileRegex = (pattern: string): LinearRegex => compileLinear(patt
 // Version attributes repeat (a fleet runs a handful of app versions): parse each string once.
 // Bounded in count and, through MAX_CACHED_CHARS, in size (~10,000 x 230 bytes, ~2.2 MiB):
 // when full it is cleared, which costs a re-parse, never correctness.
-const versions = new Map<string, SemVer | null>();
+const versions = new Map<string, semver.SemVer | null>();
 const VERSION_CACHE = 10_000;
 /** Version strings a rule remembers its answer for: a fleet reports few; past this it starts over. */
 export const ANSWERS_PER_RULE = 256;
@@ -96,10 +94,10 @@ export const ANSWERS_PER_RULE = 256;
 /** Strings held by the shared version cache now (for tests of its bound). */
 export const cachedVersions = (): number => versions.size;
 
-function parseVersion(v: string): SemVer | null {
+function parseVersion(v: string): semver.SemVer | null {
   let parsed = versions.get(v);
   if (parsed === undefined) {
-    parsed = parseSemVer(v);
+    parsed = semver.parse(v);
     if (v.length > MAX_CACHED_CHARS) return parsed;
     if (versions.size >= VERSION_CACHE) versions.clear();
     versions.set(v, parsed);
@@ -121,7 +119,7 @@ export function compileRule(rule: Rule): RuleTest {
     return typeof v === "string" ? v : undefined;
   };
   // Plans are checked before they are stored, so a semver rule's operand parses.
-  const wantVersion = op.startsWith("semver_") ? new SemVer(want) : undefined;
+  const wantVersion = op.startsWith("semver_") ? new semver.SemVer(want) : undefined;
   // compare() of the attribute's version with the rule's, or undefined when it is absent or not a
   // version. A fleet reports few versions, so each rule remembers its answer per version string
   // (NaN: not a version), at most ANSWERS_PER_RULE short strings: rules x plans multiply it.
