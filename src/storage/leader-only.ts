@@ -7,8 +7,19 @@ import { AsyncLocalStorage } from "node:async_hooks";
  * runs inside it, so a replica that is not the leader still serves every write a client asks for.
  */
 const context = new AsyncLocalStorage<true>();
+/** Runs of leaderOnly not finished yet. */
+let running = 0;
 
-export const leaderOnly = <T>(fn: () => T): T => context.run(true, fn);
+export async function leaderOnly<T>(fn: () => Promise<T>): Promise<T> {
+  running++;
+  try {
+    return await context.run(true, fn);
+  } finally {
+    // On Node 20 an enabled AsyncLocalStorage hooks every promise the process makes, a client's
+    // calls too; between the loops' ticks nothing needs it, so it is turned off until the next.
+    if (--running === 0) context.disable();
+  }
+}
 
 /** Whether the caller runs inside leaderOnly. */
 export const isLeaderOnly = (): boolean => context.getStore() === true;
