@@ -17,6 +17,8 @@ export async function leaderOnly<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     // On Node 20 an enabled AsyncLocalStorage hooks every promise the process makes, a client's
     // calls too; between the loops' ticks nothing needs it, so it is turned off until the next.
+    // A commit made in a tick keeps its fence after: the stores read isLeaderOnly() once, when
+    // the commit is made, and carry the answer with it.
     if (--running === 0) context.disable();
   }
 }
