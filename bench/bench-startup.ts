@@ -10,22 +10,57 @@ import { settings } from "./settings.js";
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
-/** Starts ctmd from `entry` on `dataDir` and waits for its "listening" line: seconds to ready, and RSS 2 s later. */
-async function startOnce(ctx: BenchContext, entry: string, dataDir: string): Promise<{ seconds: number; rss: number }> {
+/** The longest event-loop delay since the previous scrape, in ms (a scrape resets it). */
+async function loopDelayMaxMs(metrics: string): Promise<number> {
+  const text = await (await fetch(`http://${metrics}/metrics`)).text();
+  const line = /^ctm_event_loop_delay_max_seconds (\S+)$/m.exec(text);
+  if (!line) throw new Error("ctm_event_loop_delay_max_seconds is not among ctmd's metrics");
+  return Number(line[1]) * 1000;
+}
+
+interface Start {
+  seconds: number;
+  rss: number;
+  /** The longest event-loop delay from "listening" until the revision index was ready, in ms. */
+  holdMs: number;
+  /** Whether ctmd said so; a build without the line is given INDEX_WAIT_MS. */
+  indexSaid: boolean;
+}
+
+/** How long a build that does not say when its revision index is ready is given to build it. */
+const INDEX_WAIT_MS = 20_000;
+
+/**
+ * Starts ctmd from `entry` on `dataDir` and waits for its "listening" line: seconds to ready, RSS
+ * 2 s later, and how long the loop was held while the revision index was built in the background.
+ */
+async function startOnce(ctx: BenchContext, entry: string, dataDir: string): Promise<Start> {
   const t = performance.now();
-  const child = ctx.children.spawn(process.execPath, [entry, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--http-listen", "off"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = ctx.children.spawn(process.execPath, [entry, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--http-listen", "off"], { stdio: ["ignore", "pipe", "pipe"] });
   const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((res, rej) => {
+  let indexReady: () => void = () => undefined;
+  const indexed = new Promise<boolean>((res) => {
+    indexReady = () => res(true);
+    setTimeout(() => res(false), INDEX_WAIT_MS).unref();
+  });
+  const metrics = await new Promise<string>((res, rej) => {
     child.once("exit", (code) => rej(new Error(`ctmd exited with ${code} before listening`)));
-    lines.on("line", (l) => l.includes('"msg":"listening"') && res());
+    lines.on("line", (l) => {
+      if (l.includes('"msg":"listening"')) res((JSON.parse(l) as { metrics: string }).metrics);
+      if (l.includes('"msg":"revision index ready"')) indexReady();
+    });
   });
   const seconds = (performance.now() - t) / 1000;
+  // From here on clients are served: start-up's own work before it does not count.
+  await loopDelayMaxMs(metrics);
   await new Promise((r) => setTimeout(r, 2000));
   const rss = rssMiB(child.pid!);
+  const indexSaid = await indexed;
+  const holdMs = await loopDelayMaxMs(metrics);
   child.removeAllListeners("exit");
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));
-  return { seconds, rss };
+  return { seconds, rss, holdMs, indexSaid };
 }
 
 /**
@@ -55,7 +90,7 @@ export async function benchStartup(ctx: BenchContext): Promise<void> {
   await store.close();
   const mine = resolve("dist/src/main.js");
   const baseline = process.env["BENCH_BASELINE"];
-  const base = { empty: [] as number[], mine: [] as { seconds: number; rss: number }[], other: [] as { seconds: number; rss: number }[], emptyOther: [] as number[], emptyMine: [] as number[] };
+  const base = { empty: [] as number[], mine: [] as Start[], other: [] as Start[], emptyOther: [] as number[], emptyMine: [] as number[] };
   for (let round = 0; round < settings.rounds; round++) {
     // With a baseline, each build goes first in every other round: a pair's first start ran quicker here.
     const first = round % 2 === 0 || !baseline ? "mine" : "other";
@@ -84,5 +119,15 @@ export async function benchStartup(ctx: BenchContext): Promise<void> {
   report.row(`ctmd ready with ${keys.toLocaleString("en-US")} keys (s)${baseline ? ` vs the baseline build${shown(startRatios)}` : ""}`, s.toFixed(2), baseline ? med(base.other.map((r) => r.seconds)).toFixed(2) : "-", baseline ? formatRatio(s, 1, med(startRatios)) : "-");
   report.row(`ctmd ready on an empty store (s)${baseline ? ` vs the baseline build${shown(emptyRatios)}` : ""}`, med(base.emptyMine).toFixed(2), baseline ? med(base.emptyOther).toFixed(2) : "-", baseline ? formatRatio(1, 1, med(emptyRatios)) : "-");
   report.row(`ctmd resident memory per key beyond an empty daemon (KiB)${baseline ? " vs the baseline build" : ""}`, kib.toFixed(2), baseline ? perKey(med(base.other.map((r) => r.rss))).toFixed(2) : "-", baseline ? formatRatio(kib, perKey(med(base.other.map((r) => r.rss)))) : "-");
+  const holds = (xs: Start[]): string => xs.map((r) => `${r.holdMs.toFixed(0)}${r.indexSaid ? "" : "*"}`).join(", ");
+  const hold = med(base.mine.map((r) => r.holdMs));
+  const holdOther = baseline ? med(base.other.map((r) => r.holdMs)) : undefined;
+  report.row(
+    `ctmd with ${keys.toLocaleString("en-US")} keys: longest event-loop delay from listening until its revision index was built in the background (ms, ctm_event_loop_delay_max_seconds)${baseline ? `; rounds ${holds(base.mine)}, baseline ${holds(base.other)}` : `; rounds ${holds(base.mine)}`}`,
+    hold.toFixed(0),
+    holdOther === undefined ? "-" : holdOther.toFixed(0),
+    holdOther === undefined ? "-" : formatRatio(hold, holdOther),
+  );
+  if ([...base.mine, ...base.other].some((r) => !r.indexSaid)) report.note(`* the build did not say when its revision index was ready: the delay is the longest over the first ${INDEX_WAIT_MS / 1000} s after listening.`);
   report.note(`Start-up with ${keys} keys, per round: ${base.mine.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}${baseline ? `; baseline ${base.other.map((r) => `${r.seconds.toFixed(2)} s / ${r.rss.toFixed(0)} MiB`).join(", ")}` : ""}; an empty daemon ${base.emptyMine.map((t, i) => `${t.toFixed(2)} s / ${base.empty[i]!.toFixed(0)} MiB`).join(", ")}${baseline ? ` (baseline ${base.emptyOther.map((t) => `${t.toFixed(2)} s`).join(", ")})` : ""}.`);
 }

@@ -87,6 +87,12 @@ async function main(): Promise<void> {
     const o = store.resumedCompaction;
     log.warn({ horizon: o.horizon, previousHorizon: o.previousHorizon, removed: o.removed, stripped: o.stripped, archive: o.archive?.file }, "finished a compaction that a stop cut short");
   }
+  if (store instanceof LevelLogStore) {
+    // On a large store it is built after start-up; until then, reads of the past use the key index on disk.
+    void store.revisionIndexBuilt.then(() => {
+      if (store.revisionIndexKeys !== undefined) log.info({ keys: store.revisionIndexKeys, durationMs: Math.round(performance.now() - t0) }, "revision index ready");
+    });
+  }
   const views = new StaleViews(log.child({ component: "views" }), metrics);
   store.onListenerError = views.listenerFailed;
   const integrity = new IntegrityService(store, log.child({ component: "integrity" }), cfg.verifyIntervalMs);

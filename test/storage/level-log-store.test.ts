@@ -53,6 +53,7 @@ describe("LevelLogStore specifics", () => {
       await a.close();
       const b = new LevelLogStore(dir, clock, { ...LEVEL_STORE_DEFAULTS, revisionIndex: "background" });
       await b.open();
+      expect(b.revisionIndexKeys).toBeUndefined();
       let built = false;
       void b.revisionIndexBuilt.then(() => (built = true));
       // Commits while the index is built: new keys, and new versions of old ones.
@@ -62,6 +63,8 @@ describe("LevelLogStore specifics", () => {
         await b.commit(() => [set(`k/${String((i * 7) % 500).padStart(3, "0")}`, 100 + i), set(`n/${i}`, i)]);
       }
       expect(during).toBeGreaterThan(0);
+      // Every key, those of the commits made while it was built included.
+      expect(b.revisionIndexKeys).toBe(500 + during);
       const all = async (s: LevelLogStore, prefix: string, rev: number, limit: number): Promise<string[]> => {
         const out: string[] = [];
         let after: string | undefined;

@@ -147,6 +147,10 @@ export class LevelLogStore implements LogStore {
   private indexPending: LogRecord[] | undefined;
   /** Settles once the revision index is built (or was not asked for, or the build failed). */
   revisionIndexBuilt: Promise<void> = Promise.resolve();
+  /** How many keys the revision index holds; undefined until it is built (or when it is not). */
+  get revisionIndexKeys(): number | undefined {
+    return this.revIndex?.size;
+  }
   /** The result of the last check of the log: at open, or by verify(). */
   lastVerification: VerifyReport | undefined;
 

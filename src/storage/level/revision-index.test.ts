@@ -38,6 +38,14 @@ describe("RevisionIndex", () => {
     return index;
   };
 
+  /** A key index entry: `<key> 0x00 <revision, 8 bytes>`. */
+  const entry = (key: string, r: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeUInt32BE(Math.floor(r / 2 ** 32), 0);
+    b.writeUInt32BE(r >>> 0, 4);
+    return Buffer.concat([Buffer.from(key, "utf8"), Buffer.from([0]), b]);
+  };
+
   /** What a page walk must find: each key's newest revision at or below `at`, in key order. */
   const expected = (prefix: string, at: number): string[] =>
     names.filter((n) => n.startsWith(prefix)).flatMap((n) => {
@@ -100,17 +108,38 @@ describe("RevisionIndex", () => {
   });
 
   it("builds from the key index's entries as they are stored, leaving out revisions above the limit", async () => {
-    const entry = (key: string, r: number): Buffer => {
-      const b = Buffer.alloc(8);
-      b.writeUInt32BE(Math.floor(r / 2 ** 32), 0);
-      b.writeUInt32BE(r >>> 0, 4);
-      return Buffer.concat([Buffer.from(key, "utf8"), Buffer.from([0]), b]);
-    };
     const entries = names.flatMap((n) => history.get(n)!.map((r) => entry(n, r)));
     let at = 0;
     const index = await RevisionIndex.fromKeyIndex(async (n) => entries.slice(at, (at += n)), { upTo: 1500, batch: 700, canonical: (k) => k, stopped: () => false });
     expect(all(index!, "", 1500, 5000).found).toEqual(expected("", 1500));
     expect(all(index!, "", rev, 5000).found).toEqual(expected("", 1500));
+  });
+
+  it("builds the same index a part at a time, whatever the parts and batches, and keeps taking revisions after", async () => {
+    const entries = names.flatMap((n) => history.get(n)!.map((r) => entry(n, r)));
+    // Batches of 1 cut every key of several revisions across batches; parts of 1 and 7 join
+    // thousands of trees, and a key's revisions may reach past the part they started in.
+    for (const [batch, part] of [
+      [1, 1],
+      [13, 7],
+      [700, 100],
+      [5000, 100_000],
+    ] as const) {
+      let at = 0;
+      const index = (await RevisionIndex.fromKeyIndex(async (n) => entries.slice(at, (at += n)), { upTo: rev, batch, part, canonical: (k) => k, stopped: () => false }))!;
+      expect(index.size).toBe(names.length);
+      for (const r of [1, 1500, rev]) expect(all(index, "", r, 5000).found).toEqual(expected("", r));
+      for (const n of names) expect(index.newestFirst(n, rev, 10)).toEqual([...history.get(n)!].reverse());
+      // Subtrees shared between the joined parts are copied on write, not changed under another.
+      const [first, middle] = [names[0]!, names[1500]!];
+      index.add(first, rev + 1);
+      index.add(middle, rev + 2);
+      index.add("a/zz-new", rev + 3);
+      expect(index.newestFirst(first, rev + 3, 10)).toEqual([rev + 1, ...[...history.get(first)!].reverse()]);
+      expect(index.newestFirst(middle, rev + 3, 10)[0]).toBe(rev + 2);
+      expect(index.revisionAt("a/zz-new", rev + 3)).toBe(rev + 3);
+      expect(all(index, "", rev, 5000).found).toEqual(expected("", rev));
+    }
   });
 
   it("forgets revisions compaction removed, and keeps answering for the revisions after them", () => {

@@ -1,12 +1,19 @@
-import { bulkLoad } from "sorted-btree/extended/bulkLoad.js";
+import { BTreeEx } from "sorted-btree/extended/index.js";
 import { compareKeys } from "../../domain/key-order.js";
 
 /** A key's revisions, oldest first: a lone number for a key written once, as most are. */
 type Revisions = number | number[];
-type Tree = ReturnType<typeof bulkLoad<string, Revisions>>;
+type Tree = BTreeEx<string, Revisions>;
 
 /** Keys looked at per chunk of a page: the index answers synchronously, so a page yields between chunks. */
 const CHUNK = 1024;
+
+/**
+ * Keys bulk-loaded at once while building from the key index. One load of a million keys held
+ * the event loop for over 200 ms; a part of this size takes about 15 ms, and joining parts whose
+ * key ranges do not overlap reuses their subtrees, so it costs a path, not a copy.
+ */
+const PART = 32_768;
 
 /**
  * Every key's revisions in memory, in the keys' UTF-8 order, like etcd's tree index: a page of
@@ -18,24 +25,33 @@ export class RevisionIndex {
 
   /** From (key, revision) pairs sorted by key, then revision: the key index's own order. */
   static fromSorted(keys: string[], revisions: Revisions[]): RevisionIndex {
-    return new RevisionIndex(bulkLoad(keys, revisions, 64, compareKeys));
+    return new RevisionIndex(load(keys, revisions));
   }
 
   /**
    * From the key index's entries (`<key> 0x00 <revision, 8 bytes>`, in key then revision order),
    * read `batch` at a time; revisions above `upTo` are left out. Undefined once `stopped()`.
+   * The tree is loaded `part` keys at a time as they are read, so no step holds the loop long.
    */
   static async fromKeyIndex(
     next: (n: number) => Promise<Buffer[]>,
-    o: { upTo: number; batch: number; canonical: (key: string) => string; stopped: () => boolean },
+    o: { upTo: number; batch: number; canonical: (key: string) => string; stopped: () => boolean; part?: number },
   ): Promise<RevisionIndex | undefined> {
-    const keys: string[] = [];
-    const revisions: Revisions[] = [];
+    let keys: string[] = [];
+    let revisions: Revisions[] = [];
+    let tree: Tree | undefined;
     let current: Buffer | undefined;
     for (;;) {
       const batch = await next(o.batch);
       if (batch.length === 0) break;
       if (o.stopped()) return undefined;
+      if (keys.length > (o.part ?? PART)) {
+        // Every key but the last is complete: the next batch may still hold revisions of the last.
+        const part = load(keys.slice(0, -1), revisions.slice(0, -1));
+        tree = tree === undefined ? part : tree.union(part, duplicate);
+        keys = keys.slice(-1);
+        revisions = revisions.slice(-1);
+      }
       for (const k of batch) {
         const keyLength = k.length - 9;
         const rev = k.readUInt32BE(keyLength + 1) * 0x1_0000_0000 + k.readUInt32BE(keyLength + 5);
@@ -54,7 +70,8 @@ export class RevisionIndex {
       }
     }
     trimLast(revisions);
-    return RevisionIndex.fromSorted(keys, revisions);
+    const part = load(keys, revisions);
+    return new RevisionIndex(tree === undefined ? part : tree.union(part, duplicate));
   }
 
   get size(): number {
@@ -147,6 +164,15 @@ export class RevisionIndex {
       exclusive = false;
     }
   }
+}
+
+function load(keys: string[], revisions: Revisions[]): Tree {
+  return BTreeEx.bulkLoad(keys, revisions, 64, compareKeys);
+}
+
+/** Parts are cut between keys, so no key is in two of them. */
+function duplicate(key: string): never {
+  throw new Error(`revision index: key ${JSON.stringify(key)} in two parts`);
 }
 
 function newestAtOrBelow(revs: Revisions, revision: number): number | undefined {
