@@ -803,8 +803,11 @@ export class LevelLogStore implements LogStore {
       if ("last" in found) yield found;
       else {
         const out: Found[] = [];
-        for (const [key, revision] of found.items) {
-          const head = this.committed.get(key);
+        for (const [key, revision, newest] of found.items) {
+          // A key's older revision is never its head: no lookup in the map of every key (a
+          // past listing made one per key). Its newest may not be durable yet, so the head is
+          // still compared.
+          const head = newest ? this.committed.get(key) : undefined;
           out.push(head !== undefined && head.revision === revision ? head : u64(revision));
         }
         yield { items: out };

@@ -142,6 +142,19 @@ describe("RevisionIndex", () => {
     }
   });
 
+  it("says which revision found is the key's newest, the only one that can be its head", () => {
+    const index = RevisionIndex.fromSorted(["k/a", "k/b"], [[1, 5, 9], 2]);
+    const items = (revision: number) => [...index.pageAt("k/", revision, 10)].flatMap((step) => ("items" in step ? step.items : []));
+    expect(items(5)).toEqual([
+      ["k/a", 5, false],
+      ["k/b", 2, true],
+    ]);
+    expect(items(9)).toEqual([
+      ["k/a", 9, true],
+      ["k/b", 2, true],
+    ]);
+  });
+
   it("forgets revisions compaction removed, and keeps answering for the revisions after them", () => {
     const index = RevisionIndex.fromSorted(["k/a", "k/b"], [[1, 5, 9], 2]);
     index.remove("k/a", 5);

@@ -124,15 +124,17 @@ export class RevisionIndex {
   /**
    * The keys under `prefix` after `after` (all when absent), at most `limit` of them, each with
    * its newest revision at or below `revision` (keys born later are looked at and left out),
-   * a chunk at a time; then `{ last }` when more keys follow the last one looked at.
+   * a chunk at a time; then `{ last }` when more keys follow the last one looked at. An item's
+   * third member says whether that revision is the newest the key has: only then can it be the
+   * key's head, so an older one needs no look at the heads.
    */
-  *pageAt(prefix: string, revision: number, limit: number, after?: string): Generator<{ items: [string, number][] } | { last: string }> {
+  *pageAt(prefix: string, revision: number, limit: number, after?: string): Generator<{ items: [string, number, boolean][] } | { last: string }> {
     let from = after ?? prefix;
     let exclusive = after !== undefined;
     let looked = 0;
     let last: string | undefined;
     for (;;) {
-      const items: [string, number][] = [];
+      const items: [string, number, boolean][] = [];
       let chunk = 0;
       let next: string | undefined;
       let more = false;
@@ -151,7 +153,7 @@ export class RevisionIndex {
         chunk++;
         last = key;
         const found = newestAtOrBelow(revs, revision);
-        if (found !== undefined) items.push([key, found]);
+        if (found !== undefined) items.push([key, found, typeof revs === "number" || found === revs[revs.length - 1]]);
       }
       if (items.length > 0) yield { items };
       if (more) {
