@@ -14,7 +14,7 @@ import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout
 import { restart } from "../domain/rollout/controls.js";
 import { evaluate } from "@ctm/core/rollout/evaluate";
 import { EMPTY_CONTEXT, type EvalContext, type Resolution } from "@ctm/core/rollout/plan";
-import type { LogStore, WriteView } from "../storage/log-store.js";
+import { isStoredBytes, type LogStore, type StoredBytes, type WriteView } from "../storage/log-store.js";
 import { timeSlices, type Pause } from "../storage/time-slices.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import type { Watcher } from "../watch/watcher.js";
@@ -375,6 +375,20 @@ export class ConfigService {
    * one consistent revision, page by page, whatever is written meanwhile.
    */
   async snapshot(prefix: string, at: PointInTime | undefined, pageSize = 0, pageToken = ""): Promise<{ revision: number; records: LogRecord[]; nextPageToken: string }> {
+    const page = await this.snapshotPage(prefix, at, pageSize, pageToken, false);
+    return page as { revision: number; records: LogRecord[]; nextPageToken: string };
+  }
+
+  /**
+   * snapshot(), except that records read back from the log may come as the bytes the log holds,
+   * tombstones among them, for an encoder that writes its answer from those bytes and leaves
+   * the tombstones out: a page in the past is mostly such records.
+   */
+  snapshotStored(prefix: string, at: PointInTime | undefined, pageSize = 0, pageToken = ""): Promise<{ revision: number; records: (LogRecord | StoredBytes)[]; nextPageToken: string }> {
+    return this.snapshotPage(prefix, at, pageSize, pageToken, true);
+  }
+
+  private async snapshotPage(prefix: string, at: PointInTime | undefined, pageSize: number, pageToken: string, stored: boolean): Promise<{ revision: number; records: (LogRecord | StoredBytes)[]; nextPageToken: string }> {
     checkPrefix(prefix);
     if (!Number.isSafeInteger(pageSize) || pageSize < 0) throw invalidArgument("page_size", "must be a non-negative integer");
     const cursor = decodeSnapshotToken(pageToken, prefix);
@@ -383,9 +397,9 @@ export class ConfigService {
     const limit = Math.min(pageSize || LIMITS.snapshotPageMax, LIMITS.snapshotPageMax);
     // The budget counts whole stored records (value, plan, author, message), so no page of
     // any keys passes a client's default 4 MiB.
-    const page = await this.store.pageAt(prefix, revision, limit, cursor?.after, LIMITS.snapshotPageBytes);
+    const page = stored && this.store.pageStoredAt ? await this.store.pageStoredAt(prefix, revision, limit, cursor?.after, LIMITS.snapshotPageBytes) : await this.store.pageAt(prefix, revision, limit, cursor?.after, LIMITS.snapshotPageBytes);
     const last = page.last;
-    return { revision, records: page.records.filter(isLive), nextPageToken: last === undefined ? "" : encodeSnapshotToken({ revision, prefix, after: last }) };
+    return { revision, records: page.records.filter((r) => isStoredBytes(r) || isLive(r)), nextPageToken: last === undefined ? "" : encodeSnapshotToken({ revision, prefix, after: last }) };
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Draft, LogRecord } from "@ctm/core/record";
 import type { CompactionOutcome, CompactionPlan } from "../storage/compaction.js";
-import type { CommitListener, LogStore, StoreStats, WriteView } from "../storage/log-store.js";
+import type { CommitListener, LogStore, StoreStats, StoredBytes, WriteView } from "../storage/log-store.js";
 import type { Pause } from "../storage/time-slices.js";
 import type { VerifyReport } from "../storage/verify-report.js";
 import { breakGlassAsked } from "./acting-principal.js";
@@ -78,6 +78,10 @@ export class ProtectedStore implements LogStore {
   }
   pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes?: number): Promise<{ records: LogRecord[]; last?: string }> {
     return this.store.pageAt(prefix, revision, limit, after, maxBytes);
+  }
+
+  pageStoredAt(prefix: string, revision: number, limit: number, after?: string, maxBytes?: number): Promise<{ records: (LogRecord | StoredBytes)[]; last?: string }> {
+    return this.store.pageStoredAt ? this.store.pageStoredAt(prefix, revision, limit, after, maxBytes) : this.store.pageAt(prefix, revision, limit, after, maxBytes);
   }
   at(key: string, revision: number): Promise<LogRecord | undefined> {
     return this.store.at(key, revision);

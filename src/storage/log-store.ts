@@ -22,6 +22,15 @@ export interface StoreStats {
   readonly threadedBatches?: number;
 }
 
+/** A record as the log stores it: the CBOR array [hash of the record before, record], not decoded. */
+export interface StoredBytes {
+  readonly key: string;
+  readonly revision: number;
+  readonly stored: Uint8Array;
+}
+
+export const isStoredBytes = (r: LogRecord | StoredBytes): r is StoredBytes => "stored" in r;
+
 export type CommitListener = (records: readonly LogRecord[]) => void;
 
 /**
@@ -86,6 +95,12 @@ export interface LogStore {
    * revision never change, so pages read at different times agree.
    */
   pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes?: number): Promise<{ records: LogRecord[]; last?: string }>;
+  /**
+   * pageAt, except that a record read back from the log may come as the bytes the log holds
+   * (StoredBytes), tombstones included, for an encoder that writes its answer from them. A store
+   * without it answers pageAt.
+   */
+  pageStoredAt?(prefix: string, revision: number, limit: number, after?: string, maxBytes?: number): Promise<{ records: (LogRecord | StoredBytes)[]; last?: string }>;
   /** The record of `key` current at `revision`, tombstones included. */
   at(key: string, revision: number): Promise<LogRecord | undefined>;
   /** A key's record with this version. */

@@ -6,7 +6,7 @@ import { CtmError, outOfRange, unavailable } from "../../domain/errors.js";
 import { jsonByteLength, type JsonValue } from "@ctm/core/json";
 import { makeRecord, type Draft, type KeyHead, type LogRecord } from "@ctm/core/record";
 import { checkCompaction, compactionTally, type CompactionOutcome, type CompactionPlan, type Horizon } from "../compaction.js";
-import type { CommitListener, LogStore, StoreStats, WriteView } from "../log-store.js";
+import type { CommitListener, LogStore, StoreStats, StoredBytes, WriteView } from "../log-store.js";
 import { timeSlices, type Pause } from "../time-slices.js";
 import type { VerifyReport } from "../verify-report.js";
 import { keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
@@ -710,11 +710,20 @@ export class LevelLogStore implements LogStore {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  async pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes = Infinity): Promise<{ records: LogRecord[]; last?: string }> {
+  pageAt(prefix: string, revision: number, limit: number, after?: string, maxBytes = Infinity): Promise<{ records: LogRecord[]; last?: string }> {
+    return this.page(prefix, revision, limit, after, maxBytes, false) as Promise<{ records: LogRecord[]; last?: string }>;
+  }
+
+  pageStoredAt(prefix: string, revision: number, limit: number, after?: string, maxBytes = Infinity): Promise<{ records: (LogRecord | StoredBytes)[]; last?: string }> {
+    return this.page(prefix, revision, limit, after, maxBytes, true);
+  }
+
+  /** pageAt; with `stored`, a record read from the log is left as its bytes. */
+  private async page(prefix: string, revision: number, limit: number, after: string | undefined, maxBytes: number, stored: boolean): Promise<{ records: (LogRecord | StoredBytes)[]; last?: string }> {
     try {
       const rev = Math.min(revision, this.committedRev);
       this.stillServed(rev);
-      const records: LogRecord[] = [];
+      const records: (LogRecord | StoredBytes)[] = [];
       let bytes = 0;
       let items: Found[] = [];
       // Records are read as the scan finds them, a batch at a time, so a page that its byte
@@ -723,7 +732,8 @@ export class LevelLogStore implements LogStore {
       // event loop turn: the answer before this page may still be being written, and its
       // client waits for every byte of it.
       const fetch = (group: Found[]): { group: Found[]; values: Promise<(Buffer | undefined)[]> } => {
-        const revs = group.filter((x): x is Buffer => Buffer.isBuffer(x));
+        const revs: Buffer[] = [];
+        for (const x of group) if (!isHead(x)) revs.push(Buffer.isBuffer(x) ? x : x.rev);
         return { group, values: revs.length === 0 ? new Promise((resolve) => setImmediate(resolve, [])) : this.log.getMany(revs) };
       };
       const read = async (): Promise<boolean> => {
@@ -739,18 +749,20 @@ export class LevelLogStore implements LogStore {
           const values = await current.values;
           let v = 0;
           for (const item of current.group) {
-            let r: LogRecord;
-            if (Buffer.isBuffer(item)) {
+            let r: LogRecord | StoredBytes;
+            if (isHead(item)) {
+              r = item;
+              bytes += headSize(r);
+            } else {
+              const revBytes = Buffer.isBuffer(item) ? item : item.rev;
               const bytesRead = values[v++];
               // The index names a record the log does not hold: damage, never a shorter answer,
               // unless a compaction took it since the page began.
               if (bytesRead === undefined) this.stillServed(rev);
-              if (bytesRead === undefined) throw new Error(`the key index names revision ${readU64(item)}, which the log does not hold`);
+              if (bytesRead === undefined) throw new Error(`the key index names revision ${readU64(revBytes)}, which the log does not hold`);
               bytes += bytesRead.length;
-              r = decodeRecord(bytesRead);
-            } else {
-              r = item;
-              bytes += headSize(r);
+              // A scan of the key index does not carry keys: the record's own is read.
+              r = !stored ? decodeRecord(bytesRead) : { key: Buffer.isBuffer(item) ? decodeRecord(bytesRead).key : item.key, revision: readU64(revBytes), stored: bytesRead };
             }
             if (bytes > maxBytes && records.length > 0) return false;
             records.push(r);
@@ -808,7 +820,7 @@ export class LevelLogStore implements LogStore {
           // past listing made one per key). Its newest may not be durable yet, so the head is
           // still compared.
           const head = newest ? this.committed.get(key) : undefined;
-          out.push(head !== undefined && head.revision === revision ? head : u64(revision));
+          out.push(head !== undefined && head.revision === revision ? head : { rev: u64(revision), key });
         }
         yield { items: out };
       }
@@ -1130,7 +1142,9 @@ export class LevelLogStore implements LogStore {
 }
 
 /** A key's record as a scan finds it: in memory, or the revision (8 bytes) to read from the log. */
-type Found = LogRecord | Buffer;
+/** What a scan found for a key: its head in memory, or the revision to read (with the key when the scan knows it). */
+type Found = LogRecord | Buffer | { rev: Buffer; key: string };
+const isHead = (x: Found): x is LogRecord => !Buffer.isBuffer(x) && !("rev" in x);
 
 /** About what a record takes in the log, for a page's byte budget when it comes from memory. */
 const storedSize = (r: LogRecord): number =>

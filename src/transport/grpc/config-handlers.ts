@@ -27,7 +27,6 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
   const answers = new GetResponseCache();
   const pages = new SnapshotReadAhead();
   const isCurrent = (rec: LogRecord) => svc.isCurrent(rec);
-  const never = () => false;
   return {
     set: unary(rpc, "Set", byKey, async (r) => {
       const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
@@ -80,12 +79,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     snapshot: unary(rpc, "Snapshot", byPrefix, async (r) => {
       if (r.consistent && r.pageToken === "") await svc.syncToHead();
       const at = toPoint(r.at);
-      const read = async (pageToken: string) => {
-        const page = await svc.snapshot(r.prefix, at, r.pageSize, pageToken);
-        // A page in the past is mostly records read back from the log, never sent again: asking
-        // of each whether it is its key's current record cost a lookup in the map of every key.
-        return encodeSnapshotBody(page, r.prefix, page.revision >= svc.headRevision ? isCurrent : never);
-      };
+      const read = async (pageToken: string) => encodeSnapshotBody(await svc.snapshotStored(r.prefix, at, r.pageSize, pageToken), r.prefix, isCurrent);
       return withHeader(header(), await pages.page(r, read, (revision) => revision >= svc.firstRevision));
     }),
     apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {

@@ -32,7 +32,7 @@ export function encodeValue(v: JsonValue): Buffer {
 }
 
 // Field tags: (field number << 3) | wire type.
-const T = {
+export const T = {
   key: 10,
   value: 18,
   version: 24,
@@ -52,7 +52,7 @@ const T = {
   changeRequest: 130,
 } as const;
 
-const varintSize = (n: number): number => {
+export const varintSize = (n: number): number => {
   let s = 1;
   while (n >= 128) {
     n = Math.floor(n / 128);
@@ -62,7 +62,7 @@ const varintSize = (n: number): number => {
 };
 
 /** A length-delimited field of `len` bytes: tag, length, payload. */
-const delimited = (len: number): number => 1 + varintSize(len) + len;
+export const delimited = (len: number): number => 1 + varintSize(len) + len;
 
 /** Strings this long or shorter are measured and copied in JavaScript when they are ASCII. */
 const SHORT = 64;
@@ -132,12 +132,12 @@ function writeEntry(w: Writer, r: LogRecord, rollout: Uint8Array | undefined): v
 }
 
 // google.protobuf.Timestamp{seconds = 1, nanos = 2}, zero fields left out, as ts-proto does.
-const timestampSize = (ms: number): number => {
+export const timestampSize = (ms: number): number => {
   const { seconds, nanos } = splitTime(ms);
   return (seconds !== 0 ? 1 + varintSize(seconds) : 0) + (nanos !== 0 ? 1 + varintSize(nanos) : 0);
 };
 
-function writeTimestamp(w: Writer, ms: number): void {
+export function writeTimestamp(w: Writer, ms: number): void {
   const { seconds, nanos } = splitTime(ms);
   if (seconds !== 0) w.tag(8).varint(seconds);
   if (nanos !== 0) w.tag(16).varint(nanos);
@@ -218,7 +218,7 @@ function writeValue(w: Writer, v: JsonValue): void {
 }
 
 /** Writes into an exact buffer, taking nested and UTF-8 lengths from the sizing pass in order. */
-class Writer {
+export class Writer {
   pos = 0;
   private next = 0;
   constructor(
@@ -261,6 +261,19 @@ class Writer {
       for (let i = 0, at = this.pos; i < len; i++) buf[at + i] = s.charCodeAt(i);
       this.pos += len;
     } else this.pos += this.buf.write(s, this.pos, len, "utf8");
+    return this;
+  }
+
+  /** A string field from UTF-8 bytes `src[start, start + len)`, its length recorded by the sizing pass. */
+  utf8(t: number, src: Uint8Array, start: number): this {
+    const len = this.sizes[this.next++]!;
+    if (t >= 0) this.tag(t);
+    this.varint(len);
+    if (len <= SHORT) {
+      const buf = this.buf;
+      for (let i = 0, at = this.pos; i < len; i++) buf[at + i] = src[start + i]!;
+    } else this.buf.set(src.subarray(start, start + len), this.pos);
+    this.pos += len;
     return this;
   }
 

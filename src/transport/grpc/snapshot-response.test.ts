@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { LogRecord } from "@ctm/core/record";
 import { SnapshotResponse } from "../../gen/ctm/v1/config_service.js";
 import { decodeSnapshotToken } from "../../service/page-token.js";
+import { buildRollout } from "../../domain/rollout/build-rollout.js";
+import { encodeLogValue } from "../../storage/level/record-bytes.js";
 import { toEntry } from "./entry-mapper.js";
 import { encodeSnapshotBody, withHeader } from "./snapshot-response.js";
 
@@ -29,6 +31,21 @@ describe("encodeSnapshotBody and withHeader", () => {
         expect(encodeSnapshotPage(page, "p/", header).equals(expected)).toBe(true);
       }
     }
+  });
+
+  it("writes records read back from the log from their stored bytes, leaves their tombstones out, and decodes those it cannot write", () => {
+    const plan = buildRollout({ percentage: { kind: "steps", start: 10, increment: 20, intervalMs: 60_000, target: 100 } }, { key: "p/c", value: 2, currentStable: 1, now: 1_700_000_000_000 });
+    const live = [record("p/a", { x: 1, y: [true, null, "s"] }, 3), record("p/b", "v", 4), { ...record("p/c", 2, 5), rollout: plan }, record("p/e", { 7: "index-like" }, 7)];
+    const tombstone = { ...record("p/d", undefined, 6), deleted: true, kind: "delete" } as LogRecord;
+    const stored = (r: LogRecord) => ({ key: r.key, revision: r.revision, stored: encodeLogValue(Buffer.alloc(32), r) });
+    // A head in memory among them, as a page in the past holds the keys not changed since.
+    const records = [stored(live[0]!), live[1]!, stored(live[2]!), stored(tombstone), stored(live[3]!)];
+    const body = encodeSnapshotBody({ revision: 7, records, nextPageToken: "" }, "p/");
+    expect(SnapshotResponse.decode(withHeader({ revision: 7, oldestRevision: 1 }, body)).entries).toEqual(live.map(toEntry));
+    // A budget that the second entry passes: the token names the last entry sent.
+    const cut = SnapshotResponse.decode(withHeader({ revision: 7, oldestRevision: 1 }, encodeSnapshotBody({ revision: 7, records: [stored(tombstone), ...records], nextPageToken: "" }, "p/", () => true, 60)));
+    expect(cut.entries.map((e) => e.key)).toEqual(["p/a"]);
+    expect(decodeSnapshotToken(cut.nextPageToken, "p/")).toEqual({ revision: 7, prefix: "p/", after: "p/a" });
   });
 
   it("ends a page before the entry that would pass the wire budget, with a token that starts at it", () => {

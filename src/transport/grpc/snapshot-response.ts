@@ -1,6 +1,10 @@
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { LogRecord } from "@ctm/core/record";
 import { encodeSnapshotToken } from "../../service/page-token.js";
+import { isStoredBytes, type StoredBytes } from "../../storage/log-store.js";
+import { decodeRecord } from "../../storage/level/record-bytes.js";
+import { encodeEntry } from "./entry-encoder.js";
+import { storedEntry, TOMBSTONE } from "./stored-entry.js";
 import { entryBytes } from "./wire-cache.js";
 import { writeHeader } from "./response-header.js";
 import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
@@ -25,7 +29,7 @@ export interface SnapshotBody {
  * sent: the header is written at answer time (withHeader).
  */
 export function encodeSnapshotBody(
-  page: { revision: number; records: LogRecord[]; nextPageToken: string },
+  page: { revision: number; records: (LogRecord | StoredBytes)[]; nextPageToken: string },
   prefix: string,
   /** Whether to cache a record's entry: a key's current record is sent again (by Get, Watch, the next Snapshot); one read back from the log is not. */
   keep: (r: LogRecord) => boolean = () => true,
@@ -39,9 +43,10 @@ export function encodeSnapshotBody(
   let token = page.nextPageToken;
   for (let i = 0; i < page.records.length; i++) {
     const r = page.records[i]!;
-    const b = entryBytes(r, keep);
+    const b = isStoredBytes(r) ? storedBytes(r) : entryBytes(r, keep);
+    if (b === undefined) continue;
     const field = 1 + varintSize(b.length) + b.length;
-    if (size + field > limit && i > 0) {
+    if (size + field > limit && entries.length > 0) {
       token = encodeSnapshotToken({ revision: page.revision, prefix, after: page.records[i - 1]!.key });
       break;
     }
@@ -66,6 +71,15 @@ export function encodeSnapshotBody(
   }
   if (tail) out.set(tail, at);
   return { revision: page.revision, bytes: out, nextPageToken: token };
+}
+
+/** A record read back from the log, sent once: written from its stored bytes, or decoded where they leave storedEntry's subset. Undefined for a tombstone. */
+function storedBytes(r: StoredBytes): Uint8Array | undefined {
+  const b = storedEntry(r.stored);
+  if (b === TOMBSTONE) return undefined;
+  if (b !== undefined) return b;
+  const record = decodeRecord(r.stored);
+  return record.deleted ? undefined : encodeEntry(record);
 }
 
 /** The whole SnapshotResponse: the header, written first as ts-proto would, then the body. */
