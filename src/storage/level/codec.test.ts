@@ -40,6 +40,19 @@ describe("u64", () => {
     expect(u64(MAX_U64)).toHaveLength(8);
   });
 
+  it("writes the unsigned 64-bit big-endian integer, and reads back as it was", () => {
+    fc.assert(
+      fc.property(num, (n) => {
+        const big = Buffer.alloc(8);
+        big.writeBigUInt64BE(BigInt(n));
+        expect(u64(n)).toEqual(big);
+        expect(readU64(u64(n))).toBe(n);
+      }),
+      { numRuns: 1000 },
+    );
+    expect(u64(2 ** 53 - 1)).toEqual(Buffer.from([0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+  });
+
   it("orders bytes as numbers: compare(u64(a), u64(b)) = sign(a - b)", () => {
     fc.assert(
       fc.property(num, num, (a, b) => {

@@ -10,7 +10,12 @@ export const decodeRecord = (b: Uint8Array): LogRecord => cbor.decode(b) as LogR
 /** Big-endian fixed-width numbers so byte order is number order. */
 export function u64(n: number): Buffer {
   const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64BE(BigInt(n));
+  // A BigInt per call cost more than the rest of a key's encoding; it is kept for what only it
+  // rejects (a negative, fractional or unsafe number).
+  if (Number.isSafeInteger(n) && n >= 0) {
+    b.writeUInt32BE(Math.floor(n / 0x1_0000_0000), 0);
+    b.writeUInt32BE(n >>> 0, 4);
+  } else b.writeBigUInt64BE(BigInt(n));
   return b;
 }
 
@@ -27,8 +32,11 @@ export function putU64(b: Buffer, at: number, n: number): void {
   b.writeUInt32BE(n >>> 0, at + 4);
 }
 
-export const readU64 = (b: Uint8Array, offset = 0): number =>
-  Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64BE(offset));
+/** u64's number back; exact up to 2^53, as every revision, version and time is. */
+export function readU64(b: Uint8Array, offset = 0): number {
+  const v = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return v.readUInt32BE(offset) * 0x1_0000_0000 + v.readUInt32BE(offset + 4);
+}
 
 /** `key \0 number`: keys never hold \0, and \0 sorts below every key byte, so a key's entries are contiguous. */
 export const keyNum = (key: string, n: number): Buffer => Buffer.concat([Buffer.from(key, "utf8"), ZERO, u64(n)]);
