@@ -1,3 +1,4 @@
+/** fast-check arbitraries for records as the store writes them: the Entry encoders' property tests share them. */
 import fc from "fast-check";
 import type { JsonValue } from "@ctm/core/json";
 import type { RecordKind } from "@ctm/core/record";

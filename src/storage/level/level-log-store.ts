@@ -1141,8 +1141,7 @@ export class LevelLogStore implements LogStore {
   }
 }
 
-/** A key's record as a scan finds it: in memory, or the revision (8 bytes) to read from the log. */
-/** What a scan found for a key: its head in memory, or the revision to read (with the key when the scan knows it). */
+/** A key's record as a scan finds it: its head in memory, or the revision (8 bytes) to read from the log, with the key when the scan knows it. */
 type Found = LogRecord | Buffer | { rev: Buffer; key: string };
 const isHead = (x: Found): x is LogRecord => !Buffer.isBuffer(x) && !("rev" in x);
 

@@ -43,7 +43,7 @@ export function encodeSnapshotBody(
   let token = page.nextPageToken;
   for (let i = 0; i < page.records.length; i++) {
     const r = page.records[i]!;
-    const b = isStoredBytes(r) ? storedBytes(r) : entryBytes(r, keep);
+    const b = isStoredBytes(r) ? entryOfStored(r) : entryBytes(r, keep);
     if (b === undefined) continue;
     const field = 1 + varintSize(b.length) + b.length;
     if (size + field > limit && entries.length > 0) {
@@ -74,7 +74,7 @@ export function encodeSnapshotBody(
 }
 
 /** A record read back from the log, sent once: written from its stored bytes, or decoded where they leave storedEntry's subset. Undefined for a tombstone. */
-function storedBytes(r: StoredBytes): Uint8Array | undefined {
+function entryOfStored(r: StoredBytes): Uint8Array | undefined {
   const b = storedEntry(r.stored);
   if (b === TOMBSTONE) return undefined;
   if (b !== undefined) return b;

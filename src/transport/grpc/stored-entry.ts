@@ -88,15 +88,15 @@ const F64_BYTES = new Uint8Array(F64.buffer);
 const F32 = new Float32Array(1);
 const F32_BYTES = new Uint8Array(F32.buffer);
 
+/** Whether typed arrays hold numbers little-endian here, as CBOR's big-endian bytes are then copied backwards. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** The big-endian float of `size` bytes (4 or 8) at `p`. */
 function floatAt(b: Uint8Array, p: number, size: number): number {
   if (p + size > b.length) throw OTHER;
-  if (size === 8) {
-    for (let i = 0; i < 8; i++) F64_BYTES[7 - i] = b[p + i]!;
-    return F64[0]!;
-  }
-  for (let i = 0; i < 4; i++) F32_BYTES[3 - i] = b[p + i]!;
-  return F32[0]!;
+  const bytes = size === 8 ? F64_BYTES : F32_BYTES;
+  for (let i = 0; i < size; i++) bytes[LITTLE_ENDIAN ? size - 1 - i : i] = b[p + i]!;
+  return size === 8 ? F64[0]! : F32[0]!;
 }
 
 // The last head read: its major type and argument (a length, a count or an unsigned integer).
