@@ -761,8 +761,8 @@ export class LevelLogStore implements LogStore {
               if (bytesRead === undefined) this.stillServed(rev);
               if (bytesRead === undefined) throw new Error(`the key index names revision ${readU64(revBytes)}, which the log does not hold`);
               bytes += bytesRead.length;
-              // A scan of the key index does not carry keys: the record's own is read.
-              r = !stored ? decodeRecord(bytesRead) : { key: Buffer.isBuffer(item) ? decodeRecord(bytesRead).key : item.key, revision: readU64(revBytes), stored: bytesRead };
+              // A scan of the key index does not carry keys: its records are decoded, as before the revision index.
+              r = stored && !Buffer.isBuffer(item) ? { key: item.key, revision: readU64(revBytes), stored: bytesRead } : decodeRecord(bytesRead);
             }
             if (bytes > maxBytes && records.length > 0) return false;
             records.push(r);
