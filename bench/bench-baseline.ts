@@ -28,7 +28,7 @@ async function startSeeded(ctx: BenchContext, entry: string, dir: string): Promi
 
 /**
  * BENCH_BASELINE=<another build's dist/src/main.js>: Get, Get with a context and durable Set at
- * c64 with auth on (a bearer token on every call), this build against that one, in alternating
+ * c64, and Apply calls of 1,000 sets four at once, with auth on (a bearer token on every call), this build against that one, in alternating
  * rounds. This is how a change to the call path shows what it buys or costs: build the variant
  * in another checkout and pair them.
  */
@@ -45,23 +45,31 @@ export async function benchBaseline(ctx: BenchContext, baselineEntry: string): P
       lastWords: h.lastWords,
       headers: [`authorization: ${authorization}`],
     });
-    // A plain Get, a Get with a context on a rolling key (every rule, both hashes), then a
-    // durable Set of one key (group commit: what a write costs in CPU shows in its rate).
-    for (const [name, request, path, method] of [
-      ["Get", fixture.getRequest(), paths.get, "Get"],
-      ["Get with a context", rollout.getRequest(), paths.get, "Get"],
-      ["Set", fixture.setRequest(), paths.set, "Set"],
+    // A plain Get, a Get with a context on a rolling key (every rule, both hashes), a durable
+    // Set of one key (group commit: what a write costs in CPU shows in its rate), then a bulk
+    // load step: Apply calls of 1,000 sets, four at once.
+    for (const [name, request, path, method, load, records] of [
+      ["Get", fixture.getRequest(), paths.get, "Get", level, 1],
+      ["Get with a context", rollout.getRequest(), paths.get, "Get", level, 1],
+      ["Set", fixture.setRequest(), paths.set, "Set", level, 1],
+      ["Apply of 1,000 sets", fixture.applyRequest(1000), paths.apply, "Apply", settings.bulk, 1000],
     ] as const) {
-      const frame = ctx.frame(`baseline-${name.replace(/ /g, "-")}`, request);
-      ctx.log(`${name} with auth on, this build vs ${baselineEntry}, c64`);
-      const p = await pairedRuns(ctx, side("baseline build", base.handle, base.authorization), side("this build", mine.handle, mine.authorization), path, frame, level);
+      const frame = ctx.frame(`baseline-${name.replace(/[ ,]/g, "-")}`, request);
+      const c = `c${load.concurrency}`;
+      ctx.log(`${name} with auth on, this build vs ${baselineEntry}, ${c}`);
+      const p = await pairedRuns(ctx, side("baseline build", base.handle, base.authorization), side("this build", mine.handle, mine.authorization), path, frame, load);
       await settle();
       report.check(
-        [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) && mine.handle.rpcLog.tally(method).failed === 0 && base.handle.rpcLog.tally(method).failed === 0,
+        [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, load.concurrency)) && mine.handle.rpcLog.tally(method).failed === 0 && base.handle.rpcLog.tally(method).failed === 0,
         `${name}: this build and the baseline served every call of ${p.mine.runs.length} rounds each without a refusal`,
       );
-      report.row(`${name} req/s, c64 (${h2label(level)}), auth on, this build vs ${baselineEntry}`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
-      report.row(`${name} main-thread CPU per request, c64, this build vs baseline`, formatUs(p.mine.mainUsPerRequest), formatUs(p.base.mainUsPerRequest), formatRatio(p.mine.mainUsPerRequest, p.base.mainUsPerRequest));
+      if (records === 1) {
+        report.row(`${name} req/s, ${c} (${h2label(load)}), auth on, this build vs ${baselineEntry}`, formatRate(p.mine.reqPerSec), formatRate(p.base.reqPerSec), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
+        report.row(`${name} main-thread CPU per request, ${c}, this build vs baseline`, formatUs(p.mine.mainUsPerRequest), formatUs(p.base.mainUsPerRequest), formatRatio(p.mine.mainUsPerRequest, p.base.mainUsPerRequest));
+      } else {
+        report.row(`${name} records/s, ${c} (${h2label(load)}), auth on, this build vs ${baselineEntry}`, formatRate(p.mine.reqPerSec * records), formatRate(p.base.reqPerSec * records), formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio));
+        report.row(`${name} main-thread CPU per record, ${c}, this build vs baseline`, formatUs(p.mine.mainUsPerRequest / records), formatUs(p.base.mainUsPerRequest / records), formatRatio(p.mine.mainUsPerRequest, p.base.mainUsPerRequest));
+      }
       report.note(`${name}: this build ÷ baseline per round (the row shows the median): ${p.ratios.map((r) => r.toFixed(2)).join(", ")}.`);
     }
   } finally {

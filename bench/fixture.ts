@@ -1,4 +1,4 @@
-import { GetRequest, GetResponse, SetRequest } from "../src/gen/ctm/v1/config_service.js";
+import { ApplyRequest, GetRequest, GetResponse, SetRequest } from "../src/gen/ctm/v1/config_service.js";
 import { Reason } from "../src/gen/ctm/v1/rollout.js";
 import { RecordKind } from "../src/gen/ctm/v1/record.js";
 
@@ -22,6 +22,14 @@ export const fixture = {
   },
 
   /** Every h2load Set sends this same request: one key, so the version counts the writes. */
+  /** A bulk load step: one Apply that sets `count` keys under bench/bulk/ (every call sets the same keys again). */
+  applyRequest(count: number): Uint8Array {
+    const operations = Array.from({ length: count }, (_, i) => ({
+      operation: { $case: "set" as const, value: { key: `bench/bulk/k${String(i).padStart(5, "0")}`, value: { id: i, owner: `team-${i % 50}`, enabled: i % 3 === 0, note: "n".repeat(40) } } },
+    }));
+    return ApplyRequest.encode(ApplyRequest.fromPartial({ operations, author: "bench", message: "bulk" })).finish();
+  },
+
   setRequest(): Uint8Array {
     return SetRequest.encode({ key: fixture.setKey, value: fixture.value, author: "bench", message: "load" }).finish();
   },

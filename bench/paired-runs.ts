@@ -33,7 +33,7 @@ const median = (xs: readonly number[]): number => {
  * The ratio is the median of the per-round ratios. Main-thread CPU per request is kept too:
  * the node servers are bound by that thread, and it varies less than req/s does.
  */
-export async function pairedRuns(ctx: BenchContext, base: LoadTarget, mine: LoadTarget, path: string, frameFile: string, level: Level | typeof settings.c64): Promise<Paired> {
+export async function pairedRuns(ctx: BenchContext, base: LoadTarget, mine: LoadTarget, path: string, frameFile: string, level: Level | typeof settings.c64 | typeof settings.bulk): Promise<Paired> {
   const sides = { base: { target: base, runs: [] as H2loadResult[], us: [] as number[] }, mine: { target: mine, runs: [] as H2loadResult[], us: [] as number[] } };
   const ratios: number[] = [];
   for (let round = 0; round < settings.rounds; round++) {

@@ -22,6 +22,8 @@ export const settings = {
     { concurrency: 64, connections: 4, streams: 16 },
   ],
   c64: { concurrency: 64, connections: 4, streams: 16 },
+  /** Bulk Apply calls at once: four connections of one call each. */
+  bulk: { concurrency: 4, connections: 4, streams: 1 },
 } as const;
 
 export type Level = (typeof settings.levels)[number];
@@ -29,6 +31,7 @@ export type Level = (typeof settings.levels)[number];
 export const paths = {
   get: "/ctm.v1.ConfigService/Get",
   set: "/ctm.v1.ConfigService/Set",
+  apply: "/ctm.v1.ConfigService/Apply",
   range: "/etcdserverpb.KV/Range",
   put: "/etcdserverpb.KV/Put",
 } as const;

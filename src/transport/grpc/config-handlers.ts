@@ -1,22 +1,29 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { LogRecord } from "@ctm/core/record";
 import type { ApplyOp, ConfigService } from "../../service/config-service.js";
-import type { ConfigServiceServer, ApplyOperation, GetRequest, GetResponse, SnapshotRequest } from "../../gen/ctm/v1/config_service.js";
+import type { ConfigServiceServer, ApplyOperation, ApplyRequest, DeleteRequest, GetRequest, GetResponse, RollbackPrefixRequest, RollbackRequest, SetRequest, SnapshotRequest } from "../../gen/ctm/v1/config_service.js";
 import { toBlameLine, toEntry, toPatchOperation, toPoint } from "./entry-mapper.js";
 import { toContext, toPbReason, toRolloutInput } from "./rollout-mapper.js";
 import { unary, type Rpc } from "./rpc-logger.js";
 import { GetResponseCache } from "./get-response-cache.js";
 import { SnapshotReadAhead } from "./snapshot-read-ahead.js";
 import { encodeSnapshotBody, withHeader } from "./snapshot-response.js";
+import { encodeWriteResponse } from "./write-response.js";
 import { headerOf } from "./response-header.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
 /** Get answers pre-encoded GetResponse bytes; the service definition's serializer passes them through. */
 export type GetWire = Buffer | GetResponse;
 
-export type ConfigHandlers = Omit<ConfigServiceServer, "get" | "snapshot"> & {
+/** Get, Snapshot and the writes answer bytes encoded here; the service definition passes them through. */
+export type ConfigHandlers = Omit<ConfigServiceServer, "get" | "snapshot" | "set" | "delete" | "rollback" | "apply" | "rollbackPrefix"> & {
   get: grpc.handleUnaryCall<GetRequest, GetWire>;
   snapshot: grpc.handleUnaryCall<SnapshotRequest, Buffer>;
+  set: grpc.handleUnaryCall<SetRequest, Buffer>;
+  delete: grpc.handleUnaryCall<DeleteRequest, Buffer>;
+  rollback: grpc.handleUnaryCall<RollbackRequest, Buffer>;
+  apply: grpc.handleUnaryCall<ApplyRequest, Buffer>;
+  rollbackPrefix: grpc.handleUnaryCall<RollbackPrefixRequest, Buffer>;
 };
 
 /** Proto <-> domain mapping for ConfigService; the use cases live in the service. */
@@ -30,7 +37,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
   return {
     set: unary(rpc, "Set", byKey, async (r) => {
       const rec = await svc.set({ ...r, rollout: r.rollout && toRolloutInput(r.rollout) });
-      return { header: header(), entry: toEntry(rec) };
+      return encodeWriteResponse(header(), [[2, rec]]);
     }),
     // The hot path answers with cached, pre-encoded bytes.
     get: unary(rpc, "Get", byKey, (r): GetWire | Promise<GetWire> => {
@@ -42,7 +49,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     }),
     delete: unary(rpc, "Delete", byKey, async (r) => {
       const rec = await svc.delete(r);
-      return { header: header(), entry: toEntry(rec) };
+      return encodeWriteResponse(header(), [[2, rec]]);
     }),
     history: unary(rpc, "History", byKey, async (r) => {
       const { records, nextPageToken, compactedBelowVersion } = await svc.history(r.key, r.limit, r.pageToken);
@@ -63,7 +70,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     }),
     rollback: unary(rpc, "Rollback", byKey, async (r) => {
       const rec = await svc.rollback(r);
-      return { header: header(), entry: toEntry(rec) };
+      return encodeWriteResponse(header(), [[2, rec]]);
     }),
     getAt: unary(rpc, "GetAt", byKey, async (r) => {
       const { revision, record, resolution } = await svc.getAt(r.key, toPoint(r.at), toContext(r.context));
@@ -84,11 +91,17 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     }),
     apply: unary(rpc, "Apply", (r) => r.operations.map(opKey).join(","), async (r) => {
       const records = await svc.apply(r.operations.map(toApplyOp), r);
-      return { header: header(), entries: records.map(toEntry) };
+      return encodeWriteResponse(header(), [[2, records]]);
     }),
     rollbackPrefix: unary(rpc, "RollbackPrefix", byPrefix, async (r) => {
       const { revision, records, restored, firstRevision, lastRevision } = await svc.rollbackPrefix(r.prefix, toPoint(r.to), r);
-      return { header: header(), revision, entries: records.map(toEntry), restored, firstRevision, lastRevision };
+      return encodeWriteResponse(header(), [
+        [2, revision],
+        [3, records],
+        [4, restored],
+        [5, firstRevision],
+        [6, lastRevision],
+      ]);
     }),
     watch: watchHandler(svc, rpc, watchOpts),
   };

@@ -42,17 +42,22 @@ export interface GrpcTransportOptions {
   maxReceiveBytes: number;
 }
 
-// Get, Snapshot and Watch write pre-encoded bytes; everything else goes through ts-proto.
+/** A method whose handler answers the response's bytes itself. */
+const preEncoded = <M extends { responseSerialize: unknown }>(m: M) => ({ ...m, responseSerialize: (v: Buffer): Buffer => v });
+
+// Get, Snapshot, Watch and the writes write pre-encoded bytes; everything else goes through ts-proto.
 const configService = {
   ...ConfigServiceService,
+  set: preEncoded(ConfigServiceService.set),
+  delete: preEncoded(ConfigServiceService.delete),
+  rollback: preEncoded(ConfigServiceService.rollback),
+  apply: preEncoded(ConfigServiceService.apply),
+  rollbackPrefix: preEncoded(ConfigServiceService.rollbackPrefix),
   get: {
     ...ConfigServiceService.get,
     responseSerialize: (v: GetWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(GetResponse.encode(v).finish())),
   },
-  snapshot: {
-    ...ConfigServiceService.snapshot,
-    responseSerialize: (v: Buffer): Buffer => v,
-  },
+  snapshot: preEncoded(ConfigServiceService.snapshot),
   watch: {
     ...ConfigServiceService.watch,
     responseSerialize: (v: WatchWire): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(WatchResponse.encode(v).finish())),

@@ -27,7 +27,8 @@ export function headerOf(s: HeaderSource): ResponseHeader {
 
 /** Field 1 of every response, ResponseHeader, written as ts-proto writes it. */
 export function writeHeader(w: BinaryWriter, h: ResponseHeader): BinaryWriter {
-  w.uint32(10).fork().uint32(8).uint64(h.revision);
+  w.uint32(10).fork();
+  if (h.revision !== 0) w.uint32(8).uint64(h.revision);
   if (h.oldestRevision !== 0) w.uint32(16).uint64(h.oldestRevision);
   if (h.oldestTime !== undefined) {
     const ms = h.oldestTime.getTime();
