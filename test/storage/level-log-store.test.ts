@@ -247,4 +247,28 @@ describe("LevelLogStore specifics", () => {
       await fs.rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("lets the event loop poll for I/O between telling the listeners of a large batch and its callers going on", async () => {
+    const { store, cleanup } = await levelStore()(new ManualClock(T0));
+    try {
+      const order: string[] = [];
+      store.onCommit((records) => {
+        if (records[0]?.key !== "big/0") return;
+        order.push("listeners told");
+        // The loop polls for I/O between two check phases: this runs after that poll.
+        setImmediate(() => setImmediate(() => order.push("after a poll")));
+      });
+      const set = (key: string) => ({ key, value: 1, deleted: false, author: "t", message: "", kind: "set" as const, cause: "api" });
+      // 5,000 records: heads staged and shown in one step, as any batch of 4,096 or more.
+      const committed = store.commit(() => Array.from({ length: 5000 }, (_, i) => set(`big/${i}`)));
+      const small = store.commit(() => [set("small")]);
+      await committed.then(() => order.push("caller goes on"));
+      await small;
+      expect(order).toEqual(["listeners told", "after a poll", "caller goes on"]);
+      expect(store.latest("big/4999")?.version).toBe(1);
+      expect(store.latest("small")?.revision).toBe(5001);
+    } finally {
+      await cleanup();
+    }
+  });
 });

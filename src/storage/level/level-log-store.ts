@@ -661,13 +661,19 @@ export class LevelLogStore implements LogStore {
       this.committedRev = last[last.length - 1]!.revision;
       this.counters.records += all.length;
       notifyListeners(this.listeners, all, this.onListenerError);
-      for (const p of group) p.resolve(p.records);
-      // Before the next batch, which waits meanwhile; readers see the shown heads throughout. From
-      // the next turn: this one has made the batch visible and told the listeners already.
       if (staged) {
-        await new Promise((r) => setImmediate(r));
+        // A batch this large has held the event loop long enough making itself visible and
+        // telling the listeners: its callers go on (their answers, letting go of what they held)
+        // only once the loop has polled for I/O, so that a call that came in meanwhile is served
+        // first. From an I/O callback, one setImmediate still runs before that poll; a second
+        // one runs after it.
+        await nextTurn();
+        await nextTurn();
+        for (const p of group) p.resolve(p.records);
+        // Before the next batch, which waits meanwhile; readers see the shown heads throughout.
+        await nextTurn();
         await this.committed.moveIn(timeSlices());
-      }
+      } else for (const p of group) p.resolve(p.records);
     }
     this.flushing = false;
   }
@@ -1165,6 +1171,8 @@ const ZERO_BYTE = Buffer.from([0]);
 const ONE_BYTE = Buffer.from([1]);
 /** Index entries read per step of pageAt's scan, and how many of one key it reads before looking that key up instead. */
 const PAGE_SCAN_BATCH = 1024;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Head records open() reads per step. */
 const OPEN_READ_BATCH = 10_000;
 /** Records in a batch from which it is written on a worker thread (about 4 MiB and up). */
