@@ -58,4 +58,19 @@ describe("encodeSnapshotBody and withHeader", () => {
     // A single entry over the budget is still sent: a page holds at least one.
     expect(SnapshotResponse.decode(encodeSnapshotPage({ revision: 4, records, nextPageToken: "" }, "p/", { revision: 4, oldestRevision: 1 }, () => true, 10)).entries).toHaveLength(1);
   });
+
+  it("ends a page on a stored record that would pass the budget, and leaves nothing of one page in the next", () => {
+    const stored = (r: LogRecord) => ({ key: r.key, revision: r.revision, stored: encodeLogValue(Buffer.alloc(32), r) });
+    const big = ["p/a", "p/b", "p/c", "p/d", "p/e"].map((k, i) => record(k, { blob: `${k}:`.repeat(10_000) }, i + 1));
+    const header = { revision: 5, oldestRevision: 1 };
+    const whole = encodeSnapshotPage({ revision: 5, records: big.map(stored), nextPageToken: "" }, "p/", header);
+    expect(whole.equals(SnapshotResponse.encode({ header, revision: 5, entries: big.map(toEntry), nextPageToken: "" }).finish())).toBe(true);
+    // Each entry is about 40 KB: three fit 130,000 bytes, the fourth is left for the next page.
+    const cut = SnapshotResponse.decode(encodeSnapshotPage({ revision: 5, records: big.map(stored), nextPageToken: "" }, "p/", header, () => true, 130_000));
+    expect(cut.entries.map((e) => e.key)).toEqual(["p/a", "p/b", "p/c"]);
+    expect(decodeSnapshotToken(cut.nextPageToken, "p/")).toEqual({ revision: 5, prefix: "p/", after: "p/c" });
+    const small = [record("p/z", 1, 6)];
+    const next = encodeSnapshotPage({ revision: 6, records: small.map(stored), nextPageToken: "" }, "p/", header);
+    expect(next.equals(SnapshotResponse.encode({ header, revision: 6, entries: small.map(toEntry), nextPageToken: "" }).finish())).toBe(true);
+  });
 });
