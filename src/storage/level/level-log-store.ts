@@ -1171,6 +1171,7 @@ const ZERO_BYTE = Buffer.from([0]);
 const ONE_BYTE = Buffer.from([1]);
 /** Index entries read per step of pageAt's scan, and how many of one key it reads before looking that key up instead. */
 const PAGE_SCAN_BATCH = 1024;
+/** Settles from setImmediate: in the event loop's check phase, which follows its poll for I/O. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Head records open() reads per step. */
