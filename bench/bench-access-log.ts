@@ -6,6 +6,7 @@ import { stop } from "./child-processes.js";
 import { formatRate, formatRatio } from "./format.js";
 import { h2clean, h2counts } from "./load-checks.js";
 import { pairedRuns, totals } from "./paired-runs.js";
+import { metric } from "./metric.js";
 import { RawClient } from "./raw-client.js";
 import { rollout } from "./rollout-fixture.js";
 import { paths, settings } from "./settings.js";
@@ -18,12 +19,6 @@ const SMALL_QUEUE = 100;
 function rssMiB(pid: number | undefined): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-async function metric(address: string, name: string): Promise<number> {
-  const text = await (await fetch(`http://${address}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(" ")[1]) : NaN;
 }
 
 async function seeded(ctx: BenchContext, args: string[], name: string): Promise<{ ctmd: CtmdHandle; client: RawClient }> {
