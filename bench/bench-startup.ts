@@ -6,16 +6,16 @@ import { systemClock } from "../src/domain/clock.js";
 import { LevelLogStore } from "../src/storage/level/level-log-store.js";
 import type { BenchContext } from "./bench-context.js";
 import { formatRatio } from "./format.js";
+import { metric } from "./metric.js";
 import { settings } from "./settings.js";
 
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 
 /** The longest event-loop delay since the previous scrape, in ms (a scrape resets it). */
 async function loopDelayMaxMs(metrics: string): Promise<number> {
-  const text = await (await fetch(`http://${metrics}/metrics`)).text();
-  const line = /^ctm_event_loop_delay_max_seconds (\S+)$/m.exec(text);
-  if (!line) throw new Error("ctm_event_loop_delay_max_seconds is not among ctmd's metrics");
-  return Number(line[1]) * 1000;
+  const seconds = await metric(metrics, "ctm_event_loop_delay_max_seconds");
+  if (Number.isNaN(seconds)) throw new Error("ctm_event_loop_delay_max_seconds is not among ctmd's metrics");
+  return seconds * 1000;
 }
 
 interface Start {
