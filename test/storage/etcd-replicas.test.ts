@@ -312,6 +312,24 @@ describe("EtcdLogStore replicas on one etcd cluster", () => {
     }
   });
 
+  it("waits for the writers a transaction answered, so that writers in a loop share transactions instead of taking turns in halves", async () => {
+    const [a] = await replicas(1);
+    const before = a!.stats;
+    // Sixteen writers, each committing again as soon as its last commit lands, ten times.
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, w) => {
+        for (let i = 0; i < 10; i++) await a!.commit(() => [set(`loop/${w}`, i)]);
+      }),
+    );
+    const after = a!.stats;
+    expect(after.records - before.records).toBe(160);
+    expect(a!.headRevision).toBe(160);
+    // Taking turns in halves: the first writer alone, then the other fifteen, then the first
+    // again... 20 transactions. Waiting for the answered ones: all sixteen together from the
+    // third transaction on, 11.
+    expect(after.batches - before.batches).toBeLessThanOrEqual(12);
+  });
+
   it("indexes what a writer that died before indexing left in the next commit's own transaction, when it fits", async () => {
     const prefix = `/ctm-replicas/${randomUUID()}/`;
     // A lag far beyond the test: only a commit can index the dead writer's records here.

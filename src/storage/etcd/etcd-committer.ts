@@ -1,6 +1,7 @@
 import { CtmError, failedPrecondition, unavailable } from "../../domain/errors.js";
 import type { Draft, LogRecord } from "@ctm/core/record";
 import { Compare_CompareTarget as Target, type RequestOp } from "../../gen/etcd/etcdserverpb/rpc.js";
+import { CommitGather } from "./commit-gather.js";
 import { isLeaderOnly } from "../leader-only.js";
 import type { WriteView } from "../log-store.js";
 import { timeSlices, type Pause } from "../time-slices.js";
@@ -64,6 +65,7 @@ export class EtcdCommitter {
   private readonly onDrained: (() => void)[] = [];
   private alone = false;
   private waiting: (() => void)[] = [];
+  private readonly gather = new CommitGather();
 
   constructor(private readonly s: CommitSite) {}
 
@@ -119,6 +121,7 @@ export class EtcdCommitter {
   private enqueue(p: Omit<Pending, "resolve" | "reject">): Promise<LogRecord[]> {
     return new Promise<LogRecord[]>((resolve, reject) => {
       this.queue.push({ ...p, resolve, reject });
+      this.gather.queued(this.queue.length);
       if (!this.flushingNow) {
         this.flushingNow = true;
         this.flush().catch((e: unknown) => {
@@ -187,6 +190,7 @@ export class EtcdCommitter {
       const fencing = fence ? [cmpCreate(fence.key, fence.createRevision)] : [];
       try {
         follower.inFlightTo = last;
+        const sentAt = performance.now();
         const res = staged
           ? await commitStaged({ client: this.s.client(), layout: L, limits: this.s.limits, log }, ops, onHead, fencing)
           : await this.s.client().txn({ compare: [onHead, cmp(L.intent, Target.VERSION, 0n), ...fencing], success: ops });
@@ -194,6 +198,7 @@ export class EtcdCommitter {
           this.refuseUnfenced(group, "this replica no longer leads");
           continue;
         }
+        this.gather.wrote(performance.now() - sentAt);
         outcome = res.succeeded ? "ok" : "conflict";
       } catch (e) {
         if (e instanceof CtmError) {
@@ -232,6 +237,7 @@ export class EtcdCommitter {
       if (fresh.length > 0) this.s.notify(fresh.map((w) => w.record));
       for (const p of group) p.resolve(p.records);
       void this.s.indexer.index();
+      await this.gather.after(group.length, this.queue.length);
     }
   }
 
