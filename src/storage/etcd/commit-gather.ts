@@ -28,13 +28,16 @@ export class CommitGather {
 
   /**
    * After a transaction that answered `answered` commits with `queued` already waiting:
-   * resolves once `queued + answered` are queued, or after a quarter of the last round trip (5 ms
-   * at most; one turn of the event loop when that is under a millisecond, by when the calls
-   * already received are served). A commit that comes alone meanwhile waits that long at most.
-   * A transaction that answered one writer waits for nothing: its next commit is sent at once.
+   * resolves once `queued + answered` are queued, or `most` (what one transaction can carry at
+   * most, when fewer), or after a quarter of the last round trip (5 ms at most; one turn of the
+   * event loop when that is under a millisecond, by when the calls already received are
+   * served). A commit that comes alone meanwhile waits that long at most. It waits for nothing
+   * after a transaction that answered one writer (its next commit is sent at once), nor when
+   * the queue already holds what the next transaction can carry.
    */
-  async after(answered: number, queued: number): Promise<void> {
-    if (answered < 2) return;
+  async after(answered: number, queued: number, most: number): Promise<void> {
+    const target = Math.min(queued + answered, most);
+    if (answered < 2 || queued >= target) return;
     const waitMs = Math.min(MAX_MS, this.roundTripMs * SHARE);
     await new Promise<void>((resolve) => {
       const wake = (): void => {
@@ -45,7 +48,7 @@ export class CommitGather {
       };
       const timer = waitMs >= 1 ? setTimeout(wake, waitMs) : undefined;
       const turn = waitMs >= 1 ? undefined : setImmediate(wake);
-      this.waiting = { target: queued + answered, wake };
+      this.waiting = { target, wake };
     });
   }
 }

@@ -237,7 +237,8 @@ export class EtcdCommitter {
       if (fresh.length > 0) this.s.notify(fresh.map((w) => w.record));
       for (const p of group) p.resolve(p.records);
       void this.s.indexer.index();
-      await this.gather.after(group.length, this.queue.length);
+      // Each record takes two operations at least (its log key and its index entry).
+      await this.gather.after(group.length, this.queue.length, Math.floor(this.s.limits.maxOps / 2));
     }
   }
 
