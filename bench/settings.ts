@@ -12,6 +12,8 @@ export const settings = {
   watchers: 1000,
   watchChannels: 8,
   watchWrites: 200,
+  /** Writes before those, not timed: each run's watchers' processes start cold (see runWatchFanout). */
+  watchWarmupWrites: 50,
   // At 10 ms (100k deliveries/s) etcd's fan-out already backs up on 2 cores, and the latency
   // then measures queueing, not delivery (BENCH_WATCH_SPACING_MS).
   watchSpacingMs: Number(process.env["BENCH_WATCH_SPACING_MS"] ?? 20),
