@@ -57,7 +57,8 @@ export interface WatchFanoutResult {
 interface FromChild {
   latencies: number[];
   warmupLatencies: number[];
-  lastMs: number[];
+  /** By timed write; null (NaN through IPC's JSON) where no watcher of this child saw it. */
+  lastMs: (number | null)[];
   outOfOrder: number;
 }
 
@@ -134,7 +135,7 @@ export async function runWatchFanout(children: ChildProcesses, o: WatchFanoutOpt
     );
     const sorted = (xs: number[]): Float64Array => Float64Array.from(xs).sort();
     const all = sorted(results.flatMap((r) => r.latencies));
-    const fanout = sorted(Array.from({ length: o.sets }, (_, i) => Math.max(...results.map((r) => r.lastMs[i]!))));
+    const fanout = sorted(Array.from({ length: o.sets }, (_, i) => Math.max(...results.map((r) => r.lastMs[i] ?? Number.NaN))));
     return {
       watchers: o.watchers,
       created: ready.reduce((n, r) => n + r.created, 0),
