@@ -15,7 +15,7 @@ export interface WatchFanoutOptions {
   /**
    * Writes sent first, `spacingMs` apart like the rest, whose deliveries are checked but not
    * timed: the watchers' processes start fresh every run, and their first writes' latencies
-   * measure its own JIT warming up (for etcd's watchers as for ctmd's), not the server.
+   * measure their own JIT warming up (for etcd's watchers as for ctmd's), not the server.
    */
   warmup: number;
   /** Writes one value carrying (seq, sentNs) to `key`; resolves true when acknowledged OK. */
