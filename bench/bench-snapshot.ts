@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -6,7 +7,7 @@ import { ApplyRequest, ApplyResponse, GetRequest, SnapshotRequest, SnapshotRespo
 import type { BenchContext } from "./bench-context.js";
 import { stop } from "./child-processes.js";
 import { decodeEtcdRangeResponse, etcdHeaderRevision, etcdPutRequest, etcdRangePrefixRequest, etcdRangeRequest, etcdWatchPrefixRequest } from "./etcd-messages.js";
-import { quiet } from "./cpu-meter.js";
+import { cpuSeconds, quiet } from "./cpu-meter.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
 import { percentile } from "./percentile.js";
 import { RawClient } from "./raw-client.js";
@@ -194,11 +195,15 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
 
     const getBody = GetRequest.encode({ key: keyOf(7), context: undefined, consistent: false }).finish();
     const etcdGetBody = etcdRangeRequest(keyOf(7));
-    const rows: { ctmdMs: number; etcdMs: number; getP99: number; getMax: number; etcdGetP99: number; peak: number; rssBefore: number }[] = [];
+    const rows: { ctmdMs: number; etcdMs: number; getP99: number; getMax: number; etcdGetP99: number; peak: number; rssBefore: number; ctmdCpu: number; etcdCpu: number; ctmdDriverCpu: number; etcdDriverCpu: number }[] = [];
     for (let round = 0; round < settings.rounds; round++) {
-      const row = { ctmdMs: 0, etcdMs: 0, getP99: 0, getMax: 0, etcdGetP99: 0, peak: 0, rssBefore: rssMiB(ctmd.child.pid!) };
+      const row = { ctmdMs: 0, etcdMs: 0, getP99: 0, getMax: 0, etcdGetP99: 0, peak: 0, rssBefore: rssMiB(ctmd.child.pid!), ctmdCpu: 0, etcdCpu: 0, ctmdDriverCpu: 0, etcdDriverCpu: 0 };
       const order = round % 2 === 0 ? ["ctmd", "etcd"] : ["etcd", "ctmd"];
       for (const side of order) {
+        // CPU of the server (every thread) and of this driver (the client, with its Gets) over the listing.
+        const server = side === "ctmd" ? ctmd.child.pid! : etcd.child.pid!;
+        const cpu0 = cpuSeconds(server);
+        const driver0 = process.cpuUsage();
         const t0 = performance.now();
         if (side === "ctmd") {
           const run = ctmdSnapshot(false);
@@ -214,6 +219,9 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
           if (got.entries !== keys) throw new Error(`etcd Range: ${got.entries} kvs, not ${keys}`);
           row.etcdGetP99 = gets.p99;
         }
+        const driver = process.cpuUsage(driver0);
+        row[side === "ctmd" ? "ctmdCpu" : "etcdCpu"] = (cpuSeconds(server) - cpu0) * 1000;
+        row[side === "ctmd" ? "ctmdDriverCpu" : "etcdDriverCpu"] = (driver.user + driver.system) / 1000;
       }
       rows.push(row);
       ctx.log(`round ${round + 1}: ctmd ${row.ctmdMs.toFixed(0)} ms (${answer.pages} pages), etcd ${row.etcdMs.toFixed(0)} ms; Get p99 during it ${row.getP99.toFixed(1)} ms (max ${row.getMax.toFixed(1)}); peak RSS ${row.peak.toFixed(0)} MiB`);
@@ -229,9 +237,16 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
       formatMs(med((r) => r.etcdMs)),
       formatRatio(med((r) => r.ctmdMs), med((r) => r.etcdMs), [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]),
     );
+    const cpuRatios = rows.map((r) => r.ctmdCpu / r.etcdCpu);
+    report.row(
+      `Every key at a past revision: the server's CPU time for it, all threads (/proc, 10 ms ticks); rounds ${cpuRatios.map((r) => r.toFixed(2)).join(", ")}`,
+      formatMs(med((r) => r.ctmdCpu)),
+      formatMs(med((r) => r.etcdCpu)),
+      formatRatio(med((r) => r.ctmdCpu), med((r) => r.etcdCpu), [...cpuRatios].sort((a, b) => a - b)[Math.floor(cpuRatios.length / 2)]),
+    );
     report.row(`Get p99 on another connection meanwhile (goal < 50 ms)`, formatMs(med((r) => r.getP99)), formatMs(med((r) => r.etcdGetP99)), formatRatio(med((r) => r.getP99), med((r) => r.etcdGetP99)));
     report.note(
-      `Snapshot at a past revision, per round: ctmd ÷ etcd time ${ratios.map((r) => r.toFixed(2)).join(", ")}; ctmd's Get p99 ${rows.map((r) => r.getP99.toFixed(1)).join(", ")} ms (max ${rows.map((r) => r.getMax.toFixed(1)).join(", ")}); ctmd's RSS before → peak ${rows.map((r) => `${r.rssBefore.toFixed(0)} → ${r.peak.toFixed(0)}`).join(", ")} MiB for an answer of ${(answer.bytes / 2 ** 20).toFixed(1)} MiB (etcd's: ${(etcdAnswer.bytes / 2 ** 20).toFixed(1)} MiB in one response).`,
+      `Snapshot at a past revision, per round: ctmd ÷ etcd time ${ratios.map((r) => r.toFixed(2)).join(", ")}; ctmd's Get p99 ${rows.map((r) => r.getP99.toFixed(1)).join(", ")} ms (max ${rows.map((r) => r.getMax.toFixed(1)).join(", ")}); ctmd's RSS before → peak ${rows.map((r) => `${r.rssBefore.toFixed(0)} → ${r.peak.toFixed(0)}`).join(", ")} MiB for an answer of ${(answer.bytes / 2 ** 20).toFixed(1)} MiB (etcd's: ${(etcdAnswer.bytes / 2 ** 20).toFixed(1)} MiB in one response). CPU per listing, server (all threads) and, in brackets, the bench driver (the client and its Gets): ctmd ${rows.map((r) => `${r.ctmdCpu.toFixed(0)} (${r.ctmdDriverCpu.toFixed(0)})`).join(", ")} ms; etcd ${rows.map((r) => `${r.etcdCpu.toFixed(0)} (${r.etcdDriverCpu.toFixed(0)})`).join(", ")} ms; ${availableParallelism()} cores are shared by the server's threads, the driver and the other server, idle meanwhile.`,
     );
     // Watch replay: every record under the prefix from revision 1, as a client that resumes from
     // the start (or rebuilds a cache) reads them, against etcd's watch from its revision 1.
