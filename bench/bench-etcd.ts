@@ -12,6 +12,7 @@ import { pairedRuns, totals } from "./paired-runs.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
 import type { CtmdHandle } from "./start-ctmd.js";
+import { startCannedNoopServer } from "./start-canned-noop-server.js";
 import { type EtcdHandle, startEtcd } from "./start-etcd.js";
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -85,6 +86,8 @@ export async function benchEtcd(ctx: BenchContext, ctmd: CtmdHandle): Promise<Et
       }
     }
 
+    await writeCeiling(ctx, ctmd, etcd, pairs[1]!.frame, pairs[1]!.peerFrame);
+
     // p99 of durable writes to distinct keys, one grpc-js client each, in alternating rounds.
     const ctmdClient = new RawClient(ctmd.address, c64.connections);
     const etcdClient = new RawClient(etcd.address, c64.connections);
@@ -114,4 +117,45 @@ export async function benchEtcd(ctx: BenchContext, ctmd: CtmdHandle): Promise<Et
     await stop(oneCore.child);
   }
   return etcd;
+}
+
+/**
+ * The ceiling grpc-js itself sets for a write served from one JavaScript thread: a server that
+ * answers every call with ctmd's own SetResponse bytes, decoding nothing and writing nothing,
+ * against etcd's Put, in alternating rounds. A write path on that transport, whatever it does,
+ * is slower than this.
+ */
+async function writeCeiling(ctx: BenchContext, ctmd: CtmdHandle, etcd: EtcdHandle, setFrame: string, putFrame: string): Promise<void> {
+  const client = new RawClient(ctmd.address);
+  const answer = await client.unary(paths.set, fixture.setRequest());
+  client.close();
+  if (answer.code !== grpc.status.OK) throw new Error(`ctmd Set for the canned answer: ${grpc.status[answer.code]} ${answer.details}`);
+  const noop = await startCannedNoopServer(ctx.children, ctx.work, "set-answer", answer.body!);
+  try {
+    ctx.log("no-op grpc-js (a canned SetResponse) vs etcd Put, c64");
+    const calls0 = await noop.calls();
+    const puts0 = await etcd.handled("Put");
+    const theirs: LoadTarget = { label: "etcd Put", process: etcd.child, address: etcd.address, path: paths.put, frameFile: putFrame };
+    // The no-op serves one method, Get, whatever the body: h2load sends it the Set request.
+    const ours: LoadTarget = { label: "no-op grpc-js, canned SetResponse", process: noop.child, address: noop.address, path: paths.get, frameFile: setFrame };
+    const p = await pairedRuns(ctx, theirs, ours, paths.get, setFrame, settings.c64);
+    await settle();
+    const served = (await noop.calls()) - calls0;
+    const puts = await etcd.handled("Put");
+    const mine = totals(p.mine.runs);
+    const base = totals(p.base.runs);
+    ctx.report.check(
+      [...p.mine.runs, ...p.base.runs].every((r) => h2clean(r, 64)) && served >= mine.succeeded && puts.ok - puts0.ok >= base.succeeded,
+      `no-op grpc-js vs etcd Put, ${p.mine.runs.length} rounds: no-op ${h2counts(mine)}, answered ${served} calls; etcd ${h2counts(base)}, grpc_server_handled_total grew by ${puts.ok - puts0.ok} OK (both incl. warm-up)`,
+    );
+    ctx.report.row(
+      `A grpc-js server that only answers (a canned SetResponse, one JavaScript thread) req/s, c64 (${h2label(settings.c64)}) vs etcd Put: the most any write served by grpc-js from one thread can reach; rounds ${p.ratios.map((r) => r.toFixed(2)).join(", ")}`,
+      formatRate(p.mine.reqPerSec),
+      formatRate(p.base.reqPerSec),
+      formatRatio(p.mine.reqPerSec, p.base.reqPerSec, p.ratio),
+    );
+    ctx.report.note(`Main-thread CPU per request at c64: no-op grpc-js ${p.mine.mainUsPerRequest.toFixed(0)} µs; etcd's is spread over its threads (see the CPU note).`);
+  } finally {
+    await stop(noop.child);
+  }
 }
