@@ -153,7 +153,13 @@ describe("ctm history, diff, blame, rollback", () => {
     expect(back.entry).toMatchObject({ value: "b", version: 4, kind: "RECORD_KIND_ROLLBACK", rolledBackTo: 2, message: "bad change" });
     const human = await ctm(A, ["rollback", "rb.key", "--to-version", "1"]);
     expect(human.stdout).toMatch(/rolled back to v1: rb\.key v5/);
-    expect((await ctmJson(A, ["get", "rb.key"])).entry.value).toBe("a");
+    const restored = (await ctmJson(A, ["get", "rb.key"])).entry;
+    expect(restored.value).toBe("a");
+    // The tables and the watch line name the version a rollback restored, as `get` does.
+    const kinds = (await ctm(A, ["history", "rb.key"])).stdout.split("\n").filter((l) => l.includes("ROLLBACK"));
+    expect(kinds.map((l) => l.split("│").map((c) => c.trim())[5])).toEqual(["ROLLBACK to v1", "ROLLBACK to v2"]);
+    expect((await ctm(A, ["log", "rb.", "-n", "1"])).stdout).toMatch(/│ ROLLBACK to v1 +│/);
+    expect((await ctm(A, ["watch", "rb.key", "--from", String(restored.revision), "--count", "1"])).stdout).toMatch(/ ROLLBACK to v1 +rb\.key v5 "a"/);
     const future = await ctm(A, ["rollback", "rb.key", "--to-version", "99"]);
     expect(future.code).toBe(3);
     expect(future.stderr).toMatch(/^ctm: INVALID_ARGUMENT: to_version: /);

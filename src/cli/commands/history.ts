@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import { HistoryResponse } from "../../gen/ctm/v1/config_service.js";
 import type { Entry } from "../../gen/ctm/v1/record.js";
 import { run } from "../cli-context.js";
-import { compactJson, formatTime, kindName } from "../format/format-values.js";
+import { compactJson, formatTime, kindLabel } from "../format/format-values.js";
 import { renderTable } from "../format/render-table.js";
 import { parsePositive } from "../parse/parse-numbers.js";
 import { who } from "../format/who.js";
@@ -26,7 +26,7 @@ export function historyCommand(): Command {
           e.revision,
           formatTime(e.time),
           who(e),
-          kindName(e.kind) + (e.breakGlass ? ctx.c.red(" (break glass)") : ""),
+          kindLabel(e) + (e.breakGlass ? ctx.c.red(" (break glass)") : ""),
           e.message,
           e.deleted ? "(deleted)" : e.valueCompacted ? ctx.c.dim("(value compacted)") : compactJson(e.value, 30),
         ]);

@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { ListChangesResponse } from "../../gen/ctm/v1/config_service.js";
 import { RecordKind, recordKindFromJSON, type Entry } from "../../gen/ctm/v1/record.js";
 import { run } from "../cli-context.js";
-import { compactJson, formatTime, kindName } from "../format/format-values.js";
+import { compactJson, formatTime, kindLabel } from "../format/format-values.js";
 import { renderTable } from "../format/render-table.js";
 import { who } from "../format/who.js";
 import { parsePositive } from "../parse/parse-numbers.js";
@@ -41,7 +41,7 @@ export function logCommand(): Command {
           ctx.c.bold(e.key),
           e.version,
           who(e),
-          kindName(e.kind) + (e.cause && e.cause !== "api" ? ctx.c.dim(` (${e.cause})`) : ""),
+          kindLabel(e) + (e.cause && e.cause !== "api" ? ctx.c.dim(` (${e.cause})`) : ""),
           e.message,
           e.deleted ? "(deleted)" : e.valueCompacted ? ctx.c.dim("(value compacted)") : compactJson(e.value, 30),
         ]);

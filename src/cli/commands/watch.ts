@@ -5,7 +5,7 @@ import { Entry } from "../../gen/ctm/v1/record.js";
 import type { CliContext } from "../cli-context.js";
 import { run } from "../cli-context.js";
 import { describeError, errorLine } from "../exit-codes.js";
-import { compactJson, formatTime, kindName } from "../format/format-values.js";
+import { compactJson, formatTime, kindLabel } from "../format/format-values.js";
 import { parseCount, parsePositive } from "../parse/parse-numbers.js";
 import { who } from "../format/who.js";
 
@@ -32,7 +32,7 @@ function line(ctx: CliContext, e: Entry): string {
   const c = ctx.c;
   const what = e.deleted ? c.red("(deleted)") : compactJson(e.value, 80);
   const note = [who(e), e.message && `"${e.message}"`].filter(Boolean).join(" ");
-  return `${c.dim(`#${e.revision}`)} ${formatTime(e.time)} ${c.yellow(kindName(e.kind).padEnd(8))} ${c.bold(e.key)} v${e.version} ${what} ${c.dim(note)}`.trimEnd();
+  return `${c.dim(`#${e.revision}`)} ${formatTime(e.time)} ${c.yellow(kindLabel(e).padEnd(8))} ${c.bold(e.key)} v${e.version} ${what} ${c.dim(note)}`.trimEnd();
 }
 
 /** One stream until it ends; resolves the next revision to ask for and whether --count was reached. */

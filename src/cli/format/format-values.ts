@@ -15,6 +15,9 @@ export const prettyJson = (v: unknown): string => (v === undefined ? "-" : JSON.
 /** RECORD_KIND_ROLLOUT_PAUSED -> ROLLOUT_PAUSED. */
 export const kindName = (k: RecordKind): string => recordKindToJSON(k).replace(/^RECORD_KIND_/, "");
 
+/** A record's kind for a table or a line: a rollback names the version it restored (ROLLBACK to v2). */
+export const kindLabel = (e: { kind: RecordKind; rolledBackTo: number }): string => kindName(e.kind) + (e.rolledBackTo ? ` to v${e.rolledBackTo}` : "");
+
 /** REASON_IN_ROLLOUT -> IN_ROLLOUT. */
 export const reasonName = (r: Reason): string => reasonToJSON(r).replace(/^REASON_/, "");
 
