@@ -20,6 +20,17 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => docs?.dispose());
 
+describe("the READMEs", () => {
+  it("says each thing once: no heading and no example appears twice in one README", () => {
+    for (const [doc, text] of texts) {
+      const headings = text.split("\n").filter((l) => /^#{2,4} /.test(l));
+      expect(headings.filter((h, i) => headings.indexOf(h) !== i), doc).toEqual([]);
+      const blocks = codeBlocks(text).map((b) => b.code);
+      expect(blocks.filter((b, i) => blocks.indexOf(b) !== i), doc).toEqual([]);
+    }
+  });
+});
+
 describe("the README says how to get ctm and ctmd on PATH", () => {
   it("with one install command, which the tests use", async () => {
     expect(await installLine()).toBe("npm install -g --ignore-scripts .");
