@@ -9,6 +9,8 @@ export interface DaemonConfig {
   logLevel: string;
   logFormat: "json" | "pretty";
   watchProgressMs: number;
+  /** Watch streams one client (its principal and address) may hold open at once, per process; 0: no limit. */
+  watchStreamsPerClient: number;
   shutdownGraceMs: number;
   schedulerIntervalMs: number;
   healthIntervalMs: number;
@@ -128,6 +130,12 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .env("CTM_WATCH_PROGRESS_MS")
         .argParser(positiveInt)
         .default(10_000),
+    )
+    .addOption(
+      new Option("--watch-streams-per-client <n>", "Watch streams one client (its principal and address) may hold open; more are refused RESOURCE_EXHAUSTED (0: no limit)")
+        .env("CTM_WATCH_STREAMS_PER_CLIENT")
+        .argParser(nonNegativeInt)
+        .default(256),
     )
     .addOption(
       new Option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls")
@@ -320,6 +328,7 @@ On a stopped store:
     logLevel: o.logLevel,
     logFormat: o.logFormat,
     watchProgressMs: o.watchProgressMs,
+    watchStreamsPerClient: o.watchStreamsPerClient,
     shutdownGraceMs: o.shutdownGraceMs,
     schedulerIntervalMs: o.schedulerIntervalMs,
     healthIntervalMs: o.healthIntervalMs,

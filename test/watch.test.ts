@@ -1,9 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { WatchStatus } from "../src/gen/ctm/v1/config_service.js";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { WatchRequest, WatchStatus } from "../src/gen/ctm/v1/config_service.js";
+import { Verb } from "../src/gen/ctm/v1/auth_service.js";
+import { AuthApi, bearer } from "./helpers/auth.js";
 import { api, connect, type Client } from "./helpers/client.js";
 import { Daemon } from "./helpers/daemon.js";
 import { WatchStream } from "./helpers/watch-stream.js";
+import { until } from "./helpers/until.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -133,6 +138,72 @@ describe("Watch", () => {
     expect(w.error!.code).toBe(grpc.status.UNAVAILABLE);
     expect(code).toBe(0);
     expect(daemon.logs.some((l) => l.msg === "stopped")).toBe(true);
+  });
+
+  it("a replay of large values reaches a client with grpc-js's default 4 MiB receive limit, in responses that fit it", async () => {
+    const { client, c } = await setup();
+    // 40 values near the 256 KiB limit: about 10 MB, one replay batch of the log.
+    const big = "v".repeat(250_000);
+    const revs: number[] = [];
+    for (let i = 0; i < 40; i++) revs.push((await c.set({ key: `big/${i}`, value: { i, big } })).entry!.revision);
+    const w = new WatchStream(client, { key: "big/", prefix: true, startRevision: 1 });
+    cleanups.push(() => w.cancel());
+    await w.until(() => w.events.length >= 40 || w.error !== undefined);
+    expect(w.error).toBeUndefined();
+    expect(w.events.map((e) => e.revision)).toEqual(revs);
+    const batches = w.responses.filter((r) => r.status === WatchStatus.WATCH_STATUS_EVENTS);
+    // About 1 MiB of entries a response: four values each.
+    expect(batches.length).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...batches.map((r) => r.events.length))).toBeLessThanOrEqual(5);
+  });
+
+  it("a client holds at most --watch-streams-per-client streams; the next is RESOURCE_EXHAUSTED until one closes", async () => {
+    const { client, daemon } = await setup(["--watch-streams-per-client", "3"]);
+    const open = [0, 1, 2].map((i) => new WatchStream(client, { key: `w${i}` }));
+    cleanups.push(() => open.forEach((w) => w.cancel()));
+    for (const w of open) await w.until(() => w.responses.length >= 1);
+    const refused = new WatchStream(client, { key: "w3" });
+    await refused.until(() => refused.error !== undefined);
+    expect(refused.error!.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(refused.error!.details).toMatch(/holds 3 Watch streams already.*--watch-streams-per-client/);
+    expect(refused.error!.metadata.get("ctm-limit")).toEqual(["3"]);
+    // A new connection from the same address is the same client.
+    const other = connect(daemon.address);
+    cleanups.push(() => other.close());
+    const again = new WatchStream(other, { key: "w3" });
+    await again.until(() => again.error !== undefined);
+    expect(again.error!.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    // A closed stream frees its place.
+    open[0]!.cancel();
+    await until("a fourth stream opens", async () => {
+      const w = new WatchStream(other, { key: "w3" });
+      await w.until(() => w.responses.length >= 1 || w.error !== undefined);
+      w.cancel();
+      return w.error === undefined;
+    });
+    await until("the refusals are logged", async () => daemon.logs.filter((l) => l.method === "Watch" && l.status === "RESOURCE_EXHAUSTED").length >= 2);
+  });
+
+  it("with auth on, the limit is each principal's on each address: another token on the same address has its own", async () => {
+    const { client, daemon } = await setup(["--auth", "on", "--watch-streams-per-client", "1"]);
+    const adminToken = (await readFile(join(daemon.dataDir, "admin.token"), "utf8")).trim();
+    const admin = new AuthApi(daemon.address, adminToken);
+    cleanups.push(() => admin.close());
+    await admin.setRole({ name: "watch-reader", grants: [{ verbs: [Verb.VERB_READ], keys: ["**"] }] });
+    const readerToken = await admin.createToken("watch-reader", ["watch-reader"]);
+    const open = (token: string): Promise<{ code: grpc.status; cancel: () => void }> =>
+      new Promise((resolve) => {
+        const call = client.watch(WatchRequest.fromPartial({ key: "a" }), bearer(token));
+        call.on("data", () => resolve({ code: grpc.status.OK, cancel: () => call.cancel() }));
+        call.on("error", (e: grpc.ServiceError) => resolve({ code: e.code, cancel: () => undefined }));
+      });
+    const first = await open(adminToken);
+    expect(first.code).toBe(grpc.status.OK);
+    expect((await open(adminToken)).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    const reader = await open(readerToken);
+    expect(reader.code).toBe(grpc.status.OK);
+    first.cancel();
+    reader.cancel();
   });
 
   it("rejects a bad key with INVALID_ARGUMENT", async () => {

@@ -10,9 +10,11 @@ import { ConfigServiceClient, ConfigServiceService, WatchResponse, WatchStatus, 
 import { ConfigService } from "../../service/config-service.js";
 import { LevelLogStore } from "../../storage/level/level-log-store.js";
 import { WatchHub } from "../../watch/watch-hub.js";
-import { watchHandler, type WatchWire } from "./watch-handler.js";
+import { WATCH_WIRE_BYTES, watchHandler, type WatchWire } from "./watch-handler.js";
 
 const BIG = "x".repeat(64 * 1024);
+/** The handler's limit here: the tests open up to this many streams from the one client. */
+const STREAMS_PER_CLIENT = 5;
 
 let dir: string;
 let store: LevelLogStore;
@@ -33,7 +35,7 @@ beforeEach(async () => {
   await store.open();
   hub = new WatchHub(store);
   svc = new ConfigService(store, hub, systemClock);
-  const handler = watchHandler(svc, { log: pino({ level: "silent" }) }, { progressIntervalMs: 60_000 });
+  const handler = watchHandler(svc, { log: pino({ level: "silent" }) }, { progressIntervalMs: 60_000, streamsPerClient: STREAMS_PER_CLIENT });
   server = new grpc.Server();
   const watch = { ...ConfigServiceService.watch, responseSerialize: (v: WatchWire) => (Buffer.isBuffer(v) ? v : Buffer.from(WatchResponse.encode(v).finish())) };
   server.addService({ watch } as unknown as grpc.ServiceDefinition, {
@@ -162,5 +164,61 @@ describe("Watch responses on many streams", () => {
     expect(got[1]!.flatMap((r) => r.events.map((e) => e.revision))).toEqual([a.revision, b.revision, c.revision]);
     live.cancel();
     replay.cancel();
+  });
+});
+
+describe("Watch responses within a client's means", () => {
+  const sizes = (i: number): number[] =>
+    writes[i]!.filter((w): w is Buffer => Buffer.isBuffer(w) && WatchResponse.decode(w).status === WatchStatus.WATCH_STATUS_EVENTS).map((w) => w.length);
+
+  it("a replay, and a slow stream's buffer, past WATCH_WIRE_BYTES go out in several responses, in order, none past it", async () => {
+    const revs: number[] = [];
+    for (let i = 0; i < 40; i++) revs.push((await svc.set({ key: "big", value: `${i}.${BIG}` })).revision);
+    const stream = client.watch({ key: "big", prefix: false, startRevision: 1 });
+    const got: number[] = [];
+    stream.on("data", (r: WatchResponse) => got.push(...r.events.map((e) => e.revision)));
+    stream.on("error", () => {});
+    await until("the replay delivered", () => got.length === 40);
+    expect(got).toEqual(revs);
+    // 40 entries of 64 KiB: at least three responses, each within the limit.
+    expect(sizes(0).length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...sizes(0))).toBeLessThanOrEqual(WATCH_WIRE_BYTES + 1024);
+
+    // Live: the client stops reading while 40 more land; the watcher's buffer then goes out cut the same way.
+    stream.pause();
+    const before = sizes(0).length;
+    for (let i = 0; i < 40; i++) revs.push((await svc.set({ key: "big", value: `live.${i}.${BIG}` })).revision);
+    stream.resume();
+    await until("the live events delivered", () => got.length === 80);
+    expect(got).toEqual(revs);
+    expect(sizes(0).length).toBeGreaterThan(before);
+    expect(Math.max(...sizes(0))).toBeLessThanOrEqual(WATCH_WIRE_BYTES + 1024);
+    stream.cancel();
+  }, 60_000);
+
+  it("a client past its streams is refused RESOURCE_EXHAUSTED, and a stream that ends frees its place", async () => {
+    const streams = Array.from({ length: STREAMS_PER_CLIENT }, (_, i) => client.watch({ key: `s${i}`, prefix: false, startRevision: 0 }));
+    for (const s of streams) s.on("error", () => {});
+    await until("every stream opened", () => calls.length === STREAMS_PER_CLIENT && writes.every((w) => w.length > 0));
+    const refusal = (): Promise<grpc.ServiceError | undefined> =>
+      new Promise((resolve) => {
+        const s = client.watch({ key: "one-more", prefix: false, startRevision: 0 });
+        s.on("data", () => {
+          s.cancel();
+          resolve(undefined);
+        });
+        s.on("error", (e: grpc.ServiceError) => resolve(e.code === grpc.status.CANCELLED ? undefined : e));
+      });
+    const refused = await refusal();
+    expect(refused?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(refused?.details).toContain(`holds ${STREAMS_PER_CLIENT} Watch streams already`);
+    streams[0]!.cancel();
+    let admitted = false;
+    for (let i = 0; i < 200 && !admitted; i++) {
+      admitted = (await refusal()) === undefined;
+      if (!admitted) await sleep(10);
+    }
+    expect(admitted).toBe(true);
+    for (const s of streams) s.cancel();
   });
 });

@@ -9,14 +9,26 @@ import { headerOf, writeHeader } from "./response-header.js";
 import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { toStatus, statusName } from "./status-table.js";
+import { WatchStreams } from "./watch-streams.js";
+import { currentPrincipal } from "../../service/acting-principal.js";
 
 export interface WatchOptions {
   /** Idle streams get a progress response this often. */
   progressIntervalMs: number;
+  /** Streams one client may hold open at once (see WatchStreams); 0: no limit. */
+  streamsPerClient: number;
 }
 
 /** Watch responses go out pre-encoded: an event is encoded once, whatever the number of streams. */
 export type WatchWire = Buffer | WatchResponse;
+
+/**
+ * Entry bytes one EVENTS response carries at most: a batch past it (a replay of large values, a
+ * slow watcher's buffer) goes out as several responses, so each fits a client's default 4 MiB
+ * receive limit, and a stream holds at most about this much in flight. An entry larger than
+ * this (a value near the 256 KiB limit whose protobuf outgrows its JSON) goes alone.
+ */
+export const WATCH_WIRE_BYTES = 1024 * 1024;
 
 /**
  * WatchResponse{header{revision}, status, events} assembled from cached Entry bytes: a live
@@ -30,10 +42,30 @@ export function encodeWatchResponse(header: ResponseHeader, status: WatchStatus,
   return Buffer.from(w.finish());
 }
 
+/** EVENTS responses for `records`, in order, each with at most `limit` bytes of entries (but at least one entry). */
+export function encodeEventResponses(header: ResponseHeader, records: readonly LogRecord[], keep = true, limit = WATCH_WIRE_BYTES): Buffer[] {
+  const out: Buffer[] = [];
+  const start = (): BinaryWriter => writeHeader(new BinaryWriter(), header).uint32(16).int32(WatchStatus.WATCH_STATUS_EVENTS);
+  let w = start();
+  let size = 0;
+  for (const r of records) {
+    const b = entryBytes(r, keep);
+    if (size > 0 && size + b.length > limit) {
+      out.push(Buffer.from(w.finish()));
+      w = start();
+      size = 0;
+    }
+    w.uint32(26).bytes(b);
+    size += b.length;
+  }
+  out.push(Buffer.from(w.finish()));
+  return out;
+}
+
 interface SharedEvents {
   header: ResponseHeader;
   records: readonly LogRecord[];
-  bytes: Buffer;
+  responses: Buffer[];
 }
 
 // The live responses made in this turn of the event loop, by their batch's first record: the
@@ -43,15 +75,15 @@ interface SharedEvents {
 // response longer than that.
 const sharedEvents = new Map<LogRecord, SharedEvents>();
 
-/** The EVENTS response for live `records`, the same bytes for every stream that sends them under `header` in one turn. */
-export function liveEventsResponse(header: ResponseHeader, records: readonly LogRecord[]): Buffer {
+/** The EVENTS responses for live `records`, the same bytes for every stream that sends them under `header` in one turn. */
+export function liveEventResponses(header: ResponseHeader, records: readonly LogRecord[]): Buffer[] {
   const first = records[0]!;
   const c = sharedEvents.get(first);
-  if (c !== undefined && c.header === header && sameRecords(c.records, records)) return c.bytes;
-  const bytes = encodeWatchResponse(header, WatchStatus.WATCH_STATUS_EVENTS, records);
+  if (c !== undefined && c.header === header && sameRecords(c.records, records)) return c.responses;
+  const responses = encodeEventResponses(header, records);
   if (sharedEvents.size === 0) setImmediate(() => sharedEvents.clear());
-  sharedEvents.set(first, { header, records, bytes });
-  return bytes;
+  sharedEvents.set(first, { header, records, responses });
+  return responses;
 }
 
 function sameRecords(a: readonly LogRecord[], b: readonly LogRecord[]): boolean {
@@ -61,6 +93,7 @@ function sameRecords(a: readonly LogRecord[], b: readonly LogRecord[]): boolean 
 }
 
 export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, opts: WatchOptions): grpc.handleServerStreamingCall<WatchRequest, WatchWire> {
+  const streams = new WatchStreams(opts.streamsPerClient);
   return (call) => {
     const started = process.hrtime.bigint();
     const req = call.request;
@@ -70,11 +103,24 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
       metrics?.countRpc("Watch", statusName(status));
       log.info({ method: "Watch", key: req.key, prefix: req.prefix, status: statusName(status), durationMs, ...extra }, "rpc");
     };
+    // The chain runs the handler's synchronous start as the caller's principal.
+    const client = WatchStreams.clientOf(currentPrincipal(), call.getPeer());
     let watcher;
     try {
       const refused = gate?.();
       if (refused) throw refused;
-      watcher = svc.watch(req.key, req.prefix, req.startRevision);
+      if (!streams.enter(client)) {
+        const error = tooManyStreams(streams.limit, requestId);
+        done(error.code, { error: error.details, client });
+        call.emit("error", error);
+        return;
+      }
+      try {
+        watcher = svc.watch(req.key, req.prefix, req.startRevision);
+      } catch (e) {
+        streams.leave(client);
+        throw e;
+      }
     } catch (e) {
       const { error } = toStatus(e, requestId);
       done(error.code!, { error: error.details });
@@ -116,7 +162,8 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
           sent += batch.length;
           metrics?.watchEvents.inc(batch.length);
           // A replay's records were read for this stream alone: nothing to share, nothing to cache.
-          await send(watcher.lastFromLog ? encodeWatchResponse(headerOf(svc), WatchStatus.WATCH_STATUS_EVENTS, batch, false) : liveEventsResponse(headerOf(svc), batch));
+          const responses = watcher.lastFromLog ? encodeEventResponses(headerOf(svc), batch, false) : liveEventResponses(headerOf(svc), batch);
+          for (const r of responses) if (!cancelled) await send(r);
         }
         if (cancelled) return done(grpc.status.CANCELLED, { events: sent });
         // The hub closed: the daemon is draining. UNAVAILABLE tells clients to resume elsewhere or later.
@@ -128,10 +175,23 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
         call.emit("error", error);
       } finally {
         metrics?.watchStreams.dec();
+        streams.leave(client);
         clearInterval(heartbeat);
         watcher.close();
       }
     })();
+  };
+}
+
+/** RESOURCE_EXHAUSTED for a client at its limit of streams: SDKs retry it with backoff, so a stream freed elsewhere lets them in. */
+function tooManyStreams(limit: number, requestId: string): grpc.StatusObject {
+  const metadata = new grpc.Metadata();
+  metadata.set("ctm-request-id", requestId);
+  metadata.set("ctm-limit", String(limit));
+  return {
+    code: grpc.status.RESOURCE_EXHAUSTED,
+    details: `this client (its principal and address) holds ${limit} Watch streams already, the most ctmd allows (--watch-streams-per-client); close one, or watch a prefix instead of many keys`,
+    metadata,
   };
 }
 
