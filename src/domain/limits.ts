@@ -1,5 +1,6 @@
 import { invalidArgument } from "./errors.js";
 import { jsonByteLength, type JsonValue } from "@ctm/core/json";
+import type { LogRecord } from "@ctm/core/record";
 
 /** Documented limits (README "Limits"). */
 export const LIMITS = {
@@ -16,6 +17,8 @@ export const LIMITS = {
    * receive limit. A page ends before the entry that would pass this (it holds at least one).
    */
   historyPageBytes: 1024 * 1024,
+  /** The same budget for a ListChanges page, which may hold up to 500 records of any keys. */
+  changesPageBytes: 1024 * 1024,
   /**
    * Keys one Snapshot page looks at, by default and at most. The byte budget below ends most
    * pages first: a listing then takes as few round trips as its bytes allow.
@@ -37,6 +40,14 @@ export const LIMITS = {
    */
   valueDepth: 30,
 } as const;
+
+/**
+ * About what a record adds to an answer, for the byte budgets of pages (History, ListChanges,
+ * Snapshot's listing, RollbackPrefix's list): its value and rollout as JSON, and its message and
+ * author (a thousand 4096-character messages are 4 MiB by themselves).
+ */
+export const answerBytes = (r: LogRecord): number =>
+  jsonByteLength(r.value ?? null) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0) + r.message.length + r.author.length;
 
 /** Whole numbers above this lose precision in a double (and in JSON clients): 2^53 - 1. */
 export const MAX_INTEGER = Number.MAX_SAFE_INTEGER;

@@ -184,6 +184,16 @@ describe("history", () => {
     expect(seen).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
   });
 
+  it("counts messages in that budget: 600 versions with 4096-character messages come in pages of about 1 MiB", async () => {
+    const message = "m".repeat(LIMITS.messageChars);
+    for (let i = 0; i < 600; i++) await svc.set({ key: "chatty", value: i, author: "a", message });
+    const first = await svc.history("chatty", 1000, "");
+    // 600 messages of 4 KiB are 2.4 MiB: about 250 of them fit.
+    expect(first.records.length).toBeGreaterThan(200);
+    expect(first.records.length).toBeLessThan(260);
+    expect(first.nextPageToken).not.toBe("");
+  });
+
   it("ends without an empty page when the history fills pages exactly", async () => {
     for (let i = 0; i < 20; i++) await setv("k", i);
     const p1 = await svc.history("k", 10, "");

@@ -7,8 +7,8 @@ import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
 import { CtmError, failedPrecondition, invalidArgument, notFound, outOfRange } from "../domain/errors.js";
 import { compareKeys } from "../domain/key-order.js";
-import { jsonByteLength, jsonEqual, type JsonValue } from "@ctm/core/json";
-import { checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
+import { jsonEqual, type JsonValue } from "@ctm/core/json";
+import { answerBytes, checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
 import { isLive, type Draft, type LogRecord } from "@ctm/core/record";
 import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout.js";
 import { restart } from "../domain/rollout/controls.js";
@@ -270,7 +270,7 @@ export class ConfigService {
     const got = await this.store.history(key, n + 1, before);
     let records = got.slice(0, n);
     let bytes = 0;
-    const full = records.findIndex((r, i) => (bytes += recordBytes(r)) > LIMITS.historyPageBytes && i > 0);
+    const full = records.findIndex((r, i) => (bytes += answerBytes(r)) > LIMITS.historyPageBytes && i > 0);
     if (full > 0) records = records.slice(0, full);
     const more = got.length > records.length;
     // The last page ends above version 1 only when retention removed the versions below.
@@ -462,7 +462,7 @@ export class ConfigService {
     // The answer lists what fits one response; the count and the revisions say the rest.
     let bytes = 0;
     const shown = records.slice(0, LIMITS.rollbackPrefixShown);
-    const full = shown.findIndex((r, i) => (bytes += recordBytes(r)) > LIMITS.snapshotPageBytes && i > 0);
+    const full = shown.findIndex((r, i) => (bytes += answerBytes(r)) > LIMITS.snapshotPageBytes && i > 0);
     return {
       revision,
       records: full > 0 ? shown.slice(0, full) : shown,
@@ -530,5 +530,4 @@ function restore(key: string, target: LogRecord | undefined, actor: Actor, now: 
 }
 
 /** What a record adds to an answer: its value and its rollout plan (stable value, variants), as JSON. */
-const recordBytes = (r: LogRecord): number => jsonByteLength(r.value ?? null) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0);
 

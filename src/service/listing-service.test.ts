@@ -29,6 +29,27 @@ describe("ListingService.listChanges", () => {
     expect(found).toEqual(["rare/one"]);
   });
 
+  it("ends a page before the record that would pass about 1 MiB, also at the first record of a stretch, and the next page starts there", async () => {
+    t = await tempStore("listing-bytes");
+    const big = "b".repeat(250_000);
+    // Oldest first: one large change, then four more among 996 small ones by another author, so
+    // the newest stretch of 1000 records holds four large ones and the fifth starts the next.
+    const revs = [(await t.config.set({ key: "big/0", value: big, author: "zoe" })).revision];
+    for (let i = 0; i < 1000; i++) {
+      if (i % 250 === 0) revs.push((await t.config.set({ key: `big/${1 + i / 250}`, value: `${i}${big}`, author: "zoe" })).revision);
+      else await t.config.set({ key: `small/${i % 9}`, value: i, author: "bot" });
+    }
+    const listing = new ListingService(t.store, t.config, new ReadStats(t.store, t.clock));
+    const pages: number[][] = [];
+    let token = "";
+    do {
+      const page = await listing.listChanges({ prefix: "", author: "zoe", kinds: new Set(), limit: 500, pageToken: token });
+      pages.push(page.records.map((r) => r.revision));
+      token = page.nextPageToken;
+    } while (token !== "");
+    expect(pages.filter((p) => p.length > 0)).toEqual([revs.slice(1).reverse(), [revs[0]]]);
+  });
+
   it("refuses a token from beyond the head", async () => {
     t = await tempStore("listing-token");
     await t.config.set({ key: "a", value: 1 });

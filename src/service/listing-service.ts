@@ -1,5 +1,5 @@
 import { invalidArgument } from "../domain/errors.js";
-import { checkPrefix } from "../domain/limits.js";
+import { answerBytes, checkPrefix, LIMITS } from "../domain/limits.js";
 import type { LogRecord, RecordKind } from "@ctm/core/record";
 import type { LogStore } from "../storage/log-store.js";
 import type { ConfigService } from "./config-service.js";
@@ -72,15 +72,26 @@ export class ListingService {
     // Everything below `before` is still to be looked at.
     let before = token ?? head + 1;
     let scanned = 0;
-    while (before > floor && scanned < this.scanBudget && out.length < limit) {
+    // A page also ends before the record that would pass the byte budget (it holds at least one).
+    let bytes = 0;
+    let full = false;
+    const take = (r: LogRecord): boolean => {
+      bytes += answerBytes(r);
+      if (bytes > LIMITS.changesPageBytes && out.length > 0) return (full = true) && false;
+      out.push(r);
+      return true;
+    };
+    while (before > floor && scanned < this.scanBudget && out.length < limit && !full) {
       const step = Math.min(CHUNK, this.scanBudget - scanned);
       const from = Math.max(floor, before - step);
       const chunk = await this.store.range(from, before - 1, step);
       scanned += chunk.length;
       let i = chunk.length - 1;
-      for (; i >= 0 && out.length < limit; i--) if (matches(chunk[i]!)) out.push(chunk[i]!);
-      // Stopped inside the chunk: continue below the last record taken.
-      before = i >= 0 ? chunk[i + 1]!.revision : from;
+      for (; i >= 0 && out.length < limit; i--) if (matches(chunk[i]!) && !take(chunk[i]!)) break;
+      // Stopped inside the chunk: continue below the last record looked at (none of this chunk's
+      // when the budget ended the page at its first record).
+      if (i >= 0) before = i + 1 < chunk.length ? chunk[i + 1]!.revision : before;
+      else before = from;
       if (chunk.length === 0) break;
     }
     return { records: out, nextPageToken: before > floor ? encodePageToken(before) : "" };
