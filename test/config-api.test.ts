@@ -231,4 +231,26 @@ describe("ConfigService against a real daemon", () => {
     expect(r.entries[0]).toMatchObject({ key: "wide/00000", revision: r.firstRevision });
     expect((await c.get({ key: `wide/${N - 1}` })).entry!.value).toEqual({ v: 1, note });
   });
+
+  it("Blame, Diff and ListChanges of the largest values answer within a default client's message limit", async () => {
+    // 120,000 numbers (about 240 KB of JSON, near the 256 KiB limit) under 4096-character
+    // messages: a line per leaf, each repeating its message, was half a gigabyte.
+    const message = "m".repeat(4096);
+    const zeros = Array.from({ length: 120_000 }, () => 0);
+    await c.set({ key: "huge", value: zeros, message });
+    await c.set({ key: "huge", value: zeros.map(() => 1), message });
+    const blame = await c.blame({ key: "huge" });
+    expect(blame.truncated).toBe(true);
+    expect(blame.lines.length).toBeGreaterThan(0);
+    expect(blame.lines[0]).toMatchObject({ path: "/0", value: 1, version: 2 });
+    const one = await c.blame({ key: "huge", path: "/119999" });
+    expect([one.lines.map((l) => l.path), one.truncated]).toEqual([["/119999"], false]);
+    const diff = await c.diff({ key: "huge" });
+    expect(diff.operations).toEqual([{ op: "replace", path: "", from: "", value: zeros.map(() => 1) }]);
+    for (let i = 0; i < 20; i++) await c.set({ key: `huge/${i}`, value: "v".repeat(250_000), message });
+    const changes = await c.listChanges({ prefix: "huge", limit: 500 });
+    expect(changes.entries.length).toBeGreaterThan(0);
+    expect(changes.entries.length).toBeLessThan(20);
+    expect(changes.nextPageToken).not.toBe("");
+  });
 });

@@ -83,6 +83,8 @@ export interface BlameLine {
 export interface BlameResponse {
   entry?: Entry;
   lines?: BlameLine[];
+  /** More leaves than one answer lists: the first ones are in `lines`. */
+  truncated?: boolean;
 }
 
 export interface GetAtResponse {

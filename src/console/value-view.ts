@@ -55,9 +55,11 @@ export class ValueView {
   private blameTable(b: BlameResponse): HTMLElement {
     const lines = b.lines ?? [];
     if (lines.length === 0) return h("p", { class: "hint" }, "An empty value.");
+    const more = b.truncated ? h("p", { class: "hint", "data-testid": "blame-truncated" }, `The first ${lines.length} leaves; the value has more (ctm blame --path narrows it).`) : null;
     return h(
       "div",
       { class: "table-wrap" },
+      more,
       h(
         "table",
         { class: "cards blame-table" },

@@ -15,6 +15,10 @@ export const BLAME_LIMITS: BlameLimits = { maxVersions: 1_000_000, pageMs: 10, f
 
 export interface BlameResult {
   lines: BlameLine[];
+  /** Whether the head's value holds anything at `under`. */
+  found: boolean;
+  /** More leaves than `maxLeaves`: only the first are in `lines`. */
+  truncated: boolean;
   /** False when maxVersions was reached with leaves still unchanged: see `unresolved`. */
   complete: boolean;
   /** Older versions read. */
@@ -36,8 +40,14 @@ const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
  * attributed (or the key's first version is reached). Pages grow or shrink so one
  * takes about `pageMs`, whatever the size of the values.
  */
-export async function blameHistory(head: LogRecord, readOlder: ReadOlder, limits: BlameLimits = BLAME_LIMITS): Promise<BlameResult> {
-  const walk = new BlameWalk(head);
+export async function blameHistory(
+  head: LogRecord,
+  readOlder: ReadOlder,
+  limits: BlameLimits = BLAME_LIMITS,
+  /** Only the first `maxLeaves` leaves at or under the JSON Pointer `under`. */
+  scope: { under: string; maxLeaves: number } = { under: "", maxLeaves: Infinity },
+): Promise<BlameResult> {
+  const walk = new BlameWalk(head, scope.under, scope.maxLeaves);
   let page = limits.firstPage;
   let before = head.revision;
   for (;;) {
@@ -55,5 +65,13 @@ export async function blameHistory(head: LogRecord, readOlder: ReadOlder, limits
   }
   // Versions start at 1: a history that ends above it was cut short by compaction.
   const complete = walk.done || walk.oldest.version <= 1;
-  return { lines: walk.lines(), complete, examined: walk.examined, oldestExamined: walk.oldest.version, unresolved: complete ? [] : walk.unresolved };
+  return {
+    lines: walk.lines(),
+    found: walk.found,
+    truncated: walk.truncated,
+    complete,
+    examined: walk.examined,
+    oldestExamined: walk.oldest.version,
+    unresolved: complete ? [] : walk.unresolved,
+  };
 }

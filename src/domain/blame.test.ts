@@ -139,3 +139,35 @@ describe("BlameWalk", () => {
     expect(owners(historyOf({ "a/b": { "~": 1 } }, { "a/b": { "~": 1 } }))).toEqual({ "/a~1b/~0": 1 });
   });
 });
+
+describe("BlameWalk scope", () => {
+  const [v1, v2] = historyOf({ db: { pool: 10, host: "a" }, cache: { ttl: 5 } }, { db: { pool: 20, host: "a" }, cache: { ttl: 5 } }).reverse();
+
+  it("blames only the leaves at or under a JSON Pointer", () => {
+    const walk = new BlameWalk(v2!, "/db");
+    walk.feed([v1!]);
+    expect(walk.found).toBe(true);
+    expect(walk.lines().map((l) => [l.path, l.value, l.record.version])).toEqual([
+      ["/db/pool", 20, 2],
+      ["/db/host", "a", 1],
+    ]);
+    const leaf = new BlameWalk(v2!, "/cache/ttl");
+    leaf.feed([v1!]);
+    expect(leaf.lines().map((l) => [l.path, l.record.version])).toEqual([["/cache/ttl", 1]]);
+  });
+
+  it("says when the pointer names nothing", () => {
+    expect(new BlameWalk(v2!, "/nope").found).toBe(false);
+    expect(new BlameWalk(v2!, "/db/pool/x").found).toBe(false);
+    expect(new BlameWalk(v2!, "/db/pool/x").done).toBe(true);
+  });
+
+  it("walks only the first maxLeaves leaves, in document order, and says there were more", () => {
+    const [big] = historyOf({ list: Array.from({ length: 50 }, (_, i) => i) });
+    const walk = new BlameWalk(big!, "", 10);
+    expect(walk.truncated).toBe(true);
+    expect(walk.lines().map((l) => l.path)).toEqual(Array.from({ length: 10 }, (_, i) => `/list/${i}`));
+    expect(new BlameWalk(big!, "", 50).truncated).toBe(false);
+    expect(leaves({ a: [1, 2, 3], b: 4 }, "", new Map(), 2).size).toBe(2);
+  });
+});

@@ -12,8 +12,12 @@ export interface BlameLine {
 const escapePointer = (s: string): string => s.replace(/~/g, "~0").replace(/\//g, "~1");
 const unescapePointer = (s: string): string => s.replace(/~1/g, "/").replace(/~0/g, "~");
 
-/** Leaves of a JSON value keyed by JSON Pointer. Empty containers count as leaves. */
-export function leaves(value: JsonValue, path = "", out = new Map<string, JsonValue>()): Map<string, JsonValue> {
+/**
+ * Leaves of a JSON value keyed by JSON Pointer, in document order. Empty containers count as
+ * leaves. Stops once `out` holds `max`: a value may have a hundred thousand.
+ */
+export function leaves(value: JsonValue, path = "", out = new Map<string, JsonValue>(), max = Infinity): Map<string, JsonValue> {
+  if (out.size >= max) return out;
   if (!isJsonContainer(value)) {
     out.set(path, value);
     return out;
@@ -22,12 +26,18 @@ export function leaves(value: JsonValue, path = "", out = new Map<string, JsonVa
     ? value.map((v, i) => [String(i), v])
     : Object.entries(value);
   if (entries.length === 0) out.set(path, value);
-  for (const [k, v] of entries) leaves(v, `${path}/${escapePointer(k)}`, out);
+  for (const [k, v] of entries) {
+    if (out.size >= max) break;
+    leaves(v, `${path}/${escapePointer(k)}`, out, max);
+  }
   return out;
 }
 
+/** A JSON Pointer's segments, unescaped: "" is the whole value, "/a~1b/0" is ["a/b", "0"]. */
+export const pointerSegments = (path: string): string[] => (path === "" ? [] : path.slice(1).split("/").map(unescapePointer));
+
 /** The value at a pointer's segments, or undefined. Arrays and objects index alike, as leaves() names them. */
-function valueAt(value: JsonValue, segments: readonly string[]): JsonValue | undefined {
+export function valueAt(value: JsonValue, segments: readonly string[]): JsonValue | undefined {
   let v: JsonValue | undefined = value;
   for (const s of segments) {
     if (Array.isArray(v)) {
@@ -58,13 +68,22 @@ export class BlameWalk {
   examined = 0;
   /** The oldest record fed, or the head. */
   oldest: LogRecord;
+  /** Whether the head's value holds anything at `under`. */
+  readonly found: boolean;
+  /** Whether the value under `under` has more than `maxLeaves` leaves: only the first are walked. */
+  readonly truncated: boolean;
 
-  constructor(head: LogRecord) {
+  /** Blames the leaves at or under the JSON Pointer `under` of the head's value, the first `maxLeaves` of them. */
+  constructor(head: LogRecord, under = "", maxLeaves = Infinity) {
     this.oldest = head;
-    this.current = head.deleted || head.value === undefined ? new Map() : leaves(head.value);
+    const at = head.deleted || head.value === undefined ? undefined : valueAt(head.value, pointerSegments(under));
+    this.found = at !== undefined;
+    this.current = at === undefined ? new Map() : leaves(at, under, new Map(), maxLeaves + 1);
+    this.truncated = this.current.size > maxLeaves;
+    if (this.truncated) this.current.delete([...this.current.keys()].pop()!);
     for (const path of this.current.keys()) {
       this.owner.set(path, head);
-      this.open.set(path, path === "" ? [] : path.slice(1).split("/").map(unescapePointer));
+      this.open.set(path, pointerSegments(path));
     }
   }
 

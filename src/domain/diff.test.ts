@@ -253,3 +253,31 @@ function mutate(v: JsonValue, leaf: JsonValue): JsonValue {
   }
   return leaf;
 }
+
+describe("diffValues bounds", () => {
+  const bounds = { operations: 3, bytes: 100 };
+
+  it("keeps a patch within both bounds as it is", () => {
+    expect(diffValues({ a: 1, b: 2 }, { a: 2, b: 3 }, bounds)).toEqual([
+      { op: "replace", path: "/b", value: 3 },
+      { op: "replace", path: "/a", value: 2 },
+    ]);
+  });
+
+  it("gives a patch of more operations, or more bytes, as one replace of the whole value, which still applies exactly", () => {
+    const from = { a: 1, b: 2, c: 3, d: 4 };
+    const to = { a: 0, b: 0, c: 0, d: 0 };
+    expect(diffValues(from, to, bounds)).toEqual([{ op: "replace", path: "", value: to }]);
+    const long = { s: "x".repeat(200) };
+    expect(diffValues({ s: "" }, long, bounds)).toEqual([{ op: "replace", path: "", value: long }]);
+    expect(applyPatch(from, diffValues(from, to, bounds))).toEqual(to);
+  });
+
+  it("keeps one change in the largest array a single operation", () => {
+    const from = Array.from({ length: 120_000 }, () => 0);
+    const to = [...from];
+    to[7] = 1;
+    expect(diffValues(from, to)).toEqual([{ op: "replace", path: "/7", value: 1 }]);
+    expect(diffValues(from, from.map(() => 1))).toEqual([{ op: "replace", path: "", value: from.map(() => 1) }]);
+  });
+});

@@ -24,6 +24,14 @@ export const LIMITS = {
    * pages first: a listing then takes as few round trips as its bytes allow.
    */
   snapshotPageMax: 10_000,
+  /** Lines one Blame answer lists at most, and about how many bytes of them (values, paths, authors, messages). */
+  blameLines: 10_000,
+  blameBytes: 1024 * 1024,
+  /** A Diff patch past either is one replace of the whole value: an answer stays within any client's 4 MiB. */
+  diffOperations: 10_000,
+  diffBytes: 1024 * 1024,
+  /** A JSON Pointer in a request (Blame's path). */
+  pointerChars: 4096,
   /** Records a RollbackPrefix answer lists; its revisions say where the rest are. */
   rollbackPrefixShown: 1000,
   /**
@@ -80,6 +88,14 @@ export function checkPrefix(prefix: string, field = "prefix"): string {
   }
   if (!PREFIX_PATTERN.test(prefix)) throw invalidArgument(field, "may hold only letters, digits and . _ - / :");
   return prefix;
+}
+
+/** A JSON Pointer (RFC 6901): "" or "/"-separated segments, "~" only as "~0" or "~1". */
+export function checkPointer(path: string, field: string): string {
+  if (path.length > LIMITS.pointerChars) throw invalidArgument(field, `must be at most ${LIMITS.pointerChars} characters`);
+  if (path !== "" && !path.startsWith("/")) throw invalidArgument(field, `must be "" or a JSON Pointer starting with "/", such as /db/pool`);
+  if (/~(?![01])/.test(path)) throw invalidArgument(field, `may hold "~" only as "~0" (for ~) or "~1" (for /)`);
+  return path;
 }
 
 export function checkValue(value: JsonValue | undefined, field = "value"): JsonValue {

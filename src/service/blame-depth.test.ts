@@ -76,7 +76,7 @@ describe("blame on a key with a long history", () => {
     await writeVersions(2500, valueOf);
     let caught: unknown;
     try {
-      await svc.blame("deep", { maxVersions: 1000, pageMs: 10, firstPage: 64, maxPage: 4096 });
+      await svc.blame("deep", "", { maxVersions: 1000, pageMs: 10, firstPage: 64, maxPage: 4096 });
     } catch (e) {
       caught = e;
     }

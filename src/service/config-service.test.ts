@@ -267,6 +267,17 @@ describe("diff", () => {
   });
 });
 
+describe("diff bounds", () => {
+  it("a patch of more than 10,000 operations is one replace of the whole value", async () => {
+    await setv("arr", Array.from({ length: 20_000 }, () => 0));
+    await setv("arr", Array.from({ length: 20_000 }, () => 1));
+    const { ops, to } = await svc.diff("arr", 0, 0);
+    expect(ops).toEqual([{ op: "replace", path: "", value: to.value }]);
+    await setv("arr", Array.from({ length: 20_000 }, (_, i) => (i === 3 ? 2 : 1)));
+    expect((await svc.diff("arr", 0, 0)).ops).toEqual([{ op: "replace", path: "/3", value: 2 }]);
+  });
+});
+
 describe("blame", () => {
   it("attributes each leaf to the version that last changed it", async () => {
     await setv("k", { a: 1, b: 1 }, { author: "ann" });
@@ -290,6 +301,37 @@ describe("blame", () => {
     const { lines } = await svc.blame("k");
     expect(lines.map((l) => [l.path, l.record.version])).toEqual([["/a", 3]]);
     await expectError(svc.blame("missing"), "not_found");
+  });
+
+  it("blames the leaves under a path; a path that names nothing, or is no JSON Pointer, is invalid_argument", async () => {
+    await setv("k", { db: { pool: 1, host: "a" }, ttl: 5 }, { author: "ann" });
+    await setv("k", { db: { pool: 2, host: "a" }, ttl: 5 }, { author: "ben" });
+    const { lines, truncated } = await svc.blame("k", "/db");
+    expect(lines.map((l) => [l.path, l.record.author])).toEqual([
+      ["/db/pool", "ben"],
+      ["/db/host", "ann"],
+    ]);
+    expect(truncated).toBe(false);
+    await expectError(svc.blame("k", "/nope"), "invalid_argument", "path");
+    await expectError(svc.blame("k", "db"), "invalid_argument", "path");
+    await expectError(svc.blame("k", "/db~2"), "invalid_argument", "path");
+    await expectError(svc.blame("k", `/${"x".repeat(LIMITS.pointerChars)}`), "invalid_argument", "path");
+  });
+
+  it("lists at most 10,000 lines and about 1 MiB of them, the first in document order, and says it is truncated", async () => {
+    await setv("wide", Array.from({ length: 30_000 }, (_, i) => i), { message: "short" });
+    const many = await svc.blame("wide");
+    expect(many.lines).toHaveLength(LIMITS.blameLines);
+    expect(many.lines[LIMITS.blameLines - 1]!.path).toBe(`/${LIMITS.blameLines - 1}`);
+    expect(many.truncated).toBe(true);
+    // Every line repeats its version's 4096-character message: about 250 lines make 1 MiB.
+    await setv("chatty", Array.from({ length: 1000 }, (_, i) => i), { message: "m".repeat(LIMITS.messageChars) });
+    const chatty = await svc.blame("chatty");
+    expect(chatty.lines.length).toBeGreaterThan(200);
+    expect(chatty.lines.length).toBeLessThan(300);
+    expect(chatty.truncated).toBe(true);
+    const narrowed = await svc.blame("chatty", "/999");
+    expect([narrowed.lines.map((l) => l.path), narrowed.truncated]).toEqual([["/999"], false]);
   });
 });
 

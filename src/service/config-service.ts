@@ -7,8 +7,8 @@ import type { Clock } from "../domain/clock.js";
 import { diffValues, type PatchOp } from "../domain/diff.js";
 import { CtmError, failedPrecondition, invalidArgument, notFound, outOfRange } from "../domain/errors.js";
 import { compareKeys } from "../domain/key-order.js";
-import { jsonEqual, type JsonValue } from "@ctm/core/json";
-import { answerBytes, checkKey, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
+import { jsonByteLength, jsonEqual, type JsonValue } from "@ctm/core/json";
+import { answerBytes, checkKey, checkPointer, checkPrefix, checkText, checkValue, checkVersion, LIMITS } from "../domain/limits.js";
 import { isLive, type Draft, type LogRecord } from "@ctm/core/record";
 import { buildRollout, type RolloutInput } from "../domain/rollout/build-rollout.js";
 import { restart } from "../domain/rollout/controls.js";
@@ -296,7 +296,8 @@ export class ConfigService {
    * every leaf is attributed. Past BLAME_LIMITS.maxVersions it refuses rather than blame
    * a leaf on a version that did not write it.
    */
-  async blame(key: string, limits: BlameLimits = BLAME_LIMITS): Promise<{ record: LogRecord; lines: BlameLine[] }> {
+  async blame(key: string, path = "", limits: BlameLimits = BLAME_LIMITS): Promise<{ record: LogRecord; lines: BlameLine[]; truncated: boolean }> {
+    checkPointer(path, "path");
     const record = this.get(key);
     // A record whose value was compacted ends the walk: blame cannot look past it.
     let cut = false;
@@ -306,7 +307,8 @@ export class ConfigService {
       if (stub >= 0 || (page.length < limit && page[page.length - 1]?.version !== 1)) cut = true;
       return stub >= 0 ? page.slice(0, stub) : page;
     };
-    const r = await blameHistory(record, history, limits);
+    const r = await blameHistory(record, history, limits, { under: path, maxLeaves: LIMITS.blameLines });
+    if (!r.found) throw invalidArgument("path", `${JSON.stringify(path)} names nothing in the current value of "${key}"`);
     if (!r.complete && cut) {
       const oldest = this.store.firstRevision;
       throw outOfRange("key", `blame of "${key}" needs versions older than ${r.oldestExamined}, whose values were compacted (the oldest revision served is ${oldest})`, { oldest });
@@ -320,7 +322,12 @@ export class ConfigService {
         { examined: r.examined, oldestExamined: r.oldestExamined },
       );
     }
-    return { record, lines: r.lines };
+    // Each line repeats its version's author and message: the answer ends before the line that
+    // would pass the byte budget (it holds at least one).
+    let bytes = 0;
+    const lineBytes = (l: BlameLine): number => l.path.length + jsonByteLength(l.value) + l.record.author.length + l.record.message.length + (l.record.principal?.length ?? 0) + 64;
+    const full = r.lines.findIndex((l, i) => (bytes += lineBytes(l)) > LIMITS.blameBytes && i > 0);
+    return { record, lines: full > 0 ? r.lines.slice(0, full) : r.lines, truncated: r.truncated || full > 0 };
   }
 
   async rollback(req: { key: string; toVersion?: number; expectedVersion?: number } & WriteMeta): Promise<LogRecord> {

@@ -145,6 +145,23 @@ describe("ctm history, diff, blame, rollback", () => {
     expect(row.split("│").map((c) => c.trim())).toEqual(expect.arrayContaining(["/floor", "1", "2", "bo", "lower fee"]));
   });
 
+  it("blame --path narrows to a subtree; a value with more leaves than an answer says so on stderr", async () => {
+    await ctm(A, ["set", "bl.key", '{"db":{"pool":1,"host":"a"},"ttl":5}', "-m", "first"]);
+    await ctm(A, ["set", "bl.key", '{"db":{"pool":2,"host":"a"},"ttl":5}', "-m", "pool"]);
+    const j = await ctmJson(A, ["blame", "bl.key", "--path", "/db"]);
+    expect(j.lines.map((l: { path: string; version: string }) => [l.path, Number(l.version)])).toEqual([
+      ["/db/pool", 2],
+      ["/db/host", 1],
+    ]);
+    const missing = await ctm(A, ["blame", "bl.key", "--path", "/nope"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^ctm: INVALID_ARGUMENT: path: /);
+    await ctm(A, ["set", "bl.wide", JSON.stringify(Array.from({ length: 12_000 }, (_, i) => i))]);
+    const wide = await ctm(A, ["blame", "bl.wide"]);
+    expect(wide.code).toBe(0);
+    expect(wide.stderr).toContain("10000 leaves shown, up to /9999; more follow: narrow with --path");
+  });
+
   it("rollback restores the previous version, or --to-version, as a new version", async () => {
     await ctm(A, ["set", "rb.key", '"a"']);
     await ctm(A, ["set", "rb.key", '"b"']);

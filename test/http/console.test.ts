@@ -164,6 +164,15 @@ describe("a key's page", () => {
     await p.context.close();
   });
 
+  it("says when a value has more leaves than one blame answer lists", async () => {
+    await env.config.set({ key: "wide/list", value: Array.from({ length: 10_050 }, (_, i) => i), author: "ana" });
+    const p = await adminTab("/ui/key/wide/list");
+    await p.page.getByTestId("blame-truncated").waitFor();
+    expect(await p.page.getByTestId("blame-truncated").textContent()).toBe("The first 10000 leaves; the value has more (ctm blame --path narrows it).");
+    expect(await p.page.locator(".blame-table tbody tr").count()).toBe(10_000);
+    await p.context.close();
+  });
+
   it("travels in time with the keyboard: the cursor steps over the record times and ctmd answers the value and the snapshot then", async () => {
     const history = (await env.config.history({ key: "shop/fee" })).entries.reverse();
     const p = await adminTab("/ui/key/shop/fee");

@@ -46,6 +46,8 @@ describe("CtmClient: ConfigService", () => {
     expect(d.operations).toEqual([{ op: "replace", path: "/pct", from: "", value: 1.4 }]);
     const b = await c.blame("pay/fee");
     expect(b.lines.map((l) => [l.path, l.version]).sort()).toEqual([["/cap", 1], ["/pct", 2]]);
+    const cap = await c.blame("pay/fee", { path: "/cap" });
+    expect([cap.lines.map((l) => [l.path, l.version]), cap.truncated]).toEqual([[["/cap", 1]], false]);
 
     const rb = await c.rollback("pay/fee", { message: "bad change" });
     expect(rb.entry).toMatchObject({ version: 3, value: { pct: 1.5, cap: 30 }, rolledBackTo: 1, kind: RecordKind.RECORD_KIND_ROLLBACK });

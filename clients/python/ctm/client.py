@@ -249,6 +249,8 @@ class BlameResult:
     entry: Entry
     lines: List[BlameLine]
     revision: int
+    # More leaves than one answer lists (10,000 lines, about 1 MiB): the first ones are in lines.
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
@@ -702,9 +704,9 @@ class Client:
         ops = [PatchOperation(o.op, o.path, getattr(o, "from"), _opt_value(o, "value")) for o in r.operations]
         return DiffResult(_entry(r, "from"), _entry(r, "to"), ops, r.header.revision)
 
-    def blame(self, key: str) -> BlameResult:
-        """Which version last changed each leaf of the current value."""
-        r = self._call(self.stub.Blame, pb.BlameRequest(key=key))
+    def blame(self, key: str, path: str = "") -> BlameResult:
+        """Which version last changed each leaf of the current value (under the JSON Pointer path)."""
+        r = self._call(self.stub.Blame, pb.BlameRequest(key=key, path=path))
         lines = [
             BlameLine(
                 path=l.path,
@@ -717,7 +719,7 @@ class Client:
             )
             for l in r.lines
         ]
-        return BlameResult(Entry.from_pb(r.entry), lines, r.header.revision)
+        return BlameResult(Entry.from_pb(r.entry), lines, r.header.revision, r.truncated)
 
     def snapshot(
         self, prefix: str = "", *, time: Optional[TimeLike] = None, revision: Optional[int] = None, page_size: int = 0

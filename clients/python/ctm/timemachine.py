@@ -203,8 +203,8 @@ class ConfigTimeMachine:
         """RFC 6902 operations from one version to another (0: the current one)."""
         return self.client.diff(key, from_version, to_version).as_json_patch()
 
-    def blame(self, key: str) -> BlameResult:
-        return self.client.blame(key)
+    def blame(self, key: str, path: str = "") -> BlameResult:
+        return self.client.blame(key, path)
 
     # ---- safety
 

@@ -287,8 +287,9 @@ export class CtmClient {
     return this.unary("Diff", this.config.diff, DiffRequest.fromPartial({ key, fromVersion: o.fromVersion ?? 0, toVersion: o.toVersion ?? 0 }), o);
   }
 
-  blame(key: string, o: CallOptions = {}): Promise<BlameResponse> {
-    return this.unary("Blame", this.config.blame, BlameRequest.fromPartial({ key }), o);
+  /** Which version last changed each leaf of the current value, or of the leaves under the JSON Pointer `path`; `truncated` past 10,000 lines. */
+  blame(key: string, o: CallOptions & { path?: string } = {}): Promise<BlameResponse> {
+    return this.unary("Blame", this.config.blame, BlameRequest.fromPartial({ key, path: o.path ?? "" }), o);
   }
 
   /** Restores an earlier version (default: the one before the current). */

@@ -65,8 +65,8 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
       };
     }),
     blame: unary(rpc, "Blame", byKey, async (r) => {
-      const b = await svc.blame(r.key);
-      return { header: header(), entry: toEntry(b.record), lines: b.lines.map(toBlameLine) };
+      const b = await svc.blame(r.key, r.path);
+      return { header: header(), entry: toEntry(b.record), lines: b.lines.map(toBlameLine), truncated: b.truncated };
     }),
     rollback: unary(rpc, "Rollback", byKey, async (r) => {
       const rec = await svc.rollback(r);

@@ -141,6 +141,9 @@ def cmd_all_rpcs(a: argparse.Namespace) -> None:
         calls.add("Blame")
         by_path = {l.path: (l.version, l.author) for l in b.lines}
         check(by_path == {"/timeout": (2, "py2"), "/tags/0": (1, "py"), "/tags/1": (2, "py2"), "/new": (2, "py2")}, f"blame: {by_path}")
+        check(not b.truncated, "blame: not truncated")
+        tags = c.blame(p + "svc", path="/tags")
+        check([(l.path, l.version) for l in tags.lines] == [("/tags/0", 1), ("/tags/1", 2)], f"blame path: {tags.lines}")
 
         # Rollback: to the previous version, then to a given one.
         r = c.rollback(p + "svc", author="oncall", message="bad")

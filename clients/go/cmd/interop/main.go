@@ -206,6 +206,10 @@ func allRPCs(args []string) {
 		blame[l.Path] = fmt.Sprintf("%d %s", l.Version, l.Author)
 	}
 	check(reflect.DeepEqual(blame, map[string]string{"/timeout": "2 go2", "/tags/0": "1 go", "/tags/1": "2 go2", "/new": "2 go2"}), "blame: %v", blame)
+	check(!b.Truncated, "blame: truncated")
+	bt, err := c.Blame(cx, &ctmv1.BlameRequest{Key: svc, Path: "/tags"})
+	must(err, "Blame path")
+	check(len(bt.Lines) == 2 && bt.Lines[0].Path == "/tags/0" && bt.Lines[1].Path == "/tags/1" && bt.Lines[1].Version == 2, "blame path: %v", bt.Lines)
 
 	// Rollback to the previous version, then to a given one.
 	r, err := c.Rollback(cx, &ctmv1.RollbackRequest{Key: svc, Author: "oncall", Message: "bad"})

@@ -41,20 +41,24 @@ class ApplyResponse(_message.Message):
     def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_record_pb2.Entry, _Mapping]]] = ...) -> None: ...
 
 class BlameRequest(_message.Message):
-    __slots__ = ["key"]
+    __slots__ = ["key", "path"]
     KEY_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     key: str
-    def __init__(self, key: _Optional[str] = ...) -> None: ...
+    path: str
+    def __init__(self, key: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class BlameResponse(_message.Message):
-    __slots__ = ["entry", "header", "lines"]
+    __slots__ = ["entry", "header", "lines", "truncated"]
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     entry: _record_pb2.Entry
     header: _record_pb2.ResponseHeader
     lines: _containers.RepeatedCompositeFieldContainer[_record_pb2.BlameLine]
-    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[_record_pb2.BlameLine, _Mapping]]] = ...) -> None: ...
+    truncated: bool
+    def __init__(self, header: _Optional[_Union[_record_pb2.ResponseHeader, _Mapping]] = ..., entry: _Optional[_Union[_record_pb2.Entry, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[_record_pb2.BlameLine, _Mapping]]] = ..., truncated: bool = ...) -> None: ...
 
 class DeleteOperation(_message.Message):
     __slots__ = ["expected_version", "force", "key"]

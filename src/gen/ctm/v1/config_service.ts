@@ -190,18 +190,37 @@ export interface DiffRequest {
 export interface DiffResponse {
   header?: ResponseHeader | undefined;
   from?: Entry | undefined;
-  to?: Entry | undefined;
+  to?:
+    | Entry
+    | undefined;
+  /**
+   * RFC 6902 operations that turn from's value into to's. A patch of more than 10,000
+   * operations or about 1 MiB is one "replace" of the whole value instead.
+   */
   operations: PatchOperation[];
 }
 
 export interface BlameRequest {
   key: string;
+  /**
+   * Only the leaves at or under this JSON Pointer (RFC 6901) of the current value, e.g. "/db";
+   * "" for the whole value.
+   */
+  path: string;
 }
 
 export interface BlameResponse {
   header?: ResponseHeader | undefined;
-  entry?: Entry | undefined;
+  entry?:
+    | Entry
+    | undefined;
+  /** The leaves in document order. */
   lines: BlameLine[];
+  /**
+   * True when the value (under path) has more leaves than one answer lists (10,000 lines and
+   * about 1 MiB with their values and messages): the first ones are here; narrow with path.
+   */
+  truncated: boolean;
 }
 
 export interface RollbackRequest {
@@ -1576,13 +1595,16 @@ export const DiffResponse: MessageFns<DiffResponse> = {
 };
 
 function createBaseBlameRequest(): BlameRequest {
-  return { key: "" };
+  return { key: "", path: "" };
 }
 
 export const BlameRequest: MessageFns<BlameRequest> = {
   encode(message: BlameRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
     }
     return writer;
   },
@@ -1608,6 +1630,14 @@ export const BlameRequest: MessageFns<BlameRequest> = {
             message.key = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1621,13 +1651,19 @@ export const BlameRequest: MessageFns<BlameRequest> = {
   },
 
   fromJSON(object: any): BlameRequest {
-    return { key: isSet(object.key) ? globalThis.String(object.key) : "" };
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
   },
 
   toJSON(message: BlameRequest): unknown {
     const obj: any = {};
     if (message.key !== "") {
       obj.key = message.key;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
     }
     return obj;
   },
@@ -1638,12 +1674,13 @@ export const BlameRequest: MessageFns<BlameRequest> = {
   fromPartial(object: DeepPartial<BlameRequest>): BlameRequest {
     const message = createBaseBlameRequest();
     message.key = object.key ?? "";
+    message.path = object.path ?? "";
     return message;
   },
 };
 
 function createBaseBlameResponse(): BlameResponse {
-  return { header: undefined, entry: undefined, lines: [] };
+  return { header: undefined, entry: undefined, lines: [], truncated: false };
 }
 
 export const BlameResponse: MessageFns<BlameResponse> = {
@@ -1656,6 +1693,9 @@ export const BlameResponse: MessageFns<BlameResponse> = {
     }
     for (const v of message.lines) {
       BlameLine.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.truncated !== false) {
+      writer.uint32(32).bool(message.truncated);
     }
     return writer;
   },
@@ -1697,6 +1737,14 @@ export const BlameResponse: MessageFns<BlameResponse> = {
             message.lines.push(BlameLine.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1714,6 +1762,7 @@ export const BlameResponse: MessageFns<BlameResponse> = {
       header: isSet(object.header) ? ResponseHeader.fromJSON(object.header) : undefined,
       entry: isSet(object.entry) ? Entry.fromJSON(object.entry) : undefined,
       lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => BlameLine.fromJSON(e)) : [],
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
     };
   },
 
@@ -1728,6 +1777,9 @@ export const BlameResponse: MessageFns<BlameResponse> = {
     if (message.lines?.length) {
       obj.lines = message.lines.map((e) => BlameLine.toJSON(e));
     }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
     return obj;
   },
 
@@ -1741,6 +1793,7 @@ export const BlameResponse: MessageFns<BlameResponse> = {
       : undefined;
     message.entry = (object.entry !== undefined && object.entry !== null) ? Entry.fromPartial(object.entry) : undefined;
     message.lines = object.lines?.map((e) => BlameLine.fromPartial(e)) || [];
+    message.truncated = object.truncated ?? false;
     return message;
   },
 };
