@@ -11,6 +11,8 @@ export interface DaemonConfig {
   watchProgressMs: number;
   /** Watch streams one client (its principal and address) may hold open at once, per process; 0: no limit. */
   watchStreamsPerClient: number;
+  /** MiB of requests one client may have in calls being served at once, per process; 0: no limit. */
+  requestBudgetMiB: number;
   shutdownGraceMs: number;
   schedulerIntervalMs: number;
   healthIntervalMs: number;
@@ -136,6 +138,12 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .env("CTM_WATCH_STREAMS_PER_CLIENT")
         .argParser(nonNegativeInt)
         .default(256),
+    )
+    .addOption(
+      new Option("--request-budget-mib <MiB>", "MiB of requests one client (its principal and address) may have in calls being served at once; past it a call is refused RESOURCE_EXHAUSTED (0: no limit)")
+        .env("CTM_REQUEST_BUDGET_MIB")
+        .argParser(nonNegativeInt)
+        .default(32),
     )
     .addOption(
       new Option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls")
@@ -329,6 +337,7 @@ On a stopped store:
     logFormat: o.logFormat,
     watchProgressMs: o.watchProgressMs,
     watchStreamsPerClient: o.watchStreamsPerClient,
+    requestBudgetMiB: o.requestBudgetMib,
     shutdownGraceMs: o.shutdownGraceMs,
     schedulerIntervalMs: o.schedulerIntervalMs,
     healthIntervalMs: o.healthIntervalMs,

@@ -14,6 +14,8 @@ with one line "ctm: CODE: message" on stderr:
    5 NOT_FOUND            missing or deleted key, unknown version, missing file
    7 PERMISSION_DENIED    the token's roles do not grant this verb on this key;
                           a change request's author approving it
+   8 RESOURCE_EXHAUSTED   this client has its share of requests (--request-budget-mib)
+                          or Watch streams in flight already: retry later
    9 FAILED_PRECONDITION  nothing to roll back to; no rollout on the key; a new
                           validator that current values violate (without --force);
                           a key a protection policy covers (see ctm cr); a change

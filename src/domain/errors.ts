@@ -12,6 +12,8 @@ export type ErrorCode =
   /** No credentials, or credentials that are malformed, unknown, expired or revoked. */
   | "unauthenticated"
   | "unavailable"
+  /** A client holds more than its share (of requests in flight, of streams): it should back off and retry. */
+  | "resource_exhausted"
   /** Stored history is damaged or missing: never answered as if it were whole. */
   | "data_loss"
   | "internal";

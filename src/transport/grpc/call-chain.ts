@@ -3,7 +3,8 @@ import { CtmError, isCtmError } from "../../domain/errors.js";
 import type { Principal } from "../../service/auth-service.js";
 import { actAs } from "../../service/acting-principal.js";
 import { ACCESS_RULES, type AccessRule } from "./access-rules.js";
-import { labelOf, Refusal } from "./checked-service.js";
+import { labelOf, RawRequest, Refusal } from "./checked-service.js";
+import { ClientBudget } from "./client-budget.js";
 import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { statusName, toStatus } from "./status-table.js";
 import type { CallAuth } from "./call-auth.js";
@@ -36,8 +37,10 @@ export function authorizeAll(auth: CallAuth, rule: AccessRule, message: unknown,
 }
 
 /**
- * The one chain every call ctmd serves passes, as a grpc-js server interceptor: the request's
- * bytes checked (a Refusal from checkedDeserializer becomes INVALID_ARGUMENT naming the field);
+ * The one chain every call ctmd serves passes, as a grpc-js server interceptor: the request
+ * counted against its client's share of requests in flight (RESOURCE_EXHAUSTED past it, before
+ * it is decoded), its bytes checked (a Refusal from checkedDeserializer becomes INVALID_ARGUMENT
+ * naming the field);
  * with auth on, the caller authenticated from its metadata (and its client certificate), every
  * access the decoded request asks for authorized (ACCESS_RULES), and the handler started as the
  * caller's principal. A refusal is logged, counted and mapped by the same status table as a
@@ -45,8 +48,12 @@ export function authorizeAll(auth: CallAuth, rule: AccessRule, message: unknown,
  * grpc-js applies interceptors to every method of the server, so no handler can be reached
  * around it. The handler's own log line, metrics and status mapping are `unary`'s.
  */
-export function callChain(rpc: Rpc): grpc.ServerInterceptor {
+export function callChain(rpc: Rpc, requestBytesPerClient = 0): grpc.ServerInterceptor {
   const auth = rpc.auth;
+  // Each request is held, decoded, until its call is answered (a value of many small numbers
+  // takes several times its bytes): without a share per client, one client sending a thousand
+  // large writes at once took 2 GiB.
+  const inFlight = new ClientBudget(requestBytesPerClient);
   const labels = new Map<string, string>();
   const labelFor = (path: string): string => {
     let l = labels.get(path);
@@ -73,9 +80,17 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
     let principal: Principal | undefined;
     let breakGlass = false;
     let refused = false;
+    let client = "";
+    let held = 0;
+    const release = (): void => {
+      if (held > 0) inFlight.give(client, held);
+      held = 0;
+    };
     const fail = (e: unknown, delayMs = 0): void => {
       if (!isCtmError(e)) throw e;
       refused = true;
+      // A refusal is sent on the call below this interceptor: its sendStatus below does not run.
+      release();
       refuse(call, method.path, metadata, e, delayMs);
     };
     return new grpc.ServerInterceptingCall(call, {
@@ -92,8 +107,15 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
             }
             nextMd(md);
           },
-          onReceiveMessage(message, nextMessage) {
+          onReceiveMessage(received, nextMessage) {
             if (refused) return;
+            let message: unknown = received;
+            if (received instanceof RawRequest) {
+              client = ClientBudget.clientOf(principal?.name, call.getPeer());
+              if (!inFlight.take(client, received.size)) return fail(overBudget(inFlight, client, received.size));
+              held = received.size;
+              message = received.decode();
+            }
             if (message instanceof Refusal) return fail(message.error);
             if (checked) {
               try {
@@ -104,6 +126,10 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
             }
             nextMessage(message);
           },
+          // A cancelled call gets no status: what it held is given back here.
+          onCancel() {
+            release();
+          },
           // grpc-js starts unary and server-streaming handlers when the request's stream half-closes.
           onReceiveHalfClose(nextHalfClose) {
             if (refused) return;
@@ -111,6 +137,18 @@ export function callChain(rpc: Rpc): grpc.ServerInterceptor {
             else nextHalfClose();
           },
         }),
+      sendStatus(status, next) {
+        release();
+        next(status);
+      },
     });
   };
 }
+
+const overBudget = (budget: ClientBudget, client: string, size: number): CtmError =>
+  new CtmError(
+    "resource_exhausted",
+    `this client (its principal and address) has ${budget.of(client)} bytes of requests being served; this one's ${size} more would pass its share of ${budget.limit} (--request-budget-mib): retry once some are answered`,
+    undefined,
+    { limit: budget.limit },
+  );

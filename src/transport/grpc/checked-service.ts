@@ -12,6 +12,19 @@ export class Refusal {
 }
 
 /** Decodes a request after checking its bytes; anything wrong becomes a Refusal naming the field. */
+/**
+ * A request as it arrived on the gRPC server: its size, and its bytes checked and decoded only
+ * once the chain lets the call in (callChain), so a call refused for its client's share of
+ * requests in flight is never decoded (a value of many small numbers decodes to several times
+ * its bytes).
+ */
+export class RawRequest {
+  constructor(
+    readonly size: number,
+    readonly decode: () => unknown,
+  ) {}
+}
+
 export function checkedDeserializer<T>(type: DescMessage, decode: (b: Buffer) => T): (b: Buffer) => T | Refusal {
   return (buf) => {
     try {
@@ -32,7 +45,8 @@ export function checkedDeserializer<T>(type: DescMessage, decode: (b: Buffer) =>
 export function checkedService(
   definition: grpc.ServiceDefinition,
   handlers: grpc.UntypedServiceImplementation,
-  { foreign = false }: { foreign?: boolean } = {},
+  /** `lazy`: requests reach the chain as RawRequests (the gRPC server; the HTTP face decodes its own). */
+  { foreign = false, lazy = false }: { foreign?: boolean; lazy?: boolean } = {},
 ): [grpc.ServiceDefinition, grpc.UntypedServiceImplementation] {
   const defs: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const impls: grpc.UntypedServiceImplementation = {};
@@ -47,7 +61,8 @@ export function checkedService(
       continue;
     }
     if (type === undefined || m.requestStream) throw new Error(`${m.path}: the chain serves unary and server-streaming calls of known request types only`);
-    defs[name] = { ...m, requestDeserialize: checkedDeserializer(type, m.requestDeserialize) };
+    const checked = checkedDeserializer(type, m.requestDeserialize);
+    defs[name] = { ...m, requestDeserialize: lazy ? (buf: Buffer) => new RawRequest(buf.length, () => checked(buf)) : checked };
     impls[key] = foreign && !m.responseStream ? boundedErrors(handler as grpc.handleUnaryCall<unknown, unknown>) : handler;
   }
   return [defs, impls];

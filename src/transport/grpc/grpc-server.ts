@@ -40,6 +40,8 @@ export interface GrpcTransportOptions {
   watch: WatchOptions;
   /** Largest request accepted; values have their own, smaller limit. */
   maxReceiveBytes: number;
+  /** Bytes of requests one client may have in calls being served at once (see callChain); 0: no limit. */
+  requestBytesPerClient: number;
 }
 
 /** A method whose handler answers the response's bytes itself. */
@@ -161,12 +163,12 @@ export class GrpcTransport {
       // Watch streams live long; keepalives find dead peers so their watchers are released.
       "grpc.keepalive_time_ms": 60_000,
       "grpc.keepalive_timeout_ms": 20_000,
-      interceptors: [callChain(rpc)],
+      interceptors: [callChain(rpc, opts.requestBytesPerClient)],
     });
     // Every call passes callChain; every request's bytes are checked before its handler runs
     // (see checkedService).
     const add = (definition: grpc.ServiceDefinition, handlers: object, checks: Parameters<typeof checkedService>[2] = {}): void =>
-      this.server.addService(...checkedService(definition, handlers as grpc.UntypedServiceImplementation, checks));
+      this.server.addService(...checkedService(definition, handlers as grpc.UntypedServiceImplementation, { ...checks, lazy: true }));
     for (const s of services) add(s.definition, s.handlers);
     const trackWatch = (watch: grpc.handleServerStreamingCall<unknown, unknown>) => (call: grpc.ServerWritableStream<unknown, unknown>) => {
       this.healthStreams.add(call);

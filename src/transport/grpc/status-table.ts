@@ -11,6 +11,7 @@ const CODES: Record<ErrorCode, grpc.status> = {
   permission_denied: grpc.status.PERMISSION_DENIED,
   unauthenticated: grpc.status.UNAUTHENTICATED,
   unavailable: grpc.status.UNAVAILABLE,
+  resource_exhausted: grpc.status.RESOURCE_EXHAUSTED,
   data_loss: grpc.status.DATA_LOSS,
   internal: grpc.status.INTERNAL,
 };

@@ -9,13 +9,13 @@ import { headerOf, writeHeader } from "./response-header.js";
 import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { toStatus, statusName } from "./status-table.js";
-import { WatchStreams } from "./watch-streams.js";
+import { ClientBudget } from "./client-budget.js";
 import { currentPrincipal } from "../../service/acting-principal.js";
 
 export interface WatchOptions {
   /** Idle streams get a progress response this often. */
   progressIntervalMs: number;
-  /** Streams one client may hold open at once (see WatchStreams); 0: no limit. */
+  /** Streams one client may hold open at once (see ClientBudget); 0: no limit. */
   streamsPerClient: number;
 }
 
@@ -93,7 +93,7 @@ function sameRecords(a: readonly LogRecord[], b: readonly LogRecord[]): boolean 
 }
 
 export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, opts: WatchOptions): grpc.handleServerStreamingCall<WatchRequest, WatchWire> {
-  const streams = new WatchStreams(opts.streamsPerClient);
+  const streams = new ClientBudget(opts.streamsPerClient);
   return (call) => {
     const started = process.hrtime.bigint();
     const req = call.request;
@@ -104,12 +104,12 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
       log.info({ method: "Watch", key: req.key, prefix: req.prefix, status: statusName(status), durationMs, ...extra }, "rpc");
     };
     // The chain runs the handler's synchronous start as the caller's principal.
-    const client = WatchStreams.clientOf(currentPrincipal(), call.getPeer());
+    const client = ClientBudget.clientOf(currentPrincipal(), call.getPeer());
     let watcher;
     try {
       const refused = gate?.();
       if (refused) throw refused;
-      if (!streams.enter(client)) {
+      if (!streams.take(client)) {
         const error = tooManyStreams(streams.limit, requestId);
         done(error.code, { error: error.details, client });
         call.emit("error", error);
@@ -118,7 +118,7 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
       try {
         watcher = svc.watch(req.key, req.prefix, req.startRevision);
       } catch (e) {
-        streams.leave(client);
+        streams.give(client);
         throw e;
       }
     } catch (e) {
@@ -175,7 +175,7 @@ export function watchHandler(svc: ConfigService, { log, metrics, gate }: Rpc, op
         call.emit("error", error);
       } finally {
         metrics?.watchStreams.dec();
-        streams.leave(client);
+        streams.give(client);
         clearInterval(heartbeat);
         watcher.close();
       }
