@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as grpc from "@grpc/grpc-js";
-import { api, rejects, connect, headRevision, type Client } from "./helpers/client.js";
+import { api, rejects, connect, headRevision, rolloutApi, type Client } from "./helpers/client.js";
 import { Daemon } from "./helpers/daemon.js";
 import { accessLogApi, plan } from "./helpers/safety-clients.js";
 import { GetRequest, SetRequest } from "../src/gen/ctm/v1/config_service.js";
@@ -202,6 +202,40 @@ describe("hostile bytes and edge values: a clear status naming the field, never 
     const validator = { validator: { name: "v", keys: ["k"], rules: [{ rule: { case: "type", value: 42 } }] } };
     await refused("/ctm.v1.ValidatorService/SetValidator", encodeMessage("ctm.v1.SetValidatorRequest", validator), "validator.rules[0].type");
     await refused("/ctm.v1.AccessLogService/UploadAccessLog", encodeMessage("ctm.v1.UploadAccessLogRequest", { records: [{ key: "k", requestId: "r", reason: 77 }] }), "records[0].reason");
+  });
+
+  it("an evaluation context past its limits is refused naming the part, on Get, GetAt and Explain, and logs nothing", async () => {
+    const ctx = (o: Partial<{ unitId: string; environment: string; attributes: Record<string, string>; requestId: string }>) => ({ unitId: "", environment: "", attributes: {}, requestId: "", ...o });
+    const many = Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`a${i}`, "v"]));
+    const over: [ReturnType<typeof ctx>, string][] = [
+      [ctx({ unitId: "u".repeat(1025), requestId: "ctx-too-long-unit" }), "context.unit_id"],
+      [ctx({ requestId: "r".repeat(1025) }), "context.request_id"],
+      [ctx({ environment: "e".repeat(257) }), "context.environment"],
+      [ctx({ attributes: many, requestId: "ctx-too-many" }), "context.attributes"],
+      [ctx({ attributes: { ["n".repeat(257)]: "v" } }), "context.attributes"],
+      [ctx({ attributes: { plan: "p".repeat(4097) }, requestId: "ctx-too-long-value" }), 'context.attributes["plan"]'],
+    ];
+    const rollouts = rolloutApi(daemon.address);
+    try {
+      for (const [context, field] of over) {
+        for (const call of [() => c.get({ key: "k", context }), () => c.getAt({ key: "k", at: { $case: "revision", value: 1 }, context }), () => rollouts.explain({ key: "k", context })]) {
+          const err = await rejects(call());
+          expect([grpc.status[err.code], err.metadata.get("ctm-field")]).toEqual(["INVALID_ARGUMENT", [field]]);
+        }
+      }
+      // Exactly at the limits is served.
+      const edge = ctx({ unitId: "u".repeat(1024), environment: "e".repeat(256), attributes: Object.fromEntries(Array.from({ length: 128 }, (_, i) => [`a${i}`.padEnd(256, "x"), "v".repeat(4096)])), requestId: "ctx-at-the-limits" });
+      expect((await c.get({ key: "k", context: edge })).entry!.value).toBe(2);
+      const a = accessLogApi(daemon.address);
+      try {
+        expect((await a.query({ requestId: "ctx-at-the-limits" })).records).toHaveLength(1);
+        for (const requestId of ["ctx-too-long-unit", "ctx-too-many", "ctx-too-long-value"]) expect((await a.query({ requestId })).records).toEqual([]);
+      } finally {
+        a.client.close();
+      }
+    } finally {
+      rollouts.client.close();
+    }
   });
 
   it("an upload with a record before 1970, or claiming the source ctmd, is refused whole and poisons no one's batch", async () => {

@@ -1,6 +1,7 @@
 import { invalidArgument } from "./errors.js";
 import { jsonByteLength, type JsonValue } from "@ctm/core/json";
 import type { LogRecord } from "@ctm/core/record";
+import type { EvalContext } from "@ctm/core/rollout/plan";
 
 /** Documented limits (README "Limits"). */
 export const LIMITS = {
@@ -134,6 +135,27 @@ const at = (path: string): string => (path ? ` (at ${path})` : "");
 export function checkText(text: string, field: string, maxChars: number): string {
   if (text.length > maxChars) throw invalidArgument(field, `must be at most ${maxChars} characters`);
   return text;
+}
+
+/**
+ * What an evaluation context may carry, on every face (gRPC, its JSON API, OFREP): the access log
+ * keeps each answer's unit and request ids, so a context of megabytes would fill memory through
+ * it, and rules compare the attributes.
+ */
+export const CONTEXT_LIMITS = { unitIdChars: 1024, requestIdChars: 1024, environmentChars: 256, attributes: 128, nameChars: 256, valueChars: 4096 } as const;
+
+/** `ctx` within CONTEXT_LIMITS, or INVALID_ARGUMENT naming the part past them. */
+export function checkContext<C extends EvalContext>(ctx: C, field = "context"): C {
+  checkText(ctx.unitId, `${field}.unit_id`, CONTEXT_LIMITS.unitIdChars);
+  checkText(ctx.requestId ?? "", `${field}.request_id`, CONTEXT_LIMITS.requestIdChars);
+  checkText(ctx.environment, `${field}.environment`, CONTEXT_LIMITS.environmentChars);
+  const names = Object.keys(ctx.attributes);
+  if (names.length > CONTEXT_LIMITS.attributes) throw invalidArgument(`${field}.attributes`, `has ${names.length} entries; the limit is ${CONTEXT_LIMITS.attributes}`);
+  for (const name of names) {
+    if (name.length > CONTEXT_LIMITS.nameChars) throw invalidArgument(`${field}.attributes`, `names must be at most ${CONTEXT_LIMITS.nameChars} characters`);
+    checkText(ctx.attributes[name]!, `${field}.attributes[${JSON.stringify(name)}]`, CONTEXT_LIMITS.valueChars);
+  }
+  return ctx;
 }
 
 export function checkVersion(v: number | undefined, field: string): number | undefined {

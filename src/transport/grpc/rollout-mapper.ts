@@ -1,5 +1,5 @@
 import { invalidArgument } from "../../domain/errors.js";
-import { TIME_RANGE } from "../../domain/limits.js";
+import { checkContext, TIME_RANGE } from "../../domain/limits.js";
 import type { RolloutInput } from "../../domain/rollout/build-rollout.js";
 import type { AttributeOp, EvalContext, Reason, Rollout } from "@ctm/core/rollout/plan";
 import type { Duration } from "../../gen/google/protobuf/duration.js";
@@ -48,7 +48,7 @@ const FROM_PB = new Map(Object.entries(REASONS).map(([k, v]) => [v, k as Reason]
 export const fromPbReason = (r: PbReason): Reason => FROM_PB.get(r) ?? "static";
 
 export function toContext(c: EvaluationContext | undefined): EvalContext {
-  return { unitId: c?.unitId ?? "", environment: c?.environment ?? "", attributes: c?.attributes ?? {}, requestId: c?.requestId ?? "" };
+  return checkContext({ unitId: c?.unitId ?? "", environment: c?.environment ?? "", attributes: c?.attributes ?? {}, requestId: c?.requestId ?? "" });
 }
 
 /**

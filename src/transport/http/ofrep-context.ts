@@ -1,17 +1,17 @@
 import type { EvalContext } from "@ctm/core/rollout/plan";
+import { CONTEXT_LIMITS } from "../../domain/limits.js";
 import { OfrepError } from "./ofrep-error.js";
 
 /**
- * What one OFREP request may carry. gRPC bounds a context only by the message size (about
- * 2 MiB); an evaluation request is far smaller, so OFREP bounds it tighter: the body, the number
- * of attributes and each one's size. A targeting key may be as long as an access-log unit id.
+ * What one OFREP request may carry: the body, and a context within the limits every face keeps
+ * (CONTEXT_LIMITS). A targeting key may be as long as an access-log unit id.
  */
 export const OFREP_LIMITS = {
   bodyBytes: 64 * 1024,
-  attributes: 128,
-  nameChars: 256,
-  valueChars: 4096,
-  targetingKeyChars: 1024,
+  attributes: CONTEXT_LIMITS.attributes,
+  nameChars: CONTEXT_LIMITS.nameChars,
+  valueChars: CONTEXT_LIMITS.valueChars,
+  targetingKeyChars: CONTEXT_LIMITS.unitIdChars,
 } as const;
 
 const EMPTY: EvalContext = { unitId: "", environment: "", attributes: {} };
