@@ -213,7 +213,9 @@ describe("hostile bytes and edge values: a clear status naming the field, never 
       [ctx({ environment: "e".repeat(257) }), "context.environment"],
       [ctx({ attributes: many, requestId: "ctx-too-many" }), "context.attributes"],
       [ctx({ attributes: { ["n".repeat(257)]: "v" } }), "context.attributes"],
-      [ctx({ attributes: { plan: "p".repeat(4097) }, requestId: "ctx-too-long-value" }), 'context.attributes["plan"]'],
+      [ctx({ attributes: { plan: "p".repeat(4097) }, requestId: "ctx-too-long-value" }), "context.attributes"],
+      // A name no header may carry: it stays in the message, never in a trailer.
+      [ctx({ attributes: { "\u{e3c5c}\n": "p".repeat(4097) } }), "context.attributes"],
     ];
     const rollouts = rolloutApi(daemon.address);
     try {

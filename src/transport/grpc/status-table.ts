@@ -32,8 +32,8 @@ export function toStatus(e: unknown, requestId: string): MappedError {
   const metadata = new grpc.Metadata();
   metadata.set("ctm-request-id", requestId);
   if (isCtmError(e)) {
-    if (e.field) metadata.set("ctm-field", bounded(e.field));
-    for (const [k, v] of Object.entries(e.details)) metadata.set(`ctm-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, bounded(String(v)));
+    if (e.field) metadata.set("ctm-field", headerText(bounded(e.field)));
+    for (const [k, v] of Object.entries(e.details)) metadata.set(`ctm-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, headerText(bounded(String(v))));
     return { error: { code: CODES[e.code], details: bounded(e.message), metadata }, unexpected: e.code === "internal" };
   }
   return { error: { code: grpc.status.INTERNAL, details: `internal error (request id ${requestId})`, metadata }, unexpected: true };
@@ -45,6 +45,14 @@ export function toStatus(e: unknown, requestId: string): MappedError {
  * hangs until its deadline. Cut them well below that.
  */
 const MAX_TEXT = 1024;
+/**
+ * A trailer's text as HTTP/2 carries it: grpc-js throws on anything but printable ASCII, and a
+ * throw while answering a refusal would take the daemon down, so other characters (and "%") are
+ * percent-encoded as UTF-8, as grpc-message is.
+ */
+export const headerText = (s: string): string =>
+  s.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) => [...Buffer.from(c, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""));
+
 export const bounded = (s: string): string => (s.length <= MAX_TEXT ? s : `${s.slice(0, MAX_TEXT)}... (${s.length - MAX_TEXT} more characters)`);
 
 export const statusName = (code: grpc.status): string => grpc.status[code] ?? String(code);
