@@ -51,9 +51,9 @@ export const LIMITS = {
 } as const;
 
 /**
- * About what a record adds to an answer, for the byte budgets of pages (History, ListChanges,
- * Snapshot's listing, RollbackPrefix's list): its value and rollout as JSON, and its message and
- * author (a thousand 4096-character messages are 4 MiB by themselves).
+ * About what a record adds to an answer, for the byte budgets of History and ListChanges pages
+ * and RollbackPrefix's list: its value and rollout as JSON, and its message and author (a
+ * thousand 4096-character messages are 4 MiB by themselves).
  */
 export const answerBytes = (r: LogRecord): number =>
   jsonByteLength(r.value ?? null) + (r.rollout ? jsonByteLength(r.rollout as unknown as JsonValue) : 0) + r.message.length + r.author.length;
