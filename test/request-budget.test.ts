@@ -38,4 +38,25 @@ describe("a client's share of requests being served", () => {
     expect(alone.entry!.version).toBe(ok.length + 1);
     expect((await c.get({ key: "budget/k" })).entry!.version).toBe(ok.length + 1);
   });
+
+  it("holds on the HTTP face too: a body past the share is 429 resource_exhausted with Retry-After, and the share comes back", async () => {
+    const big = "h".repeat(250_000);
+    const post = (i: number) =>
+      fetch(`http://${daemon.http}/api/ctm.v1.ConfigService/Set`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ key: "budget/http", value: `${i}${big}` }),
+      }).then(async (r) => ({ status: r.status, retry: r.headers.get("retry-after"), body: (await r.json()) as { code?: string; message?: string } }));
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => post(i)));
+    const ok = answers.filter((a) => a.status === 200);
+    const refused = answers.filter((a) => a.status !== 200);
+    expect(ok.length).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const a of refused) {
+      expect([a.status, a.retry, a.body.code]).toEqual([429, "1", "resource_exhausted"]);
+      expect(a.body.message).toMatch(/would pass its share of 1048576 \(--request-budget-mib\)/);
+    }
+    expect((await c.get({ key: "budget/http" })).entry!.version).toBe(ok.length);
+    expect((await post(99)).status).toBe(200);
+  });
 });

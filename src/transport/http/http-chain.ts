@@ -5,6 +5,7 @@ import type { Principal } from "../../service/auth-service.js";
 import type { Metrics } from "../../service/metrics.js";
 import { ACCESS_RULES } from "../grpc/access-rules.js";
 import type { CallAuth } from "../grpc/call-auth.js";
+import { ClientBudget } from "../grpc/client-budget.js";
 import { authorizeAll, BREAK_GLASS_HEADER } from "../grpc/call-chain.js";
 import { toStatus } from "../grpc/status-table.js";
 import type { HttpRequest, HttpResponse } from "./http-exchange.js";
@@ -39,6 +40,8 @@ export interface HttpCall {
   /** The caller sent `ctm-break-glass`. */
   readonly breakGlass: boolean;
   readonly started: number;
+  /** Bytes of its body counted against its client's share of requests in flight, given back once answered. */
+  heldBytes: number;
 }
 
 /** A failure as the protocol of a route spells it: Connect JSON, OFREP's errorCode, text. */
@@ -65,6 +68,8 @@ export interface HttpChainOptions {
   maxBodyBytes: number;
   /** A body must have arrived within this of its request's start (default 30 s). */
   bodyTimeoutMs?: number;
+  /** Bytes of bodies one client may have in requests being served at once, as on gRPC (see callChain); 0 or unset: no limit. */
+  requestBytesPerClient?: number;
 }
 
 /**
@@ -77,8 +82,11 @@ export class HttpChain {
   /** Bodies being read, each with its deadline: one sweep checks them all (a timer each cost OFREP a tenth of its rate). */
   private readonly reading = new Set<{ deadline: number; stop: (e: Error) => void }>();
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly inFlight: ClientBudget;
 
-  constructor(readonly opts: HttpChainOptions) {}
+  constructor(readonly opts: HttpChainOptions) {
+    this.inFlight = new ClientBudget(opts.requestBytesPerClient ?? 0);
+  }
 
   get authOn(): boolean {
     return this.opts.auth !== undefined;
@@ -102,6 +110,7 @@ export class HttpChain {
       principal: undefined,
       breakGlass: req.headers[BREAK_GLASS_HEADER] !== undefined,
       started: performance.now(),
+      heldBytes: 0,
     };
   }
 
@@ -171,10 +180,15 @@ export class HttpChain {
         reject(e);
       };
       const pending = { deadline: call.started + this.bodyTimeoutMs, stop };
+      // The body counts against its client's share of requests in flight until its answer is
+      // sent (track gives it back).
+      const client = clientOf(call);
       const onData = (b: Buffer): void => {
         size += b.length;
-        if (size > limit) stop(tooLarge(limit));
-        else chunks.push(b);
+        if (size > limit) return stop(tooLarge(limit));
+        if (!this.inFlight.take(client, b.length)) return stop(overShare(this.inFlight, client, size));
+        call.heldBytes += b.length;
+        chunks.push(b);
       };
       // A client that goes away midway is an error on the request, or, for an HTTP/2 stream it
       // cancels, nothing at all: the deadline ends that wait (a close listener each cost OFREP a tenth).
@@ -217,6 +231,8 @@ export class HttpChain {
   track(call: HttpCall, route: string, quiet = false): void {
     const { log, lines, metrics } = this.opts;
     const done = (): void => {
+      if (call.heldBytes > 0) this.inFlight.give(clientOf(call), call.heldBytes);
+      call.heldBytes = 0;
       const status = call.res.headersSent ? call.res.statusCode : 499;
       const durationMs = performance.now() - call.started;
       metrics?.httpRecorder(route, status)(durationMs / 1000);
@@ -232,3 +248,13 @@ export class HttpChain {
 }
 
 const tooLargeError = (limit: number): HttpError => new HttpError(grpc.status.RESOURCE_EXHAUSTED, `the request body is larger than ${limit} bytes`);
+
+/** A client as the share of requests in flight counts it: its principal and its address (a socket's has no port). */
+const clientOf = (call: HttpCall): string => `${call.principal?.name ?? ""}@${call.req.socket.remoteAddress ?? ""}`;
+
+const overShare = (budget: ClientBudget, client: string, size: number): HttpError =>
+  new HttpError(
+    grpc.status.RESOURCE_EXHAUSTED,
+    `this client (its principal and address) has ${budget.of(client)} bytes of requests being served; this one's ${size} would pass its share of ${budget.limit} (--request-budget-mib): retry once some are answered`,
+    { "retry-after": "1" },
+  );

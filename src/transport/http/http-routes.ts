@@ -25,13 +25,13 @@ export interface HttpFaceDeps {
   auth?: CallAuth;
   gate: () => Error | undefined;
   tls?: ServerTls;
-  cfg: Pick<DaemonConfig, "httpRateLimit" | "httpAllowOrigins">;
+  cfg: Pick<DaemonConfig, "httpRateLimit" | "httpAllowOrigins" | "requestBudgetMiB">;
   maxBodyBytes: number;
 }
 
 /** The HTTP face as ctmd serves it: OFREP, the API and its event stream, the console. */
 export function httpFace(d: HttpFaceDeps): HttpFace {
-  const chain = new HttpChain({ log: d.log, lines: d.lines, metrics: d.metrics, auth: d.auth, gate: d.gate, rate: d.cfg.httpRateLimit > 0 ? new RateLimiter(d.cfg.httpRateLimit) : undefined, maxBodyBytes: d.maxBodyBytes });
+  const chain = new HttpChain({ log: d.log, lines: d.lines, metrics: d.metrics, auth: d.auth, gate: d.gate, rate: d.cfg.httpRateLimit > 0 ? new RateLimiter(d.cfg.httpRateLimit) : undefined, maxBodyBytes: d.maxBodyBytes, requestBytesPerClient: d.cfg.requestBudgetMiB * 1024 * 1024 });
   // The request checks gRPC runs on every request's bytes, for the API's decoded JSON too.
   const checked = d.services.map((s) => {
     const [definition, handlers] = checkedService(s.definition, s.handlers as never);
