@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ClientBudget } from "./transport/grpc/client-budget.js";
 import { FlapDetector } from "./service/flap-detector.js";
 import { StaleKeys } from "./service/stale-keys.js";
 import { DeleteGuard } from "./service/delete-guard.js";
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
   }
   const callAuth = cfg.auth ? { service: auth, context: { rollouts, changes }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
-  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBytesPerClient: cfg.requestBudgetMiB * 1024 * 1024 };
+  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024) };
   const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, changes, listing: new ListingService(store, config, reads), lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;
@@ -205,7 +206,7 @@ async function main(): Promise<void> {
   const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
   const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
-  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child(HTTP_BINDINGS), lines: shipper, metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes });
+  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child(HTTP_BINDINGS), lines: shipper, metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes, requestBudget: transportOpts.requestBudget });
   const httpAddress = http ? await http.listen(cfg.httpListen) : "off";
   const serving = (on: boolean, writes = on): void => {
     transport.setServing(on, writes);

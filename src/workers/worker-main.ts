@@ -1,3 +1,4 @@
+import { ClientBudget } from "../transport/grpc/client-budget.js";
 import { readFileSync } from "node:fs";
 import { systemClock } from "../domain/clock.js";
 import { LIMITS } from "../domain/limits.js";
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate: () => store.refusal, auth: callAuth };
   const ryw = new ReadYourWrites(store);
   const forwarder = new Forwarder((call) => link.call(call), ryw);
-  const opts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBytesPerClient: cfg.requestBudgetMiB * 1024 * 1024 };
+  const opts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024) };
   transport = new GrpcTransport(workerServices(config, rpc, opts, forwarder, ryw), rpc, opts);
   const address = await transport.listen(cfg.listen, tls?.grpcCredentials);
   setInterval(() => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigServiceClient, ConfigServiceService, GetRequest, WatchRequest, type GetResponse } from "../../src/gen/ctm/v1/config_service.js";
 import { callChain } from "../../src/transport/grpc/call-chain.js";
 import { checkedService } from "../../src/transport/grpc/checked-service.js";
+import { ClientBudget } from "../../src/transport/grpc/client-budget.js";
 
 // Each request is about 60 bytes against a share of 100: a call is let in only when the client
 // has nothing else in flight, so a call that did not give its share back refuses every later one.
@@ -14,7 +15,7 @@ let server: grpc.Server;
 let client: ConfigServiceClient;
 
 beforeAll(async () => {
-  server = new grpc.Server({ interceptors: [callChain({ log: pino({ level: "silent" }) }, SHARE)] });
+  server = new grpc.Server({ interceptors: [callChain({ log: pino({ level: "silent" }) }, new ClientBudget(SHARE))] });
   const handlers = {
     get: (call: grpc.ServerUnaryCall<GetRequest, GetResponse>, cb: grpc.sendUnaryData<GetResponse>) =>
       call.request.key.startsWith("fail") ? cb({ code: grpc.status.NOT_FOUND, details: "no" }) : cb(null, { header: undefined, entry: undefined, value: undefined, variant: "", reason: 0 } as unknown as GetResponse),

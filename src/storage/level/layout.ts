@@ -1,3 +1,6 @@
+import type { AbstractSublevel } from "abstract-level";
+import type { ClassicLevel } from "classic-level";
+
 /**
  * Where everything lives in the LevelDB keyspace. The store, the verifier and repair all
  * address the root database with these prefixes: the bytes a sublevel of that name writes.
@@ -13,6 +16,9 @@ export const PREFIX = {
 } as const;
 
 export type Section = keyof typeof PREFIX;
+
+/** A section opened as a sublevel of raw bytes (the store reads through these). */
+export type Sublevel = AbstractSublevel<ClassicLevel<Buffer, Buffer>, string | Buffer | Uint8Array, Buffer, Buffer>;
 
 export const prefixed = (section: Section, key: Buffer): Buffer => Buffer.concat([PREFIX[section], key]);
 

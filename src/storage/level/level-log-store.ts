@@ -10,14 +10,14 @@ import type { VerifyReport } from "../verify-report.js";
 import { keyNum, MAX_U64, readU64, timeRev, u64 } from "./codec.js";
 import { writeWitness } from "./head-witness.js";
 import { witnessProblem } from "./witness-check.js";
-import { META, PREFIX, prefixed, sectionRange } from "./layout.js";
+import { META, PREFIX, prefixed, sectionRange, type Sublevel } from "./layout.js";
 import { verifyThreaded } from "./verify-threaded.js";
 import { verifyLog } from "./log-verifier.js";
 import { decodeRecord, encodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
 import { openFailure } from "./open-failure.js";
 import { inspectDataDir } from "./store-directory.js";
 import { RevisionIndex } from "./revision-index.js";
-import { LevelPages, type Section } from "./level-pages.js";
+import { LevelPages } from "./level-pages.js";
 import { HeadRecords, type StagedHeads } from "./head-records.js";
 import { BatchWriter, type ThreadedBatch } from "./batch-writer.js";
 import { unpackRecords } from "./head-chunk.js";
@@ -97,11 +97,11 @@ export class LevelLogStore implements LogStore {
   // Made in open(): a LevelDB instance opens itself a tick after construction, with
   // create_if_missing, before the directory could be looked at.
   private db!: Level<Bytes, Bytes>;
-  private log!: Section;
-  private keyIdx!: Section;
-  private verIdx!: Section;
-  private timeIdx!: Section;
-  private headIdx!: Section;
+  private log!: Sublevel;
+  private keyIdx!: Sublevel;
+  private verIdx!: Sublevel;
+  private timeIdx!: Sublevel;
+  private headIdx!: Sublevel;
   private readonly put: Record<"log" | "key" | "ver" | "time" | "head" | "meta", (key: Bytes) => Bytes>;
 
   /** Durable, visible state: what readers see. */
@@ -169,7 +169,7 @@ export class LevelLogStore implements LogStore {
 
   private attach(kind: "new" | "store"): void {
     this.db = new Level<Bytes, Bytes>(this.location, { keyEncoding: "buffer", valueEncoding: "buffer", createIfMissing: kind === "new" });
-    const sub = (name: string): Section => this.db.sublevel<Bytes, Bytes>(name, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    const sub = (name: string): Sublevel => this.db.sublevel<Bytes, Bytes>(name, { keyEncoding: "buffer", valueEncoding: "buffer" });
     this.log = sub("log");
     this.keyIdx = sub("key");
     this.verIdx = sub("ver");

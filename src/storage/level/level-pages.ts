@@ -1,22 +1,18 @@
-import type { AbstractSublevel } from "abstract-level";
-import type { ClassicLevel } from "classic-level";
 import { jsonByteLength, type JsonValue } from "@ctm/core/json";
 import type { LogRecord } from "@ctm/core/record";
 import type { StoredBytes } from "../log-store.js";
 import { readU64, u64 } from "./codec.js";
+import type { Sublevel } from "./layout.js";
 import { decodeRecord } from "./record-bytes.js";
 import type { HeadRecords } from "./head-records.js";
 import type { RevisionIndex } from "./revision-index.js";
 
-type Bytes = Buffer;
-/** A section of the store (log, key, head...): a sublevel of raw bytes. */
-export type Section = AbstractSublevel<ClassicLevel<Bytes, Bytes>, string | Buffer | Uint8Array, Bytes, Bytes>;
 
 /** What pages are read from, and the store's rules they keep. */
 export interface PageSource {
-  readonly log: Section;
-  readonly keyIdx: Section;
-  readonly headIdx: Section;
+  readonly log: Sublevel;
+  readonly keyIdx: Sublevel;
+  readonly headIdx: Sublevel;
   /** Every key's durable head record. */
   readonly committed: HeadRecords;
   /** The revision index once built; until then pages scan the indexes on disk. */

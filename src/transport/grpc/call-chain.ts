@@ -48,12 +48,14 @@ export function authorizeAll(auth: CallAuth, rule: AccessRule, message: unknown,
  * grpc-js applies interceptors to every method of the server, so no handler can be reached
  * around it. The handler's own log line, metrics and status mapping are `unary`'s.
  */
-export function callChain(rpc: Rpc, requestBytesPerClient = 0): grpc.ServerInterceptor {
-  const auth = rpc.auth;
+export function callChain(
+  rpc: Rpc,
   // Each request is held, decoded, until its call is answered (a value of many small numbers
   // takes several times its bytes): without a share per client, one client sending a thousand
   // large writes at once took 2 GiB.
-  const inFlight = new ClientBudget(requestBytesPerClient);
+  inFlight = new ClientBudget(0),
+): grpc.ServerInterceptor {
+  const auth = rpc.auth;
   const labels = new Map<string, string>();
   const labelFor = (path: string): string => {
     let l = labels.get(path);

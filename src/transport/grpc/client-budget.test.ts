@@ -4,9 +4,12 @@ import { ClientBudget } from "./client-budget.js";
 describe("ClientBudget", () => {
   it("keys a client by its principal and its address without the port", () => {
     expect(ClientBudget.clientOf("ci", "10.0.0.7:51234")).toBe("ci@10.0.0.7");
-    expect(ClientBudget.clientOf(undefined, "[::1]:6000")).toBe("@[::1]");
+    expect(ClientBudget.clientOf(undefined, "::1:6000")).toBe("@::1");
     expect(ClientBudget.clientOf("ci", "10.0.0.7:1")).toBe(ClientBudget.clientOf("ci", "10.0.0.7:2"));
     expect(ClientBudget.clientOf("ci", "10.0.0.7:1")).not.toBe(ClientBudget.clientOf("ops", "10.0.0.7:1"));
+    // An HTTP request's socket address, without a port, is the same client.
+    expect(ClientBudget.clientAt("ci", "10.0.0.7")).toBe(ClientBudget.clientOf("ci", "10.0.0.7:51234"));
+    expect(ClientBudget.clientAt(undefined, "::1")).toBe(ClientBudget.clientOf(undefined, "::1:6000"));
   });
 
   it("lets each client take up to the limit, counts what is given back, and forgets a client holding nothing", () => {

@@ -11,9 +11,14 @@ export class ClientBudget {
   /** `limit` 0: no limit. */
   constructor(readonly limit: number) {}
 
-  /** The client's key from the principal and grpc-js's peer ("1.2.3.4:5678", "[::1]:5678"). */
+  /** The client's key from the principal and grpc-js's peer ("1.2.3.4:5678", "::1:5678"). */
   static clientOf(principal: string | undefined, peer: string): string {
-    return `${principal ?? ""}@${peer.replace(/:\d+$/, "")}`;
+    return ClientBudget.clientAt(principal, peer.replace(/:\d+$/, ""));
+  }
+
+  /** The client's key from the principal and an address without its port (an HTTP request's socket). */
+  static clientAt(principal: string | undefined, address: string): string {
+    return `${principal ?? ""}@${address}`;
   }
 
   /**

@@ -33,6 +33,7 @@ import type { AuthService } from "../../service/auth-service.js";
 import { authHandlers } from "./auth-handlers.js";
 import { checkedService } from "./checked-service.js";
 import { callChain } from "./call-chain.js";
+import type { ClientBudget } from "./client-budget.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
 import type { Forwarder, ReadYourWrites } from "./forwarder.js";
 
@@ -40,8 +41,8 @@ export interface GrpcTransportOptions {
   watch: WatchOptions;
   /** Largest request accepted; values have their own, smaller limit. */
   maxReceiveBytes: number;
-  /** Bytes of requests one client may have in calls being served at once (see callChain); 0: no limit. */
-  requestBytesPerClient: number;
+  /** Each client's share of bytes of requests in calls being served, shared with the HTTP face (see callChain). */
+  requestBudget: ClientBudget;
 }
 
 /** A method whose handler answers the response's bytes itself. */
@@ -163,7 +164,7 @@ export class GrpcTransport {
       // Watch streams live long; keepalives find dead peers so their watchers are released.
       "grpc.keepalive_time_ms": 60_000,
       "grpc.keepalive_timeout_ms": 20_000,
-      interceptors: [callChain(rpc, opts.requestBytesPerClient)],
+      interceptors: [callChain(rpc, opts.requestBudget)],
     });
     // Every call passes callChain; every request's bytes are checked before its handler runs
     // (see checkedService).

@@ -36,16 +36,17 @@ export const WATCH_WIRE_BYTES = 1024 * 1024;
  * encoded for this stream alone.
  */
 export function encodeWatchResponse(header: ResponseHeader, status: WatchStatus, records: readonly LogRecord[], keep = true): Buffer {
-  const w = writeHeader(new BinaryWriter(), header);
-  w.uint32(16).int32(status);
+  const w = responseStart(header, status);
   for (const r of records) w.uint32(26).bytes(entryBytes(r, keep));
   return Buffer.from(w.finish());
 }
 
+const responseStart = (header: ResponseHeader, status: WatchStatus): BinaryWriter => writeHeader(new BinaryWriter(), header).uint32(16).int32(status);
+
 /** EVENTS responses for `records`, in order, each with at most `limit` bytes of entries (but at least one entry). */
 export function encodeEventResponses(header: ResponseHeader, records: readonly LogRecord[], keep = true, limit = WATCH_WIRE_BYTES): Buffer[] {
   const out: Buffer[] = [];
-  const start = (): BinaryWriter => writeHeader(new BinaryWriter(), header).uint32(16).int32(WatchStatus.WATCH_STATUS_EVENTS);
+  const start = (): BinaryWriter => responseStart(header, WatchStatus.WATCH_STATUS_EVENTS);
   let w = start();
   let size = 0;
   for (const r of records) {

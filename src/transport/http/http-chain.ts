@@ -68,8 +68,8 @@ export interface HttpChainOptions {
   maxBodyBytes: number;
   /** A body must have arrived within this of its request's start (default 30 s). */
   bodyTimeoutMs?: number;
-  /** Bytes of bodies one client may have in requests being served at once, as on gRPC (see callChain); 0 or unset: no limit. */
-  requestBytesPerClient?: number;
+  /** Each client's share of bytes of requests being served, shared with gRPC (see callChain); unset: no limit. */
+  requestBudget?: ClientBudget;
 }
 
 /**
@@ -85,7 +85,7 @@ export class HttpChain {
   private readonly inFlight: ClientBudget;
 
   constructor(readonly opts: HttpChainOptions) {
-    this.inFlight = new ClientBudget(opts.requestBytesPerClient ?? 0);
+    this.inFlight = opts.requestBudget ?? new ClientBudget(0);
   }
 
   get authOn(): boolean {
@@ -249,8 +249,8 @@ export class HttpChain {
 
 const tooLargeError = (limit: number): HttpError => new HttpError(grpc.status.RESOURCE_EXHAUSTED, `the request body is larger than ${limit} bytes`);
 
-/** A client as the share of requests in flight counts it: its principal and its address (a socket's has no port). */
-const clientOf = (call: HttpCall): string => `${call.principal?.name ?? ""}@${call.req.socket.remoteAddress ?? ""}`;
+/** A client as the share of requests in flight counts it, the same key as on gRPC. */
+const clientOf = (call: HttpCall): string => ClientBudget.clientAt(call.principal?.name, call.req.socket.remoteAddress ?? "");
 
 const overShare = (budget: ClientBudget, client: string, size: number): HttpError =>
   new HttpError(

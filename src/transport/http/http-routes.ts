@@ -1,3 +1,4 @@
+import type { ClientBudget } from "../grpc/client-budget.js";
 import type { Logger } from "pino";
 import type { DaemonConfig } from "../../config.js";
 import type { ConfigService } from "../../service/config-service.js";
@@ -25,13 +26,15 @@ export interface HttpFaceDeps {
   auth?: CallAuth;
   gate: () => Error | undefined;
   tls?: ServerTls;
-  cfg: Pick<DaemonConfig, "httpRateLimit" | "httpAllowOrigins" | "requestBudgetMiB">;
+  cfg: Pick<DaemonConfig, "httpRateLimit" | "httpAllowOrigins">;
+  /** The gRPC face's share of requests in flight per client: one share for both faces. */
+  requestBudget: ClientBudget;
   maxBodyBytes: number;
 }
 
 /** The HTTP face as ctmd serves it: OFREP, the API and its event stream, the console. */
 export function httpFace(d: HttpFaceDeps): HttpFace {
-  const chain = new HttpChain({ log: d.log, lines: d.lines, metrics: d.metrics, auth: d.auth, gate: d.gate, rate: d.cfg.httpRateLimit > 0 ? new RateLimiter(d.cfg.httpRateLimit) : undefined, maxBodyBytes: d.maxBodyBytes, requestBytesPerClient: d.cfg.requestBudgetMiB * 1024 * 1024 });
+  const chain = new HttpChain({ log: d.log, lines: d.lines, metrics: d.metrics, auth: d.auth, gate: d.gate, rate: d.cfg.httpRateLimit > 0 ? new RateLimiter(d.cfg.httpRateLimit) : undefined, maxBodyBytes: d.maxBodyBytes, requestBudget: d.requestBudget });
   // The request checks gRPC runs on every request's bytes, for the API's decoded JSON too.
   const checked = d.services.map((s) => {
     const [definition, handlers] = checkedService(s.definition, s.handlers as never);
