@@ -21,11 +21,15 @@ export interface CtmdHandle {
   lastWords(): string;
 }
 
+const UNLIMITED_CLIENTS = { CTM_WATCH_STREAMS_PER_CLIENT: "0", CTM_CONNECTIONS_PER_CLIENT: "0" };
+
 /**
  * Starts the built daemon (`daemonEntry`, else $BENCH_CTMD_ENTRY, else dist/src/main.js) with a
  * fresh data dir and default settings, as a user would run it. Its stdout (pino JSON, one line
  * per RPC) goes to a file: the driver never parses it on the hot path, and the tallies come from
- * it afterwards.
+ * it afterwards. The limits per client are off: the bench's thousand watchers and its
+ * connections all come from this machine's one address, each standing for a client of its own
+ * (they go by environment, which a build from before a limit ignores).
  */
 export async function startCtmd(children: ChildProcesses, workDir: string, extraArgs: string[] = [], daemonEntry?: string): Promise<CtmdHandle> {
   const entry = resolve(daemonEntry ?? process.env["BENCH_CTMD_ENTRY"] ?? "dist/src/main.js");
@@ -38,6 +42,7 @@ export async function startCtmd(children: ChildProcesses, workDir: string, extra
   const execArgv = entry.endsWith(".ts") ? ["--import", "tsx"] : [];
   const child = children.spawn(process.execPath, [...execArgv, entry, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", dataDir, ...extraArgs], {
     stdio: ["ignore", logFd, "pipe"],
+    env: { ...process.env, ...UNLIMITED_CLIENTS },
   });
   closeSync(logFd);
   let stderr = "";
