@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { Command, InvalidArgumentError, Option } from "commander";
 import type { EtcdFlags } from "./storage/etcd/etcd-store-options.js";
 import { isLoopbackListen, listenAddress, metricsListenAddress } from "./listen-address.js";
+import { autoMaxConnections, FILES_KEPT, MIN_AUTO_CONNECTIONS, openFilesLimit } from "./open-files.js";
 
 export interface DaemonConfig {
   listen: string;
@@ -13,6 +14,14 @@ export interface DaemonConfig {
   watchStreamsPerClient: number;
   /** MiB of requests one client may have in calls being served at once, per process; 0: no limit. */
   requestBudgetMiB: number;
+  /** Connections one client address may hold open on the gRPC and HTTP ports, per process; 0: no limit. */
+  connectionsPerClient: number;
+  /** Connections the process holds open on the gRPC and HTTP ports together; 0: no limit. */
+  maxConnections: number;
+  /** The limit on open files `maxConnections` was worked out from ("auto"), when known. */
+  openFiles?: number;
+  /** A gRPC connection that sends nothing for this long after it opens is closed; 0: never. */
+  silentConnectionMs: number;
   shutdownGraceMs: number;
   schedulerIntervalMs: number;
   healthIntervalMs: number;
@@ -70,6 +79,12 @@ const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive integer");
   return n;
+};
+
+const autoOrCount = (v: string): number | "auto" => {
+  const n = Number(v);
+  if (v !== "auto" && (!Number.isSafeInteger(n) || n < 0)) throw new InvalidArgumentError('must be "auto" or a non-negative integer');
+  return v === "auto" ? v : n;
 };
 
 const nonNegativeInt = (v: string): number => {
@@ -144,6 +159,24 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .env("CTM_REQUEST_BUDGET_MIB")
         .argParser(nonNegativeInt)
         .default(32),
+    )
+    .addOption(
+      new Option("--connections-per-client <n>", "connections one client address may hold open on the gRPC and HTTP ports; more are closed as they open (0: no limit)")
+        .env("CTM_CONNECTIONS_PER_CLIENT")
+        .argParser(nonNegativeInt)
+        .default(1024),
+    )
+    .addOption(
+      new Option("--max-connections <n>", `connections ctmd holds open on the gRPC and HTTP ports together; more are closed as they open ("auto": the limit on open files less ${FILES_KEPT} kept for the store, at least ${MIN_AUTO_CONNECTIONS}; 0: no limit)`)
+        .env("CTM_MAX_CONNECTIONS")
+        .argParser(autoOrCount)
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--silent-connection-ms <ms>", "a connection to the gRPC port that sends nothing for this long after it opens is closed (0: never)")
+        .env("CTM_SILENT_CONNECTION_MS")
+        .argParser(nonNegativeInt)
+        .default(10_000),
     )
     .addOption(
       new Option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls")
@@ -302,6 +335,7 @@ On a stopped store:
     );
   program.parse(argv);
   const o = program.opts();
+  const openFiles = o.maxConnections === "auto" ? openFilesLimit() : undefined;
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) program.error("error: --tls-cert and --tls-key go together", { exitCode: 2 });
   if (o.auth === "off" && !o.insecure && !isLoopbackListen(o.listen)) {
     program.error(`error: --listen ${o.listen} is not a loopback address and --auth is off: anyone who reaches it could change every key; turn on --auth on (or pass --insecure)`, { exitCode: 2 });
@@ -338,6 +372,10 @@ On a stopped store:
     watchProgressMs: o.watchProgressMs,
     watchStreamsPerClient: o.watchStreamsPerClient,
     requestBudgetMiB: o.requestBudgetMib,
+    connectionsPerClient: o.connectionsPerClient,
+    maxConnections: o.maxConnections === "auto" ? autoMaxConnections(openFiles) : (o.maxConnections as number),
+    ...(openFiles === undefined ? {} : { openFiles }),
+    silentConnectionMs: o.silentConnectionMs,
     shutdownGraceMs: o.shutdownGraceMs,
     schedulerIntervalMs: o.schedulerIntervalMs,
     healthIntervalMs: o.healthIntervalMs,

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { ClientBudget } from "./transport/grpc/client-budget.js";
+import { daemonConnectionGuard } from "./transport/connection-guard.js";
+import { FILES_KEPT, MIN_AUTO_CONNECTIONS } from "./open-files.js";
 import { FlapDetector } from "./service/flap-detector.js";
 import { StaleKeys } from "./service/stale-keys.js";
 import { DeleteGuard } from "./service/delete-guard.js";
@@ -189,7 +191,7 @@ async function main(): Promise<void> {
   }
   const callAuth = cfg.auth ? { service: auth, context: { rollouts, changes }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
-  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024) };
+  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024), connections: daemonConnectionGuard(cfg, log, metrics) };
   const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, changes, listing: new ListingService(store, config, reads), lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;
@@ -206,7 +208,7 @@ async function main(): Promise<void> {
   const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
   const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined);
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
-  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child(HTTP_BINDINGS), lines: shipper, metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes, requestBudget: transportOpts.requestBudget });
+  const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child(HTTP_BINDINGS), lines: shipper, metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes, requestBudget: transportOpts.requestBudget, connections: transportOpts.connections });
   const httpAddress = http ? await http.listen(cfg.httpListen) : "off";
   const serving = (on: boolean, writes = on): void => {
     transport.setServing(on, writes);
@@ -292,10 +294,14 @@ async function main(): Promise<void> {
       verified: store.lastVerification && { scope: store.lastVerification.scope, records: store.lastVerification.recordsChecked, ms: store.lastVerification.durationMs },
       openMs: Math.round(performance.now() - t0),
       version,
+      maxConnections: cfg.maxConnections,
       ...(pool ? { workers: pool.pids } : {}),
     },
     "listening",
   );
+  if (cfg.openFiles !== undefined && cfg.openFiles - FILES_KEPT < MIN_AUTO_CONNECTIONS) {
+    log.warn({ openFiles: cfg.openFiles, maxConnections: cfg.maxConnections }, `the limit on open files leaves the store too few of them beside ${cfg.maxConnections} connections: raise it (ulimit -n, systemd's LimitNOFILE) to at least ${FILES_KEPT + 1024}`);
+  }
   log.flush();
 }
 

@@ -11,7 +11,7 @@ export interface StartupFailure {
   text: string;
 }
 
-type Coded = Error & { code?: unknown; cause?: unknown; path?: unknown; address?: unknown; port?: unknown };
+type Coded = Error & { code?: unknown; cause?: unknown; path?: unknown; address?: unknown; port?: unknown; syscall?: unknown; hostname?: unknown };
 
 const SYSTEM_REASONS: Record<string, string> = {
   EACCES: "permission denied",
@@ -44,19 +44,9 @@ function describeLevel(e: Coded): string | undefined {
   return undefined;
 }
 
-/** grpc-js folds a failed bind into one message: "No address added ... errors: [listen EADDRINUSE: address already in use H:P]". */
-function describeGrpcBind(message: string): string | undefined {
-  const inUse = /EADDRINUSE: address already in use (\S+?)\]?$/.exec(message);
-  if (inUse) return `cannot listen on ${inUse[1]}: ${SYSTEM_REASONS.EADDRINUSE}`;
-  const notAvail = /EADDRNOTAVAIL: address not available (\S+?)\]?$/.exec(message);
-  if (notAvail) return `cannot listen on ${notAvail[1]}: ${SYSTEM_REASONS.EADDRNOTAVAIL}`;
-  const dns = /Name resolution failed for target dns:(\S+)/.exec(message);
-  if (dns) return `cannot listen on ${dns[1]}: the host name does not resolve`;
-  if (/^No address added/.test(message)) return `cannot listen: ${message}`;
-  return undefined;
-}
-
 function describeSystem(e: Coded): string | undefined {
+  // A host name given to listen on that does not resolve (a listener's own lookup).
+  if ((e.code === "ENOTFOUND" || e.code === "EAI_AGAIN") && e.syscall === "getaddrinfo") return `cannot listen on ${String(e.hostname)}: the host name does not resolve`;
   if (typeof e.code !== "string" || !(e.code in SYSTEM_REASONS || e.code === "ENOENT")) return undefined;
   if (e.code === "EADDRINUSE" || e.code === "EADDRNOTAVAIL") {
     return `cannot listen on ${String(e.address)}:${String(e.port)}: ${SYSTEM_REASONS[e.code]}`;
@@ -74,7 +64,7 @@ export function describeStartupError(e: unknown, env: NodeJS.ProcessEnv = proces
   if (e instanceof CommanderError) return { exitCode: e.exitCode === 0 ? 0 : 2, text: "" };
   if (isCtmError(e)) return { exitCode: 1, text: `ctmd: ${e.message}\n` };
   const err: Coded = e instanceof Error ? e : new Error(String(e));
-  const known = describeLevel(err) ?? describeGrpcBind(err.message) ?? describeSystem(err);
+  const known = describeLevel(err) ?? describeSystem(err);
   if (known) return { exitCode: 1, text: `ctmd: ${known}\n` };
   const text =
     env[DEBUG_ENV] && err.stack

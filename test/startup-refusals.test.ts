@@ -77,6 +77,14 @@ describe("ctmd refuses to start with one line and a status", () => {
     expectRefusal(r, 1, /^ctmd: cannot listen on 192\.0\.2\.1:7411: no local interface has this address/);
   });
 
+  it.each([
+    ["--listen", ["--http-listen", "off"]],
+    ["--http-listen", ["--listen", "127.0.0.1:0"]],
+  ])("a %s host name that does not resolve: exit 1, the name named", async (flag, rest) => {
+    const r = await runDaemonToExit([flag, "no-such-host.invalid:7411", ...rest, "--auth", "on", "--metrics-listen", "off", "--data-dir", await fresh(`nohost${flag}`)]);
+    expectRefusal(r, 1, /^ctmd: cannot listen on no-such-host\.invalid: the host name does not resolve/);
+  });
+
   it("a data directory held by another ctmd: exit 1, the directory named", async () => {
     const first = await Daemon.start();
     cleanups.push(() => first.dispose());

@@ -10,6 +10,8 @@ export interface DaemonOptions {
   dataDir?: string;
   args?: string[];
   env?: Record<string, string>;
+  /** The process's limit on open files (`ulimit -n`, set by sh, which then becomes the daemon). */
+  openFiles?: number;
 }
 
 /** A real ctmd process on 127.0.0.1:0 with a real LevelDB directory. */
@@ -45,7 +47,9 @@ export class Daemon {
 
   /** Starts the process (again) on the same data directory. */
   async launch(): Promise<void> {
-    const proc = spawn(process.execPath, [MAIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...(this.opts.args ?? [])], {
+    const argv = [MAIN, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--data-dir", this.dataDir, ...(this.opts.args ?? [])];
+    const limit = this.opts.openFiles;
+    const proc = spawn(limit === undefined ? process.execPath : "sh", limit === undefined ? argv : ["-c", `ulimit -n ${limit} && exec "$@"`, "sh", process.execPath, ...argv], {
       env: { ...process.env, ...this.opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });

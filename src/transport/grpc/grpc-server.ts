@@ -1,4 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net";
+import type { ConnectionGuard } from "../connection-guard.js";
 import { headerOf } from "./response-header.js";
 import { retentionHandlers, type StaleKeySource } from "./retention-handlers.js";
 import type { RetentionService } from "../../service/retention-service.js";
@@ -43,6 +45,8 @@ export interface GrpcTransportOptions {
   maxReceiveBytes: number;
   /** Each client's share of bytes of requests in calls being served, shared with the HTTP face (see callChain). */
   requestBudget: ClientBudget;
+  /** Each client's share of connections, shared with the HTTP face; none: no limit. */
+  connections?: ConnectionGuard;
 }
 
 /** A method whose handler answers the response's bytes itself. */
@@ -156,8 +160,14 @@ export class GrpcTransport {
   /** What the health service was last told; it starts NOT_SERVING. */
   private serving = false;
   private writes = false;
+  /** The ports this transport accepts connections on (see listen). */
+  private readonly listeners: TcpServer[] = [];
 
-  constructor(services: readonly ServiceEntry[], rpc: Rpc, opts: GrpcTransportOptions) {
+  constructor(
+    services: readonly ServiceEntry[],
+    rpc: Rpc,
+    private readonly opts: GrpcTransportOptions,
+  ) {
     this.log = rpc.log;
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": opts.maxReceiveBytes,
@@ -191,12 +201,28 @@ export class GrpcTransport {
     } as grpc.Server);
   }
 
-  /** Plaintext unless `credentials` says otherwise (ServerTls's, for TLS). */
+  /**
+   * Plaintext unless `credentials` says otherwise (ServerTls's, for TLS). ctmd accepts the
+   * connections itself and hands grpc-js those the connection guard admits.
+   */
   listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<string> {
+    const i = address.lastIndexOf(":");
+    const host = address.slice(0, i).replace(/^\[|\]$/g, "");
+    const port = Number(address.slice(i + 1));
+    const injector = this.server.createConnectionInjector(credentials);
+    const guard = this.opts.connections;
+    const listener = createTcpServer({ noDelay: true }, (socket) => {
+      if (guard && !guard.admit(socket, "grpc")) return;
+      injector.injectConnection(socket);
+    });
+    this.listeners.push(listener);
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, credentials, (err, port) => {
-        if (err) return reject(err);
-        resolve(address.replace(/:\d+$/, `:${port}`));
+      listener.once("error", reject);
+      listener.listen(port, host, () => {
+        listener.off("error", reject);
+        // Once listening, an error is one accept that failed: it is said, and the port stays open.
+        listener.on("error", (e: NodeJS.ErrnoException) => this.log.error({ err: e.message, code: e.code }, "cannot accept a connection"));
+        resolve(`${host.includes(":") ? `[${host}]` : host}:${(listener.address() as AddressInfo).port}`);
       });
     });
   }
@@ -230,6 +256,7 @@ export class GrpcTransport {
         this.server.forceShutdown();
         resolve();
       }, graceMs);
+      for (const listener of this.listeners) listener.close();
       this.server.tryShutdown(() => {
         clearTimeout(timer);
         resolve();

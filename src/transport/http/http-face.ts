@@ -4,6 +4,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { ServerTls } from "../tls/server-tls.js";
+import type { ConnectionGuard } from "../connection-guard.js";
 import { h2Exchange } from "./h2-exchange.js";
 import { HttpError, type Failure, type HttpCall, type HttpChain } from "./http-chain.js";
 import type { HttpRequest, HttpResponse } from "./http-exchange.js";
@@ -31,6 +32,8 @@ export interface HttpFaceOptions {
   headersTimeoutMs?: number;
   /** ...and the whole request within this (default 30 s); HttpChain bounds an HTTP/2 body. */
   requestTimeoutMs?: number;
+  /** Each client's share of connections, shared with the gRPC port; none: no limit. */
+  connections?: ConnectionGuard;
 }
 
 const ALLOW_HEADERS = "authorization, x-api-key, content-type, if-none-match, x-request-id, connect-protocol-version, connect-timeout-ms, ctm-break-glass, last-event-id";
@@ -87,13 +90,22 @@ export class HttpFace {
       // node reports a failed or timed-out handshake here and leaves the socket open: it is closed.
       secure.on("tlsClientError", (_e: Error, socket: TLSSocket) => socket.destroy());
       // Tracked from the first byte, so that close ends a connection still in its handshake too.
-      secure.on("connection", (socket: Socket) => this.track(socket));
+      secure.on("connection", (socket: Socket) => {
+        if (this.admit(socket)) this.track(socket);
+      });
       this.stopReloading = tls.onReload((context) => secure.setSecureContext(context));
       this.listener = secure;
     } else {
-      this.listener = createTcpServer((socket) => this.route(socket));
+      this.listener = createTcpServer((socket) => {
+        if (this.admit(socket)) this.route(socket);
+      });
       this.stopReloading = undefined;
     }
+  }
+
+  /** Whether the connection guard lets `socket` in (it times silent connections out itself, below). */
+  private admit(socket: Socket): boolean {
+    return this.opts.connections?.admit(socket, "http", 0) ?? true;
   }
 
   private track(socket: Socket): void {

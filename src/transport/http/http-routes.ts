@@ -1,4 +1,5 @@
 import type { ClientBudget } from "../grpc/client-budget.js";
+import type { ConnectionGuard } from "../connection-guard.js";
 import type { Logger } from "pino";
 import type { DaemonConfig } from "../../config.js";
 import type { ConfigService } from "../../service/config-service.js";
@@ -29,6 +30,8 @@ export interface HttpFaceDeps {
   cfg: Pick<DaemonConfig, "httpRateLimit" | "httpAllowOrigins">;
   /** The gRPC face's share of requests in flight per client: one share for both faces. */
   requestBudget: ClientBudget;
+  /** The gRPC face's share of connections per client, likewise. */
+  connections?: ConnectionGuard;
   maxBodyBytes: number;
 }
 
@@ -41,5 +44,5 @@ export function httpFace(d: HttpFaceDeps): HttpFace {
     return { definition, handlers };
   });
   const routes = [new ConnectGateway(checked, chain), new EventStream(checked, chain), ...ofrepRoutes(d.config, chain), new ConsoleAssets()];
-  return new HttpFace(chain, routes, { allowOrigins: d.cfg.httpAllowOrigins }, d.tls);
+  return new HttpFace(chain, routes, { allowOrigins: d.cfg.httpAllowOrigins, connections: d.connections }, d.tls);
 }
