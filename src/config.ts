@@ -14,9 +14,9 @@ export interface DaemonConfig {
   watchStreamsPerClient: number;
   /** MiB of requests one client may have in calls being served at once, per process; 0: no limit. */
   requestBudgetMiB: number;
-  /** Connections one client address may hold open on the gRPC and HTTP ports, per process; 0: no limit. */
+  /** Connections one client address may hold open on the gRPC, HTTP and metrics ports, per process; 0: no limit. */
   connectionsPerClient: number;
-  /** Connections the process holds open on the gRPC and HTTP ports together; 0: no limit. */
+  /** Connections the process holds open on the gRPC and HTTP ports together (not the metrics port); 0: no limit. */
   maxConnections: number;
   /** The limit on open files `maxConnections` was worked out from ("auto"), when known. */
   openFiles?: number;
@@ -161,13 +161,13 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .default(32),
     )
     .addOption(
-      new Option("--connections-per-client <n>", "connections one client address may hold open on the gRPC and HTTP ports; more are closed as they open (0: no limit)")
+      new Option("--connections-per-client <n>", "connections one client address may hold open on the gRPC, HTTP and metrics ports together; more are closed as they open (0: no limit)")
         .env("CTM_CONNECTIONS_PER_CLIENT")
         .argParser(nonNegativeInt)
         .default(1024),
     )
     .addOption(
-      new Option("--max-connections <n>", `connections ctmd holds open on the gRPC and HTTP ports together; more are closed as they open ("auto": the limit on open files less ${FILES_KEPT} kept for the store, at least ${MIN_AUTO_CONNECTIONS}; 0: no limit)`)
+      new Option("--max-connections <n>", `connections ctmd holds open on the gRPC and HTTP ports together (not the metrics port); more are closed as they open ("auto": the limit on open files less ${FILES_KEPT} kept for the store, at least ${MIN_AUTO_CONNECTIONS}; 0: no limit)`)
         .env("CTM_MAX_CONNECTIONS")
         .argParser(autoOrCount)
         .default("auto"),

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { get as httpGet } from "node:http";
 import { connect as h2connect } from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
 import { api, connect } from "./helpers/client.js";
@@ -55,9 +56,18 @@ function healthCheck(port: number, localAddress: string): Promise<string> {
   });
 }
 
+/** A series of the daemon's /metrics, scraped from an address of its own (the scraper is a client too). */
 async function metric(daemon: Daemon, series: string): Promise<number> {
   const listening = daemon.logs.find((l) => l.msg === "listening")!;
-  const text = await (await fetch(`http://${String(listening.metrics)}/metrics`)).text();
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = httpGet(`http://${String(listening.metrics)}/metrics`, { localAddress: "127.0.0.9", agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve(body));
+    });
+    req.on("error", reject);
+  });
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
 }
@@ -101,16 +111,19 @@ describe("connections per client", () => {
     expect(String(warned[0]!.msg)).toMatch(/holds 3 connections already \(--connections-per-client\)/);
   });
 
-  it("counts the HTTP port and the gRPC port together", async () => {
+  it("counts the gRPC, HTTP and metrics ports together", async () => {
     const grpcPort = portOf(daemon.address);
     const httpPort = portOf(daemon.http);
+    const metricsPort = portOf(String(daemon.logs.find((l) => l.msg === "listening")!.metrics));
     await held(grpcPort, "127.0.0.3");
-    await held(grpcPort, "127.0.0.3");
+    await held(metricsPort, "127.0.0.3");
     const third = await held(httpPort, "127.0.0.3");
     expect(await closedWithin(third, 200)).toBe(false);
     expect(await closedWithin(await held(httpPort, "127.0.0.3"), 5000)).toBe(true);
     expect(await closedWithin(await held(grpcPort, "127.0.0.3"), 5000)).toBe(true);
+    expect(await closedWithin(await held(metricsPort, "127.0.0.3"), 5000)).toBe(true);
     expect(await metric(daemon, 'ctm_connections_refused_total{face="http",reason="per_client"}')).toBe(1);
+    expect(await metric(daemon, 'ctm_connections_refused_total{face="metrics",reason="per_client"}')).toBe(1);
     // The HTTP face serves another address meanwhile.
     const other = await fetch(`http://${daemon.http}/ofrep/v1/evaluate/flags/none`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
     expect(other.status).toBe(404);

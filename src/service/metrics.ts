@@ -38,7 +38,7 @@ export class Metrics {
   readonly sets = new Counter({ name: "ctm_records_written_total", help: "Records appended to the log, by kind", labelNames: ["kind"], registers: [this.registry] });
   readonly watchStreams = new Gauge({ name: "ctm_watch_streams", help: "Open Watch streams", registers: [this.registry] });
   readonly watchEvents = new Counter({ name: "ctm_watch_events_sent_total", help: "Events written to Watch streams", registers: [this.registry] });
-  readonly connections = new Gauge({ name: "ctm_connections", help: "Open client connections, by port (grpc, http)", labelNames: ["face"], registers: [this.registry] });
+  readonly connections = new Gauge({ name: "ctm_connections", help: "Open client connections, by port (grpc, http, metrics)", labelNames: ["face"], registers: [this.registry] });
   readonly connectionsRefused = new Counter({
     name: "ctm_connections_refused_total",
     help: "Connections closed before they were served: past a client's share (per_client) or silent after opening (silent)",

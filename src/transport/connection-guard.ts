@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { Metrics } from "../service/metrics.js";
 
 /** Which port a connection came to. */
-export type Face = "grpc" | "http";
+export type Face = "grpc" | "http" | "metrics";
 
 /** Why a connection was closed before it was served. */
 export type RefusalReason = "per_client" | "total" | "silent";
@@ -47,18 +47,23 @@ export class ConnectionGuard {
 
   constructor(private readonly opts: ConnectionGuardOptions) {}
 
-  /** Whether `socket` may be served; when not, it has been destroyed. It counts until it closes. */
+  /**
+   * Whether `socket` may be served; when not, it has been destroyed. It counts until it closes.
+   * The metrics port is left out of the total, so that Prometheus can still scrape (and see the
+   * refusals) while clients hold every connection the process may open.
+   */
   admit(socket: Socket, face: Face, silentMs = this.opts.silentMs): boolean {
     const client = clientOfAddress(socket.remoteAddress ?? "");
     const n = this.open.get(client) ?? 0;
-    const reason = this.opts.perClient > 0 && n >= this.opts.perClient ? "per_client" : this.opts.total > 0 && this.openTotal >= this.opts.total ? "total" : undefined;
+    const inTotal = face !== "metrics";
+    const reason = this.opts.perClient > 0 && n >= this.opts.perClient ? "per_client" : inTotal && this.opts.total > 0 && this.openTotal >= this.opts.total ? "total" : undefined;
     if (reason) {
       socket.destroy();
       this.opts.onRefused?.({ face, reason, client, open: n });
       return false;
     }
     this.open.set(client, n + 1);
-    this.openTotal++;
+    if (inTotal) this.openTotal++;
     this.opts.onOpen?.(face, 1);
     const silent =
       silentMs > 0
@@ -70,7 +75,7 @@ export class ConnectionGuard {
         : undefined;
     socket.once("close", () => {
       clearTimeout(silent);
-      this.openTotal--;
+      if (inTotal) this.openTotal--;
       const left = (this.open.get(client) ?? 1) - 1;
       if (left > 0) this.open.set(client, left);
       else this.open.delete(client);

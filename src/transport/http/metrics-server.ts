@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { ServerTls } from "../tls/server-tls.js";
+import type { ConnectionGuard } from "../connection-guard.js";
 
 /** What /metrics serves: a prom-client Registry, or the sum of several processes' (WorkerPool). */
 export interface Scrape {
@@ -17,8 +18,9 @@ export class MetricsServer {
   /**
    * `refuse`, with auth on, answers why a scrape's `authorization` header is not accepted (the
    * same tokens as gRPC; Prometheus sends one with `authorization: { credentials: ... }`).
+   * `connections` counts this port's connections with the others'.
    */
-  constructor(registry: Scrape, tls?: ServerTls, refuse?: (authorization: string | undefined) => string | undefined) {
+  constructor(registry: Scrape, tls?: ServerTls, refuse?: (authorization: string | undefined) => string | undefined, connections?: ConnectionGuard) {
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics\n");
@@ -42,6 +44,8 @@ export class MetricsServer {
     } else {
       this.server = createServer(handle);
     }
+    // After node's own listener has taken the socket: destroying it there ends that too.
+    if (connections) this.server.on("connection", (socket: Socket) => void connections.admit(socket, "metrics", 0));
   }
 
   /** Binds host:port (port 0 picks one) and resolves the bound address. */
