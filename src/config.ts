@@ -22,6 +22,10 @@ export interface DaemonConfig {
   openFiles?: number;
   /** A gRPC connection that sends nothing for this long after it opens is closed; 0: never. */
   silentConnectionMs: number;
+  /** gRPC calls one client address may have open at once, per process; 0: no limit. */
+  callsPerClient: number;
+  /** A gRPC call's request must arrive whole within this of its start; 0: no limit. */
+  requestArrivalMs: number;
   shutdownGraceMs: number;
   schedulerIntervalMs: number;
   healthIntervalMs: number;
@@ -177,6 +181,18 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .env("CTM_SILENT_CONNECTION_MS")
         .argParser(nonNegativeInt)
         .default(10_000),
+    )
+    .addOption(
+      new Option("--calls-per-client <n>", "gRPC calls one client address may have open at once (Watch streams included); more are refused RESOURCE_EXHAUSTED (0: no limit)")
+        .env("CTM_CALLS_PER_CLIENT")
+        .argParser(nonNegativeInt)
+        .default(4096),
+    )
+    .addOption(
+      new Option("--request-arrival-ms <ms>", "a gRPC call whose request has not arrived whole this long after the call started is ended DEADLINE_EXCEEDED (0: no limit)")
+        .env("CTM_REQUEST_ARRIVAL_MS")
+        .argParser(nonNegativeInt)
+        .default(30_000),
     )
     .addOption(
       new Option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls")
@@ -376,6 +392,8 @@ On a stopped store:
     maxConnections: o.maxConnections === "auto" ? autoMaxConnections(openFiles) : (o.maxConnections as number),
     ...(openFiles === undefined ? {} : { openFiles }),
     silentConnectionMs: o.silentConnectionMs,
+    callsPerClient: o.callsPerClient,
+    requestArrivalMs: o.requestArrivalMs,
     shutdownGraceMs: o.shutdownGraceMs,
     schedulerIntervalMs: o.schedulerIntervalMs,
     healthIntervalMs: o.healthIntervalMs,

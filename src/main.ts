@@ -191,7 +191,7 @@ async function main(): Promise<void> {
   }
   const callAuth = cfg.auth ? { service: auth, context: { rollouts, changes }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
-  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024), connections: daemonConnectionGuard(cfg, log, metrics) };
+  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024), connections: daemonConnectionGuard(cfg, log, metrics), calls: { perClient: cfg.callsPerClient, arrivalMs: cfg.requestArrivalMs } };
   const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, changes, listing: new ListingService(store, config, reads), lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;

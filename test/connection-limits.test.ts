@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { get as httpGet } from "node:http";
-import { connect as h2connect } from "node:http2";
+import { connect as h2connect, type ClientHttp2Session } from "node:http2";
+import * as grpc from "@grpc/grpc-js";
 import { connect as netConnect, type Socket } from "node:net";
 import { api, connect } from "./helpers/client.js";
 import { Daemon } from "./helpers/daemon.js";
@@ -197,6 +198,65 @@ describe("connections and the store's files", () => {
     } finally {
       for (const s of idle) s.destroy();
       client.close();
+    }
+  });
+});
+
+describe("calls per client, and requests that never arrive", () => {
+  let daemon: Daemon;
+  beforeAll(async () => {
+    daemon = await Daemon.start({ args: ["--calls-per-client", "3", "--request-arrival-ms", "2000"] });
+  });
+  afterAll(async () => {
+    await daemon.dispose();
+  });
+
+  /** A Get whose request never comes (headers, no message, the stream left open): its grpc-status and message once answered. */
+  function neverSent(session: ClientHttp2Session): Promise<{ status: string; message: string }> {
+    return new Promise((resolve) => {
+      const req = session.request({ ":method": "POST", ":path": "/ctm.v1.ConfigService/Get", "content-type": "application/grpc", te: "trailers" }, { endStream: false });
+      req.on("error", () => {});
+      const answer = (h: Record<string, unknown>) => h["grpc-status"] !== undefined && resolve({ status: String(h["grpc-status"]), message: decodeURIComponent(String(h["grpc-message"])) });
+      req.on("response", answer);
+      req.on("trailers", answer);
+      req.resume();
+    });
+  }
+
+  it("a client's open calls are bounded (RESOURCE_EXHAUSTED past them), and a call whose request never arrives is ended DEADLINE_EXCEEDED, freeing its place", async () => {
+    const port = portOf(daemon.address);
+    const session = h2connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    const client = connect(daemon.address);
+    try {
+      const started = Date.now();
+      const waiting = [neverSent(session), neverSent(session), neverSent(session)];
+      // The three hold this address's places: its next call is refused at once, naming the flag.
+      await until("the three calls are open", async () => {
+        try {
+          await api(client).get({ key: "calls/none" });
+          return false;
+        } catch (e) {
+          const err = e as grpc.ServiceError;
+          if (err.code !== grpc.status.RESOURCE_EXHAUSTED) return false;
+          expect(err.details).toMatch(/has 3 calls open already.*--calls-per-client/);
+          expect(err.metadata.get("ctm-limit")).toEqual(["3"]);
+          return true;
+        }
+      });
+      // Another address is another client.
+      expect(await healthCheck(port, "127.0.0.2")).toBe("status 0");
+      for (const w of await Promise.all(waiting)) {
+        expect(w.status).toBe(String(grpc.status.DEADLINE_EXCEEDED));
+        expect(w.message).toMatch(/the request did not arrive within 2000 ms of the call's start \(--request-arrival-ms\)/);
+      }
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+      // Their places are free again.
+      await expect(api(client).get({ key: "calls/none" })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+      expect(daemon.logs.filter((l) => l.status === "DEADLINE_EXCEEDED" && l.method === "Get")).toHaveLength(3);
+    } finally {
+      client.close();
+      session.destroy();
     }
   });
 });

@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate: () => store.refusal, auth: callAuth };
   const ryw = new ReadYourWrites(store);
   const forwarder = new Forwarder((call) => link.call(call), ryw);
-  const opts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024), connections: daemonConnectionGuard(cfg, log, metrics) };
+  const opts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024), connections: daemonConnectionGuard(cfg, log, metrics), calls: { perClient: cfg.callsPerClient, arrivalMs: cfg.requestArrivalMs } };
   transport = new GrpcTransport(workerServices(config, rpc, opts, forwarder, ryw), rpc, opts);
   const address = await transport.listen(cfg.listen, tls?.grpcCredentials);
   setInterval(() => {

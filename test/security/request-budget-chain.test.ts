@@ -6,8 +6,9 @@ import { callChain } from "../../src/transport/grpc/call-chain.js";
 import { checkedService } from "../../src/transport/grpc/checked-service.js";
 import { ClientBudget } from "../../src/transport/grpc/client-budget.js";
 
-// Each request is about 60 bytes against a share of 100: a call is let in only when the client
-// has nothing else in flight, so a call that did not give its share back refuses every later one.
+// Each request is about 60 bytes against a share of 100, and a client may have one call open: a
+// call is let in only when the client has nothing else in flight, so a call that did not give
+// its share, or its place, back refuses every later one.
 const SHARE = 100;
 const key = (what: string): string => what.padEnd(58, ".");
 
@@ -15,7 +16,7 @@ let server: grpc.Server;
 let client: ConfigServiceClient;
 
 beforeAll(async () => {
-  server = new grpc.Server({ interceptors: [callChain({ log: pino({ level: "silent" }) }, new ClientBudget(SHARE))] });
+  server = new grpc.Server({ interceptors: [callChain({ log: pino({ level: "silent" }) }, new ClientBudget(SHARE), { perClient: new ClientBudget(1), arrivalMs: 0 })] });
   const handlers = {
     get: (call: grpc.ServerUnaryCall<GetRequest, GetResponse>, cb: grpc.sendUnaryData<GetResponse>) =>
       call.request.key.startsWith("fail") ? cb({ code: grpc.status.NOT_FOUND, details: "no" }) : cb(null, { header: undefined, entry: undefined, value: undefined, variant: "", reason: 0 } as unknown as GetResponse),
@@ -47,7 +48,7 @@ const watch = (k: string, cancelAfterMs?: number): Promise<grpc.status> =>
     if (cancelAfterMs !== undefined) setTimeout(() => s.cancel(), cancelAfterMs);
   });
 
-describe("the chain's share of requests in flight", () => {
+describe("the chain's share of requests in flight and of open calls", () => {
   it("is given back by every way a call ends: success, error, a stream's end or error, a client's cancel", async () => {
     for (let i = 0; i < 10; i++) {
       expect(await get("ok")).toBe(grpc.status.OK);

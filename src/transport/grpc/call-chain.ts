@@ -54,6 +54,7 @@ export function callChain(
   // takes several times its bytes): without a share per client, one client sending a thousand
   // large writes at once took 2 GiB.
   inFlight = new ClientBudget(0),
+  streams: CallLimits = { perClient: new ClientBudget(0), arrivalMs: 0 },
 ): grpc.ServerInterceptor {
   const auth = rpc.auth;
   const labels = new Map<string, string>();
@@ -63,9 +64,12 @@ export function callChain(
     return l;
   };
 
-  const refuse = (call: grpc.ServerInterceptingCallInterface, path: string, metadata: grpc.Metadata | undefined, e: CtmError, delayMs: number): void => {
+  const refuse = (call: grpc.ServerInterceptingCallInterface, path: string, metadata: grpc.Metadata | undefined, e: CtmError | grpc.status, delayMs: number, late?: string): void => {
     const requestId = requestIdOf(metadata ?? new grpc.Metadata());
-    const { error } = toStatus(e.field === "request" ? new CtmError(e.code, `${e.message}; request id ${requestId}`, e.field) : e, requestId);
+    const { error } =
+      typeof e === "number"
+        ? { error: { code: e, details: `${late}; request id ${requestId}`, metadata: requestIdMetadata(requestId) } }
+        : toStatus(e.field === "request" ? new CtmError(e.code, `${e.message}; request id ${requestId}`, e.field) : e, requestId);
     const status = statusName(error.code!);
     const method = labelFor(path);
     rpc.metrics?.countRpc(method, status);
@@ -84,9 +88,16 @@ export function callChain(
     let refused = false;
     let client = "";
     let held = 0;
+    // The call's place among its client's open calls, and the timer that ends a request that never arrives.
+    const address = ClientBudget.clientOf(undefined, call.getPeer());
+    let placed = false;
+    let arrival: NodeJS.Timeout | undefined;
     const release = (): void => {
       if (held > 0) inFlight.give(client, held);
       held = 0;
+      if (placed) streams.perClient.give(address);
+      placed = false;
+      clearTimeout(arrival);
     };
     const fail = (e: unknown, delayMs = 0): void => {
       if (!isCtmError(e)) throw e;
@@ -95,12 +106,21 @@ export function callChain(
       release();
       refuse(call, method.path, metadata, e, delayMs);
     };
+    const tooLate = (): void => {
+      refused = true;
+      release();
+      refuse(call, method.path, metadata, grpc.status.DEADLINE_EXCEEDED, 0, `the request did not arrive within ${streams.arrivalMs} ms of the call's start (--request-arrival-ms)`);
+    };
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata(md, nextMd) {
             metadata = md;
             breakGlass = md.get(BREAK_GLASS_HEADER).length > 0;
+            // Every open call holds a stream and its state, whether or not its request ever comes.
+            if (!streams.perClient.take(address)) return fail(tooManyCalls(streams.perClient));
+            placed = true;
+            if (streams.arrivalMs > 0) arrival = setTimeout(tooLate, streams.arrivalMs).unref();
             if (!checked) return nextMd(md);
             try {
               principal = auth.service.authenticate(headerOf(md), auth.certificateOf?.(call, md));
@@ -135,6 +155,8 @@ export function callChain(
           // grpc-js starts unary and server-streaming handlers when the request's stream half-closes.
           onReceiveHalfClose(nextHalfClose) {
             if (refused) return;
+            // The request has arrived whole; the handler's time is the client's deadline's business.
+            clearTimeout(arrival);
             if (principal || breakGlass) actAs(principal?.name, nextHalfClose, breakGlass);
             else nextHalfClose();
           },
@@ -154,3 +176,24 @@ const overBudget = (budget: ClientBudget, client: string, size: number): CtmErro
     undefined,
     { limit: budget.limit },
   );
+
+/** What bounds a client's open calls: how many at once (by address), and how long a request may take to arrive. */
+export interface CallLimits {
+  perClient: ClientBudget;
+  /** 0: no limit. */
+  arrivalMs: number;
+}
+
+const tooManyCalls = (budget: ClientBudget): CtmError =>
+  new CtmError(
+    "resource_exhausted",
+    `this client (its address) has ${budget.limit} calls open already, the most ctmd allows (--calls-per-client): retry once some are answered`,
+    undefined,
+    { limit: budget.limit },
+  );
+
+function requestIdMetadata(requestId: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set("ctm-request-id", requestId);
+  return md;
+}

@@ -35,7 +35,7 @@ import type { AuthService } from "../../service/auth-service.js";
 import { authHandlers } from "./auth-handlers.js";
 import { checkedService } from "./checked-service.js";
 import { callChain } from "./call-chain.js";
-import type { ClientBudget } from "./client-budget.js";
+import { ClientBudget } from "./client-budget.js";
 import type { WatchOptions, WatchWire } from "./watch-handler.js";
 import type { Forwarder, ReadYourWrites } from "./forwarder.js";
 
@@ -47,6 +47,8 @@ export interface GrpcTransportOptions {
   requestBudget: ClientBudget;
   /** Each client's share of connections, shared with the HTTP face; none: no limit. */
   connections?: ConnectionGuard;
+  /** Calls one client address may have open at once (0: no limit), and how long a request may take to arrive (0: no limit). */
+  calls?: { perClient: number; arrivalMs: number };
 }
 
 /** A method whose handler answers the response's bytes itself. */
@@ -174,7 +176,7 @@ export class GrpcTransport {
       // Watch streams live long; keepalives find dead peers so their watchers are released.
       "grpc.keepalive_time_ms": 60_000,
       "grpc.keepalive_timeout_ms": 20_000,
-      interceptors: [callChain(rpc, opts.requestBudget)],
+      interceptors: [callChain(rpc, opts.requestBudget, { perClient: new ClientBudget(opts.calls?.perClient ?? 0), arrivalMs: opts.calls?.arrivalMs ?? 0 })],
     });
     // Every call passes callChain; every request's bytes are checked before its handler runs
     // (see checkedService).
