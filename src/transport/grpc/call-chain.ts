@@ -4,6 +4,7 @@ import type { Principal } from "../../service/auth-service.js";
 import { actAs } from "../../service/acting-principal.js";
 import { ACCESS_RULES, type AccessRule } from "./access-rules.js";
 import { labelOf, RawRequest, Refusal } from "./checked-service.js";
+import { ArrivalDeadlines, type Wait } from "./arrival-deadlines.js";
 import { ClientBudget } from "./client-budget.js";
 import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { statusName, toStatus } from "./status-table.js";
@@ -56,6 +57,7 @@ export function callChain(
   inFlight = new ClientBudget(0),
   streams: CallLimits = { perClient: new ClientBudget(0), arrivalMs: 0 },
 ): grpc.ServerInterceptor {
+  const arrivals = new ArrivalDeadlines(streams.arrivalMs);
   const auth = rpc.auth;
   const labels = new Map<string, string>();
   const labelFor = (path: string): string => {
@@ -88,16 +90,17 @@ export function callChain(
     let refused = false;
     let client = "";
     let held = 0;
-    // The call's place among its client's open calls, and the timer that ends a request that never arrives.
-    const address = ClientBudget.clientOf(undefined, call.getPeer());
+    // The call's place among its client's open calls, and its wait for a request that may never arrive.
+    const peer = call.getPeer();
+    const address = ClientBudget.clientOf(undefined, peer);
     let placed = false;
-    let arrival: NodeJS.Timeout | undefined;
+    let wait: Wait | undefined;
     const release = (): void => {
       if (held > 0) inFlight.give(client, held);
       held = 0;
       if (placed) streams.perClient.give(address);
       placed = false;
-      clearTimeout(arrival);
+      arrivals.done(wait);
     };
     const fail = (e: unknown, delayMs = 0): void => {
       if (!isCtmError(e)) throw e;
@@ -120,7 +123,7 @@ export function callChain(
             // Every open call holds a stream and its state, whether or not its request ever comes.
             if (!streams.perClient.take(address)) return fail(tooManyCalls(streams.perClient));
             placed = true;
-            if (streams.arrivalMs > 0) arrival = setTimeout(tooLate, streams.arrivalMs).unref();
+            wait = arrivals.start(tooLate);
             if (!checked) return nextMd(md);
             try {
               principal = auth.service.authenticate(headerOf(md), auth.certificateOf?.(call, md));
@@ -133,7 +136,7 @@ export function callChain(
             if (refused) return;
             let message: unknown = received;
             if (received instanceof RawRequest) {
-              client = ClientBudget.clientOf(principal?.name, call.getPeer());
+              client = ClientBudget.clientOf(principal?.name, peer);
               if (!inFlight.take(client, received.size)) return fail(overBudget(inFlight, client, received.size));
               held = received.size;
               message = received.decode();
@@ -156,7 +159,7 @@ export function callChain(
           onReceiveHalfClose(nextHalfClose) {
             if (refused) return;
             // The request has arrived whole; the handler's time is the client's deadline's business.
-            clearTimeout(arrival);
+            arrivals.done(wait);
             if (principal || breakGlass) actAs(principal?.name, nextHalfClose, breakGlass);
             else nextHalfClose();
           },
