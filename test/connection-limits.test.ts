@@ -211,12 +211,21 @@ describe("calls per client, and requests that never arrive", () => {
     await daemon.dispose();
   });
 
-  /** A Get whose request never comes (headers, no message, the stream left open): its grpc-status and message once answered. */
-  function neverSent(session: ClientHttp2Session): Promise<{ status: string; message: string }> {
+  /**
+   * A Get whose request never comes (headers, no message, the stream left open): its grpc-status
+   * and message once answered, and whether the server then closed the stream, which the client
+   * never finishes (its state is otherwise kept until the connection closes).
+   */
+  function neverSent(session: ClientHttp2Session): Promise<{ status: string; message: string; closed: boolean }> {
     return new Promise((resolve) => {
       const req = session.request({ ":method": "POST", ":path": "/ctm.v1.ConfigService/Get", "content-type": "application/grpc", te: "trailers" }, { endStream: false });
       req.on("error", () => {});
-      const answer = (h: Record<string, unknown>) => h["grpc-status"] !== undefined && resolve({ status: String(h["grpc-status"]), message: decodeURIComponent(String(h["grpc-message"])) });
+      const closed = new Promise<boolean>((r) => req.once("close", () => r(true)));
+      const answer = (h: Record<string, unknown>) => {
+        if (h["grpc-status"] === undefined) return;
+        const got = { status: String(h["grpc-status"]), message: decodeURIComponent(String(h["grpc-message"])) };
+        void Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]).then((c) => resolve({ ...got, closed: c }));
+      };
       req.on("response", answer);
       req.on("trailers", answer);
       req.resume();
@@ -249,6 +258,7 @@ describe("calls per client, and requests that never arrive", () => {
       for (const w of await Promise.all(waiting)) {
         expect(w.status).toBe(String(grpc.status.DEADLINE_EXCEEDED));
         expect(w.message).toMatch(/the request did not arrive within 2000 ms of the call's start \(--request-arrival-ms\)/);
+        expect(w.closed).toBe(true);
       }
       expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
       // Their places are free again.

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import * as http2 from "node:http2";
 import { CtmError, isCtmError } from "../../domain/errors.js";
 import type { Principal } from "../../service/auth-service.js";
 import { actAs } from "../../service/acting-principal.js";
@@ -76,7 +77,10 @@ export function callChain(
     const method = labelFor(path);
     rpc.metrics?.countRpc(method, status);
     rpc.log.warn({ method, status, requestId, error: error.details }, "rpc");
-    const send = () => call.sendStatus({ code: error.code!, details: error.details!, metadata: error.metadata ?? new grpc.Metadata() });
+    const send = () => {
+      call.sendStatus({ code: error.code!, details: error.details!, metadata: error.metadata ?? new grpc.Metadata() });
+      endRequest(call);
+    };
     if (delayMs > 0) setTimeout(send, delayMs);
     else send();
   };
@@ -200,3 +204,23 @@ function requestIdMetadata(requestId: string): grpc.Metadata {
   md.set("ctm-request-id", requestId);
   return md;
 }
+
+/**
+ * Ends the request side of a call refused before its request was whole. HTTP/2 lets a server
+ * reset such a stream with NO_ERROR once its response is complete (RFC 9113, 8.1); without it,
+ * a client that never finishes its requests kept every refused stream's state on the server, about
+ * 9 KB each, until its connection closed. A refusal is answered before any handler runs, as
+ * trailers alone, which grpc-js hands to HTTP/2 at once, so the reset follows them. grpc-js keeps
+ * the stream on the call it gives the first interceptor, outside its API: should that change,
+ * nothing is reset (the connection-limits test would say so).
+ */
+function endRequest(call: object): void {
+  const stream = (call as { stream?: unknown }).stream;
+  if (!isHttp2Stream(stream) || stream.closed || stream.destroyed) return;
+  setImmediate(() => {
+    if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+const isHttp2Stream = (s: unknown): s is http2.ServerHttp2Stream =>
+  typeof s === "object" && s !== null && "rstCode" in s && typeof (s as { close?: unknown }).close === "function";
