@@ -189,10 +189,10 @@ export function parseConfig(argv: string[], version: string): DaemonConfig {
         .default(4096),
     )
     .addOption(
-      new Option("--request-arrival-ms <ms>", "a gRPC call whose request has not arrived whole this long after the call started is ended DEADLINE_EXCEEDED (0: no limit; such calls count in --calls-per-client meanwhile)")
+      new Option("--request-arrival-ms <ms>", "a gRPC call whose request has not arrived whole this long after the call started is ended DEADLINE_EXCEEDED (0: no limit)")
         .env("CTM_REQUEST_ARRIVAL_MS")
         .argParser(nonNegativeInt)
-        .default(0),
+        .default(30_000),
     )
     .addOption(
       new Option("--shutdown-grace-ms <ms>", "how long SIGTERM waits for running calls")
