@@ -148,6 +148,9 @@ describe("CtmClient: retries against a real daemon that restarts", () => {
     const c = client(daemon.address);
     await c.set("k", 1);
     await daemon.kill();
+    // Once the client has seen the connection go (a plain Set fails fast): a call sent before
+    // that could still go out on the dying connection, and a write sent is never sent again.
+    expect((await fail(c.set("k", "lost"))).code).toBe(grpc.status.UNAVAILABLE);
     const w = c.set("k", 2, { waitForReady: true, deadlineMs: 60_000 }); // meets a closed port: without waitForReady it fails
     await daemon.launch();
     expect((await w).entry!.version).toBe(2);
