@@ -7,6 +7,7 @@ import { ACCESS_RULES, type AccessRule } from "./access-rules.js";
 import { labelOf, RawRequest, Refusal } from "./checked-service.js";
 import { ArrivalDeadlines, type Wait } from "./arrival-deadlines.js";
 import { ClientBudget } from "./client-budget.js";
+import { clientOfAddress } from "../connection-guard.js";
 import { requestIdOf, type Rpc } from "./rpc-logger.js";
 import { statusName, toStatus } from "./status-table.js";
 import type { CallAuth } from "./call-auth.js";
@@ -59,6 +60,16 @@ export function callChain(
   streams: CallLimits = { perClient: new ClientBudget(0), arrivalMs: 0 },
 ): grpc.ServerInterceptor {
   const arrivals = new ArrivalDeadlines(streams.arrivalMs);
+  // Parsing an address costs about 1 µs a call; the addresses calls come from are few.
+  const clientKeys = new Map<string, string>();
+  const clientKeyOf = (host: string): string => {
+    let key = clientKeys.get(host);
+    if (key === undefined) {
+      if (clientKeys.size >= 4096) clientKeys.clear();
+      clientKeys.set(host, (key = clientOfAddress(host)));
+    }
+    return key;
+  };
   const auth = rpc.auth;
   const labels = new Map<string, string>();
   const labelFor = (path: string): string => {
@@ -96,7 +107,8 @@ export function callChain(
     let held = 0;
     // The call's place among its client's open calls, and its wait for a request that may never arrive.
     const peer = call.getPeer();
-    const address = ClientBudget.clientOf(undefined, peer);
+    // The connection guard's key: an IPv6 client is its /64, so it cannot multiply its calls by addresses.
+    const address = clientKeyOf(peer.replace(/:\d+$/, ""));
     let placed = false;
     let wait: Wait | undefined;
     const release = (): void => {
