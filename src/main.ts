@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import { ClientBudget } from "./transport/grpc/client-budget.js";
-import { daemonConnectionGuard } from "./transport/connection-guard.js";
+import { daemonTransportOptions } from "./transport/grpc/daemon-transport-options.js";
 import { FILES_KEPT, MIN_AUTO_CONNECTIONS } from "./open-files.js";
 import { FlapDetector } from "./service/flap-detector.js";
 import { StaleKeys } from "./service/stale-keys.js";
@@ -12,7 +11,6 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, resolve } from "node:path";
 import { systemClock } from "./domain/clock.js";
-import { LIMITS } from "./domain/limits.js";
 import { parseConfig, type DaemonConfig } from "./config.js";
 import { describeStartupError } from "./startup-error.js";
 import { isStoreCommand, runStoreCommand } from "./store-commands.js";
@@ -191,7 +189,7 @@ async function main(): Promise<void> {
   }
   const callAuth = cfg.auth ? { service: auth, context: { rollouts, changes }, penalty: new FailurePenalty({ ...PENALTY_DEFAULTS, maxDelayMs: cfg.authFailureDelayMaxMs }), certificateOf: tls ? peerPrincipal : undefined } : undefined;
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate, auth: callAuth };
-  const transportOpts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024), connections: daemonConnectionGuard(cfg, log, metrics), calls: { perClient: cfg.callsPerClient, arrivalMs: cfg.requestArrivalMs } };
+  const transportOpts = daemonTransportOptions(cfg, log, metrics);
   const services = ctmServices({ config, rollouts, validators, health, access, integrity, auth, retention, changes, listing: new ListingService(store, config, reads), lifecycle: new StaleKeys(store, reads, clock) }, rpc, transportOpts);
   const transport = new GrpcTransport(services, rpc, transportOpts);
   let pool: WorkerPool | undefined;

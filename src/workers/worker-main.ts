@@ -1,8 +1,6 @@
-import { ClientBudget } from "../transport/grpc/client-budget.js";
-import { daemonConnectionGuard } from "../transport/connection-guard.js";
+import { daemonTransportOptions } from "../transport/grpc/daemon-transport-options.js";
 import { readFileSync } from "node:fs";
 import { systemClock } from "../domain/clock.js";
-import { LIMITS } from "../domain/limits.js";
 import { parseConfig } from "../config.js";
 import { makeLogger, RPC_BINDINGS } from "../make-logger.js";
 import { describeStartupError } from "../startup-error.js";
@@ -79,7 +77,7 @@ async function main(): Promise<void> {
   const rpc = { log: log.child(RPC_BINDINGS), metrics, lines: shipper, gate: () => store.refusal, auth: callAuth };
   const ryw = new ReadYourWrites(store);
   const forwarder = new Forwarder((call) => link.call(call), ryw);
-  const opts = { watch: { progressIntervalMs: cfg.watchProgressMs, streamsPerClient: cfg.watchStreamsPerClient }, maxReceiveBytes: LIMITS.valueBytes * 4 + 1024 * 1024, requestBudget: new ClientBudget(cfg.requestBudgetMiB * 1024 * 1024), connections: daemonConnectionGuard(cfg, log, metrics), calls: { perClient: cfg.callsPerClient, arrivalMs: cfg.requestArrivalMs } };
+  const opts = daemonTransportOptions(cfg, log, metrics);
   transport = new GrpcTransport(workerServices(config, rpc, opts, forwarder, ryw), rpc, opts);
   const address = await transport.listen(cfg.listen, tls?.grpcCredentials);
   setInterval(() => {
