@@ -163,6 +163,12 @@ describe("value nesting and time range", () => {
     }
   });
 
+  it("names where a number is not finite as a JSON Pointer, its names escaped", () => {
+    const e = expectInvalid(() => checkValue({ ok: [1, "x"], "a/b": [1, { "c~d": NaN }] }), "value");
+    expect(e.message).toBe("value: must hold only finite numbers (at /a~1b/1/c~0d)");
+    expect(expectInvalid(() => checkValue(Infinity), "value").message).toBe("value: must hold only finite numbers");
+  });
+
   it("TIME_RANGE is years 0001 to 9999 UTC, as google.protobuf.Timestamp", () => {
     expect(new Date(TIME_RANGE.min).toISOString()).toBe("0001-01-01T00:00:00.000Z");
     expect(new Date(TIME_RANGE.max).toISOString()).toBe("9999-12-31T23:59:59.999Z");

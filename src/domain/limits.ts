@@ -101,7 +101,7 @@ export function checkPointer(path: string, field: string): string {
 
 export function checkValue(value: JsonValue | undefined, field = "value"): JsonValue {
   if (value === undefined) throw invalidArgument(field, "is required");
-  checkJsonData(value, field, "", 0);
+  checkJsonData(value, field, undefined, 0);
   const size = jsonByteLength(value);
   if (size > LIMITS.valueBytes) {
     throw invalidArgument(field, `is ${size} bytes as JSON; the limit is ${LIMITS.valueBytes}`);
@@ -115,7 +115,7 @@ export function checkValue(value: JsonValue | undefined, field = "value"): JsonV
  * against prototype pollution, so it would not read back as written), and containers
  * nest at most LIMITS.valueDepth deep.
  */
-function checkJsonData(value: JsonValue, field: string, path: string, depth: number): void {
+function checkJsonData(value: JsonValue, field: string, path: Path, depth: number): void {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw invalidArgument(field, `must hold only finite numbers${at(path)}`);
     return;
@@ -123,14 +123,31 @@ function checkJsonData(value: JsonValue, field: string, path: string, depth: num
   if (typeof value !== "object" || value === null) return;
   if (depth >= LIMITS.valueDepth) throw invalidArgument(field, `must not nest objects and arrays more than ${LIMITS.valueDepth} deep${at(path)}`);
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) checkJsonData(value[i]!, field, `${path}/${i}`, depth + 1);
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i]!;
+      if (typeof v === "object" || typeof v === "number") checkJsonData(v, field, { up: path, seg: i }, depth + 1);
+    }
     return;
   }
   if (Object.hasOwn(value, "__proto__")) throw invalidArgument(field, `must not hold a member named "__proto__"${at(path)}`);
-  for (const [k, v] of Object.entries(value)) checkJsonData(v, field, `${path}/${k.replace(/~/g, "~0").replace(/\//g, "~1")}`, depth + 1);
+  for (const k in value) {
+    const v = value[k]!;
+    if (typeof v === "object" || typeof v === "number") checkJsonData(v, field, { up: path, seg: k }, depth + 1);
+  }
 }
 
-const at = (path: string): string => (path ? ` (at ${path})` : "");
+/**
+ * Where checkJsonData is, as a chain spelled out only for an error: a value holds tens of
+ * thousands of members, and a JSON Pointer string for each cost more than the rest of the check.
+ */
+type Path = { up: Path; seg: string | number } | undefined;
+
+function at(path: Path): string {
+  let s = "";
+  for (let p = path; p; p = p.up) s = `/${typeof p.seg === "number" ? p.seg : p.seg.replace(/~/g, "~0").replace(/\//g, "~1")}${s}`;
+  return s ? ` (at ${s})` : "";
+}
+
 
 export function checkText(text: string, field: string, maxChars: number): string {
   if (text.length > maxChars) throw invalidArgument(field, `must be at most ${maxChars} characters`);

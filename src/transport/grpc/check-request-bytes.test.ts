@@ -2,10 +2,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type * as grpc from "@grpc/grpc-js";
 import { create, toBinary, type DescMessage } from "@bufbuild/protobuf";
+import { jsonByteLength, type JsonValue } from "@ctm/core/json";
 import { CtmError } from "../../domain/errors.js";
 import { LIMITS } from "../../domain/limits.js";
 import { AccessLogServiceService } from "../../gen/ctm/v1/access_log_service.js";
-import { ConfigServiceService, SetRequest } from "../../gen/ctm/v1/config_service.js";
+import { ApplyRequest, ConfigServiceService, SetRequest } from "../../gen/ctm/v1/config_service.js";
 import { HealthCheckServiceService } from "../../gen/ctm/v1/health_check_service.js";
 import { RolloutServiceService } from "../../gen/ctm/v1/rollout_service.js";
 import { ValidatorServiceService } from "../../gen/ctm/v1/validator_service.js";
@@ -130,6 +131,46 @@ describe("checkRequestBytes", () => {
     expect(refusal(SET, Buffer.from([10, 2, 0xc3, 0x28]))?.field).toBe("key");
     const emptyMember = Buffer.from([10, 1, 0x6b, 0x12, 7, 0x2a, 5, 0x0a, 3, 0x0a, 1, 0x61]); // value: {"a": Value{}}
     expect(refusal(SET, emptyMember)?.message).toMatch(/no kind set\) \(at \/a\)$/);
+  });
+
+  it(`refuses a value past ${LIMITS.valueBytes} bytes as JSON before it is decoded, wherever it sits, naming its field`, () => {
+    // Members of names one to three characters long: about 7 bytes of JSON each, 18 of protobuf.
+    const members = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [i.toString(36), 0]));
+    const over = members(40_000);
+    expect(jsonByteLength(over)).toBeGreaterThan(LIMITS.valueBytes);
+    const e = refusal(SET, setBytes(over));
+    expect(e?.field).toBe("value");
+    expect(e?.message).toMatch(new RegExp(`^value: is at least \\d+ bytes as JSON; the limit is ${LIMITS.valueBytes}$`));
+    // An array, and a string alone, counted the same way.
+    expect(refusal(SET, setBytes(Array.from({ length: 140_000 }, () => 0)))?.field).toBe("value");
+    expect(refusal(SET, setBytes("x".repeat(LIMITS.valueBytes)))?.field).toBe("value");
+    const apply = ApplyRequest.encode(ApplyRequest.fromPartial({ operations: [{ operation: { $case: "set", value: { key: "k", value: over } } }] })).finish();
+    expect(refusal(type("ctm.v1.ApplyRequest"), apply)?.field).toBe("operations[0].set.value");
+    // At the limit, accepted: what is counted is never more than the value's JSON.
+    const under = members(32_000);
+    expect(jsonByteLength(under)).toBeLessThanOrEqual(LIMITS.valueBytes);
+    expect(refusal(SET, setBytes(under))).toBeUndefined();
+    expect(refusal(SET, setBytes("x".repeat(LIMITS.valueBytes - 2)))).toBeUndefined();
+  });
+
+  it("never counts a value as more bytes of JSON than it takes", () => {
+    // Whatever the value, a refusal for its size comes only when its JSON is past the limit:
+    // values of random shapes are scaled to just under it, in their own strings and numbers.
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ unit: "binary" }), tie("list"), tie("object")),
+      list: fc.array(tie("value"), { maxLength: 6 }),
+      object: fc.dictionary(fc.string({ unit: "binary", maxLength: 8 }).filter((k) => k !== "__proto__"), tie("value"), { maxKeys: 6 }),
+    }));
+    fc.assert(
+      fc.property(json.value, (v) => {
+        const size = jsonByteLength(v as JsonValue);
+        // Repeated to just under the limit, and to just past it.
+        const times = Math.max(1, Math.floor(LIMITS.valueBytes / (size + 1)));
+        const fits = Array.from({ length: times - 1 }, () => v);
+        if (jsonByteLength(fits as JsonValue) <= LIMITS.valueBytes) expect(refusal(SET, setBytes(fits))).toBeUndefined();
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it("refuses malformed bytes as the request, with the reason", () => {

@@ -76,7 +76,17 @@ function message(r: BinaryReader, type: DescMessage, end: number, path: Path, de
     case "google.protobuf.Duration":
       return duration(r, end, path);
     case "google.protobuf.Value":
-      value(r, end, path, undefined, 0);
+      // Every value a request carries is held to LIMITS.valueBytes as JSON (checkValue, or the
+      // document it is part of): one far past it is refused here, before ts-proto makes objects
+      // of all of it, which for 40,000 members took longer than this whole check.
+      json = 0;
+      jsonLimit = LIMITS.valueBytes;
+      try {
+        value(r, end, path, undefined, 0);
+        overLimit(path);
+      } finally {
+        jsonLimit = Infinity;
+      }
       return;
     case "google.protobuf.Struct":
       return struct(r, end, path, undefined, 1);
@@ -225,6 +235,18 @@ function duration(r: BinaryReader, end: number, path: Path): void {
   }
 }
 
+/**
+ * At least how many bytes the Value being checked takes as JSON, so far: a string its UTF-8 bytes
+ * and quotes, a number one byte, punctuation as written. Counted only inside a Value field, whose
+ * limit is jsonLimit; Infinity elsewhere.
+ */
+let json = 0;
+let jsonLimit = Infinity;
+
+function overLimit(field: Path): void {
+  if (json > jsonLimit) throw invalidArgument(spell(field), `is at least ${json} bytes as JSON; the limit is ${jsonLimit}`);
+}
+
 /** google.protobuf.Value: `depth` containers enclose it; `at` is its JSON pointer inside the field. */
 function value(r: BinaryReader, end: number, field: Path, at: Path, depth: number): boolean {
   let kind = false;
@@ -232,9 +254,12 @@ function value(r: BinaryReader, end: number, field: Path, at: Path, depth: numbe
     const [no, wt] = r.tag();
     if (no === 1 && wt === WireType.Varint) {
       if (r.int32() !== 0) throw invalidArgument(spell(field), `null_value must be NULL_VALUE${where(at)}`);
-    } else if (no === 2 && wt === WireType.Bit64) r.double();
-    else if (no === 3 && wt === WireType.LengthDelimited) utf8(r, field);
-    else if (no === 4 && wt === WireType.Varint) r.bool();
+      json += 4;
+    } else if (no === 2 && wt === WireType.Bit64) {
+      r.double();
+      json += 1;
+    } else if (no === 3 && wt === WireType.LengthDelimited) json += utf8(r, field).length + 2;
+    else if (no === 4 && wt === WireType.Varint) json += r.bool() ? 4 : 5;
     else if ((no === 5 || no === 6) && wt === WireType.LengthDelimited) {
       const e = sub(r, end);
       (no === 5 ? struct : list)(r, e, field, at, depth + 1);
@@ -255,6 +280,8 @@ function container(field: Path, at: Path, depth: number): void {
 
 function struct(r: BinaryReader, end: number, field: Path, at: Path, depth: number): void {
   container(field, at, depth);
+  // "{}", and a comma before each member but the first.
+  json += 1;
   while (r.pos < end) {
     const [no, wt] = r.tag();
     if (no !== 1 || wt !== WireType.LengthDelimited) {
@@ -262,7 +289,7 @@ function struct(r: BinaryReader, end: number, field: Path, at: Path, depth: numb
       continue;
     }
     const e = sub(r, end);
-    let key: Uint8Array = new Uint8Array(0);
+    let key: Uint8Array = EMPTY;
     let valueStart = -1;
     let valueEnd = -1;
     while (r.pos < e) {
@@ -276,20 +303,34 @@ function struct(r: BinaryReader, end: number, field: Path, at: Path, depth: numb
       } else skip(r, w, n);
     }
     done(r, e);
-    if (!isUtf8(key)) throw invalidArgument(spell(field), `holds a member name that is not valid UTF-8${where(at)}`);
+    // Most names are short ASCII: a loop over them costs less than a call into isUtf8 each.
+    if (!isAscii(key) && !isUtf8(key)) throw invalidArgument(spell(field), `holds a member name that is not valid UTF-8${where(at)}`);
     const member = seg(at, key);
     if (isProto(key)) throw invalidArgument(spell(field), `must not hold a member named "__proto__"${where(member)}`);
-    const empty = (): CtmError => invalidArgument(spell(field), `holds a member with no value (a google.protobuf.Value with no kind set)${where(member)}`);
-    if (valueStart < 0) throw empty();
+    if (valueStart < 0) throw noValue(field, member);
     r.pos = valueStart;
-    if (!value(r, valueEnd, field, member, depth)) throw empty();
+    if (!value(r, valueEnd, field, member, depth)) throw noValue(field, member);
     r.pos = e;
+    // The name, its quotes, the colon and a comma.
+    json += key.length + 4;
+    overLimit(field);
   }
   done(r, end);
 }
 
+const EMPTY = new Uint8Array(0);
+const noValue = (field: Path, member: Path): CtmError => invalidArgument(spell(field), `holds a member with no value (a google.protobuf.Value with no kind set)${where(member)}`);
+
+function isAscii(b: Uint8Array): boolean {
+  if (b.length > 64) return false;
+  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return false;
+  return true;
+}
+
 function list(r: BinaryReader, end: number, field: Path, at: Path, depth: number): void {
   container(field, at, depth);
+  // "[]", and a comma before each element but the first.
+  json += 1;
   for (let i = 0; r.pos < end; ) {
     const [no, wt] = r.tag();
     if (no !== 1 || wt !== WireType.LengthDelimited) {
@@ -300,6 +341,8 @@ function list(r: BinaryReader, end: number, field: Path, at: Path, depth: number
     const element = seg(at, i++);
     if (!value(r, e, field, element, depth)) throw invalidArgument(spell(field), `holds a google.protobuf.Value with no kind set${where(element)}`);
     done(r, e);
+    json += 1;
+    overLimit(field);
   }
   done(r, end);
 }
