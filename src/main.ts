@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     address = await transport.listen(cfg.listen, tls?.grpcCredentials);
   }
   const scrape = pool ? { contentType: metrics.registry.contentType, metrics: () => pool.metrics() } : metrics.registry;
-  const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, tls, cfg.auth ? metricsRefusal(auth) : undefined, transportOpts.connections);
+  const metricsServer = cfg.metricsListen === "off" ? undefined : new MetricsServer(scrape, { tls, refuse: cfg.auth ? metricsRefusal(auth) : undefined, connections: transportOpts.connections });
   const metricsAddress = metricsServer ? await metricsServer.listen(cfg.metricsListen) : "off";
   const http = cfg.httpListen === "off" ? undefined : httpFace({ services, config, log: requestLog.child(HTTP_BINDINGS), lines: shipper, metrics, auth: callAuth, gate, tls, cfg, maxBodyBytes: transportOpts.maxReceiveBytes, requestBudget: transportOpts.requestBudget, connections: transportOpts.connections });
   const httpAddress = http ? await http.listen(cfg.httpListen) : "off";

@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net";
+import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
+import { listenOn } from "../listen-on.js";
 import type { ConnectionGuard } from "../connection-guard.js";
 import { headerOf } from "./response-header.js";
 import { retentionHandlers, type StaleKeySource } from "./retention-handlers.js";
@@ -207,10 +208,7 @@ export class GrpcTransport {
    * Plaintext unless `credentials` says otherwise (ServerTls's, for TLS). ctmd accepts the
    * connections itself and hands grpc-js those the connection guard admits.
    */
-  listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<string> {
-    const i = address.lastIndexOf(":");
-    const host = address.slice(0, i).replace(/^\[|\]$/g, "");
-    const port = Number(address.slice(i + 1));
+  async listen(address: string, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<string> {
     const injector = this.server.createConnectionInjector(credentials);
     const guard = this.opts.connections;
     const listener = createTcpServer({ noDelay: true }, (socket) => {
@@ -218,15 +216,10 @@ export class GrpcTransport {
       injector.injectConnection(socket);
     });
     this.listeners.push(listener);
-    return new Promise((resolve, reject) => {
-      listener.once("error", reject);
-      listener.listen(port, host, () => {
-        listener.off("error", reject);
-        // Once listening, an error is one accept that failed: it is said, and the port stays open.
-        listener.on("error", (e: NodeJS.ErrnoException) => this.log.error({ err: e.message, code: e.code }, "cannot accept a connection"));
-        resolve(`${host.includes(":") ? `[${host}]` : host}:${(listener.address() as AddressInfo).port}`);
-      });
-    });
+    const bound = await listenOn(listener, address);
+    // Once listening, an error is one accept that failed: it is said, and the port stays open.
+    listener.on("error", (e: NodeJS.ErrnoException) => this.log.error({ err: e.message, code: e.code }, "cannot accept a connection"));
+    return bound;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Server, type IncomingHttpHeaders, type ServerHttp2Stream } from "node:http2";
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
+import { listenOn } from "../listen-on.js";
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { ServerTls } from "../tls/server-tls.js";
@@ -199,18 +200,7 @@ export class HttpFace {
 
   /** Binds host:port (port 0 picks one) and resolves the bound address. */
   listen(address: string): Promise<string> {
-    const i = address.lastIndexOf(":");
-    const host = address.slice(0, i).replace(/^\[|\]$/g, "");
-    const port = Number(address.slice(i + 1));
-    const server = this.listener;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        const a = server.address() as AddressInfo;
-        resolve(`${host.includes(":") ? `[${host}]` : host}:${a.port}`);
-      });
-    });
+    return listenOn(this.listener, address);
   }
 
   /** Stops accepting; open event streams are ended, so close does not wait for them. */

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
+import { listenOn } from "../listen-on.js";
 import type { ServerTls } from "../tls/server-tls.js";
 import type { ConnectionGuard } from "../connection-guard.js";
 
@@ -10,17 +11,24 @@ export interface Scrape {
   metrics(): Promise<string>;
 }
 
+export interface MetricsServerOptions {
+  /** HTTPS with the gRPC port's certificate and client policy. */
+  tls?: ServerTls;
+  /**
+   * With auth on, why a scrape's `authorization` header is not accepted (the same tokens as
+   * gRPC; Prometheus sends one with `authorization: { credentials: ... }`).
+   */
+  refuse?: (authorization: string | undefined) => string | undefined;
+  /** Counts this port's connections with the others'. */
+  connections?: ConnectionGuard;
+}
+
 /** Serves the registry at GET /metrics for Prometheus to scrape: HTTPS (and mTLS) when ctmd has TLS. */
 export class MetricsServer {
   private readonly server: Server | HttpsServer;
   private readonly stopReloading: (() => void) | undefined;
 
-  /**
-   * `refuse`, with auth on, answers why a scrape's `authorization` header is not accepted (the
-   * same tokens as gRPC; Prometheus sends one with `authorization: { credentials: ... }`).
-   * `connections` counts this port's connections with the others'.
-   */
-  constructor(registry: Scrape, tls?: ServerTls, refuse?: (authorization: string | undefined) => string | undefined, connections?: ConnectionGuard) {
+  constructor(registry: Scrape, { tls, refuse, connections }: MetricsServerOptions = {}) {
     const handle = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found; try /metrics\n");
@@ -50,16 +58,7 @@ export class MetricsServer {
 
   /** Binds host:port (port 0 picks one) and resolves the bound address. */
   listen(address: string): Promise<string> {
-    const i = address.lastIndexOf(":");
-    const host = address.slice(0, i).replace(/^\[|\]$/g, "");
-    const port = Number(address.slice(i + 1));
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        const a = this.server.address() as AddressInfo;
-        resolve(`${host.includes(":") ? `[${host}]` : host}:${a.port}`);
-      });
-    });
+    return listenOn(this.server, address);
   }
 
   close(): Promise<void> {
