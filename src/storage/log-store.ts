@@ -20,6 +20,8 @@ export interface StoreStats {
   readonly records: number;
   /** Of `batches`, those written from a worker thread (the level store's large batches). */
   readonly threadedBatches?: number;
+  /** Snapshot pages in the past whose records were read on the level store's reader thread. */
+  readonly threadedPages?: number;
 }
 
 /** A record as the log stores it: the CBOR array [hash of the record before, record], not decoded. */

@@ -20,6 +20,7 @@ import { RevisionIndex } from "./revision-index.js";
 import { LevelPages } from "./level-pages.js";
 import { HeadRecords, type StagedHeads } from "./head-records.js";
 import { BatchWriter, type ThreadedBatch } from "./batch-writer.js";
+import { PastReader } from "./past-reader.js";
 import { unpackRecords } from "./head-chunk.js";
 import { readHeadsThreaded } from "./read-heads-threaded.js";
 import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
@@ -55,6 +56,8 @@ export interface LevelLogStoreOptions {
   headReader?: "auto" | "thread" | "inline";
   /** A batch of at least this many records is built and written on a worker thread (see BatchWriter); default THREADED_BATCH. */
   threadedBatch?: number;
+  /** Past Snapshot pages read their records on a thread of their own (PastReader); default true. */
+  pastReader?: boolean;
 }
 
 export const LEVEL_STORE_DEFAULTS: LevelLogStoreOptions = { verifyOnOpen: "auto", witnessIntervalMs: 1000 };
@@ -120,7 +123,7 @@ export class LevelLogStore implements LogStore {
   private failure: CtmError | undefined;
   private isOpen = false;
   private readonly listeners = new Set<CommitListener>();
-  private counters = { openLogReads: 0, batches: 0, records: 0, witnessErrors: 0, threadedBatches: 0 };
+  private counters = { openLogReads: 0, batches: 0, records: 0, witnessErrors: 0, threadedBatches: 0, threadedPages: 0 };
   /** The hash of the newest record put into a batch (being written included), and of the newest durable one. */
   private lastHash: Buffer = GENESIS;
   private committedHash: Buffer = GENESIS;
@@ -135,6 +138,7 @@ export class LevelLogStore implements LogStore {
   private pages!: LevelPages;
   /** The worker thread large batches are written from: started at the first, stopped at close. */
   private batchWriter: BatchWriter | undefined;
+  private pastReader: PastReader | undefined;
   /** The oldest revision answered; raised by compaction before it removes anything. */
   private horizon: Horizon = { revision: 1, time: 0 };
   private compacting = false;
@@ -181,6 +185,8 @@ export class LevelLogStore implements LogStore {
       headIdx: this.headIdx,
       committed: this.committed,
       revIndex: () => this.revIndex,
+      pastReader: () => (this.opts.pastReader === false || !this.isOpen ? undefined : (this.pastReader ??= new PastReader(resolve(this.location)))),
+      threadedPage: () => void this.counters.threadedPages++,
       committedRev: () => this.committedRev,
       stillServed: (revision) => this.stillServed(revision),
       readFailure: (e) => this.readFailure(e),
@@ -399,8 +405,9 @@ export class LevelLogStore implements LogStore {
     await this.verifying?.catch(() => undefined);
     await this.witnessing;
     await this.revisionIndexBuilt;
-    // Before this thread's handle: the writer's shares it.
+    // Before this thread's handle: the writer's and the reader's share it.
     await this.batchWriter?.close();
+    await this.pastReader?.close();
     if (!this.failure) {
       await this.db.put(META.checkpoint, Buffer.concat([u64(this.committedRev), this.committedHash]), { sync: true });
       // Compacting meta's range flushes LevelDB's memtable into a table, so a clean stop

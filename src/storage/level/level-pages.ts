@@ -6,6 +6,8 @@ import type { Sublevel } from "./layout.js";
 import { decodeRecord } from "./record-bytes.js";
 import type { HeadRecords } from "./head-records.js";
 import type { RevisionIndex } from "./revision-index.js";
+import { PastPages } from "./past-pages.js";
+import { PastReaderGone, type PastReader } from "./past-reader.js";
 
 
 /** What pages are read from, and the store's rules they keep. */
@@ -17,6 +19,10 @@ export interface PageSource {
   readonly committed: HeadRecords;
   /** The revision index once built; until then pages scan the indexes on disk. */
   revIndex(): RevisionIndex | undefined;
+  /** The thread that reads past pages' records, when the store has one. */
+  pastReader(): PastReader | undefined;
+  /** Counts a page read on that thread. */
+  threadedPage(): void;
   committedRev(): number;
   /** Throws OUT_OF_RANGE once a compaction has taken `revision`: a page is refused, never answered short. */
   stillServed(revision: number): void;
@@ -31,6 +37,8 @@ export interface PageSource {
  * the keys' heads, else from the log, read in batches as the scan finds them.
  */
 export class LevelPages {
+  private past: PastPages | undefined;
+
   constructor(private readonly s: PageSource) {}
 
   /**
@@ -42,6 +50,22 @@ export class LevelPages {
     try {
       const rev = Math.min(revision, this.s.committedRev());
       this.s.stillServed(rev);
+      const index = this.s.revIndex();
+      // A page in the past reads most of its records from the log: on the reader's thread, the
+      // next page read ahead. At the head every record is in memory.
+      const reader = stored && index !== undefined && rev < this.s.committedRev() ? this.s.pastReader() : undefined;
+      if (reader !== undefined) {
+        try {
+          const page = await (this.past ??= new PastPages(reader, this.s.committed, headSize)).page(index!, prefix, rev, limit, after, maxBytes);
+          this.s.stillServed(rev);
+          if ("missing" in page) throw new Error(`the revision index names revision ${page.missing}, which the log does not hold`);
+          this.s.threadedPage();
+          return page;
+        } catch (e) {
+          // Its thread has stopped (the store is closing, or it failed): read here, as before it.
+          if (!(e instanceof PastReaderGone)) throw e;
+        }
+      }
       const records: (LogRecord | StoredBytes)[] = [];
       let bytes = 0;
       let items: Found[] = [];
@@ -91,7 +115,6 @@ export class LevelPages {
       };
       // Until the revision index is built: at the head, one entry per key says where each key
       // is; in the past, the key index does.
-      const index = this.s.revIndex();
       const scan = index
         ? this.scanIndex(index, prefix, rev, limit, after)
         : rev === this.s.committedRev()
