@@ -61,7 +61,7 @@ describe("BatchWriter", () => {
   it("a batch whose thread ended before its write is refused, never left waiting, and the next batch gets a new thread", async () => {
     const lost = writer.begin();
     lost.put(b("lost"), b("1"));
-    await (writer as unknown as { worker: Worker }).worker.terminate();
+    await (writer as unknown as { thread: { worker: Worker } }).thread.worker.terminate();
     await expect(lost.write()).rejects.toThrow(/exited before the batch was written/);
     const next = writer.begin();
     next.put(b("kept"), b("2"));

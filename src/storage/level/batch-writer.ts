@@ -1,6 +1,7 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { workerScript } from "../../worker-script.js";
 import { packEntry, type BatchWriterMessage, type BatchWriterReply } from "./batch-chunk.js";
+import { StoreThread } from "./store-thread.js";
 
 const script = workerScript("batch-writer-worker", import.meta.url);
 
@@ -16,8 +17,7 @@ const CHUNK = 1 << 20;
  * flush is sequential. `location` must be held open with `multithreading`.
  */
 export class BatchWriter {
-  private worker: Worker | undefined;
-  private exited: Promise<void> = Promise.resolve();
+  private thread: StoreThread<BatchWriterReply> | undefined;
   private waiting: { resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   constructor(private readonly location: string) {}
@@ -27,43 +27,35 @@ export class BatchWriter {
     const worker = this.start();
     return new ThreadedBatch(worker, (waiting) => {
       // The thread ended while the batch was being sent: nothing would ever answer its write.
-      if (this.worker !== worker) waiting.reject(new Error("the batch writer exited before the batch was written"));
+      if (this.thread?.worker !== worker) waiting.reject(new Error("the batch writer exited before the batch was written"));
       else this.waiting = waiting;
     });
   }
 
   /** Stops the worker, which closes its handle of the store first. */
   async close(): Promise<void> {
-    this.worker?.ref();
-    this.worker?.postMessage({ close: true } satisfies BatchWriterMessage);
-    await this.exited;
+    await this.thread?.close();
   }
 
   private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(script.url, { workerData: { location: this.location }, execArgv: script.execArgv });
-    this.worker = worker;
-    // Idle, it keeps no process alive; a batch in flight does (see ThreadedBatch.write).
-    worker.unref();
-    let failure: unknown;
-    worker.on("message", (m: BatchWriterReply) => {
-      worker.unref();
-      const w = this.waiting;
-      this.waiting = undefined;
-      if ("written" in m) w?.resolve();
-      else w?.reject(Object.assign(new Error(`writing the batch: ${m.error}`), { code: m.code }));
-    });
-    worker.on("error", (e) => (failure ??= e));
-    this.exited = new Promise<void>((resolve) =>
-      worker.on("exit", (code) => {
-        if (this.worker === worker) this.worker = undefined;
+    if (this.thread) return this.thread.worker;
+    const thread: StoreThread<BatchWriterReply> = new StoreThread(script, this.location, {
+      message: (m) => {
+        thread.worker.unref();
+        const w = this.waiting;
+        this.waiting = undefined;
+        if ("written" in m) w?.resolve();
+        else w?.reject(Object.assign(new Error(`writing the batch: ${m.error}`), { code: m.code }));
+      },
+      exit: (code, failure) => {
+        if (this.thread === thread) this.thread = undefined;
         // A batch in flight when the thread ended was not written: the store fails it.
         this.waiting?.reject(failure ?? new Error(`the batch writer exited (code ${code}) before the batch was written`));
         this.waiting = undefined;
-        resolve();
-      }),
-    );
-    return worker;
+      },
+    });
+    this.thread = thread;
+    return thread.worker;
   }
 }
 

@@ -1,6 +1,7 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { workerScript } from "../../worker-script.js";
 import type { PastReadReply, PastReadRequest } from "./past-read-messages.js";
+import { StoreThread } from "./store-thread.js";
 
 const script = workerScript("past-reader-worker", import.meta.url);
 
@@ -17,9 +18,8 @@ export class PastReaderGone extends Error {}
  * before was turned into protobuf and sent. `location` must be held open with `multithreading`.
  */
 export class PastReader {
-  private worker: Worker | undefined;
+  private thread: StoreThread<PastReadReply> | undefined;
   private gone = false;
-  private exited: Promise<void> = Promise.resolve();
   private next = 0;
   private readonly waiting = new Map<number, { resolve: (r: PastRead) => void; reject: (e: unknown) => void }>();
 
@@ -41,36 +41,29 @@ export class PastReader {
   /** Stops the worker, which closes its handle of the store first. */
   async close(): Promise<void> {
     this.gone = true;
-    this.worker?.ref();
-    this.worker?.postMessage({ close: true } satisfies PastReadRequest);
-    await this.exited;
+    await this.thread?.close();
   }
 
   private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(script.url, { workerData: { location: this.location }, execArgv: script.execArgv });
-    this.worker = worker;
-    worker.unref();
-    let failure: unknown;
-    worker.on("message", (m: PastReadReply) => {
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (this.waiting.size === 0) worker.unref();
-      if (w === undefined) return;
-      if ("error" in m) w.reject(Object.assign(new Error(`reading the log: ${m.error}`), m.code ? { code: m.code } : {}));
-      else if ("missing" in m) w.resolve(m);
-      else w.resolve({ bytes: Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength), ends: m.ends, count: m.count, used: m.used });
-    });
-    worker.on("error", (e) => (failure ??= e));
-    this.exited = new Promise<void>((resolve) =>
-      worker.on("exit", (code) => {
+    if (this.thread) return this.thread.worker;
+    const thread: StoreThread<PastReadReply> = new StoreThread(script, this.location, {
+      message: (m) => {
+        const w = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (this.waiting.size === 0) thread.worker.unref();
+        if (w === undefined) return;
+        if ("error" in m) w.reject(Object.assign(new Error(`reading the log: ${m.error}`), m.code ? { code: m.code } : {}));
+        else if ("missing" in m) w.resolve(m);
+        else w.resolve({ bytes: Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength), ends: m.ends, count: m.count, used: m.used });
+      },
+      exit: (code, failure) => {
         this.gone = true;
         const why = new PastReaderGone(`the past reader exited (code ${code})${failure instanceof Error ? `: ${failure.message}` : ""}`);
         for (const w of this.waiting.values()) w.reject(why);
         this.waiting.clear();
-        resolve();
-      }),
-    );
-    return worker;
+      },
+    });
+    this.thread = thread;
+    return thread.worker;
   }
 }
