@@ -8,6 +8,7 @@ import * as hs from "../gen/ctm/v1/health_check_service.js";
 import * as rs from "../gen/ctm/v1/rollout_service.js";
 import * as vs from "../gen/ctm/v1/validator_service.js";
 import { grpcTarget } from "@ctm/core/grpc-target";
+import { RECEIVE_WINDOW } from "@ctm/core/receive-window";
 import { retryDelay } from "./retry-rule.js";
 
 type Unary<Req, Res> = ((req: Req, md: grpc.Metadata, opts: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Res) => void) => grpc.ClientUnaryCall) & { path?: string };
@@ -16,7 +17,8 @@ type Msg<T> = { fromPartial(o: cs.DeepPartial<T>): T };
 /** The public gRPC API as promises; requests are built with fromPartial, so omitted fields take proto defaults. */
 export function ctmClient(address: string, timeoutMs: number, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), token?: string, breakGlass?: string) {
   // Several addresses (the replicas of a store) are balanced round-robin: calls fail over.
-  const { target, options } = grpcTarget(address);
+  const { target, options: targetOptions } = grpcTarget(address);
+  const options = { ...RECEIVE_WINDOW, ...targetOptions };
   const c = new cs.ConfigServiceClient(target, credentials, options);
   const shared = { ...options, channelOverride: c.getChannel() };
   const r = new rs.RolloutServiceClient(target, credentials, shared);
