@@ -32,8 +32,12 @@ async function settingsProbe(): Promise<{ address: string; seen: () => Windows |
     sessions.add(s);
     s.on("close", () => sessions.delete(s));
   });
-  server.on("stream", (stream) => {
+  server.on("stream", async (stream) => {
     const s = stream.session!;
+    // grpc-js sends its connection WINDOW_UPDATE once it has the server's SETTINGS, which may be
+    // after its first call's HEADERS: the call is held (up to a second) until the update is in.
+    for (const until = Date.now() + 1000; s.state.remoteWindowSize! <= HTTP2_DEFAULT && Date.now() < until; ) await new Promise((r) => setTimeout(r, 5));
+    if (stream.destroyed) return;
     seen = { stream: s.remoteSettings.initialWindowSize!, connection: s.state.remoteWindowSize! };
     stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(grpc.status.UNIMPLEMENTED), "grpc-message": "probe" }, { endStream: true });
   });
