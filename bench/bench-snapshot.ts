@@ -11,6 +11,7 @@ import { decodeEtcdRangeResponse, etcdHeaderRevision, etcdPutRequest, etcdRangeP
 import { cpuSeconds, quiet } from "./cpu-meter.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
 import { percentile } from "./percentile.js";
+import { median, pairedRounds } from "./paired-rounds.js";
 import { RawClient } from "./raw-client.js";
 import { paths, settings } from "./settings.js";
 import { startCtmd } from "./start-ctmd.js";
@@ -252,25 +253,20 @@ export async function benchSnapshot(ctx: BenchContext): Promise<void> {
       `Snapshot at a past revision, per round: ctmd ÷ etcd time ${ratios.map((r) => r.toFixed(2)).join(", ")}; ctmd's Get p99 ${rows.map((r) => r.getP99.toFixed(1)).join(", ")} ms (max ${rows.map((r) => r.getMax.toFixed(1)).join(", ")}); ctmd's RSS before → peak ${rows.map((r) => `${r.rssBefore.toFixed(0)} → ${r.peak.toFixed(0)}`).join(", ")} MiB for an answer of ${(answer.bytes / 2 ** 20).toFixed(1)} MiB (etcd's: ${(etcdAnswer.bytes / 2 ** 20).toFixed(1)} MiB in one response). CPU per listing, server (all threads) and, in brackets, the bench driver (the client and its Gets): ctmd ${rows.map((r) => `${r.ctmdCpu.toFixed(0)} (${r.ctmdDriverCpu.toFixed(0)})`).join(", ")} ms; etcd ${rows.map((r) => `${r.etcdCpu.toFixed(0)} (${r.etcdDriverCpu.toFixed(0)})`).join(", ")} ms; ${availableParallelism()} cores are shared by the server's threads, the driver and the other server, idle meanwhile.`,
     );
     // The same listing, with Gets meanwhile, read by a client with ctm's receive window and by one with grpc-js's.
-    const windowRounds: { windowed: number; plain: number }[] = [];
-    for (let round = 0; round < settings.rounds; round++) {
-      const r = { windowed: 0, plain: 0 };
-      for (const side of round % 2 === 0 ? (["windowed", "plain"] as const) : (["plain", "windowed"] as const)) {
-        const t0 = performance.now();
-        const run = readSnapshot(side === "windowed" ? windowed : c, ctmdPast, pageSize, false);
-        const [got, gets] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run)]);
-        r[side] = performance.now() - t0;
-        if (got.entries !== keys || gets.failed > 0) throw new Error(`Snapshot (${side} window): ${got.entries} entries of ${keys}, ${gets.failed} Gets failed`);
-      }
-      windowRounds.push(r);
-    }
-    const windowRatios = windowRounds.map((r) => r.windowed / r.plain);
-    const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const listed = (client: RawClient, side: string) => async (): Promise<number> => {
+      const t0 = performance.now();
+      const run = readSnapshot(client, ctmdPast, pageSize, false);
+      const [got, gets] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run)]);
+      if (got.entries !== keys || gets.failed > 0) throw new Error(`Snapshot (${side} window): ${got.entries} entries of ${keys}, ${gets.failed} Gets failed`);
+      return performance.now() - t0;
+    };
+    const windows = await pairedRounds(listed(c, "default"), listed(windowed, "4 MiB"));
+    const windowRatios = windows.mine.map((ms, i) => ms / windows.base[i]!);
     report.row(
       `Every key at a past revision, Gets meanwhile: ctmd Snapshot read with the 4 MiB HTTP/2 window ctm's SDK and CLI open vs grpc-js's default 64 KiB (below 1× is faster); rounds ${windowRatios.map((r) => r.toFixed(2)).join(", ")}`,
-      formatMs(medianOf(windowRounds.map((r) => r.windowed))),
-      formatMs(medianOf(windowRounds.map((r) => r.plain))),
-      formatRatio(medianOf(windowRounds.map((r) => r.windowed)), medianOf(windowRounds.map((r) => r.plain)), medianOf(windowRatios)),
+      formatMs(median(windows.mine)),
+      formatMs(median(windows.base)),
+      formatRatio(median(windows.mine), median(windows.base), median(windowRatios)),
     );
     // Watch replay: every record under the prefix from revision 1, as a client that resumes from
     // the start (or rebuilds a cache) reads them, against etcd's watch from its revision 1.
