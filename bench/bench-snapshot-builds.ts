@@ -22,12 +22,15 @@ interface Side {
   c: RawClient;
   past: number;
   ms: number[];
+  /** The same listing with Gets on another connection throughout, as in the row against etcd. */
+  withGets: number[];
 }
 
 /**
  * BENCH_ONLY=snapshot with BENCH_BASELINE=<another build's dist/src/main.js>: the same keys in
  * this build and that one, then every key at the past revision (every page), this build against
- * that one in alternating rounds; then a RollbackPrefix of every key on both (rollbackRounds).
+ * that one in alternating rounds, alone and with Gets on another connection throughout (as the
+ * row against etcd runs it); then a RollbackPrefix of every key on both (rollbackRounds).
  * This is how a change to the listing path shows what it buys.
  */
 export async function benchSnapshotBuilds(ctx: BenchContext, baselineEntry: string): Promise<void> {
@@ -43,7 +46,7 @@ export async function benchSnapshotBuilds(ctx: BenchContext, baselineEntry: stri
       const c = new RawClient(ctmd.address, 4, {}, unbounded);
       const past = await loadCtmd(c, keys, 1);
       await changeCtmd(c, keys, every);
-      const side: Side = { name, pid: ctmd.child.pid!, address: ctmd.address, stop: () => stop(ctmd.child), c, past, ms: [] };
+      const side: Side = { name, pid: ctmd.child.pid!, address: ctmd.address, stop: () => stop(ctmd.child), c, past, ms: [], withGets: [] };
       sides.push(side);
       await quiet([side.pid]);
       // Untimed, as in the row against etcd: the first listing also fills each build's caches.
@@ -51,23 +54,37 @@ export async function benchSnapshotBuilds(ctx: BenchContext, baselineEntry: stri
       ctx.report.check(first.entries === keys, `Snapshot at a past revision, ${name}: ${first.entries} of ${keys} keys as they stood then, in ${first.pages} pages`);
     }
     await quiet(sides.map((s) => s.pid));
+    const getBody = GetRequest.encode({ key: keyOf(7), context: undefined, consistent: false }).finish();
     for (let round = 0; round < settings.rounds; round++) {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
         const t0 = performance.now();
         const got = await readSnapshot(side.c, side.past, pageSize, false);
         side.ms.push(performance.now() - t0);
         if (got.entries !== keys) throw new Error(`${side.name}: Snapshot held ${got.entries} keys, not ${keys}`);
+        const getter = new RawClient(side.address, 1);
+        const t1 = performance.now();
+        const run = readSnapshot(side.c, side.past, pageSize, false);
+        const gets = await getsDuring(getter, paths.get, getBody, run);
+        const busy = await run;
+        side.withGets.push(performance.now() - t1);
+        getter.close();
+        if (busy.entries !== keys || gets.failed > 0) throw new Error(`${side.name}: Snapshot held ${busy.entries} keys, not ${keys}; ${gets.failed} Gets failed meanwhile`);
       }
-      ctx.log(`builds round ${round + 1}: ${sides.map((s) => `${s.name} ${s.ms[round]!.toFixed(0)} ms`).join(", ")}`);
+      ctx.log(`builds round ${round + 1}: ${sides.map((s) => `${s.name} ${s.ms[round]!.toFixed(0)} ms (with Gets ${s.withGets[round]!.toFixed(0)} ms)`).join(", ")}`);
     }
     const [mine, base] = sides as [Side, Side];
-    const ratios = mine.ms.map((ms, i) => ms / base.ms[i]!);
-    ctx.report.row(
-      `Every key at a past revision, ${keys.toLocaleString("en-US")} keys, ${every === 1 ? "every one" : `1 in ${every}`} changed since: this build's time vs the baseline build's (BENCH_BASELINE; below 1× is faster); rounds ${ratios.map((r) => r.toFixed(2)).join(", ")}`,
-      formatMs(median(mine.ms)),
-      formatMs(median(base.ms)),
-      formatRatio(median(mine.ms), median(base.ms), median(ratios)),
-    );
+    const changed = `${keys.toLocaleString("en-US")} keys, ${every === 1 ? "every one" : `1 in ${every}`} changed since`;
+    const row = (what: string, f: (s: Side) => number[]): void => {
+      const ratios = f(mine).map((ms, i) => ms / f(base)[i]!);
+      ctx.report.row(
+        `${what}: this build's time vs the baseline build's (BENCH_BASELINE; below 1× is faster); rounds ${ratios.map((r) => r.toFixed(2)).join(", ")}`,
+        formatMs(median(f(mine))),
+        formatMs(median(f(base))),
+        formatRatio(median(f(mine)), median(f(base)), median(ratios)),
+      );
+    };
+    row(`Every key at a past revision, ${changed}`, (s) => s.ms);
+    row(`Every key at a past revision, ${changed}, Gets on another connection meanwhile (as in the row against etcd)`, (s) => s.withGets);
     await timeTravelRounds(ctx, sides);
     await rollbackRounds(ctx, sides, keys);
   } finally {

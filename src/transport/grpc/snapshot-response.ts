@@ -2,6 +2,7 @@ import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { LogRecord } from "@ctm/core/record";
 import { encodeSnapshotToken } from "../../service/page-token.js";
 import { isStoredBytes, type StoredBytes } from "../../storage/log-store.js";
+import { timeSlices, type Pause } from "../../storage/time-slices.js";
 import { decodeRecord } from "../../storage/level/record-bytes.js";
 import { encodeEntry } from "./entry-encoder.js";
 import { storedEntry, TOMBSTONE } from "./stored-entry.js";
@@ -16,6 +17,16 @@ import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
  */
 export const SNAPSHOT_WIRE_BYTES = 3 * 1024 * 1024;
 
+/**
+ * How long a page's encoding holds the event loop at a time. A page is several milliseconds of
+ * work, made while the page before it is still being sent: that send moves in steps of the
+ * client's HTTP/2 window (64 KiB in grpc-js), each waiting for this loop to take the client's
+ * window update. Held for the whole page, the send waited for it; let go this often, the two
+ * overlap: a listing of 100,000 records took 0.83× the time (0.88× with Gets meanwhile) of one
+ * whose pages were made in one go. Every 0.5 ms was too seldom to gain anything.
+ */
+export const SNAPSHOT_ENCODE_SLICE_MS = 0.1;
+
 /** A Snapshot page without its header: revision, entries and next_page_token, encoded. */
 export interface SnapshotBody {
   revision: number;
@@ -28,13 +39,14 @@ export interface SnapshotBody {
  * cut before the entry that would pass SNAPSHOT_WIRE_BYTES. It does not depend on when it is
  * sent: the header is written at answer time (withHeader).
  */
-export function encodeSnapshotBody(
+export async function encodeSnapshotBody(
   page: { revision: number; records: (LogRecord | StoredBytes)[]; nextPageToken: string },
   prefix: string,
   /** Whether to cache a record's entry: a key's current record is sent again (by Get, Watch, the next Snapshot); one read back from the log is not. */
   keep: (r: LogRecord) => boolean = () => true,
   limit = SNAPSHOT_WIRE_BYTES,
-): SnapshotBody {
+  pause: Pause = timeSlices(SNAPSHOT_ENCODE_SLICE_MS),
+): Promise<SnapshotBody> {
   const head = new BinaryWriter().uint32(16).uint64(page.revision).finish();
   // The entries are copied once into a buffer of the body's exact size: a growing writer
   // copied each of them twice more.
@@ -42,6 +54,8 @@ export function encodeSnapshotBody(
   let size = head.length;
   let token = page.nextPageToken;
   for (let i = 0; i < page.records.length; i++) {
+    const turn = pause();
+    if (turn) await turn;
     const r = page.records[i]!;
     const b = isStoredBytes(r) ? entryOfStored(r) : entryBytes(r, keep);
     if (b === undefined) continue;
