@@ -48,6 +48,46 @@ export function etcdTxnPutsRequest(puts: readonly { key: string; value: string }
   return w.finish();
 }
 
+/** An operation of a Txn: a put, or a delete of one key. */
+export type EtcdTxnOp = { put: { key: Uint8Array; value: Uint8Array } } | { del: Uint8Array };
+
+/**
+ * etcdserverpb.TxnRequest { repeated RequestOp success = 2 }: RequestOp { RequestPut request_put
+ * = 2; RequestDeleteRange request_delete_range = 3 }, DeleteRangeRequest { bytes key = 1 }.
+ */
+export function etcdTxnRequest(ops: readonly EtcdTxnOp[]): Uint8Array {
+  const w = new BinaryWriter();
+  for (const op of ops) {
+    const inner = new BinaryWriter();
+    if ("put" in op) inner.uint32((2 << 3) | 2).bytes(new BinaryWriter().uint32((1 << 3) | 2).bytes(op.put.key).uint32((2 << 3) | 2).bytes(op.put.value).finish());
+    else inner.uint32((3 << 3) | 2).bytes(new BinaryWriter().uint32((1 << 3) | 2).bytes(op.del).finish());
+    w.uint32((2 << 3) | 2).bytes(inner.finish());
+  }
+  return w.finish();
+}
+
+/** The keys and values of a RangeResponse { repeated mvccpb.KeyValue kvs = 2 { bytes key = 1; bytes value = 5; } }. */
+export function etcdRangeKvs(bytes: Uint8Array): { key: Uint8Array; value: Uint8Array }[] {
+  const out: { key: Uint8Array; value: Uint8Array }[] = [];
+  const r = new BinaryReader(bytes);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === ((2 << 3) | 2)) {
+      const kv = new BinaryReader(r.bytes());
+      let key: Uint8Array = new Uint8Array(0);
+      let value: Uint8Array = new Uint8Array(0);
+      while (kv.pos < kv.len) {
+        const t = kv.uint32();
+        if (t === ((1 << 3) | 2)) key = kv.bytes();
+        else if (t === ((5 << 3) | 2)) value = kv.bytes();
+        else kv.skip(t & 7);
+      }
+      out.push({ key, value });
+    } else r.skip(tag & 7);
+  }
+  return out;
+}
+
 /** etcdserverpb.RangeRequest { bytes key = 1; int64 revision = 4; }: one key as it stood at a revision. */
 export function etcdRangeAtRequest(key: string, revision: number): Uint8Array {
   return new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).uint32(4 << 3).int64(revision).finish();

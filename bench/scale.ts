@@ -12,7 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ApplyRequest, ApplyResponse, GetAtRequest, GetRequest, GetResponse, HistoryRequest, RollbackPrefixRequest, RollbackPrefixResponse, SetRequest, SnapshotRequest } from "../src/gen/ctm/v1/config_service.js";
 import { getsDuring, pool, replayCtmd, replayEtcd, rssMiB, skimSnapshot, countField } from "./bench-snapshot.js";
 import { ChildProcesses, stop } from "./child-processes.js";
-import { etcdHeaderRevision, etcdPutRequest, etcdRangeAtRequest, etcdRangePrefixRequest, etcdRangeRequest, etcdTxnPutsRequest } from "./etcd-messages.js";
+import { etcdHeaderRevision, etcdPutRequest, etcdRangeAtRequest, etcdRangeKvs, etcdRangePrefixRequest, etcdRangeRequest, etcdTxnPutsRequest, etcdTxnRequest, type EtcdTxnOp } from "./etcd-messages.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
 import { RawClient } from "./raw-client.js";
 import { Report } from "./report.js";
@@ -52,47 +52,125 @@ const ok = (r: { code: grpc.status; details: string }, what: string): void => {
   if (r.code !== grpc.status.OK) throw new Error(`${what}: ${grpc.status[r.code]} ${r.details}`);
 };
 
-/** Loads both sides; returns each one's load time and the revision after the first generation. */
-async function load(s: Sides, records: number, log: (t: string) => void): Promise<{ ctmdSeconds: number; etcdSeconds: number; ctmdPast: number; etcdPast: number }> {
-  const { keys, hotVersions } = shape(records);
-  let ctmdPast = 0;
-  let etcdPast = 0;
-  let ctmdMs = 0;
-  let etcdMs = 0;
-  for (let g = 1; g <= GENERATIONS; g++) {
-    // ctmd: Apply batches of 1000 operations; etcd: Txn of 128 puts (its default maximum); 4 at a time.
-    let t = performance.now();
-    let head = 0;
-    await pool(Math.ceil(keys / 1000), 4, async (b) => {
-      const ops = [];
-      for (let i = b * 1000; i < Math.min(keys, (b + 1) * 1000); i++) ops.push({ operation: { $case: "set" as const, value: { key: keyOf(i), value: JSON.parse(valueOf(i, g)) as unknown } } });
-      const r = await s.c.unary("/ctm.v1.ConfigService/Apply", ApplyRequest.encode(ApplyRequest.fromPartial({ operations: ops, author: "bench" })).finish(), 120_000);
-      ok(r, "ctmd Apply");
-      head = Math.max(head, ApplyResponse.decode(r.body!).header!.revision);
-    });
-    ctmdMs += performance.now() - t;
-    if (g === 1) ctmdPast = head;
-    t = performance.now();
-    head = 0;
-    await pool(Math.ceil(keys / 128), 4, async (b) => {
-      const puts = [];
-      for (let i = b * 128; i < Math.min(keys, (b + 1) * 128); i++) puts.push({ key: keyOf(i), value: valueOf(i, g) });
-      const r = await s.e.unary("/etcdserverpb.KV/Txn", etcdTxnPutsRequest(puts), 120_000);
-      ok(r, "etcd Txn");
-      head = Math.max(head, etcdHeaderRevision(r.body!));
-    });
-    etcdMs += performance.now() - t;
-    if (g === 1) etcdPast = head;
+/**
+ * Generation `g` of every key, as requests: ctmd's Apply batches of 1000 operations, etcd's Txns
+ * of 128 puts (its default maximum).
+ */
+function generation(keys: number, g: number): { applies: Uint8Array[]; txns: Uint8Array[] } {
+  const applies = Array.from({ length: Math.ceil(keys / 1000) }, (_, b) => {
+    const ops = [];
+    for (let i = b * 1000; i < Math.min(keys, (b + 1) * 1000); i++) ops.push({ operation: { $case: "set" as const, value: { key: keyOf(i), value: JSON.parse(valueOf(i, g)) as unknown } } });
+    return ApplyRequest.encode(ApplyRequest.fromPartial({ operations: ops, author: "bench" })).finish();
+  });
+  const txns = Array.from({ length: Math.ceil(keys / 128) }, (_, b) => {
+    const puts = [];
+    for (let i = b * 128; i < Math.min(keys, (b + 1) * 128); i++) puts.push({ key: keyOf(i), value: valueOf(i, g) });
+    return etcdTxnPutsRequest(puts);
+  });
+  return { applies, txns };
+}
+
+/** Writes generation `g` of every key on both sides, 4 calls at a time, untimed. */
+async function writeGeneration(s: Sides, keys: number, g: number): Promise<void> {
+  const { applies, txns } = generation(keys, g);
+  await pool(applies.length, 4, async (b) => ok(await s.c.unary("/ctm.v1.ConfigService/Apply", applies[b]!, 120_000), "ctmd Apply"));
+  await pool(txns.length, 4, async (b) => ok(await s.e.unary("/etcdserverpb.KV/Txn", txns[b]!, 120_000), "etcd Txn"));
+}
+
+/**
+ * What an etcd user does for RollbackPrefix, which etcd lacks: reads the prefix at the revision
+ * and now, then, in Txns of 128 operations 4 at a time, puts back every key that changed and
+ * deletes every key that was not there. Unlike ctmd's one batch, it is not atomic. The number of
+ * operations it wrote.
+ */
+async function etcdRollbackPrefix(e: RawClient, revision: number): Promise<number> {
+  const [then, now] = await Promise.all([e.unary(paths.range, etcdRangePrefixRequest(PREFIX, revision), 120_000), e.unary(paths.range, etcdRangePrefixRequest(PREFIX), 120_000)]);
+  ok(then, "etcd Range at the revision");
+  ok(now, "etcd Range now");
+  const name = (key: Uint8Array): string => Buffer.from(key).toString("latin1");
+  const past = new Map(etcdRangeKvs(then.body!).map((kv) => [name(kv.key), kv]));
+  const ops: EtcdTxnOp[] = [];
+  for (const kv of etcdRangeKvs(now.body!)) {
+    const was = past.get(name(kv.key));
+    past.delete(name(kv.key));
+    if (was === undefined) ops.push({ del: kv.key });
+    else if (!Buffer.from(was.value).equals(kv.value)) ops.push({ put: was });
   }
-  // The hot key: one version per write, 64 writes in flight, as clients change one flag.
-  let t = performance.now();
-  await pool(hotVersions, 64, async (i) => ok(await s.c.unary(paths.set, SetRequest.encode(SetRequest.fromPartial({ key: HOT, value: JSON.parse(valueOf(i, 0)) as unknown })).finish(), 60_000), "ctmd Set"));
-  ctmdMs += performance.now() - t;
-  t = performance.now();
-  await pool(hotVersions, 64, async (i) => ok(await s.e.unary(paths.put, etcdPutRequest(HOT, valueOf(i, 0)), 60_000), "etcd Put"));
-  etcdMs += performance.now() - t;
-  log(`loaded ${records} records: ctmd ${(ctmdMs / 1000).toFixed(1)} s, etcd ${(etcdMs / 1000).toFixed(1)} s`);
-  return { ctmdSeconds: ctmdMs / 1000, etcdSeconds: etcdMs / 1000, ctmdPast, etcdPast };
+  for (const kv of past.values()) ops.push({ put: kv });
+  await pool(Math.ceil(ops.length / 128), 4, async (b) => ok(await e.unary("/etcdserverpb.KV/Txn", etcdTxnRequest(ops.slice(b * 128, (b + 1) * 128)), 120_000), "etcd Txn"));
+  return ops.length;
+}
+
+interface Loaded {
+  /** Seconds each side took for the keys' generations (bulk) and for the hot key's versions (one key). */
+  ctmdBulk: number;
+  etcdBulk: number;
+  ctmdHot: number;
+  etcdHot: number;
+  ctmdPast: number;
+  etcdPast: number;
+}
+
+/**
+ * Loads both sides; the seconds each took and the revision after the first generation. Every
+ * request is built before the clock starts (the bench's etcd encoder is the slower of the two),
+ * so the times are the servers' alone; the side that goes first alternates from step to step.
+ */
+async function load(s: Sides, records: number, log: (t: string) => void): Promise<Loaded> {
+  const { keys, hotVersions } = shape(records);
+  const out: Loaded = { ctmdBulk: 0, etcdBulk: 0, ctmdHot: 0, etcdHot: 0, ctmdPast: 0, etcdPast: 0 };
+  const timed = async (run: () => Promise<void>): Promise<number> => {
+    const t = performance.now();
+    await run();
+    return (performance.now() - t) / 1000;
+  };
+  for (let g = 1; g <= GENERATIONS; g++) {
+    const { applies, txns } = generation(keys, g);
+    let ctmdHead = 0;
+    let etcdHead = 0;
+    const ctmd = async (): Promise<void> => {
+      out.ctmdBulk += await timed(() => pool(applies.length, 4, async (b) => {
+        const r = await s.c.unary("/ctm.v1.ConfigService/Apply", applies[b]!, 120_000);
+        ok(r, "ctmd Apply");
+        ctmdHead = Math.max(ctmdHead, ApplyResponse.decode(r.body!).header!.revision);
+      }));
+    };
+    const etcd = async (): Promise<void> => {
+      out.etcdBulk += await timed(() => pool(txns.length, 4, async (b) => {
+        const r = await s.e.unary("/etcdserverpb.KV/Txn", txns[b]!, 120_000);
+        ok(r, "etcd Txn");
+        etcdHead = Math.max(etcdHead, etcdHeaderRevision(r.body!));
+      }));
+    };
+    if (g % 2 === 1) {
+      await ctmd();
+      await etcd();
+    } else {
+      await etcd();
+      await ctmd();
+    }
+    if (g === 1) {
+      out.ctmdPast = ctmdHead;
+      out.etcdPast = etcdHead;
+    }
+  }
+  // The hot key: one version per write, 64 writes in flight, as clients change one flag; in
+  // alternating halves.
+  const sets = Array.from({ length: hotVersions }, (_, i) => SetRequest.encode(SetRequest.fromPartial({ key: HOT, value: JSON.parse(valueOf(i, 0)) as unknown })).finish());
+  const puts = Array.from({ length: hotVersions }, (_, i) => etcdPutRequest(HOT, valueOf(i, 0)));
+  const half = Math.ceil(hotVersions / 2);
+  const ctmdHot = async (from: number, to: number): Promise<void> => {
+    out.ctmdHot += await timed(() => pool(to - from, 64, async (i) => ok(await s.c.unary(paths.set, sets[from + i]!, 60_000), "ctmd Set")));
+  };
+  const etcdHot = async (from: number, to: number): Promise<void> => {
+    out.etcdHot += await timed(() => pool(to - from, 64, async (i) => ok(await s.e.unary(paths.put, puts[from + i]!, 60_000), "etcd Put")));
+  };
+  await ctmdHot(0, half);
+  await etcdHot(0, half);
+  await etcdHot(half, hotVersions);
+  await ctmdHot(half, hotVersions);
+  log(`loaded ${records} records: ctmd ${(out.ctmdBulk + out.ctmdHot).toFixed(1)} s, etcd ${(out.etcdBulk + out.etcdHot).toFixed(1)} s`);
+  return out;
 }
 
 /** Mean ms per call of `n` calls made one after another. */
@@ -131,7 +209,11 @@ async function measureSize(records: number, work: string, children: ChildProcess
   const { keys, hotVersions } = shape(records);
   try {
     const loaded = await load(s, records, log);
-    report.row(`${label}: load rate, records/s (ctmd Apply of 1000 and Set at c64; etcd Txn of 128 and Put at c64)`, formatRate(records / loaded.ctmdSeconds), formatRate(records / loaded.etcdSeconds), formatRatio(records / loaded.ctmdSeconds, records / loaded.etcdSeconds));
+    const rate = (n: number, seconds: number): number => n / seconds;
+    const bulk = keys * GENERATIONS;
+    report.row(`${label}: load rate, records/s (ctmd Apply of 1000 and Set at c64; etcd Txn of 128 and Put at c64)`, formatRate(rate(records, loaded.ctmdBulk + loaded.ctmdHot)), formatRate(rate(records, loaded.etcdBulk + loaded.etcdHot)), formatRatio(rate(records, loaded.ctmdBulk + loaded.ctmdHot), rate(records, loaded.etcdBulk + loaded.etcdHot)));
+    report.row(`${label}: of which bulk, ${bulk.toLocaleString("en-US")} records, records/s (ctmd Apply of 1000 vs etcd Txn of 128, 4 at a time)`, formatRate(rate(bulk, loaded.ctmdBulk)), formatRate(rate(bulk, loaded.etcdBulk)), formatRatio(rate(bulk, loaded.ctmdBulk), rate(bulk, loaded.etcdBulk)));
+    report.row(`${label}: of which one key, ${hotVersions.toLocaleString("en-US")} versions, writes/s (ctmd Set vs etcd Put, 64 in flight)`, formatRate(rate(hotVersions, loaded.ctmdHot)), formatRate(rate(hotVersions, loaded.etcdHot)), formatRatio(rate(hotVersions, loaded.ctmdHot), rate(hotVersions, loaded.etcdHot)));
 
     // Start-up: both stopped, then started on their data, in alternating order.
     close(s);
@@ -196,8 +278,10 @@ async function measureSize(records: number, work: string, children: ChildProcess
       etcd: async () => replay / ((await timedMs(async () => expectCount(await replayEtcd(s.etcd.address, replay, PREFIX, from(etcdHead)), replay, "etcd replay"))) / 1000),
     });
     for (const op of ops) {
-      // A warm-up of each side first, for the per-call rows: a JIT's first calls are not what a server answers all day.
-      if (op.unit === "ms" && !op.name.startsWith("every key")) {
+      // A warm-up of each side first, for the rows in ms: a JIT's first calls are not what a
+      // server answers all day, and ctmd starts the thread that reads past records at its
+      // first listing in the past.
+      if (op.unit === "ms") {
         await op.ctmd();
         await op.etcd?.();
       }
@@ -221,19 +305,50 @@ async function measureSize(records: number, work: string, children: ChildProcess
       log(`${label}: ${op.name}: ${rounds.map((r) => `${fmt(r.ctmd)} / ${r.etcd === undefined ? "-" : fmt(r.etcd)}`).join(", ")}`);
     }
 
-    // Last, since it writes: every key back to the first generation, once, with Gets meanwhile.
+    // Last, since they write: every key back to the first generation, on both sides in
+    // alternating rounds, with a Get on another connection meanwhile. Before each round after
+    // the first, both get a new generation of every key (untimed), so every round restores
+    // every key (the first also deletes the hot key, which the past did not have).
     const getter = new RawClient(ctmd.address, 1);
     const body = RollbackPrefixRequest.encode(RollbackPrefixRequest.fromPartial({ prefix: PREFIX, to: { $case: "revision", value: loaded.ctmdPast }, author: "bench" })).finish();
-    t = performance.now();
-    const run = s.c.unary("/ctm.v1.ConfigService/RollbackPrefix", body, 600_000);
-    const [reply, gets] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run)]);
-    const ms = performance.now() - t;
+    const rollbacks: { ctmd: number; etcd: number }[] = [];
+    let p99 = 0;
+    let max = 0;
+    let calls = 0;
+    for (let round = 0; round < settings.rounds; round++) {
+      if (round > 0) await writeGeneration(s, keys, GENERATIONS + round);
+      const want = round === 0 ? keys + 1 : keys;
+      const r = { ctmd: 0, etcd: 0 };
+      for (const side of round % 2 === 0 ? ["ctmd", "etcd"] : ["etcd", "ctmd"]) {
+        if (side === "etcd") {
+          r.etcd = await timedMs(async () => expectCount(await etcdRollbackPrefix(s.e, loaded.etcdPast), want, "etcd's rollback, operations"));
+          continue;
+        }
+        const t0 = performance.now();
+        const run = s.c.unary("/ctm.v1.ConfigService/RollbackPrefix", body, 600_000);
+        const [reply, gets] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run)]);
+        r.ctmd = performance.now() - t0;
+        ok(reply, "ctmd RollbackPrefix");
+        expectCount(RollbackPrefixResponse.decode(reply.body!).restored, want, "ctmd RollbackPrefix, keys restored");
+        if (gets.failed > 0) throw new Error(`${gets.failed} of ${gets.calls} Gets failed during RollbackPrefix`);
+        p99 = Math.max(p99, gets.p99);
+        max = Math.max(max, gets.max);
+        calls += gets.calls;
+      }
+      rollbacks.push(r);
+      log(`${label}: RollbackPrefix round ${round + 1}: ${formatMs(r.ctmd)} / ${formatMs(r.etcd)}`);
+    }
     getter.close();
-    ok(reply, "ctmd RollbackPrefix");
-    const restored = RollbackPrefixResponse.decode(reply.body!).restored;
-    report.check(true, `${label}: every call of the rows above succeeded (each is checked, and a failure ends the run), every listing held every key, and every replay delivered every event`);
-    report.check(restored === keys + 1 && gets.failed === 0, `${label}: RollbackPrefix restored ${restored} keys (expected ${keys + 1}: every key, and the hot key deleted), ${gets.calls} Gets meanwhile, ${gets.failed} failed`);
-    report.row(`${label}: RollbackPrefix of every key (ctmd only), ms; a Get on another connection meanwhile: p99 ${formatMs(gets.p99)}, max ${formatMs(gets.max)}`, formatMs(ms), "-", "-");
+    report.check(true, `${label}: every call of the rows above succeeded (each is checked, and a failure ends the run), every listing held every key, every replay delivered every event, every RollbackPrefix restored every key (the first also deleted the hot key) and etcd's client wrote as many operations, and none of the ${calls} Gets during the RollbackPrefix calls failed`);
+    const ratios = rollbacks.map((r) => r.ctmd / r.etcd);
+    const ctmdMs = median(rollbacks.map((r) => r.ctmd));
+    const etcdMs = median(rollbacks.map((r) => r.etcd));
+    report.row(
+      `${label}: RollbackPrefix of every key, ms (etcd, which has none: its client reads the prefix then and now, and puts back and deletes in Txns of 128, 4 at a time, not atomic); rounds ${ratios.map((x) => x.toFixed(2)).join(", ")}; a ctmd Get on another connection meanwhile: p99 ${formatMs(p99)}, max ${formatMs(max)} (the worst round's)`,
+      formatMs(ctmdMs),
+      formatMs(etcdMs),
+      formatRatio(ctmdMs, etcdMs, median(ratios)),
+    );
   } finally {
     close(s);
     await stop(s.ctmd.child);
@@ -286,7 +401,7 @@ async function main(): Promise<number> {
     children.dispose();
   }
   report.note(
-    `Data: at N records, N/10 keys (about 120 bytes of JSON each) written ${GENERATIONS} times, plus one key with the remaining versions; "the past" is the revision after the first generation. ctmd: dist/src/main.js with its defaults; etcd ${tools.etcd} with its defaults, on both cores. Each read row: BENCH_ROUNDS rounds (default 3) in alternating order, the ratio the median of the per-round ratios; every call is checked to have succeeded and every listing to hold every key.`,
+    `Data: at N records, N/10 keys (about 120 bytes of JSON each) written ${GENERATIONS} times, plus one key with the remaining versions; "the past" is the revision after the first generation. ctmd: dist/src/main.js with its defaults; etcd ${tools.etcd} with its defaults, on both cores. Load rows: each side's requests are all built before its clock starts, and the side that loads first alternates from generation to generation (the hot key: in two halves, ctmd first then etcd first); one load, so no per-round ratios. Each read row: BENCH_ROUNDS rounds (default 3) in alternating order, the ratio the median of the per-round ratios; every call is checked to have succeeded and every listing to hold every key.`,
   );
   const markdown = report.render(info, systemInfo(), tools, error);
   const results = join(fileURLToPath(new URL(".", import.meta.url)), "results");
