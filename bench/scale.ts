@@ -102,11 +102,9 @@ async function etcdRollbackPrefix(e: RawClient, revision: number): Promise<numbe
 }
 
 interface Loaded {
-  /** Seconds each side took for the keys' generations (bulk) and for the hot key's versions (one key). */
-  ctmdBulk: number;
-  etcdBulk: number;
-  ctmdHot: number;
-  etcdHot: number;
+  /** Seconds each side took for each of the keys' generations (bulk), and for each half of the hot key's versions (one key). */
+  bulk: { ctmd: number; etcd: number }[];
+  hot: { ctmd: number; etcd: number }[];
   ctmdPast: number;
   etcdPast: number;
 }
@@ -118,25 +116,23 @@ interface Loaded {
  */
 async function load(s: Sides, records: number, log: (t: string) => void): Promise<Loaded> {
   const { keys, hotVersions } = shape(records);
-  const out: Loaded = { ctmdBulk: 0, etcdBulk: 0, ctmdHot: 0, etcdHot: 0, ctmdPast: 0, etcdPast: 0 };
-  const timed = async (run: () => Promise<void>): Promise<number> => {
-    const t = performance.now();
-    await run();
-    return (performance.now() - t) / 1000;
-  };
+  const out: Loaded = { bulk: [], hot: [], ctmdPast: 0, etcdPast: 0 };
+  const timed = async (run: () => Promise<void>): Promise<number> => (await timedMs(run)) / 1000;
   for (let g = 1; g <= GENERATIONS; g++) {
     const { applies, txns } = generation(keys, g);
     let ctmdHead = 0;
     let etcdHead = 0;
+    const step = { ctmd: 0, etcd: 0 };
+    out.bulk.push(step);
     const ctmd = async (): Promise<void> => {
-      out.ctmdBulk += await timed(() => pool(applies.length, 4, async (b) => {
+      step.ctmd = await timed(() => pool(applies.length, 4, async (b) => {
         const r = await s.c.unary("/ctm.v1.ConfigService/Apply", applies[b]!, 120_000);
         ok(r, "ctmd Apply");
         ctmdHead = Math.max(ctmdHead, ApplyResponse.decode(r.body!).header!.revision);
       }));
     };
     const etcd = async (): Promise<void> => {
-      out.etcdBulk += await timed(() => pool(txns.length, 4, async (b) => {
+      step.etcd = await timed(() => pool(txns.length, 4, async (b) => {
         const r = await s.e.unary("/etcdserverpb.KV/Txn", txns[b]!, 120_000);
         ok(r, "etcd Txn");
         etcdHead = Math.max(etcdHead, etcdHeaderRevision(r.body!));
@@ -159,17 +155,19 @@ async function load(s: Sides, records: number, log: (t: string) => void): Promis
   const sets = Array.from({ length: hotVersions }, (_, i) => SetRequest.encode(SetRequest.fromPartial({ key: HOT, value: JSON.parse(valueOf(i, 0)) as unknown })).finish());
   const puts = Array.from({ length: hotVersions }, (_, i) => etcdPutRequest(HOT, valueOf(i, 0)));
   const half = Math.ceil(hotVersions / 2);
+  out.hot.push({ ctmd: 0, etcd: 0 }, { ctmd: 0, etcd: 0 });
   const ctmdHot = async (from: number, to: number): Promise<void> => {
-    out.ctmdHot += await timed(() => pool(to - from, 64, async (i) => ok(await s.c.unary(paths.set, sets[from + i]!, 60_000), "ctmd Set")));
+    out.hot[from === 0 ? 0 : 1]!.ctmd = await timed(() => pool(to - from, 64, async (i) => ok(await s.c.unary(paths.set, sets[from + i]!, 60_000), "ctmd Set")));
   };
   const etcdHot = async (from: number, to: number): Promise<void> => {
-    out.etcdHot += await timed(() => pool(to - from, 64, async (i) => ok(await s.e.unary(paths.put, puts[from + i]!, 60_000), "etcd Put")));
+    out.hot[from === 0 ? 0 : 1]!.etcd = await timed(() => pool(to - from, 64, async (i) => ok(await s.e.unary(paths.put, puts[from + i]!, 60_000), "etcd Put")));
   };
   await ctmdHot(0, half);
   await etcdHot(0, half);
   await etcdHot(half, hotVersions);
   await ctmdHot(half, hotVersions);
-  log(`loaded ${records} records: ctmd ${(out.ctmdBulk + out.ctmdHot).toFixed(1)} s, etcd ${(out.etcdBulk + out.etcdHot).toFixed(1)} s`);
+  const sum = (steps: { ctmd: number; etcd: number }[], side: "ctmd" | "etcd"): number => steps.reduce((a, x) => a + x[side], 0);
+  log(`loaded ${records} records: ctmd ${(sum(out.bulk, "ctmd") + sum(out.hot, "ctmd")).toFixed(1)} s, etcd ${(sum(out.bulk, "etcd") + sum(out.hot, "etcd")).toFixed(1)} s`);
   return out;
 }
 
@@ -209,11 +207,15 @@ async function measureSize(records: number, work: string, children: ChildProcess
   const { keys, hotVersions } = shape(records);
   try {
     const loaded = await load(s, records, log);
-    const rate = (n: number, seconds: number): number => n / seconds;
+    // Rates, and each step's ratio (a generation of every key, a half of the hot key's versions):
+    // ctmd's rate over etcd's is etcd's time over ctmd's. A row's ratio is that of the totals.
+    const total = (steps: { ctmd: number; etcd: number }[], side: "ctmd" | "etcd"): number => steps.reduce((a, x) => a + x[side], 0);
+    const steps = (xs: { ctmd: number; etcd: number }[]): string => xs.map((x) => (x.etcd / x.ctmd).toFixed(2)).join(", ");
+    const loadRow = (name: string, n: number, ctmdSeconds: number, etcdSeconds: number): void => report.row(name, formatRate(n / ctmdSeconds), formatRate(n / etcdSeconds), formatRatio(n / ctmdSeconds, n / etcdSeconds));
     const bulk = keys * GENERATIONS;
-    report.row(`${label}: load rate, records/s (ctmd Apply of 1000 and Set at c64; etcd Txn of 128 and Put at c64)`, formatRate(rate(records, loaded.ctmdBulk + loaded.ctmdHot)), formatRate(rate(records, loaded.etcdBulk + loaded.etcdHot)), formatRatio(rate(records, loaded.ctmdBulk + loaded.ctmdHot), rate(records, loaded.etcdBulk + loaded.etcdHot)));
-    report.row(`${label}: of which bulk, ${bulk.toLocaleString("en-US")} records, records/s (ctmd Apply of 1000 vs etcd Txn of 128, 4 at a time)`, formatRate(rate(bulk, loaded.ctmdBulk)), formatRate(rate(bulk, loaded.etcdBulk)), formatRatio(rate(bulk, loaded.ctmdBulk), rate(bulk, loaded.etcdBulk)));
-    report.row(`${label}: of which one key, ${hotVersions.toLocaleString("en-US")} versions, writes/s (ctmd Set vs etcd Put, 64 in flight)`, formatRate(rate(hotVersions, loaded.ctmdHot)), formatRate(rate(hotVersions, loaded.etcdHot)), formatRatio(rate(hotVersions, loaded.ctmdHot), rate(hotVersions, loaded.etcdHot)));
+    loadRow(`${label}: load rate, records/s (ctmd Apply of 1000 and Set at c64; etcd Txn of 128 and Put at c64)`, records, total(loaded.bulk, "ctmd") + total(loaded.hot, "ctmd"), total(loaded.bulk, "etcd") + total(loaded.hot, "etcd"));
+    loadRow(`${label}: of which bulk, ${bulk.toLocaleString("en-US")} records, records/s (ctmd Apply of 1000 vs etcd Txn of 128, 4 at a time); generations ${steps(loaded.bulk)}`, bulk, total(loaded.bulk, "ctmd"), total(loaded.bulk, "etcd"));
+    loadRow(`${label}: of which one key, ${hotVersions.toLocaleString("en-US")} versions, writes/s (ctmd Set vs etcd Put, 64 in flight); halves ${steps(loaded.hot)}`, hotVersions, total(loaded.hot, "ctmd"), total(loaded.hot, "etcd"));
 
     // Start-up: both stopped, then started on their data, in alternating order.
     close(s);
@@ -401,7 +403,7 @@ async function main(): Promise<number> {
     children.dispose();
   }
   report.note(
-    `Data: at N records, N/10 keys (about 120 bytes of JSON each) written ${GENERATIONS} times, plus one key with the remaining versions; "the past" is the revision after the first generation. ctmd: dist/src/main.js with its defaults; etcd ${tools.etcd} with its defaults, on both cores. Load rows: each side's requests are all built before its clock starts, and the side that loads first alternates from generation to generation (the hot key: in two halves, ctmd first then etcd first); one load, so no per-round ratios. Each read row: BENCH_ROUNDS rounds (default 3) in alternating order, the ratio the median of the per-round ratios; every call is checked to have succeeded and every listing to hold every key.`,
+    `Data: at N records, N/10 keys (about 120 bytes of JSON each) written ${GENERATIONS} times, plus one key with the remaining versions; "the past" is the revision after the first generation. ctmd: dist/src/main.js with its defaults; etcd ${tools.etcd} with its defaults, on both cores. Load rows: each side's requests are all built before its clock starts, and the side that loads first alternates from generation to generation (the hot key: in two halves, ctmd first then etcd first); each generation and each half of the hot key's versions is a step, whose ratio the row shows, and the row's ratio is that of the totals. Each read row: BENCH_ROUNDS rounds (default 3) in alternating order, the ratio the median of the per-round ratios; every call is checked to have succeeded and every listing to hold every key.`,
   );
   const markdown = report.render(info, systemInfo(), tools, error);
   const results = join(fileURLToPath(new URL(".", import.meta.url)), "results");
