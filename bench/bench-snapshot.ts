@@ -133,7 +133,7 @@ export async function getsDuring(client: RawClient, path: string, body: Uint8Arr
 }
 
 /** Peak RSS of `pid` while `done` is pending, sampled every 20 ms. */
-async function peakRss(pid: number, done: Promise<unknown>): Promise<number> {
+export async function peakRss(pid: number, done: Promise<unknown>): Promise<number> {
   let over = false;
   void done.finally(() => (over = true));
   let peak = rssMiB(pid);

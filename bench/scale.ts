@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { ApplyRequest, ApplyResponse, GetAtRequest, GetRequest, GetResponse, HistoryRequest, RollbackPrefixRequest, RollbackPrefixResponse, SetRequest, SnapshotRequest } from "../src/gen/ctm/v1/config_service.js";
-import { getsDuring, pool, replayCtmd, replayEtcd, rssMiB, skimSnapshot, countField } from "./bench-snapshot.js";
+import { getsDuring, peakRss, pool, replayCtmd, replayEtcd, rssMiB, skimSnapshot, countField } from "./bench-snapshot.js";
 import { ChildProcesses, stop } from "./child-processes.js";
 import { etcdHeaderRevision, etcdPutRequest, etcdRangeAtRequest, etcdRangeKvs, etcdRangePrefixRequest, etcdRangeRequest, etcdTxnPutsRequest, etcdTxnRequest, type EtcdTxnOp } from "./etcd-messages.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
@@ -312,11 +312,16 @@ async function measureSize(records: number, work: string, children: ChildProcess
     // the first, both get a new generation of every key (untimed), so every round restores
     // every key (the first also deletes the hot key, which the past did not have).
     const getter = new RawClient(ctmd.address, 1);
+    const pastRange = await s.e.unary(paths.range, etcdRangePrefixRequest(PREFIX, loaded.etcdPast), 120_000);
+    ok(pastRange, "etcd Range at the revision");
+    const pastBytes = pastRange.body!.length;
     const body = RollbackPrefixRequest.encode(RollbackPrefixRequest.fromPartial({ prefix: PREFIX, to: { $case: "revision", value: loaded.ctmdPast }, author: "bench" })).finish();
     const rollbacks: { ctmd: number; etcd: number }[] = [];
     let p99 = 0;
     let max = 0;
     let calls = 0;
+    // ctmd's resident memory before each RollbackPrefix and its peak during it.
+    const rss: { before: number; peak: number }[] = [];
     for (let round = 0; round < settings.rounds; round++) {
       if (round > 0) await writeGeneration(s, keys, GENERATIONS + round);
       const want = round === 0 ? keys + 1 : keys;
@@ -326,10 +331,12 @@ async function measureSize(records: number, work: string, children: ChildProcess
           r.etcd = await timedMs(async () => expectCount(await etcdRollbackPrefix(s.e, loaded.etcdPast), want, "etcd's rollback, operations"));
           continue;
         }
+        const before = rssMiB(ctmd.child.pid!);
         const t0 = performance.now();
         const run = s.c.unary("/ctm.v1.ConfigService/RollbackPrefix", body, 600_000);
-        const [reply, gets] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run)]);
+        const [reply, gets, peak] = await Promise.all([run, getsDuring(getter, paths.get, getBody, run), peakRss(ctmd.child.pid!, run)]);
         r.ctmd = performance.now() - t0;
+        rss.push({ before, peak });
         ok(reply, "ctmd RollbackPrefix");
         expectCount(RollbackPrefixResponse.decode(reply.body!).restored, want, "ctmd RollbackPrefix, keys restored");
         if (gets.failed > 0) throw new Error(`${gets.failed} of ${gets.calls} Gets failed during RollbackPrefix`);
@@ -346,7 +353,7 @@ async function measureSize(records: number, work: string, children: ChildProcess
     const ctmdMs = median(rollbacks.map((r) => r.ctmd));
     const etcdMs = median(rollbacks.map((r) => r.etcd));
     report.row(
-      `${label}: RollbackPrefix of every key, ms (etcd, which has none: its client reads the prefix then and now, and puts back and deletes in Txns of 128, 4 at a time, not atomic); rounds ${ratios.map((x) => x.toFixed(2)).join(", ")}; a ctmd Get on another connection meanwhile: p99 ${formatMs(p99)}, max ${formatMs(max)} (the worst round's)`,
+      `${label}: RollbackPrefix of every key, ms (etcd, which has none: its client reads the prefix then and now, and puts back and deletes in Txns of 128, 4 at a time, not atomic); rounds ${ratios.map((x) => x.toFixed(2)).join(", ")}; a ctmd Get on another connection meanwhile: p99 ${formatMs(p99)}, max ${formatMs(max)} (the worst round's); ctmd's RSS before → peak ${rss.map((x) => `${x.before.toFixed(0)} → ${x.peak.toFixed(0)}`).join(", ")} MiB, for ${(pastBytes / 2 ** 20).toFixed(1)} MiB of keys and values at the revision (etcd's Range)`,
       formatMs(ctmdMs),
       formatMs(etcdMs),
       formatRatio(ctmdMs, etcdMs, median(ratios)),
