@@ -36,16 +36,14 @@ export function etcdHeaderRevision(bytes: Uint8Array): number {
 }
 
 /** etcdserverpb.PutRequest { bytes key = 1; bytes value = 2; } */
-export function etcdPutRequest(key: string, value: string | Uint8Array): Uint8Array {
-  const bytes = typeof value === "string" ? utf8.encode(value) : value;
-  return new BinaryWriter().uint32((1 << 3) | 2).bytes(utf8.encode(key)).uint32((2 << 3) | 2).bytes(bytes).finish();
+export function etcdPutRequest(key: string | Uint8Array, value: string | Uint8Array): Uint8Array {
+  const bytes = (x: string | Uint8Array): Uint8Array => (typeof x === "string" ? utf8.encode(x) : x);
+  return new BinaryWriter().uint32((1 << 3) | 2).bytes(bytes(key)).uint32((2 << 3) | 2).bytes(bytes(value)).finish();
 }
 
-/** etcdserverpb.TxnRequest { repeated RequestOp success = 2 } of puts: RequestOp { RequestPut request_put = 2 }. */
+/** etcdserverpb.TxnRequest of puts (see etcdTxnRequest). */
 export function etcdTxnPutsRequest(puts: readonly { key: string; value: string }[]): Uint8Array {
-  const w = new BinaryWriter();
-  for (const p of puts) w.uint32((2 << 3) | 2).bytes(new BinaryWriter().uint32((2 << 3) | 2).bytes(etcdPutRequest(p.key, p.value)).finish());
-  return w.finish();
+  return etcdTxnRequest(puts.map((p) => ({ put: { key: utf8.encode(p.key), value: utf8.encode(p.value) } })));
 }
 
 /** An operation of a Txn: a put, or a delete of one key. */
@@ -59,33 +57,11 @@ export function etcdTxnRequest(ops: readonly EtcdTxnOp[]): Uint8Array {
   const w = new BinaryWriter();
   for (const op of ops) {
     const inner = new BinaryWriter();
-    if ("put" in op) inner.uint32((2 << 3) | 2).bytes(new BinaryWriter().uint32((1 << 3) | 2).bytes(op.put.key).uint32((2 << 3) | 2).bytes(op.put.value).finish());
+    if ("put" in op) inner.uint32((2 << 3) | 2).bytes(etcdPutRequest(op.put.key, op.put.value));
     else inner.uint32((3 << 3) | 2).bytes(new BinaryWriter().uint32((1 << 3) | 2).bytes(op.del).finish());
     w.uint32((2 << 3) | 2).bytes(inner.finish());
   }
   return w.finish();
-}
-
-/** The keys and values of a RangeResponse { repeated mvccpb.KeyValue kvs = 2 { bytes key = 1; bytes value = 5; } }. */
-export function etcdRangeKvs(bytes: Uint8Array): { key: Uint8Array; value: Uint8Array }[] {
-  const out: { key: Uint8Array; value: Uint8Array }[] = [];
-  const r = new BinaryReader(bytes);
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag === ((2 << 3) | 2)) {
-      const kv = new BinaryReader(r.bytes());
-      let key: Uint8Array = new Uint8Array(0);
-      let value: Uint8Array = new Uint8Array(0);
-      while (kv.pos < kv.len) {
-        const t = kv.uint32();
-        if (t === ((1 << 3) | 2)) key = kv.bytes();
-        else if (t === ((5 << 3) | 2)) value = kv.bytes();
-        else kv.skip(t & 7);
-      }
-      out.push({ key, value });
-    } else r.skip(tag & 7);
-  }
-  return out;
 }
 
 /** etcdserverpb.RangeRequest { bytes key = 1; int64 revision = 4; }: one key as it stood at a revision. */

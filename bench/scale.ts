@@ -12,7 +12,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ApplyRequest, ApplyResponse, GetAtRequest, GetRequest, GetResponse, HistoryRequest, RollbackPrefixRequest, RollbackPrefixResponse, SetRequest, SnapshotRequest } from "../src/gen/ctm/v1/config_service.js";
 import { getsDuring, peakRss, pool, replayCtmd, replayEtcd, rssMiB, skimSnapshot, countField } from "./bench-snapshot.js";
 import { ChildProcesses, stop } from "./child-processes.js";
-import { etcdHeaderRevision, etcdPutRequest, etcdRangeAtRequest, etcdRangeKvs, etcdRangePrefixRequest, etcdRangeRequest, etcdTxnPutsRequest, etcdTxnRequest, type EtcdTxnOp } from "./etcd-messages.js";
+import { etcdHeaderRevision, etcdPutRequest, decodeEtcdRangeResponse, etcdRangeAtRequest, etcdRangePrefixRequest, etcdRangeRequest, etcdTxnPutsRequest, etcdTxnRequest, type EtcdTxnOp } from "./etcd-messages.js";
 import { formatMs, formatRate, formatRatio } from "./format.js";
 import { RawClient } from "./raw-client.js";
 import { Report } from "./report.js";
@@ -88,9 +88,9 @@ async function etcdRollbackPrefix(e: RawClient, revision: number): Promise<numbe
   ok(then, "etcd Range at the revision");
   ok(now, "etcd Range now");
   const name = (key: Uint8Array): string => Buffer.from(key).toString("latin1");
-  const past = new Map(etcdRangeKvs(then.body!).map((kv) => [name(kv.key), kv]));
+  const past = new Map(decodeEtcdRangeResponse(then.body!).kvs.map((kv) => [name(kv.key), kv]));
   const ops: EtcdTxnOp[] = [];
-  for (const kv of etcdRangeKvs(now.body!)) {
+  for (const kv of decodeEtcdRangeResponse(now.body!).kvs) {
     const was = past.get(name(kv.key));
     past.delete(name(kv.key));
     if (was === undefined) ops.push({ del: kv.key });
