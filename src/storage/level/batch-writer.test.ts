@@ -1,9 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { once } from "node:events";
 import type { Worker } from "node:worker_threads";
 import { ClassicLevel } from "classic-level";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BatchWriter } from "./batch-writer.js";
 
 let dir: string;
@@ -67,5 +68,48 @@ describe("BatchWriter", () => {
     next.put(b("kept"), b("2"));
     await next.write();
     expect([await get("lost"), await get("kept")]).toEqual([undefined, "2"]);
+  });
+
+  it("lets its thread go once no batch has come for a while, keeps it for a batch that comes sooner, and starts another for the next", async () => {
+    const idle = new BatchWriter(dir, 300);
+    const threadOf = (w: BatchWriter): Worker | undefined => (w as unknown as { thread?: { worker: Worker } }).thread?.worker;
+    try {
+      const first = idle.begin();
+      first.put(b("a"), b("1"));
+      await first.write();
+      const worker = threadOf(idle)!;
+      const ended = once(worker, "exit");
+      const soon = idle.begin();
+      soon.put(b("b"), b("2"));
+      await soon.write();
+      expect(threadOf(idle)).toBe(worker);
+
+      await ended;
+      expect(idle.running).toBe(false);
+      const later = idle.begin();
+      later.put(b("c"), b("3"));
+      await later.write();
+      expect(threadOf(idle)).not.toBe(worker);
+      expect([await get("a"), await get("b"), await get("c")]).toEqual(["1", "2", "3"]);
+    } finally {
+      await idle.close();
+    }
+  });
+
+  it("a thread let go while the next batch starts on a new one does not fail that batch when it ends", async () => {
+    const idle = new BatchWriter(dir, 0);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const batch = idle.begin();
+        batch.put(b(`r${i}`), b(String(i)));
+        await batch.write();
+        // Let the idle timer fire: the thread is ending while the next batch begins.
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await vi.waitFor(() => expect(idle.running).toBe(false), { timeout: 5000 });
+      expect(await get("r4")).toBe("4");
+    } finally {
+      await idle.close();
+    }
   });
 });

@@ -7,34 +7,72 @@ const script = workerScript("batch-writer-worker", import.meta.url);
 
 /** Bytes of entries sent to the writer at a time. */
 const CHUNK = 1 << 20;
+/** How long the thread waits for the next batch before it is let go (see BatchWriter). */
+const IDLE_MS = 2000;
 
 /**
- * The worker thread a store writes its large batches from, started at the first one and kept
- * until close(). LevelDB keeps a batch in one buffer that doubles as it grows: a put that doubled
+ * The worker thread a store writes its large batches from, started at the first one. LevelDB keeps a batch in one buffer that doubles as it grows: a put that doubled
  * a batch of 64 MiB copied it whole and held the event loop for 60 to 120 ms. Here the store packs
  * the entries into chunks and sends each as it fills; the worker puts them into its batch and
  * writes it (synced) on write(), one atomic batch as before. One batch at a time: the store's
  * flush is sequential. `location` must be held open with `multithreading`.
+ *
+ * The thread ends once no batch has come for `idleMs`, and the next batch starts another. The
+ * LevelDB batch a thread wrote last is freed only when its thread collects garbage, which an idle
+ * thread never does: after a RollbackPrefix of 100,000 keys, that batch and the chunks it was
+ * sent in held about 35 MiB for as long as the daemon ran.
  */
 export class BatchWriter {
   private thread: StoreThread<BatchWriterReply> | undefined;
   private waiting: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  /** Threads let go for idleness, until they have ended. */
+  private readonly ending = new Set<Promise<void>>();
 
-  constructor(private readonly location: string) {}
+  constructor(
+    private readonly location: string,
+    private readonly idleMs = IDLE_MS,
+  ) {}
 
   /** A new batch; the one before must have been written or aborted. */
   begin(): ThreadedBatch {
+    clearTimeout(this.idle);
+    this.idle = undefined;
     const worker = this.start();
-    return new ThreadedBatch(worker, (waiting) => {
-      // The thread ended while the batch was being sent: nothing would ever answer its write.
-      if (this.thread?.worker !== worker) waiting.reject(new Error("the batch writer exited before the batch was written"));
-      else this.waiting = waiting;
-    });
+    return new ThreadedBatch(
+      worker,
+      (waiting) => {
+        // The thread ended while the batch was being sent: nothing would ever answer its write.
+        if (this.thread?.worker !== worker) waiting.reject(new Error("the batch writer exited before the batch was written"));
+        else this.waiting = waiting;
+      },
+      () => this.release(),
+    );
   }
 
   /** Stops the worker, which closes its handle of the store first. */
   async close(): Promise<void> {
-    await this.thread?.close();
+    clearTimeout(this.idle);
+    this.idle = undefined;
+    await Promise.all([this.thread?.close(), ...this.ending]);
+  }
+
+  /** Whether a thread is up (one let go for idleness is not). */
+  get running(): boolean {
+    return this.thread !== undefined;
+  }
+
+  /** After a batch's answer: the thread is let go unless another batch begins within idleMs. */
+  private release(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      this.idle = undefined;
+      const thread = this.thread;
+      if (thread === undefined || this.waiting !== undefined) return;
+      this.thread = undefined;
+      const ended = thread.close().finally(() => this.ending.delete(ended));
+      this.ending.add(ended);
+    }, this.idleMs).unref();
   }
 
   private start(): Worker {
@@ -44,11 +82,14 @@ export class BatchWriter {
         thread.worker.unref();
         const w = this.waiting;
         this.waiting = undefined;
+        this.release();
         if ("written" in m) w?.resolve();
         else w?.reject(Object.assign(new Error(`writing the batch: ${m.error}`), { code: m.code }));
       },
       exit: (code, failure) => {
-        if (this.thread === thread) this.thread = undefined;
+        // A thread let go for idleness had no batch; the batch waiting now is another thread's.
+        if (this.thread !== thread) return;
+        this.thread = undefined;
         // A batch in flight when the thread ended was not written: the store fails it.
         this.waiting?.reject(failure ?? new Error(`the batch writer exited (code ${code}) before the batch was written`));
         this.waiting = undefined;
@@ -67,6 +108,7 @@ export class ThreadedBatch {
   constructor(
     private readonly worker: Worker,
     private readonly expect: (waiting: { resolve: () => void; reject: (e: unknown) => void }) => void,
+    private readonly aborted: () => void,
   ) {}
 
   put(key: Uint8Array, value: Uint8Array): void {
@@ -90,6 +132,7 @@ export class ThreadedBatch {
   /** Drops what was sent of the batch, unwritten. */
   abort(): void {
     this.worker.postMessage({ abort: true } satisfies BatchWriterMessage);
+    this.aborted();
   }
 
   private add(key: Uint8Array, value: Uint8Array | undefined): void {
