@@ -70,11 +70,33 @@ function generation(keys: number, g: number): { applies: Uint8Array[]; txns: Uin
   return { applies, txns };
 }
 
-/** Writes generation `g` of every key on both sides, 4 calls at a time, untimed. */
+/** Sends ctmd's Applies, 4 at a time; the highest revision they answered. */
+async function sendApplies(c: RawClient, applies: Uint8Array[]): Promise<number> {
+  let head = 0;
+  await pool(applies.length, 4, async (b) => {
+    const r = await c.unary("/ctm.v1.ConfigService/Apply", applies[b]!, 120_000);
+    ok(r, "ctmd Apply");
+    head = Math.max(head, ApplyResponse.decode(r.body!).header!.revision);
+  });
+  return head;
+}
+
+/** Sends etcd's Txns, 4 at a time; the highest revision they answered. */
+async function sendTxns(e: RawClient, txns: Uint8Array[]): Promise<number> {
+  let head = 0;
+  await pool(txns.length, 4, async (b) => {
+    const r = await e.unary("/etcdserverpb.KV/Txn", txns[b]!, 120_000);
+    ok(r, "etcd Txn");
+    head = Math.max(head, etcdHeaderRevision(r.body!));
+  });
+  return head;
+}
+
+/** Writes generation `g` of every key on both sides, untimed. */
 async function writeGeneration(s: Sides, keys: number, g: number): Promise<void> {
   const { applies, txns } = generation(keys, g);
-  await pool(applies.length, 4, async (b) => ok(await s.c.unary("/ctm.v1.ConfigService/Apply", applies[b]!, 120_000), "ctmd Apply"));
-  await pool(txns.length, 4, async (b) => ok(await s.e.unary("/etcdserverpb.KV/Txn", txns[b]!, 120_000), "etcd Txn"));
+  await sendApplies(s.c, applies);
+  await sendTxns(s.e, txns);
 }
 
 /**
@@ -101,10 +123,16 @@ async function etcdRollbackPrefix(e: RawClient, revision: number): Promise<numbe
   return ops.length;
 }
 
+/** One step's (or round's) figure on each side. */
+type Step = { ctmd: number; etcd: number };
+
+/** One side's sum over steps. */
+const total = (steps: Step[], side: keyof Step): number => steps.reduce((a, x) => a + x[side], 0);
+
 interface Loaded {
   /** Seconds each side took for each of the keys' generations (bulk), and for each half of the hot key's versions (one key). */
-  bulk: { ctmd: number; etcd: number }[];
-  hot: { ctmd: number; etcd: number }[];
+  bulk: Step[];
+  hot: Step[];
   ctmdPast: number;
   etcdPast: number;
 }
@@ -125,18 +153,10 @@ async function load(s: Sides, records: number, log: (t: string) => void): Promis
     const step = { ctmd: 0, etcd: 0 };
     out.bulk.push(step);
     const ctmd = async (): Promise<void> => {
-      step.ctmd = await timed(() => pool(applies.length, 4, async (b) => {
-        const r = await s.c.unary("/ctm.v1.ConfigService/Apply", applies[b]!, 120_000);
-        ok(r, "ctmd Apply");
-        ctmdHead = Math.max(ctmdHead, ApplyResponse.decode(r.body!).header!.revision);
-      }));
+      step.ctmd = await timed(async () => void (ctmdHead = await sendApplies(s.c, applies)));
     };
     const etcd = async (): Promise<void> => {
-      step.etcd = await timed(() => pool(txns.length, 4, async (b) => {
-        const r = await s.e.unary("/etcdserverpb.KV/Txn", txns[b]!, 120_000);
-        ok(r, "etcd Txn");
-        etcdHead = Math.max(etcdHead, etcdHeaderRevision(r.body!));
-      }));
+      step.etcd = await timed(async () => void (etcdHead = await sendTxns(s.e, txns)));
     };
     if (g % 2 === 1) {
       await ctmd();
@@ -166,8 +186,7 @@ async function load(s: Sides, records: number, log: (t: string) => void): Promis
   await etcdHot(0, half);
   await etcdHot(half, hotVersions);
   await ctmdHot(half, hotVersions);
-  const sum = (steps: { ctmd: number; etcd: number }[], side: "ctmd" | "etcd"): number => steps.reduce((a, x) => a + x[side], 0);
-  log(`loaded ${records} records: ctmd ${(sum(out.bulk, "ctmd") + sum(out.hot, "ctmd")).toFixed(1)} s, etcd ${(sum(out.bulk, "etcd") + sum(out.hot, "etcd")).toFixed(1)} s`);
+  log(`loaded ${records} records: ctmd ${(total(out.bulk, "ctmd") + total(out.hot, "ctmd")).toFixed(1)} s, etcd ${(total(out.bulk, "etcd") + total(out.hot, "etcd")).toFixed(1)} s`);
   return out;
 }
 
@@ -209,8 +228,7 @@ async function measureSize(records: number, work: string, children: ChildProcess
     const loaded = await load(s, records, log);
     // Rates, and each step's ratio (a generation of every key, a half of the hot key's versions):
     // ctmd's rate over etcd's is etcd's time over ctmd's. A row's ratio is that of the totals.
-    const total = (steps: { ctmd: number; etcd: number }[], side: "ctmd" | "etcd"): number => steps.reduce((a, x) => a + x[side], 0);
-    const steps = (xs: { ctmd: number; etcd: number }[]): string => xs.map((x) => (x.etcd / x.ctmd).toFixed(2)).join(", ");
+    const steps = (xs: Step[]): string => xs.map((x) => (x.etcd / x.ctmd).toFixed(2)).join(", ");
     const loadRow = (name: string, n: number, ctmdSeconds: number, etcdSeconds: number): void => report.row(name, formatRate(n / ctmdSeconds), formatRate(n / etcdSeconds), formatRatio(n / ctmdSeconds, n / etcdSeconds));
     const bulk = keys * GENERATIONS;
     loadRow(`${label}: load rate, records/s (ctmd Apply of 1000 and Set at c64; etcd Txn of 128 and Put at c64)`, records, total(loaded.bulk, "ctmd") + total(loaded.hot, "ctmd"), total(loaded.bulk, "etcd") + total(loaded.hot, "etcd"));
@@ -317,7 +335,7 @@ async function measureSize(records: number, work: string, children: ChildProcess
     ok(pastRange, "etcd Range at the revision");
     const pastBytes = pastRange.body!.length;
     const body = RollbackPrefixRequest.encode(RollbackPrefixRequest.fromPartial({ prefix: PREFIX, to: { $case: "revision", value: loaded.ctmdPast }, author: "bench" })).finish();
-    const rollbacks: { ctmd: number; etcd: number }[] = [];
+    const rollbacks: Step[] = [];
     let p99 = 0;
     let max = 0;
     let calls = 0;
