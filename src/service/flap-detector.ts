@@ -108,10 +108,14 @@ export class FlapDetector {
     for (let i = from; i < to; i++) {
       const r = records[i]!;
       if (r.cause !== "api") continue;
-      let e = this.recent.get(r.key);
+      const e = this.recent.get(r.key);
       if (e === undefined) {
         if (this.recent.size >= MAX_KEYS) this.forgetOldest();
-        this.recent.set(r.key, (e = { times: [], authors: [] }));
+        // Made holding this change: a push onto an empty array reserves room for 17, and a commit
+        // of a whole prefix makes an entry for each of its keys. One change never flaps
+        // (`changes` is at least 1).
+        this.recent.set(r.key, { times: [r.time], authors: [r.author] });
+        continue;
       }
       // Only the times in the window before this change matter, and only the last changes + 1.
       while (e.times.length > 0 && e.times[0]! <= r.time - this.windowMs) e.times.shift();
