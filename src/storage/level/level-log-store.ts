@@ -136,7 +136,7 @@ export class LevelLogStore implements LogStore {
   private revIndex: RevisionIndex | undefined;
   /** Snapshot's pages, read from this store's sections. */
   private pages!: LevelPages;
-  /** The worker thread large batches are written from: started at the first, stopped at close. */
+  /** The worker thread large batches are written from; it ends when idle (see BatchWriter). */
   private batchWriter: BatchWriter | undefined;
   private pastReader: PastReader | undefined;
   /** The oldest revision answered; raised by compaction before it removes anything. */
