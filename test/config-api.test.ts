@@ -232,6 +232,53 @@ describe("ConfigService against a real daemon", () => {
     expect((await c.get({ key: `wide/${N - 1}` })).entry!.value).toEqual({ v: 1, note });
   });
 
+  it("RollbackPrefix over several pages of the past restores exactly what the prefix held, keys born and deleted since included", async () => {
+    const N = 2_500;
+    const key = (i: number, tail = ""): string => `multi/${String(i).padStart(4, "0")}${tail}`;
+    const apply = async (ops: ({ set: string; value: unknown } | { del: string })[]): Promise<void> => {
+      for (let b = 0; b < ops.length; b += 500) {
+        await c.apply({
+          operations: ops.slice(b, b + 500).map((o) => ("del" in o ? { operation: { $case: "delete" as const, value: { key: o.del, force: false } } } : { operation: { $case: "set" as const, value: { key: o.set, value: o.value } } })),
+        });
+      }
+    };
+    const range = (n: number, keep: (i: number) => boolean): number[] => Array.from({ length: n }, (_, i) => i).filter(keep);
+    const listing = async (at?: number): Promise<Map<string, unknown>> => {
+      const out = new Map<string, unknown>();
+      let pageToken = "";
+      do {
+        const p = await c.snapshot({ prefix: "multi/", at: at === undefined ? undefined : { $case: "revision", value: at }, pageSize: 700, pageToken });
+        for (const e of p.entries) out.set(e.key, e.value);
+        pageToken = p.nextPageToken;
+      } while (pageToken !== "");
+      return out;
+    };
+    await apply(range(N, () => true).map((i) => ({ set: key(i), value: { v: 1, i } })));
+    // Deleted before the mark: tombstones in the past, some of them written again since.
+    await apply(range(N, (i) => i % 10 === 3).map((i) => ({ del: key(i) })));
+    const mark = (await c.set({ key: "multi-mark", value: 1 })).entry!.revision;
+    await apply([
+      ...range(N, (i) => i % 3 === 0).map((i) => ({ set: key(i), value: { v: 2, i } })),
+      ...range(N, (i) => i % 7 === 1 && i % 10 !== 3 && i % 3 !== 0).map((i) => ({ del: key(i) })),
+      ...range(N, (i) => i % 30 === 13).map((i) => ({ set: key(i), value: { v: 3, i } })),
+      // Born since, between keys of the past on every page of it and after its last key.
+      ...range(N, (i) => i % 250 === 0).map((i) => ({ set: key(i, "b"), value: { born: i } })),
+      { set: key(9999), value: { born: 9999 } },
+    ]);
+    const then = await listing(mark);
+    const now = await listing();
+    const changed = [...new Set([...then.keys(), ...now.keys()])].filter((k) => JSON.stringify(then.get(k)) !== JSON.stringify(now.get(k))).sort();
+    expect(changed.length).toBeGreaterThan(1000);
+
+    const r = await c.rollbackPrefix({ prefix: "multi/", to: { $case: "revision", value: mark } });
+    expect(r.restored).toBe(changed.length);
+    expect(r.lastRevision - r.firstRevision + 1).toBe(changed.length);
+    // Revisions follow key order, and the answer lists the first of them.
+    expect(r.entries.map((e) => e.key)).toEqual(changed.slice(0, r.entries.length));
+    expect(r.entries.map((e) => e.revision)).toEqual(r.entries.map((_, i) => r.firstRevision + i));
+    expect(await listing()).toEqual(then);
+  });
+
   it("Blame, Diff and ListChanges of the largest values answer within a default client's message limit", async () => {
     // 120,000 numbers (about 240 KB of JSON, near the 256 KiB limit) under 4096-character
     // messages: a line per leaf, each repeating its message, was half a gigabyte.
