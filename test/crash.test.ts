@@ -59,7 +59,7 @@ describe("durability", () => {
     expect(acked.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3000);
   });
 
-  it("a RollbackPrefix of 12,000 keys, written from a worker thread, survives kill -9 whole or not at all", async () => {
+  it("a RollbackPrefix of 12,000 keys, written from a worker thread in parts, survives kill -9 whole or not at all", async () => {
     // Past THREADED_BATCH (10,000 records): the rollback's batch is written from the worker thread.
     const KEYS = 12_000;
     const daemon = await Daemon.start();
@@ -97,9 +97,11 @@ describe("durability", () => {
     expect(await state()).toEqual(new Set([1]));
     client.close();
     expect(await daemon.stop()).toBe(0);
-    const stopped = daemon.logs.filter((l) => l.msg === "stopped").at(-1) as { threadedBatches: number; records: number };
-    // The rollback's records went in one batch written from the worker thread; the Applies' did not.
+    const stopped = daemon.logs.filter((l) => l.msg === "stopped").at(-1) as { threadedBatches: number; batchParts: number; records: number };
+    // The rollback's records went in one batch written from the worker thread, in two synced
+    // parts (BATCH_PART is 8,192 records); the Applies' did not.
     expect(stopped.threadedBatches).toBe(1);
+    expect(stopped.batchParts).toBe(2);
     await daemon.launch();
     client = connect(daemon.address);
     c = api(client);

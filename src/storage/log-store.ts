@@ -20,6 +20,10 @@ export interface StoreStats {
   readonly records: number;
   /** Of `batches`, those written from a worker thread (the level store's large batches). */
   readonly threadedBatches?: number;
+  /** Synced parts those batches were written in, when larger than one part. */
+  readonly batchParts?: number;
+  /** Records of a batch left unfinished by an earlier process, taken out at open. */
+  readonly undoneRecords?: number;
   /** Snapshot pages in the past whose records were read on the level store's reader thread. */
   readonly threadedPages?: number;
 }

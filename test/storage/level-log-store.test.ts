@@ -35,9 +35,12 @@ describeLogStore("LevelLogStore without its revision index", levelStore({ revisi
 describeLogStore("LevelLogStore reading its heads from a thread", levelStore({ headReader: "thread" }));
 // Every batch built and written on a worker thread, as a batch of THREADED_BATCH records or more is.
 describeLogStore("LevelLogStore writing every batch from a thread", levelStore({ threadedBatch: 1 }));
+// Every batch of more than two records written in synced parts, as a threaded batch of more than BATCH_PART records is.
+describeLogStore("LevelLogStore writing batches in parts", levelStore({ threadedBatch: 1, batchPart: 2 }));
 describeCompaction("LevelLogStore", levelStore());
 describeCompaction("LevelLogStore writing every batch from a thread", levelStore({ threadedBatch: 1 }));
 describeCompaction("LevelLogStore without its revision index", levelStore({ revisionIndex: "off" }));
+describeCompaction("LevelLogStore writing batches in parts", levelStore({ threadedBatch: 1, batchPart: 2 }));
 
 describe("LevelLogStore specifics", () => {
   it("builds its revision index in the background while commits land, and then pages as the key index does", async () => {

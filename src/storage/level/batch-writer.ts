@@ -15,13 +15,14 @@ const IDLE_MS = 2000;
  * keeps a batch in one buffer that doubles as it grows: a put that doubled a batch of 64 MiB
  * copied it whole and held the event loop for 60 to 120 ms. Here the store packs the entries
  * into chunks and sends each as it fills; the worker puts them into its batch and writes it
- * (synced) on write(), one atomic batch as before. One batch at a time: the store's flush is
- * sequential. `location` must be held open with `multithreading`.
+ * (synced) on write(), as one atomic LevelDB batch. One batch at a time: the store's flush is
+ * sequential, and writes a large group as several batches, one after another (see
+ * LevelLogStore's writeThreaded). `location` must be held open with `multithreading`.
  *
- * The thread ends once no batch has come for `idleMs`, and the next batch starts another. The
- * LevelDB batch a thread wrote last is freed only when its thread collects garbage, which an idle
- * thread never does: after a RollbackPrefix of 100,000 keys, a daemon that kept its thread stayed
- * 51 to 63 MiB larger than one that let it go.
+ * The thread collects its garbage after each write of a MiB or more (see batch-writer-worker.ts)
+ * and ends once no batch has come for `idleMs`; the next batch starts another. Before either, an
+ * idle thread kept the LevelDB batch it wrote last: after a RollbackPrefix of 100,000 keys, a
+ * daemon that kept its thread stayed 51 to 63 MiB larger than one that let it go.
  */
 export class BatchWriter {
   private thread: StoreThread<BatchWriterReply> | undefined;

@@ -44,4 +44,6 @@ export const META = {
   compact: prefixed("meta", Buffer.from("compact")),
   /** A compaction under way: its horizon is already served, its archive already written. */
   compacting: prefixed("meta", Buffer.from("compacting")),
+  /** A batch being written in parts: its revisions (first and last), none of them acknowledged (see unfinished-write.ts). */
+  unfinished: prefixed("meta", Buffer.from("unfinished")),
 } as const;

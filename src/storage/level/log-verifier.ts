@@ -5,6 +5,7 @@ import { META, PREFIX, prefixed, sectionRange, type Section } from "./layout.js"
 import { BelowDigest } from "../below-digest.js";
 import { decodeCompacted } from "./compactor.js";
 import { decodeLogValue, recordHash } from "./record-bytes.js";
+import { decodeUnfinished, type UnfinishedWrite } from "./unfinished-write.js";
 
 export interface VerifyOptions {
   scope: "tail" | "full";
@@ -54,9 +55,18 @@ export async function verifyLog(db: Db, o: VerifyOptions): Promise<VerifyReport>
 
 async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
-  const [headBytes, headHash, compactBytes] = await db.getMany([META.head, META.hash, META.compact], { snapshot });
+  const [headBytes, headHash, compactBytes, unfinishedBytes] = await db.getMany([META.head, META.hash, META.compact, META.unfinished], { snapshot });
   const to = headBytes === undefined ? 0 : readU64(headBytes);
   const read = { snapshot };
+  // A batch being written in parts (or left so by a process that stopped): its records lie above
+  // the head, unacknowledged, with their index entries. The check ends at the head and counts them.
+  let unfinished: number;
+  try {
+    unfinished = unfinishedBytes === undefined ? 0 : await countUnfinished(db, decodeUnfinished(unfinishedBytes), to, read);
+  } catch (e) {
+    if (!(e instanceof Bad)) throw e;
+    return { ok: false, scope: o.scope, from: o.from, to, recordsChecked: 0, headHash: Buffer.from(o.prevHash).toString("hex"), finishedAt: Date.now(), durationMs: Date.now() - started, firstBadRevision: e.revision, reason: e.message };
+  }
   let prev: Buffer = Buffer.from(o.prevHash);
   // Below a compaction's horizon the log has gaps and stripped records: no chain runs there.
   // A check that starts below it reads all of it and compares its digest; the chain then
@@ -84,7 +94,7 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
   });
   // key -> [version, revision] of its newest record seen so far.
   const keys = new Map<string, [number, number]>();
-  const it = db.iterator({ gte: prefixed("log", u64(Math.max(1, from))), lt: sectionRange("log").lt, snapshot });
+  const it = db.iterator({ gte: prefixed("log", u64(Math.max(1, from))), lt: unfinishedBytes === undefined ? sectionRange("log").lt : prefixed("log", u64(to + 1)), snapshot });
   let expected = Math.max(1, from);
   /** Ends the stretch below the horizon: its digest must be the one compaction noted. */
   const endBelow = (): void => {
@@ -144,7 +154,7 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
     if (o.scope === "full") {
       for (const s of ["key", "ver", "time"] as const) {
         const n = await countSection(db, s, read);
-        if (n !== checked) throw new Bad(0, `the ${s} index holds ${n} entries for ${checked} records`);
+        if (n !== checked + unfinished) throw new Bad(0, `the ${s} index holds ${n} entries for ${checked + unfinished} records`);
       }
     }
   } catch (e) {
@@ -205,6 +215,24 @@ async function checkHeads(db: Db, keys: Map<string, [number, number]>, full: boo
   if (full) {
     const n = await countSection(db, "head", read);
     if (n !== keys.size) throw new Bad(0, `the head index holds ${n} keys, the log ${keys.size}`);
+  }
+}
+
+/** Records above the head: all of them must be the unfinished batch's, which must follow the head. */
+async function countUnfinished(db: Db, w: UnfinishedWrite, head: number, read: Read): Promise<number> {
+  if (w.from !== head + 1 || w.to < w.from) throw new Bad(head + 1, `an unfinished batch names revisions ${w.from}..${w.to}, which do not follow the head revision ${head}`);
+  const it = db.keys({ gt: prefixed("log", u64(head)), lt: sectionRange("log").lt, ...read });
+  let n = 0;
+  try {
+    for (;;) {
+      const part = await it.nextv(4096);
+      if (part.length === 0) return n;
+      const rev = readU64(part[part.length - 1]!, PREFIX.log.length);
+      if (rev > w.to) throw new Bad(rev, `record beyond the head revision ${head} and the unfinished batch ${w.from}..${w.to}`);
+      n += part.length;
+    }
+  } finally {
+    await it.close();
   }
 }
 

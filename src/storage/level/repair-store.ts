@@ -8,6 +8,7 @@ import { openFailure } from "./open-failure.js";
 import { decodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
 import { BelowDigest } from "../below-digest.js";
 import { decodeCompacted } from "./compactor.js";
+import { undoUnfinishedWrite } from "./unfinished-write.js";
 
 export interface RepairReport {
   /** LevelDB's own repair ran first (its CURRENT or MANIFEST was missing or damaged). */
@@ -79,6 +80,10 @@ async function keepIntactPrefix(db: Db, dir: string, onProgress?: (phase: string
   if (intent !== undefined) {
     throw new Error(`a compaction was cut short in ${dir}: start ctmd on it once, which finishes it from its archive, then repair if it still refuses to start`);
   }
+  // A batch written in parts that never got its last one was not acknowledged: it goes first, so
+  // that its records, chained as they are, are not kept as part of the intact prefix.
+  // Repair rebuilds every index section, so only the records go (one may not even decode).
+  await undoUnfinishedWrite(db, head === undefined ? 0 : readU64(head), { indexes: false });
   // Below a compaction's horizon the log has gaps and no chain: what is there must match the
   // digest compaction left, and the chain starts again at the horizon.
   const compacted = compactBytes === undefined ? undefined : decodeCompacted(compactBytes);
