@@ -12,7 +12,7 @@ export interface UnfinishedWrite {
 export const encodeUnfinished = (w: UnfinishedWrite): Buffer => Buffer.concat([u64(w.from), u64(w.to)]);
 export const decodeUnfinished = (b: Uint8Array): UnfinishedWrite => ({ from: readU64(b), to: readU64(b, 8) });
 
-/** Records removed per synced step of an undo. */
+/** Records removed per step of an undo; the marker's removal, last and synced, makes them all durable. */
 const STEP = 4096;
 
 /**
