@@ -88,6 +88,10 @@ async function main(): Promise<void> {
     const o = store.resumedCompaction;
     log.warn({ horizon: o.horizon, previousHorizon: o.previousHorizon, removed: o.removed, stripped: o.stripped, archive: o.archive?.file }, "finished a compaction that a stop cut short");
   }
+  if (store instanceof LevelLogStore && store.undoneWrite) {
+    const u = store.undoneWrite;
+    log.warn({ from: u.from, to: u.to, records: u.removed }, "took out the parts of a large batch that a stop left unfinished: none of it had been acknowledged");
+  }
   if (store instanceof LevelLogStore) {
     // On a large store it is built after start-up; until then, reads of the past use the key index on disk.
     void store.revisionIndexBuilt.then(() => {

@@ -110,6 +110,7 @@ describe("a batch written in parts", () => {
         expect(removed).toBeGreaterThan(0);
         expect(removed).toBeLessThan(GROUP);
         expect(removed % PART).toBe(0);
+        expect(store.undoneWrite).toEqual({ ...unfinished, removed });
       }
       const groups = new Set([...store.eachLatest("k/")].map((r) => (r.value as { g: number }).g));
       expect(groups).toEqual(new Set([head / GROUP]));

@@ -27,7 +27,7 @@ import { readArchive, removeArchive, writeArchive } from "./archive-file.js";
 import { filesSize } from "./directory-size.js";
 import { applyEntries, belowDigest, compactable, decodeCompacted, decodeIntent, encodeMeta, storedBelow, type CompactedBelow, type CompactionIntent } from "./compactor.js";
 import { notifyListeners } from "../notify-listeners.js";
-import { encodeUnfinished, undoUnfinishedWrite } from "./unfinished-write.js";
+import { encodeUnfinished, undoUnfinishedWrite, type UnfinishedWrite } from "./unfinished-write.js";
 import { disjointPrefixes } from "../disjoint-prefixes.js";
 
 /** 2: every log value carries the hash of the record before it. */
@@ -141,6 +141,8 @@ export class LevelLogStore implements LogStore {
   private revIndex: RevisionIndex | undefined;
   /** Snapshot's pages, read from this store's sections. */
   private pages!: LevelPages;
+  /** What open took out of a batch that a stop left unfinished (see undoUnfinishedWrite), if anything. */
+  undoneWrite: (UnfinishedWrite & { removed: number }) | undefined;
   /** The worker thread large batches are written from; it ends when idle (see BatchWriter). */
   private batchWriter: BatchWriter | undefined;
   private pastReader: PastReader | undefined;
@@ -287,8 +289,8 @@ export class LevelLogStore implements LogStore {
 
     // A batch written in parts that never got its last one: none of it was acknowledged.
     try {
-      const undone = await undoUnfinishedWrite(this.db, headRev);
-      if (undone !== undefined) this.counters.undoneRecords = undone.removed;
+      this.undoneWrite = await undoUnfinishedWrite(this.db, headRev);
+      if (this.undoneWrite !== undefined) this.counters.undoneRecords = this.undoneWrite.removed;
     } catch (e) {
       throw this.damaged(headRev + 1, `an unfinished batch could not be taken out (${e instanceof Error ? e.message : String(e)})`);
     }
