@@ -10,7 +10,7 @@ import { T0 } from "../../src/storage/log-store.conformance.js";
 import { LEVEL_STORE_DEFAULTS, LevelLogStore } from "../../src/storage/level/level-log-store.js";
 import { META } from "../../src/storage/level/layout.js";
 import { repairStore } from "../../src/storage/level/repair-store.js";
-import { decodeUnfinished } from "../../src/storage/level/unfinished-write.js";
+import { decodeUnfinished, encodeUnfinished } from "../../src/storage/level/unfinished-write.js";
 import { verifyStore } from "../../src/storage/level/verify-store.js";
 
 const GROUP = 5000;
@@ -125,6 +125,29 @@ describe("a batch written in parts", () => {
     // The kills are spread over the second group's parts: at least one lands between two of them.
     expect(undone, seen.join("; ")).toBeGreaterThan(0);
   }, 180_000);
+
+  it("named by a marker that does not follow the head, is refused by the check and by open, and repair keeps the acknowledged head", async () => {
+    const dir = await tempDir();
+    const store = new LevelLogStore(dir, new ManualClock(T0), LEVEL_STORE_DEFAULTS);
+    await store.open();
+    await store.commit(() => Array.from({ length: 10 }, (_, i) => set(`k/${i}`, i)));
+    await store.close();
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db.open({ createIfMissing: false });
+    await db.put(META.unfinished, encodeUnfinished({ from: 15, to: 20 }));
+    await db.close();
+    expect(await verifyStore(dir)).toMatchObject({ ok: false, to: 10, firstBadRevision: 11, reason: expect.stringMatching(/15\.\.20, which do not follow the head revision 10/) });
+    const refused = new LevelLogStore(dir, new ManualClock(T0), LEVEL_STORE_DEFAULTS);
+    await expect(refused.open()).rejects.toMatchObject({ code: "data_loss", message: expect.stringMatching(/revision 11: an unfinished batch could not be taken out/) });
+    await refused.close();
+    expect(await repairStore(dir)).toMatchObject({ kept: 10, lostCount: 0 });
+    expect(await unfinishedIn(dir)).toBeUndefined();
+    const reopened = new LevelLogStore(dir, new ManualClock(T0), { ...LEVEL_STORE_DEFAULTS, verifyOnOpen: "full" });
+    await reopened.open();
+    cleanups.push(() => reopened.close());
+    expect(reopened.headRevision).toBe(10);
+    expect(reopened.undoneWrite).toBeUndefined();
+  });
 
   it("is checked while its parts land: the check of a live store stops at the head and counts the parts above it", async () => {
     const dir = await tempDir();

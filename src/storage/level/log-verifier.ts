@@ -58,15 +58,6 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
   const [headBytes, headHash, compactBytes, unfinishedBytes] = await db.getMany([META.head, META.hash, META.compact, META.unfinished], { snapshot });
   const to = headBytes === undefined ? 0 : readU64(headBytes);
   const read = { snapshot };
-  // A batch being written in parts (or left so by a process that stopped): its records lie above
-  // the head, unacknowledged, with their index entries. The check ends at the head and counts them.
-  let unfinished: number;
-  try {
-    unfinished = unfinishedBytes === undefined ? 0 : await countUnfinished(db, decodeUnfinished(unfinishedBytes), to, read);
-  } catch (e) {
-    if (!(e instanceof Bad)) throw e;
-    return { ok: false, scope: o.scope, from: o.from, to, recordsChecked: 0, headHash: Buffer.from(o.prevHash).toString("hex"), finishedAt: Date.now(), durationMs: Date.now() - started, firstBadRevision: e.revision, reason: e.message };
-  }
   let prev: Buffer = Buffer.from(o.prevHash);
   // Below a compaction's horizon the log has gaps and stripped records: no chain runs there.
   // A check that starts below it reads all of it and compares its digest; the chain then
@@ -92,6 +83,15 @@ async function verifyIn(db: Db, snapshot: Snapshot, o: VerifyOptions): Promise<V
     durationMs: Date.now() - started,
     ...fields,
   });
+  // A batch being written in parts (or left so by a process that stopped): its records lie above
+  // the head, unacknowledged, with their index entries. The check ends at the head and counts them.
+  let unfinished = 0;
+  try {
+    if (unfinishedBytes !== undefined) unfinished = await countUnfinished(db, decodeUnfinished(unfinishedBytes), to, read);
+  } catch (e) {
+    if (!(e instanceof Bad)) throw e;
+    return report({ ok: false, firstBadRevision: e.revision, reason: e.message });
+  }
   // key -> [version, revision] of its newest record seen so far.
   const keys = new Map<string, [number, number]>();
   const it = db.iterator({ gte: prefixed("log", u64(Math.max(1, from))), lt: unfinishedBytes === undefined ? sectionRange("log").lt : prefixed("log", u64(to + 1)), snapshot });
