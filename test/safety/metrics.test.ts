@@ -90,6 +90,15 @@ describe("GET /metrics on the daemon's metrics address", () => {
     expect(depth).toBeGreaterThan(0);
     await eventually("the access log queue to drain", async () => ((await scrape(addr)).value("ctm_access_log_queue_depth") === 0 ? true : undefined));
 
+    // One batch of mixed kinds: each run of a kind is counted (set, delete, set).
+    await c.apply({
+      operations: [
+        { operation: { $case: "set", value: { key: "obs/m1", value: 1 } } },
+        { operation: { $case: "delete", value: { key: "obs/m1", force: false } } },
+        { operation: { $case: "set", value: { key: "obs/m2", value: 2 } } },
+      ],
+    });
+
     const m = await scrape(addr);
     // RPCs by method and code; the latency histogram counts the same calls.
     expect(m.value("ctm_rpc_requests_total", { method: "Set", code: "OK" })).toBe(8);
@@ -102,8 +111,10 @@ describe("GET /metrics on the daemon's metrics address", () => {
     expect(m.value("ctm_rpc_duration_seconds_bucket", { method: "Set", code: "OK", le: "+Inf" })).toBe(8);
     expect(m.value("ctm_rpc_duration_seconds_count", { method: "Get", code: "NOT_FOUND" })).toBe(1);
     expect(m.value("ctm_rpc_duration_seconds_sum", { method: "Set", code: "OK" })).toBeGreaterThan(0);
-    // Every record appended, by kind: 8 Sets, 2 definitions, 1 auto-rollback = the head revision.
-    expect(m.value("ctm_records_written_total", { kind: "set" })).toBe(10);
+    // Every record appended, by kind: 8 Sets, 2 definitions, 2 sets and a delete in one Apply,
+    // 1 auto-rollback = the head revision.
+    expect(m.value("ctm_records_written_total", { kind: "set" })).toBe(12);
+    expect(m.value("ctm_records_written_total", { kind: "delete" })).toBe(1);
     expect(m.value("ctm_records_written_total", { kind: "auto_rollback" })).toBe(1);
     expect(m.value("ctm_records_written_total")).toBe(await headRevision(client));
     expect(m.value("ctm_watch_streams")).toBe(0);
