@@ -8,7 +8,7 @@ import { openFailure } from "./open-failure.js";
 import { decodeLogValue, GENESIS, recordHash } from "./record-bytes.js";
 import { BelowDigest } from "../below-digest.js";
 import { decodeCompacted } from "./compactor.js";
-import { decodeUnfinished, undoUnfinishedWrite } from "./unfinished-write.js";
+import { undoUnfinishedWrite } from "./unfinished-write.js";
 
 export interface RepairReport {
   /** LevelDB's own repair ran first (its CURRENT or MANIFEST was missing or damaged). */
@@ -83,10 +83,8 @@ async function keepIntactPrefix(db: Db, dir: string, onProgress?: (phase: string
   // A batch written in parts that never got its last one was not acknowledged: it goes first, so
   // that its records, chained as they are, are not kept as part of the intact prefix.
   // Repair rebuilds every index section, so only the records go (one may not even decode).
-  // The marker is trusted over a head that does not lead to it: the last part removes it in the
-  // same write that moves the head, so its revisions were never acknowledged, whatever the head says.
-  const marker = await db.get(META.unfinished);
-  await undoUnfinishedWrite(db, marker === undefined ? 0 : decodeUnfinished(marker).from - 1, { indexes: false });
+  // A marker that does not follow the head is taken at its word above the head, never at or below it.
+  await undoUnfinishedWrite(db, head === undefined ? 0 : readU64(head), { indexes: false, anyHead: true });
   // Below a compaction's horizon the log has gaps and no chain: what is there must match the
   // digest compaction left, and the chain starts again at the horizon.
   const compacted = compactBytes === undefined ? undefined : decodeCompacted(compactBytes);

@@ -12,6 +12,17 @@ export interface UnfinishedWrite {
 export const encodeUnfinished = (w: UnfinishedWrite): Buffer => Buffer.concat([u64(w.from), u64(w.to)]);
 export const decodeUnfinished = (b: Uint8Array): UnfinishedWrite => ({ from: readU64(b), to: readU64(b, 8) });
 
+export interface UndoOptions {
+  /** Also remove the records' key, version and time index entries (repair rebuilds them instead). */
+  indexes: boolean;
+  /**
+   * Take the marker's revisions above `headRev` out even when the marker does not follow it
+   * (repair): the last part removes the marker in the same write that moves the head, so none of
+   * them was acknowledged, whatever a damaged head entry says. Without it, such a marker throws.
+   */
+  anyHead?: boolean;
+}
+
 /** Records removed per step of an undo; the marker's removal, last and synced, makes them all durable. */
 const STEP = 4096;
 
@@ -22,16 +33,18 @@ const STEP = 4096;
  * readers never look above the head. A process that stopped in between left some parts: this
  * takes them out (the records and, unless `indexes` is false, their key, version and time index
  * entries), then the marker, so an undo cut short is taken up again at the next open. Undefined
- * when nothing was unfinished; throws, removing nothing, when the marker does not follow `headRev`.
+ * when nothing was unfinished; throws, removing nothing, when the marker does not follow `headRev`
+ * (unless `anyHead`).
  */
-export async function undoUnfinishedWrite(db: ClassicLevel<Buffer, Buffer>, headRev: number, o: { indexes: boolean } = { indexes: true }): Promise<(UnfinishedWrite & { removed: number }) | undefined> {
+export async function undoUnfinishedWrite(db: ClassicLevel<Buffer, Buffer>, headRev: number, o: UndoOptions = { indexes: true }): Promise<(UnfinishedWrite & { removed: number }) | undefined> {
   const marker = await db.get(META.unfinished);
   if (marker === undefined) return undefined;
   const w = decodeUnfinished(marker);
-  // Only what lies above the head was unfinished: anything else is not this marker's to remove.
-  if (w.from !== headRev + 1 || w.to < w.from) throw new Error(`it names revisions ${w.from}..${w.to}, which do not follow the head revision ${headRev}`);
+  if (!o.anyHead && (w.from !== headRev + 1 || w.to < w.from)) throw new Error(`it names revisions ${w.from}..${w.to}, which do not follow the head revision ${headRev}`);
+  // Only what lies above the head was unfinished: what lies at or below it was acknowledged.
+  const from = Math.max(w.from, headRev + 1);
   let removed = 0;
-  const it = db.iterator({ gte: prefixed("log", u64(w.from)), lte: prefixed("log", u64(w.to)) });
+  const it = db.iterator({ gte: prefixed("log", u64(from)), lte: prefixed("log", u64(w.to)) });
   try {
     for (;;) {
       const entries = await it.nextv(STEP);
