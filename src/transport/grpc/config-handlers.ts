@@ -8,7 +8,7 @@ import { unary, type Rpc } from "./rpc-logger.js";
 import { GetResponseCache } from "./get-response-cache.js";
 import { SnapshotReadAhead } from "./snapshot-read-ahead.js";
 import { encodeSnapshotBody, withHeader } from "./snapshot-response.js";
-import { encodeWriteResponse } from "./write-response.js";
+import { encodeWriteResponse, encodeWriteResponseInSlices } from "./write-response.js";
 import { headerOf } from "./response-header.js";
 import { watchHandler, type WatchOptions } from "./watch-handler.js";
 
@@ -95,7 +95,7 @@ export function configHandlers(svc: ConfigService, rpc: Rpc, watchOpts: WatchOpt
     }),
     rollbackPrefix: unary(rpc, "RollbackPrefix", byPrefix, async (r) => {
       const { revision, records, restored, firstRevision, lastRevision } = await svc.rollbackPrefix(r.prefix, toPoint(r.to), r);
-      return encodeWriteResponse(header(), [
+      return encodeWriteResponseInSlices(header(), [
         [2, revision],
         [3, records],
         [4, restored],

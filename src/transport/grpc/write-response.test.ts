@@ -4,7 +4,7 @@ import { ApplyResponse, RollbackPrefixResponse, SetResponse } from "../../gen/ct
 import type { ResponseHeader } from "../../gen/ctm/v1/record.js";
 import { record } from "../../../test/helpers/record-arbitrary.js";
 import { toEntry } from "./entry-mapper.js";
-import { encodeWriteResponse } from "./write-response.js";
+import { encodeWriteResponse, encodeWriteResponseInSlices } from "./write-response.js";
 
 const header = fc.oneof(
   fc.record({ revision: fc.nat(), oldestRevision: fc.nat() }),
@@ -42,5 +42,25 @@ describe("encodeWriteResponse", () => {
     ]);
     const got = RollbackPrefixResponse.decode(bytes);
     expect(got).toEqual({ header: { revision: 9, oldestRevision: 0, oldestTime: undefined }, revision: 0, entries: [toEntry(a!), toEntry(b!)], restored: 2, firstRevision: 0, lastRevision: 8 });
+  });
+
+  it("writes the same bytes when its entries are encoded a slice at a time, letting the event loop turn between slices", async () => {
+    const records = fc.sample(record, { numRuns: 40, seed: 11 });
+    const fields = [
+      [2, 40],
+      [3, records],
+      [4, 40],
+      [5, 1],
+      [6, 40],
+    ] as const;
+    const h: ResponseHeader = { revision: 40, oldestRevision: 1 };
+    let asked = 0;
+    let turns = 0;
+    // A pause that gives the event loop a turn after every 8 entries.
+    const pause = () => (++asked % 8 === 0 ? new Promise<void>((resolve) => setImmediate(() => (turns++, resolve()))) : undefined);
+    const sliced = await encodeWriteResponseInSlices(h, fields, pause);
+    expect(sliced).toEqual(encodeWriteResponse(h, fields));
+    expect(asked).toBe(40);
+    expect(turns).toBe(5);
   });
 });
